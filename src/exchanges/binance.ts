@@ -1,0 +1,111 @@
+/**
+ * @module
+ * Binance spot: combined `<sym>@depth@100ms` streams in the URL, books seeded from the REST
+ * snapshot and kept by the documented U/u/lastUpdateId rules (in book/books.ts, through the
+ * normalised prevSeq = U - 1, seq = u). `serverShutdown` and the 24 h limit cause a planned reconnect.
+ */
+import { joinPair } from '../symbols.ts'
+import type { Pair } from '../types.ts'
+import {
+  getJson,
+  parseJson,
+  ParseError,
+  toLevels,
+  type Exchange,
+  type ExchangeEvent,
+  type SnapshotEvent,
+} from './exchange.ts'
+
+/** Levels requested in the REST snapshot (weight 50; arbitrage needs only the top of the book). */
+export const BINANCE_SNAPSHOT_LIMIT = 1000
+
+interface DepthUpdate {
+  e: 'depthUpdate'
+  E: number
+  s: string
+  U: number
+  u: number
+  b: unknown
+  a: unknown
+}
+
+export const binance: Exchange = {
+  id: 'binance',
+  snapshotSource: 'rest',
+  detectsGaps: true,
+  idleTimeoutMs: 60_000,
+  // The server pings every 20 s and the runtime answers; this request keeps traffic flowing on a
+  // quiet connection so the watchdog sees it alive (1 frame per 30 s, far under 5 msg/s).
+  pingIntervalMs: 30_000,
+  ping: () => JSON.stringify({ method: 'LIST_SUBSCRIPTIONS', id: Date.now() }),
+  maxLifetimeMs: 23 * 60 * 60 * 1000 + 50 * 60 * 1000,
+  sendPerSecond: 4,
+
+  async listMarkets(restUrl, opts) {
+    const body = (await getJson('binance', `${restUrl}/api/v3/exchangeInfo?permissions=SPOT`, opts)) as {
+      symbols?: { symbol: string; status: string; baseAsset: string; quoteAsset: string }[]
+    }
+    if (!Array.isArray(body?.symbols)) throw new ParseError('bad-message', 'exchangeInfo has no symbols')
+    const out = new Map<Pair, string>()
+    for (const s of body.symbols) {
+      if (s.status === 'TRADING') out.set(joinPair(s.baseAsset, s.quoteAsset), s.symbol)
+    }
+    return out
+  },
+
+  wsUrl(base, natives) {
+    const streams = natives.map((n) => `${n.toLowerCase()}@depth@100ms`).join('/')
+    return `${base}/stream?streams=${streams}`
+  },
+
+  subscribe: () => [],
+
+  async fetchSnapshot(restUrl, native, pair, opts): Promise<SnapshotEvent> {
+    const url = `${restUrl}/api/v3/depth?symbol=${native}&limit=${BINANCE_SNAPSHOT_LIMIT}`
+    const body = (await getJson('binance', url, opts)) as { lastUpdateId?: unknown; bids?: unknown; asks?: unknown }
+    if (typeof body?.lastUpdateId !== 'number') {
+      throw new ParseError('bad-message', `depth snapshot for ${native} has no lastUpdateId`, pair)
+    }
+    return {
+      type: 'snapshot',
+      pair,
+      seq: body.lastUpdateId,
+      bids: toLevels(body.bids, pair),
+      asks: toLevels(body.asks, pair),
+    }
+  },
+
+  createParser(markets) {
+    return (raw): ExchangeEvent[] => {
+      const msg = parseJson(raw) as { stream?: string; data?: unknown; result?: unknown; id?: unknown }
+      if (msg === null || typeof msg !== 'object') throw new ParseError('bad-message', 'frame is not an object')
+      if ('result' in msg && 'id' in msg) return [{ type: 'info' }]
+      const data = (msg.data ?? msg) as Omit<Partial<DepthUpdate>, 'e'> & { e?: string; code?: unknown; msg?: unknown }
+      switch (data.e) {
+        case 'depthUpdate': {
+          const pair = markets.get(data.s as string)
+          if (pair === undefined) return [{ type: 'unknown', what: `depthUpdate for ${String(data.s)}` }]
+          if (typeof data.U !== 'number' || typeof data.u !== 'number' || data.u < data.U) {
+            throw new ParseError('bad-message', `depthUpdate with bad U/u for ${pair}`, pair)
+          }
+          return [
+            {
+              type: 'delta',
+              pair,
+              prevSeq: data.U - 1,
+              seq: data.u,
+              bids: toLevels(data.b, pair),
+              asks: toLevels(data.a, pair),
+              exchangeTsMs: typeof data.E === 'number' ? data.E : undefined,
+            },
+          ]
+        }
+        case 'serverShutdown':
+          return [{ type: 'reconnect', reason: 'serverShutdown' }]
+        default:
+          if (data.code !== undefined) return [{ type: 'venue-error', message: String(data.msg ?? data.code) }]
+          return [{ type: 'unknown', what: String(data.e ?? msg.stream ?? 'frame without event type') }]
+      }
+    }
+  },
+}

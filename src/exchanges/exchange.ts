@@ -1,0 +1,211 @@
+/**
+ * @module
+ * The one small interface every venue module satisfies, the normalised events they emit, and the
+ * parsing helpers they share. Venue modules are plain objects: data (endpoints, limits, how a
+ * book is synchronised) plus pure functions (URLs, frames, a parser). Connecting, backoff,
+ * keep-alive and the watchdog live once, in connection.ts.
+ */
+import type { ChecksumAlgo, Level, Pair, VenueId } from '../types.ts'
+
+/** A full book from the venue (WebSocket snapshot or REST). Replaces the local book. */
+export interface SnapshotEvent {
+  readonly type: 'snapshot'
+  readonly pair: Pair
+  readonly bids: Level[]
+  readonly asks: Level[]
+  /** Sequence the snapshot is valid at (Binance lastUpdateId, OKX seqId, Bitstamp microtimestamp). */
+  readonly seq?: number
+  /** Checksum the venue sent with this message, if any (0 from OKX means "absent"). */
+  readonly checksum?: number
+  /** Exchange timestamp of the data, ms since the epoch, when the venue sends one. */
+  readonly exchangeTsMs?: number
+}
+
+/**
+ * Absolute level updates (quantity 0 deletes). Sequencing is normalised so one rule fits all
+ * venues: the update is contiguous when `prevSeq` equals the book's last `seq`
+ * (Binance: prevSeq = U - 1, seq = u; OKX: prevSeqId, seqId). With only `seq` (Bitstamp's
+ * microtimestamp) updates at or before the book's `seq` are dropped and nothing else is checked.
+ */
+export interface DeltaEvent {
+  readonly type: 'delta'
+  readonly pair: Pair
+  readonly bids: Level[]
+  readonly asks: Level[]
+  readonly seq?: number
+  readonly prevSeq?: number
+  readonly checksum?: number
+  readonly exchangeTsMs?: number
+}
+
+export type ExchangeEvent =
+  | SnapshotEvent
+  | DeltaEvent
+  /** Synthetic: the book(s) can no longer be trusted (pair omitted: every book on the connection). */
+  | { readonly type: 'reset'; readonly pair?: Pair; readonly reason: string }
+  /** The venue asked us to reconnect (Binance serverShutdown, Bitstamp bts:request_reconnect). */
+  | { readonly type: 'reconnect'; readonly reason: string }
+  /** Acks, heartbeats, pongs: proof of life, nothing to apply. */
+  | { readonly type: 'info' }
+  /** The venue reported an error (a rejected subscription, say). */
+  | { readonly type: 'venue-error'; readonly message: string; readonly pair?: Pair }
+  /** A well-formed frame of a kind we do not handle; counted, not fatal. */
+  | { readonly type: 'unknown'; readonly what: string }
+
+/** Turns one text frame into events. Created per connection, so it may keep per-connection state. */
+export type FrameParser = (raw: string, receivedAtMs: number) => ExchangeEvent[]
+
+export interface FetchOptions {
+  readonly fetch: typeof fetch
+  readonly signal: AbortSignal
+}
+
+/** What a venue module provides. */
+export interface Exchange {
+  readonly id: VenueId
+  /** Where a book's snapshot comes from: REST (updates are buffered meanwhile) or the socket. */
+  readonly snapshotSource: 'rest' | 'ws'
+  /** Checksum algorithm of the `checksum` field this venue sends, if it sends one. */
+  readonly checksum?: ChecksumAlgo
+  /** Keep only this many levels per side after every message (the subscribed depth). */
+  readonly maxDepth?: number
+  /** True when lost messages show up as a sequence gap or a checksum mismatch. */
+  readonly detectsGaps: boolean
+  /** Reconnect when nothing at all arrives for this long. */
+  readonly idleTimeoutMs: number
+  /** Application-level keep-alive: send `ping()` every `pingIntervalMs`. */
+  readonly pingIntervalMs?: number
+  ping?(): string
+  /** Planned reconnect before the venue's own connection lifetime ends (Binance: 24 h). */
+  readonly maxLifetimeMs?: number
+  /** Outbound frame budget per second (subscribe, ping). */
+  readonly sendPerSecond: number
+  /** The venue's listed spot markets, unified pair → native name, from its own instrument list. */
+  listMarkets(restUrl: string, opts: FetchOptions): Promise<Map<Pair, string>>
+  /** The socket URL for these native markets (Binance puts its streams in the URL). */
+  wsUrl(base: string, natives: readonly string[]): string
+  /** Frames that subscribe to these native markets, sent after every (re)connect. */
+  subscribe(natives: readonly string[]): string[]
+  /** Frames that bring a fresh WebSocket snapshot of one market (snapshotSource 'ws'). */
+  resubscribe?(native: string): string[]
+  /** The REST snapshot of one market (snapshotSource 'rest'). */
+  fetchSnapshot?(restUrl: string, native: string, pair: Pair, opts: FetchOptions): Promise<SnapshotEvent>
+  /** A parser for one connection; `markets` maps native names back to unified pairs. */
+  createParser(markets: ReadonlyMap<string, Pair>): FrameParser
+}
+
+/** Bad input from a venue: counted per kind, logged once per kind, never fatal. */
+export class ParseError extends Error {
+  override name = 'ParseError'
+  constructor(
+    readonly kind: 'malformed-json' | 'bad-level' | 'bad-message',
+    message: string,
+    readonly pair?: Pair,
+  ) {
+    super(message)
+  }
+}
+
+/** A failure talking to a venue (HTTP status, network); `retryAfterMs` when it said so. */
+export class ExchangeError extends Error {
+  override name = 'ExchangeError'
+  constructor(
+    readonly venue: VenueId,
+    message: string,
+    readonly retryAfterMs?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
+/** `JSON.parse` that reports malformed text as a ParseError. */
+export function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw)
+  } catch {
+    throw new ParseError('malformed-json', `malformed JSON: ${raw.slice(0, 80)}`)
+  }
+}
+
+/**
+ * True for a plain non-negative decimal: digits with at most one '.', no sign, exponent or spaces.
+ * Venues send prices this way; anything else is bad input.
+ */
+export function isDecimalText(text: string): boolean {
+  const n = text.length
+  if (n === 0 || n > 40) return false
+  let dot = false
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 46) {
+      if (dot || i === 0 || i === n - 1) return false
+      dot = true
+    } else if (c < 48 || c > 57) return false
+  }
+  return true
+}
+
+/**
+ * Validates and converts one level. Prices must be positive, quantities non-negative, both plain
+ * decimal strings (numbers are accepted only from pre-quoted text, see Kraken).
+ * @throws ParseError of kind 'bad-level'.
+ */
+export function toLevel(px: unknown, qty: unknown, pair?: Pair): Level {
+  if (typeof px !== 'string' || typeof qty !== 'string' || !isDecimalText(px) || !isDecimalText(qty)) {
+    throw new ParseError('bad-level', `bad level [${String(px)}, ${String(qty)}]`, pair)
+  }
+  const p = +px
+  if (!(p > 0)) throw new ParseError('bad-level', `non-positive price ${px}`, pair)
+  return { px: p, qty: +qty, pxText: px, qtyText: qty }
+}
+
+/** Converts `[[price, qty, ...], ...]` into levels. */
+export function toLevels(rows: unknown, pair?: Pair): Level[] {
+  if (!Array.isArray(rows)) throw new ParseError('bad-message', 'level list is not an array', pair)
+  const out: Level[] = new Array(rows.length)
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]
+    if (!Array.isArray(row)) throw new ParseError('bad-level', 'level is not an array', pair)
+    out[i] = toLevel(row[0], row[1], pair)
+  }
+  return out
+}
+
+/** GET a JSON document, turning HTTP errors into ExchangeError (with Retry-After when given). */
+export async function getJson(venue: VenueId, url: string, opts: FetchOptions): Promise<unknown> {
+  let res: Response
+  try {
+    res = await opts.fetch(url, { signal: opts.signal, headers: { accept: 'application/json' } })
+  } catch (err) {
+    throw new ExchangeError(venue, `GET ${url} failed: ${(err as Error).message}`, undefined, { cause: err })
+  }
+  if (!res.ok) {
+    const retry = Number(res.headers.get('retry-after'))
+    await res.body?.cancel()
+    throw new ExchangeError(
+      venue,
+      `GET ${url} answered ${res.status}`,
+      Number.isFinite(retry) && retry > 0 ? retry * 1000 : undefined,
+    )
+  }
+  const text = await res.text()
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new ExchangeError(venue, `GET ${url} returned malformed JSON`)
+  }
+}
+
+export type ResetEvent = Extract<ExchangeEvent, { type: 'reset' }>
+export type BookEvent = SnapshotEvent | DeltaEvent | ResetEvent
+
+/**
+ * Where a connection delivers book events (implemented by book/books.ts). `apply` returns the
+ * pairs whose book now needs a fresh snapshot, which the connection then fetches or resubscribes.
+ */
+export interface BookSink {
+  apply(venue: VenueId, event: BookEvent, receivedAtMs: number): readonly Pair[]
+  /** The connection went up (books start syncing from empty) or down (books go stale). */
+  connectionChanged(venue: VenueId, up: boolean, atMs: number): void
+}
