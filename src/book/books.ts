@@ -35,6 +35,8 @@ export interface BookEntry {
   /** Updates held while a REST snapshot is on its way. */
   buffer: DeltaEvent[]
   hasSnapshot: boolean
+  /** Incremented by every reset; lets a late snapshot for an earlier incarnation be discarded. */
+  epoch: number
 }
 
 export interface BooksOptions {
@@ -74,6 +76,10 @@ export class Books {
   /** Every book of a venue, in subscription order. */
   ofVenue(venue: VenueId): Iterable<BookEntry> {
     return this.#venues.get(venue)?.books.values() ?? []
+  }
+
+  epochOf(venue: VenueId, pair: Pair): number {
+    return this.#venues.get(venue)?.books.get(pair)?.epoch ?? 0
   }
 
   venues(): Iterable<VenueId> {
@@ -209,6 +215,7 @@ function check(e: BookEntry, p: BookProfile, checksum: number | undefined): stri
 }
 
 function reset(e: BookEntry): void {
+  e.epoch++
   clearBook(e.book)
   e.state = 'syncing'
   e.lastSeq = undefined
@@ -230,5 +237,6 @@ function newEntry(venue: VenueId, pair: Pair): BookEntry {
     lastResyncReason: undefined,
     buffer: [],
     hasSnapshot: false,
+    epoch: 0,
   }
 }

@@ -75,7 +75,8 @@ export class Connection {
   readonly #fetch: typeof fetch
   readonly #abort = new AbortController()
   readonly #logged = new Set<string>()
-  readonly #pending = new Map<Pair, number>()
+  /** Snapshot requests in flight: when asked, and for which incarnation of the book. */
+  readonly #pending = new Map<Pair, { atMs: number; epoch: number }>()
   #natives = new Map<string, Pair>()
   #ws: WebSocket | undefined
   #parser: FrameParser | undefined
@@ -120,9 +121,16 @@ export class Connection {
     const native = this.stats.markets.get(pair)
     if (native === undefined || this.#ws?.readyState !== WebSocket.OPEN) return
     const now = Date.now()
-    const since = this.#pending.get(pair)
-    if (since !== undefined && now - since < (this.#o.snapshotTimeoutMs ?? 10_000)) return
-    this.#pending.set(pair, now)
+    const epoch = this.#o.sink.epochOf(this.venue, pair)
+    const pending = this.#pending.get(pair)
+    if (
+      pending !== undefined &&
+      pending.epoch === epoch &&
+      now - pending.atMs < (this.#o.snapshotTimeoutMs ?? 10_000)
+    ) {
+      return
+    }
+    this.#pending.set(pair, { atMs: now, epoch })
     if (this.#ex.snapshotSource === 'rest') void this.#fetchSnapshot(pair, native, this.#epoch, 0)
     else for (const frame of this.#ex.resubscribe?.(native) ?? []) this.#send(frame)
   }
@@ -281,20 +289,27 @@ export class Connection {
   async #fetchSnapshot(pair: Pair, native: string, epoch: number, attempt: number): Promise<void> {
     const fetchSnapshot = this.#ex.fetchSnapshot
     if (!fetchSnapshot) return
+    const bookEpoch = this.#o.sink.epochOf(this.venue, pair)
     try {
       const snap = await fetchSnapshot.call(this.#ex, this.#o.restUrl, native, pair, {
         fetch: this.#fetch,
         signal: this.#abort.signal,
       })
       if (epoch !== this.#epoch || this.#stopped) return
-      this.#pending.delete(pair)
       this.#attempt = 0
+      if (this.#o.sink.epochOf(this.venue, pair) !== bookEpoch) {
+        // The book was reset while this was in flight: the updates it would align with are gone.
+        this.#pending.delete(pair)
+        this.requestSnapshot(pair)
+        return
+      }
+      this.#pending.delete(pair)
       const need = this.#o.sink.apply(this.venue, snap, Date.now())
       if (need.includes(pair)) {
-        // Older than the buffered updates: fetch again shortly.
-        this.#pending.set(pair, Date.now())
+        // Older than the buffered updates (or it failed a check): ask again shortly, unless an
+        // update arriving meanwhile already has.
         await this.#sleep(100 + Math.random() * 200)
-        if (epoch === this.#epoch) void this.#fetchSnapshot(pair, native, epoch, attempt + 1)
+        if (epoch === this.#epoch && !this.#stopped) this.requestSnapshot(pair)
       }
     } catch (err) {
       if (epoch !== this.#epoch || this.#stopped) return

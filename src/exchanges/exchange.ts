@@ -208,4 +208,9 @@ export interface BookSink {
   apply(venue: VenueId, event: BookEvent, receivedAtMs: number): readonly Pair[]
   /** The connection went up (books start syncing from empty) or down (books go stale). */
   connectionChanged(venue: VenueId, up: boolean, atMs: number): void
+  /**
+   * How many times this book has been reset. A snapshot requested before the latest reset is
+   * discarded: the updates it would be aligned with are gone.
+   */
+  epochOf(venue: VenueId, pair: Pair): number
 }

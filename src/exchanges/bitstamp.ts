@@ -1,0 +1,204 @@
+/**
+ * @module
+ * Bitstamp WebSocket API v2: one `diff_order_book_<pair>` channel per market, each book seeded
+ * from `GET /api/v2/order_book/<pair>/` and aligned by `microtimestamp` (diffs at or before the
+ * snapshot's are dropped, the rest applied, in book/books.ts through `seq` without `prevSeq`).
+ * There are no sequence numbers or checksums, so lost data cannot be detected later: books are
+ * re-seeded on every (re)connect, on `bts:request_reconnect` and after any unreadable frame.
+ */
+import { joinPair } from '../symbols.ts'
+import type { Level, Pair } from '../types.ts'
+import {
+  getJson,
+  isDecimalText,
+  parseJson,
+  ParseError,
+  toLevels,
+  type DeltaEvent,
+  type Exchange,
+  type ExchangeEvent,
+  type SnapshotEvent,
+} from './exchange.ts'
+
+/** Channel prefix of the full-depth diff stream. */
+const DIFF_CHANNEL = 'diff_order_book_'
+
+export interface BitstampOptions {
+  /** How often `{"event":"bts:heartbeat"}` is sent; its answer keeps a quiet socket alive. */
+  readonly pingIntervalMs?: number
+  /** Reconnect after this much silence (well over two heartbeat round trips). */
+  readonly idleTimeoutMs?: number
+}
+
+/** One market of `GET /api/v2/trading-pairs-info/`. */
+interface PairInfo {
+  name?: unknown
+  url_symbol?: unknown
+  trading?: unknown
+}
+
+/** Every shape on the socket: `{event, channel, data}`. */
+interface BitstampFrame {
+  event?: unknown
+  channel?: unknown
+  data?: {
+    timestamp?: unknown
+    microtimestamp?: unknown
+    bids?: unknown
+    asks?: unknown
+    message?: unknown
+  }
+}
+
+const NO_LEVELS: Level[] = []
+
+/**
+ * Reads a microtimestamp (µs since the epoch as a decimal string; 16 digits, below 2^53, so a
+ * JS number holds it exactly). Returns NaN when it is not one.
+ */
+function readMicros(text: unknown): number {
+  if (typeof text !== 'string' || !isDecimalText(text)) return NaN
+  const micros = +text
+  return Number.isSafeInteger(micros) && micros > 0 ? micros : NaN
+}
+
+/**
+ * Builds the Bitstamp venue module; `bitstamp` is the default instance.
+ * @param options keep-alive timings (tests shorten them).
+ * @returns an Exchange for Bitstamp's public v2 socket.
+ * @example
+ * ```ts
+ * const quick = createBitstamp({ pingIntervalMs: 50 })
+ * ```
+ */
+export const createBitstamp = ({
+  pingIntervalMs = 20_000,
+  idleTimeoutMs = 45_000,
+}: BitstampOptions = {}): Exchange => ({
+  id: 'bitstamp',
+  snapshotSource: 'rest',
+  detectsGaps: false,
+  idleTimeoutMs,
+  pingIntervalMs,
+  ping: () => '{"event":"bts:heartbeat"}',
+  // No published limit for inbound frames; one subscribe frame per market goes out on connect.
+  sendPerSecond: 20,
+
+  async listMarkets(restUrl, opts) {
+    const body = await getJson('bitstamp', `${restUrl}/api/v2/trading-pairs-info/`, opts)
+    if (!Array.isArray(body)) {
+      throw new ParseError('bad-message', 'trading-pairs-info is not a list')
+    }
+    const out = new Map<Pair, string>()
+    for (const info of body as (PairInfo | null)[]) {
+      const name = info?.name
+      const native = info?.url_symbol
+      if (info?.trading !== 'Enabled') continue
+      if (typeof name !== 'string' || typeof native !== 'string') continue
+      const slash = name.indexOf('/')
+      if (slash <= 0) continue
+      try {
+        out.set(joinPair(name.slice(0, slash), name.slice(slash + 1)), native)
+      } catch {
+        // A name we cannot read as BASE/QUOTE is a market nobody can ask for: skip it.
+      }
+    }
+    return out
+  },
+
+  wsUrl: (base) => base,
+
+  subscribe: (natives) =>
+    natives.map((n) =>
+      JSON.stringify({ event: 'bts:subscribe', data: { channel: `${DIFF_CHANNEL}${n}` } }),
+    ),
+
+  async fetchSnapshot(restUrl, native, pair, opts): Promise<SnapshotEvent> {
+    const url = `${restUrl}/api/v2/order_book/${native}/`
+    const body = (await getJson('bitstamp', url, opts)) as BitstampFrame['data']
+    const seq = readMicros(body?.microtimestamp)
+    if (Number.isNaN(seq)) {
+      throw new ParseError('bad-message', `order_book for ${native} has no microtimestamp`, pair)
+    }
+    return {
+      type: 'snapshot',
+      pair,
+      seq,
+      bids: toLevels(body!.bids, pair),
+      asks: toLevels(body!.asks, pair),
+      exchangeTsMs: Math.floor(seq / 1000),
+    }
+  },
+
+  createParser(markets) {
+    // Channel name → pair, built once so a frame costs one map lookup.
+    const byChannel = new Map<string, Pair>()
+    for (const [native, pair] of markets) byChannel.set(`${DIFF_CHANNEL}${native}`, pair)
+
+    return (raw): ExchangeEvent[] => {
+      const msg = parseJson(raw) as BitstampFrame | null
+      if (msg === null || typeof msg !== 'object') {
+        throw new ParseError('bad-message', 'frame is not an object')
+      }
+      const channel = msg.channel
+      switch (msg.event) {
+        case 'data': {
+          const pair = typeof channel === 'string' ? byChannel.get(channel) : undefined
+          if (pair === undefined) return [{ type: 'unknown', what: `data on ${String(channel)}` }]
+          const data = msg.data
+          if (data === null || typeof data !== 'object') {
+            throw new ParseError('bad-message', `${pair} diff has no data`, pair)
+          }
+          const seq = readMicros(data.microtimestamp)
+          if (Number.isNaN(seq)) {
+            throw new ParseError('bad-message', `${pair} diff has no microtimestamp`, pair)
+          }
+          return [
+            {
+              type: 'delta',
+              pair,
+              seq,
+              bids: toLevels(data.bids, pair),
+              asks: toLevels(data.asks, pair),
+              exchangeTsMs: Math.floor(seq / 1000),
+            },
+          ]
+        }
+        case 'bts:subscription_succeeded': {
+          const pair = typeof channel === 'string' ? byChannel.get(channel) : undefined
+          if (pair === undefined) return [{ type: 'info' }]
+          // The subscription is live: seed the book now rather than at its first diff (quiet
+          // markets may send none for minutes). An empty update at seq 0 asks Books for the REST
+          // snapshot; the snapshot then discards it, and a live book ignores it.
+          const kick: DeltaEvent = { type: 'delta', pair, seq: 0, bids: NO_LEVELS, asks: NO_LEVELS }
+          return [kick]
+        }
+        case 'bts:unsubscription_succeeded':
+        case 'bts:heartbeat':
+          return [{ type: 'info' }]
+        case 'bts:request_reconnect':
+          return [{ type: 'reconnect', reason: 'bts:request_reconnect' }]
+        case 'bts:error': {
+          const pair = typeof channel === 'string' ? byChannel.get(channel) : undefined
+          const text = msg.data?.message
+          return [
+            {
+              type: 'venue-error',
+              message: typeof text === 'string' ? text : JSON.stringify(msg.data),
+              pair,
+            },
+          ]
+        }
+        default:
+          return [
+            {
+              type: 'unknown',
+              what: `${String(msg.event ?? 'frame without event')} on ${String(channel)}`,
+            },
+          ]
+      }
+    }
+  },
+})
+
+export const bitstamp: Exchange = createBitstamp()

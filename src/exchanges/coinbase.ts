@@ -1,0 +1,273 @@
+/**
+ * @module
+ * Coinbase Advanced Trade: the public `level2` channel (frames arrive on channel `l2_data`) plus
+ * `heartbeats` to keep quiet connections open. Each subscription starts with a `snapshot` event,
+ * then `update` events with absolute quantities. Integrity comes from the envelope's
+ * `sequence_num`, which counts every message on the connection (heartbeats too): a gap or a step
+ * back means some message was lost and it cannot be told which book it belonged to, so every book
+ * on the connection resyncs (unsubscribe + subscribe brings a fresh snapshot).
+ */
+import { joinPair } from '../symbols.ts'
+import type { Level, Pair } from '../types.ts'
+import {
+  getJson,
+  parseJson,
+  ParseError,
+  toLevel,
+  type Exchange,
+  type ExchangeEvent,
+} from './exchange.ts'
+
+/** Most pages of the product list fetched (a guard; the list normally comes in one page). */
+const MAX_PRODUCT_PAGES = 20
+
+/** One product of `GET /api/v3/brokerage/market/products` (the fields used here). */
+interface Product {
+  product_id?: unknown
+  base_currency_id?: unknown
+  quote_currency_id?: unknown
+  status?: unknown
+  trading_disabled?: unknown
+  is_disabled?: unknown
+  alias?: unknown
+}
+
+interface ProductList {
+  products?: unknown
+  num_products?: unknown
+}
+
+/** Every server message: `{channel, client_id, timestamp, sequence_num, events}` or an error. */
+interface Envelope {
+  channel?: unknown
+  timestamp?: unknown
+  sequence_num?: unknown
+  events?: unknown
+  type?: unknown
+  message?: unknown
+}
+
+interface L2Event {
+  type?: unknown
+  product_id?: unknown
+  updates?: unknown
+}
+
+interface L2Update {
+  side?: unknown
+  price_level?: unknown
+  new_quantity?: unknown
+}
+
+const INFO: ExchangeEvent = Object.freeze({ type: 'info' })
+
+const frame = (type: 'subscribe' | 'unsubscribe', channel: string, productIds: readonly string[]) =>
+  JSON.stringify({ type, product_ids: productIds, channel })
+
+/**
+ * A product is its own market when it is online, tradable and not an alias of another book.
+ * USDC products alias the USD book (BTC-USDC has `alias: 'BTC-USD'`): the socket sends the USD
+ * book for both, so they are one market, listed once under its USD name.
+ */
+function isOwnBook(p: Product): boolean {
+  return (
+    p.status === 'online' &&
+    p.trading_disabled !== true &&
+    p.is_disabled !== true &&
+    (p.alias === undefined || p.alias === null || p.alias === '')
+  )
+}
+
+export const coinbase: Exchange = {
+  id: 'coinbase',
+  snapshotSource: 'ws',
+  detectsGaps: true,
+  // The heartbeats channel sends one message a second; ten silent seconds means a dead socket.
+  idleTimeoutMs: 10_000,
+  // Unauthenticated clients may send 8 messages a second per IP; stay under it.
+  sendPerSecond: 6,
+
+  async listMarkets(restUrl, opts) {
+    const out = new Map<Pair, string>()
+    let seen = 0
+    for (let page = 0; page < MAX_PRODUCT_PAGES; page++) {
+      const offset = seen === 0 ? '' : `&offset=${seen}`
+      const url = `${restUrl}/api/v3/brokerage/market/products?product_type=SPOT${offset}`
+      const body = (await getJson('coinbase', url, opts)) as ProductList
+      if (!Array.isArray(body?.products)) {
+        throw new ParseError('bad-message', 'product list has no products')
+      }
+      const products = body.products as Product[]
+      for (const p of products) {
+        if (p === null || typeof p !== 'object' || !isOwnBook(p)) continue
+        const { product_id: id, base_currency_id: base, quote_currency_id: quote } = p
+        if (typeof id !== 'string' || typeof base !== 'string' || typeof quote !== 'string') {
+          continue
+        }
+        try {
+          out.set(joinPair(base, quote), id)
+        } catch {
+          // base equals quote: not a market
+        }
+      }
+      seen += products.length
+      // The endpoint pages with limit/offset; ask again only while it says more exist.
+      const total = body.num_products
+      if (products.length === 0 || typeof total !== 'number' || seen >= total) break
+    }
+    return out
+  },
+
+  wsUrl: (base) => base,
+
+  subscribe: (natives) => [
+    frame('subscribe', 'level2', natives),
+    frame('subscribe', 'heartbeats', natives),
+  ],
+
+  // Subscribing again to a product sends a fresh snapshot event for it.
+  resubscribe: (native) => [
+    frame('unsubscribe', 'level2', [native]),
+    frame('subscribe', 'level2', [native]),
+  ],
+
+  createParser(markets) {
+    /** Last envelope `sequence_num` seen on this connection. */
+    let lastSeq: number | undefined
+    return (raw): ExchangeEvent[] => {
+      const msg = parseJson(raw) as Envelope
+      if (msg === null || typeof msg !== 'object') {
+        throw new ParseError('bad-message', 'frame is not an object')
+      }
+      const out: ExchangeEvent[] = []
+      const seq = msg.sequence_num
+      if (typeof seq === 'number') {
+        if (lastSeq !== undefined && seq !== lastSeq + 1) {
+          const reason =
+            seq > lastSeq
+              ? `sequence gap: expected ${lastSeq + 1}, got ${seq}`
+              : `sequence_num went back from ${lastSeq} to ${seq}`
+          out.push({ type: 'reset', reason })
+        }
+        lastSeq = seq
+      }
+      switch (msg.channel) {
+        case 'l2_data':
+          if (typeof seq !== 'number') {
+            return rejectL2(msg, markets, out, 'l2_data frame without sequence_num')
+          }
+          return parseL2(msg, markets, out)
+        case 'heartbeats':
+        case 'subscriptions':
+          out.push(INFO)
+          return out
+        case undefined:
+          if (msg.type === 'error') {
+            out.push({ type: 'venue-error', message: String(msg.message ?? 'no message') })
+            return out
+          }
+          out.push({ type: 'unknown', what: `frame without channel (type ${String(msg.type)})` })
+          return out
+        default:
+          out.push({ type: 'unknown', what: `channel ${String(msg.channel)}` })
+          return out
+      }
+    }
+  },
+}
+
+/** Turns the events of one `l2_data` frame into snapshots and deltas, appended to `out`. */
+function parseL2(
+  msg: Envelope,
+  markets: ReadonlyMap<string, Pair>,
+  out: ExchangeEvent[],
+): ExchangeEvent[] {
+  const events = msg.events
+  if (!Array.isArray(events)) return rejectL2(msg, markets, out, 'l2_data frame without events')
+  const kept = out.length
+  const tsMs = typeof msg.timestamp === 'string' ? Date.parse(msg.timestamp) : NaN
+  const exchangeTsMs = Number.isNaN(tsMs) ? undefined : tsMs
+  try {
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i] as L2Event
+      if (ev === null || typeof ev !== 'object') {
+        throw new ParseError('bad-message', 'l2_data event is not an object')
+      }
+      const pair = markets.get(ev.product_id as string)
+      if (pair === undefined) {
+        out.push({ type: 'unknown', what: `l2_data for ${String(ev.product_id)}` })
+        continue
+      }
+      const updates = ev.updates
+      if (!Array.isArray(updates)) {
+        throw new ParseError('bad-message', `l2_data event for ${pair} has no updates`, pair)
+      }
+      const bids: Level[] = []
+      const asks: Level[] = []
+      for (let j = 0; j < updates.length; j++) {
+        const u = updates[j] as L2Update
+        if (u === null || typeof u !== 'object') {
+          throw new ParseError('bad-level', 'l2_data update is not an object', pair)
+        }
+        const level = toLevel(u.price_level, u.new_quantity, pair)
+        switch (u.side) {
+          case 'bid':
+            bids.push(level)
+            break
+          case 'offer':
+          case 'ask':
+            asks.push(level)
+            break
+          default:
+            throw new ParseError('bad-level', `unknown side ${String(u.side)}`, pair)
+        }
+      }
+      switch (ev.type) {
+        case 'snapshot':
+          out.push({ type: 'snapshot', pair, bids, asks, exchangeTsMs })
+          break
+        case 'update':
+          out.push({ type: 'delta', pair, bids, asks, exchangeTsMs })
+          break
+        default:
+          throw new ParseError('bad-message', `l2_data event type ${String(ev.type)}`, pair)
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof ParseError)) throw err
+    out.length = kept
+    return rejectL2(msg, markets, out, err.message, err)
+  }
+  return out
+}
+
+/**
+ * A bad `l2_data` frame is rejected whole, and every book it carried data for resyncs (a bad
+ * frame for one book throws, so the error is counted by kind; one for several books resets each;
+ * one whose books cannot be told resets them all). `out` may already hold a reset of every book
+ * (a sequence gap), which covers this frame too.
+ */
+function rejectL2(
+  msg: Envelope,
+  markets: ReadonlyMap<string, Pair>,
+  out: ExchangeEvent[],
+  reason: string,
+  err?: ParseError,
+): ExchangeEvent[] {
+  if (out.length > 0) return out
+  const pairs = new Set<Pair>()
+  const events = msg.events
+  if (!Array.isArray(events)) return [{ type: 'reset', reason }]
+  for (const ev of events as L2Event[]) {
+    if (ev === null || typeof ev !== 'object' || typeof ev.product_id !== 'string') {
+      return [{ type: 'reset', reason }]
+    }
+    const pair = markets.get(ev.product_id)
+    if (pair !== undefined) pairs.add(pair)
+  }
+  if (pairs.size <= 1) {
+    const [pair] = pairs
+    throw new ParseError(err?.kind ?? 'bad-message', reason, pair)
+  }
+  return [...pairs].map((pair) => ({ type: 'reset', pair, reason }))
+}

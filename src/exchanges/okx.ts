@@ -1,0 +1,242 @@
+/**
+ * @module
+ * OKX API v5 spot: the public `books` channel (400 levels, 100 ms increments) on one socket,
+ * seeded from `GET /api/v5/market/books` and kept by the seqId/prevSeqId chain (in book/books.ts,
+ * through the normalised prevSeq = prevSeqId, seq = seqId). Since August 2026 the channel sends no
+ * initial snapshot and `checksum` is always 0; a WebSocket snapshot from an older server is still
+ * applied, and a non-zero checksum is still verified. Keep-alive is the bare text `ping`/`pong`.
+ */
+import { joinPair } from '../symbols.ts'
+import type { Pair } from '../types.ts'
+import {
+  ExchangeError,
+  getJson,
+  parseJson,
+  ParseError,
+  toLevels,
+  type DeltaEvent,
+  type Exchange,
+  type ExchangeEvent,
+  type SnapshotEvent,
+} from './exchange.ts'
+
+/** Levels in the `books` channel and in the REST snapshot (the REST maximum). */
+export const OKX_BOOK_DEPTH = 400
+
+/** Subscribe args per frame; OKX caps a request at 64 KB, a `books` arg is ~40 bytes. */
+const ARGS_PER_FRAME = 100
+
+/** The `notice` code OKX sends 30-60 s before a service upgrade closes the socket. */
+const SERVICE_UPGRADE_CODE = '64008'
+
+/** One element of a `books` push's `data` array (and of the REST books answer). */
+interface BookData {
+  asks?: unknown
+  bids?: unknown
+  ts?: unknown
+  checksum?: unknown
+  prevSeqId?: unknown
+  seqId?: unknown
+}
+
+/** Every JSON shape the public socket sends us: pushes (`arg` + `data`) and events. */
+interface OkxFrame {
+  arg?: { channel?: unknown; instId?: unknown }
+  action?: unknown
+  data?: unknown
+  event?: unknown
+  code?: unknown
+  msg?: unknown
+}
+
+/** OKX's REST envelope: `code` '0' is success. */
+interface OkxResponse<T> {
+  code?: unknown
+  msg?: unknown
+  data?: T[]
+}
+
+interface OkxInstrument {
+  instType?: string
+  instId: string
+  baseCcy: string
+  quoteCcy: string
+  state: string
+}
+
+/** Exchange time as OKX sends it (ms since the epoch, as a string). */
+function toTsMs(ts: unknown): number | undefined {
+  const n = typeof ts === 'string' ? +ts : typeof ts === 'number' ? ts : NaN
+  return Number.isFinite(n) && n > 0 ? n : undefined
+}
+
+/** The data array of a successful REST answer; OKX error codes become ExchangeError. */
+function dataOf<T>(body: OkxResponse<T>, what: string): T[] {
+  if (body === null || typeof body !== 'object') {
+    throw new ParseError('bad-message', `${what}: not an object`)
+  }
+  if (body.code !== '0') {
+    throw new ExchangeError('okx', `${what}: OKX code ${String(body.code)} ${String(body.msg ?? '')}`)
+  }
+  if (!Array.isArray(body.data)) throw new ParseError('bad-message', `${what}: no data array`)
+  return body.data
+}
+
+/** Turns one `books` data element into a snapshot or delta event. */
+function toBookEvent(action: unknown, d: BookData, pair: Pair): SnapshotEvent | DeltaEvent {
+  if (action !== 'update' && action !== 'snapshot') {
+    throw new ParseError('bad-message', `books push for ${pair} with action ${String(action)}`, pair)
+  }
+  if (d === null || typeof d !== 'object') {
+    throw new ParseError('bad-message', `books data for ${pair} is not an object`, pair)
+  }
+  const seqId = d.seqId
+  const prevSeqId = d.prevSeqId
+  if (seqId !== undefined && typeof seqId !== 'number') {
+    throw new ParseError('bad-message', `books ${action} for ${pair} has a bad seqId`, pair)
+  }
+  // 0 is what OKX sends since the checksum was retired: "absent", never compared.
+  const checksum = typeof d.checksum === 'number' && d.checksum !== 0 ? d.checksum : undefined
+  const exchangeTsMs = toTsMs(d.ts)
+  const bids = toLevels(d.bids, pair)
+  const asks = toLevels(d.asks, pair)
+  if (action === 'snapshot') {
+    return { type: 'snapshot', pair, bids, asks, seq: seqId, checksum, exchangeTsMs }
+  }
+  if (seqId !== undefined && typeof prevSeqId !== 'number') {
+    throw new ParseError('bad-message', `books update for ${pair} has seqId but no prevSeqId`, pair)
+  }
+  const prevSeq = seqId === undefined ? undefined : (prevSeqId as number)
+  return { type: 'delta', pair, bids, asks, seq: seqId, prevSeq, checksum, exchangeTsMs }
+}
+
+/**
+ * The OKX venue module.
+ *
+ * @example
+ * ```ts
+ * const conn = new Connection({ exchange: okx, wsUrl, restUrl, pairs: ['BTC/USDT'], sink, log })
+ * ```
+ */
+export const okx: Exchange = {
+  id: 'okx',
+  snapshotSource: 'rest',
+  checksum: 'okx',
+  maxDepth: OKX_BOOK_DEPTH,
+  detectsGaps: true,
+  // OKX drops a socket after 30 s without a push and `books` may stay quiet for ~60 s, so the bare
+  // `ping` every 20 s (answered `pong`) keeps both OKX and our watchdog satisfied.
+  idleTimeoutMs: 30_000,
+  pingIntervalMs: 20_000,
+  ping: () => 'ping',
+  // 480 subscribe ops per connection per hour: subscriptions go out batched, once per connect.
+  sendPerSecond: 3,
+
+  async listMarkets(restUrl, opts) {
+    const url = `${restUrl}/api/v5/public/instruments?instType=SPOT`
+    const body = (await getJson('okx', url, opts)) as OkxResponse<OkxInstrument>
+    const out = new Map<Pair, string>()
+    for (const i of dataOf(body, 'instruments')) {
+      if (i?.state !== 'live' || (i.instType !== undefined && i.instType !== 'SPOT')) continue
+      if (typeof i.baseCcy !== 'string' || typeof i.quoteCcy !== 'string') continue
+      if (i.baseCcy === '' || i.quoteCcy === '') continue
+      out.set(joinPair(i.baseCcy, i.quoteCcy), i.instId)
+    }
+    return out
+  },
+
+  wsUrl: (base) => base,
+
+  subscribe(natives) {
+    const frames: string[] = []
+    for (let i = 0; i < natives.length; i += ARGS_PER_FRAME) {
+      const args = natives.slice(i, i + ARGS_PER_FRAME).map((instId) => ({ channel: 'books', instId }))
+      frames.push(JSON.stringify({ op: 'subscribe', args }))
+    }
+    return frames
+  },
+
+  async fetchSnapshot(restUrl, native, pair, opts): Promise<SnapshotEvent> {
+    const query = `instId=${encodeURIComponent(native)}&sz=${OKX_BOOK_DEPTH}`
+    const body = (await getJson('okx', `${restUrl}/api/v5/market/books?${query}`, opts)) as OkxResponse<BookData>
+    const d = dataOf(body, `books ${native}`)[0]
+    if (d === undefined || d === null || typeof d !== 'object') {
+      throw new ParseError('bad-message', `books snapshot for ${native} is empty`, pair)
+    }
+    if (typeof d.seqId !== 'number') {
+      throw new ParseError('bad-message', `books snapshot for ${native} has no seqId`, pair)
+    }
+    return {
+      type: 'snapshot',
+      pair,
+      seq: d.seqId,
+      bids: toLevels(d.bids, pair),
+      asks: toLevels(d.asks, pair),
+      exchangeTsMs: toTsMs(d.ts),
+    }
+  },
+
+  createParser(markets) {
+    // The seqId each instrument's chain is at on this connection. OKX pushes every message of an
+    // instrument in order on one connection, so a prevSeqId below it can only mean a lost
+    // maintenance reset (or a replayed message): book/books.ts would drop everything after it as
+    // "already applied" and leave the book frozen, so the book is resynced here instead.
+    const chain = new Map<string, number>()
+    const follow = (instId: string, ev: SnapshotEvent | DeltaEvent, out: ExchangeEvent[]): void => {
+      if (ev.seq !== undefined) {
+        const last = chain.get(instId)
+        chain.set(instId, ev.seq)
+        const prev = ev.type === 'delta' ? ev.prevSeq! : undefined
+        if (last !== undefined && prev !== undefined && prev < last) {
+          const reason = `seqId chain went back: prevSeqId ${prev} after seqId ${last}`
+          out.push({ type: 'reset', pair: ev.pair, reason })
+        }
+      }
+      out.push(ev)
+    }
+
+    return (raw): ExchangeEvent[] => {
+      if (raw === 'pong') return [{ type: 'info' }]
+      const msg = parseJson(raw) as OkxFrame
+      if (msg === null || typeof msg !== 'object') {
+        throw new ParseError('bad-message', 'frame is not an object')
+      }
+      const arg = msg.arg
+      if (msg.event !== undefined) {
+        switch (msg.event) {
+          case 'subscribe':
+          case 'unsubscribe':
+            return [{ type: 'info' }]
+          case 'error': {
+            const pair = typeof arg?.instId === 'string' ? markets.get(arg.instId) : undefined
+            const message = `${String(msg.code)} ${String(msg.msg ?? '')}`
+            return [{ type: 'venue-error', message, pair }]
+          }
+          case 'notice':
+            if (msg.code === SERVICE_UPGRADE_CODE) {
+              return [{ type: 'reconnect', reason: `notice ${SERVICE_UPGRADE_CODE}` }]
+            }
+            return [{ type: 'unknown', what: `notice ${String(msg.code)}` }]
+          default:
+            return [{ type: 'unknown', what: `event ${String(msg.event)}` }]
+        }
+      }
+      if (arg === undefined || arg === null || typeof arg !== 'object') {
+        return [{ type: 'unknown', what: 'frame without arg or event' }]
+      }
+      if (arg.channel !== 'books') return [{ type: 'unknown', what: `${String(arg.channel)} push` }]
+      const instId = arg.instId as string
+      const pair = markets.get(instId)
+      if (pair === undefined) return [{ type: 'unknown', what: `books for ${String(instId)}` }]
+      const data = msg.data
+      if (!Array.isArray(data)) {
+        throw new ParseError('bad-message', `books push for ${pair} has no data`, pair)
+      }
+      const out: ExchangeEvent[] = []
+      for (let i = 0; i < data.length; i++) {
+        follow(instId, toBookEvent(msg.action, data[i] as BookData, pair), out)
+      }
+      return out
+    }
+  },
+}
