@@ -5,13 +5,15 @@
  * normalised prevSeq = U - 1, seq = u). `serverShutdown` and the 24 h limit cause a planned reconnect.
  */
 import { joinPair } from '../symbols.ts'
-import type { Pair } from '../types.ts'
+import type { Level, Pair } from '../types.ts'
+import { Scanner } from './fast-json.ts'
 import {
   getJson,
   parseJson,
   ParseError,
   toLevels,
   type Exchange,
+  type DeltaEvent,
   type ExchangeEvent,
   type SnapshotEvent,
 } from './exchange.ts'
@@ -76,7 +78,10 @@ export const binance: Exchange = {
   },
 
   createParser(markets) {
+    const scanner = new Scanner()
     return (raw): ExchangeEvent[] => {
+      const fast = scanDepthUpdate(scanner.reset(raw), markets)
+      if (fast !== undefined) return [fast]
       const msg = parseJson(raw) as { stream?: string; data?: unknown; result?: unknown; id?: unknown }
       if (msg === null || typeof msg !== 'object') throw new ParseError('bad-message', 'frame is not an object')
       if ('result' in msg && 'id' in msg) return [{ type: 'info' }]
@@ -108,4 +113,69 @@ export const binance: Exchange = {
       }
     }
   },
+}
+
+const COMBINED_PREFIX = '{"stream":"'
+const DATA_KEY = ',"data":'
+
+/**
+ * The hot path: a compact `depthUpdate` (raw or combined form) scanned straight into a delta.
+ * Returns undefined for anything it does not fully understand; the JSON.parse path then handles
+ * (and validates) the frame, so both paths accept exactly the same frames.
+ */
+export function scanDepthUpdate(s: Scanner, markets: ReadonlyMap<string, Pair>): DeltaEvent | undefined {
+  const wrapped = s.text.startsWith(COMBINED_PREFIX)
+  if (wrapped) {
+    s.i = COMBINED_PREFIX.length - 1
+    s.string()
+    s.expectText(DATA_KEY)
+  }
+  s.expect(123) // {
+  let e = ''
+  let sym = ''
+  let E = -1
+  let U = -1
+  let u = -1
+  let b: Level[] | undefined
+  let a: Level[] | undefined
+  while (!s.fail) {
+    const key = s.string()
+    s.expect(58) // :
+    if (s.fail) return undefined
+    switch (key) {
+      case 'e':
+        e = s.string()
+        break
+      case 's':
+        sym = s.string()
+        break
+      case 'E':
+        E = s.integer()
+        break
+      case 'U':
+        U = s.integer()
+        break
+      case 'u':
+        u = s.integer()
+        break
+      case 'b':
+        b = s.levels()
+        break
+      case 'a':
+        a = s.levels()
+        break
+      default:
+        return undefined
+    }
+    const c = s.peek()
+    s.i++
+    if (c === 125) break // }
+    if (c !== 44) return undefined
+  }
+  if (wrapped) s.expect(125)
+  if (s.fail || s.i !== s.text.length || e !== 'depthUpdate' || b === undefined || a === undefined) return undefined
+  if (U < 0 || u < U) return undefined
+  const pair = markets.get(sym)
+  if (pair === undefined) return undefined
+  return { type: 'delta', pair, prevSeq: U - 1, seq: u, bids: b, asks: a, exchangeTsMs: E >= 0 ? E : undefined }
 }

@@ -63,7 +63,8 @@ interface Frame {
  */
 export function createKraken({ depth = 25 }: KrakenOptions = {}): Exchange {
   if (!KRAKEN_DEPTHS.includes(depth)) {
-    throw new RangeError(`Kraken book depth must be one of ${KRAKEN_DEPTHS.join(', ')}, not ${depth}`)
+    const allowed = KRAKEN_DEPTHS.join(', ')
+    throw new RangeError(`Kraken book depth must be one of ${allowed}, not ${depth}`)
   }
   let reqId = 0
   const request = (method: 'subscribe' | 'unsubscribe', symbols: readonly string[]): string => {
@@ -146,20 +147,24 @@ export const kraken: Exchange = createKraken()
 
 function parseBook(msg: Frame, markets: ReadonlyMap<string, Pair>): ExchangeEvent[] {
   const type = msg.type
-  if (type !== 'snapshot' && type !== 'update') return [{ type: 'unknown', what: `book ${String(type)}` }]
+  if (type !== 'snapshot' && type !== 'update') {
+    return [{ type: 'unknown', what: `book ${String(type)}` }]
+  }
   const data = msg.data
   if (!Array.isArray(data)) throw new ParseError('bad-message', 'book frame without a data list')
   const events: ExchangeEvent[] = []
   for (let i = 0; i < data.length; i++) {
     const d = data[i] as BookData | null
-    if (d === null || typeof d !== 'object') throw new ParseError('bad-message', 'book entry is not an object')
+    if (d === null || typeof d !== 'object') {
+      throw new ParseError('bad-message', 'book entry is not an object')
+    }
     const pair = markets.get(d.symbol as string)
     if (pair === undefined) {
       events.push({ type: 'unknown', what: `book for ${String(d.symbol)}` })
       continue
     }
     const checksum = d.checksum
-    if (typeof checksum !== 'number' || !Number.isInteger(checksum) || checksum < 0 || checksum > 0xffffffff) {
+    if (!isUint32(checksum)) {
       throw new ParseError('bad-message', `book ${type} for ${pair} without a valid checksum`, pair)
     }
     const bids = toObjectLevels(d.bids, pair)
@@ -182,14 +187,16 @@ function toObjectLevels(rows: unknown, pair: Pair): Level[] {
   const out: Level[] = new Array(rows.length)
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as { price?: unknown; qty?: unknown } | null
-    if (row === null || typeof row !== 'object') throw new ParseError('bad-level', 'level is not an object', pair)
+    if (row === null || typeof row !== 'object') {
+      throw new ParseError('bad-level', 'level is not an object', pair)
+    }
     out[i] = toLevel(row.price, row.qty, pair)
   }
   return out
 }
 
 function parseStatus(msg: Frame): ExchangeEvent[] {
-  const first = Array.isArray(msg.data) ? (msg.data[0] as { system?: unknown } | undefined) : undefined
+  const first = Array.isArray(msg.data) ? (msg.data[0] as { system?: unknown } | null) : undefined
   const system = first?.system
   if (system === undefined || system === 'online') return [{ type: 'info' }]
   return [{ type: 'venue-error', message: `system status ${String(system)}` }]
@@ -201,8 +208,10 @@ function parseResponse(msg: Frame, markets: ReadonlyMap<string, Pair>): Exchange
   if (msg.success === false || msg.error !== undefined) {
     const symbol = msg.symbol ?? msg.result?.symbol
     const pair = typeof symbol === 'string' ? markets.get(symbol) : undefined
-    const message = `${typeof method === 'string' ? `${method}: ` : ''}${String(msg.error ?? 'failed')}`
-    return [pair === undefined ? { type: 'venue-error', message } : { type: 'venue-error', message, pair }]
+    const what = String(msg.error ?? 'failed')
+    const message = typeof method === 'string' ? `${method}: ${what}` : what
+    if (pair === undefined) return [{ type: 'venue-error', message }]
+    return [{ type: 'venue-error', message, pair }]
   }
   switch (method) {
     case 'subscribe':
@@ -210,9 +219,13 @@ function parseResponse(msg: Frame, markets: ReadonlyMap<string, Pair>): Exchange
     case 'pong':
       return [{ type: 'info' }]
     default:
-      return [{ type: 'unknown', what: method === undefined ? 'frame without channel or method' : `method ${String(method)}` }]
+      if (method !== undefined) return [{ type: 'unknown', what: `method ${String(method)}` }]
+      return [{ type: 'unknown', what: 'frame without channel or method' }]
   }
 }
+
+const isUint32 = (x: unknown): x is number =>
+  typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffffffff
 
 /** JSON whitespace: space, tab, line feed, carriage return. */
 const isSpace = (c: number): boolean => c === 32 || c === 9 || c === 10 || c === 13
@@ -224,7 +237,8 @@ const isSpace = (c: number): boolean => c === 32 || c === 9 || c === 10 || c ===
  *
  * @example
  * ```ts
- * quoteLevelNumbers('{"price":45283.5,"qty":0.10000000}') // '{"price":"45283.5","qty":"0.10000000"}'
+ * quoteLevelNumbers('{"price":45283.5,"qty":0.10000000}')
+ * // '{"price":"45283.5","qty":"0.10000000"}'
  * ```
  */
 export function quoteLevelNumbers(raw: string): string {

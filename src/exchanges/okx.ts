@@ -76,7 +76,8 @@ function dataOf<T>(body: OkxResponse<T>, what: string): T[] {
     throw new ParseError('bad-message', `${what}: not an object`)
   }
   if (body.code !== '0') {
-    throw new ExchangeError('okx', `${what}: OKX code ${String(body.code)} ${String(body.msg ?? '')}`)
+    const why = `${String(body.code)} ${String(body.msg ?? '')}`
+    throw new ExchangeError('okx', `${what}: OKX code ${why}`)
   }
   if (!Array.isArray(body.data)) throw new ParseError('bad-message', `${what}: no data array`)
   return body.data
@@ -85,7 +86,8 @@ function dataOf<T>(body: OkxResponse<T>, what: string): T[] {
 /** Turns one `books` data element into a snapshot or delta event. */
 function toBookEvent(action: unknown, d: BookData, pair: Pair): SnapshotEvent | DeltaEvent {
   if (action !== 'update' && action !== 'snapshot') {
-    throw new ParseError('bad-message', `books push for ${pair} with action ${String(action)}`, pair)
+    const what = `books push for ${pair} with action ${String(action)}`
+    throw new ParseError('bad-message', what, pair)
   }
   if (d === null || typeof d !== 'object') {
     throw new ParseError('bad-message', `books data for ${pair} is not an object`, pair)
@@ -150,15 +152,17 @@ export const okx: Exchange = {
   subscribe(natives) {
     const frames: string[] = []
     for (let i = 0; i < natives.length; i += ARGS_PER_FRAME) {
-      const args = natives.slice(i, i + ARGS_PER_FRAME).map((instId) => ({ channel: 'books', instId }))
+      const batch = natives.slice(i, i + ARGS_PER_FRAME)
+      const args = batch.map((instId) => ({ channel: 'books', instId }))
       frames.push(JSON.stringify({ op: 'subscribe', args }))
     }
     return frames
   },
 
   async fetchSnapshot(restUrl, native, pair, opts): Promise<SnapshotEvent> {
-    const query = `instId=${encodeURIComponent(native)}&sz=${OKX_BOOK_DEPTH}`
-    const body = (await getJson('okx', `${restUrl}/api/v5/market/books?${query}`, opts)) as OkxResponse<BookData>
+    const instId = encodeURIComponent(native)
+    const url = `${restUrl}/api/v5/market/books?instId=${instId}&sz=${OKX_BOOK_DEPTH}`
+    const body = (await getJson('okx', url, opts)) as OkxResponse<BookData>
     const d = dataOf(body, `books ${native}`)[0]
     if (d === undefined || d === null || typeof d !== 'object') {
       throw new ParseError('bad-message', `books snapshot for ${native} is empty`, pair)

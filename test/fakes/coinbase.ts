@@ -1,0 +1,380 @@
+/**
+ * @module
+ * A fake Coinbase Advanced Trade: `GET /api/v3/brokerage/market/products` (paged with
+ * limit/offset) and the public socket with one channel per subscribe message. `level2` answers
+ * with a `snapshot` event from the product's SimBook, then pushes `update` events; `heartbeats`
+ * ticks on a timer. Every frame to a client carries that connection's own contiguous
+ * `sequence_num`, shared by all channels. Faults: sequence gaps and steps back, bad levels,
+ * crossed updates, garbage, unknown channels, error frames, and everything ExchangeServer offers.
+ */
+import { ExchangeServer, type Client } from './exchange-server.ts'
+import { SimBook, type Row } from './sim-book.ts'
+
+export interface CoinbaseProduct {
+  productId: string
+  base: string
+  quote: string
+  book?: SimBook
+  status?: string
+  tradingDisabled?: boolean
+  /** The product whose book this one shows (USDC products alias USD ones). */
+  alias?: string
+}
+
+export interface FakeCoinbaseOptions {
+  /** Heartbeat period for clients subscribed to `heartbeats`; 0 turns the timer off. */
+  heartbeatIntervalMs?: number
+  /** Products per page of the product list (the real default is large). */
+  pageSize?: number
+  /** When false, subscribing to `level2` sends no snapshot (the test pushes its own frames). */
+  snapshotsOnSubscribe?: boolean
+}
+
+/** A level as Advanced Trade sends it. */
+export interface L2Update {
+  side: string
+  event_time: string
+  price_level: string
+  new_quantity: string
+}
+
+interface Session {
+  nextSeq: number
+  level2: Set<string>
+  heartbeats: boolean
+  heartbeatCounter: number
+  /** Frames sent to this client (what its parser should have seen). */
+  sent: number
+}
+
+const EPOCH_TIME = '1970-01-01T00:00:00Z'
+
+export class FakeCoinbase {
+  readonly server: ExchangeServer
+  readonly products = new Map<string, CoinbaseProduct & { book: SimBook }>()
+  readonly sessions = new Map<number, Session>()
+  /** Heartbeat frames sent, over all clients. */
+  heartbeatsSent = 0
+  readonly #options: Required<FakeCoinbaseOptions>
+  readonly #timer: ReturnType<typeof setInterval> | undefined
+  #timeMs = 1_700_000_000_000
+
+  constructor(products: CoinbaseProduct[], options: FakeCoinbaseOptions = {}) {
+    this.#options = {
+      heartbeatIntervalMs: 1000,
+      pageSize: 1000,
+      snapshotsOnSubscribe: true,
+      ...options,
+    }
+    for (const p of products) {
+      this.products.set(p.productId, { ...p, book: p.book ?? new SimBook() })
+    }
+    this.server = new ExchangeServer({
+      rest: (url) => this.#rest(url),
+      onOpen: (client) => this.sessions.set(client.data.id, newSession()),
+      onMessage: (client, text) => this.#onMessage(client, text),
+    })
+    const every = this.#options.heartbeatIntervalMs
+    if (every > 0) this.#timer = setInterval(() => this.heartbeat(), every)
+  }
+
+  get wsUrl(): string {
+    return this.server.wsUrl
+  }
+  get restUrl(): string {
+    return this.server.restUrl
+  }
+
+  /** The one connected client (most tests have exactly one). */
+  get client(): Client {
+    const [c] = this.server.clients
+    if (!c) throw new Error('no client connected')
+    return c
+  }
+
+  session(client: Client): Session {
+    return this.sessions.get(client.data.id)!
+  }
+
+  /** Frames a client sent, parsed. */
+  receivedFrom(client: Client): { type?: string; channel?: string; product_ids?: string[] }[] {
+    return this.server.received
+      .filter((r) => r.client === client.data.id)
+      .map((r) => JSON.parse(r.text))
+  }
+
+  /** Takes a connection's next `sequence_num`; `skip` moves it first (gap > 0, step back < 0). */
+  takeSeq(client: Client, skip = 0): number {
+    const s = this.session(client)
+    const seq = s.nextSeq + skip
+    s.nextSeq = seq + 1
+    return seq
+  }
+
+  /** Sends an envelope on `channel` to one client, stamped with its next sequence number. */
+  sendEnvelope(
+    client: Client,
+    channel: string,
+    events: unknown[],
+    { skip = 0, timestamp = this.#stamp() } = {},
+  ): string {
+    const frame = JSON.stringify({
+      channel,
+      client_id: '',
+      timestamp,
+      sequence_num: this.takeSeq(client, skip),
+      events,
+    })
+    this.sendRaw(frame, client)
+    return frame
+  }
+
+  /** Sends a frame as it is (replays, garbage); counted as seen by the client. */
+  sendRaw(frame: string, client: Client): void {
+    if (this.server.stalled) return
+    this.session(client).sent++
+    this.server.send(frame, client)
+  }
+
+  /** Clients subscribed to a product's level2. */
+  subscribersOf(productId: string): Client[] {
+    return [...this.server.clients].filter((c) => this.session(c).level2.has(productId))
+  }
+
+  /**
+   * Applies levels to the product's book and pushes one `update` event to its subscribers.
+   * `skip` leaves sequence numbers out first (a gap) or steps back (negative).
+   */
+  update(productId: string, bids: Row[], asks: Row[], { skip = 0 } = {}): void {
+    const p = this.products.get(productId)!
+    p.book.apply(bids, asks)
+    this.pushUpdates(productId, toUpdates(bids, asks, this.#stamp()), { skip })
+  }
+
+  /** Pushes raw `update` levels without touching the fake's book (bad or crossed input). */
+  pushUpdates(productId: string, updates: unknown[], { skip = 0 } = {}): void {
+    for (const c of this.subscribersOf(productId)) {
+      const events = [{ type: 'update', product_id: productId, updates }]
+      this.sendEnvelope(c, 'l2_data', events, { skip })
+    }
+  }
+
+  /** Pushes a bid at the best ask without touching the fake's book: the client's book crosses. */
+  crossBook(productId: string): string {
+    const [best] = this.products.get(productId)!.book.topAsks(1)
+    this.pushUpdates(productId, toUpdates([[best![0], '1.00000000']], []))
+    return best![0]
+  }
+
+  /** One heartbeat to every client subscribed to heartbeats. */
+  heartbeat({ skip = 0 } = {}): void {
+    for (const c of this.server.clients) {
+      const s = this.session(c)
+      if (!s?.heartbeats || this.server.stalled) continue
+      const current_time = new Date().toISOString()
+      const events = [{ current_time, heartbeat_counter: ++s.heartbeatCounter }]
+      this.sendEnvelope(c, 'heartbeats', events, { skip })
+      this.heartbeatsSent++
+    }
+  }
+
+  /** The snapshot event of a product as the venue sends it: bids best-first, then offers. */
+  snapshotEvent(productId: string): unknown {
+    const book = this.products.get(productId)!.book
+    const updates = toUpdates(book.topBids(), book.topAsks())
+    return { type: 'snapshot', product_id: productId, updates }
+  }
+
+  /** Sends envelope bodies (a re-encoded capture), stamping contiguous sequence numbers. */
+  replay(client: Client, bodies: readonly EnvelopeBody[]): void {
+    for (const b of bodies) {
+      this.sendEnvelope(client, b.channel, b.events, { timestamp: b.timestamp })
+    }
+  }
+
+  errorFrame(message: string, client = this.client): void {
+    this.sendRaw(JSON.stringify({ type: 'error', message }), client)
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer)
+    this.server.stop()
+  }
+
+  #stamp(): string {
+    this.#timeMs += 7
+    return `${new Date(this.#timeMs).toISOString().slice(0, -1)}123456Z`
+  }
+
+  #rest(url: URL): Response | undefined {
+    if (url.pathname !== '/api/v3/brokerage/market/products') return undefined
+    // Every fake product is spot; a request for another product type gets none.
+    const spot = (url.searchParams.get('product_type') ?? 'SPOT') === 'SPOT'
+    const all = [...this.products.values()]
+      .filter(() => spot)
+      .map((p) => ({
+        product_id: p.productId,
+        price: '1',
+        base_increment: '0.00000001',
+        quote_increment: '0.01',
+        base_name: p.base,
+        quote_name: p.quote,
+        status: p.status ?? 'online',
+        trading_disabled: p.tradingDisabled ?? false,
+        is_disabled: false,
+        cancel_only: false,
+        limit_only: false,
+        post_only: false,
+        auction_mode: false,
+        product_type: 'SPOT',
+        quote_currency_id: p.quote,
+        base_currency_id: p.base,
+        base_display_symbol: p.base,
+        quote_display_symbol: p.quote,
+        view_only: false,
+        alias: p.alias ?? '',
+        alias_to: [...this.products.values()]
+          .filter((q) => q.alias === p.productId)
+          .map((q) => q.productId),
+        new: false,
+      }))
+    const offset = Number(url.searchParams.get('offset') ?? 0)
+    const asked = Number(url.searchParams.get('limit') ?? Infinity)
+    const limit = Math.min(asked, this.#options.pageSize)
+    return Response.json({ products: all.slice(offset, offset + limit), num_products: all.length })
+  }
+
+  #onMessage(client: Client, text: string): void {
+    let msg: { type?: unknown; channel?: unknown; product_ids?: unknown }
+    try {
+      msg = JSON.parse(text)
+    } catch {
+      this.errorFrame('malformed request', client)
+      return
+    }
+    const s = this.session(client)
+    const known = msg.type === 'subscribe' || msg.type === 'unsubscribe'
+    if (!known || typeof msg.channel !== 'string') {
+      this.errorFrame('request must have type subscribe/unsubscribe and one channel', client)
+      return
+    }
+    const ids = Array.isArray(msg.product_ids) ? (msg.product_ids as string[]) : []
+    const subscribing = msg.type === 'subscribe'
+    if (msg.channel === 'heartbeats') {
+      s.heartbeats = subscribing
+    } else if (msg.channel === 'level2') {
+      const unknown = ids.filter((id) => !this.products.has(id))
+      if (unknown.length > 0) {
+        this.errorFrame(`failure to subscribe: unknown products ${unknown.join(',')}`, client)
+        return
+      }
+      for (const id of ids) {
+        if (!subscribing) {
+          s.level2.delete(id)
+          continue
+        }
+        s.level2.add(id)
+        if (this.#options.snapshotsOnSubscribe) {
+          this.sendEnvelope(client, 'l2_data', [this.snapshotEvent(id)])
+        }
+      }
+    } else {
+      this.errorFrame(`unsupported channel ${msg.channel}`, client)
+      return
+    }
+    const subscriptions = {
+      level2: [...s.level2],
+      ...(s.heartbeats ? { heartbeats: ['heartbeats'] } : {}),
+    }
+    this.sendEnvelope(client, 'subscriptions', [{ subscriptions }])
+  }
+}
+
+function newSession(): Session {
+  return { nextSeq: 0, level2: new Set(), heartbeats: false, heartbeatCounter: 0, sent: 0 }
+}
+
+/** Rows as Advanced Trade update levels (side `bid` / `offer`). */
+export function toUpdates(bids: Row[], asks: Row[], eventTime = EPOCH_TIME): L2Update[] {
+  const level = (side: string, [price_level, new_quantity]: Row): L2Update => ({
+    side,
+    event_time: eventTime,
+    price_level,
+    new_quantity,
+  })
+  return [...bids.map((r) => level('bid', r)), ...asks.map((r) => level('offer', r))]
+}
+
+/** An envelope without its connection-scoped fields (`sequence_num`, `client_id`). */
+export interface EnvelopeBody {
+  channel: string
+  timestamp: string
+  events: unknown[]
+}
+
+/** A frame of the old Exchange feed (`ws-feed`) level2 channel, as captured. */
+interface ExchangeFeedFrame {
+  type?: string
+  product_id?: string
+  bids?: Row[]
+  asks?: Row[]
+  changes?: [side: string, price: string, size: string][]
+  time?: string
+}
+
+/**
+ * Re-encodes a capture of the old Exchange feed (`snapshot` with bids/asks, `l2update` with
+ * `changes` of buy/sell) as Advanced Trade envelopes: each snapshot becomes an `l2_data` snapshot
+ * event; the l2updates of each `batchMs` window of capture time become one `l2_data` frame with one
+ * `update` event per product (their levels in capture order); a `heartbeats` frame goes out
+ * whenever capture time enters a new `heartbeatEveryMs` period. Other frame types are dropped.
+ */
+export function encodeExchangeCapture(
+  lines: readonly string[],
+  { batchMs = 50, heartbeatEveryMs = 1000 } = {},
+): EnvelopeBody[] {
+  const out: EnvelopeBody[] = []
+  let batch: { startMs: number; time: string; events: Map<string, L2Update[]> } | undefined
+  let lastTime = ''
+  let period = -1
+  let counter = 0
+  const flush = () => {
+    if (!batch) return
+    const events = [...batch.events].map(([product_id, updates]) => ({
+      type: 'update',
+      product_id,
+      updates,
+    }))
+    out.push({ channel: 'l2_data', timestamp: batch.time, events })
+    batch = undefined
+  }
+  for (const line of lines) {
+    const f = JSON.parse(line) as ExchangeFeedFrame
+    if (f.type === 'snapshot') {
+      flush()
+      const updates = toUpdates(f.bids!, f.asks!)
+      const events = [{ type: 'snapshot', product_id: f.product_id, updates }]
+      out.push({ channel: 'l2_data', timestamp: lastTime || EPOCH_TIME, events })
+    } else if (f.type === 'l2update') {
+      const t = Date.parse(f.time!)
+      lastTime = f.time!
+      if (Math.floor(t / heartbeatEveryMs) !== period) {
+        flush()
+        period = Math.floor(t / heartbeatEveryMs)
+        const events = [{ current_time: f.time, heartbeat_counter: ++counter }]
+        out.push({ channel: 'heartbeats', timestamp: f.time!, events })
+      }
+      if (batch && t - batch.startMs >= batchMs) flush()
+      batch ??= { startMs: t, time: f.time!, events: new Map() }
+      let updates = batch.events.get(f.product_id!)
+      if (!updates) batch.events.set(f.product_id!, (updates = []))
+      for (const [side, price_level, new_quantity] of f.changes!) {
+        if (side !== 'buy' && side !== 'sell') throw new Error(`capture has side ${side}`)
+        const bookSide = side === 'buy' ? 'bid' : 'offer'
+        updates.push({ side: bookSide, event_time: f.time!, price_level, new_quantity })
+      }
+    }
+  }
+  flush()
+  return out
+}

@@ -1,0 +1,359 @@
+/**
+ * @module
+ * A fake Kraken spot on WebSocket v2: `GET /0/public/AssetPairs`, and a socket that answers
+ * `ping`, `subscribe`/`unsubscribe` for the `book` channel (acks, errors), sends the `status`
+ * frame on connect, heartbeats, and book snapshots and updates with JSON-number prices/qtys and a
+ * checksum it computes itself (its own CRC-32, independent of src/). Each subscription sees the
+ * venue book through its depth window: a level pushed out of the window gets no delete, as on
+ * Kraken.
+ * Faults: bad checksums, lost updates, updates the venue does not keep (crossed books), raw frames
+ * (garbage, bad levels, replays), and everything ExchangeServer offers. Also re-encodes the v1
+ * capture into v2 frames.
+ */
+import { ExchangeServer, type Client } from './exchange-server.ts'
+import { SimBook, type Row } from './sim-book.ts'
+
+export interface KrakenMarket {
+  /** REST pair key, e.g. `XXBTZUSD`. */
+  key: string
+  /** The v1 name AssetPairs gives, e.g. `XBT/USD`. */
+  wsname: string
+  base: string
+  quote: string
+  status?: string
+  book?: SimBook
+}
+
+type BookType = 'snapshot' | 'update'
+
+/** A frame a client sent, as the tests inspect it. */
+export interface ClientRequest {
+  client: number
+  method?: string
+  req_id?: number
+  params?: { channel?: string; symbol?: string[]; depth?: number; snapshot?: boolean }
+}
+
+interface View {
+  depth: number
+  book: SimBook
+}
+
+interface State {
+  market: KrakenMarket
+  symbol: string
+  book: SimBook
+  views: Map<Client, View>
+}
+
+export interface UpdateOptions {
+  /** Send a checksum that does not match the book. */
+  badChecksum?: boolean
+  /** Apply on the venue but send nothing (a lost message). */
+  drop?: boolean
+  /** False: send the update but leave the venue's book as it was (a bogus update: crossing). */
+  keep?: boolean
+}
+
+/** The v2 symbol of a v1 wsname (`XBT/USD` → `BTC/USD`). */
+export function v2Symbol(wsname: string): string {
+  const rename = (a: string) => (a === 'XBT' ? 'BTC' : a === 'XDG' ? 'DOGE' : a)
+  const [base, quote] = wsname.split('/')
+  return `${rename(base!)}/${rename(quote!)}`
+}
+
+export class FakeKraken {
+  readonly server: ExchangeServer
+  /** By v2 symbol. */
+  readonly state = new Map<string, State>()
+  /** False: acknowledge subscriptions without sending snapshots (a replay supplies the frames). */
+  sendSnapshots = true
+  #heartbeat: ReturnType<typeof setInterval> | undefined
+
+  constructor(markets: KrakenMarket[], { heartbeatMs }: { heartbeatMs?: number } = {}) {
+    for (const m of markets) {
+      const symbol = v2Symbol(m.wsname)
+      this.state.set(symbol, { market: m, symbol, book: m.book ?? new SimBook(), views: new Map() })
+    }
+    this.server = new ExchangeServer({
+      rest: (url) => this.#rest(url),
+      onOpen: (client) => this.#onOpen(client),
+      onMessage: (client, text) => this.#onMessage(client, text),
+    })
+    if (heartbeatMs !== undefined) {
+      this.#heartbeat = setInterval(() => this.heartbeat(), heartbeatMs)
+    }
+  }
+
+  get wsUrl(): string {
+    return this.server.wsUrl
+  }
+  get restUrl(): string {
+    return this.server.restUrl
+  }
+
+  /** The frames clients sent, parsed. */
+  get requests(): ClientRequest[] {
+    const parse = (text: string) => JSON.parse(text) as object
+    return this.server.received.map((r) => ({ ...parse(r.text), client: r.client }))
+  }
+
+  /** Symbols subscribed by `client` (or by the only client). */
+  subscribed(client?: Client): string[] {
+    const c = client ?? [...this.server.clients][0]
+    const states = [...this.state.values()]
+    return states.filter((s) => c !== undefined && s.views.has(c)).map((s) => s.symbol)
+  }
+
+  /**
+   * Applies absolute level updates to the venue book and sends each subscriber what changed in its
+   * depth window, with the window's checksum. Returns the frames sent.
+   */
+  update(symbol: string, bids: Row[], asks: Row[], options: UpdateOptions = {}): string[] {
+    const { badChecksum = false, drop = false, keep = true } = options
+    const s = this.state.get(symbol)!
+    const book = keep ? s.book : s.book.clone()
+    book.apply(bids, asks)
+    const frames: string[] = []
+    for (const [client, view] of s.views) {
+      if (!this.server.clients.has(client)) {
+        s.views.delete(client)
+        continue
+      }
+      const next = windowOf(book, view.depth)
+      const changed = diff(view.book, next, book)
+      if (keep) view.book = next
+      if (drop || (changed.bids.length === 0 && changed.asks.length === 0)) continue
+      let checksum = checksumOf(next)
+      if (badChecksum) checksum = (checksum + 1) >>> 0
+      const frame = bookFrame('update', symbol, changed.bids, changed.asks, checksum)
+      this.server.send(frame, client)
+      frames.push(frame)
+    }
+    return frames
+  }
+
+  /**
+   * Sends a book frame with the level tokens exactly as given (`'-1.0'`, `'"abc"'`, `'null'`), to
+   * every subscriber of `symbol`; the venue's state is not touched.
+   */
+  sendRawLevels(symbol: string, type: BookType, bids: Row[], asks: Row[], checksum = 0): void {
+    const frame = bookFrame(type, symbol, bids, asks, checksum)
+    for (const [client] of this.state.get(symbol)!.views) this.server.send(frame, client)
+  }
+
+  /** Sends raw frames, in order, to every client. */
+  replay(frames: Iterable<string>): void {
+    for (const f of frames) this.server.send(f)
+  }
+
+  /** A heartbeat to every client with a subscription (Kraken starts them once one exists). */
+  heartbeat(): void {
+    const clients = new Set<Client>()
+    for (const s of this.state.values()) for (const c of s.views.keys()) clients.add(c)
+    for (const c of clients) {
+      if (this.server.clients.has(c)) this.server.send('{"channel":"heartbeat"}', c)
+    }
+  }
+
+  stop(): void {
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat)
+    this.server.stop()
+  }
+
+  #rest(url: URL): Response | undefined {
+    if (url.pathname !== '/0/public/AssetPairs') return undefined
+    const result: Record<string, object> = {}
+    for (const { market: m } of this.state.values()) {
+      result[m.key] = {
+        altname: m.wsname.replace('/', ''),
+        wsname: m.wsname,
+        aclass_base: 'currency',
+        base: m.base,
+        aclass_quote: 'currency',
+        quote: m.quote,
+        pair_decimals: 2,
+        lot_decimals: 8,
+        status: m.status ?? 'online',
+      }
+    }
+    // A dark-pool twin, which has no wsname and must be ignored.
+    result['XXBTZUSD.d'] = { altname: 'XBTUSD.d', base: 'XXBT', quote: 'ZUSD', status: 'online' }
+    return Response.json({ error: [], result })
+  }
+
+  #onOpen(client: Client): void {
+    this.server.send(statusFrame('online', '14949390454975033707'), client)
+  }
+
+  #onMessage(client: Client, text: string): void {
+    const reply = (body: object) => {
+      const now = new Date().toISOString()
+      this.server.send(JSON.stringify({ ...body, time_in: now, time_out: now }), client)
+    }
+    let msg: ClientRequest
+    try {
+      msg = JSON.parse(text)
+    } catch {
+      reply({ error: 'Malformed request', success: false })
+      return
+    }
+    const { method, req_id, params } = msg
+    if (method === 'ping') return reply({ method: 'pong', req_id })
+    if (method !== 'subscribe' && method !== 'unsubscribe') {
+      return reply({ error: 'Unsupported method', method, req_id, success: false })
+    }
+    const depth = params?.depth ?? 10
+    for (const symbol of params?.symbol ?? []) {
+      const s = this.state.get(symbol)
+      const fail = (error: string) => reply({ error, method, req_id, success: false, symbol })
+      if (params?.channel !== 'book') fail('Unsupported channel')
+      else if (s === undefined || (s.market.status ?? 'online') !== 'online') {
+        fail(`Currency pair not supported ${symbol}`)
+      } else if (method === 'unsubscribe') {
+        if (!s.views.delete(client)) fail('Subscription Not Found')
+        else reply({ method, result: { channel: 'book', depth, symbol }, success: true, req_id })
+      } else if (s.views.has(client)) fail('Already subscribed')
+      else {
+        const view = { depth, book: windowOf(s.book, depth) }
+        s.views.set(client, view)
+        const snapshot = params.snapshot ?? true
+        const result = { channel: 'book', depth, snapshot, symbol }
+        reply({ method, result, success: true, req_id })
+        if (this.sendSnapshots && snapshot) {
+          const { book } = view
+          const checksum = checksumOf(book)
+          const frame = bookFrame('snapshot', symbol, book.topBids(), book.topAsks(), checksum)
+          this.server.send(frame, client)
+        }
+      }
+    }
+  }
+}
+
+/** What a subscriber at `depth` sees of the venue book. */
+function windowOf(book: SimBook, depth: number): SimBook {
+  return new SimBook(book.topBids(depth), book.topAsks(depth))
+}
+
+/**
+ * The update that turns window `before` into `after`: new or changed levels, and deletes for
+ * levels that left the venue book (not for those merely pushed out of the window).
+ */
+function diff(before: SimBook, after: SimBook, venue: SimBook): { bids: Row[]; asks: Row[] } {
+  const side = (b: Map<string, string>, a: Map<string, string>, v: Map<string, string>): Row[] => {
+    const out: Row[] = []
+    for (const [p, q] of a) if (b.get(p) !== q) out.push([p, q])
+    for (const p of b.keys()) if (!a.has(p) && !v.has(p)) out.push([p, '0.00000000'])
+    return out
+  }
+  return {
+    bids: side(before.bids, after.bids, venue.bids),
+    asks: side(before.asks, after.asks, venue.asks),
+  }
+}
+
+/** A v2 book frame; prices and quantities go out as JSON number tokens, literal digits kept. */
+function bookFrame(
+  type: BookType,
+  symbol: string,
+  bids: Row[],
+  asks: Row[],
+  checksum: number,
+  timestamp = new Date().toISOString(),
+): string {
+  const levels = (rows: Row[]) => rows.map(([p, q]) => `{"price":${p},"qty":${q}}`).join(',')
+  const data = `{"symbol":"${symbol}","bids":[${levels(bids)}],"asks":[${levels(asks)}],`
+    + `"checksum":${checksum},"timestamp":"${timestamp}"}`
+  return `{"channel":"book","type":"${type}","data":[${data}]}`
+}
+
+/** The `status` frame Kraken sends on connect (connection_id is beyond 2^53: kept as text). */
+function statusFrame(system: string, connectionId: string): string {
+  const data = `{"api_version":"v2","connection_id":${connectionId},"system":"${system}",`
+    + `"version":"2.0.8"}`
+  return `{"channel":"status","data":[${data}],"type":"update"}`
+}
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    t[n] = c >>> 0
+  }
+  return t
+})()
+
+/** CRC-32 (zlib), unsigned: a plain table implementation, independent of src/book/checksum.ts. */
+export function crc32Of(text: string): number {
+  let c = 0xffffffff
+  for (let i = 0; i < text.length; i++) c = CRC_TABLE[(c ^ text.charCodeAt(i)) & 0xff]! ^ (c >>> 8)
+  return (c ^ 0xffffffff) >>> 0
+}
+
+/** Kraken's checksum: top 10 asks then top 10 bids, '.' removed, leading zeros stripped. */
+export function checksumOf(book: SimBook): number {
+  const digits = (t: string) => t.replace('.', '').replace(/^0+(?=.)/, '')
+  const part = (rows: Row[]) => rows.map(([p, q]) => digits(p) + digits(q)).join('')
+  return crc32Of(part(book.topAsks(10)) + part(book.topBids(10)))
+}
+
+type V1Level = [price: string, qty: string, ts: string, flag?: string]
+type V1Payload = { as?: V1Level[]; bs?: V1Level[]; a?: V1Level[]; b?: V1Level[]; c?: string }
+
+/** RFC 3339 with microseconds from a v1 `seconds.micros` timestamp. */
+function isoOf(v1ts: string): string {
+  const [sec, frac = ''] = v1ts.split('.')
+  const micros = frac.padEnd(6, '0').slice(0, 6)
+  return `${new Date(Number(sec) * 1000).toISOString().slice(0, 19)}.${micros}Z`
+}
+
+/**
+ * Re-encodes a Kraken v1 capture into the v2 frames the venue would send today: `systemStatus` →
+ * `status`, heartbeats kept, subscription acks dropped (the fake acks itself), book snapshots and
+ * updates as v2 objects with the same literal digits as JSON numbers and the v2 symbol. Snapshots
+ * get a checksum computed here; updates keep the recorded `c`.
+ */
+export function reencodeV1(lines: readonly string[]): string[] {
+  const out: string[] = []
+  for (const line of lines) {
+    const msg = JSON.parse(line) as unknown
+    if (!Array.isArray(msg)) {
+      const ev = (msg as { event?: string; status?: string; version?: string }).event
+      if (ev === 'heartbeat') out.push('{"channel":"heartbeat"}')
+      else if (ev === 'systemStatus') {
+        out.push(statusFrame((msg as { status: string }).status, '17843232920108168701'))
+      }
+      continue
+    }
+    const channelName = msg[msg.length - 2] as string
+    if (!channelName.startsWith('book')) continue
+    const symbol = v2Symbol(msg[msg.length - 1] as string)
+    const parts = msg.slice(1, -2) as V1Payload[]
+    const rows = (levels: V1Level[]): Row[] => levels.map((l) => [l[0], l[1]])
+    let latest = '0'
+    const seen = (levels: V1Level[]) => {
+      for (const l of levels) if (Number(l[2]) > Number(latest)) latest = l[2]
+      return levels
+    }
+    if (parts[0]?.as !== undefined || parts[0]?.bs !== undefined) {
+      const bids = rows(seen(parts[0].bs ?? []))
+      const asks = rows(seen(parts[0].as ?? []))
+      const checksum = checksumOf(new SimBook(bids, asks))
+      out.push(bookFrame('snapshot', symbol, bids, asks, checksum, isoOf(latest)))
+      continue
+    }
+    const bids: Row[] = []
+    const asks: Row[] = []
+    let c: string | undefined
+    for (const d of parts) {
+      if (d.b) bids.push(...rows(seen(d.b)))
+      if (d.a) asks.push(...rows(seen(d.a)))
+      if (d.c !== undefined) c = d.c
+    }
+    if (c === undefined) throw new Error(`v1 update without a checksum: ${line.slice(0, 80)}`)
+    out.push(bookFrame('update', symbol, bids, asks, Number(c), isoOf(latest)))
+  }
+  return out
+}
