@@ -82,6 +82,11 @@ export class Books {
     return this.#venues.get(venue)?.books.get(pair)?.epoch ?? 0
   }
 
+  needsSnapshot(venue: VenueId, pair: Pair): boolean {
+    const e = this.#venues.get(venue)?.books.get(pair)
+    return e !== undefined && !e.hasSnapshot
+  }
+
   venues(): Iterable<VenueId> {
     return this.#venues.keys()
   }

@@ -324,6 +324,23 @@ export class Connection {
 
   #armSocketTimers(ws: WebSocket, epoch: number): void {
     const ex = this.#ex
+    // A book still without a snapshot well after connecting (a lost or rejected resubscribe, a
+    // market too quiet to send the update that triggers a REST fetch) is asked for again.
+    const snapshotTimeout = this.#o.snapshotTimeoutMs ?? 10_000
+    this.#socketTimers.push(
+      setInterval(() => {
+        const now = Date.now()
+        if (epoch !== this.#epoch || now - (this.stats.connectedSinceMs ?? now) < snapshotTimeout) return
+        for (const pair of this.stats.markets.keys()) {
+          if (!this.#o.sink.needsSnapshot(this.venue, pair)) continue
+          const pending = this.#pending.get(pair)
+          if (pending === undefined || now - pending.atMs >= snapshotTimeout) {
+            this.#pending.delete(pair)
+            this.requestSnapshot(pair)
+          }
+        }
+      }, Math.max(20, Math.min(1000, snapshotTimeout / 4))),
+    )
     const idle = this.#o.idleTimeoutMs ?? ex.idleTimeoutMs
     this.#socketTimers.push(
       setInterval(() => {

@@ -213,4 +213,6 @@ export interface BookSink {
    * discarded: the updates it would be aligned with are gone.
    */
   epochOf(venue: VenueId, pair: Pair): number
+  /** True while the book has no snapshot (it cannot become live without one). */
+  needsSnapshot(venue: VenueId, pair: Pair): boolean
 }

@@ -266,3 +266,26 @@ describe('binance: connection faults', () => {
     expect([...feed.conn.stats.markets]).toEqual([['BTC/USDT', 'BTCUSDT']])
   })
 })
+
+describe('binance: snapshots that never come', () => {
+  test('a quiet market is seeded once the connection has been up for the snapshot timeout', async () => {
+    const { fake, feed } = simFeed(['BTC/USDT'], { snapshotTimeoutMs: 100 })
+    const e = feed.books.get('binance', 'BTC/USDT')!
+    // No update is ever sent: the REST snapshot is fetched anyway after the timeout.
+    await until(() => e.state === 'live', 3000, 'seeded without updates')
+    expectSame(feed, 'BTC/USDT', fake.state.get('BTCUSDT')!.book)
+  })
+
+  test('a snapshot request that fails is retried until it succeeds', async () => {
+    const { fake, feed } = simFeed(['BTC/USDT'])
+    await until(() => fake.server.clients.size > 0, 3000, 'connection')
+    fake.state.get('BTCUSDT')!.market.symbol = 'BTCUSDT' // keep listing
+    const original = fake.cannedSnapshots
+    original.set('BTCUSDT', 'not json')
+    fake.update('BTCUSDT', [], [])
+    await until(() => (feed.conn.stats.errors.snapshot ?? 0) >= 1, 3000, 'failed snapshot counted')
+    original.delete('BTCUSDT')
+    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
+    expectSame(feed, 'BTC/USDT', fake.state.get('BTCUSDT')!.book)
+  })
+})
