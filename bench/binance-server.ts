@@ -20,15 +20,40 @@ const exchangeInfo = JSON.stringify({
   exchangeFilters: [],
   symbols: [
     {
-      symbol: 'BTCUSDT', status: 'TRADING', baseAsset: 'BTC', baseAssetPrecision: 8, quoteAsset: 'USDT',
-      quotePrecision: 8, quoteAssetPrecision: 8, baseCommissionPrecision: 8, quoteCommissionPrecision: 8,
-      orderTypes: ['LIMIT', 'MARKET'], icebergAllowed: true, ocoAllowed: true, quoteOrderQtyMarketAllowed: true,
-      allowTrailingStop: true, cancelReplaceAllowed: true, isSpotTradingAllowed: true, isMarginTradingAllowed: false,
+      symbol: 'BTCUSDT',
+      status: 'TRADING',
+      baseAsset: 'BTC',
+      baseAssetPrecision: 8,
+      quoteAsset: 'USDT',
+      quotePrecision: 8,
+      quoteAssetPrecision: 8,
+      baseCommissionPrecision: 8,
+      quoteCommissionPrecision: 8,
+      orderTypes: ['LIMIT', 'MARKET'],
+      icebergAllowed: true,
+      ocoAllowed: true,
+      quoteOrderQtyMarketAllowed: true,
+      allowTrailingStop: true,
+      cancelReplaceAllowed: true,
+      isSpotTradingAllowed: true,
+      isMarginTradingAllowed: false,
       filters: [
-        { filterType: 'PRICE_FILTER', minPrice: '0.01000000', maxPrice: '1000000.00000000', tickSize: '0.01000000' },
-        { filterType: 'LOT_SIZE', minQty: '0.00001000', maxQty: '9000.00000000', stepSize: '0.00001000' },
+        {
+          filterType: 'PRICE_FILTER',
+          minPrice: '0.01000000',
+          maxPrice: '1000000.00000000',
+          tickSize: '0.01000000',
+        },
+        {
+          filterType: 'LOT_SIZE',
+          minQty: '0.00001000',
+          maxQty: '9000.00000000',
+          stepSize: '0.00001000',
+        },
       ],
-      permissions: ['SPOT'], permissionSets: [['SPOT']], defaultSelfTradePreventionMode: 'EXPIRE_MAKER',
+      permissions: ['SPOT'],
+      permissionSets: [['SPOT']],
+      defaultSelfTradePreventionMode: 'EXPIRE_MAKER',
       allowedSelfTradePreventionModes: ['EXPIRE_MAKER'],
     },
   ],
@@ -61,8 +86,10 @@ const server = Bun.serve<Data>({
         ? undefined
         : new Response('upgrade failed', { status: 400 })
     }
-    if (url.pathname === '/api/v3/exchangeInfo') return new Response(exchangeInfo, { headers: { 'content-type': 'application/json' } })
-    if (url.pathname === '/api/v3/depth') return new Response(stream.snapshot, { headers: { 'content-type': 'application/json' } })
+    if (url.pathname === '/api/v3/exchangeInfo')
+      return new Response(exchangeInfo, { headers: { 'content-type': 'application/json' } })
+    if (url.pathname === '/api/v3/depth')
+      return new Response(stream.snapshot, { headers: { 'content-type': 'application/json' } })
     return Response.json({ code: -1, msg: `unknown ${url.pathname}` }, { status: 404 })
   },
   websocket: {

@@ -10,7 +10,14 @@ import { VENUES } from '../src/types.ts'
 import { prng } from './stream.ts'
 
 /** Levels per side a venue's book typically holds here (REST snapshot size or subscribed depth). */
-const DEPTH: Record<VenueId, number> = { binance: 1000, kraken: 25, coinbase: 1500, bitstamp: 1000, okx: 400, bybit: 50 }
+const DEPTH: Record<VenueId, number> = {
+  binance: 1000,
+  kraken: 25,
+  coinbase: 1500,
+  bitstamp: 1000,
+  okx: 400,
+  bybit: 50,
+}
 const SYMBOLS = 50
 const UPDATES = 200_000
 
@@ -57,5 +64,18 @@ for (let n = 0; n < UPDATES; n++) {
 sample()
 Bun.gc(true)
 const live = [...VENUES].every((v) => [...books.ofVenue(v)].every((e) => e.state === 'live'))
-const levels = [...VENUES].reduce((sum, v) => sum + [...books.ofVenue(v)].reduce((s, e) => s + e.book.bids.length + e.book.asks.length, 0), 0)
-console.log(JSON.stringify({ books: VENUES.length * SYMBOLS, levels, allLive: live, rssMb: process.memoryUsage.rss() / 2 ** 20, heapMb: process.memoryUsage().heapUsed / 2 ** 20, peakRssMb: Math.max(peak, process.memoryUsage.rss()) / 2 ** 20 }))
+const levels = [...VENUES].reduce(
+  (sum, v) =>
+    sum + [...books.ofVenue(v)].reduce((s, e) => s + e.book.bids.length + e.book.asks.length, 0),
+  0,
+)
+console.log(
+  JSON.stringify({
+    books: VENUES.length * SYMBOLS,
+    levels,
+    allLive: live,
+    rssMb: process.memoryUsage.rss() / 2 ** 20,
+    heapMb: process.memoryUsage().heapUsed / 2 ** 20,
+    peakRssMb: Math.max(peak, process.memoryUsage.rss()) / 2 ** 20,
+  }),
+)

@@ -27,9 +27,23 @@ function finish(startNs: number): never {
   const seconds = (Bun.nanoseconds() - startNs) / 1e9
   clearInterval(rssTimer)
   peakRss = Math.max(peakRss, process.memoryUsage.rss())
-  const timed = samples.subarray(0, Math.min(count, samples.length)).filter((x) => x > 0).sort()
-  const pct = (p: number) => (timed.length ? timed[Math.min(timed.length - 1, Math.floor(timed.length * p))]! : null)
-  console.log(JSON.stringify({ mode, messages: n, seconds, msgsPerSec: n / seconds, p50Us: pct(0.5), p99Us: pct(0.99), peakRssMb: peakRss / 2 ** 20 }))
+  const timed = samples
+    .subarray(0, Math.min(count, samples.length))
+    .filter((x) => x > 0)
+    .sort()
+  const pct = (p: number) =>
+    timed.length ? timed[Math.min(timed.length - 1, Math.floor(timed.length * p))]! : null
+  console.log(
+    JSON.stringify({
+      mode,
+      messages: n,
+      seconds,
+      msgsPerSec: n / seconds,
+      p50Us: pct(0.5),
+      p99Us: pct(0.99),
+      peakRssMb: peakRss / 2 ** 20,
+    }),
+  )
   process.exit(0)
 }
 
@@ -66,7 +80,7 @@ async function ours(): Promise<void> {
     restUrl: `http://${base}`,
     pairs: ['BTC/USDT'],
     sink: books,
-    log: createLogger(process.env.LOG_LEVEL as 'info' ?? 'silent'),
+    log: createLogger((process.env.LOG_LEVEL as 'info') ?? 'silent'),
     onFrame: () => {
       samples[count++] = (Bun.nanoseconds() - t0) / 1000
       if (entry().lastSeq === n) {
@@ -83,7 +97,10 @@ async function viaCcxt(): Promise<void> {
   const ex = new ccxt.pro.binance({ options: { fetchMarkets: { types: ['spot'] } } }) as any
   const rewrite = (o: Record<string, unknown>) => {
     for (const [k, v] of Object.entries(o)) {
-      if (typeof v === 'string') o[k] = v.replace(/^https?:\/\/[^/]+/, `http://${base}`).replace(/^wss?:\/\/[^/]+/, `ws://${base}`)
+      if (typeof v === 'string')
+        o[k] = v
+          .replace(/^https?:\/\/[^/]+/, `http://${base}`)
+          .replace(/^wss?:\/\/[^/]+/, `ws://${base}`)
       else if (v && typeof v === 'object') rewrite(v as Record<string, unknown>)
     }
   }

@@ -19,7 +19,10 @@ interface Result {
 }
 
 async function startServer(): Promise<{ port: number; bytes: number; stop: () => void }> {
-  const proc = Bun.spawn(['bun', `${dir}/binance-server.ts`, String(MESSAGES)], { stdout: 'pipe', stderr: 'inherit' })
+  const proc = Bun.spawn(['bun', `${dir}/binance-server.ts`, String(MESSAGES)], {
+    stdout: 'pipe',
+    stderr: 'inherit',
+  })
   const reader = proc.stdout.getReader()
   let text = ''
   while (!text.includes('\n')) {
@@ -40,33 +43,60 @@ async function runJson<T>(args: string[], timeoutMs = 120_000): Promise<T> {
   return JSON.parse(out.trim().split('\n').pop()!) as T
 }
 
-const fmt = (n: number | null, digits = 1) => (n === null ? '   n/a' : n.toFixed(digits).padStart(8))
+const fmt = (n: number | null, digits = 1) =>
+  n === null ? '   n/a' : n.toFixed(digits).padStart(8)
 const mark = (ok: boolean) => (ok ? 'ok  ' : 'MISS')
 
-console.log(`arbwatch bench — ${MESSAGES.toLocaleString()} Binance depthUpdate messages, Bun ${Bun.version}`)
+console.log(
+  `arbwatch bench — ${MESSAGES.toLocaleString()} Binance depthUpdate messages, Bun ${Bun.version}`,
+)
 const server = await startServer()
-console.log(`stream: ${(server.bytes / MESSAGES).toFixed(0)} bytes/message on average, served from a separate process`)
+console.log(
+  `stream: ${(server.bytes / MESSAGES).toFixed(0)} bytes/message on average, served from a separate process`,
+)
 const results: Record<string, Result> = {}
 try {
   for (const mode of ['parse', 'ours', 'ccxt']) {
-    results[mode] = await runJson<Result>([`${dir}/consume.ts`, mode, String(server.port), String(MESSAGES)])
+    results[mode] = await runJson<Result>([
+      `${dir}/consume.ts`,
+      mode,
+      String(server.port),
+      String(MESSAGES),
+    ])
   }
 } finally {
   server.stop()
 }
-const memory = await runJson<{ books: number; levels: number; allLive: boolean; rssMb: number; heapMb: number; peakRssMb: number }>([`${dir}/books-memory.ts`])
+const memory = await runJson<{
+  books: number
+  levels: number
+  allLive: boolean
+  rssMb: number
+  heapMb: number
+  peakRssMb: number
+}>([`${dir}/books-memory.ts`])
 
 const { parse, ours, ccxt } = results as Record<'parse' | 'ours' | 'ccxt', Result>
 console.log('\nconsumer            msgs/s   p50 µs   p99 µs  peak RSS MB')
-for (const [name, r] of [['JSON.parse only', parse], ['arbwatch (ours)', ours], ['ccxt.pro', ccxt]] as const) {
-  console.log(`${name.padEnd(16)} ${fmt(r.msgsPerSec, 0)} ${fmt(r.p50Us)} ${fmt(r.p99Us)} ${fmt(r.peakRssMb)}`)
+for (const [name, r] of [
+  ['JSON.parse only', parse],
+  ['arbwatch (ours)', ours],
+  ['ccxt.pro', ccxt],
+] as const) {
+  console.log(
+    `${name.padEnd(16)} ${fmt(r.msgsPerSec, 0)} ${fmt(r.p50Us)} ${fmt(r.p99Us)} ${fmt(r.peakRssMb)}`,
+  )
 }
 const vsFloor = ours.msgsPerSec / parse.msgsPerSec
 const vsCcxt = ours.msgsPerSec / ccxt.msgsPerSec
 console.log('\ntargets')
-console.log(`${mark(vsFloor >= 0.8)} ours / JSON.parse floor = ${(vsFloor * 100).toFixed(0)} % (target >= 80 %)`)
+console.log(
+  `${mark(vsFloor >= 0.8)} ours / JSON.parse floor = ${(vsFloor * 100).toFixed(0)} % (target >= 80 %)`,
+)
 console.log(`${mark(vsCcxt >= 3)} ours / ccxt.pro = ${vsCcxt.toFixed(1)}x (target >= 3x)`)
-console.log(`${mark((ours.p99Us ?? Infinity) < 50)} processing p99 = ${ours.p99Us?.toFixed(1)} µs per message (target < 50 µs)`)
+console.log(
+  `${mark((ours.p99Us ?? Infinity) < 50)} processing p99 = ${ours.p99Us?.toFixed(1)} µs per message (target < 50 µs)`,
+)
 console.log(
   `${mark(memory.rssMb < 150)} ${memory.books} books (6 venues x 50 symbols, ${memory.levels.toLocaleString()} levels, all live: ${memory.allLive}): ` +
     `RSS ${memory.rssMb.toFixed(0)} MB after GC, peak ${memory.peakRssMb.toFixed(0)} MB, JS heap ${memory.heapMb.toFixed(0)} MB (target < 150 MB)`,

@@ -66,7 +66,10 @@ const venueList = z.string().transform((text, ctx) => {
 const pairList = z.string().transform((text, ctx) => {
   const items = list(text)
   if (items.length === 0) {
-    ctx.addIssue({ code: 'custom', message: 'expected a comma-separated list of markets like BTC/USDT' })
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a comma-separated list of markets like BTC/USDT',
+    })
     return z.NEVER
   }
   const pairs: Pair[] = []
@@ -86,7 +89,10 @@ const wsUrl = z
   .refine((s) => /^wss?:\/\/[^\s]+$/.test(s) && URL.canParse(s), 'expected a ws:// or wss:// URL')
 const httpUrl = z
   .string()
-  .refine((s) => /^https?:\/\/[^\s]+$/.test(s) && URL.canParse(s), 'expected an http:// or https:// URL')
+  .refine(
+    (s) => /^https?:\/\/[^\s]+$/.test(s) && URL.canParse(s),
+    'expected an http:// or https:// URL',
+  )
 
 const envSchema = z.object({
   EXCHANGES: venueList.prefault(VENUES.join(',')),

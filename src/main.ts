@@ -19,7 +19,10 @@ export interface App {
 }
 
 /** Starts everything from an environment; resolves once the HTTP server listens. */
-export async function startApp(env: Record<string, string | undefined>, log?: Logger): Promise<App> {
+export async function startApp(
+  env: Record<string, string | undefined>,
+  log?: Logger,
+): Promise<App> {
   const config = parseConfig(env)
   const logger = log ?? createLogger(config.logLevel)
   const books = new Books({

@@ -14,8 +14,26 @@ const ALIASES: Record<string, string> = { XBT: 'BTC', XXBT: 'BTC', XDG: 'DOGE', 
  * Longest first, so `USDT` wins over `USD`: USD is never read as USDT or the other way round.
  */
 const QUOTES = [
-  'FDUSD', 'USDT', 'USDC', 'TUSD', 'BUSD', 'EURC', 'DAI', 'USD', 'EUR', 'GBP', 'JPY', 'TRY',
-  'BRL', 'AUD', 'CAD', 'CHF', 'BTC', 'ETH', 'BNB', 'SOL',
+  'FDUSD',
+  'USDT',
+  'USDC',
+  'TUSD',
+  'BUSD',
+  'EURC',
+  'DAI',
+  'USD',
+  'EUR',
+  'GBP',
+  'JPY',
+  'TRY',
+  'BRL',
+  'AUD',
+  'CAD',
+  'CHF',
+  'BTC',
+  'ETH',
+  'BNB',
+  'SOL',
 ]
 
 export class SymbolError extends Error {

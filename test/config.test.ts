@@ -48,7 +48,14 @@ describe('parseConfig', () => {
     }
     expect(err).toBeInstanceOf(ConfigError)
     const message = (err as ConfigError).message
-    for (const name of ['EXCHANGES', 'SYMBOLS', 'PORT', 'BYBIT_WS_URL', 'COINBASE_REST_URL', 'LOG_LEVEL']) {
+    for (const name of [
+      'EXCHANGES',
+      'SYMBOLS',
+      'PORT',
+      'BYBIT_WS_URL',
+      'COINBASE_REST_URL',
+      'LOG_LEVEL',
+    ]) {
       expect(message).toContain(`${name}=`)
     }
     expect(message).toContain('unknown: ftx')

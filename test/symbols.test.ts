@@ -22,9 +22,12 @@ describe('normalizePair', () => {
     expect(normalizePair('BTCUSDT')).not.toBe('BTC/USD')
   })
 
-  test.each(['', 'BTC', '!!!', 'BTC/USDT/EUR', 'a'.repeat(30), 'BTC USDT', 'USDTUSDT'])('rejects %p', (input) => {
-    expect(() => normalizePair(input)).toThrow(SymbolError)
-  })
+  test.each(['', 'BTC', '!!!', 'BTC/USDT/EUR', 'a'.repeat(30), 'BTC USDT', 'USDTUSDT'])(
+    'rejects %p',
+    (input) => {
+      expect(() => normalizePair(input)).toThrow(SymbolError)
+    },
+  )
 
   test('joinPair maps venue asset aliases', () => {
     expect(joinPair('XXBT', 'USDT')).toBe('BTC/USDT')

@@ -24,7 +24,11 @@ export function clearBook(book: OrderBook): void {
 }
 
 /** Replaces the book with a snapshot; levels are sorted and zero quantities dropped. */
-export function applySnapshot(book: OrderBook, bids: readonly Level[], asks: readonly Level[]): void {
+export function applySnapshot(
+  book: OrderBook,
+  bids: readonly Level[],
+  asks: readonly Level[],
+): void {
   clearBook(book)
   for (const l of bids) setLevel(book.bids, l, true)
   for (const l of asks) setLevel(book.asks, l, false)

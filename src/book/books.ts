@@ -6,7 +6,15 @@
  */
 import type { BookEvent, DeltaEvent, SnapshotEvent } from '../exchanges/exchange.ts'
 import type { ChecksumAlgo, Pair, VenueId } from '../types.ts'
-import { applyDelta, applySnapshot, clearBook, createBook, isCrossed, truncateBook, type OrderBook } from './book.ts'
+import {
+  applyDelta,
+  applySnapshot,
+  clearBook,
+  createBook,
+  isCrossed,
+  truncateBook,
+  type OrderBook,
+} from './book.ts'
 import { computeChecksum } from './checksum.ts'
 
 /** How a venue's books are synchronised (a subset of the venue's Exchange description). */
@@ -215,7 +223,8 @@ function check(e: BookEntry, p: BookProfile, checksum: number | undefined): stri
     const mine = computeChecksum(p.checksum, e.book)
     if (mine !== checksum) return `checksum mismatch: venue ${checksum}, book ${mine}`
   }
-  if (isCrossed(e.book)) return `crossed book: bid ${e.book.bids[0]!.pxText} >= ask ${e.book.asks[0]!.pxText}`
+  if (isCrossed(e.book))
+    return `crossed book: bid ${e.book.bids[0]!.pxText} >= ask ${e.book.asks[0]!.pxText}`
   return undefined
 }
 

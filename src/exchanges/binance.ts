@@ -44,10 +44,15 @@ export const binance: Exchange = {
   sendPerSecond: 4,
 
   async listMarkets(restUrl, opts) {
-    const body = (await getJson('binance', `${restUrl}/api/v3/exchangeInfo?permissions=SPOT`, opts)) as {
+    const body = (await getJson(
+      'binance',
+      `${restUrl}/api/v3/exchangeInfo?permissions=SPOT`,
+      opts,
+    )) as {
       symbols?: { symbol: string; status: string; baseAsset: string; quoteAsset: string }[]
     }
-    if (!Array.isArray(body?.symbols)) throw new ParseError('bad-message', 'exchangeInfo has no symbols')
+    if (!Array.isArray(body?.symbols))
+      throw new ParseError('bad-message', 'exchangeInfo has no symbols')
     const out = new Map<Pair, string>()
     for (const s of body.symbols) {
       if (s.status === 'TRADING') out.set(joinPair(s.baseAsset, s.quoteAsset), s.symbol)
@@ -64,7 +69,11 @@ export const binance: Exchange = {
 
   async fetchSnapshot(restUrl, native, pair, opts): Promise<SnapshotEvent> {
     const url = `${restUrl}/api/v3/depth?symbol=${native}&limit=${BINANCE_SNAPSHOT_LIMIT}`
-    const body = (await getJson('binance', url, opts)) as { lastUpdateId?: unknown; bids?: unknown; asks?: unknown }
+    const body = (await getJson('binance', url, opts)) as {
+      lastUpdateId?: unknown
+      bids?: unknown
+      asks?: unknown
+    }
     if (typeof body?.lastUpdateId !== 'number') {
       throw new ParseError('bad-message', `depth snapshot for ${native} has no lastUpdateId`, pair)
     }
@@ -82,14 +91,25 @@ export const binance: Exchange = {
     return (raw): ExchangeEvent[] => {
       const fast = scanDepthUpdate(scanner.reset(raw), markets)
       if (fast !== undefined) return [fast]
-      const msg = parseJson(raw) as { stream?: string; data?: unknown; result?: unknown; id?: unknown }
-      if (msg === null || typeof msg !== 'object') throw new ParseError('bad-message', 'frame is not an object')
+      const msg = parseJson(raw) as {
+        stream?: string
+        data?: unknown
+        result?: unknown
+        id?: unknown
+      }
+      if (msg === null || typeof msg !== 'object')
+        throw new ParseError('bad-message', 'frame is not an object')
       if ('result' in msg && 'id' in msg) return [{ type: 'info' }]
-      const data = (msg.data ?? msg) as Omit<Partial<DepthUpdate>, 'e'> & { e?: string; code?: unknown; msg?: unknown }
+      const data = (msg.data ?? msg) as Omit<Partial<DepthUpdate>, 'e'> & {
+        e?: string
+        code?: unknown
+        msg?: unknown
+      }
       switch (data.e) {
         case 'depthUpdate': {
           const pair = markets.get(data.s as string)
-          if (pair === undefined) return [{ type: 'unknown', what: `depthUpdate for ${String(data.s)}` }]
+          if (pair === undefined)
+            return [{ type: 'unknown', what: `depthUpdate for ${String(data.s)}` }]
           if (typeof data.U !== 'number' || typeof data.u !== 'number' || data.u < data.U) {
             throw new ParseError('bad-message', `depthUpdate with bad U/u for ${pair}`, pair)
           }
@@ -108,8 +128,11 @@ export const binance: Exchange = {
         case 'serverShutdown':
           return [{ type: 'reconnect', reason: 'serverShutdown' }]
         default:
-          if (data.code !== undefined) return [{ type: 'venue-error', message: String(data.msg ?? data.code) }]
-          return [{ type: 'unknown', what: String(data.e ?? msg.stream ?? 'frame without event type') }]
+          if (data.code !== undefined)
+            return [{ type: 'venue-error', message: String(data.msg ?? data.code) }]
+          return [
+            { type: 'unknown', what: String(data.e ?? msg.stream ?? 'frame without event type') },
+          ]
       }
     }
   },
@@ -123,7 +146,10 @@ const DATA_KEY = ',"data":'
  * Returns undefined for anything it does not fully understand; the JSON.parse path then handles
  * (and validates) the frame, so both paths accept exactly the same frames.
  */
-export function scanDepthUpdate(s: Scanner, markets: ReadonlyMap<string, Pair>): DeltaEvent | undefined {
+export function scanDepthUpdate(
+  s: Scanner,
+  markets: ReadonlyMap<string, Pair>,
+): DeltaEvent | undefined {
   const wrapped = s.text.startsWith(COMBINED_PREFIX)
   if (wrapped) {
     s.i = COMBINED_PREFIX.length - 1
@@ -173,9 +199,18 @@ export function scanDepthUpdate(s: Scanner, markets: ReadonlyMap<string, Pair>):
     if (c !== 44) return undefined
   }
   if (wrapped) s.expect(125)
-  if (s.fail || s.i !== s.text.length || e !== 'depthUpdate' || b === undefined || a === undefined) return undefined
+  if (s.fail || s.i !== s.text.length || e !== 'depthUpdate' || b === undefined || a === undefined)
+    return undefined
   if (U < 0 || u < U) return undefined
   const pair = markets.get(sym)
   if (pair === undefined) return undefined
-  return { type: 'delta', pair, prevSeq: U - 1, seq: u, bids: b, asks: a, exchangeTsMs: E >= 0 ? E : undefined }
+  return {
+    type: 'delta',
+    pair,
+    prevSeq: U - 1,
+    seq: u,
+    bids: b,
+    asks: a,
+    exchangeTsMs: E >= 0 ? E : undefined,
+  }
 }

@@ -48,7 +48,12 @@ interface InstrumentsBody {
   retCode?: unknown
   retMsg?: unknown
   result?: {
-    list?: ({ symbol?: unknown; baseCoin?: unknown; quoteCoin?: unknown; status?: unknown } | null)[]
+    list?: ({
+      symbol?: unknown
+      baseCoin?: unknown
+      quoteCoin?: unknown
+      status?: unknown
+    } | null)[]
     nextPageCursor?: unknown
   }
 }

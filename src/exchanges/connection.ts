@@ -153,7 +153,10 @@ export class Connection {
         this.stats.unlisted = unlisted
         this.#natives = new Map([...markets].map(([p, n]) => [n, p]))
         if (unlisted.length > 0) {
-          this.#log.warn({ unlisted }, `${this.venue} does not list ${unlisted.join(', ')}; not subscribed`)
+          this.#log.warn(
+            { unlisted },
+            `${this.venue} does not list ${unlisted.join(', ')}; not subscribed`,
+          )
           this.#o.onUnlisted?.(this.venue, unlisted)
         }
         if (markets.size === 0) {
@@ -165,7 +168,10 @@ export class Connection {
         return
       } catch (err) {
         if (this.#stopped) return
-        this.#countError('instruments', `cannot list ${this.venue} markets: ${(err as Error).message}`)
+        this.#countError(
+          'instruments',
+          `cannot list ${this.venue} markets: ${(err as Error).message}`,
+        )
         this.stats.state = 'down'
         await this.#sleep(this.#backoff(attempt, err))
       }
@@ -318,7 +324,8 @@ export class Connection {
         `${pair} snapshot failed: ${(err as Error).message}`,
       )
       await this.#sleep(this.#backoff(attempt, err))
-      if (epoch === this.#epoch && !this.#stopped) void this.#fetchSnapshot(pair, native, epoch, attempt + 1)
+      if (epoch === this.#epoch && !this.#stopped)
+        void this.#fetchSnapshot(pair, native, epoch, attempt + 1)
     }
   }
 
@@ -328,29 +335,36 @@ export class Connection {
     // market too quiet to send the update that triggers a REST fetch) is asked for again.
     const snapshotTimeout = this.#o.snapshotTimeoutMs ?? 10_000
     this.#socketTimers.push(
-      setInterval(() => {
-        const now = Date.now()
-        if (epoch !== this.#epoch || now - (this.stats.connectedSinceMs ?? now) < snapshotTimeout) return
-        for (const pair of this.stats.markets.keys()) {
-          if (!this.#o.sink.needsSnapshot(this.venue, pair)) continue
-          const pending = this.#pending.get(pair)
-          if (pending === undefined || now - pending.atMs >= snapshotTimeout) {
-            this.#pending.delete(pair)
-            this.requestSnapshot(pair)
+      setInterval(
+        () => {
+          const now = Date.now()
+          if (epoch !== this.#epoch || now - (this.stats.connectedSinceMs ?? now) < snapshotTimeout)
+            return
+          for (const pair of this.stats.markets.keys()) {
+            if (!this.#o.sink.needsSnapshot(this.venue, pair)) continue
+            const pending = this.#pending.get(pair)
+            if (pending === undefined || now - pending.atMs >= snapshotTimeout) {
+              this.#pending.delete(pair)
+              this.requestSnapshot(pair)
+            }
           }
-        }
-      }, Math.max(20, Math.min(1000, snapshotTimeout / 4))),
+        },
+        Math.max(20, Math.min(1000, snapshotTimeout / 4)),
+      ),
     )
     const idle = this.#o.idleTimeoutMs ?? ex.idleTimeoutMs
     this.#socketTimers.push(
-      setInterval(() => {
-        const last = this.stats.lastMessageMs ?? 0
-        if (epoch === this.#epoch && Date.now() - last > idle) {
-          this.#countError('idle', `${this.venue} silent for ${idle} ms; reconnecting`)
-          this.#closeSocket(4000, 'idle')
-          this.#onClosed('idle watchdog')
-        }
-      }, Math.max(10, Math.min(1000, idle / 4))),
+      setInterval(
+        () => {
+          const last = this.stats.lastMessageMs ?? 0
+          if (epoch === this.#epoch && Date.now() - last > idle) {
+            this.#countError('idle', `${this.venue} silent for ${idle} ms; reconnecting`)
+            this.#closeSocket(4000, 'idle')
+            this.#onClosed('idle watchdog')
+          }
+        },
+        Math.max(10, Math.min(1000, idle / 4)),
+      ),
     )
     if (ex.pingIntervalMs !== undefined && ex.ping) {
       const ping = ex.ping.bind(ex)

@@ -89,7 +89,12 @@ export interface Exchange {
   /** Frames that bring a fresh WebSocket snapshot of one market (snapshotSource 'ws'). */
   resubscribe?(native: string): string[]
   /** The REST snapshot of one market (snapshotSource 'rest'). */
-  fetchSnapshot?(restUrl: string, native: string, pair: Pair, opts: FetchOptions): Promise<SnapshotEvent>
+  fetchSnapshot?(
+    restUrl: string,
+    native: string,
+    pair: Pair,
+    opts: FetchOptions,
+  ): Promise<SnapshotEvent>
   /** A parser for one connection; `markets` maps native names back to unified pairs. */
   createParser(markets: ReadonlyMap<string, Pair>): FrameParser
 }
@@ -152,7 +157,12 @@ export function isDecimalText(text: string): boolean {
  * @throws ParseError of kind 'bad-level'.
  */
 export function toLevel(px: unknown, qty: unknown, pair?: Pair): Level {
-  if (typeof px !== 'string' || typeof qty !== 'string' || !isDecimalText(px) || !isDecimalText(qty)) {
+  if (
+    typeof px !== 'string' ||
+    typeof qty !== 'string' ||
+    !isDecimalText(px) ||
+    !isDecimalText(qty)
+  ) {
     throw new ParseError('bad-level', `bad level [${String(px)}, ${String(qty)}]`, pair)
   }
   const p = +px
@@ -178,7 +188,9 @@ export async function getJson(venue: VenueId, url: string, opts: FetchOptions): 
   try {
     res = await opts.fetch(url, { signal: opts.signal, headers: { accept: 'application/json' } })
   } catch (err) {
-    throw new ExchangeError(venue, `GET ${url} failed: ${(err as Error).message}`, undefined, { cause: err })
+    throw new ExchangeError(venue, `GET ${url} failed: ${(err as Error).message}`, undefined, {
+      cause: err,
+    })
   }
   if (!res.ok) {
     const retry = Number(res.headers.get('retry-after'))

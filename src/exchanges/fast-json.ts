@@ -99,7 +99,14 @@ export class Scanner {
       const pxStart = this.i
       const px = this.decimal()
       const pxEnd = this.i
-      if (this.fail || !(px > 0) || t.charCodeAt(this.i) !== 34 || t.charCodeAt(this.i + 1) !== 44 || t.charCodeAt(this.i + 2) !== 34) break
+      if (
+        this.fail ||
+        !(px > 0) ||
+        t.charCodeAt(this.i) !== 34 ||
+        t.charCodeAt(this.i + 1) !== 44 ||
+        t.charCodeAt(this.i + 2) !== 34
+      )
+        break
       this.i += 3
       const qtyStart = this.i
       const qty = this.decimal()

@@ -6,11 +6,29 @@ import { rows } from '../support.ts'
 const REST: BookProfile = { snapshotSource: 'rest' }
 const WS: BookProfile = { snapshotSource: 'ws' }
 
-const snap = (seq: number | undefined, bids: [string, string][], asks: [string, string][]): SnapshotEvent => ({
-  type: 'snapshot', pair: 'BTC/USDT', seq, bids: toLevels(bids), asks: toLevels(asks),
+const snap = (
+  seq: number | undefined,
+  bids: [string, string][],
+  asks: [string, string][],
+): SnapshotEvent => ({
+  type: 'snapshot',
+  pair: 'BTC/USDT',
+  seq,
+  bids: toLevels(bids),
+  asks: toLevels(asks),
 })
-const delta = (prevSeq: number | undefined, seq: number | undefined, bids: [string, string][] = [], asks: [string, string][] = []): DeltaEvent => ({
-  type: 'delta', pair: 'BTC/USDT', prevSeq, seq, bids: toLevels(bids), asks: toLevels(asks),
+const delta = (
+  prevSeq: number | undefined,
+  seq: number | undefined,
+  bids: [string, string][] = [],
+  asks: [string, string][] = [],
+): DeltaEvent => ({
+  type: 'delta',
+  pair: 'BTC/USDT',
+  prevSeq,
+  seq,
+  bids: toLevels(bids),
+  asks: toLevels(asks),
 })
 
 function setup(profile: BookProfile) {
@@ -31,7 +49,11 @@ describe('Books: REST-seeded venues (Binance/OKX rules)', () => {
     expect(e.state).toBe('live')
     expect(e.lastSeq).toBe(104)
     // 101 was inside the snapshot (dropped); 103 straddles 102 and 104 follows.
-    expect(rows(e.book.bids)).toEqual([['12', '1'], ['11', '1'], ['9', '1']])
+    expect(rows(e.book.bids)).toEqual([
+      ['12', '1'],
+      ['11', '1'],
+      ['9', '1'],
+    ])
   })
 
   test('a snapshot older than the buffered updates is asked for again, keeping the buffer', () => {
@@ -42,7 +64,10 @@ describe('Books: REST-seeded venues (Binance/OKX rules)', () => {
     expect(e.buffer).toHaveLength(1)
     books.apply('binance', snap(110, [['9', '1']], [['20', '1']]), 3)
     expect(e.state).toBe('live')
-    expect(rows(e.book.bids)).toEqual([['10', '1'], ['9', '1']])
+    expect(rows(e.book.bids)).toEqual([
+      ['10', '1'],
+      ['9', '1'],
+    ])
   })
 
   test('a gap resets only that book and asks for a snapshot', () => {
@@ -77,7 +102,10 @@ describe('Books: REST-seeded venues (Binance/OKX rules)', () => {
     books.apply('binance', delta(undefined, 100, [['8', '1']]), 1)
     books.apply('binance', delta(undefined, 200, [['10', '1']]), 2)
     books.apply('binance', snap(150, [['9', '1']], [['20', '1']]), 3)
-    expect(rows(e.book.bids)).toEqual([['10', '1'], ['9', '1']])
+    expect(rows(e.book.bids)).toEqual([
+      ['10', '1'],
+      ['9', '1'],
+    ])
   })
 
   test('a crossed book resyncs and is never live', () => {
@@ -96,16 +124,28 @@ describe('Books: socket-seeded venues', () => {
     expect(e.book.bids).toHaveLength(0)
     books.apply('binance', snap(undefined, [['9', '1']], [['20', '1']]), 2)
     expect(e.state).toBe('live')
-    expect(books.apply('binance', { type: 'reset', reason: 'test' }, 3)).toEqual(['BTC/USDT', 'ETH/USDT'])
+    expect(books.apply('binance', { type: 'reset', reason: 'test' }, 3)).toEqual([
+      'BTC/USDT',
+      'ETH/USDT',
+    ])
     expect(e.state).toBe('syncing')
     expect(e.book.asks).toHaveLength(0)
   })
 
   test('checksums are verified after applying, and depth is truncated first', () => {
     const books = new Books()
-    books.addVenue('kraken', { snapshotSource: 'ws', checksum: 'kraken', maxDepth: 1 }, ['BTC/USDT'])
+    books.addVenue('kraken', { snapshotSource: 'ws', checksum: 'kraken', maxDepth: 1 }, [
+      'BTC/USDT',
+    ])
     const e = books.get('kraken', 'BTC/USDT')!
-    const s = snap(undefined, [['9.0', '1.0'], ['8.0', '1.0']], [['20.0', '1.0']])
+    const s = snap(
+      undefined,
+      [
+        ['9.0', '1.0'],
+        ['8.0', '1.0'],
+      ],
+      [['20.0', '1.0']],
+    )
     // CRC over asks then bids of the truncated book: "200" + "10" + "90" + "10".
     books.apply('kraken', { ...s, checksum: Bun.hash.crc32('2001090' + '10') >>> 0 }, 1)
     expect(e.state).toBe('live')

@@ -27,9 +27,13 @@ describe('checksums against the published vectors', () => {
   })
 
   test('Kraken docs v1 example', async () => {
-    const { vectors } = (await Bun.file(`${VEC}/kraken-checksum.json`).json()) as { vectors: Vector[] }
+    const { vectors } = (await Bun.file(`${VEC}/kraken-checksum.json`).json()) as {
+      vectors: Vector[]
+    }
     const v = vectors.find((x) => x.id === 'kraken-docs-v1-example')!
-    expect(krakenChecksum(bookOf(v.bids_descending!, v.asks_ascending!))).toBe(v.expected_checksum_uint32!)
+    expect(krakenChecksum(bookOf(v.bids_descending!, v.asks_ascending!))).toBe(
+      v.expected_checksum_uint32!,
+    )
     expect(krakenChecksum(bookOf(v.bids_descending!, v.asks_ascending!))).toBe(974947235)
   })
 

@@ -55,18 +55,26 @@ describe('binance: recorded capture', () => {
       { symbol: 'RUNEEUR', base: 'RUNE', quote: 'EUR', pair: 'RUNE/EUR' },
     ]
     fake = new FakeBinance(markets)
-    for (const s of snapshots) fake.cannedSnapshots.set(new URL(s.url).searchParams.get('symbol')!, s.body)
+    for (const s of snapshots)
+      fake.cannedSnapshots.set(new URL(s.url).searchParams.get('symbol')!, s.body)
 
     // The reference: the documented procedure, applied independently with the fake's SimBook.
     const expected = new Map<string, SimBook>()
     const applied = new Map<string, number>()
     for (const m of markets) {
-      const snap = JSON.parse(fake.cannedSnapshots.get(m.symbol)!) as { lastUpdateId: number; bids: Row[]; asks: Row[] }
+      const snap = JSON.parse(fake.cannedSnapshots.get(m.symbol)!) as {
+        lastUpdateId: number
+        bids: Row[]
+        asks: Row[]
+      }
       const book = new SimBook(snap.bids, snap.asks)
       let id = snap.lastUpdateId
       let count = 0
       for (const f of frames) {
-        const { stream, data } = JSON.parse(f) as { stream: string; data: { e: string; s: string; U: number; u: number; b: Row[]; a: Row[] } }
+        const { stream, data } = JSON.parse(f) as {
+          stream: string
+          data: { e: string; s: string; U: number; u: number; b: Row[]; a: Row[] }
+        }
         if (!stream.endsWith('@depth@100ms') || data.s !== m.symbol || data.u <= id) continue
         expect(data.U).toBeLessThanOrEqual(id + 1) // the capture has no gaps
         book.apply(data.b, data.a)
@@ -77,15 +85,30 @@ describe('binance: recorded capture', () => {
       applied.set(m.pair, count)
     }
 
-    feed = startFeed(binance, fake, markets.map((m) => m.pair))
+    feed = startFeed(
+      binance,
+      fake,
+      markets.map((m) => m.pair),
+    )
     await until(() => fake!.server.clients.size === 1, 3000, 'connection')
     const client = [...fake.server.clients][0]!
-    expect(fake.streamsOf(client).sort()).toEqual(markets.map((m) => `${m.symbol.toLowerCase()}@depth@100ms`).sort())
+    expect(fake.streamsOf(client).sort()).toEqual(
+      markets.map((m) => `${m.symbol.toLowerCase()}@depth@100ms`).sort(),
+    )
     for (const f of frames) {
       const stream = (JSON.parse(f) as { stream: string }).stream
       if (fake.streamsOf(client).includes(stream)) fake.server.send(f, client)
     }
-    await until(() => markets.every((m) => feed!.books.get('binance', m.pair)!.state === 'live' && feed!.books.get('binance', m.pair)!.lastSeq === maxU(frames, m.symbol)), 5000, 'all books live at the last update')
+    await until(
+      () =>
+        markets.every(
+          (m) =>
+            feed!.books.get('binance', m.pair)!.state === 'live' &&
+            feed!.books.get('binance', m.pair)!.lastSeq === maxU(frames, m.symbol),
+        ),
+      5000,
+      'all books live at the last update',
+    )
 
     for (const m of markets) {
       const e = feed.books.get('binance', m.pair)!
@@ -115,7 +138,11 @@ describe('binance: synchronisation', () => {
     await until(() => fake.server.clients.size > 0, 3000, 'connection')
     fake.holdSnapshots = true
     fake.update('BTCUSDT', [['59999.90', '2.00000000']], [])
-    await until(() => fake.server.requests.some((r) => r.startsWith('/api/v3/depth')), 3000, 'snapshot request')
+    await until(
+      () => fake.server.requests.some((r) => r.startsWith('/api/v3/depth')),
+      3000,
+      'snapshot request',
+    )
     fake.update('BTCUSDT', [], [['60000.10', '0']])
     fake.update('BTCUSDT', [['59999.95', '1.50000000']], [['60000.15', '3.00000000']])
     const e = feed.books.get('binance', 'BTC/USDT')!
@@ -166,7 +193,9 @@ describe('binance: bad input', () => {
     await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
     fake.server.send('{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpd')
     fake.server.send('not json at all')
-    fake.server.send(JSON.stringify({ stream: 'btcusdt@trade', data: { e: 'trade', s: 'BTCUSDT' } }))
+    fake.server.send(
+      JSON.stringify({ stream: 'btcusdt@trade', data: { e: 'trade', s: 'BTCUSDT' } }),
+    )
     fake.update('BTCUSDT', [['59999.97', '4.00000000']], [])
     const e = feed.books.get('binance', 'BTC/USDT')!
     await until(() => e.book.bids[0]!.pxText === '59999.97', 3000, 'update after garbage')
@@ -182,11 +211,28 @@ describe('binance: bad input', () => {
     await live(feed, fake, 'ETH/USDT', 'ETHUSDT')
     const btc = feed.books.get('binance', 'BTC/USDT')!
     const s = fake.state.get('BTCUSDT')!
-    for (const bad of [['-1.00', '1.0'], ['abc', '1.0'], ['60000.00', '-5']] as Row[]) {
+    for (const bad of [
+      ['-1.00', '1.0'],
+      ['abc', '1.0'],
+      ['60000.00', '-5'],
+    ] as Row[]) {
       const before = btc.resyncs
       // Sent by hand so the fake's own book does not take the bad level.
       s.lastUpdateId++
-      fake.server.send(JSON.stringify({ stream: 'btcusdt@depth@100ms', data: { e: 'depthUpdate', E: 1, s: 'BTCUSDT', U: s.lastUpdateId, u: s.lastUpdateId, b: [['59999.01', '1.0'], bad], a: [] } }))
+      fake.server.send(
+        JSON.stringify({
+          stream: 'btcusdt@depth@100ms',
+          data: {
+            e: 'depthUpdate',
+            E: 1,
+            s: 'BTCUSDT',
+            U: s.lastUpdateId,
+            u: s.lastUpdateId,
+            b: [['59999.01', '1.0'], bad],
+            a: [],
+          },
+        }),
+      )
       await until(() => btc.resyncs === before + 1, 3000, 'resync after bad level')
       expect(btc.book.bids.some((l) => l.pxText === '59999.01')).toBe(false)
       await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
@@ -202,7 +248,20 @@ describe('binance: bad input', () => {
     const e = feed.books.get('binance', 'BTC/USDT')!
     const s = fake.state.get('BTCUSDT')!
     s.lastUpdateId++
-    fake.server.send(JSON.stringify({ stream: 'btcusdt@depth@100ms', data: { e: 'depthUpdate', E: 1, s: 'BTCUSDT', U: s.lastUpdateId, u: s.lastUpdateId, b: [['60005.00', '1.00000000']], a: [] } }))
+    fake.server.send(
+      JSON.stringify({
+        stream: 'btcusdt@depth@100ms',
+        data: {
+          e: 'depthUpdate',
+          E: 1,
+          s: 'BTCUSDT',
+          U: s.lastUpdateId,
+          u: s.lastUpdateId,
+          b: [['60005.00', '1.00000000']],
+          a: [],
+        },
+      }),
+    )
     await until(() => e.resyncs === 1, 3000, 'resync')
     expect(e.lastResyncReason).toContain('crossed')
     await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
@@ -251,7 +310,20 @@ describe('binance: connection faults', () => {
     const { fake, feed } = simFeed(['BTC/USDT'])
     await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
     const s = fake.state.get('BTCUSDT')!
-    fake.server.closeMidMessage(JSON.stringify({ stream: 'btcusdt@depth@100ms', data: { e: 'depthUpdate', E: 1, s: 'BTCUSDT', U: s.lastUpdateId + 1, u: s.lastUpdateId + 1, b: [['1.0', '1.0']], a: [] } }))
+    fake.server.closeMidMessage(
+      JSON.stringify({
+        stream: 'btcusdt@depth@100ms',
+        data: {
+          e: 'depthUpdate',
+          E: 1,
+          s: 'BTCUSDT',
+          U: s.lastUpdateId + 1,
+          u: s.lastUpdateId + 1,
+          b: [['1.0', '1.0']],
+          a: [],
+        },
+      }),
+    )
     await until(() => fake.server.connections === 2, 3000, 'reconnect')
     await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
     expectSame(feed, 'BTC/USDT', s.book)
@@ -259,7 +331,9 @@ describe('binance: connection faults', () => {
 
   test('markets the venue does not list are reported, not guessed; USD is not USDT', async () => {
     const unlisted: string[] = []
-    const { fake, feed } = simFeed(['BTC/USDT', 'BTC/USD', 'DOGE/USDT'], { onUnlisted: (_v, p) => unlisted.push(...p) })
+    const { fake, feed } = simFeed(['BTC/USDT', 'BTC/USD', 'DOGE/USDT'], {
+      onUnlisted: (_v, p) => unlisted.push(...p),
+    })
     await until(() => fake.server.clients.size > 0, 3000, 'connection')
     expect(unlisted).toEqual(['BTC/USD', 'DOGE/USDT'])
     expect(feed.conn.stats.unlisted).toEqual(['BTC/USD', 'DOGE/USDT'])

@@ -171,7 +171,9 @@ describe('bybit: recorded capture (legacy orderBookL2_25 re-encoded as v5 orderb
     }
     // Under the subscribed depth at every step, so the 50-level truncation never bites.
     for (const states of expected.values()) {
-      expect(Math.max(...states.map((s) => Math.max(s.bids.length, s.asks.length)))).toBeLessThanOrEqual(50)
+      expect(
+        Math.max(...states.map((s) => Math.max(s.bids.length, s.asks.length))),
+      ).toBeLessThanOrEqual(50)
     }
 
     fake = new FakeBybit(markets)
@@ -189,7 +191,8 @@ describe('bybit: recorded capture (legacy orderBookL2_25 re-encoded as v5 orderb
             seen.set(e.pair, i + 1)
             const want = expected.get(e.pair)![i]
             const got = { bids: rows(e.book.bids), asks: rows(e.book.asks) }
-            if (mismatches.length < 3 && !Bun.deepEquals(got, want)) mismatches.push(`${e.pair} message ${i}`)
+            if (mismatches.length < 3 && !Bun.deepEquals(got, want))
+              mismatches.push(`${e.pair} message ${i}`)
           },
         },
       },
@@ -232,12 +235,20 @@ describe('bybit: frames and parser', () => {
       data: {
         s: 'BTCUSDT',
         b: [
-          ['30247.20', '30.028'], ['30245.40', '0.224'], ['30242.10', '1.593'], ['30240.30', '1.305'],
+          ['30247.20', '30.028'],
+          ['30245.40', '0.224'],
+          ['30242.10', '1.593'],
+          ['30240.30', '1.305'],
           ['30240.00', '0'],
         ],
         a: [
-          ['30248.70', '0'], ['30249.30', '0.892'], ['30249.50', '1.778'], ['30249.60', '0'],
-          ['30251.90', '2.947'], ['30252.20', '0.659'], ['30252.50', '4.591'],
+          ['30248.70', '0'],
+          ['30249.30', '0.892'],
+          ['30249.50', '1.778'],
+          ['30249.60', '0'],
+          ['30251.90', '2.947'],
+          ['30252.20', '0.659'],
+          ['30252.50', '4.591'],
         ],
         u: 177400507,
         seq: 66544703342,
@@ -262,27 +273,50 @@ describe('bybit: frames and parser', () => {
     const one = (o: unknown): ExchangeEvent => parse(JSON.stringify(o), 0)[0]!
     const ack = { success: true, ret_msg: 'subscribe', conn_id: 'c', op: 'subscribe' }
     expect(one(ack)).toEqual({ type: 'info' })
-    expect(one({ success: true, ret_msg: '', conn_id: 'c', op: 'unsubscribe' })).toEqual({ type: 'info' })
-    expect(one({ success: true, ret_msg: 'pong', conn_id: 'c', op: 'ping' })).toEqual({ type: 'info' })
+    expect(one({ success: true, ret_msg: '', conn_id: 'c', op: 'unsubscribe' })).toEqual({
+      type: 'info',
+    })
+    expect(one({ success: true, ret_msg: 'pong', conn_id: 'c', op: 'ping' })).toEqual({
+      type: 'info',
+    })
     const already = 'error:already subscribed,topic:orderbook.50.BTCUSDT'
     expect(one({ success: false, ret_msg: already, op: 'subscribe' })).toEqual({
       type: 'venue-error',
       pair: 'BTC/USDT',
       message: `subscribe failed: ${already}`,
     })
-    const byReqId = { success: false, ret_msg: 'boom', req_id: 'orderbook.50.BTCUSDT', op: 'subscribe' }
+    const byReqId = {
+      success: false,
+      ret_msg: 'boom',
+      req_id: 'orderbook.50.BTCUSDT',
+      op: 'subscribe',
+    }
     expect(one(byReqId)).toMatchObject({ pair: 'BTC/USDT' })
-    expect(one({ success: false, ret_msg: 'error:args size >10', req_id: 'subscribe-0', op: 'subscribe' }))
-      .toEqual({ type: 'venue-error', message: 'subscribe failed: error:args size >10' })
+    expect(
+      one({
+        success: false,
+        ret_msg: 'error:args size >10',
+        req_id: 'subscribe-0',
+        op: 'subscribe',
+      }),
+    ).toEqual({ type: 'venue-error', message: 'subscribe failed: error:args size >10' })
     expect(one({ topic: 'publicTrade.BTCUSDT', type: 'snapshot', ts: 1, data: [] })).toEqual({
       type: 'unknown',
       what: 'topic publicTrade.BTCUSDT',
     })
-    const doge = { topic: 'orderbook.50.DOGEUSDT', type: 'delta', data: { s: 'DOGEUSDT', b: [], a: [] } }
+    const doge = {
+      topic: 'orderbook.50.DOGEUSDT',
+      type: 'delta',
+      data: { s: 'DOGEUSDT', b: [], a: [] },
+    }
     expect(one(doge).type).toBe('unknown')
     expect(one({ op: 'auth', success: true }).type).toBe('unknown')
     expect(() => parse('[1,2]', 0)).toThrow('not an object')
-    const patch = { topic: 'orderbook.50.BTCUSDT', type: 'patch', data: { s: 'BTCUSDT', b: [], a: [] } }
+    const patch = {
+      topic: 'orderbook.50.BTCUSDT',
+      type: 'patch',
+      data: { s: 'BTCUSDT', b: [], a: [] },
+    }
     expect(() => one(patch)).toThrow('patch')
   })
 
@@ -318,7 +352,10 @@ describe('bybit: markets', () => {
     await until(() => fake!.server.clients.size > 0, 3000, 'connection')
     expect(unlisted).toEqual(['BTC/USD', 'SOL/USDT', 'DOGE/USDT'])
     expect(feed.conn.stats.unlisted).toEqual(['BTC/USD', 'SOL/USDT', 'DOGE/USDT'])
-    expect([...feed.conn.stats.markets]).toEqual([['BTC/USDT', 'BTCUSDT'], ['ABC/USDC', 'XYZ1USDC']])
+    expect([...feed.conn.stats.markets]).toEqual([
+      ['BTC/USDT', 'BTCUSDT'],
+      ['ABC/USDC', 'XYZ1USDC'],
+    ])
     expect(fake.server.requests).toEqual(['/v5/market/instruments-info?category=spot'])
     await live(feed, 'ABC/USDC')
   })
@@ -326,8 +363,14 @@ describe('bybit: markets', () => {
   test('follows nextPageCursor when the list comes in pages', async () => {
     fake = new FakeBybit(MARKETS)
     fake.pageSize = 1
-    const listed = await bybit.listMarkets(fake.restUrl, { fetch, signal: new AbortController().signal })
-    expect([...listed]).toEqual([['BTC/USDT', 'BTCUSDT'], ['ETH/USDT', 'ETHUSDT']])
+    const listed = await bybit.listMarkets(fake.restUrl, {
+      fetch,
+      signal: new AbortController().signal,
+    })
+    expect([...listed]).toEqual([
+      ['BTC/USDT', 'BTCUSDT'],
+      ['ETH/USDT', 'ETHUSDT'],
+    ])
     expect(fake.server.requests).toHaveLength(3)
   })
 
@@ -352,10 +395,25 @@ describe('bybit: synchronisation', () => {
     expect([...fake.server.clients][0]!.data.path).toBe('/v5/public/spot')
     const subscribed = fake.requests('subscribe').map((r) => r.args)
     expect(subscribed).toEqual([['orderbook.50.BTCUSDT', 'orderbook.50.ETHUSDT']])
-    fake.update('BTCUSDT', [['59999.95', '1.50000000'], ['59999.90', '0']], [['60000.15', '3.00000000']])
+    fake.update(
+      'BTCUSDT',
+      [
+        ['59999.95', '1.50000000'],
+        ['59999.90', '0'],
+      ],
+      [['60000.15', '3.00000000']],
+    )
     fake.update('ETHUSDT', [], [['3000.01', '0']])
-    await until(() => entry(feed, 'ETH/USDT').book.asks[0]!.pxText === '3000.02', 3000, 'deltas applied')
-    await until(() => entry(feed, 'BTC/USDT').book.bids[0]!.pxText === '59999.95', 3000, 'deltas applied')
+    await until(
+      () => entry(feed, 'ETH/USDT').book.asks[0]!.pxText === '3000.02',
+      3000,
+      'deltas applied',
+    )
+    await until(
+      () => entry(feed, 'BTC/USDT').book.bids[0]!.pxText === '59999.95',
+      3000,
+      'deltas applied',
+    )
     expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
     expectSame(feed, 'ETH/USDT', simOf(fake, 'ETHUSDT'))
     expect(entry(feed, 'BTC/USDT').book.bids.some((l) => l.pxText === '59999.90')).toBe(false)
@@ -363,13 +421,22 @@ describe('bybit: synchronisation', () => {
   })
 
   test('keeps the top 50 when a delta pushes a level out of the subscribed depth', async () => {
-    fake = new FakeBybit([{ symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 60, 0.1) }])
+    fake = new FakeBybit([
+      { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 60, 0.1) },
+    ])
     feed = startFeed(bybit, fake, ['BTC/USDT'])
     await live(feed, 'BTC/USDT')
     expect(entry(feed, 'BTC/USDT').book.bids).toHaveLength(50)
-    const bids: Row[] = [['59999.95', '1.00000000'], ['59999.85', '1.00000000']]
+    const bids: Row[] = [
+      ['59999.95', '1.00000000'],
+      ['59999.85', '1.00000000'],
+    ]
     fake.update('BTCUSDT', bids, [['60000.05', '2.00000000']])
-    await until(() => entry(feed!, 'BTC/USDT').book.bids[0]!.pxText === '59999.95', 3000, 'delta applied')
+    await until(
+      () => entry(feed!, 'BTC/USDT').book.bids[0]!.pxText === '59999.95',
+      3000,
+      'delta applied',
+    )
     expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
     expect(entry(feed, 'BTC/USDT').book.bids).toHaveLength(50)
   })
@@ -387,7 +454,11 @@ describe('bybit: synchronisation', () => {
     // A service restart: a snapshot with u = 1, then deltas counting on from there.
     fake.pushSnapshot('BTCUSDT', { book: makeBook(61000, 3, 1), restart: true })
     fake.update('BTCUSDT', [['60998.50', '0.25000000']], [])
-    await until(() => e.book.bids.some((l) => l.pxText === '60998.50'), 3000, 'restart snapshot and delta')
+    await until(
+      () => e.book.bids.some((l) => l.pxText === '60998.50'),
+      3000,
+      'restart snapshot and delta',
+    )
     expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
     expect(e.book.bids).toHaveLength(4)
     expect(e.resyncs).toBe(0)
@@ -398,12 +469,19 @@ describe('bybit: synchronisation', () => {
     fake = new FakeBybit(MARKETS)
     fake.holdSnapshots = true
     feed = startFeed(bybit, fake, ['BTC/USDT'])
-    await until(() => fake!.topics.get(1)?.has('orderbook.50.BTCUSDT') === true, 3000, 'subscription')
+    await until(
+      () => fake!.topics.get(1)?.has('orderbook.50.BTCUSDT') === true,
+      3000,
+      'subscription',
+    )
     const e = entry(feed, 'BTC/USDT')
     const seen = feed.conn.stats.messages
     const early = fake.bookFrame('BTCUSDT', 'delta', [['1.00', '5.0']], [['99999.00', '5.0']])
     fake.pushToTopic('orderbook.50.BTCUSDT', early)
-    fake.pushToTopic('orderbook.50.BTCUSDT', fake.bookFrame('BTCUSDT', 'delta', [['59999.90', '0']], []))
+    fake.pushToTopic(
+      'orderbook.50.BTCUSDT',
+      fake.bookFrame('BTCUSDT', 'delta', [['59999.90', '0']], []),
+    )
     await until(() => feed!.conn.stats.messages >= seen + 2, 3000, 'early deltas received')
     expect(e.state).toBe('syncing')
     expect(e.book.bids).toHaveLength(0)
@@ -469,7 +547,12 @@ describe('bybit: bad input', () => {
     const { fake, feed } = simFeed()
     await live(feed, 'BTC/USDT')
     await live(feed, 'ETH/USDT')
-    const trade = { topic: 'publicTrade.BTCUSDT', type: 'snapshot', ts: 1, data: [{ p: '1', v: '1' }] }
+    const trade = {
+      topic: 'publicTrade.BTCUSDT',
+      type: 'snapshot',
+      ts: 1,
+      data: [{ p: '1', v: '1' }],
+    }
     const level1Book = { s: 'BTCUSDT', b: [['1.00', '1']], a: [] }
     const level1 = { topic: 'orderbook.1.BTCUSDT', type: 'snapshot', data: level1Book }
     fake.server.send(JSON.stringify(trade))
@@ -483,7 +566,7 @@ describe('bybit: bad input', () => {
     expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
   })
 
-  test('malformed JSON is counted and resyncs the connection\'s books, which come back exact', async () => {
+  test("malformed JSON is counted and resyncs the connection's books, which come back exact", async () => {
     const { fake, feed } = simFeed()
     await live(feed, 'BTC/USDT')
     await live(feed, 'ETH/USDT')
@@ -493,7 +576,8 @@ describe('bybit: bad input', () => {
     const eth = entry(feed, 'ETH/USDT')
     await until(() => btc.resyncs >= 1 && eth.resyncs >= 1, 3000, 'resync of every book')
     // Each book is fetched again by unsubscribe + subscribe, on the same connection.
-    const resubscribed = () => new Set(fake.requests('unsubscribe').flatMap((r) => r.args as string[]))
+    const resubscribed = () =>
+      new Set(fake.requests('unsubscribe').flatMap((r) => r.args as string[]))
     await until(() => resubscribed().size === 2, 3000, 'resubscriptions')
     expect([...resubscribed()].sort()).toEqual(['orderbook.50.BTCUSDT', 'orderbook.50.ETHUSDT'])
     await live(feed, 'BTC/USDT')
@@ -511,10 +595,18 @@ describe('bybit: bad input', () => {
     await live(feed, 'BTC/USDT')
     await live(feed, 'ETH/USDT')
     const btc = entry(feed, 'BTC/USDT')
-    for (const bad of [['-1.00', '1.0'], ['abc', '1.0'], ['60000.00', '-5'], ['1e5', '1.0']] as Row[]) {
+    for (const bad of [
+      ['-1.00', '1.0'],
+      ['abc', '1.0'],
+      ['60000.00', '-5'],
+      ['1e5', '1.0'],
+    ] as Row[]) {
       const before = btc.resyncs
       // Sent by hand so the fake's own book does not take the bad level.
-      fake.pushToTopic(topicOf('BTCUSDT'), fake.bookFrame('BTCUSDT', 'delta', [['59999.01', '1.0'], bad], []))
+      fake.pushToTopic(
+        topicOf('BTCUSDT'),
+        fake.bookFrame('BTCUSDT', 'delta', [['59999.01', '1.0'], bad], []),
+      )
       await until(() => btc.resyncs === before + 1, 3000, 'resync after bad level')
       expect(btc.book.bids.some((l) => l.pxText === '59999.01')).toBe(false)
       await live(feed, 'BTC/USDT')
@@ -532,11 +624,21 @@ describe('bybit: bad input', () => {
     await live(feed, 'BTC/USDT')
     await live(feed, 'ETH/USDT')
     const btc = entry(feed, 'BTC/USDT')
-    const patch = { topic: 'orderbook.50.BTCUSDT', type: 'patch', ts: 1, data: { s: 'BTCUSDT', b: [], a: [] } }
+    const patch = {
+      topic: 'orderbook.50.BTCUSDT',
+      type: 'patch',
+      ts: 1,
+      data: { s: 'BTCUSDT', b: [], a: [] },
+    }
     fake.pushToTopic(topicOf('BTCUSDT'), JSON.stringify(patch))
     await until(() => btc.resyncs === 1, 3000, 'resync')
     await live(feed, 'BTC/USDT')
-    const other = { topic: 'orderbook.50.BTCUSDT', type: 'delta', ts: 1, data: { s: 'ETHUSDT', b: [], a: [] } }
+    const other = {
+      topic: 'orderbook.50.BTCUSDT',
+      type: 'delta',
+      ts: 1,
+      data: { s: 'ETHUSDT', b: [], a: [] },
+    }
     fake.pushToTopic(topicOf('BTCUSDT'), JSON.stringify(other))
     await until(() => btc.resyncs === 2, 3000, 'resync')
     await live(feed, 'BTC/USDT')
@@ -550,7 +652,10 @@ describe('bybit: bad input', () => {
     await live(feed, 'BTC/USDT')
     await live(feed, 'ETH/USDT')
     const e = entry(feed, 'BTC/USDT')
-    fake.pushToTopic(topicOf('BTCUSDT'), fake.bookFrame('BTCUSDT', 'delta', [['60005.00', '1.00000000']], []))
+    fake.pushToTopic(
+      topicOf('BTCUSDT'),
+      fake.bookFrame('BTCUSDT', 'delta', [['60005.00', '1.00000000']], []),
+    )
     await until(() => e.resyncs === 1, 3000, 'resync')
     expect(e.lastResyncReason).toContain('crossed')
     await live(feed, 'BTC/USDT')
@@ -564,7 +669,10 @@ describe('bybit: bad input', () => {
     fake = new FakeBybit(MARKETS)
     fake.rejectSymbols.add('ETHUSDT')
     // The fake refuses a whole frame for one bad topic: one topic per frame shows the rest pass.
-    const split = { ...bybit, subscribe: (n: readonly string[]) => n.flatMap((x) => bybit.subscribe([x])) }
+    const split = {
+      ...bybit,
+      subscribe: (n: readonly string[]) => n.flatMap((x) => bybit.subscribe([x])),
+    }
     feed = startFeed(split, fake, ['BTC/USDT', 'ETH/USDT'])
     await live(feed, 'BTC/USDT')
     await until(() => feed!.conn.stats.errors['venue-error'] === 1, 3000, 'venue error')

@@ -367,7 +367,10 @@ describe('coinbase: bad input', () => {
     await allLive(feed)
     const btc = entry(feed, 'BTC/USD')
     const from = fake.receivedFrom(fake.client).length
-    for (const bad of [['-1.00', '1.0'], ['abc', '1.0']] as Row[]) {
+    for (const bad of [
+      ['-1.00', '1.0'],
+      ['abc', '1.0'],
+    ] as Row[]) {
       const before = btc.resyncs
       // Pushed without touching the fake's book: the good level must not survive either.
       fake.pushUpdates('BTC-USD', toUpdates([['59999.01', '1.0'], bad], []))

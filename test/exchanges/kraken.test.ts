@@ -19,10 +19,35 @@ afterEach(() => {
 })
 
 const SIM_MARKETS = (): KrakenMarket[] => [
-  { key: 'XXBTZUSD', wsname: 'XBT/USD', base: 'XXBT', quote: 'ZUSD', book: makeBook(60000, 30, 0.1) },
-  { key: 'XETHZUSD', wsname: 'ETH/USD', base: 'XETH', quote: 'ZUSD', book: makeBook(3000, 30, 0.01) },
-  { key: 'XBTUSDT', wsname: 'XBT/USDT', base: 'XXBT', quote: 'USDT', book: makeBook(60010, 30, 0.1) },
-  { key: 'DOTUSD', wsname: 'DOT/USD', base: 'DOT', quote: 'ZUSD', status: 'cancel_only', book: makeBook(5) },
+  {
+    key: 'XXBTZUSD',
+    wsname: 'XBT/USD',
+    base: 'XXBT',
+    quote: 'ZUSD',
+    book: makeBook(60000, 30, 0.1),
+  },
+  {
+    key: 'XETHZUSD',
+    wsname: 'ETH/USD',
+    base: 'XETH',
+    quote: 'ZUSD',
+    book: makeBook(3000, 30, 0.01),
+  },
+  {
+    key: 'XBTUSDT',
+    wsname: 'XBT/USDT',
+    base: 'XXBT',
+    quote: 'USDT',
+    book: makeBook(60010, 30, 0.1),
+  },
+  {
+    key: 'DOTUSD',
+    wsname: 'DOT/USD',
+    base: 'DOT',
+    quote: 'ZUSD',
+    status: 'cancel_only',
+    book: makeBook(5),
+  },
 ]
 
 function simFeed(
@@ -60,7 +85,11 @@ function random(seed: number): () => number {
 }
 
 /** A random level change near the top of a book around `mid`: insert, change or delete. */
-function randomChange(rand: () => number, venue: SimBook, mid: number): { bids: Row[]; asks: Row[] } {
+function randomChange(
+  rand: () => number,
+  venue: SimBook,
+  mid: number,
+): { bids: Row[]; asks: Row[] } {
   const bid = rand() < 0.5
   const side = bid ? venue.topBids(12) : venue.topAsks(12)
   const r = rand()
@@ -92,7 +121,9 @@ describe('kraken: recorded capture (v1, re-encoded as v2)', () => {
   ]
 
   test('all updates pass their recorded checksums; the books match the v1 reference', async () => {
-    const lines = (await Bun.file(`${FIX}/kraken/KRAKEN_ws_50_0.frames.jsonl`).text()).trim().split('\n')
+    const lines = (await Bun.file(`${FIX}/kraken/KRAKEN_ws_50_0.frames.jsonl`).text())
+      .trim()
+      .split('\n')
 
     // The reference, straight from the v1 strings: snapshot, updates, truncation to 1000.
     type V1 = { as?: string[][]; bs?: string[][]; a?: string[][]; b?: string[][]; c?: string }
@@ -127,7 +158,11 @@ describe('kraken: recorded capture (v1, re-encoded as v2)', () => {
     fake = new FakeKraken(MARKETS)
     fake.sendSnapshots = false
     const deep = createKraken({ depth: 1000 })
-    feed = startFeed(deep, fake, MARKETS.map((m) => m.pair))
+    feed = startFeed(
+      deep,
+      fake,
+      MARKETS.map((m) => m.pair),
+    )
     await fake.server.waitFor(() => fake!.subscribed().length === 10, 3000, 'subscriptions')
     const sub = fake.requests.find((r) => r.method === 'subscribe')!
     const symbol = MARKETS.map((m) => m.pair)
@@ -135,7 +170,8 @@ describe('kraken: recorded capture (v1, re-encoded as v2)', () => {
 
     fake.replay(frames)
     // Every update frame applied, plus the snapshot.
-    const done = (m: { pair: string }) => book(feed!, m.pair).updates === expected.get(m.pair)!.updates + 1
+    const done = (m: { pair: string }) =>
+      book(feed!, m.pair).updates === expected.get(m.pair)!.updates + 1
     await until(() => MARKETS.every(done), 8000, 'every frame applied')
 
     for (const m of MARKETS) {
@@ -282,7 +318,8 @@ describe('kraken: synchronisation', () => {
     const rand = random(7)
     let sent = 0
     for (let i = 0; i < 300; i++) {
-      const [pair, mid] = rand() < 0.5 ? ['BTC/USD', 60000] as const : ['ETH/USD', 3000] as const
+      const [pair, mid] =
+        rand() < 0.5 ? (['BTC/USD', 60000] as const) : (['ETH/USD', 3000] as const)
       const ch = randomChange(rand, fake.state.get(pair)!.book, mid)
       sent += fake.update(pair, ch.bids, ch.asks).length
     }
@@ -311,7 +348,14 @@ describe('kraken: synchronisation', () => {
     // The pushed-out level then leaves the venue unseen; a client that kept it would now hold a
     // ghost that a delete at the top brings back into the checksummed top 10.
     fake.update('BTC/USD', [[tenth, '0']], [])
-    fake.update('BTC/USD', [['59999.95', '0'], ['59999.90', '0']], [])
+    fake.update(
+      'BTC/USD',
+      [
+        ['59999.95', '0'],
+        ['59999.90', '0'],
+      ],
+      [],
+    )
     await until(() => e.book.bids[0]!.pxText === '59999.80', 3000, 'deletes applied')
     expect(e.resyncs).toBe(0)
     expect(e.book.bids.some((l) => l.pxText === tenth)).toBe(false)
@@ -338,7 +382,8 @@ describe('kraken: synchronisation', () => {
     fake.update('BTC/USD', [['59999.96', '3.00000000']], [])
     fake.update('ETH/USD', [], [['3000.01', '9.00000000']])
     const eth = book(feed, 'ETH/USD')
-    const applied = () => btc.book.bids[1]!.pxText === '59999.96' && eth.book.asks[0]!.qtyText === '9.00000000'
+    const applied = () =>
+      btc.book.bids[1]!.pxText === '59999.96' && eth.book.asks[0]!.qtyText === '9.00000000'
     await until(applied, 3000, 'updates after the resync')
     expectSame(feed, fake, 'BTC/USD', depth)
     expect(book(feed, 'ETH/USD').resyncs).toBe(0)
@@ -365,7 +410,9 @@ describe('kraken: bad input', () => {
   test('malformed JSON and unknown messages are counted, and the books stay exact', async () => {
     const { fake, feed, depth } = simFeed(['BTC/USD'])
     await live(feed, 'BTC/USD')
-    fake.server.send('{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":1')
+    fake.server.send(
+      '{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":1',
+    )
     fake.server.send('not json at all')
     fake.server.send('{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","qty":0.5}]}')
     fake.server.send('{"method":"frobnicate","success":true}')
@@ -385,7 +432,12 @@ describe('kraken: bad input', () => {
     await live(feed, 'ETH/USD')
     const btc = book(feed, 'BTC/USD')
     // Four rounds: each resync costs two frames of the ten-a-second send budget.
-    const bad: Row[] = [['-1.0', '1.0'], ['"abc"', '1.0'], ['60000.00', '-5'], ['1e5', 'null']]
+    const bad: Row[] = [
+      ['-1.0', '1.0'],
+      ['"abc"', '1.0'],
+      ['60000.00', '-5'],
+      ['1e5', 'null'],
+    ]
     for (const level of bad) {
       const before = btc.resyncs
       const checksum = checksumOf(fake.state.get('BTC/USD')!.book)
@@ -417,8 +469,8 @@ describe('kraken: bad input', () => {
     const { fake, feed } = simFeed(['BTC/USD'], { exchange: ex })
     await live(feed, 'BTC/USD')
     fake.server.send(
-      '{"error":"Currency pair not supported BTC/USD","method":"subscribe","req_id":9,"success":false,'
-        + '"symbol":"BTC/USD","time_in":"2026-01-01T00:00:00.000000Z","time_out":"2026-01-01T00:00:00.000100Z"}',
+      '{"error":"Currency pair not supported BTC/USD","method":"subscribe","req_id":9,"success":false,' +
+        '"symbol":"BTC/USD","time_in":"2026-01-01T00:00:00.000000Z","time_out":"2026-01-01T00:00:00.000100Z"}',
     )
     await until(() => feed.conn.stats.errors['venue-error'] === 1, 3000, 'venue error')
     const pings = () => fake.requests.filter((r) => r.method === 'ping')
@@ -442,11 +494,20 @@ describe('kraken: connection faults', () => {
     await until(() => feed.conn.stats.state !== 'connected', 3000, 'down')
     // While we are away a level disappears; the client never sees that delete.
     fake.update('BTC/USD', [['59999.90', '0']], [])
-    await until(() => fake.server.connections === 2 && e.state === 'live', 3000, 'reconnected and live')
+    await until(
+      () => fake.server.connections === 2 && e.state === 'live',
+      3000,
+      'reconnected and live',
+    )
     const subs = fake.requests.filter((r) => r.method === 'subscribe')
     expect(subs.length).toBe(2)
     expect(subs[1]!.client).not.toBe(subs[0]!.client)
-    expect(subs[1]!.params).toEqual({ channel: 'book', symbol: ['BTC/USD'], depth: 25, snapshot: true })
+    expect(subs[1]!.params).toEqual({
+      channel: 'book',
+      symbol: ['BTC/USD'],
+      depth: 25,
+      snapshot: true,
+    })
     expect(e.book.bids.some((l) => l.pxText === '59999.90')).toBe(false)
     expectSame(feed, fake, 'BTC/USD', depth)
     expect(feed.conn.stats.reconnects).toBe(1)
@@ -471,8 +532,8 @@ describe('kraken: connection faults', () => {
     const { fake, feed, depth } = simFeed(['BTC/USD'])
     await live(feed, 'BTC/USD')
     fake.server.closeMidMessage(
-      '{"channel":"book","type":"update","data":[{"symbol":"BTC/USD",'
-        + '"bids":[{"price":59999.99,"qty":1.0}],"asks":[],"checksum":1}]}',
+      '{"channel":"book","type":"update","data":[{"symbol":"BTC/USD",' +
+        '"bids":[{"price":59999.99,"qty":1.0}],"asks":[],"checksum":1}]}',
     )
     await until(() => fake.server.connections === 2, 3000, 'reconnect')
     await live(feed, 'BTC/USD')

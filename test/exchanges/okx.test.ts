@@ -91,7 +91,7 @@ describe('okx: recorded capture', () => {
     // The reference: the capture applied independently with SimBook, checked against its checksums.
     const ref = new SimBook()
     for (const { msg } of books) {
-      if (msg.action === 'snapshot') ref.bids.clear(), ref.asks.clear()
+      if (msg.action === 'snapshot') (ref.bids.clear(), ref.asks.clear())
       applyTo(ref, msg)
       expect(okxChecksumOf(ref.topBids(25), ref.topAsks(25))).toBe(msg.data[0]!.checksum)
     }
@@ -307,7 +307,10 @@ describe('okx: synchronisation', () => {
     const btc = feed.books.get('okx', 'BTC/USDT')!
     const eth = feed.books.get('okx', 'ETH/USDT')!
     for (let i = 0; i < 30; i++) {
-      const bids: Row[] = [[(59998 - i).toFixed(1), '0.25000000'], ['59999.9', i % 2 ? '0' : '1.1']]
+      const bids: Row[] = [
+        [(59998 - i).toFixed(1), '0.25000000'],
+        ['59999.9', i % 2 ? '0' : '1.1'],
+      ]
       fake.update('BTC-USDT', bids, [[(60002 + i / 10).toFixed(1), '0.50000000']])
     }
     await until(() => btc.lastSeq === fake.state.get('BTC-USDT')!.seqId, 3000, '30 updates')
@@ -377,7 +380,12 @@ describe('okx: bad input', () => {
     await live(feed, fake, 'ETH/USDT', 'ETH-USDT')
     const btc = feed.books.get('okx', 'BTC/USDT')!
     const s = fake.state.get('BTC-USDT')!
-    const bads = [['-1.0', '1.0'], ['abc', '1.0'], ['60000.0', '-5'], ['1e3', '1']]
+    const bads = [
+      ['-1.0', '1.0'],
+      ['abc', '1.0'],
+      ['60000.0', '-5'],
+      ['1e3', '1'],
+    ]
     for (const [px, qty] of bads) {
       const bad = [px!, qty!, '0', '1']
       const before = btc.resyncs
@@ -421,7 +429,10 @@ describe('okx: connection faults', () => {
     for (const r of subscribes) {
       expect(JSON.parse(r.text)).toEqual({
         op: 'subscribe',
-        args: [{ channel: 'books', instId: 'BTC-USDT' }, { channel: 'books', instId: 'ETH-USDT' }],
+        args: [
+          { channel: 'books', instId: 'BTC-USDT' },
+          { channel: 'books', instId: 'ETH-USDT' },
+        ],
       })
     }
     expect(e.book.bids.some((l) => l.pxText === '59999.9')).toBe(false)

@@ -38,7 +38,12 @@ export class FakeBinance {
 
   constructor(markets: BinanceMarket[]) {
     for (const m of markets) {
-      this.state.set(m.symbol, { market: m, book: m.book ?? new SimBook(), lastUpdateId: 1000, history: [] })
+      this.state.set(m.symbol, {
+        market: m,
+        book: m.book ?? new SimBook(),
+        lastUpdateId: 1000,
+        history: [],
+      })
     }
     this.server = new ExchangeServer({
       rest: (url) => this.#rest(url),
@@ -86,7 +91,9 @@ export class FakeBinance {
   }
 
   serverShutdown(): void {
-    this.server.send(JSON.stringify({ stream: '!serverShutdown', data: { e: 'serverShutdown', E: Date.now() } }))
+    this.server.send(
+      JSON.stringify({ stream: '!serverShutdown', data: { e: 'serverShutdown', E: Date.now() } }),
+    )
   }
 
   releaseSnapshots(): void {
@@ -113,7 +120,8 @@ export class FakeBinance {
       if (!s) return Response.json({ code: -1121, msg: 'Invalid symbol.' }, { status: 400 })
       if (this.holdSnapshots) await new Promise<void>((r) => this.#held.push(r))
       const canned = this.cannedSnapshots.get(symbol)
-      if (canned !== undefined) return new Response(canned, { headers: { 'content-type': 'application/json' } })
+      if (canned !== undefined)
+        return new Response(canned, { headers: { 'content-type': 'application/json' } })
       let id = s.lastUpdateId
       let book = s.book
       if (this.staleSnapshots > 0 && s.history.length > 0) {
@@ -128,7 +136,8 @@ export class FakeBinance {
   #onMessage(client: Client, text: string): void {
     try {
       const msg = JSON.parse(text) as { method?: string; id?: unknown }
-      if (msg.method === 'LIST_SUBSCRIPTIONS') this.server.send(JSON.stringify({ result: this.streamsOf(client), id: msg.id }), client)
+      if (msg.method === 'LIST_SUBSCRIPTIONS')
+        this.server.send(JSON.stringify({ result: this.streamsOf(client), id: msg.id }), client)
       else if (msg.method) this.server.send(JSON.stringify({ result: null, id: msg.id }), client)
     } catch {
       this.server.send(JSON.stringify({ error: { code: 3, msg: 'Invalid JSON' } }), client)

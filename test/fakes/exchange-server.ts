@@ -44,7 +44,8 @@ export class ExchangeServer {
         const url = new URL(req.url)
         if (req.headers.get('upgrade')?.toLowerCase() === 'websocket') {
           if (this.refuseConnections) return new Response('unavailable', { status: 503 })
-          if (server.upgrade(req, { data: { path: url.pathname + url.search, id: ++nextId } })) return undefined
+          if (server.upgrade(req, { data: { path: url.pathname + url.search, id: ++nextId } }))
+            return undefined
           return new Response('upgrade failed', { status: 400 })
         }
         this.requests.push(url.pathname + url.search)

@@ -263,15 +263,17 @@ function bookFrame(
   timestamp = new Date().toISOString(),
 ): string {
   const levels = (rows: Row[]) => rows.map(([p, q]) => `{"price":${p},"qty":${q}}`).join(',')
-  const data = `{"symbol":"${symbol}","bids":[${levels(bids)}],"asks":[${levels(asks)}],`
-    + `"checksum":${checksum},"timestamp":"${timestamp}"}`
+  const data =
+    `{"symbol":"${symbol}","bids":[${levels(bids)}],"asks":[${levels(asks)}],` +
+    `"checksum":${checksum},"timestamp":"${timestamp}"}`
   return `{"channel":"book","type":"${type}","data":[${data}]}`
 }
 
 /** The `status` frame Kraken sends on connect (connection_id is beyond 2^53: kept as text). */
 function statusFrame(system: string, connectionId: string): string {
-  const data = `{"api_version":"v2","connection_id":${connectionId},"system":"${system}",`
-    + `"version":"2.0.8"}`
+  const data =
+    `{"api_version":"v2","connection_id":${connectionId},"system":"${system}",` +
+    `"version":"2.0.8"}`
   return `{"channel":"status","data":[${data}],"type":"update"}`
 }
 

@@ -14,8 +14,12 @@ export class SimBook {
 
   /** Applies absolute updates; a zero quantity deletes. */
   apply(bids: Row[], asks: Row[]): void {
-    for (const [p, q] of bids) if (Number(q) === 0) this.bids.delete(p); else this.bids.set(p, q)
-    for (const [p, q] of asks) if (Number(q) === 0) this.asks.delete(p); else this.asks.set(p, q)
+    for (const [p, q] of bids)
+      if (Number(q) === 0) this.bids.delete(p)
+      else this.bids.set(p, q)
+    for (const [p, q] of asks)
+      if (Number(q) === 0) this.asks.delete(p)
+      else this.asks.set(p, q)
   }
 
   /** Bids best-first (descending), optionally only the top `n`. */
