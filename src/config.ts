@@ -4,7 +4,8 @@
  * This is the only module that reads `process.env` (main.ts hands it in).
  */
 import { z } from 'zod'
-import { normalizePair, SymbolError } from './symbols.ts'
+import { DEFAULT_TAKER_FEE_BPS } from './detector/fees.ts'
+import { normalizeAsset, normalizePair, SymbolError } from './symbols.ts'
 import { VENUES, type Pair, type VenueId } from './types.ts'
 
 export interface VenueEndpoints {
@@ -19,6 +20,22 @@ export interface Config {
   readonly host: string
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   readonly endpoints: Readonly<Record<VenueId, VenueEndpoints>>
+  /** Trade size net spreads are computed at, in the quote currency. */
+  readonly tradeSize: number
+  /** Taker fee per venue, basis points. */
+  readonly feeBps: Readonly<Record<VenueId, number>>
+  /** An opportunity opens at this net spread (bps) ... */
+  readonly minSpreadBps: number
+  /** ... and closes below `minSpreadBps - hysteresisBps`. */
+  readonly hysteresisBps: number
+  /** Spreads above this (bps) are anomalies: recorded, never alerted. */
+  readonly maxSpreadBps: number
+  /** Quotes older than this never produce a signal. */
+  readonly maxQuoteAgeMs: number
+  /** Triangular cycles, each as three assets starting from the one the profit is counted in. */
+  readonly triangles: readonly (readonly [string, string, string])[]
+  readonly databaseUrl: string
+  readonly databaseAuthToken: string | undefined
 }
 
 /** The venues' public production endpoints; `<VENUE>_WS_URL` / `<VENUE>_REST_URL` override them. */
@@ -35,6 +52,8 @@ export const DEFAULT_ENDPOINTS: Readonly<Record<VenueId, VenueEndpoints>> = {
 }
 
 export const DEFAULT_SYMBOLS = 'BTC/USDT,ETH/USDT,SOL/USDT'
+export const DEFAULT_TRIANGLES = 'USDT-BTC-ETH'
+export const DEFAULT_DATABASE_URL = 'file:data/arbwatch.db'
 
 /** Raised when the environment is invalid; the message names every bad variable. */
 export class ConfigError extends Error {
@@ -84,6 +103,28 @@ const pairList = z.string().transform((text, ctx) => {
   return [...new Set(pairs)]
 })
 
+const triangleList = z.string().transform((text, ctx) => {
+  if (text.trim().toLowerCase() === 'off') return []
+  const out: [string, string, string][] = []
+  for (const item of list(text)) {
+    const assets = item.split(/[-/>]/).map((a) => normalizeAsset(a))
+    if (assets.length !== 3 || new Set(assets).size !== 3 || assets.some((a) => !/^[A-Z0-9]{2,12}$/.test(a))) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not a cycle of three different assets like USDT-BTC-ETH (or "off")` })
+      continue
+    }
+    out.push(assets as [string, string, string])
+  }
+  return out
+})
+
+const pct = (name: string, def: number, max: number) =>
+  z.coerce
+    .number({ message: `expected a percentage between 0 and ${max}` })
+    .min(0, `expected a percentage between 0 and ${max}`)
+    .max(max, `expected a percentage between 0 and ${max}`)
+    .default(def)
+    .describe(name)
+
 const wsUrl = z
   .string()
   .refine((s) => /^wss?:\/\/[^\s]+$/.test(s) && URL.canParse(s), 'expected a ws:// or wss:// URL')
@@ -109,6 +150,39 @@ const envSchema = z.object({
       message: 'expected one of fatal, error, warn, info, debug, trace, silent',
     })
     .default('info'),
+  TRADE_SIZE: z.coerce
+    .number({ message: 'expected a positive amount of the quote currency, e.g. 1000' })
+    .positive('expected a positive amount of the quote currency, e.g. 1000')
+    .max(1e9, 'expected an amount below 1e9')
+    .default(1000),
+  MIN_SPREAD_PCT: pct('MIN_SPREAD_PCT', 0.1, 100),
+  HYSTERESIS_PCT: pct('HYSTERESIS_PCT', 0.05, 100),
+  MAX_SPREAD_PCT: pct('MAX_SPREAD_PCT', 5, 1000),
+  MAX_QUOTE_AGE_MS: z.coerce
+    .number({ message: 'expected milliseconds (100-600000)' })
+    .int('expected whole milliseconds (100-600000)')
+    .min(100, 'expected milliseconds (100-600000)')
+    .max(600_000, 'expected milliseconds (100-600000)')
+    .default(5000),
+  TRIANGLES: triangleList.prefault(DEFAULT_TRIANGLES),
+  DATABASE_URL: z
+    .string()
+    .refine(
+      (s) => /^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/|:memory:$)/.test(s),
+      'expected file:<path>, :memory:, or a libsql://, http(s):// or ws(s):// URL',
+    )
+    .default(DEFAULT_DATABASE_URL),
+  DATABASE_AUTH_TOKEN: z.string().optional(),
+  ...Object.fromEntries(
+    VENUES.map((v) => [
+      `FEE_BPS_${v.toUpperCase()}`,
+      z.coerce
+        .number({ message: 'expected a taker fee in basis points (0-1000)' })
+        .min(0, 'expected a taker fee in basis points (0-1000)')
+        .max(1000, 'expected a taker fee in basis points (0-1000)')
+        .optional(),
+    ]),
+  ),
   ...Object.fromEntries(
     VENUES.flatMap((v) => [
       [`${v.toUpperCase()}_WS_URL`, wsUrl.optional()],
@@ -137,15 +211,25 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     })
     throw new ConfigError(problems)
   }
-  const e = result.data as z.infer<typeof envSchema> & Record<string, string | undefined>
+  const e = result.data as z.infer<typeof envSchema> & Record<string, string | number | undefined>
+  if (e.HYSTERESIS_PCT > e.MIN_SPREAD_PCT) {
+    throw new ConfigError([
+      `HYSTERESIS_PCT=${JSON.stringify(cleaned.HYSTERESIS_PCT ?? String(e.HYSTERESIS_PCT))}: expected at most MIN_SPREAD_PCT (${e.MIN_SPREAD_PCT})`,
+    ])
+  }
+  if (e.MIN_SPREAD_PCT >= e.MAX_SPREAD_PCT) {
+    throw new ConfigError([
+      `MAX_SPREAD_PCT=${JSON.stringify(cleaned.MAX_SPREAD_PCT ?? String(e.MAX_SPREAD_PCT))}: expected more than MIN_SPREAD_PCT (${e.MIN_SPREAD_PCT})`,
+    ])
+  }
   const endpoints = Object.fromEntries(
     VENUES.map((v) => {
       const up = v.toUpperCase()
       return [
         v,
         Object.freeze({
-          wsUrl: trimSlash(e[`${up}_WS_URL`] ?? DEFAULT_ENDPOINTS[v].wsUrl),
-          restUrl: trimSlash(e[`${up}_REST_URL`] ?? DEFAULT_ENDPOINTS[v].restUrl),
+          wsUrl: trimSlash((e[`${up}_WS_URL`] as string | undefined) ?? DEFAULT_ENDPOINTS[v].wsUrl),
+          restUrl: trimSlash((e[`${up}_REST_URL`] as string | undefined) ?? DEFAULT_ENDPOINTS[v].restUrl),
         }),
       ]
     }),
@@ -157,6 +241,19 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     endpoints: Object.freeze(endpoints),
+    tradeSize: e.TRADE_SIZE,
+    feeBps: Object.freeze(
+      Object.fromEntries(
+        VENUES.map((v) => [v, (e[`FEE_BPS_${v.toUpperCase()}`] as number | undefined) ?? DEFAULT_TAKER_FEE_BPS[v]]),
+      ) as Record<VenueId, number>,
+    ),
+    minSpreadBps: e.MIN_SPREAD_PCT * 100,
+    hysteresisBps: e.HYSTERESIS_PCT * 100,
+    maxSpreadBps: e.MAX_SPREAD_PCT * 100,
+    maxQuoteAgeMs: e.MAX_QUOTE_AGE_MS,
+    triangles: Object.freeze(e.TRIANGLES.map((t) => Object.freeze(t))),
+    databaseUrl: e.DATABASE_URL,
+    databaseAuthToken: e.DATABASE_AUTH_TOKEN,
   })
 }
 

@@ -79,3 +79,22 @@ export function joinPair(base: string, quote: string): Pair {
   if (b === q) throw new SymbolError(`"${base}/${quote}" has the same base and quote`)
   return `${b}/${q}`
 }
+
+/**
+ * The market two assets trade on, oriented the way venues list it: the more quote-like asset
+ * (earlier in the quote list: stablecoins, then fiat, then BTC, ETH...) is the quote.
+ *
+ * @example
+ * ```ts
+ * marketBetween('ETH', 'BTC') // 'ETH/BTC'
+ * marketBetween('USDT', 'BTC') // 'BTC/USDT'
+ * ```
+ */
+export function marketBetween(x: string, y: string): Pair {
+  const rank = (a: string) => {
+    const i = QUOTES.indexOf(a)
+    return i < 0 ? QUOTES.length : i
+  }
+  const [base, quote] = rank(x) < rank(y) ? [y, x] : rank(y) < rank(x) ? [x, y] : [x, y].sort()
+  return `${base}/${quote}`
+}

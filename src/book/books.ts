@@ -52,6 +52,8 @@ export interface BooksOptions {
   onUpdate?: (entry: BookEntry, receivedAtMs: number) => void
   /** Called when a book is reset, with the reason (for logs and counters). */
   onResync?: (entry: BookEntry, reason: string) => void
+  /** Called when a live book stops being trustworthy: a resync or its connection going down. */
+  onInvalid?: (entry: BookEntry, reason: string) => void
   /** Most updates buffered per book while waiting for a REST snapshot. */
   maxBuffer?: number
 }
@@ -62,11 +64,13 @@ export class Books {
   readonly #venues = new Map<VenueId, { profile: BookProfile; books: Map<Pair, BookEntry> }>()
   readonly #onUpdate: BooksOptions['onUpdate']
   readonly #onResync: BooksOptions['onResync']
+  readonly #onInvalid: BooksOptions['onInvalid']
   readonly #maxBuffer: number
 
-  constructor({ onUpdate, onResync, maxBuffer = 20_000 }: BooksOptions = {}) {
+  constructor({ onUpdate, onResync, onInvalid, maxBuffer = 20_000 }: BooksOptions = {}) {
     this.#onUpdate = onUpdate
     this.#onResync = onResync
+    this.#onInvalid = onInvalid
     this.#maxBuffer = maxBuffer
   }
 
@@ -103,13 +107,10 @@ export class Books {
     const v = this.#venues.get(venue)
     if (!v) return
     for (const e of v.books.values()) {
-      if (up) {
-        reset(e)
-      } else if (e.state === 'live') {
-        e.state = 'stale'
-      } else if (e.state === 'syncing') {
-        reset(e)
-      }
+      const wasLive = e.state === 'live'
+      if (up || e.state === 'syncing') reset(e)
+      else if (wasLive) e.state = 'stale'
+      if (wasLive) this.#onInvalid?.(e, up ? 'reconnected' : 'connection down')
     }
   }
 
@@ -208,10 +209,12 @@ export class Books {
   }
 
   #resync(e: BookEntry, reason: string): void {
+    const wasLive = e.state === 'live'
     reset(e)
     e.resyncs++
     e.lastResyncReason = reason
     this.#onResync?.(e, reason)
+    if (wasLive) this.#onInvalid?.(e, `resync: ${reason}`)
   }
 }
 

@@ -1,0 +1,70 @@
+/**
+ * @module
+ * What the detector produces: opportunities with their numbers, and the typed lifecycle events
+ * the rest of the program (store, chat alerts, API, dashboard) subscribes to.
+ */
+import type { Pair, VenueId } from '../types.ts'
+
+export type OpportunityKind = 'cross' | 'triangle'
+
+/** One leg of a triangular cycle: trade `from` into `to` on `market` (buying or selling its base). */
+export interface TriangleLeg {
+  readonly market: Pair
+  readonly side: 'buy' | 'sell'
+  /** Volume-weighted price paid or received at the trade size. */
+  readonly price: number
+}
+
+/** The numbers of one opportunity at one moment. */
+export interface Quote {
+  /** Gross spread at the top of book, basis points: (bid_B - ask_A) / ask_A. */
+  readonly grossBps: number
+  /** Net spread after both (or all three) taker fees at `sizeQuote`, basis points. */
+  readonly netBps: number
+  /** Trade size the net spread is computed at, in the quote currency. */
+  readonly sizeQuote: number
+  /** Estimated profit at `sizeQuote` after fees, quote currency. */
+  readonly profitQuote: number
+  /** Largest size (quote currency) whose net spread is still at or above the threshold. */
+  readonly maxSizeQuote: number
+  /** Estimated profit at `maxSizeQuote`. */
+  readonly maxProfitQuote: number
+  /** Volume-weighted buy price at `sizeQuote` (cross) or the first leg's price (triangle). */
+  readonly buyPrice: number
+  /** Volume-weighted sell price at `sizeQuote` (cross) or the last leg's price (triangle). */
+  readonly sellPrice: number
+  /** Sum of the taker fees charged, basis points of notional per leg added up. */
+  readonly feeBps: number
+  /** Age of the buy and sell books' data when computed, ms. */
+  readonly buyAgeMs: number
+  readonly sellAgeMs: number
+  /** Triangles only: the three legs in order. */
+  readonly legs?: readonly TriangleLeg[]
+}
+
+export interface Opportunity {
+  /** Stable id, e.g. `cross:BTC/USDT:binance>kraken:1795307804603`. */
+  readonly id: string
+  readonly kind: OpportunityKind
+  /** The market (cross) or the cycle, e.g. `USDT>BTC>ETH>USDT` (triangle). */
+  readonly symbol: string
+  readonly buyVenue: VenueId
+  readonly sellVenue: VenueId
+  /** Above MAX_SPREAD_PCT: recorded for inspection, never alerted. */
+  readonly anomaly: boolean
+  readonly openedAtMs: number
+  /** The numbers when it opened, the latest ones, and the best net seen. */
+  readonly open: Quote
+  last: Quote
+  peakNetBps: number
+  updatedAtMs: number
+  closedAtMs: number | undefined
+  closeReason: string | undefined
+}
+
+export type OpportunityEvent =
+  | { readonly type: 'opened'; readonly opportunity: Opportunity; readonly atMs: number }
+  | { readonly type: 'updated'; readonly opportunity: Opportunity; readonly atMs: number }
+  | { readonly type: 'closed'; readonly opportunity: Opportunity; readonly atMs: number }
+
+export type OpportunityListener = (event: OpportunityEvent) => void
