@@ -6,10 +6,14 @@
  * raw payloads after its SUBSCRIBE. Prints `READY <port>` when listening.
  */
 import type { ServerWebSocket } from 'bun'
-import { generateStream } from './stream.ts'
+import { generateDislocationStream, generateStream } from './stream.ts'
 
 const n = Number(process.argv[2] ?? 200_000)
-const stream = generateStream(n)
+const dislocate = process.argv[3] === 'dislocate'
+const stream = dislocate ? generateDislocationStream(n) : generateStream(n)
+/** In dislocation mode the stream starts once the book is seeded, so every opening is measured live. */
+const waiting = new Set<ServerWebSocket<Data>>()
+let seeded = false
 const STREAM = 'btcusdt@depth@100ms'
 const wrapped = stream.events.map((e) => `{"stream":"${STREAM}","data":${e}}`)
 
@@ -67,6 +71,10 @@ interface Data {
 function pump(ws: ServerWebSocket<Data>): void {
   const frames = ws.data.frames
   if (!frames) return
+  if (dislocate && !seeded) {
+    waiting.add(ws)
+    return
+  }
   while (ws.data.next < frames.length) {
     const status = ws.send(frames[ws.data.next]!)
     ws.data.next++
@@ -88,8 +96,16 @@ const server = Bun.serve<Data>({
     }
     if (url.pathname === '/api/v3/exchangeInfo')
       return new Response(exchangeInfo, { headers: { 'content-type': 'application/json' } })
-    if (url.pathname === '/api/v3/depth')
+    if (url.pathname === '/api/v3/depth') {
+      if (dislocate && !seeded) {
+        setTimeout(() => {
+          seeded = true
+          for (const ws of waiting) pump(ws)
+          waiting.clear()
+        }, 50)
+      }
       return new Response(stream.snapshot, { headers: { 'content-type': 'application/json' } })
+    }
     return Response.json({ code: -1, msg: `unknown ${url.pathname}` }, { status: 404 })
   },
   websocket: {

@@ -18,8 +18,11 @@ interface Result {
   peakRssMb: number
 }
 
-async function startServer(): Promise<{ port: number; bytes: number; stop: () => void }> {
-  const proc = Bun.spawn(['bun', `${dir}/binance-server.ts`, String(MESSAGES)], {
+async function startServer(
+  messages = MESSAGES,
+  mode = 'walk',
+): Promise<{ port: number; bytes: number; stop: () => void }> {
+  const proc = Bun.spawn(['bun', `${dir}/binance-server.ts`, String(messages), mode], {
     stdout: 'pipe',
     stderr: 'inherit',
   })
@@ -39,7 +42,9 @@ async function runJson<T>(args: string[], timeoutMs = 120_000): Promise<T> {
   const timer = setTimeout(() => proc.kill(), timeoutMs)
   const out = await new Response(proc.stdout).text()
   clearTimeout(timer)
-  if ((await proc.exited) !== 0) throw new Error(`${args.join(' ')} failed: ${out}`)
+  const code = await proc.exited
+  if (code !== 0)
+    throw new Error(`${args.join(' ')} exited with ${code} (signal ${proc.signalCode}): ${out}`)
   return JSON.parse(out.trim().split('\n').pop()!) as T
 }
 
@@ -66,6 +71,16 @@ try {
   }
 } finally {
   server.stop()
+}
+const dislocations = await startServer(20_000, 'dislocate')
+let detector: {
+  cost: { updates: number; opened: number; p50Us: number; p99Us: number }
+  latency: { events: number; p50Us: number; p99Us: number }
+}
+try {
+  detector = await runJson([`${dir}/detector.ts`, String(dislocations.port), '20000'])
+} finally {
+  dislocations.stop()
 }
 const memory = await runJson<{
   books: number
@@ -100,4 +115,12 @@ console.log(
 console.log(
   `${mark(memory.rssMb < 150)} ${memory.books} books (6 venues x 50 symbols, ${memory.levels.toLocaleString()} levels, all live: ${memory.allLive}): ` +
     `RSS ${memory.rssMb.toFixed(0)} MB after GC, peak ${memory.peakRssMb.toFixed(0)} MB, JS heap ${memory.heapMb.toFixed(0)} MB (target < 150 MB)`,
+)
+console.log(
+  `${mark(detector.cost.p99Us < 20)} detector per book update, 6 venues x 50 symbols: p50 ${detector.cost.p50Us.toFixed(2)} µs, ` +
+    `p99 ${detector.cost.p99Us.toFixed(2)} µs over ${detector.cost.updates.toLocaleString()} updates (target p99 < 20 µs)`,
+)
+console.log(
+  `${mark(detector.latency.p99Us < 1000)} frame on the socket to opportunity-opened event: p50 ${detector.latency.p50Us.toFixed(1)} µs, ` +
+    `p99 ${detector.latency.p99Us.toFixed(1)} µs over ${detector.latency.events.toLocaleString()} openings (target p99 < 1 ms)`,
 )

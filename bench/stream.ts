@@ -86,3 +86,27 @@ export function generateStream(n: number, symbol = 'BTCUSDT', seed = 42): Stream
   }
   return { events, snapshot, bytes }
 }
+
+/**
+ * A stream that opens and closes an opportunity on every pair of messages: bids below 60,000,
+ * asks above 60,200, and each odd update adds an ask at 60,100.00 (cheap enough to buy and sell on a venue
+ * bidding 60,300), each even update removes it.
+ */
+export function generateDislocationStream(n: number, symbol = 'BTCUSDT'): Stream {
+  const bids: [string, string][] = []
+  const asks: [string, string][] = []
+  for (let i = 1; i <= 200; i++) {
+    bids.push([(60000 - i / 100).toFixed(2), '1.00000000'])
+    asks.push([(60200 + i / 100).toFixed(2), '1.00000000'])
+  }
+  const snapshot = JSON.stringify({ lastUpdateId: 0, bids, asks })
+  const events: string[] = new Array(n)
+  let bytes = 0
+  for (let id = 1; id <= n; id++) {
+    const qty = id % 2 === 1 ? '1.00000000' : '0.00000000'
+    const e = `{"e":"depthUpdate","E":${1_700_000_000_000 + id},"s":"${symbol}","U":${id},"u":${id},"b":[["59999.50","2.00000000"]],"a":[["60100.00","${qty}"]]}`
+    events[id - 1] = e
+    bytes += e.length
+  }
+  return { events, snapshot, bytes }
+}

@@ -1,0 +1,64 @@
+/**
+ * @module
+ * The database schema, the source of truth for `migrations/` (run `bun run db:generate` after a
+ * change; never edit a generated migration). SQL names are snake_case, TypeScript names camelCase
+ * with their units; times are integer milliseconds since the epoch, spreads basis points.
+ */
+import { sql } from 'drizzle-orm'
+import { check, index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core'
+import type { OpportunityKind } from '../detector/types.ts'
+import type { VenueId } from '../types.ts'
+
+/**
+ * One row per opportunity, upserted on `id` as it opens, updates and closes: the numbers it opened
+ * with (`*Open`), the latest ones, and the best net spread seen.
+ */
+export const opportunities = sqliteTable(
+  'opportunities',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ['cross', 'triangle'] })
+      .$type<OpportunityKind>()
+      .notNull(),
+    /** The market (cross) or the cycle, e.g. `USDT>BTC>ETH>USDT` (triangle). */
+    symbol: text('symbol').notNull(),
+    buyVenue: text('buy_venue').$type<VenueId>().notNull(),
+    sellVenue: text('sell_venue').$type<VenueId>().notNull(),
+    /** Above MAX_SPREAD_PCT: kept for inspection, hidden from listings unless asked for. */
+    anomaly: integer('anomaly', { mode: 'boolean' }).notNull(),
+    openedAtMs: integer('opened_at').notNull(),
+    updatedAtMs: integer('updated_at').notNull(),
+    closedAtMs: integer('closed_at'),
+    closeReason: text('close_reason'),
+    /** Trade size the spreads are computed at, quote currency. */
+    sizeQuote: real('size_quote').notNull(),
+    grossBpsOpen: real('gross_bps_open').notNull(),
+    netBpsOpen: real('net_bps_open').notNull(),
+    grossBps: real('gross_bps').notNull(),
+    netBps: real('net_bps').notNull(),
+    profitQuote: real('profit_quote').notNull(),
+    maxSizeQuote: real('max_size_quote').notNull(),
+    maxProfitQuote: real('max_profit_quote').notNull(),
+    buyPrice: real('buy_price').notNull(),
+    sellPrice: real('sell_price').notNull(),
+    feeBps: real('fee_bps').notNull(),
+    buyAgeMs: real('buy_age_ms').notNull(),
+    sellAgeMs: real('sell_age_ms').notNull(),
+    peakNetBps: real('peak_net_bps').notNull(),
+    /** Triangles only: the three legs as JSON text (`TriangleLeg[]`); serialised when recorded. */
+    legs: text('legs'),
+  },
+  (t) => [
+    // Every listing is newest first with (opened_at, id) as the keyset cursor, so each index used
+    // for a filter ends with those two columns.
+    index('opportunities_opened_at_idx').on(t.openedAtMs, t.id),
+    index('opportunities_symbol_opened_at_idx').on(t.symbol, t.openedAtMs, t.id),
+    index('opportunities_buy_venue_opened_at_idx').on(t.buyVenue, t.openedAtMs, t.id),
+    index('opportunities_sell_venue_opened_at_idx').on(t.sellVenue, t.openedAtMs, t.id),
+    index('opportunities_kind_opened_at_idx').on(t.kind, t.openedAtMs, t.id),
+    check('opportunities_kind_check', sql`${t.kind} in ('cross', 'triangle')`),
+  ],
+)
+
+export type OpportunityRow = typeof opportunities.$inferSelect
+export type NewOpportunityRow = typeof opportunities.$inferInsert

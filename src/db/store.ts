@@ -1,0 +1,653 @@
+/**
+ * @module
+ * The only module with queries. Opportunities are recorded synchronously from the detector's hot
+ * path into an in-memory queue (coalesced per id) and written by a background flusher in one
+ * transaction per flush; failed writes stay queued and are retried with backoff.
+ */
+import { and, desc, eq, getTableColumns, gte, lt, ne, sql, type SQL } from 'drizzle-orm'
+import type { BatchItem } from 'drizzle-orm/batch'
+import type {
+  Opportunity,
+  OpportunityEvent,
+  OpportunityKind,
+  TriangleLeg,
+} from '../detector/types.ts'
+import type { Logger } from '../log.ts'
+import type { VenueId } from '../types.ts'
+import type { Db } from './client.ts'
+import { opportunities, type NewOpportunityRow, type OpportunityRow } from './schema.ts'
+
+export interface StoreOptions {
+  readonly db: Db
+  readonly log: Logger
+  /** How often pending rows are written; events within one interval coalesce per id. */
+  readonly flushIntervalMs?: number
+  /** Most opportunities written in one transaction; a flush loops until the queue is empty. */
+  readonly maxBatch?: number
+  /** First retry delay after a failed write; later ones double up to `retryCapMs`. */
+  readonly retryBaseMs?: number
+  readonly retryCapMs?: number
+  /** How long `stop()` keeps trying to write what is pending before giving up (and logging). */
+  readonly stopTimeoutMs?: number
+}
+
+export interface StoreStats {
+  /** Opportunities recorded but not written yet. */
+  pending: number
+  /** Opportunity rows upserted (one per opportunity per flush it was pending in). */
+  written: number
+  /** Transactions committed. */
+  transactions: number
+  /** Write attempts that failed. */
+  failures: number
+  /** The last write error, or null once nothing has failed. */
+  lastError: string | null
+  /** Events refused by `record()` because they could not be stored (e.g. non-finite numbers). */
+  rejected: number
+}
+
+/** An opportunity as stored: plain JSON-friendly data, `legs` parsed. */
+export interface OpportunityRecord {
+  id: string
+  kind: OpportunityKind
+  symbol: string
+  buyVenue: VenueId
+  sellVenue: VenueId
+  anomaly: boolean
+  openedAtMs: number
+  updatedAtMs: number
+  closedAtMs: number | null
+  closeReason: string | null
+  sizeQuote: number
+  /** The spread when it opened. */
+  grossBpsOpen: number
+  netBpsOpen: number
+  /** The latest numbers. */
+  grossBps: number
+  netBps: number
+  profitQuote: number
+  maxSizeQuote: number
+  maxProfitQuote: number
+  buyPrice: number
+  sellPrice: number
+  feeBps: number
+  buyAgeMs: number
+  sellAgeMs: number
+  /** Best net spread seen while it was open. */
+  peakNetBps: number
+  /** Triangles only. */
+  legs: TriangleLeg[] | null
+}
+
+export interface ListOptions {
+  /** Exact market (`BTC/USDT`) or triangle cycle. */
+  readonly symbol?: string | undefined
+  /** Either side's venue. */
+  readonly venue?: VenueId | undefined
+  readonly kind?: OpportunityKind | undefined
+  /** Opened at or after this time. */
+  readonly sinceMs?: number | undefined
+  /** Opened before this time. */
+  readonly untilMs?: number | undefined
+  /** Best net spread seen (`peakNetBps`) at least this. */
+  readonly minNetBps?: number | undefined
+  /** Include rows flagged `anomaly` (default false). */
+  readonly includeAnomalies?: boolean | undefined
+  /** Page size, 1-500 (default 50). */
+  readonly limit?: number | undefined
+  /** `nextCursor` of the previous page. */
+  readonly cursor?: string | undefined
+}
+
+export interface OpportunityPage {
+  /** Newest first (by `openedAtMs`, then `id`). */
+  items: OpportunityRecord[]
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null
+}
+
+/** `flush()` could not write everything pending; the rows stay queued and are retried. */
+export class StoreError extends Error {
+  override name = 'StoreError'
+}
+
+/** A `cursor` that is not one this store handed out. */
+export class CursorError extends Error {
+  override name = 'CursorError'
+  constructor(readonly cursor: string) {
+    super('invalid cursor')
+  }
+}
+
+export const DEFAULT_LIMIT = 50
+export const MAX_LIMIT = 500
+/** Rows per INSERT statement: 30 x 25 columns stays under SQLite's historic 999-parameter limit. */
+const ROWS_PER_STATEMENT = 30
+
+/** On conflict, every column but the id takes the newly recorded value: the latest state wins. */
+const UPSERT_SET = Object.fromEntries(
+  Object.entries(getTableColumns(opportunities))
+    .filter(([key]) => key !== 'id')
+    .map(([key, column]) => [key, sql`excluded.${sql.identifier(column.name)}`]),
+)
+
+const TIMED_OUT = Symbol('timed out')
+
+/**
+ * Persists opportunities without ever making the detector wait for the database.
+ *
+ * @example
+ * ```ts
+ * const store = new Store({ db, log })
+ * store.start()
+ * detector.on((event) => store.record(event))
+ * const { items, nextCursor } = await store.listOpportunities({ symbol: 'BTC/USDT' })
+ * await store.stop()
+ * ```
+ */
+export class Store {
+  readonly #db: Db
+  readonly #log: Logger
+  readonly #flushIntervalMs: number
+  readonly #maxBatch: number
+  readonly #retryBaseMs: number
+  readonly #retryCapMs: number
+  readonly #stopTimeoutMs: number
+  readonly #opportunities = new Pending<NewOpportunityRow>()
+  /** Kinds of failure already logged in the current outage. */
+  readonly #logged = new Set<string>()
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #running = false
+  /** The write in progress; only one runs at a time so rows are written in the order recorded. */
+  #busy: Promise<boolean> | undefined
+  #consecutiveFailures = 0
+  #retryAtMs = 0
+  #lastCause: unknown
+  #written = 0
+  #transactions = 0
+  #failures = 0
+  #lastError: string | null = null
+  #rejected = 0
+
+  constructor({
+    db,
+    log,
+    flushIntervalMs = 250,
+    maxBatch = 500,
+    retryBaseMs = 500,
+    retryCapMs = 30_000,
+    stopTimeoutMs = 5_000,
+  }: StoreOptions) {
+    this.#db = db
+    this.#log = log
+    this.#flushIntervalMs = flushIntervalMs
+    this.#maxBatch = Math.max(1, Math.floor(maxBatch))
+    this.#retryBaseMs = retryBaseMs
+    this.#retryCapMs = retryCapMs
+    this.#stopTimeoutMs = stopTimeoutMs
+  }
+
+  get stats(): StoreStats {
+    return {
+      pending: this.#opportunities.size,
+      written: this.#written,
+      transactions: this.#transactions,
+      failures: this.#failures,
+      lastError: this.#lastError,
+      rejected: this.#rejected,
+    }
+  }
+
+  /**
+   * Queues the opportunity's current state. Synchronous, O(1), never throws and never touches the
+   * database: the detector calls it on the hot path. A later event for the same id replaces the
+   * queued state.
+   */
+  record(event: OpportunityEvent): void {
+    try {
+      const row = toRow(event.opportunity)
+      if (typeof row === 'string') {
+        this.#reject(event.opportunity.id, row)
+        return
+      }
+      this.#opportunities.put(row.id, row)
+    } catch (err) {
+      this.#reject(safeId(event), err instanceof Error ? err.message : String(err))
+    }
+  }
+
+  /** Starts the background flusher. */
+  start(): void {
+    if (this.#running) return
+    this.#running = true
+    this.#schedule(this.#flushIntervalMs)
+  }
+
+  /**
+   * Writes everything pending now, ignoring any retry delay.
+   *
+   * @throws StoreError when a write fails (the rows stay queued and are retried).
+   */
+  async flush(): Promise<void> {
+    while (this.#busy) await this.#busy
+    if (!(await this.#run())) {
+      throw new StoreError(
+        `${this.#opportunities.size} opportunities not written yet: ${this.#lastError}`,
+        { cause: this.#lastCause },
+      )
+    }
+  }
+
+  /**
+   * Stops the background flusher after writing what is pending, retrying for at most
+   * `stopTimeoutMs`. Whatever could not be written is logged with its count. Never throws.
+   */
+  async stop(): Promise<void> {
+    this.#running = false
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    const deadlineMs = Date.now() + this.#stopTimeoutMs
+    while (this.#opportunities.size > 0) {
+      const leftMs = deadlineMs - Date.now()
+      if (leftMs <= 0) break
+      if (this.#busy) {
+        await within(this.#busy, leftMs)
+        continue
+      }
+      const ok = await within(this.#run(), leftMs)
+      if (ok === false) {
+        await Bun.sleep(
+          Math.max(1, Math.min(this.#retryAtMs - Date.now(), deadlineMs - Date.now())),
+        )
+      }
+    }
+    const left = this.#opportunities.size
+    if (left > 0) {
+      this.#log.error(
+        { pending: left, lastError: this.#lastError },
+        `store stopped with ${left} opportunities not written`,
+      )
+    }
+  }
+
+  /** Whether the database answers within `timeoutMs`. */
+  async ping(timeoutMs = 2_000): Promise<boolean> {
+    try {
+      return (await within(this.#db.run(sql`select 1`), timeoutMs)) !== TIMED_OUT
+    } catch {
+      return false
+    }
+  }
+
+  /**
+   * Stored opportunities, newest first, filtered; anomalies only when asked for.
+   *
+   * @throws CursorError for a cursor this store did not hand out.
+   * @example
+   * ```ts
+   * const filter = { venue: 'kraken', minNetBps: 5, limit: 100 } as const
+   * let page = await store.listOpportunities(filter)
+   * while (page.nextCursor) {
+   *   page = await store.listOpportunities({ ...filter, cursor: page.nextCursor })
+   * }
+   * ```
+   */
+  async listOpportunities({
+    symbol,
+    venue,
+    kind,
+    sinceMs,
+    untilMs,
+    minNetBps,
+    includeAnomalies = false,
+    limit = DEFAULT_LIMIT,
+    cursor,
+  }: ListOptions = {}): Promise<OpportunityPage> {
+    const t = opportunities
+    const size = clampLimit(limit)
+    const where: SQL[] = []
+    if (symbol !== undefined) where.push(eq(t.symbol, symbol))
+    if (kind !== undefined) where.push(eq(t.kind, kind))
+    if (sinceMs !== undefined) where.push(gte(t.openedAtMs, sinceMs))
+    if (untilMs !== undefined) where.push(lt(t.openedAtMs, untilMs))
+    if (minNetBps !== undefined) where.push(gte(t.peakNetBps, minNetBps))
+    if (!includeAnomalies) where.push(eq(t.anomaly, false))
+    if (cursor !== undefined) {
+      const after = decodeCursor(cursor)
+      where.push(sql`(${t.openedAtMs}, ${t.id}) < (${after.openedAtMs}, ${after.id})`)
+    }
+    const page = (extra: SQL[]) =>
+      this.#db
+        .select()
+        .from(t)
+        .where(and(...where, ...extra))
+        .orderBy(desc(t.openedAtMs), desc(t.id))
+        .limit(size + 1)
+    let rows: OpportunityRow[]
+    if (venue === undefined) {
+      rows = await page([])
+    } else {
+      // Either side: two index-ordered queries merged here, instead of one OR query that SQLite
+      // answers by sorting every row of the venue.
+      const [buys, sells] = await Promise.all([
+        page([eq(t.buyVenue, venue)]),
+        page([eq(t.sellVenue, venue), ne(t.buyVenue, venue)]),
+      ])
+      rows = [...buys, ...sells].sort(newestFirst).slice(0, size + 1)
+    }
+    const items = rows.slice(0, size).map(toRecord)
+    const last = items.at(-1)
+    return { items, nextCursor: rows.length > size && last ? encodeCursor(last) : null }
+  }
+
+  /** One stored opportunity, or undefined. */
+  async getOpportunity(id: string): Promise<OpportunityRecord | undefined> {
+    const rows = await this.#db.select().from(opportunities).where(eq(opportunities.id, id))
+    const row = rows[0]
+    return row ? toRecord(row) : undefined
+  }
+
+  #schedule(delayMs: number): void {
+    this.#timer = setTimeout(() => void this.#tick(), delayMs)
+    this.#timer.unref?.()
+  }
+
+  async #tick(): Promise<void> {
+    this.#timer = undefined
+    if (!this.#running) return
+    if (this.#busy) await this.#busy
+    else if (Date.now() >= this.#retryAtMs) await this.#run()
+    if (!this.#running || this.#timer !== undefined) return
+    this.#schedule(
+      this.#consecutiveFailures > 0
+        ? Math.max(1, this.#retryAtMs - Date.now())
+        : this.#flushIntervalMs,
+    )
+  }
+
+  /** Starts a drain; the caller has checked that no write is in progress. Never rejects. */
+  #run(): Promise<boolean> {
+    const run: Promise<boolean> = this.#drain().finally(() => {
+      if (this.#busy === run) this.#busy = undefined
+    })
+    this.#busy = run
+    return run
+  }
+
+  /** Writes batches until what was pending at the start is written, or a write fails. */
+  async #drain(): Promise<boolean> {
+    let rounds = Math.ceil(this.#opportunities.size / this.#maxBatch)
+    while (rounds-- > 0 && this.#opportunities.size > 0) {
+      if (!(await this.#writeBatch())) return false
+    }
+    return true
+  }
+
+  /**
+   * One transaction. Its statements are built as a list so that rows of other tables (e.g. alert
+   * deliveries) can later join the same transaction as the opportunities they refer to.
+   */
+  async #writeBatch(): Promise<boolean> {
+    const taken = this.#opportunities.take(this.#maxBatch)
+    if (taken.length === 0) return true
+    try {
+      const statements: BatchItem<'sqlite'>[] = []
+      for (let i = 0; i < taken.length; i += ROWS_PER_STATEMENT) {
+        const rows = taken.slice(i, i + ROWS_PER_STATEMENT).map((e) => e.row)
+        statements.push(
+          this.#db
+            .insert(opportunities)
+            .values(rows)
+            .onConflictDoUpdate({ target: opportunities.id, set: UPSERT_SET }),
+        )
+      }
+      const [first, ...rest] = statements
+      if (first) await this.#db.batch([first, ...rest])
+    } catch (err) {
+      this.#failed(err, taken.length)
+      return false
+    }
+    this.#opportunities.confirm(taken)
+    this.#written += taken.length
+    this.#transactions++
+    if (this.#consecutiveFailures > 0) {
+      this.#log.info(
+        { failures: this.#consecutiveFailures, pending: this.#opportunities.size },
+        'database writes recovered',
+      )
+      this.#consecutiveFailures = 0
+      this.#retryAtMs = 0
+      this.#logged.clear()
+    }
+    return true
+  }
+
+  #failed(err: unknown, rows: number): void {
+    this.#failures++
+    this.#consecutiveFailures++
+    this.#lastCause = err
+    this.#lastError = describe(err)
+    const stepMs = this.#retryBaseMs * 2 ** Math.min(this.#consecutiveFailures - 1, 30)
+    const delayMs = Math.min(this.#retryCapMs, stepMs) * (1 - Math.random() * 0.5)
+    this.#retryAtMs = Date.now() + delayMs
+    const kind = failureKind(err)
+    if (this.#logged.has(kind)) return
+    this.#logged.add(kind)
+    this.#log.error(
+      { err, kind, rows, pending: this.#opportunities.size, retryInMs: Math.round(delayMs) },
+      `database write failed (${kind}); opportunities stay queued and are retried`,
+    )
+  }
+
+  #reject(id: string, why: string): void {
+    this.#rejected++
+    const kind = `rejected:${why.replace(/[\d.]+/g, 'N')}`
+    if (this.#logged.has(kind)) return
+    this.#logged.add(kind)
+    this.#log.error({ id, why }, `opportunity not recorded: ${why}`)
+  }
+}
+
+interface Taken<T> {
+  readonly id: string
+  readonly row: T
+  readonly version: number
+}
+
+/**
+ * Rows waiting to be written, keyed by id, oldest first. Putting a row for a queued id replaces it
+ * in place; a row leaves only when the version that was written is still the latest.
+ */
+class Pending<T> {
+  readonly #rows = new Map<string, { row: T; version: number }>()
+  #version = 0
+
+  get size(): number {
+    return this.#rows.size
+  }
+
+  put(id: string, row: T): void {
+    const entry = this.#rows.get(id)
+    if (entry) {
+      entry.row = row
+      entry.version = ++this.#version
+    } else {
+      this.#rows.set(id, { row, version: ++this.#version })
+    }
+  }
+
+  take(max: number): Taken<T>[] {
+    const out: Taken<T>[] = []
+    for (const [id, entry] of this.#rows) {
+      if (out.length >= max) break
+      out.push({ id, row: entry.row, version: entry.version })
+    }
+    return out
+  }
+
+  /** Drops what was written; rows that changed meanwhile move to the back to be written again. */
+  confirm(written: readonly Taken<T>[]): void {
+    for (const { id, version } of written) {
+      const entry = this.#rows.get(id)
+      if (!entry) continue
+      this.#rows.delete(id)
+      if (entry.version !== version) this.#rows.set(id, entry)
+    }
+  }
+}
+
+const NUMERIC_KEYS = [
+  'openedAtMs',
+  'updatedAtMs',
+  'sizeQuote',
+  'grossBpsOpen',
+  'netBpsOpen',
+  'grossBps',
+  'netBps',
+  'profitQuote',
+  'maxSizeQuote',
+  'maxProfitQuote',
+  'buyPrice',
+  'sellPrice',
+  'feeBps',
+  'buyAgeMs',
+  'sellAgeMs',
+  'peakNetBps',
+] as const satisfies readonly (keyof NewOpportunityRow)[]
+
+/** A snapshot of the opportunity as a row, or why it cannot be stored. */
+function toRow(o: Opportunity): NewOpportunityRow | string {
+  const { open, last } = o
+  const legs = last.legs ?? open.legs
+  const row = {
+    id: o.id,
+    kind: o.kind,
+    symbol: o.symbol,
+    buyVenue: o.buyVenue,
+    sellVenue: o.sellVenue,
+    anomaly: o.anomaly,
+    openedAtMs: o.openedAtMs,
+    updatedAtMs: o.updatedAtMs,
+    closedAtMs: o.closedAtMs ?? null,
+    closeReason: o.closeReason ?? null,
+    sizeQuote: last.sizeQuote,
+    grossBpsOpen: open.grossBps,
+    netBpsOpen: open.netBps,
+    grossBps: last.grossBps,
+    netBps: last.netBps,
+    profitQuote: last.profitQuote,
+    maxSizeQuote: last.maxSizeQuote,
+    maxProfitQuote: last.maxProfitQuote,
+    buyPrice: last.buyPrice,
+    sellPrice: last.sellPrice,
+    feeBps: last.feeBps,
+    buyAgeMs: last.buyAgeMs,
+    sellAgeMs: last.sellAgeMs,
+    peakNetBps: o.peakNetBps,
+    legs: legs ? JSON.stringify(legs) : null,
+  } satisfies NewOpportunityRow
+  if (typeof row.id !== 'string' || row.id === '') return 'missing id'
+  if (row.kind !== 'cross' && row.kind !== 'triangle') return `unknown kind ${String(row.kind)}`
+  for (const key of NUMERIC_KEYS) {
+    if (!Number.isFinite(row[key])) return `${key} is not a finite number`
+  }
+  if (row.closedAtMs !== null && !Number.isFinite(row.closedAtMs)) {
+    return 'closedAtMs is not a finite number'
+  }
+  return row
+}
+
+function toRecord(row: OpportunityRow): OpportunityRecord {
+  return {
+    id: row.id,
+    kind: row.kind,
+    symbol: row.symbol,
+    buyVenue: row.buyVenue,
+    sellVenue: row.sellVenue,
+    anomaly: row.anomaly,
+    openedAtMs: row.openedAtMs,
+    updatedAtMs: row.updatedAtMs,
+    closedAtMs: row.closedAtMs,
+    closeReason: row.closeReason,
+    sizeQuote: row.sizeQuote,
+    grossBpsOpen: row.grossBpsOpen,
+    netBpsOpen: row.netBpsOpen,
+    grossBps: row.grossBps,
+    netBps: row.netBps,
+    profitQuote: row.profitQuote,
+    maxSizeQuote: row.maxSizeQuote,
+    maxProfitQuote: row.maxProfitQuote,
+    buyPrice: row.buyPrice,
+    sellPrice: row.sellPrice,
+    feeBps: row.feeBps,
+    buyAgeMs: row.buyAgeMs,
+    sellAgeMs: row.sellAgeMs,
+    peakNetBps: row.peakNetBps,
+    legs: row.legs === null ? null : (JSON.parse(row.legs) as TriangleLeg[]),
+  }
+}
+
+function newestFirst(a: OpportunityRow, b: OpportunityRow): number {
+  if (a.openedAtMs !== b.openedAtMs) return b.openedAtMs - a.openedAtMs
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0
+}
+
+function clampLimit(limit: number): number {
+  if (!Number.isFinite(limit)) return DEFAULT_LIMIT
+  return Math.min(MAX_LIMIT, Math.max(1, Math.floor(limit)))
+}
+
+/** The cursor is the last item's (openedAtMs, id), base64url-encoded JSON. */
+function encodeCursor(item: OpportunityRecord): string {
+  return Buffer.from(JSON.stringify([item.openedAtMs, item.id])).toString('base64url')
+}
+
+function decodeCursor(cursor: string): { openedAtMs: number; id: string } {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      Number.isSafeInteger(value[0]) &&
+      typeof value[1] === 'string'
+    ) {
+      return { openedAtMs: value[0] as number, id: value[1] }
+    }
+  } catch {
+    // reported below
+  }
+  throw new CursorError(cursor)
+}
+
+/** Settles with the promise's value, or TIMED_OUT after `ms` (the promise keeps running). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function failureKind(err: unknown): string {
+  if (!(err instanceof Error)) return typeof err
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'string' ? `${err.name}:${code}` : err.name
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err)
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : ''
+  return `${err.name}: ${err.message}${cause}`
+}
+
+function safeId(event: OpportunityEvent): string {
+  try {
+    return String(event.opportunity.id)
+  } catch {
+    return '?'
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * openDb and runMigrations: local files (directories created), in-memory databases, the real
+ * migrations from any working directory, and clear errors for unreachable servers.
+ */
+import { afterEach, describe, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  DatabaseError,
+  MIGRATIONS_FOLDER,
+  openDb,
+  redactUrl,
+  runMigrations,
+  type DbHandle,
+} from '../../src/db/client.ts'
+
+const handles: DbHandle[] = []
+const dirs: string[] = []
+afterEach(() => {
+  for (const h of handles.splice(0)) h.close()
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+const open = async (url: string) => {
+  const h = await openDb({ url })
+  handles.push(h)
+  return h
+}
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'arbwatch-db-'))
+  dirs.push(dir)
+  return dir
+}
+
+async function schemaObjects(h: DbHandle): Promise<string[]> {
+  const rs = await h.client.execute(
+    "select type || ':' || name as o from sqlite_master where name not like 'sqlite_%' order by o",
+  )
+  return rs.rows.map((r) => String(r.o))
+}
+
+/** A port nothing listens on: bound by the OS, then released. */
+function closedPort(): number {
+  const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('') })
+  const port = server.port!
+  void server.stop(true)
+  return port
+}
+
+describe('openDb', () => {
+  test.each([':memory:', 'file::memory:'])(
+    '%s works and takes the real migrations',
+    async (url) => {
+      const h = await open(url)
+      await runMigrations(h.db)
+      expect(await schemaObjects(h)).toEqual([
+        'index:opportunities_buy_venue_opened_at_idx',
+        'index:opportunities_kind_opened_at_idx',
+        'index:opportunities_opened_at_idx',
+        'index:opportunities_sell_venue_opened_at_idx',
+        'index:opportunities_symbol_opened_at_idx',
+        'table:__drizzle_migrations',
+        'table:opportunities',
+      ])
+    },
+  )
+
+  test('running the migrations again changes nothing', async () => {
+    const h = await open(':memory:')
+    await runMigrations(h.db)
+    await runMigrations(h.db)
+    const rs = await h.client.execute('select count(*) as n from __drizzle_migrations')
+    expect(Number(rs.rows[0]?.n)).toBe(1)
+  })
+
+  test('a file: database whose directories do not exist gets them created', async () => {
+    const dir = tempDir()
+    const path = join(dir, 'a', 'b', 'arbwatch.db')
+    const h = await open(`file:${path}`)
+    await runMigrations(h.db)
+    expect(existsSync(path)).toBe(true)
+    h.close()
+    h.close() // idempotent
+
+    const url = `file://${join(dir, 'c', 'd', 'x.db')}`
+    await open(url)
+    expect(existsSync(join(dir, 'c', 'd', 'x.db'))).toBe(true)
+  })
+
+  test('a relative file: path is created relative to the working directory', async () => {
+    const dir = tempDir()
+    const child = Bun.spawn(
+      [
+        process.execPath,
+        '-e',
+        `const { openDb, runMigrations } = await import(${JSON.stringify(join(import.meta.dir, '../../src/db/client.ts'))})
+         const h = await openDb({ url: 'file:data/arbwatch.db' })
+         await runMigrations(h.db)
+         const rs = await h.client.execute("select count(*) as n from opportunities")
+         console.log('rows', rs.rows[0].n)
+         h.close()`,
+      ],
+      { cwd: dir, stdout: 'pipe', stderr: 'pipe' },
+    )
+    const [out, err, code] = await Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+      child.exited,
+    ])
+    expect(err).toBe('')
+    expect(code).toBe(0)
+    expect(out.trim()).toBe('rows 0')
+    expect(existsSync(join(dir, 'data', 'arbwatch.db'))).toBe(true)
+  })
+
+  test('the migrations folder is found from the source file, not the working directory', () => {
+    expect(MIGRATIONS_FOLDER).toBe(join(import.meta.dir, '..', '..', 'migrations'))
+    expect(existsSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'))).toBe(true)
+  })
+
+  test('a file: database that cannot be created names its URL', async () => {
+    const dir = tempDir()
+    await Bun.write(join(dir, 'file'), 'not a directory')
+    const url = `file:${join(dir, 'file', 'sub', 'x.db')}`
+    const err = await openDb({ url }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(DatabaseError)
+    expect((err as DatabaseError).name).toBe('DatabaseError')
+    expect((err as DatabaseError).message).toContain(url)
+  })
+
+  test.each(['http', 'ws', 'libsql'])(
+    'an unreachable %s:// server rejects with a DatabaseError naming the URL, never the token',
+    async (scheme) => {
+      const url = `${scheme}://127.0.0.1:${closedPort()}`
+      const token = 'very-secret-token-123'
+      const started = performance.now()
+      const err = await openDb({ url, authToken: token, connectTimeoutMs: 3_000 }).catch(
+        (e: unknown) => e,
+      )
+      expect(performance.now() - started).toBeLessThan(3_000)
+      expect(err).toBeInstanceOf(DatabaseError)
+      const e = err as DatabaseError
+      expect(e.name).toBe('DatabaseError')
+      expect(e.message).toStartWith(`cannot reach database ${url}`)
+      expect(e.message.length).toBeGreaterThan(`cannot reach database ${url}: `.length)
+      expect(e.message).not.toContain(token)
+      expect(e.cause).toBeDefined()
+    },
+  )
+
+  test('a server that accepts but never answers times out with a DatabaseError', async () => {
+    const { promise: never, resolve: release } = Promise.withResolvers<Response>()
+    const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => never })
+    try {
+      const url = `http://127.0.0.1:${server.port}`
+      const err = await openDb({ url, connectTimeoutMs: 100 }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(DatabaseError)
+      expect((err as Error).message).toBe(`cannot reach database ${url}: no answer within 100 ms`)
+    } finally {
+      release(new Response('', { status: 503 }))
+      await server.stop(true)
+    }
+  })
+
+  test('a token in the URL is redacted from the error', async () => {
+    const url = `http://127.0.0.1:${closedPort()}/?authToken=sekrit`
+    const err = (await openDb({ url }).catch((e: unknown) => e)) as DatabaseError
+    expect(err).toBeInstanceOf(DatabaseError)
+    expect(err.message).not.toContain('sekrit')
+    expect(err.message).toContain('authToken=***')
+    expect(redactUrl('libsql://u:pw@db.example.com?tls=1&authToken=abc#x')).toBe(
+      'libsql://u:***@db.example.com?tls=1&authToken=***#x',
+    )
+    expect(redactUrl('file:data/arbwatch.db')).toBe('file:data/arbwatch.db')
+  })
+
+  test('an unsupported URL is refused', async () => {
+    const err = await openDb({ url: 'postgres://localhost/x' }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(DatabaseError)
+    expect((err as Error).message).toContain('unsupported database URL postgres://localhost/x')
+  })
+})
+
+describe('runMigrations', () => {
+  test('a missing migrations folder is a DatabaseError', async () => {
+    const h = await open(':memory:')
+    const err = await runMigrations(h.db, join(tempDir(), 'nope')).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(DatabaseError)
+    expect((err as Error).message).toContain('nope')
+  })
+})
