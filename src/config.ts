@@ -108,8 +108,15 @@ const triangleList = z.string().transform((text, ctx) => {
   const out: [string, string, string][] = []
   for (const item of list(text)) {
     const assets = item.split(/[-/>]/).map((a) => normalizeAsset(a))
-    if (assets.length !== 3 || new Set(assets).size !== 3 || assets.some((a) => !/^[A-Z0-9]{2,12}$/.test(a))) {
-      ctx.addIssue({ code: 'custom', message: `"${item}" is not a cycle of three different assets like USDT-BTC-ETH (or "off")` })
+    if (
+      assets.length !== 3 ||
+      new Set(assets).size !== 3 ||
+      assets.some((a) => !/^[A-Z0-9]{2,12}$/.test(a))
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${item}" is not a cycle of three different assets like USDT-BTC-ETH (or "off")`,
+      })
       continue
     }
     out.push(assets as [string, string, string])
@@ -229,7 +236,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
         v,
         Object.freeze({
           wsUrl: trimSlash((e[`${up}_WS_URL`] as string | undefined) ?? DEFAULT_ENDPOINTS[v].wsUrl),
-          restUrl: trimSlash((e[`${up}_REST_URL`] as string | undefined) ?? DEFAULT_ENDPOINTS[v].restUrl),
+          restUrl: trimSlash(
+            (e[`${up}_REST_URL`] as string | undefined) ?? DEFAULT_ENDPOINTS[v].restUrl,
+          ),
         }),
       ]
     }),
@@ -244,7 +253,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     tradeSize: e.TRADE_SIZE,
     feeBps: Object.freeze(
       Object.fromEntries(
-        VENUES.map((v) => [v, (e[`FEE_BPS_${v.toUpperCase()}`] as number | undefined) ?? DEFAULT_TAKER_FEE_BPS[v]]),
+        VENUES.map((v) => [
+          v,
+          (e[`FEE_BPS_${v.toUpperCase()}`] as number | undefined) ?? DEFAULT_TAKER_FEE_BPS[v],
+        ]),
       ) as Record<VenueId, number>,
     ),
     minSpreadBps: e.MIN_SPREAD_PCT * 100,

@@ -1,50 +1,66 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { startApp, type App } from '../src/main.ts'
 import { FakeBinance } from './fakes/binance.ts'
-import { makeBook } from './fakes/sim-book.ts'
+import { FakeBybit } from './fakes/bybit.ts'
+import { makeBook, type Row } from './fakes/sim-book.ts'
 import { silent, until } from './support.ts'
 
 let app: App | undefined
-let fake: FakeBinance | undefined
+const fakes: { stop(): void }[] = []
 afterEach(async () => {
   await app?.stop()
-  fake?.stop()
-  app = fake = undefined
+  for (const f of fakes.splice(0)) f.stop()
+  app = undefined
 })
 
+function twoVenues() {
+  const binance = new FakeBinance([
+    { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
+    { symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
+  ])
+  const bybit = new FakeBybit([
+    { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
+    { symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
+  ])
+  fakes.push(binance, bybit)
+  const env = {
+    EXCHANGES: 'binance,bybit',
+    SYMBOLS: 'btcusdt,ETH-USDT,SOL/USDT',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: ':memory:',
+    TRIANGLES: 'off',
+    FEE_BPS_BINANCE: '10',
+    FEE_BPS_BYBIT: '10',
+    BINANCE_WS_URL: binance.wsUrl,
+    BINANCE_REST_URL: binance.restUrl,
+    BYBIT_WS_URL: bybit.wsUrl,
+    BYBIT_REST_URL: bybit.restUrl,
+  }
+  return { binance, bybit, env }
+}
+
+/** Keeps Binance's stream moving (its first update triggers the REST snapshot) until all is live. */
+async function allLive(a: App, binance: FakeBinance) {
+  await until(
+    () => {
+      binance.update('BTCUSDT', [['59999.95', '1.00000000']], [])
+      binance.update('ETHUSDT', [], [['3000.015', '2.00000000']])
+      return [...a.books.venues()].every((v) =>
+        [...a.books.ofVenue(v)].every((e) => e.state === 'live' || e.pair === 'SOL/USDT'),
+      )
+    },
+    5000,
+    'books live',
+  )
+}
+
 describe('arbwatch process', () => {
-  test('configured through the environment, it syncs a fake venue and reports it on /api/status', async () => {
-    fake = new FakeBinance([
-      { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 10, 0.1) },
-      { symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', book: makeBook(3000, 10, 0.01) },
-    ])
-    app = await startApp(
-      {
-        EXCHANGES: 'binance',
-        SYMBOLS: 'btcusdt,ETH-USDT,SOL/USDT',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        BINANCE_WS_URL: fake.wsUrl,
-        BINANCE_REST_URL: fake.restUrl,
-      },
-      silent,
-    )
-    await until(() => fake!.server.clients.size === 1, 3000, 'connection')
-    const f = fake
-    await until(
-      () => {
-        f.update('BTCUSDT', [['59999.95', '1.00000000']], [])
-        f.update('ETHUSDT', [], [['3000.015', '2.00000000']])
-        return (
-          app!.books.get('binance', 'BTC/USDT')!.state === 'live' &&
-          app!.books.get('binance', 'ETH/USDT')!.state === 'live'
-        )
-      },
-      3000,
-      'books live',
-    )
-    const res = await fetch(`http://127.0.0.1:${app.port}/api/status`)
-    const body = (await res.json()) as any
+  test('configured through the environment, it syncs the venues and reports them on /api/status', async () => {
+    const { binance, env } = twoVenues()
+    app = await startApp(env, silent)
+    await allLive(app, binance)
+    const body = (await (await fetch(`http://127.0.0.1:${app.port}/api/status`)).json()) as any
     expect(body.venues.binance.state).toBe('connected')
     expect(body.venues.binance.unlisted).toEqual(['SOL/USDT'])
     expect(body.venues.binance.books['BTC/USDT']).toMatchObject({
@@ -58,8 +74,68 @@ describe('arbwatch process', () => {
       bestBid: '2999.99',
       bestAsk: '3000.01',
     })
+    expect(body.venues.bybit.books['BTC/USDT']).toMatchObject({
+      state: 'live',
+      bestBid: '59999.90',
+      bestAsk: '60000.10',
+    })
     expect(body.venues.binance.books['SOL/USDT']).toBeUndefined()
     expect((await fetch(`http://127.0.0.1:${app.port}/healthz`)).status).toBe(200)
+  })
+
+  test('an injected dislocation lands exactly one opportunity with the right numbers in the database', async () => {
+    const { binance, bybit, env } = twoVenues()
+    app = await startApp(env, silent)
+    await allLive(app, binance)
+    expect(app.detector.openOpportunities()).toHaveLength(0)
+
+    // Bybit's whole book jumps: its best bid 60,200.00 is above Binance's best ask 60,000.10.
+    const asksGone: Row[] = bybit.state
+      .get('BTCUSDT')!
+      .book.topAsks()
+      .map(([p]) => [p, '0'])
+    bybit.update('BTCUSDT', [['60200.00', '1.00000000']], [...asksGone, ['60300.00', '1.00000000']])
+    await until(() => app!.detector.openOpportunities().length === 1, 3000, 'opportunity opened')
+    await until(
+      () => app!.store.stats.written >= 1 && app!.store.stats.pending === 0,
+      3000,
+      'written',
+    )
+
+    const res = await fetch(`http://127.0.0.1:${app.port}/api/opportunities?symbol=BTCUSDT`)
+    const { items } = (await res.json()) as any
+    expect(items).toHaveLength(1)
+    const o = items[0]
+    // Buy 1000 USDT of BTC on Binance at 60,000.10, sell it on Bybit at 60,200.00, 0.1 % taker each.
+    const net = ((60200 / 60000.1) * 0.999 * 0.999 - 1) * 10_000
+    expect(o).toMatchObject({
+      kind: 'cross',
+      symbol: 'BTC/USDT',
+      buyVenue: 'binance',
+      sellVenue: 'bybit',
+      anomaly: false,
+      sizeQuote: 1000,
+      closedAtMs: null,
+    })
+    expect(o.grossBps).toBeCloseTo(((60200 - 60000.1) / 60000.1) * 10_000, 9)
+    expect(o.netBps).toBeCloseTo(net, 9)
+    expect(o.netBpsOpen).toBeCloseTo(net, 9)
+    expect(o.profitQuote).toBeCloseTo(net / 10, 9)
+    expect(o.buyPrice).toBeCloseTo(60000.1, 6)
+    expect(o.sellPrice).toBeCloseTo(60200, 6)
+    expect(o.feeBps).toBe(20)
+
+    // The dislocation ends: the opportunity closes, and the same row records it.
+    bybit.update('BTCUSDT', [['60200.00', '0']], [['60000.50', '1.00000000']])
+    await until(() => app!.detector.openOpportunities().length === 0, 3000, 'closed')
+    await app.store.flush()
+    const after = (await app.store.listOpportunities({})).items
+    expect(after).toHaveLength(1)
+    expect(after[0]!.closedAtMs).not.toBeNull()
+    expect(after[0]!.closeReason).toContain('below the threshold')
+
+    const spreads = (await (await fetch(`http://127.0.0.1:${app.port}/api/spreads`)).json()) as any
+    expect(spreads.spreads.filter((s: any) => s.symbol === 'BTC/USDT')).toHaveLength(2)
   })
 
   test('a bad environment stops start-up with one message naming each bad variable', async () => {
@@ -79,5 +155,20 @@ describe('arbwatch process', () => {
     expect(code).toBe(2)
     expect(err).toContain('PORT="-1"')
     expect(err).toContain('SYMBOLS="??"')
+  })
+
+  test('an unreachable database at start-up is one clear error', async () => {
+    const closed = Bun.serve({ port: 0, fetch: () => new Response('') })
+    const port = closed.port
+    closed.stop(true)
+    const proc = Bun.spawn(['bun', 'src/main.ts'], {
+      env: { ...process.env, DATABASE_URL: `http://127.0.0.1:${port}`, PORT: '0' },
+      stderr: 'pipe',
+      stdout: 'pipe',
+    })
+    const code = await proc.exited
+    const err = await new Response(proc.stderr).text()
+    expect(code).toBe(2)
+    expect(err).toContain(`cannot reach database http://127.0.0.1:${port}`)
   })
 })

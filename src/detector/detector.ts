@@ -17,7 +17,13 @@ import {
   type Depth,
   type TriangleLegBook,
 } from './spread.ts'
-import type { Opportunity, OpportunityEvent, OpportunityKind, OpportunityListener, Quote } from './types.ts'
+import type {
+  Opportunity,
+  OpportunityEvent,
+  OpportunityKind,
+  OpportunityListener,
+  Quote,
+} from './types.ts'
 
 export interface DetectorOptions {
   readonly books: Books
@@ -89,7 +95,9 @@ interface TriangleSlot extends Slot {
 type AnySlot = CrossSlot | TriangleSlot
 
 /** The markets a triangle needs, in leg order, with the side each leg trades. */
-export function triangleMarkets(cycle: readonly [string, string, string]): { market: Pair; side: 'buy' | 'sell' }[] {
+export function triangleMarkets(
+  cycle: readonly [string, string, string],
+): { market: Pair; side: 'buy' | 'sell' }[] {
   const [a, b, c] = cycle
   return [
     [a, b],
@@ -264,14 +272,24 @@ export class Detector {
     const quote = this.#quote(slot, o.sizeQuote, now)
     if (quote === undefined || !(quote.netBps >= threshold)) {
       if (slot.open) {
-        this.#close(slot, quote === undefined ? 'not enough depth for the trade size' : 'spread fell below the threshold', now)
+        this.#close(
+          slot,
+          quote === undefined
+            ? 'not enough depth for the trade size'
+            : 'spread fell below the threshold',
+          now,
+        )
       }
       return
     }
     const anomaly = quote.grossBps > o.maxSpreadBps
     const open = slot.open
     if (open !== undefined && open.anomaly !== anomaly) {
-      this.#close(slot, anomaly ? 'spread rose above MAX_SPREAD_PCT' : 'spread fell back under MAX_SPREAD_PCT', now)
+      this.#close(
+        slot,
+        anomaly ? 'spread rose above MAX_SPREAD_PCT' : 'spread fell back under MAX_SPREAD_PCT',
+        now,
+      )
     }
     if (slot.open === undefined) {
       if (quote.netBps >= o.minSpreadBps) this.#open(slot, quote, anomaly, now)
@@ -381,7 +399,15 @@ export class Detector {
     const fresh = this.#staleLeg(slot, now) === undefined
     const age = (e: BookEntry) => (e.lastUpdateMs > 0 ? now - e.lastUpdateMs : null)
     const num = (n: number) => (Number.isFinite(n) ? n : null)
-    const base = { kind: slot.kind, symbol: slot.symbol, buyVenue: slot.buyVenue, sellVenue: slot.sellVenue, fresh, sizeQuote, openId: slot.open?.id ?? null }
+    const base = {
+      kind: slot.kind,
+      symbol: slot.symbol,
+      buyVenue: slot.buyVenue,
+      sellVenue: slot.sellVenue,
+      fresh,
+      sizeQuote,
+      openId: slot.open?.id ?? null,
+    }
     if (slot.kind === 'cross') {
       const r = crossSpread({
         asks: slot.buy.book.asks,
@@ -422,7 +448,11 @@ export class Detector {
       feeBps: r.feeBps,
       buyAgeMs: oldest,
       sellAgeMs: oldest,
-      legs: slot.legs.map((l, k) => ({ market: l.market, side: l.side, price: num(r.legPrices[k]!) })),
+      legs: slot.legs.map((l, k) => ({
+        market: l.market,
+        side: l.side,
+        price: num(r.legPrices[k]!),
+      })),
     }
   }
 }

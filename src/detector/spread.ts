@@ -86,7 +86,12 @@ export function grossSpreadBps(asks: readonly Level[], bids: readonly Level[]): 
  * Upper bound of the net spread at any size: the top of book after both fees. When this is below
  * a threshold, no size can reach it, which lets the detector skip the depth walk.
  */
-export function topNetBps(asks: readonly Level[], bids: readonly Level[], buyFeeBps: number, sellFeeBps: number): number {
+export function topNetBps(
+  asks: readonly Level[],
+  bids: readonly Level[],
+  buyFeeBps: number,
+  sellFeeBps: number,
+): number {
   const ask = asks[0]
   const bid = bids[0]
   if (ask === undefined || bid === undefined) return NaN
@@ -110,17 +115,44 @@ export function crossSpread(input: CrossInput): CrossResult {
   const feeBps = buyFeeBps + sellFeeBps
   const max = maxSizeAtThreshold(input)
   if (Number.isNaN(grossBps)) {
-    return { grossBps, netBps: NaN, depth: 'empty-book', buyPrice: NaN, sellPrice: NaN, profitQuote: NaN, feeBps, ...max }
+    return {
+      grossBps,
+      netBps: NaN,
+      depth: 'empty-book',
+      buyPrice: NaN,
+      sellPrice: NaN,
+      profitQuote: NaN,
+      feeBps,
+      ...max,
+    }
   }
   const bought = buyWithQuote(asks, sizeQuote)
   if (!bought.filled) {
-    return { grossBps, netBps: NaN, depth: 'buy-side-too-thin', buyPrice: NaN, sellPrice: NaN, profitQuote: NaN, feeBps, ...max }
+    return {
+      grossBps,
+      netBps: NaN,
+      depth: 'buy-side-too-thin',
+      buyPrice: NaN,
+      sellPrice: NaN,
+      profitQuote: NaN,
+      feeBps,
+      ...max,
+    }
   }
   const baseAfterFee = bought.out * (1 - buyFeeBps / BPS)
   const sold = sellBase(bids, baseAfterFee)
   const buyPrice = sizeQuote / bought.out
   if (!sold.filled) {
-    return { grossBps, netBps: NaN, depth: 'sell-side-too-thin', buyPrice, sellPrice: NaN, profitQuote: NaN, feeBps, ...max }
+    return {
+      grossBps,
+      netBps: NaN,
+      depth: 'sell-side-too-thin',
+      buyPrice,
+      sellPrice: NaN,
+      profitQuote: NaN,
+      feeBps,
+      ...max,
+    }
   }
   const proceeds = sold.out * (1 - sellFeeBps / BPS)
   const profitQuote = proceeds - sizeQuote
@@ -142,7 +174,10 @@ export function crossSpread(input: CrossInput): CrossResult {
  * unit of quote returns a constant r = (1-fA)(1-fB)·bid/ask, so the average net falls
  * monotonically and the crossing point is solved in closed form. Limited by the books' depth.
  */
-export function maxSizeAtThreshold(input: CrossInput): { maxSizeQuote: number; maxProfitQuote: number } {
+export function maxSizeAtThreshold(input: CrossInput): {
+  maxSizeQuote: number
+  maxProfitQuote: number
+} {
   const { asks, bids, buyFeeBps, sellFeeBps, thresholdBps } = input
   const keepA = 1 - buyFeeBps / BPS
   const keepB = 1 - sellFeeBps / BPS
@@ -243,12 +278,25 @@ export function triangleTopNetBps(legs: readonly TriangleLegBook[]): number {
  * largest size still at the threshold is found by bisection (the average return falls
  * monotonically with size, as each leg walks deeper into its book).
  */
-export function triangleSpread(legs: readonly TriangleLegBook[], sizeQuote: number, thresholdBps: number): TriangleResult {
+export function triangleSpread(
+  legs: readonly TriangleLegBook[],
+  sizeQuote: number,
+  thresholdBps: number,
+): TriangleResult {
   const grossBps = triangleGrossBps(legs)
   const feeBps = legs.reduce((s, l) => s + l.feeBps, 0)
   const legPrices = legs.map(() => NaN)
   if (Number.isNaN(grossBps)) {
-    return { grossBps, netBps: NaN, depth: 'empty-book', legPrices, profitQuote: NaN, maxSizeQuote: 0, maxProfitQuote: 0, feeBps }
+    return {
+      grossBps,
+      netBps: NaN,
+      depth: 'empty-book',
+      legPrices,
+      profitQuote: NaN,
+      maxSizeQuote: 0,
+      maxProfitQuote: 0,
+      feeBps,
+    }
   }
   const out = runCycle(legs, sizeQuote, legPrices)
   const max = triangleMaxSize(legs, sizeQuote, thresholdBps)
@@ -256,7 +304,15 @@ export function triangleSpread(legs: readonly TriangleLegBook[], sizeQuote: numb
     return { grossBps, netBps: NaN, depth: 'too-thin', legPrices, profitQuote: NaN, feeBps, ...max }
   }
   const profitQuote = out - sizeQuote
-  return { grossBps, netBps: (profitQuote / sizeQuote) * BPS, depth: 'ok', legPrices, profitQuote, feeBps, ...max }
+  return {
+    grossBps,
+    netBps: (profitQuote / sizeQuote) * BPS,
+    depth: 'ok',
+    legPrices,
+    profitQuote,
+    feeBps,
+    ...max,
+  }
 }
 
 function triangleMaxSize(

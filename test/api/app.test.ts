@@ -1,13 +1,41 @@
-import { describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, test } from 'bun:test'
 import { createApi } from '../../src/api/app.ts'
 import { Books } from '../../src/book/books.ts'
+import { openDb, runMigrations, type DbHandle } from '../../src/db/client.ts'
+import { Store } from '../../src/db/store.ts'
+import { Detector } from '../../src/detector/detector.ts'
 import type { ConnectionStats } from '../../src/exchanges/connection.ts'
 import { toLevels } from '../../src/exchanges/exchange.ts'
 import { silent } from '../support.ts'
 
-function fixture() {
-  const books = new Books()
+const FEES = { binance: 10, kraken: 10, coinbase: 10, bitstamp: 10, okx: 10, bybit: 10 }
+let handle: DbHandle | undefined
+afterEach(() => {
+  handle?.close()
+  handle = undefined
+})
+
+async function fixture() {
+  handle = await openDb({ url: ':memory:' })
+  await runMigrations(handle.db)
+  const store = new Store({ db: handle.db, log: silent })
+  let detector!: Detector
+  const books = new Books({ onUpdate: (e, t) => detector.onBookUpdate(e, t) })
   books.addVenue('kraken', { snapshotSource: 'ws' }, ['BTC/USDT', 'ETH/USDT'])
+  books.addVenue('binance', { snapshotSource: 'ws' }, ['BTC/USDT', 'ETH/USDT'])
+  detector = new Detector({
+    books,
+    venues: ['binance', 'kraken'],
+    symbols: ['BTC/USDT', 'ETH/USDT'],
+    feeBps: FEES,
+    sizeQuote: 1000,
+    minSpreadBps: 10,
+    hysteresisBps: 5,
+    maxSpreadBps: 500,
+    maxQuoteAgeMs: 60_000,
+    now: () => 1000,
+  })
+  detector.subscribe((e) => store.record(e))
   books.apply(
     'kraken',
     {
@@ -18,6 +46,17 @@ function fixture() {
     },
     1000,
   )
+  books.apply(
+    'binance',
+    {
+      type: 'snapshot',
+      pair: 'BTC/USDT',
+      bids: toLevels([['59000', '1']]),
+      asks: toLevels([['59500', '1']]),
+    },
+    1000,
+  )
+  await store.flush()
   const stats: ConnectionStats = {
     state: 'connected',
     messages: 123,
@@ -32,24 +71,32 @@ function fixture() {
     ]),
     unlisted: [],
   }
-  return createApi({
+  const app = createApi({
     connections: [{ venue: 'kraken', stats }],
     books,
+    detector,
+    store,
     log: silent,
+    sizeQuote: 1000,
     now: () => 1042,
   })
+  return { app, store, detector }
+}
+
+const get = async (app: Awaited<ReturnType<typeof fixture>>['app'], path: string) => {
+  const res = await app.request(`http://localhost${path}`)
+  return { status: res.status, body: (await res.json()) as any }
 }
 
 describe('API', () => {
   test('GET /healthz answers 200', async () => {
-    const res = await fixture().request('http://localhost/healthz')
-    expect(res.status).toBe(200)
+    const { app } = await fixture()
+    expect((await get(app, '/healthz')).status).toBe(200)
   })
 
   test("GET /api/status has the documented shape with the venue's own price strings", async () => {
-    const res = await fixture().request('http://localhost/api/status')
-    expect(res.status).toBe(200)
-    const body = (await res.json()) as any
+    const { app } = await fixture()
+    const { body } = await get(app, '/api/status')
     const kraken = body.venues.kraken
     expect(kraken).toMatchObject({
       state: 'connected',
@@ -73,11 +120,62 @@ describe('API', () => {
       bestAsk: null,
       ageMs: null,
     })
+    expect(body.detector.open).toBe(1)
+  })
+
+  test('GET /api/spreads gives every venue pair, recomputed at ?size=', async () => {
+    const { app } = await fixture()
+    const { status, body } = await get(app, '/api/spreads?size=500')
+    expect(status).toBe(200)
+    expect(body.sizeQuote).toBe(500)
+    const row = body.spreads.find((r: any) => r.symbol === 'BTC/USDT' && r.buyVenue === 'binance')
+    expect(row).toMatchObject({ sellVenue: 'kraken', fresh: true, depth: 'ok', sizeQuote: 500 })
+    expect(row.grossBps).toBeCloseTo(((60000.1 - 59500) / 59500) * 10_000, 9)
+    expect(row.netBps).toBeCloseTo(((60000.1 / 59500) * 0.999 * 0.999 - 1) * 10_000, 9)
+    const eth = body.spreads.find((r: any) => r.symbol === 'ETH/USDT')
+    expect(eth).toMatchObject({ fresh: false, depth: 'empty-book', netBps: null })
+  })
+
+  test('GET /api/opportunities lists history from the database, by symbol as users type it', async () => {
+    const { app } = await fixture()
+    const { status, body } = await get(app, '/api/opportunities?symbol=btcusdt&limit=5')
+    expect(status).toBe(200)
+    expect(body.items).toHaveLength(1)
+    expect(body.items[0]).toMatchObject({
+      symbol: 'BTC/USDT',
+      buyVenue: 'binance',
+      sellVenue: 'kraken',
+      kind: 'cross',
+      closedAtMs: null,
+    })
+    expect(body.nextCursor).toBeNull()
+    expect((await get(app, '/api/opportunities?symbol=ETH-USDT')).body.items).toHaveLength(0)
+    const one = await get(app, `/api/opportunities/${encodeURIComponent(body.items[0].id)}`)
+    expect(one.body.id).toBe(body.items[0].id)
+    expect((await get(app, '/api/opportunities/nope')).status).toBe(404)
+  })
+
+  test.each([
+    ['/api/spreads?size=abc', 'size must be a number'],
+    ['/api/spreads?size=-5', 'positive'],
+    ['/api/opportunities?limit=0', 'limit must be a whole number'],
+    ['/api/opportunities?limit=9999', 'limit must be a whole number'],
+    ['/api/opportunities?venue=mtgox', 'venue must be one of'],
+    ['/api/opportunities?symbol=%3F%3F', 'not a market name'],
+    ['/api/opportunities?cursor=garbage', 'cursor'],
+    ['/api/opportunities?kind=square', 'kind must be'],
+  ])('%s is a 400 that says what is wrong', async (path, message) => {
+    const { app } = await fixture()
+    const { status, body } = await get(app, path)
+    expect(status).toBe(400)
+    expect(body.error).toContain(message)
+    expect(JSON.stringify(body)).not.toContain('at ')
   })
 
   test('unknown routes get a JSON 404', async () => {
-    const res = await fixture().request('http://localhost/nope')
-    expect(res.status).toBe(404)
-    expect(((await res.json()) as any).error).toContain('/nope')
+    const { app } = await fixture()
+    const { status, body } = await get(app, '/nope')
+    expect(status).toBe(404)
+    expect(body.error).toContain('/nope')
   })
 })

@@ -17,15 +17,32 @@ function setup(opts: Partial<DetectorOptions> = {}, symbols = ['BTC/USDT']) {
   })
   for (const v of venues) books.addVenue(v, { snapshotSource: 'ws' }, symbols)
   detector = new Detector({
-    books, venues, symbols, feeBps: FEES, sizeQuote: 1000, minSpreadBps: 10, hysteresisBps: 5,
-    maxSpreadBps: 500, maxQuoteAgeMs: 1000, updateIntervalMs: 0, now: () => now, ...opts,
+    books,
+    venues,
+    symbols,
+    feeBps: FEES,
+    sizeQuote: 1000,
+    minSpreadBps: 10,
+    hysteresisBps: 5,
+    maxSpreadBps: 500,
+    maxQuoteAgeMs: 1000,
+    updateIntervalMs: 0,
+    now: () => now,
+    ...opts,
   })
   const events: OpportunityEvent[] = []
   detector.subscribe((e) => events.push(e))
   const book = (venue: VenueId, bid: string, ask: string, qty = '100', pair = 'BTC/USDT') =>
-    books.apply(venue, { type: 'snapshot', pair, bids: toLevels([[bid, qty]]), asks: toLevels([[ask, qty]]) }, now)
+    books.apply(
+      venue,
+      { type: 'snapshot', pair, bids: toLevels([[bid, qty]]), asks: toLevels([[ask, qty]]) },
+      now,
+    )
   return {
-    books, detector, events, book,
+    books,
+    detector,
+    events,
+    book,
     tick: (ms: number) => (now += ms),
     types: () => events.map((e) => e.type),
   }
@@ -40,7 +57,13 @@ describe('detector: cross-venue opportunities', () => {
     book('kraken', '100.5', '100.6') // buy binance at 100, sell kraken at 100.5
     expect(events.map((e) => e.type)).toEqual(['opened'])
     const o = events[0]!.opportunity
-    expect(o).toMatchObject({ kind: 'cross', symbol: 'BTC/USDT', buyVenue: 'binance', sellVenue: 'kraken', anomaly: false })
+    expect(o).toMatchObject({
+      kind: 'cross',
+      symbol: 'BTC/USDT',
+      buyVenue: 'binance',
+      sellVenue: 'kraken',
+      anomaly: false,
+    })
     // (100.5 / 100) · 0.999 · 0.999 − 1 = 0.0029960…
     const net = (1.005 * 0.999 * 0.999 - 1) * 10_000
     expect(o.open.grossBps).toBeCloseTo(50, 9)
@@ -60,7 +83,8 @@ describe('detector: cross-venue opportunities', () => {
     book('kraken', '100.2', '100.5') // (1.002 · 0.998001 − 1) < 0: nothing
     expect(events).toHaveLength(0)
     book('kraken', '100.32', '100.5') // 11.95 bps: opens (threshold 10)
-    for (const bid of ['100.27', '100.33', '100.28', '100.34', '100.27']) book('kraken', bid, '100.5') // 7.0–12.9 bps
+    for (const bid of ['100.27', '100.33', '100.28', '100.34', '100.27'])
+      book('kraken', bid, '100.5') // 7.0–12.9 bps
     expect(types().filter((t) => t !== 'updated')).toEqual(['opened'])
     book('kraken', '100.24', '100.5') // 3.96 bps: below 10 − 5
     expect(types().at(-1)).toBe('closed')
@@ -82,7 +106,9 @@ describe('detector: cross-venue opportunities', () => {
     tick(200)
     detector.sweep()
     expect(events.map((e) => e.type)).toEqual(['opened', 'closed'])
-    expect(events[1]!.opportunity.closeReason).toMatch(/leg stale: binance BTC\/USDT quote older than 1000 ms/)
+    expect(events[1]!.opportunity.closeReason).toMatch(
+      /leg stale: binance BTC\/USDT quote older than 1000 ms/,
+    )
   })
 
   test('no signal from a stale quote: the other book updating does not open on old data', () => {
@@ -113,7 +139,11 @@ describe('detector: cross-venue opportunities', () => {
     expect(events.map((e) => e.type)).toEqual(['opened'])
     expect(events[0]!.opportunity.anomaly).toBe(true)
     book('kraken', '100.5', '100.6') // back to a normal spread: the anomaly closes, an opportunity opens
-    expect(events.map((e) => [e.type, e.opportunity.anomaly])).toEqual([['opened', true], ['closed', true], ['opened', false]])
+    expect(events.map((e) => [e.type, e.opportunity.anomaly])).toEqual([
+      ['opened', true],
+      ['closed', true],
+      ['opened', false],
+    ])
   })
 
   test('a book too thin for the trade size gives no opportunity', () => {
@@ -160,17 +190,30 @@ describe('detector: triangles', () => {
   })
 
   test('a profitable cycle on one venue opens a triangle opportunity with its three legs', () => {
-    const { books, events } = setup({ triangles: [['USDT', 'BTC', 'ETH']] }, ['BTC/USDT', 'ETH/BTC', 'ETH/USDT'])
+    const { books, events } = setup({ triangles: [['USDT', 'BTC', 'ETH']] }, [
+      'BTC/USDT',
+      'ETH/BTC',
+      'ETH/USDT',
+    ])
     const snap = (pair: string, bid: string, ask: string, qty: string) =>
-      books.apply('binance', { type: 'snapshot', pair, bids: toLevels([[bid, qty]]), asks: toLevels([[ask, qty]]) }, 1_000_000)
+      books.apply(
+        'binance',
+        { type: 'snapshot', pair, bids: toLevels([[bid, qty]]), asks: toLevels([[ask, qty]]) },
+        1_000_000,
+      )
     snap('BTC/USDT', '49990', '50000', '10')
     snap('ETH/BTC', '0.0499', '0.05', '1000')
     expect(events).toHaveLength(0)
     snap('ETH/USDT', '2600', '2601', '1000')
     expect(events.map((e) => e.type)).toEqual(['opened'])
     const o = events[0]!.opportunity
-    expect(o).toMatchObject({ kind: 'triangle', symbol: 'USDT>BTC>ETH>USDT', buyVenue: 'binance', sellVenue: 'binance' })
-    const usdt = (1000 / 50000) * 0.999 / 0.05 * 0.999 * 2600 * 0.999
+    expect(o).toMatchObject({
+      kind: 'triangle',
+      symbol: 'USDT>BTC>ETH>USDT',
+      buyVenue: 'binance',
+      sellVenue: 'binance',
+    })
+    const usdt = (((1000 / 50000) * 0.999) / 0.05) * 0.999 * 2600 * 0.999
     expect(o.open.netBps).toBeCloseTo((usdt / 1000 - 1) * 10_000, 8)
     expect(o.open.grossBps).toBeCloseTo(400, 8)
     expect(o.open.legs).toEqual([
