@@ -36,6 +36,24 @@ export interface Config {
   readonly triangles: readonly (readonly [string, string, string])[]
   readonly databaseUrl: string
   readonly databaseAuthToken: string | undefined
+  readonly telegram:
+    | {
+        readonly token: string
+        readonly apiRoot: string | undefined
+        readonly webhookUrl: string | undefined
+      }
+    | undefined
+  readonly discord:
+    | {
+        readonly token: string
+        readonly apiUrl: string | undefined
+        readonly guildId: string | undefined
+      }
+    | undefined
+  /** Chats allowed to use the bots (`telegram:<id>`, `discord:<channel>` or bare ids); undefined: all. */
+  readonly allowedChats: ReadonlySet<string> | undefined
+  /** Seconds between two alerts to one chat for the same market and venue pair. */
+  readonly alertCooldownS: number
 }
 
 /** The venues' public production endpoints; `<VENUE>_WS_URL` / `<VENUE>_REST_URL` override them. */
@@ -132,6 +150,16 @@ const pct = (name: string, def: number, max: number) =>
     .default(def)
     .describe(name)
 
+function httpUrlLazy() {
+  return z
+    .string()
+    .refine(
+      (s) => /^https?:\/\/[^\s]+$/.test(s) && URL.canParse(s),
+      'expected an http:// or https:// URL',
+    )
+    .optional()
+}
+
 const wsUrl = z
   .string()
   .refine((s) => /^wss?:\/\/[^\s]+$/.test(s) && URL.canParse(s), 'expected a ws:// or wss:// URL')
@@ -180,6 +208,50 @@ const envSchema = z.object({
     )
     .default(DEFAULT_DATABASE_URL),
   DATABASE_AUTH_TOKEN: z.string().optional(),
+  TELEGRAM_BOT_TOKEN: z
+    .string()
+    .regex(
+      /^\d+:[A-Za-z0-9_-]{20,}$/,
+      'expected a Telegram bot token like 123456:ABC-DEF… from @BotFather',
+    )
+    .optional(),
+  TELEGRAM_API_ROOT: httpUrlLazy(),
+  TELEGRAM_WEBHOOK_URL: z
+    .string()
+    .refine(
+      (s) => /^https:\/\/[^\s]+$/.test(s) && URL.canParse(s),
+      'expected an https:// URL Telegram can reach',
+    )
+    .optional(),
+  DISCORD_TOKEN: z
+    .string()
+    .min(20, 'expected a Discord bot token from the developer portal')
+    .optional(),
+  DISCORD_API_URL: httpUrlLazy(),
+  DISCORD_GUILD_ID: z
+    .string()
+    .regex(/^\d{5,25}$/, 'expected a numeric Discord server (guild) id')
+    .optional(),
+  ALLOWED_CHATS: z
+    .string()
+    .transform((text, ctx) => {
+      const items = list(text)
+      const bad = items.filter((i) => !/^((telegram|discord):)?-?\d{1,25}$/.test(i))
+      if (bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected chat ids like telegram:12345, discord:67890 or 12345 (bad: ${bad.join(', ')})`,
+        })
+        return z.NEVER
+      }
+      return new Set(items)
+    })
+    .optional(),
+  ALERT_COOLDOWN_S: z.coerce
+    .number({ message: 'expected seconds (0-86400)' })
+    .min(0, 'expected seconds (0-86400)')
+    .max(86_400, 'expected seconds (0-86400)')
+    .default(60),
   ...Object.fromEntries(
     VENUES.map((v) => [
       `FEE_BPS_${v.toUpperCase()}`,
@@ -214,7 +286,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment')
-      return `${name}=${JSON.stringify(cleaned[name] ?? '')}: ${issue.message}`
+      const shown = /TOKEN|SECRET/.test(name) ? '(hidden)' : JSON.stringify(cleaned[name] ?? '')
+      return `${name}=${shown}: ${issue.message}`
     })
     throw new ConfigError(problems)
   }
@@ -266,6 +339,22 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     triangles: Object.freeze(e.TRIANGLES.map((t) => Object.freeze(t))),
     databaseUrl: e.DATABASE_URL,
     databaseAuthToken: e.DATABASE_AUTH_TOKEN,
+    telegram: e.TELEGRAM_BOT_TOKEN
+      ? Object.freeze({
+          token: e.TELEGRAM_BOT_TOKEN,
+          apiRoot: e.TELEGRAM_API_ROOT === undefined ? undefined : trimSlash(e.TELEGRAM_API_ROOT),
+          webhookUrl: e.TELEGRAM_WEBHOOK_URL,
+        })
+      : undefined,
+    discord: e.DISCORD_TOKEN
+      ? Object.freeze({
+          token: e.DISCORD_TOKEN,
+          apiUrl: e.DISCORD_API_URL === undefined ? undefined : trimSlash(e.DISCORD_API_URL),
+          guildId: e.DISCORD_GUILD_ID,
+        })
+      : undefined,
+    allowedChats: e.ALLOWED_CHATS,
+    alertCooldownS: e.ALERT_COOLDOWN_S,
   })
 }
 

@@ -63,3 +63,93 @@ describe('parseConfig', () => {
     expect((err as ConfigError).problems).toHaveLength(6)
   })
 })
+
+describe('parseConfig: detector, database and chat settings', () => {
+  test('defaults', () => {
+    const c = parseConfig({})
+    expect(c.tradeSize).toBe(1000)
+    expect(c.minSpreadBps).toBe(10)
+    expect(c.hysteresisBps).toBe(5)
+    expect(c.maxSpreadBps).toBe(500)
+    expect(c.maxQuoteAgeMs).toBe(5000)
+    expect(c.feeBps).toEqual({
+      binance: 10,
+      kraken: 40,
+      coinbase: 120,
+      bitstamp: 40,
+      okx: 10,
+      bybit: 10,
+    })
+    expect(c.triangles).toEqual([['USDT', 'BTC', 'ETH']])
+    expect(c.databaseUrl).toBe('file:data/arbwatch.db')
+    expect(c.telegram).toBeUndefined()
+    expect(c.discord).toBeUndefined()
+    expect(c.allowedChats).toBeUndefined()
+    expect(c.alertCooldownS).toBe(60)
+  })
+
+  test('overrides', () => {
+    const c = parseConfig({
+      TRADE_SIZE: '2500',
+      MIN_SPREAD_PCT: '0.3',
+      HYSTERESIS_PCT: '0.1',
+      MAX_SPREAD_PCT: '3',
+      FEE_BPS_KRAKEN: '26',
+      TRIANGLES: 'usdt-eth-sol, USDC/BTC/ETH',
+      DATABASE_URL: 'libsql://db.example.turso.io',
+      DATABASE_AUTH_TOKEN: 't',
+      TELEGRAM_BOT_TOKEN: '123456:ABCdefGHIjklMNOpqrSTUvwx',
+      TELEGRAM_API_ROOT: 'http://127.0.0.1:9/',
+      DISCORD_TOKEN: 'x'.repeat(60),
+      DISCORD_GUILD_ID: '123456789012345678',
+      ALLOWED_CHATS: 'telegram:-100123,discord:42',
+    })
+    expect(c.tradeSize).toBe(2500)
+    expect(c.minSpreadBps).toBeCloseTo(30, 10)
+    expect(c.feeBps.kraken).toBe(26)
+    expect(c.triangles).toEqual([
+      ['USDT', 'ETH', 'SOL'],
+      ['USDC', 'BTC', 'ETH'],
+    ])
+    expect(c.telegram).toEqual({
+      token: '123456:ABCdefGHIjklMNOpqrSTUvwx',
+      apiRoot: 'http://127.0.0.1:9',
+      webhookUrl: undefined,
+    })
+    expect(c.discord?.guildId).toBe('123456789012345678')
+    expect([...c.allowedChats!]).toEqual(['telegram:-100123', 'discord:42'])
+    expect(parseConfig({ TRIANGLES: 'off' }).triangles).toEqual([])
+  })
+
+  test('bad values are named, secrets are not printed', () => {
+    let message = ''
+    try {
+      parseConfig({
+        TRADE_SIZE: '-1',
+        MIN_SPREAD_PCT: 'x',
+        FEE_BPS_OKX: '5000',
+        TRIANGLES: 'BTC-ETH',
+        DATABASE_URL: 'postgres://x',
+        TELEGRAM_BOT_TOKEN: 'secret-but-wrong',
+        ALERT_COOLDOWN_S: 'soon',
+      })
+    } catch (e) {
+      message = (e as Error).message
+    }
+    for (const name of [
+      'TRADE_SIZE',
+      'MIN_SPREAD_PCT',
+      'FEE_BPS_OKX',
+      'TRIANGLES',
+      'DATABASE_URL',
+      'TELEGRAM_BOT_TOKEN',
+      'ALERT_COOLDOWN_S',
+    ]) {
+      expect(message).toContain(`${name}=`)
+    }
+    expect(message).not.toContain('secret-but-wrong')
+    expect(() => parseConfig({ MIN_SPREAD_PCT: '0.1', HYSTERESIS_PCT: '0.5' })).toThrow(
+      /HYSTERESIS_PCT/,
+    )
+  })
+})

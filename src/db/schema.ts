@@ -5,7 +5,16 @@
  * with their units; times are integer milliseconds since the epoch, spreads basis points.
  */
 import { sql } from 'drizzle-orm'
-import { check, index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core'
+import {
+  check,
+  index,
+  integer,
+  primaryKey,
+  real,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/sqlite-core'
 import type { OpportunityKind } from '../detector/types.ts'
 import type { VenueId } from '../types.ts'
 
@@ -62,3 +71,73 @@ export const opportunities = sqliteTable(
 
 export type OpportunityRow = typeof opportunities.$inferSelect
 export type NewOpportunityRow = typeof opportunities.$inferInsert
+
+/** A Telegram chat or Discord channel using the bot, with its own settings. */
+export const chats = sqliteTable(
+  'chats',
+  {
+    platform: text('platform', { enum: ['telegram', 'discord'] }).notNull(),
+    chatId: text('chat_id').notNull(),
+    /** False once the platform said we may not post there (blocked, missing permission). */
+    active: integer('active', { mode: 'boolean' }).notNull().default(true),
+    /** Why alerts are paused (set with active = false). */
+    pausedReason: text('paused_reason'),
+    /** Minimum net spread for this chat's alerts, bps; null: the configured MIN_SPREAD_PCT. */
+    thresholdBps: real('threshold_bps'),
+    /** Trade size this chat's net spreads are computed at; null: the configured TRADE_SIZE. */
+    sizeQuote: real('size_quote'),
+    mutedUntilMs: integer('muted_until'),
+    createdAtMs: integer('created_at').notNull(),
+    updatedAtMs: integer('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.platform, t.chatId] })],
+)
+
+/** The markets a chat follows. */
+export const subscriptions = sqliteTable(
+  'subscriptions',
+  {
+    platform: text('platform', { enum: ['telegram', 'discord'] }).notNull(),
+    chatId: text('chat_id').notNull(),
+    symbol: text('symbol').notNull(),
+    createdAtMs: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.platform, t.chatId, t.symbol] })],
+)
+
+/**
+ * One alert for one chat about one opportunity: written in the same transaction as the
+ * opportunity, then sent (and later edited in place) by the dispatcher.
+ * status: pending → sending → sent | failed.
+ */
+export const deliveries = sqliteTable(
+  'deliveries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    opportunityId: text('opportunity_id').notNull(),
+    platform: text('platform', { enum: ['telegram', 'discord'] }).notNull(),
+    chatId: text('chat_id').notNull(),
+    status: text('status', { enum: ['pending', 'sending', 'sent', 'failed'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAtMs: integer('next_attempt_at').notNull(),
+    lastError: text('last_error'),
+    /** The platform's id of the posted message, to edit it. */
+    messageId: text('message_id'),
+    /** Net spread and size at this chat's size when the opportunity opened. */
+    netBps: real('net_bps').notNull(),
+    sizeQuote: real('size_quote').notNull(),
+    createdAtMs: integer('created_at').notNull(),
+    sentAtMs: integer('sent_at'),
+    /** Last edit made to the message: when, and whether it showed the opportunity closed. */
+    editedAtMs: integer('edited_at'),
+    closedShown: integer('closed_shown', { mode: 'boolean' }).notNull().default(false),
+  },
+  (t) => [
+    uniqueIndex('deliveries_opportunity_chat_idx').on(t.opportunityId, t.platform, t.chatId),
+    index('deliveries_status_next_idx').on(t.status, t.nextAttemptAtMs),
+  ],
+)
+
+export type ChatRow = typeof chats.$inferSelect
+export type DeliveryRow = typeof deliveries.$inferSelect
+export type NewDeliveryRow = typeof deliveries.$inferInsert

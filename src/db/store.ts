@@ -15,7 +15,13 @@ import type {
 import type { Logger } from '../log.ts'
 import type { VenueId } from '../types.ts'
 import type { Db } from './client.ts'
-import { opportunities, type NewOpportunityRow, type OpportunityRow } from './schema.ts'
+import {
+  deliveries as deliveriesTable,
+  opportunities,
+  type NewDeliveryRow,
+  type NewOpportunityRow,
+  type OpportunityRow,
+} from './schema.ts'
 
 export interface StoreOptions {
   readonly db: Db
@@ -29,6 +35,8 @@ export interface StoreOptions {
   readonly retryCapMs?: number
   /** How long `stop()` keeps trying to write what is pending before giving up (and logging). */
   readonly stopTimeoutMs?: number
+  /** Called after each committed transaction that wrote alert deliveries (wakes the dispatcher). */
+  readonly onDeliveriesWritten?: () => void
 }
 
 export interface StoreStats {
@@ -154,6 +162,9 @@ export class Store {
   readonly #retryCapMs: number
   readonly #stopTimeoutMs: number
   readonly #opportunities = new Pending<NewOpportunityRow>()
+  /** Alert deliveries waiting to be written with their opportunity, by opportunity id. */
+  readonly #deliveries = new Map<string, NewDeliveryRow[]>()
+  readonly #onDeliveriesWritten: (() => void) | undefined
   /** Kinds of failure already logged in the current outage. */
   readonly #logged = new Set<string>()
   #timer: ReturnType<typeof setTimeout> | undefined
@@ -177,7 +188,9 @@ export class Store {
     retryBaseMs = 500,
     retryCapMs = 30_000,
     stopTimeoutMs = 5_000,
+    onDeliveriesWritten,
   }: StoreOptions) {
+    this.#onDeliveriesWritten = onDeliveriesWritten
     this.#db = db
     this.#log = log
     this.#flushIntervalMs = flushIntervalMs
@@ -203,7 +216,7 @@ export class Store {
    * database: the detector calls it on the hot path. A later event for the same id replaces the
    * queued state.
    */
-  record(event: OpportunityEvent): void {
+  record(event: OpportunityEvent, deliveries: readonly NewDeliveryRow[] = []): void {
     try {
       const row = toRow(event.opportunity)
       if (typeof row === 'string') {
@@ -211,6 +224,11 @@ export class Store {
         return
       }
       this.#opportunities.put(row.id, row)
+      if (deliveries.length > 0) {
+        const list = this.#deliveries.get(row.id)
+        if (list) list.push(...deliveries)
+        else this.#deliveries.set(row.id, [...deliveries])
+      }
     } catch (err) {
       this.#reject(safeId(event), err instanceof Error ? err.message : String(err))
     }
@@ -390,6 +408,16 @@ export class Store {
   async #writeBatch(): Promise<boolean> {
     const taken = this.#opportunities.take(this.#maxBatch)
     if (taken.length === 0) return true
+    // Deliveries go in the same transaction as their opportunity (and never twice: the unique
+    // index on opportunity and chat makes a repeated insert a no-op).
+    const deliveries: [string, number][] = []
+    const deliveryRows: NewDeliveryRow[] = []
+    for (const { id } of taken) {
+      const list = this.#deliveries.get(id)
+      if (list === undefined) continue
+      deliveries.push([id, list.length])
+      deliveryRows.push(...list)
+    }
     try {
       const statements: BatchItem<'sqlite'>[] = []
       for (let i = 0; i < taken.length; i += ROWS_PER_STATEMENT) {
@@ -401,12 +429,26 @@ export class Store {
             .onConflictDoUpdate({ target: opportunities.id, set: UPSERT_SET }),
         )
       }
+      for (let i = 0; i < deliveryRows.length; i += ROWS_PER_STATEMENT) {
+        statements.push(
+          this.#db
+            .insert(deliveriesTable)
+            .values(deliveryRows.slice(i, i + ROWS_PER_STATEMENT))
+            .onConflictDoNothing(),
+        )
+      }
       const [first, ...rest] = statements
       if (first) await this.#db.batch([first, ...rest])
     } catch (err) {
       this.#failed(err, taken.length)
       return false
     }
+    for (const [id, count] of deliveries) {
+      const list = this.#deliveries.get(id)!
+      list.splice(0, count)
+      if (list.length === 0) this.#deliveries.delete(id)
+    }
+    if (deliveryRows.length > 0) this.#onDeliveriesWritten?.()
     this.#opportunities.confirm(taken)
     this.#written += taken.length
     this.#transactions++

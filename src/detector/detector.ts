@@ -229,6 +229,15 @@ export class Detector {
     for (const slot of this.#slots) if (slot.open) this.#close(slot, 'shutdown', now)
   }
 
+  /**
+   * An open opportunity's numbers recomputed at another size from the live books (for chats with
+   * their own trade size); undefined when it is no longer open or the books cannot fill the size.
+   */
+  quoteAt(opportunity: Opportunity, sizeQuote: number, nowMs = this.#now()): Quote | undefined {
+    const slot = this.#slots.find((s) => s.open === opportunity)
+    return slot === undefined ? undefined : this.#quote(slot, sizeQuote, nowMs)
+  }
+
   openOpportunities(): Opportunity[] {
     return this.#slots.flatMap((s) => (s.open ? [s.open] : []))
   }

@@ -1,0 +1,120 @@
+/**
+ * @module
+ * Alert and reply text, pure: an opportunity (as stored) in, platform-free text out.
+ */
+import type { AlertText } from '../chat/notifier.ts'
+import type { TriangleLeg } from '../detector/types.ts'
+
+/** The parts of a stored opportunity an alert shows. */
+export interface AlertSource {
+  readonly kind: 'cross' | 'triangle'
+  readonly symbol: string
+  readonly buyVenue: string
+  readonly sellVenue: string
+  readonly openedAtMs: number
+  readonly closedAtMs: number | null
+  readonly grossBps: number
+  readonly netBps: number
+  readonly peakNetBps: number
+  readonly feeBps: number
+  readonly sizeQuote: number
+  readonly profitQuote: number
+  readonly maxSizeQuote: number
+  readonly maxProfitQuote: number
+  readonly buyPrice: number
+  readonly sellPrice: number
+  readonly buyAgeMs: number
+  readonly sellAgeMs: number
+  readonly legs: readonly TriangleLeg[] | null
+}
+
+/** This chat's numbers: the net spread at the chat's own size when the alert was made. */
+export interface ChatQuote {
+  readonly netBps: number
+  readonly sizeQuote: number
+}
+
+/** 81.234 bps → "0.81%". */
+export const pct = (bps: number, digits = 2): string => `${(bps / 100).toFixed(digits)}%`
+
+/** A price with sensible precision: 60123.5 → "60,123.50", 0.0512345 → "0.051235". */
+export function price(x: number): string {
+  if (!Number.isFinite(x)) return 'n/a'
+  const digits = x >= 1000 ? 2 : x >= 1 ? 4 : 6
+  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
+
+/** An amount of the quote currency: 1234.5 → "1,234.50". */
+export const amount = (x: number): string =>
+  Number.isFinite(x)
+    ? x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+    : 'n/a'
+
+/** 42_300 ms → "42 s", 185_000 → "3 min 5 s", 7_500_000 → "2 h 5 min". */
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000))
+  if (s < 60) return `${s} s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return s % 60 === 0 ? `${m} min` : `${m} min ${s % 60} s`
+  const h = Math.floor(m / 60)
+  return m % 60 === 0 ? `${h} h` : `${h} h ${m % 60} min`
+}
+
+const quoteOf = (symbol: string) => symbol.split('/')[1] ?? symbol.split('>')[0] ?? ''
+
+/**
+ * The alert for one chat: everything a trader needs to judge it, and, once closed, how long it
+ * lasted and its peak.
+ *
+ * @example
+ * ```ts
+ * formatAlert(record, { netBps: 42, sizeQuote: 1000 }, Date.now()).title
+ * // 'BTC/USDT: buy Binance, sell Kraken, net 0.42%'
+ * ```
+ */
+export function formatAlert(o: AlertSource, chat: ChatQuote, nowMs: number): AlertText {
+  const q = quoteOf(o.symbol)
+  const closed = o.closedAtMs !== null
+  const lines: string[] = []
+  let title: string
+  if (o.kind === 'cross') {
+    title = `${o.symbol}: buy ${venueName(o.buyVenue)}, sell ${venueName(o.sellVenue)}, net ${pct(chat.netBps)}`
+    lines.push(
+      `Buy on ${venueName(o.buyVenue)} at ${price(o.buyPrice)} (quote ${duration(o.buyAgeMs)} old)`,
+      `Sell on ${venueName(o.sellVenue)} at ${price(o.sellPrice)} (quote ${duration(o.sellAgeMs)} old)`,
+    )
+  } else {
+    title = `Triangle on ${venueName(o.buyVenue)}: ${o.symbol}, net ${pct(chat.netBps)}`
+    for (const [i, leg] of (o.legs ?? []).entries()) {
+      lines.push(
+        `${i + 1}. ${leg.side === 'buy' ? 'Buy' : 'Sell'} ${leg.market} at ${price(leg.price)}`,
+      )
+    }
+    lines.push(`Quotes up to ${duration(Math.max(o.buyAgeMs, o.sellAgeMs))} old`)
+  }
+  lines.push(
+    `Net ${pct(chat.netBps)} after fees (${pct(o.feeBps)} taker in total), gross ${pct(o.grossBps)}`,
+    `Size ${amount(chat.sizeQuote)} ${q}: est. profit ${amount((chat.netBps / 10_000) * chat.sizeQuote)} ${q}`,
+    `Largest profitable size: ${amount(o.maxSizeQuote)} ${q} (est. ${amount(o.maxProfitQuote)} ${q})`,
+  )
+  const footer = closed
+    ? `Closed after ${duration(o.closedAtMs! - o.openedAtMs)}, peak ${pct(o.peakNetBps)}`
+    : `Open for ${duration(nowMs - o.openedAtMs)}, peak ${pct(o.peakNetBps)}, now ${pct(o.netBps)}`
+  return {
+    title: closed ? `Closed: ${title}` : title,
+    lines,
+    footer,
+    tone: closed ? 'closed' : 'open',
+  }
+}
+
+const NAMES: Record<string, string> = {
+  binance: 'Binance',
+  kraken: 'Kraken',
+  coinbase: 'Coinbase',
+  bitstamp: 'Bitstamp',
+  okx: 'OKX',
+  bybit: 'Bybit',
+}
+
+export const venueName = (venue: string): string => NAMES[venue] ?? venue

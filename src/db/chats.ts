@@ -1,0 +1,218 @@
+/**
+ * @module
+ * Queries for chat settings, subscriptions and alert deliveries (the chat core and the
+ * dispatcher read and write through here).
+ */
+import { and, asc, eq, inArray, isNotNull, lte, or, sql } from 'drizzle-orm'
+import type { Platform } from '../chat/notifier.ts'
+import type { Db } from './client.ts'
+import {
+  chats,
+  deliveries,
+  opportunities,
+  subscriptions,
+  type DeliveryRow,
+  type OpportunityRow,
+} from './schema.ts'
+
+/** A chat's settings with its subscriptions, as the chat core caches them. */
+export interface ChatSettings {
+  platform: Platform
+  chatId: string
+  active: boolean
+  pausedReason: string | null
+  thresholdBps: number | null
+  sizeQuote: number | null
+  mutedUntilMs: number | null
+  symbols: Set<string>
+}
+
+export type ChatPatch = Partial<
+  Pick<ChatSettings, 'active' | 'pausedReason' | 'thresholdBps' | 'sizeQuote' | 'mutedUntilMs'>
+>
+
+export class ChatRepo {
+  readonly #db: Db
+
+  constructor(db: Db) {
+    this.#db = db
+  }
+
+  /** Every chat with its subscriptions. */
+  async loadAll(): Promise<ChatSettings[]> {
+    const rows = await this.#db.select().from(chats)
+    const subs = await this.#db.select().from(subscriptions)
+    const byKey = new Map<string, ChatSettings>()
+    for (const r of rows) {
+      byKey.set(`${r.platform}:${r.chatId}`, {
+        platform: r.platform,
+        chatId: r.chatId,
+        active: r.active,
+        pausedReason: r.pausedReason,
+        thresholdBps: r.thresholdBps,
+        sizeQuote: r.sizeQuote,
+        mutedUntilMs: r.mutedUntilMs,
+        symbols: new Set(),
+      })
+    }
+    for (const s of subs) byKey.get(`${s.platform}:${s.chatId}`)?.symbols.add(s.symbol)
+    return [...byKey.values()]
+  }
+
+  /** Creates the chat if new, then applies the patch. */
+  async save(platform: Platform, chatId: string, patch: ChatPatch, nowMs: number): Promise<void> {
+    await this.#db
+      .insert(chats)
+      .values({ platform, chatId, createdAtMs: nowMs, updatedAtMs: nowMs, ...patch })
+      .onConflictDoUpdate({
+        target: [chats.platform, chats.chatId],
+        set: { ...patch, updatedAtMs: nowMs },
+      })
+  }
+
+  async subscribe(
+    platform: Platform,
+    chatId: string,
+    symbols: readonly string[],
+    nowMs: number,
+  ): Promise<void> {
+    await this.save(platform, chatId, {}, nowMs)
+    if (symbols.length === 0) return
+    await this.#db
+      .insert(subscriptions)
+      .values(symbols.map((symbol) => ({ platform, chatId, symbol, createdAtMs: nowMs })))
+      .onConflictDoNothing()
+  }
+
+  async unsubscribe(
+    platform: Platform,
+    chatId: string,
+    symbols: readonly string[] | 'all',
+  ): Promise<void> {
+    const chat = and(eq(subscriptions.platform, platform), eq(subscriptions.chatId, chatId))
+    await this.#db
+      .delete(subscriptions)
+      .where(symbols === 'all' ? chat : and(chat, inArray(subscriptions.symbol, [...symbols])))
+  }
+
+  // ---- deliveries -------------------------------------------------------------------------
+
+  /** Deliveries due to be sent now, oldest first, with their opportunity. */
+  async due(
+    nowMs: number,
+    limit = 50,
+  ): Promise<{ delivery: DeliveryRow; opportunity: OpportunityRow }[]> {
+    const rows = await this.#db
+      .select({ delivery: deliveries, opportunity: opportunities })
+      .from(deliveries)
+      .innerJoin(opportunities, eq(opportunities.id, deliveries.opportunityId))
+      .where(and(eq(deliveries.status, 'pending'), lte(deliveries.nextAttemptAtMs, nowMs)))
+      .orderBy(asc(deliveries.nextAttemptAtMs), asc(deliveries.id))
+      .limit(limit)
+    return rows
+  }
+
+  /**
+   * Sent alerts whose message should be edited: the opportunity closed and the message does not
+   * say so yet, or it was updated at least `everyMs` after the last edit.
+   */
+  async toEdit(
+    everyMs: number,
+    limit = 50,
+  ): Promise<{ delivery: DeliveryRow; opportunity: OpportunityRow }[]> {
+    return this.#db
+      .select({ delivery: deliveries, opportunity: opportunities })
+      .from(deliveries)
+      .innerJoin(opportunities, eq(opportunities.id, deliveries.opportunityId))
+      .where(
+        and(
+          eq(deliveries.status, 'sent'),
+          eq(deliveries.closedShown, false),
+          isNotNull(deliveries.messageId),
+          or(
+            isNotNull(opportunities.closedAtMs),
+            sql`${opportunities.updatedAtMs} >= coalesce(${deliveries.editedAtMs}, ${deliveries.sentAtMs}) + ${everyMs}`,
+          ),
+        ),
+      )
+      .orderBy(asc(deliveries.id))
+      .limit(limit)
+  }
+
+  /** Claims a delivery before sending it (pending → sending); false when someone else has. */
+  async claim(id: number): Promise<boolean> {
+    const res = await this.#db
+      .update(deliveries)
+      .set({ status: 'sending', attempts: sql`${deliveries.attempts} + 1` })
+      .where(and(eq(deliveries.id, id), eq(deliveries.status, 'pending')))
+      .returning({ id: deliveries.id })
+    return res.length === 1
+  }
+
+  async markSent(id: number, messageId: string, nowMs: number): Promise<void> {
+    await this.#db
+      .update(deliveries)
+      .set({ status: 'sent', messageId, sentAtMs: nowMs, lastError: null })
+      .where(eq(deliveries.id, id))
+  }
+
+  async retryLater(id: number, atMs: number, error: string): Promise<void> {
+    await this.#db
+      .update(deliveries)
+      .set({ status: 'pending', nextAttemptAtMs: atMs, lastError: error })
+      .where(eq(deliveries.id, id))
+  }
+
+  async markFailed(id: number, error: string): Promise<void> {
+    await this.#db
+      .update(deliveries)
+      .set({ status: 'failed', lastError: error })
+      .where(eq(deliveries.id, id))
+  }
+
+  async markEdited(id: number, nowMs: number, closedShown: boolean): Promise<void> {
+    await this.#db
+      .update(deliveries)
+      .set({ editedAtMs: nowMs, closedShown })
+      .where(eq(deliveries.id, id))
+  }
+
+  /** Fails every pending delivery of a chat (it blocked the bot / lost permission). */
+  async failChat(platform: Platform, chatId: string, error: string): Promise<void> {
+    await this.#db
+      .update(deliveries)
+      .set({ status: 'failed', lastError: error })
+      .where(
+        and(
+          eq(deliveries.platform, platform),
+          eq(deliveries.chatId, chatId),
+          eq(deliveries.status, 'pending'),
+        ),
+      )
+  }
+
+  /**
+   * After a crash, a delivery left `sending` may or may not have reached the chat. It is marked
+   * failed (visible, counted) rather than sent again: an alert is never sent twice.
+   */
+  async failInterrupted(): Promise<number> {
+    const res = await this.#db
+      .update(deliveries)
+      .set({
+        status: 'failed',
+        lastError: 'interrupted while sending (not retried, to never send twice)',
+      })
+      .where(eq(deliveries.status, 'sending'))
+      .returning({ id: deliveries.id })
+    return res.length
+  }
+
+  /** Counts by status (for status and metrics). */
+  async counts(): Promise<Record<string, number>> {
+    const rows = await this.#db
+      .select({ status: deliveries.status, n: sql<number>`count(*)` })
+      .from(deliveries)
+      .groupBy(deliveries.status)
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))
+  }
+}
