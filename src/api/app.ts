@@ -4,10 +4,14 @@
  * dependencies; opens no port itself.
  */
 import { Hono } from 'hono'
+import { timingSafeEqual } from 'hono/utils/buffer'
+import { secureHeaders } from 'hono/secure-headers'
+import { streamSSE } from 'hono/streaming'
 import { z } from 'zod'
 import type { Books } from '../book/books.ts'
-import { CursorError, MAX_LIMIT, type Store } from '../db/store.ts'
+import { CursorError, MAX_LIMIT, type OpportunityRecord, type Store } from '../db/store.ts'
 import type { Detector } from '../detector/detector.ts'
+import type { Opportunity, OpportunityEvent } from '../detector/types.ts'
 import type { Logger } from '../log.ts'
 import { normalizePair, SymbolError } from '../symbols.ts'
 import { VENUES } from '../types.ts'
@@ -22,6 +26,16 @@ export interface ApiDeps {
   readonly log: Logger
   /** The configured trade size (the default for `/api/spreads`). */
   readonly sizeQuote: number
+  /** With a token, everything but /healthz and /readyz needs it as a bearer token. */
+  readonly apiToken?: string
+  /** Venues with live books needed for /readyz (default 2). */
+  readonly minLiveVenues?: number
+  /** Extra routes mounted before the API (the dashboard, the Telegram webhook, /metrics). */
+  readonly mount?: (app: Hono) => void
+  /** Most concurrent /api/stream clients. */
+  readonly maxStreams?: number
+  /** How often /api/stream checks venue states for changes. */
+  readonly streamPollMs?: number
   readonly now?: () => number
 }
 
@@ -56,6 +70,71 @@ const opportunitiesQuery = z.object({
     .max(MAX_LIMIT, `limit must be a whole number from 1 to ${MAX_LIMIT}`)
     .optional(),
   cursor: z.string().max(200, 'cursor is too long').optional(),
+  format: z.enum(['json', 'csv'], { message: 'format must be json or csv' }).optional(),
+})
+
+const CSV_COLUMNS = [
+  'id',
+  'kind',
+  'symbol',
+  'buyVenue',
+  'sellVenue',
+  'anomaly',
+  'openedAt',
+  'closedAt',
+  'durationS',
+  'grossBps',
+  'netBps',
+  'peakNetBps',
+  'netBpsOpen',
+  'feeBps',
+  'sizeQuote',
+  'profitQuote',
+  'maxSizeQuote',
+  'maxProfitQuote',
+  'buyPrice',
+  'sellPrice',
+  'buyAgeMs',
+  'sellAgeMs',
+  'closeReason',
+] as const
+
+/** RFC 4180 field: quoted when it holds a comma, quote or newline; formula-leading text neutralised. */
+function csvField(value: unknown): string {
+  if (value === null || value === undefined) return ''
+  let text = String(value)
+  if (/^[=+\-@]/.test(text) && typeof value === 'string') text = `'${text}`
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
+}
+
+function toCsv(items: readonly OpportunityRecord[]): string {
+  const lines = [CSV_COLUMNS.join(',')]
+  for (const o of items) {
+    const row: Record<(typeof CSV_COLUMNS)[number], unknown> = {
+      ...o,
+      openedAt: new Date(o.openedAtMs).toISOString(),
+      closedAt: o.closedAtMs === null ? null : new Date(o.closedAtMs).toISOString(),
+      durationS: o.closedAtMs === null ? null : (o.closedAtMs - o.openedAtMs) / 1000,
+    }
+    lines.push(CSV_COLUMNS.map((c) => csvField(row[c])).join(','))
+  }
+  return `${lines.join('\r\n')}\r\n`
+}
+
+/** An opportunity as the stream sends it. */
+const streamed = (o: Opportunity) => ({
+  id: o.id,
+  kind: o.kind,
+  symbol: o.symbol,
+  buyVenue: o.buyVenue,
+  sellVenue: o.sellVenue,
+  anomaly: o.anomaly,
+  openedAtMs: o.openedAtMs,
+  closedAtMs: o.closedAtMs ?? null,
+  closeReason: o.closeReason ?? null,
+  peakNetBps: o.peakNetBps,
+  open: o.open,
+  last: o.last,
 })
 
 /** Validates query parameters; a bad one is a 400 that says what is wrong. */
@@ -90,7 +169,49 @@ export function createApi(deps: ApiDeps): Hono {
   const app = new Hono()
   app.onError(onError(log))
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404))
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+      },
+    }),
+  )
   app.get('/healthz', (c) => c.json({ ok: true }))
+  app.get('/readyz', async (c) => {
+    const reasons: string[] = []
+    if (!(await store.ping())) reasons.push('the database does not answer')
+    const live = connections.filter((x) =>
+      [...books.ofVenue(x.venue)].some((e) => e.state === 'live'),
+    )
+    const need = deps.minLiveVenues ?? 2
+    if (live.length < need) {
+      reasons.push(
+        `${live.length} venue(s) with live books (${live.map((x) => x.venue).join(', ') || 'none'}), need ${need}`,
+      )
+    }
+    return reasons.length === 0
+      ? c.json({ ready: true, liveVenues: live.map((x) => x.venue) })
+      : c.json({ ready: false, reasons }, 503)
+  })
+  if (deps.apiToken !== undefined) {
+    const token = deps.apiToken
+    // A bearer token, or `?token=` for what a browser cannot add headers to (EventSource, links).
+    app.use('*', async (c, next) => {
+      if (c.req.path === '/healthz' || c.req.path === '/readyz') return next()
+      const header = c.req.header('authorization') ?? ''
+      const given = header.startsWith('Bearer ') ? header.slice(7) : (c.req.query('token') ?? '')
+      if (given === '' || !(await timingSafeEqual(token, given))) {
+        c.header('www-authenticate', 'Bearer realm="arbwatch"')
+        throw new ApiError(401, 'this API needs the API_TOKEN as a bearer token')
+      }
+      return next()
+    })
+  }
+  deps.mount?.(app)
   app.get('/api/status', (c) =>
     c.json({
       ...buildStatus(connections, books, now()),
@@ -104,8 +225,9 @@ export function createApi(deps: ApiDeps): Hono {
   })
   app.get('/api/opportunities', async (c) => {
     const q = parseQuery(opportunitiesQuery, c.req.query())
+    let page
     try {
-      const page = await store.listOpportunities({
+      page = await store.listOpportunities({
         symbol: q.symbol === undefined ? undefined : parseSymbol(q.symbol),
         venue: q.venue,
         kind: q.kind,
@@ -116,11 +238,19 @@ export function createApi(deps: ApiDeps): Hono {
         limit: q.limit,
         cursor: q.cursor,
       })
-      return c.json(page)
     } catch (err) {
       if (err instanceof CursorError) throw new ApiError(400, 'cursor is not one this API returned')
       throw err
     }
+    const csv =
+      q.format === 'csv' ||
+      (q.format === undefined && (c.req.header('accept') ?? '').includes('text/csv'))
+    if (!csv) return c.json(page)
+    if (page.nextCursor !== null) c.header('x-next-cursor', page.nextCursor)
+    return c.body(toCsv(page.items), 200, {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': 'attachment; filename="opportunities.csv"',
+    })
   })
   app.get('/api/opportunities/:id', async (c) => {
     const id = c.req.param('id')
@@ -128,6 +258,66 @@ export function createApi(deps: ApiDeps): Hono {
     const row = await store.getOpportunity(id)
     if (row === undefined) throw new ApiError(404, `no opportunity ${id}`)
     return c.json(row)
+  })
+  let streams = 0
+  app.get('/api/stream', (c) => {
+    if (streams >= (deps.maxStreams ?? 100))
+      throw new ApiError(503, 'too many stream clients; try again later')
+    streams++
+    return streamSSE(c, async (stream) => {
+      const queue: { event: string; data: unknown }[] = []
+      let wake: (() => void) | undefined
+      const push = (event: string, data: unknown) => {
+        if (queue.length < 1000) queue.push({ event, data })
+        wake?.()
+      }
+      const states = new Map<string, string>()
+      const sample = (force: boolean) => {
+        const status = buildStatus(connections, books, now()).venues
+        for (const [venue, v] of Object.entries(status)) {
+          const sig = `${v!.state}|${Object.values(v!.books)
+            .map((b) => b.state)
+            .join(',')}`
+          if (force || states.get(venue) !== sig) {
+            states.set(venue, sig)
+            push('venue', { venue, ...v })
+          }
+        }
+      }
+      const unsubscribe = detector.subscribe((e: OpportunityEvent) =>
+        push('opportunity', { type: e.type, atMs: e.atMs, opportunity: streamed(e.opportunity) }),
+      )
+      const timer = setInterval(() => sample(false), deps.streamPollMs ?? 1000)
+      let closed = false
+      stream.onAbort(() => {
+        closed = true
+        wake?.()
+      })
+      try {
+        push('hello', { atMs: now(), open: detector.openOpportunities().map(streamed) })
+        sample(true)
+        let lastWrite = now()
+        while (!closed) {
+          while (queue.length > 0 && !closed) {
+            const { event, data } = queue.shift()!
+            await stream.writeSSE({ event, data: JSON.stringify(data) })
+            lastWrite = now()
+          }
+          if (closed) break
+          await new Promise<void>((resolve) => {
+            wake = resolve
+            setTimeout(resolve, 15_000)
+          })
+          wake = undefined
+          if (queue.length === 0 && now() - lastWrite >= 15_000)
+            await stream.writeSSE({ event: 'ping', data: '{}' })
+        }
+      } finally {
+        clearInterval(timer)
+        unsubscribe()
+        streams--
+      }
+    })
   })
   return app
 }

@@ -25,6 +25,12 @@ export interface BookStatus {
 export interface VenueStatus {
   state: ConnectionState
   messages: number
+  messagesPerSec: number
+  /** Books rebuilt, in total and by kind of failure. */
+  resyncs: number
+  checksumFailures: number
+  sequenceFailures: number
+  crossedBooks: number
   reconnects: number
   connectedSinceMs: number | null
   lastMessageAgeMs: number | null
@@ -66,9 +72,16 @@ export function buildStatus(
         lastResyncReason: e.lastResyncReason ?? null,
       }
     }
+    const resyncs = books.resyncCounts(venue)
+    const silentMs = stats.lastMessageMs !== undefined ? nowMs - stats.lastMessageMs : Infinity
     venues[venue] = {
       state: stats.state,
       messages: stats.messages,
+      messagesPerSec: silentMs > 2000 ? 0 : Math.round(stats.messagesPerSec * 10) / 10,
+      resyncs: resyncs.checksum + resyncs.sequence + resyncs.crossed + resyncs.other,
+      checksumFailures: resyncs.checksum,
+      sequenceFailures: resyncs.sequence,
+      crossedBooks: resyncs.crossed,
       reconnects: stats.reconnects,
       connectedSinceMs: stats.connectedSinceMs ?? null,
       lastMessageAgeMs: stats.lastMessageMs !== undefined ? nowMs - stats.lastMessageMs : null,

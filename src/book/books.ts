@@ -47,6 +47,15 @@ export interface BookEntry {
   epoch: number
 }
 
+/** Why books of a venue were rebuilt, by kind. */
+export interface ResyncCounts {
+  checksum: number
+  sequence: number
+  crossed: number
+  /** Bad input, connection-level resets and everything else. */
+  other: number
+}
+
 export interface BooksOptions {
   /** Called after every change that leaves a book live (the detector hangs off this). */
   onUpdate?: (entry: BookEntry, receivedAtMs: number) => void
@@ -61,7 +70,10 @@ export interface BooksOptions {
 const NONE: readonly Pair[] = Object.freeze([])
 
 export class Books {
-  readonly #venues = new Map<VenueId, { profile: BookProfile; books: Map<Pair, BookEntry> }>()
+  readonly #venues = new Map<
+    VenueId,
+    { profile: BookProfile; books: Map<Pair, BookEntry>; resyncs: ResyncCounts }
+  >()
   readonly #onUpdate: BooksOptions['onUpdate']
   readonly #onResync: BooksOptions['onResync']
   readonly #onInvalid: BooksOptions['onInvalid']
@@ -78,7 +90,11 @@ export class Books {
   addVenue(venue: VenueId, profile: BookProfile, pairs: Iterable<Pair>): void {
     const books = new Map<Pair, BookEntry>()
     for (const pair of pairs) books.set(pair, newEntry(venue, pair))
-    this.#venues.set(venue, { profile, books })
+    this.#venues.set(venue, {
+      profile,
+      books,
+      resyncs: { checksum: 0, sequence: 0, crossed: 0, other: 0 },
+    })
   }
 
   get(venue: VenueId, pair: Pair): BookEntry | undefined {
@@ -92,6 +108,13 @@ export class Books {
 
   epochOf(venue: VenueId, pair: Pair): number {
     return this.#venues.get(venue)?.books.get(pair)?.epoch ?? 0
+  }
+
+  /** Resyncs of a venue's books by kind (checksum and sequence failures, crossed books, other). */
+  resyncCounts(venue: VenueId): ResyncCounts {
+    return {
+      ...(this.#venues.get(venue)?.resyncs ?? { checksum: 0, sequence: 0, crossed: 0, other: 0 }),
+    }
   }
 
   needsSnapshot(venue: VenueId, pair: Pair): boolean {
@@ -213,6 +236,13 @@ export class Books {
     reset(e)
     e.resyncs++
     e.lastResyncReason = reason
+    const counts = this.#venues.get(e.venue)?.resyncs
+    if (counts) {
+      if (reason.startsWith('checksum')) counts.checksum++
+      else if (reason.startsWith('sequence')) counts.sequence++
+      else if (reason.startsWith('crossed')) counts.crossed++
+      else counts.other++
+    }
     this.#onResync?.(e, reason)
     if (wasLive) this.#onInvalid?.(e, `resync: ${reason}`)
   }

@@ -47,6 +47,8 @@ export interface ConnectionStats {
   errors: Record<string, number>
   connectedSinceMs: number | undefined
   lastMessageMs: number | undefined
+  /** Frames per second over the last full second (0 when the feed is silent). */
+  messagesPerSec: number
   /** Last exchange-to-receive latency seen, ms (when the venue timestamps its data). */
   latencyMs: number | undefined
   /** Pairs subscribed, unified → native. */
@@ -64,6 +66,7 @@ export class Connection {
     errors: {},
     connectedSinceMs: undefined,
     lastMessageMs: undefined,
+    messagesPerSec: 0,
     latencyMs: undefined,
     markets: new Map(),
     unlisted: [],
@@ -90,6 +93,8 @@ export class Connection {
   #sentInWindow = 0
   #stopped = false
   #started = false
+  #rateStartMs = 0
+  #rateStartCount = 0
 
   constructor(options: ConnectionOptions) {
     this.#o = options
@@ -226,6 +231,12 @@ export class Connection {
     const stats = this.stats
     stats.messages++
     stats.lastMessageMs = now
+    if (now - this.#rateStartMs >= 1000) {
+      stats.messagesPerSec =
+        ((stats.messages - this.#rateStartCount) * 1000) / (now - this.#rateStartMs)
+      this.#rateStartMs = now
+      this.#rateStartCount = stats.messages
+    }
     let events: ExchangeEvent[]
     try {
       events = this.#parser!(raw, now)

@@ -15,12 +15,15 @@ afterEach(() => {
   handle = undefined
 })
 
-async function fixture() {
+async function fixture(extra: Partial<Parameters<typeof createApi>[0]> = {}) {
   handle = await openDb({ url: ':memory:' })
   await runMigrations(handle.db)
   const store = new Store({ db: handle.db, log: silent })
   let detector!: Detector
-  const books = new Books({ onUpdate: (e, t) => detector.onBookUpdate(e, t) })
+  const books = new Books({
+    onUpdate: (e, t) => detector.onBookUpdate(e, t),
+    onInvalid: (e, reason) => detector.onBookInvalid(e, reason),
+  })
   books.addVenue('kraken', { snapshotSource: 'ws' }, ['BTC/USDT', 'ETH/USDT'])
   books.addVenue('binance', { snapshotSource: 'ws' }, ['BTC/USDT', 'ETH/USDT'])
   detector = new Detector({
@@ -64,6 +67,7 @@ async function fixture() {
     errors: { 'malformed-json': 2 },
     connectedSinceMs: 500,
     lastMessageMs: 1000,
+    messagesPerSec: 12.5,
     latencyMs: 7,
     markets: new Map([
       ['BTC/USDT', 'BTC/USDT'],
@@ -79,8 +83,9 @@ async function fixture() {
     log: silent,
     sizeQuote: 1000,
     now: () => 1042,
+    ...extra,
   })
-  return { app, store, detector }
+  return { app, store, detector, books }
 }
 
 const get = async (app: Awaited<ReturnType<typeof fixture>>['app'], path: string) => {
@@ -179,3 +184,99 @@ describe('API', () => {
     expect(body.error).toContain('/nope')
   })
 })
+
+describe('API: readiness, auth, CSV and the live stream', () => {
+  test('/readyz is 503 with reasons until two venues have live books and the database answers', async () => {
+    const { app, books } = await fixture()
+    const res = await get(app, '/readyz')
+    expect(res.status).toBe(503)
+    expect(res.body.reasons[0]).toContain('1 venue(s) with live books (kraken), need 2')
+    const { app: two } = await fixture({
+      connections: [
+        { venue: 'kraken', stats: stubStats() },
+        { venue: 'binance', stats: stubStats() },
+      ],
+    })
+    expect((await get(two, '/readyz')).status).toBe(200)
+    void books
+  })
+
+  test('with API_TOKEN everything but the health checks needs it (header or ?token=)', async () => {
+    const { app } = await fixture({ apiToken: 's3cret' })
+    expect((await app.request('http://localhost/healthz')).status).toBe(200)
+    expect((await app.request('http://localhost/readyz')).status).toBe(503)
+    const denied = await app.request('http://localhost/api/status')
+    expect(denied.status).toBe(401)
+    expect(denied.headers.get('www-authenticate')).toContain('Bearer')
+    expect(
+      (
+        await app.request('http://localhost/api/status', {
+          headers: { authorization: 'Bearer wrong' },
+        })
+      ).status,
+    ).toBe(401)
+    expect(
+      (
+        await app.request('http://localhost/api/status', {
+          headers: { authorization: 'Bearer s3cret' },
+        })
+      ).status,
+    ).toBe(200)
+    expect((await app.request('http://localhost/api/spreads?token=s3cret')).status).toBe(200)
+  })
+
+  test('secure headers are set and errors carry no stack trace', async () => {
+    const { app } = await fixture()
+    const res = await app.request('http://localhost/api/status')
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'")
+  })
+
+  test('opportunities as CSV', async () => {
+    const { app } = await fixture()
+    const res = await app.request('http://localhost/api/opportunities?format=csv')
+    expect(res.headers.get('content-type')).toContain('text/csv')
+    const lines = (await res.text()).trim().split('\r\n')
+    expect(lines[0]).toStartWith('id,kind,symbol,buyVenue,sellVenue,anomaly,openedAt')
+    expect(lines).toHaveLength(2)
+    expect(lines[1]).toContain(',cross,BTC/USDT,binance,kraken,false,')
+  })
+
+  test('/api/stream sends the open opportunities, venue states, and new events as they happen', async () => {
+    const { app, books } = await fixture({ streamPollMs: 20 })
+    const res = await app.request('http://localhost/api/stream')
+    expect(res.headers.get('content-type')).toContain('text/event-stream')
+    const reader = res.body!.getReader()
+    let text = ''
+    const readUntil = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error('stream ended')
+        text += new TextDecoder().decode(value)
+        if (process.env.DEBUG_SSE) console.log(JSON.stringify(text))
+      }
+    }
+    await readUntil('event: venue')
+    expect(text).toContain('event: hello')
+    expect(text).toContain('"symbol":"BTC/USDT"')
+    books.apply('kraken', { type: 'reset', pair: 'BTC/USDT', reason: 'checksum mismatch' }, 2000)
+    await readUntil('"type":"closed"')
+    expect(text).toMatch(/event: opportunity\ndata: \{"type":"closed"/)
+    await reader.cancel()
+  })
+})
+
+function stubStats(): ConnectionStats {
+  return {
+    state: 'connected',
+    messages: 1,
+    reconnects: 0,
+    errors: {},
+    connectedSinceMs: 1,
+    lastMessageMs: 1000,
+    messagesPerSec: 1,
+    latencyMs: 1,
+    markets: new Map([['BTC/USDT', 'BTC/USDT']]),
+    unlisted: [],
+  }
+}
