@@ -54,6 +54,8 @@ export interface Config {
   readonly allowedChats: ReadonlySet<string> | undefined
   /** Seconds between two alerts to one chat for the same market and venue pair. */
   readonly alertCooldownS: number
+  /** When set, the HTTP API (all but /healthz and /readyz) needs it as a bearer token. */
+  readonly apiToken: string | undefined
 }
 
 /** The venues' public production endpoints; `<VENUE>_WS_URL` / `<VENUE>_REST_URL` override them. */
@@ -247,6 +249,7 @@ const envSchema = z.object({
       return new Set(items)
     })
     .optional(),
+  API_TOKEN: z.string().min(16, 'expected a token of at least 16 characters').optional(),
   ALERT_COOLDOWN_S: z.coerce
     .number({ message: 'expected seconds (0-86400)' })
     .min(0, 'expected seconds (0-86400)')
@@ -355,6 +358,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       : undefined,
     allowedChats: e.ALLOWED_CHATS,
     alertCooldownS: e.ALERT_COOLDOWN_S,
+    apiToken: e.API_TOKEN,
   })
 }
 

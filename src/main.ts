@@ -3,15 +3,23 @@
  * The composition root: config → logger → database → books → detector → venue connections →
  * HTTP server. The only place that wires modules together and the only reader of `process.env`.
  */
+import { Dispatcher } from './alerts/dispatch.ts'
 import { createApi } from './api/app.ts'
 import { Books } from './book/books.ts'
+import { ChatCore } from './chat/commands.ts'
+import { createDiscord, type DiscordBot } from './chat/discord.ts'
+import type { Notifier, Platform } from './chat/notifier.ts'
+import { createTelegram, type TelegramBot } from './chat/telegram.ts'
 import { ConfigError, parseConfig, type Config } from './config.ts'
+import { ChatRepo } from './db/chats.ts'
 import { DatabaseError, openDb, runMigrations, type DbHandle } from './db/client.ts'
 import { Store } from './db/store.ts'
 import { Detector, triangleMarkets } from './detector/detector.ts'
 import { Connection } from './exchanges/connection.ts'
+import type { BookSink } from './exchanges/exchange.ts'
 import { EXCHANGES } from './exchanges/index.ts'
 import { createLogger, type Logger } from './log.ts'
+import { createMetrics } from './metrics.ts'
 import type { Pair } from './types.ts'
 
 export interface App {
@@ -20,6 +28,10 @@ export interface App {
   readonly detector: Detector
   readonly store: Store
   readonly db: DbHandle
+  readonly core: ChatCore
+  readonly dispatcher: Dispatcher
+  readonly telegram: TelegramBot | undefined
+  readonly discord: DiscordBot | undefined
   readonly connections: readonly Connection[]
   readonly port: number
   stop(): Promise<void>
@@ -50,16 +62,35 @@ export async function startApp(
     db.close()
     throw err
   }
-  const store = new Store({ db: db.db, log: logger })
+  const repo = new ChatRepo(db.db)
+  let dispatcher: Dispatcher | undefined
+  const store = new Store({ db: db.db, log: logger, onDeliveriesWritten: () => dispatcher?.wake() })
   store.start()
 
   const pairs = marketsToWatch(config)
   let detector: Detector | undefined
+  let metrics: ReturnType<typeof createMetrics> | undefined
   const books = new Books({
-    onUpdate: (e, now) => detector?.onBookUpdate(e, now),
+    onUpdate: (e, now) => {
+      const t0 = performance.now()
+      detector?.onBookUpdate(e, now)
+      metrics?.detector.observe((performance.now() - t0) / 1000)
+    },
     onInvalid: (e, reason) => detector?.onBookInvalid(e, reason),
     onResync: (e, reason) => logger.debug({ venue: e.venue, pair: e.pair, reason }, 'book resync'),
   })
+  // The books, timed for the metrics (the time includes the detector's).
+  const sink: BookSink = {
+    apply(venue, event, receivedAtMs) {
+      const t0 = performance.now()
+      const need = books.apply(venue, event, receivedAtMs)
+      metrics?.bookUpdate.observe((performance.now() - t0) / 1000)
+      return need
+    },
+    connectionChanged: (venue, up, atMs) => books.connectionChanged(venue, up, atMs),
+    epochOf: (venue, pair) => books.epochOf(venue, pair),
+    needsSnapshot: (venue, pair) => books.needsSnapshot(venue, pair),
+  }
   const connections: Connection[] = []
   for (const venue of config.exchanges) {
     const exchange = EXCHANGES[venue]
@@ -70,7 +101,7 @@ export async function startApp(
         wsUrl: config.endpoints[venue].wsUrl,
         restUrl: config.endpoints[venue].restUrl,
         pairs,
-        sink: books,
+        sink,
         log: logger,
       }),
     )
@@ -87,10 +118,56 @@ export async function startApp(
     maxSpreadBps: config.maxSpreadBps,
     maxQuoteAgeMs: config.maxQuoteAgeMs,
   })
-  detector.subscribe((event) => store.record(event))
+  const liveDetector = detector
+
+  const core = new ChatCore({
+    repo,
+    symbols: config.symbols,
+    defaultThresholdBps: config.minSpreadBps,
+    defaultSizeQuote: config.tradeSize,
+    allowedChats: config.allowedChats,
+    cooldownS: config.alertCooldownS,
+    log: logger,
+    status: {
+      venues: () =>
+        connections.map((c) => {
+          const all = [...books.ofVenue(c.venue)].filter((e) => c.stats.markets.has(e.pair))
+          return {
+            venue: c.venue,
+            state: c.stats.state,
+            liveBooks: all.filter((e) => e.state === 'live').length,
+            books: all.length,
+          }
+        }),
+      spreads: (size) => liveDetector.spreads(size),
+    },
+  })
+  await core.load()
+
+  // Every event is stored; an opening also writes one delivery per matching chat, in the same
+  // transaction as the opportunity.
   detector.subscribe((event) => {
+    if (event.type !== 'opened') return store.record(event)
     const o = event.opportunity
+    const targets = core.alertTargets(o, (size) => liveDetector.quoteAt(o, size)?.netBps)
+    store.record(
+      event,
+      targets.map((t) => ({
+        opportunityId: o.id,
+        platform: t.platform,
+        chatId: t.chatId,
+        status: 'pending' as const,
+        nextAttemptAtMs: event.atMs,
+        netBps: t.netBps,
+        sizeQuote: t.sizeQuote,
+        createdAtMs: event.atMs,
+      })),
+    )
+  })
+  detector.subscribe((event) => {
+    metrics?.onOpportunity(event)
     if (event.type === 'updated') return
+    const o = event.opportunity
     logger.info(
       {
         id: o.id,
@@ -101,6 +178,34 @@ export async function startApp(
       `${o.anomaly ? 'anomaly' : 'opportunity'} ${event.type}: ${o.symbol} buy ${o.buyVenue} sell ${o.sellVenue}`,
     )
   })
+
+  const pause = (platform: Platform, chatId: string, reason: string) =>
+    core.pause(platform, chatId, reason)
+  const telegram = config.telegram
+    ? createTelegram({
+        token: config.telegram.token,
+        apiRoot: config.telegram.apiRoot,
+        webhookUrl: config.telegram.webhookUrl,
+        core,
+        log: logger,
+      })
+    : undefined
+  const discord = config.discord
+    ? createDiscord({
+        token: config.discord.token,
+        apiUrl: config.discord.apiUrl,
+        guildId: config.discord.guildId,
+        core,
+        log: logger,
+        onForbidden: (channelId, reason) =>
+          void pause('discord', channelId, reason).catch(() => {}),
+      })
+    : undefined
+  const notifiers: Partial<Record<Platform, Notifier>> = {}
+  if (telegram) notifiers.telegram = telegram.notifier
+  if (discord) notifiers.discord = discord.notifier
+  dispatcher = new Dispatcher({ repo, notifiers, pause, log: logger })
+  metrics = createMetrics({ connections, books, store, dispatcher, repo })
   detector.start()
 
   const api = createApi({
@@ -110,11 +215,39 @@ export async function startApp(
     store,
     log: logger,
     sizeQuote: config.tradeSize,
+    apiToken: config.apiToken,
+    mount(app) {
+      app.get('/metrics', async (c) =>
+        c.text(await metrics!.render(), 200, { 'content-type': metrics!.registry.contentType }),
+      )
+      if (telegram?.handleWebhook && telegram.webhookPath) {
+        const handle = telegram.handleWebhook
+        app.post(telegram.webhookPath, (c) => handle(c.req.raw))
+      }
+    },
   })
   const server = Bun.serve({ hostname: config.host, port: config.port, fetch: api.fetch })
   for (const c of connections) c.start()
+  await dispatcher.start()
+  for (const [name, bot] of [
+    ['telegram', telegram],
+    ['discord', discord],
+  ] as const) {
+    bot?.start().then(
+      () => logger.info(`${name} bot started`),
+      (err: unknown) =>
+        logger.error({ err }, `${name} bot could not start; alerts to ${name} stay pending`),
+    )
+  }
   logger.info(
-    { exchanges: config.exchanges, symbols: config.symbols, markets: pairs, port: server.port },
+    {
+      exchanges: config.exchanges,
+      symbols: config.symbols,
+      markets: pairs,
+      port: server.port,
+      telegram: !!telegram,
+      discord: !!discord,
+    },
     `arbwatch listening on http://${config.host}:${server.port}`,
   )
   let stopped: Promise<void> | undefined
@@ -124,13 +257,21 @@ export async function startApp(
     detector,
     store,
     db,
+    core,
+    dispatcher,
+    telegram,
+    discord,
     connections,
     port: server.port!,
     stop() {
       stopped ??= (async () => {
+        // Stop taking commands, then stop the feeds, close what is open, flush, and let the
+        // dispatcher finish the pass it is in.
+        await Promise.allSettled([telegram?.stop(), discord?.stop()])
         for (const c of connections) c.stop()
-        detector!.stop() // closes what is open, so the history stays consistent
+        liveDetector.stop()
         await store.stop()
+        await dispatcher!.stop()
         await server.stop(true)
         db.close()
       })()

@@ -134,6 +134,12 @@ describe('arbwatch process', () => {
     expect(after[0]!.closedAtMs).not.toBeNull()
     expect(after[0]!.closeReason).toContain('below the threshold')
 
+    const metrics = await (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text()
+    expect(metrics).toContain('arbwatch_opportunities_opened_total{kind="cross",anomaly="false"} 1')
+    expect(metrics).toMatch(/arbwatch_messages_total\{venue="binance"\} [1-9]/)
+    expect(metrics).toMatch(/arbwatch_detector_seconds_count [1-9]/)
+    expect(metrics).toContain('arbwatch_nodejs_eventloop_lag_seconds')
+    expect((await fetch(`http://127.0.0.1:${app.port}/readyz`)).status).toBe(200)
     const spreads = (await (await fetch(`http://127.0.0.1:${app.port}/api/spreads`)).json()) as any
     expect(spreads.spreads.filter((s: any) => s.symbol === 'BTC/USDT')).toHaveLength(2)
   })
