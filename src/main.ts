@@ -220,6 +220,9 @@ export async function startApp(
       app.get('/metrics', async (c) =>
         c.text(await metrics!.render(), 200, { 'content-type': metrics!.registry.contentType }),
       )
+    },
+    mountPublic(app) {
+      // Telegram authenticates its webhook with the secret header, not the API token.
       if (telegram?.handleWebhook && telegram.webhookPath) {
         const handle = telegram.handleWebhook
         app.post(telegram.webhookPath, (c) => handle(c.req.raw))

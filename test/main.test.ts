@@ -178,3 +178,37 @@ describe('arbwatch process', () => {
     expect(err).toContain(`cannot reach database http://127.0.0.1:${port}`)
   })
 })
+
+describe('graceful shutdown', () => {
+  test('SIGTERM stops the process cleanly within 10 s', async () => {
+    const dir = `${import.meta.dir}/../data/test-shutdown-${process.pid}`
+    const proc = Bun.spawn(['bun', 'src/main.ts'], {
+      env: {
+        ...process.env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        EXCHANGES: 'binance',
+        BINANCE_REST_URL: 'http://127.0.0.1:9',
+        BINANCE_WS_URL: 'ws://127.0.0.1:9',
+        DATABASE_URL: `file:${dir}/db.sqlite`,
+      },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const reader = proc.stdout.getReader()
+    let out = ''
+    while (!out.includes('arbwatch listening')) {
+      const { value, done } = await reader.read()
+      if (done) throw new Error(`exited early: ${out}`)
+      out += new TextDecoder().decode(value)
+    }
+    const t0 = Date.now()
+    proc.kill('SIGTERM')
+    const code = await proc.exited
+    expect(code).toBe(0)
+    expect(Date.now() - t0).toBeLessThan(10_000)
+    expect(await new Response(proc.stderr).text()).toContain('SIGTERM received, shutting down')
+    await Bun.$`rm -rf ${dir}`.quiet()
+  }, 20_000)
+})

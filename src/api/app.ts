@@ -30,8 +30,10 @@ export interface ApiDeps {
   readonly apiToken?: string
   /** Venues with live books needed for /readyz (default 2). */
   readonly minLiveVenues?: number
-  /** Extra routes mounted before the API (the dashboard, the Telegram webhook, /metrics). */
+  /** Extra routes behind the API token, if any (the dashboard, /metrics). */
   readonly mount?: (app: Hono) => void
+  /** Extra routes that carry their own authentication (the Telegram webhook's secret header). */
+  readonly mountPublic?: (app: Hono) => void
   /** Most concurrent /api/stream clients. */
   readonly maxStreams?: number
   /** How often /api/stream checks venue states for changes. */
@@ -197,6 +199,7 @@ export function createApi(deps: ApiDeps): Hono {
       ? c.json({ ready: true, liveVenues: live.map((x) => x.venue) })
       : c.json({ ready: false, reasons }, 503)
   })
+  deps.mountPublic?.(app)
   if (deps.apiToken !== undefined) {
     const token = deps.apiToken
     // A bearer token, or `?token=` for what a browser cannot add headers to (EventSource, links).

@@ -1,0 +1,281 @@
+/**
+ * @module
+ * `bun run demo`: arbwatch fully offline. Six simulated venues start on 127.0.0.1, each speaking
+ * its real protocol (they are the test suite's fake servers in test/fakes), with prices that
+ * random-walk around realistic levels and now and then dislocate on one venue. The real bot is
+ * then started against them through the endpoint overrides, so every code path is the live one.
+ * With TELEGRAM_BOT_TOKEN or DISCORD_TOKEN set it also sends real alerts.
+ */
+import { FakeBinance } from '../test/fakes/binance.ts'
+import { FakeBitstamp } from '../test/fakes/bitstamp.ts'
+import { FakeBybit } from '../test/fakes/bybit.ts'
+import { FakeCoinbase } from '../test/fakes/coinbase.ts'
+import { FakeKraken } from '../test/fakes/kraken.ts'
+import { FakeOkx } from '../test/fakes/okx.ts'
+import { SimBook, type Row } from '../test/fakes/sim-book.ts'
+import { ConfigError } from './config.ts'
+import { DatabaseError } from './db/client.ts'
+import { startApp } from './main.ts'
+import type { VenueId } from './types.ts'
+
+interface Market {
+  readonly base: string
+  readonly quote: string
+  /** Starting mid price, tick size and decimals of the price. */
+  readonly mid: number
+  readonly tick: number
+  readonly decimals: number
+}
+
+const MARKETS: readonly Market[] = [
+  { base: 'BTC', quote: 'USDT', mid: 60_000, tick: 0.1, decimals: 2 },
+  { base: 'ETH', quote: 'USDT', mid: 3_000, tick: 0.01, decimals: 2 },
+  { base: 'SOL', quote: 'USDT', mid: 150, tick: 0.01, decimals: 3 },
+]
+const LEVELS = 25
+
+/** One venue's view of one market: how to push a change through its fake. */
+interface Feed {
+  readonly venue: VenueId
+  readonly market: Market
+  readonly book: SimBook
+  readonly push: (bids: Row[], asks: Row[]) => void
+}
+
+/** A seeded PRNG so a demo run is repeatable (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = Math.imul(a ^ (a >>> 15), a | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** A ladder of LEVELS levels a side around `center`. */
+function ladder(m: Market, center: number, rand: () => number): { bids: Row[]; asks: Row[] } {
+  const bids: Row[] = []
+  const asks: Row[] = []
+  const half = Math.max(m.tick, Math.round((center * 0.00005) / m.tick) * m.tick) // ~0.5 bp half-spread
+  for (let i = 0; i < LEVELS; i++) {
+    const qty = () =>
+      (0.05 + rand() * (m.base === 'BTC' ? 2 : m.base === 'ETH' ? 20 : 300)).toFixed(4)
+    bids.push([(center - half - i * m.tick).toFixed(m.decimals), qty()])
+    asks.push([(center + half + i * m.tick).toFixed(m.decimals), qty()])
+  }
+  return { bids, asks }
+}
+
+/** The rows that turn `book` into `next` (deletes for levels that went away). */
+function diff(book: SimBook, next: { bids: Row[]; asks: Row[] }): { bids: Row[]; asks: Row[] } {
+  const side = (current: Map<string, string>, rows: Row[]): Row[] => {
+    const wanted = new Map(rows)
+    const out: Row[] = []
+    for (const p of current.keys()) if (!wanted.has(p)) out.push([p, '0'])
+    for (const [p, q] of rows) if (current.get(p) !== q) out.push([p, q])
+    return out
+  }
+  return { bids: side(book.bids, next.bids), asks: side(book.asks, next.asks) }
+}
+
+export interface Demo {
+  readonly env: Record<string, string>
+  stop(): void
+}
+
+/** Starts the six simulated venues and the market driver; returns the endpoint overrides. */
+export function startSimulatedVenues({
+  seed = 7,
+  stepMs = 250,
+  firstDislocationMs = 8_000,
+} = {}): Demo {
+  const rand = prng(seed)
+  const book = (m: Market) => new SimBook()
+  const binance = new FakeBinance(
+    MARKETS.map((m) => ({
+      symbol: `${m.base}${m.quote}`,
+      base: m.base,
+      quote: m.quote,
+      book: book(m),
+    })),
+  )
+  const kraken = new FakeKraken(
+    MARKETS.map((m) => ({
+      key: `${m.base === 'BTC' ? 'XBT' : m.base}${m.quote}`,
+      wsname: `${m.base === 'BTC' ? 'XBT' : m.base}/${m.quote}`,
+      base: m.base,
+      quote: m.quote,
+      book: book(m),
+    })),
+  )
+  const coinbase = new FakeCoinbase(
+    MARKETS.map((m) => ({
+      productId: `${m.base}-${m.quote}`,
+      base: m.base,
+      quote: m.quote,
+      book: book(m),
+    })),
+  )
+  const bitstamp = new FakeBitstamp(
+    MARKETS.map((m) => ({
+      symbol: `${m.base}${m.quote}`.toLowerCase(),
+      name: `${m.base}/${m.quote}`,
+      book: book(m),
+    })),
+  )
+  const okx = new FakeOkx(
+    MARKETS.map((m) => ({
+      instId: `${m.base}-${m.quote}`,
+      base: m.base,
+      quote: m.quote,
+      book: book(m),
+    })),
+  )
+  const bybit = new FakeBybit(
+    MARKETS.map((m) => ({
+      symbol: `${m.base}${m.quote}`,
+      base: m.base,
+      quote: m.quote,
+      book: book(m),
+    })),
+  )
+
+  const feeds: Feed[] = []
+  for (const m of MARKETS) {
+    const sym = `${m.base}${m.quote}`
+    feeds.push(
+      {
+        venue: 'binance',
+        market: m,
+        book: binance.state.get(sym)!.book,
+        push: (b, a) => binance.update(sym, b, a),
+      },
+      {
+        venue: 'kraken',
+        market: m,
+        book: kraken.state.get(`${m.base}/${m.quote}`)!.book,
+        push: (b, a) => void kraken.update(`${m.base}/${m.quote}`, b, a),
+      },
+      {
+        venue: 'coinbase',
+        market: m,
+        book: coinbase.products.get(`${m.base}-${m.quote}`)!.book,
+        push: (b, a) => coinbase.update(`${m.base}-${m.quote}`, b, a),
+      },
+      {
+        venue: 'bitstamp',
+        market: m,
+        book: bitstamp.state.get(sym.toLowerCase())!.book,
+        push: (b, a) => void bitstamp.update(sym.toLowerCase(), b, a),
+      },
+      {
+        venue: 'okx',
+        market: m,
+        book: okx.state.get(`${m.base}-${m.quote}`)!.book,
+        push: (b, a) => void okx.update(`${m.base}-${m.quote}`, b, a),
+      },
+      {
+        venue: 'bybit',
+        market: m,
+        book: bybit.state.get(sym)!.book,
+        push: (b, a) => void bybit.update(sym, b, a),
+      },
+    )
+  }
+  // Seed every book so snapshots have depth before the first update.
+  for (const f of feeds)
+    f.book.apply(...(Object.values(ladder(f.market, f.market.mid, rand)) as [Row[], Row[]]))
+
+  const fair = new Map(MARKETS.map((m) => [m, m.mid]))
+  /** Active dislocation: one venue's prices pushed up for a while on one market. */
+  let dislocation: { venue: VenueId; market: Market; factor: number; untilMs: number } | undefined
+  let nextDislocationMs = Date.now() + firstDislocationMs
+  const cheap: VenueId[] = ['binance', 'okx', 'bybit'] // lowest taker fees: dislocations there are tradable
+  const timer = setInterval(() => {
+    const now = Date.now()
+    if (dislocation && now > dislocation.untilMs) {
+      dislocation = undefined
+      nextDislocationMs = now + 15_000 + rand() * 25_000
+    } else if (!dislocation && now > nextDislocationMs) {
+      dislocation = {
+        venue: cheap[Math.floor(rand() * cheap.length)]!,
+        market: MARKETS[Math.floor(rand() * MARKETS.length)]!,
+        factor: 1 + (0.004 + rand() * 0.004) * (rand() < 0.5 ? 1 : -1),
+        untilMs: now + 8_000 + rand() * 10_000,
+      }
+    }
+    for (const m of MARKETS) fair.set(m, fair.get(m)! * (1 + (rand() - 0.5) * 0.0004))
+    for (const f of feeds) {
+      if (rand() < 0.3) continue // not every venue moves every step
+      const noise = 1 + (rand() - 0.5) * 0.0002
+      const d =
+        dislocation && dislocation.venue === f.venue && dislocation.market === f.market
+          ? dislocation.factor
+          : 1
+      const change = diff(f.book, ladder(f.market, fair.get(f.market)! * noise * d, rand))
+      if (change.bids.length + change.asks.length > 0) f.push(change.bids, change.asks)
+    }
+  }, stepMs)
+
+  const env = {
+    BINANCE_WS_URL: binance.wsUrl,
+    BINANCE_REST_URL: binance.restUrl,
+    KRAKEN_WS_URL: kraken.wsUrl,
+    KRAKEN_REST_URL: kraken.restUrl,
+    COINBASE_WS_URL: coinbase.wsUrl,
+    COINBASE_REST_URL: coinbase.restUrl,
+    BITSTAMP_WS_URL: bitstamp.wsUrl,
+    BITSTAMP_REST_URL: bitstamp.restUrl,
+    OKX_WS_URL: okx.wsUrl,
+    OKX_REST_URL: okx.restUrl,
+    BYBIT_WS_URL: bybit.wsUrl,
+    BYBIT_REST_URL: bybit.restUrl,
+  }
+  return {
+    env,
+    stop() {
+      clearInterval(timer)
+      for (const fake of [binance, kraken, coinbase, bitstamp, okx, bybit]) fake.stop()
+    },
+  }
+}
+
+if (import.meta.main) {
+  const venues = startSimulatedVenues()
+  try {
+    const app = await startApp({
+      DATABASE_URL: 'file:data/demo.db',
+      TRIANGLES: 'off',
+      ...process.env,
+      // The simulated venues always win over endpoint variables in the environment.
+      ...venues.env,
+    })
+    const host = app.config.host === '0.0.0.0' ? 'localhost' : app.config.host
+    const token = app.config.apiToken ? `?token=${encodeURIComponent(app.config.apiToken)}` : ''
+    console.log(
+      `\narbwatch demo: six simulated venues on 127.0.0.1; dashboard at http://${host}:${app.port}/${token}\n`,
+    )
+    let stopping = false
+    const shutdown = (signal: string) => {
+      if (stopping) return
+      stopping = true
+      console.error(`${signal} received, shutting down`)
+      const force = setTimeout(() => process.exit(1), 10_000)
+      void app.stop().then(() => {
+        venues.stop()
+        clearTimeout(force)
+        process.exit(0)
+      })
+    }
+    process.on('SIGTERM', () => shutdown('SIGTERM'))
+    process.on('SIGINT', () => shutdown('SIGINT'))
+  } catch (err) {
+    venues.stop()
+    if (err instanceof ConfigError || err instanceof DatabaseError) {
+      console.error(err.message)
+      process.exit(2)
+    }
+    throw err
+  }
+}

@@ -1,0 +1,530 @@
+/**
+ * @module
+ * A fake Telegram Bot API on 127.0.0.1 (port 0) speaking the real wire protocol: `POST
+ * /bot<token>/<method>` with JSON, urlencoded or multipart bodies, answering `{ok, result}` or
+ * `{ok:false, error_code, description, parameters?}`. It long-polls `getUpdates` like Telegram
+ * (holds the request up to `timeout` s, wakes on a new update or a client abort, honours
+ * `offset`/`limit`), parses `parse_mode: 'HTML'` into plain text + entities as Telegram does (and
+ * rejects bad markup), delivers updates to a webhook with the secret header, records what the bot
+ * sent, and injects faults (429 with `retry_after`, 403, 500, ...).
+ */
+import type { Server } from 'bun'
+import type { Message, MessageEntity, Update, UserFromGetMe } from 'grammy/types'
+
+/** A fault the next call of a method answers with, instead of doing its work. */
+export interface Fault {
+  readonly error_code: number
+  readonly description?: string
+  /** Seconds; sent as `parameters.retry_after` (Telegram's 429). */
+  readonly retry_after?: number
+}
+
+/** One Bot API call as the fake received it. */
+export interface ApiCall {
+  readonly method: string
+  readonly payload: Record<string, unknown>
+  /** `performance.now()` when the request arrived. */
+  readonly atMs: number
+}
+
+/** A message the bot posted (sendMessage) or replaced (editMessageText). */
+export interface Posted {
+  readonly chatId: number
+  readonly messageId: number
+  /** The text exactly as the bot sent it (with markup, if any). */
+  readonly raw: string
+  readonly parseMode: string | undefined
+  /** What the user sees: plain text (markup parsed away)... */
+  readonly text: string
+  /** ...and its formatting. */
+  readonly entities: readonly MessageEntity[]
+  readonly atMs: number
+}
+
+export interface FakeTelegramOptions {
+  token?: string
+  username?: string
+}
+
+interface Poll {
+  readonly wake: () => void
+}
+
+const API_ERRORS: Record<number, string> = {
+  400: 'Bad Request: chat not found',
+  401: 'Unauthorized',
+  403: 'Forbidden: bot was blocked by the user',
+  404: 'Not Found',
+  409: 'Conflict: terminated by other getUpdates request',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+}
+
+/** Form fields that Telegram reads as numbers; every other form value is a string or JSON. */
+const NUMERIC_FIELDS = new Set(['chat_id', 'message_id', 'offset', 'limit', 'timeout'])
+
+export class FakeTelegramServer {
+  readonly token: string
+  readonly me: UserFromGetMe
+  readonly server: Server<undefined>
+  /** Every call, in order of arrival (including failed and faulted ones). */
+  readonly calls: ApiCall[] = []
+  /** Messages the bot sent, in order. */
+  readonly sent: Posted[] = []
+  /** Successful edits, in order. */
+  readonly edits: Posted[] = []
+  /** Every `setMyCommands` payload. */
+  readonly commandSets: Record<string, unknown>[] = []
+  /** The webhook set by `setWebhook`, cleared by `deleteWebhook`. */
+  webhook: { url: string; secretToken: string | undefined } | undefined
+  /** `getUpdates` requests being held open right now. */
+  openPolls = 0
+
+  readonly #faults = new Map<string, Fault[]>()
+  readonly #queue: Update[] = []
+  readonly #polls = new Set<Poll>()
+  readonly #messages = new Map<string, Posted>()
+  readonly #readCursor = new Map<number, number>()
+  readonly #waiters: { check: () => boolean; resolve: () => void }[] = []
+  #nextUpdateId = 1
+  #nextMessageId = 1
+
+  constructor({
+    token = '123456:TEST-token',
+    username = 'ArbwatchTestBot',
+  }: FakeTelegramOptions = {}) {
+    this.token = token
+    this.me = {
+      id: Number(token.split(':')[0]),
+      is_bot: true,
+      first_name: 'Arbwatch',
+      username,
+      can_join_groups: true,
+      can_read_all_group_messages: false,
+      supports_inline_queries: false,
+      can_connect_to_business: false,
+      has_main_web_app: false,
+      has_topics_enabled: false,
+      allows_users_to_create_topics: false,
+      can_manage_bots: false,
+      supports_join_request_queries: false,
+    }
+    this.server = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      idleTimeout: 0,
+      fetch: (req) => this.#serve(req),
+    })
+  }
+
+  /** The `apiRoot` to give grammY. */
+  get apiRoot(): string {
+    return `http://127.0.0.1:${this.server.port}`
+  }
+
+  /** Calls of one method, in order. */
+  callsOf(method: string): ApiCall[] {
+    return this.calls.filter((c) => c.method === method)
+  }
+
+  /** Makes the next call of `method` fail with `fault` (faults queue up, one per call). */
+  failNext(method: string, fault: Fault): void {
+    const list = this.#faults.get(method) ?? []
+    list.push(fault)
+    this.#faults.set(method, list)
+  }
+
+  /** A user message as Telegram delivers it, with a `bot_command` entity for a leading /command. */
+  message(
+    chatId: number,
+    userId: number,
+    text: string,
+    chatType: 'private' | 'group' | 'supergroup' = chatId < 0 ? 'group' : 'private',
+  ): Update {
+    const from = { id: userId, is_bot: false, first_name: `User${userId}` }
+    const chat =
+      chatType === 'private'
+        ? { id: chatId, type: 'private' as const, first_name: from.first_name }
+        : { id: chatId, type: chatType, title: `Chat ${chatId}` }
+    const message: Message.TextMessage = {
+      message_id: this.#nextMessageId++,
+      date: Math.floor(Date.now() / 1000),
+      from,
+      chat,
+      text,
+    }
+    const command = /^\/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?/.exec(text)
+    if (command) message.entities = [{ type: 'bot_command', offset: 0, length: command[0].length }]
+    return { update_id: this.#nextUpdateId++, message: message as NonNullable<Update['message']> }
+  }
+
+  /**
+   * A user writes `text` in a chat: queued for `getUpdates`, or, while a webhook is set, POSTed
+   * to it with its secret header (resolves with the webhook's HTTP status).
+   */
+  async userSays(
+    chatId: number,
+    userId: number,
+    text: string,
+    chatType?: 'private' | 'group' | 'supergroup',
+  ): Promise<{ update: Update; webhookStatus?: number }> {
+    const update = this.message(chatId, userId, text, chatType)
+    if (!this.webhook) {
+      this.#queue.push(update)
+      for (const poll of this.#polls) poll.wake()
+      return { update }
+    }
+    const res = await this.postToWebhook(update, this.webhook.secretToken, this.webhook.url)
+    return { update, webhookStatus: res.status }
+  }
+
+  /** POSTs an update to a webhook as Telegram does; `secret` undefined sends no secret header. */
+  async postToWebhook(update: Update, secret: string | undefined, url?: string): Promise<Response> {
+    const target = url ?? this.webhook?.url
+    if (!target) throw new Error('no webhook set')
+    const headers: Record<string, string> = { 'content-type': 'application/json' }
+    if (secret !== undefined) headers['x-telegram-bot-api-secret-token'] = secret
+    const res = await fetch(target, { method: 'POST', headers, body: JSON.stringify(update) })
+    await res.arrayBuffer()
+    return res
+  }
+
+  /**
+   * The next message the bot sent to `chatId` that no earlier call returned (each call takes the
+   * next one, in order); waits for it up to `timeoutMs`.
+   */
+  async waitForReply(chatId: number, timeoutMs = 5000): Promise<Posted> {
+    const cursor = this.#readCursor.get(chatId) ?? 0
+    const inChat = () => this.sent.filter((m) => m.chatId === chatId)
+    await this.waitFor(
+      () => inChat().length > cursor,
+      timeoutMs,
+      `reply #${cursor + 1} in ${chatId}`,
+    )
+    this.#readCursor.set(chatId, cursor + 1)
+    return inChat()[cursor]!
+  }
+
+  /** Resolves once `check()` holds (re-checked after every request); rejects after `timeoutMs`. */
+  waitFor(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    if (check()) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        check,
+        resolve: () => {
+          clearTimeout(timer)
+          resolve()
+        },
+      }
+      const timer = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1)
+        reject(new Error(`fake Telegram: timed out after ${timeoutMs} ms waiting for ${what}`))
+      }, timeoutMs)
+      this.#waiters.push(waiter)
+    })
+  }
+
+  /** Closes the server; held polls are answered first. */
+  async stop(): Promise<void> {
+    for (const poll of this.#polls) poll.wake()
+    await this.server.stop(true)
+  }
+
+  #notify(): void {
+    for (const waiter of [...this.#waiters]) {
+      if (waiter.check()) {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1)
+        waiter.resolve()
+      }
+    }
+  }
+
+  async #serve(req: Request): Promise<Response> {
+    const url = new URL(req.url)
+    const route = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname)
+    if (!route) return fail(404)
+    if (route[1] !== this.token) return fail(401)
+    const method = route[2]!
+    let payload: Record<string, unknown>
+    try {
+      payload = await readPayload(req, url)
+    } catch {
+      return fail(400, "Bad Request: can't parse request body")
+    }
+    this.calls.push({ method, payload, atMs: performance.now() })
+    try {
+      const fault = this.#faults.get(method)?.shift()
+      if (fault) return fail(fault.error_code, fault.description, fault.retry_after)
+      return await this.#call(method, payload, req.signal)
+    } finally {
+      this.#notify()
+    }
+  }
+
+  async #call(method: string, p: Record<string, unknown>, signal: AbortSignal): Promise<Response> {
+    switch (method) {
+      case 'getMe':
+        return ok(this.me)
+      case 'deleteWebhook':
+        this.webhook = undefined
+        if (p.drop_pending_updates === true) this.#queue.length = 0
+        return ok(true)
+      case 'setWebhook': {
+        if (typeof p.url !== 'string') return fail(400, 'Bad Request: bad webhook: URL is empty')
+        const secret = p.secret_token
+        if (
+          secret !== undefined &&
+          (typeof secret !== 'string' || !/^[A-Za-z0-9_-]{1,256}$/.test(secret))
+        )
+          return fail(400, 'Bad Request: secret token contains unallowed characters')
+        this.webhook = { url: p.url, secretToken: secret }
+        return ok(true)
+      }
+      case 'getWebhookInfo':
+        return ok({
+          url: this.webhook?.url ?? '',
+          has_custom_certificate: false,
+          pending_update_count: this.#queue.length,
+        })
+      case 'setMyCommands': {
+        const commands = p.commands
+        if (!Array.isArray(commands)) return fail(400, 'Bad Request: commands must be an array')
+        for (const c of commands as { command?: unknown; description?: unknown }[]) {
+          if (typeof c.command !== 'string' || !/^[a-z0-9_]{1,32}$/.test(c.command))
+            return fail(400, 'Bad Request: BOT_COMMAND_INVALID')
+          if (
+            typeof c.description !== 'string' ||
+            c.description.length < 1 ||
+            c.description.length > 256
+          )
+            return fail(400, 'Bad Request: BOT_COMMAND_DESCRIPTION_INVALID')
+        }
+        this.commandSets.push(p)
+        return ok(true)
+      }
+      case 'getUpdates':
+        return this.#getUpdates(p, signal)
+      case 'sendMessage':
+        return this.#sendMessage(p)
+      case 'editMessageText':
+        return this.#editMessageText(p)
+      default:
+        return fail(404)
+    }
+  }
+
+  async #getUpdates(p: Record<string, unknown>, signal: AbortSignal): Promise<Response> {
+    if (this.webhook)
+      return fail(
+        409,
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+      )
+    const offset = typeof p.offset === 'number' ? p.offset : 0
+    const limit = Math.min(100, Math.max(1, typeof p.limit === 'number' ? p.limit : 100))
+    const timeoutS = typeof p.timeout === 'number' ? p.timeout : 0
+    // Telegram forgets updates below the offset: they were confirmed.
+    while (this.#queue.length > 0 && this.#queue[0]!.update_id < offset) this.#queue.shift()
+    if (this.#queue.length === 0 && timeoutS > 0 && !signal.aborted) {
+      this.openPolls++
+      this.#notify()
+      await new Promise<void>((resolve) => {
+        const poll: Poll = { wake: () => done() }
+        const timer = setTimeout(() => done(), timeoutS * 1000)
+        const done = () => {
+          clearTimeout(timer)
+          signal.removeEventListener('abort', done)
+          this.#polls.delete(poll)
+          resolve()
+        }
+        signal.addEventListener('abort', done)
+        this.#polls.add(poll)
+      })
+      this.openPolls--
+    }
+    return ok(this.#queue.slice(0, limit))
+  }
+
+  #sendMessage(p: Record<string, unknown>): Response {
+    const chatId = p.chat_id
+    if (typeof chatId !== 'number' && typeof chatId !== 'string')
+      return fail(400, 'Bad Request: chat_id is empty')
+    const posted = this.#render(Number(chatId), this.#nextMessageId++, p)
+    if (posted instanceof Response) return posted
+    this.sent.push(posted)
+    this.#messages.set(`${posted.chatId}:${posted.messageId}`, posted)
+    return ok(this.#asMessage(posted))
+  }
+
+  #editMessageText(p: Record<string, unknown>): Response {
+    const key = `${Number(p.chat_id)}:${Number(p.message_id)}`
+    const old = this.#messages.get(key)
+    if (!old) return fail(400, 'Bad Request: message to edit not found')
+    const posted = this.#render(old.chatId, old.messageId, p)
+    if (posted instanceof Response) return posted
+    if (
+      posted.text === old.text &&
+      JSON.stringify(posted.entities) === JSON.stringify(old.entities)
+    )
+      return fail(
+        400,
+        'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+      )
+    this.edits.push(posted)
+    this.#messages.set(key, posted)
+    return ok({ ...this.#asMessage(posted), edit_date: Math.floor(Date.now() / 1000) })
+  }
+
+  #render(chatId: number, messageId: number, p: Record<string, unknown>): Posted | Response {
+    const raw = p.text
+    if (typeof raw !== 'string' || raw.trim() === '')
+      return fail(400, 'Bad Request: message text is empty')
+    const parseMode = typeof p.parse_mode === 'string' ? p.parse_mode : undefined
+    let parsed: { text: string; entities: MessageEntity[] }
+    if (parseMode === undefined) parsed = { text: raw, entities: [] }
+    else if (parseMode === 'HTML') {
+      try {
+        parsed = parseHtml(raw)
+      } catch (err) {
+        return fail(400, `Bad Request: can't parse entities: ${(err as Error).message}`)
+      }
+    } else return fail(400, 'Bad Request: unsupported parse_mode')
+    if (parsed.text.length > 4096) return fail(400, 'Bad Request: message is too long')
+    return { chatId, messageId, raw, parseMode, ...parsed, atMs: performance.now() }
+  }
+
+  #asMessage(posted: Posted): Message {
+    return {
+      message_id: posted.messageId,
+      date: Math.floor(Date.now() / 1000),
+      from: {
+        id: this.me.id,
+        is_bot: true,
+        first_name: this.me.first_name,
+        username: this.me.username,
+      },
+      chat:
+        posted.chatId < 0
+          ? { id: posted.chatId, type: 'group', title: `Chat ${posted.chatId}` }
+          : { id: posted.chatId, type: 'private', first_name: `User${posted.chatId}` },
+      text: posted.text,
+      ...(posted.entities.length > 0 ? { entities: [...posted.entities] } : {}),
+    } as Message
+  }
+}
+
+function ok(result: unknown): Response {
+  return Response.json({ ok: true, result })
+}
+
+function fail(code: number, description?: string, retryAfter?: number): Response {
+  const body: Record<string, unknown> = {
+    ok: false,
+    error_code: code,
+    description:
+      description ??
+      (retryAfter !== undefined
+        ? `Too Many Requests: retry after ${retryAfter}`
+        : (API_ERRORS[code] ?? `Error ${code}`)),
+  }
+  if (retryAfter !== undefined) body.parameters = { retry_after: retryAfter }
+  return Response.json(body, { status: code })
+}
+
+async function readPayload(req: Request, url: URL): Promise<Record<string, unknown>> {
+  const type = req.headers.get('content-type') ?? ''
+  if (type.includes('application/json')) {
+    const text = await req.text()
+    return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>)
+  }
+  let entries: [string, unknown][] = [...url.searchParams]
+  if (type.includes('application/x-www-form-urlencoded'))
+    entries = [...new URLSearchParams(await req.text())]
+  else if (type.includes('multipart/form-data')) entries = [...(await req.formData())]
+  const payload: Record<string, unknown> = {}
+  for (const [key, value] of entries) {
+    if (typeof value !== 'string') continue
+    if (NUMERIC_FIELDS.has(key) && /^-?\d+$/.test(value)) payload[key] = Number(value)
+    else if (/^[[{]/.test(value) || value === 'true' || value === 'false')
+      payload[key] = JSON.parse(value)
+    else payload[key] = value
+  }
+  return payload
+}
+
+const TAGS: Record<string, MessageEntity['type']> = {
+  b: 'bold',
+  strong: 'bold',
+  i: 'italic',
+  em: 'italic',
+  u: 'underline',
+  ins: 'underline',
+  s: 'strikethrough',
+  strike: 'strikethrough',
+  del: 'strikethrough',
+  code: 'code',
+  pre: 'pre',
+  'tg-spoiler': 'spoiler',
+  blockquote: 'blockquote',
+}
+
+const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"' }
+
+/**
+ * Telegram's HTML parse mode, strictly: the supported tags, the four named entities and numeric
+ * ones; anything else (a bare `<`, an unknown tag or entity, a tag left open) is an error, as it
+ * is for the real API. Offsets and lengths are in UTF-16 code units, as Telegram counts them.
+ */
+export function parseHtml(html: string): { text: string; entities: MessageEntity[] } {
+  let text = ''
+  const entities: MessageEntity[] = []
+  const open: { tag: string; offset: number; url?: string }[] = []
+  let i = 0
+  while (i < html.length) {
+    const ch = html[i]!
+    if (ch === '<') {
+      const end = html.indexOf('>', i)
+      if (end === -1) throw new Error(`Unclosed start tag at byte offset ${i}`)
+      const body = html.slice(i + 1, end).trim()
+      if (body.startsWith('/')) {
+        const name = body.slice(1).trim().toLowerCase()
+        const top = open.pop()
+        if (!top || top.tag !== name)
+          throw new Error(
+            `Unmatched end tag at byte offset ${i}, expected "</${top?.tag ?? ''}>", found "</${name}>"`,
+          )
+        const length = text.length - top.offset
+        const type = top.tag === 'a' ? 'text_link' : TAGS[top.tag]!
+        if (length > 0)
+          entities.push(
+            type === 'text_link'
+              ? { type, offset: top.offset, length, url: top.url ?? '' }
+              : ({ type, offset: top.offset, length } as MessageEntity),
+          )
+      } else {
+        const name = /^[a-z-]+/i.exec(body)?.[0].toLowerCase() ?? ''
+        if (name === 'a') {
+          const href = /href\s*=\s*"([^"]*)"/.exec(body)?.[1]
+          open.push({ tag: 'a', offset: text.length, url: href ?? '' })
+        } else if (name in TAGS) open.push({ tag: name, offset: text.length })
+        else throw new Error(`Unsupported start tag "${name}" at byte offset ${i}`)
+      }
+      i = end + 1
+    } else if (ch === '&') {
+      const m = /^&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/i.exec(html.slice(i, i + 12))
+      const name = m?.[1]
+      if (!name) throw new Error(`Character entity expected at byte offset ${i}`)
+      if (name.startsWith('#x')) text += String.fromCodePoint(parseInt(name.slice(2), 16))
+      else if (name.startsWith('#')) text += String.fromCodePoint(Number(name.slice(1)))
+      else if (name.toLowerCase() in NAMED_ENTITIES) text += NAMED_ENTITIES[name.toLowerCase()]
+      else throw new Error(`Unsupported HTML entity "&${name};" at byte offset ${i}`)
+      i += m![0].length
+    } else {
+      text += ch
+      i++
+    }
+  }
+  if (open.length > 0)
+    throw new Error(`Can't find end tag corresponding to start tag "${open.at(-1)!.tag}"`)
+  entities.sort((a, b) => a.offset - b.offset)
+  return { text, entities }
+}
