@@ -1,0 +1,189 @@
+/**
+ * End to end: fake venues → real adapters and detector → libSQL → dispatcher → the real grammY
+ * client → a fake Telegram Bot API. The chats configure themselves with real commands.
+ */
+import { afterEach, describe, expect, test } from 'bun:test'
+import { deliveries } from '../../src/db/schema.ts'
+import { startApp, type App } from '../../src/main.ts'
+import { FakeBinance } from '../fakes/binance.ts'
+import { FakeBybit } from '../fakes/bybit.ts'
+import { makeBook, type Row } from '../fakes/sim-book.ts'
+import { FakeTelegramServer } from '../fakes/telegram-server.ts'
+import { silent, until } from '../support.ts'
+
+const dir = `${import.meta.dir}/../../data/test-e2e-${process.pid}`
+let app: App | undefined
+const stops: (() => unknown)[] = []
+afterEach(async () => {
+  await app?.stop()
+  app = undefined
+  for (const s of stops.splice(0)) await s()
+  await Bun.$`rm -rf ${dir}`.quiet()
+})
+
+function venues() {
+  const binance = new FakeBinance([
+    { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
+  ])
+  const bybit = new FakeBybit([
+    { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
+  ])
+  const telegram = new FakeTelegramServer({ token: '110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw' })
+  stops.push(
+    () => binance.stop(),
+    () => bybit.stop(),
+    () => telegram.stop(),
+  )
+  const env = {
+    EXCHANGES: 'binance,bybit',
+    SYMBOLS: 'BTC/USDT',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    TRIANGLES: 'off',
+    DATABASE_URL: `file:${dir}/arbwatch.db`,
+    ALERT_COOLDOWN_S: '0',
+    BINANCE_WS_URL: binance.wsUrl,
+    BINANCE_REST_URL: binance.restUrl,
+    BYBIT_WS_URL: bybit.wsUrl,
+    BYBIT_REST_URL: bybit.restUrl,
+    TELEGRAM_BOT_TOKEN: telegram.token,
+    TELEGRAM_API_ROOT: telegram.apiRoot,
+  }
+  return { binance, bybit, telegram, env }
+}
+
+async function live(a: App, binance: FakeBinance) {
+  await until(
+    () => {
+      binance.update('BTCUSDT', [['59999.95', '1.00000000']], [])
+      return [...a.books.venues()].every((v) =>
+        [...a.books.ofVenue(v)].every((e) => e.state === 'live'),
+      )
+    },
+    5000,
+    'books live',
+  )
+}
+
+/** Bybit's whole book jumps up: its bid `bid` is above Binance's ask 60,000.10. */
+function dislocate(bybit: FakeBybit, bid: string) {
+  const asksGone: Row[] = bybit.state
+    .get('BTCUSDT')!
+    .book.topAsks()
+    .map(([p]) => [p, '0'])
+  bybit.update('BTCUSDT', [[bid, '1.00000000']], [...asksGone, ['60500.00', '1.00000000']])
+}
+function heal(bybit: FakeBybit, bid: string) {
+  bybit.update('BTCUSDT', [[bid, '0']], [['60000.50', '1.00000000']])
+}
+
+describe('alerts end to end (Telegram)', () => {
+  test('/threshold 0.3 gets exactly one alert with the right numbers, edited when it closes; /threshold 5 gets nothing; a 429 waits for retry_after', async () => {
+    const { binance, bybit, telegram, env } = venues()
+    app = await startApp(env, silent)
+    await telegram.waitFor(() => telegram.callsOf('getUpdates').length > 0, 5000, 'polling')
+    for (const [chat, threshold] of [
+      [1001, '0.3'],
+      [1002, '5'],
+    ] as const) {
+      await telegram.userSays(chat, 7, '/subscribe BTCUSDT')
+      expect((await telegram.waitForReply(chat)).text).toBe(
+        'Subscribed to BTC/USDT. You follow: BTC/USDT.',
+      )
+      await telegram.userSays(chat, 7, `/threshold ${threshold}`)
+      expect((await telegram.waitForReply(chat)).text).toBe(
+        `Alerts from a net spread of ${threshold}% after fees.`,
+      )
+    }
+    await live(app, binance)
+
+    telegram.failNext('sendMessage', {
+      error_code: 429,
+      description: 'Too Many Requests: retry after 1',
+      retry_after: 1,
+    })
+    dislocate(bybit, '60400.00')
+    await until(
+      () => telegram.sent.some((m) => m.chatId === 1001 && m.text.includes('buy Binance')),
+      10_000,
+      'the alert',
+    )
+    const alerts = telegram.sent.filter((m) => m.chatId === 1001 && m.text.includes('buy Binance'))
+    expect(alerts).toHaveLength(1)
+    // The 429 came first; the message went through no sooner than its retry_after.
+    const refused = telegram.callsOf('sendMessage').find((c) => c.payload.chat_id === 1001)!
+    expect(alerts[0]!.atMs - refused.atMs).toBeGreaterThanOrEqual(1000)
+
+    const net = ((60400 / 60000.1) * 0.999 * 0.999 - 1) * 100
+    const gross = ((60400 - 60000.1) / 60000.1) * 100
+    const text = alerts[0]!.text
+    expect(text).toContain(`BTC/USDT: buy Binance, sell Bybit, net ${net.toFixed(2)}%`)
+    expect(text).toContain('Buy on Binance at 60,000.10')
+    expect(text).toContain('Sell on Bybit at 60,400.00')
+    expect(text).toContain(`gross ${gross.toFixed(2)}%`)
+    expect(text).toContain('(0.20% taker in total)')
+    expect(text).toContain(`Size 1,000.00 USDT: est. profit ${(net * 10).toFixed(2)} USDT`)
+    expect(text).toContain('Largest profitable size:')
+
+    heal(bybit, '60400.00')
+    await until(
+      () => telegram.edits.some((e) => e.chatId === 1001 && e.text.includes('Closed after')),
+      10_000,
+      'the closing edit',
+    )
+    const closing = telegram.edits.find(
+      (e) => e.chatId === 1001 && e.text.includes('Closed after'),
+    )!
+    expect(closing.messageId).toBe(alerts[0]!.messageId)
+    expect(closing.text).toMatch(new RegExp(`Closed after \\d+ s, peak ${net.toFixed(2)}%`))
+    expect(
+      telegram.sent.filter((m) => m.chatId === 1002 && m.text.includes('Binance')),
+    ).toHaveLength(0)
+    expect(
+      telegram.sent.filter((m) => m.chatId === 1001 && m.text.includes('buy Binance')),
+    ).toHaveLength(1)
+  }, 30_000)
+
+  test('a delivery still pending at a restart is sent exactly once by the next process', async () => {
+    const { binance, bybit, telegram, env } = venues()
+    app = await startApp(env, silent)
+    await telegram.waitFor(() => telegram.callsOf('getUpdates').length > 0, 5000, 'polling')
+    await telegram.userSays(2001, 7, '/subscribe BTCUSDT')
+    await telegram.waitForReply(2001)
+    await live(app, binance)
+    // Telegram is down (5xx): the delivery stays pending, retried with backoff.
+    for (let i = 0; i < 3; i++)
+      telegram.failNext('sendMessage', { error_code: 502, description: 'Bad Gateway' })
+    dislocate(bybit, '60400.00')
+    const rows = () => app!.db.db.select().from(deliveries)
+    await until(
+      () => telegram.callsOf('sendMessage').filter((c) => c.payload.chat_id === 2001).length >= 2,
+      10_000,
+      'a failed try',
+    )
+    await app.stop()
+    app = undefined
+    const pending = await (await import('../../src/db/client.ts')).openDb({ url: env.DATABASE_URL })
+    const [row] = await pending.db.select().from(deliveries)
+    pending.close()
+    expect(row).toMatchObject({ status: 'pending', chatId: '2001' })
+    const triesBefore = row!.attempts
+
+    app = await startApp(env, silent)
+    await until(
+      () => telegram.sent.some((m) => m.chatId === 2001 && m.text.includes('buy Binance')),
+      10_000,
+      'sent after restart',
+    )
+    let after = (await rows())[0]
+    for (let i = 0; i < 200 && after?.status !== 'sent'; i++) {
+      await Bun.sleep(10)
+      after = (await rows())[0]
+    }
+    expect(after).toMatchObject({ status: 'sent', chatId: '2001' })
+    expect(after!.attempts).toBeGreaterThan(triesBefore)
+    expect(
+      telegram.sent.filter((m) => m.chatId === 2001 && m.text.includes('buy Binance')),
+    ).toHaveLength(1)
+  }, 40_000)
+})
