@@ -5,6 +5,7 @@
  */
 import { Dispatcher } from './alerts/dispatch.ts'
 import { createApi } from './api/app.ts'
+import { mountDashboard } from './api/dashboard/dashboard.ts'
 import { Books } from './book/books.ts'
 import { ChatCore } from './chat/commands.ts'
 import { createDiscord, type DiscordBot } from './chat/discord.ts'
@@ -217,6 +218,7 @@ export async function startApp(
     sizeQuote: config.tradeSize,
     apiToken: config.apiToken,
     mount(app) {
+      mountDashboard(app)
       app.get('/metrics', async (c) =>
         c.text(await metrics!.render(), 200, { 'content-type': metrics!.registry.contentType }),
       )
@@ -284,21 +286,28 @@ export async function startApp(
 }
 
 if (import.meta.main) {
+  // Signal handlers go in first, so a SIGTERM during start-up also shuts down cleanly.
+  const starting = startApp(process.env)
+  let stopping = false
+  const shutdown = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    console.error(`${signal} received, shutting down`)
+    const force = setTimeout(() => process.exit(1), 10_000)
+    void starting
+      .then((app) => app.stop())
+      .then(
+        () => {
+          clearTimeout(force)
+          process.exit(0)
+        },
+        () => process.exit(1),
+      )
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
   try {
-    const app = await startApp(process.env)
-    let stopping = false
-    const shutdown = (signal: string) => {
-      if (stopping) return
-      stopping = true
-      console.error(`${signal} received, shutting down`)
-      const force = setTimeout(() => process.exit(1), 10_000)
-      void app.stop().then(() => {
-        clearTimeout(force)
-        process.exit(0)
-      })
-    }
-    process.on('SIGTERM', () => shutdown('SIGTERM'))
-    process.on('SIGINT', () => shutdown('SIGINT'))
+    await starting
   } catch (err) {
     if (err instanceof ConfigError || err instanceof DatabaseError) {
       console.error(err.message)

@@ -8,6 +8,7 @@ import { startApp, type App } from '../../src/main.ts'
 import { FakeBinance } from '../fakes/binance.ts'
 import { FakeBybit } from '../fakes/bybit.ts'
 import { makeBook, type Row } from '../fakes/sim-book.ts'
+import { DiscordServer } from '../fakes/discord-server.ts'
 import { FakeTelegramServer } from '../fakes/telegram-server.ts'
 import { silent, until } from '../support.ts'
 
@@ -185,5 +186,55 @@ describe('alerts end to end (Telegram)', () => {
     expect(
       telegram.sent.filter((m) => m.chatId === 2001 && m.text.includes('buy Binance')),
     ).toHaveLength(1)
+  }, 40_000)
+})
+
+describe('alerts end to end (Discord)', () => {
+  test('slash commands configure a channel; its alert arrives as an embed and is edited when it closes', async () => {
+    const { binance, bybit, telegram, env } = venues()
+    const discord = new DiscordServer({ token: 'x'.repeat(24) + '.fake.discord-token' })
+    stops.push(() => discord.stop())
+    const { TELEGRAM_BOT_TOKEN: _t, TELEGRAM_API_ROOT: _r, ...rest } = env
+    void telegram
+    app = await startApp(
+      {
+        ...rest,
+        DISCORD_TOKEN: discord.token,
+        DISCORD_API_URL: discord.apiUrl,
+        DISCORD_GUILD_ID: discord.guildId,
+      },
+      silent,
+    )
+    await until(() => discord.registrations.length > 0, 10_000, 'commands registered')
+    expect(discord.registrations[0]).toMatchObject({ guildId: discord.guildId })
+    const channel = discord.channelIds[0]!
+    const sub = discord.chatInput('subscribe', [{ name: 'symbols', type: 3, value: 'BTCUSDT' }], {
+      channelId: channel,
+    })
+    await until(() => discord.callbackFor(sub) !== undefined, 5000, 'subscribe reply')
+    expect(JSON.stringify(discord.callbackFor(sub)!.data)).toContain('Subscribed to BTC/USDT')
+    const thr = discord.chatInput('threshold', [{ name: 'percent', type: 10, value: 0.3 }], {
+      channelId: channel,
+    })
+    await until(() => discord.callbackFor(thr) !== undefined, 5000, 'threshold reply')
+    expect(JSON.stringify(discord.callbackFor(thr)!.data)).toContain('0.3%')
+
+    await live(app, binance)
+    dislocate(bybit, '60400.00')
+    await until(() => discord.messages.some((m) => m.channelId === channel), 10_000, 'the embed')
+    const [message] = discord.messages.filter((m) => m.channelId === channel)
+    const embed = (
+      message!.body as { embeds: { title: string; description: string; color: number }[] }
+    ).embeds[0]!
+    const net = ((60400 / 60000.1) * 0.999 * 0.999 - 1) * 100
+    expect(embed.title).toBe(`BTC/USDT: buy Binance, sell Bybit, net ${net.toFixed(2)}%`)
+    expect(embed.description).toContain('Sell on Bybit at 60,400.00')
+    heal(bybit, '60400.00')
+    await until(
+      () => message!.edits.some((e) => JSON.stringify(e).includes('Closed after')),
+      10_000,
+      'the closing edit',
+    )
+    expect(discord.messages.filter((m) => m.channelId === channel)).toHaveLength(1)
   }, 40_000)
 })
