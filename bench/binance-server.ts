@@ -10,6 +10,9 @@ import { generateDislocationStream, generateStream } from './stream.ts'
 
 const n = Number(process.argv[2] ?? 200_000)
 const dislocate = process.argv[3] === 'dislocate'
+/** In hold mode nothing streams until `GET /bench/start` (so a load test can be set up first). */
+let held = process.argv[3] === 'hold'
+const holding = new Set<ServerWebSocket<Data>>()
 const stream = dislocate ? generateDislocationStream(n) : generateStream(n)
 /** In dislocation mode the stream starts once the book is seeded, so every opening is measured live. */
 const waiting = new Set<ServerWebSocket<Data>>()
@@ -75,6 +78,10 @@ function pump(ws: ServerWebSocket<Data>): void {
     waiting.add(ws)
     return
   }
+  if (held) {
+    holding.add(ws)
+    return
+  }
   while (ws.data.next < frames.length) {
     const status = ws.send(frames[ws.data.next]!)
     ws.data.next++
@@ -96,6 +103,12 @@ const server = Bun.serve<Data>({
     }
     if (url.pathname === '/api/v3/exchangeInfo')
       return new Response(exchangeInfo, { headers: { 'content-type': 'application/json' } })
+    if (url.pathname === '/bench/start') {
+      held = false
+      for (const ws of holding) pump(ws)
+      holding.clear()
+      return new Response('started')
+    }
     if (url.pathname === '/api/v3/depth') {
       if (dislocate && !seeded) {
         setTimeout(() => {

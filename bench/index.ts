@@ -48,6 +48,65 @@ async function runJson<T>(args: string[], timeoutMs = 120_000): Promise<T> {
   return JSON.parse(out.trim().split('\n').pop()!) as T
 }
 
+/** Reads a spawned process's stdout line by line. */
+function lineReader(stream: ReadableStream<Uint8Array>) {
+  const reader = stream.getReader()
+  let buf = ''
+  return async (): Promise<string> => {
+    while (!buf.includes('\n')) {
+      const { value, done } = await reader.read()
+      if (done) throw new Error(`process ended before a line: ${buf}`)
+      buf += new TextDecoder().decode(value)
+    }
+    const i = buf.indexOf('\n')
+    const line = buf.slice(0, i)
+    buf = buf.slice(i + 1)
+    return line
+  }
+}
+
+interface LoadResult {
+  seconds: number
+  errors: number
+  '/api/status': { requests: number; rps: number; p50Ms: number; p99Ms: number }
+  '/api/spreads': { requests: number; rps: number; p50Ms: number; p99Ms: number }
+}
+
+/** The whole bot ingesting the stream, with or without a second process loading its API. */
+async function ingestWithApi(
+  load: boolean,
+): Promise<{ ingest: { msgsPerSec: number }; load?: LoadResult }> {
+  const server = await startServer(MESSAGES, 'hold')
+  const app = Bun.spawn(['bun', `${dir}/app-ingest.ts`, String(server.port), String(MESSAGES)], {
+    stdout: 'pipe',
+    stderr: 'inherit',
+  })
+  const next = lineReader(app.stdout)
+  try {
+    const httpPort = (await next()).split(' ')[1]!
+    const loader = load
+      ? Bun.spawn(['bun', `${dir}/api-load.ts`, httpPort, '8', '120'], {
+          stdout: 'pipe',
+          stderr: 'inherit',
+        })
+      : undefined
+    await Bun.sleep(500) // let the load reach a steady state
+    await fetch(`http://127.0.0.1:${server.port}/bench/start`)
+    const ingest = JSON.parse(await next()) as { msgsPerSec: number }
+    let loadResult: LoadResult | undefined
+    if (loader) {
+      loader.kill('SIGTERM')
+      loadResult = JSON.parse((await new Response(loader.stdout).text()).trim()) as LoadResult
+    }
+    app.kill('SIGTERM')
+    await app.exited
+    return { ingest, load: loadResult }
+  } finally {
+    app.kill()
+    server.stop()
+  }
+}
+
 const fmt = (n: number | null, digits = 1) =>
   n === null ? '   n/a' : n.toFixed(digits).padStart(8)
 const mark = (ok: boolean) => (ok ? 'ok  ' : 'MISS')
@@ -82,6 +141,8 @@ try {
 } finally {
   dislocations.stop()
 }
+const quiet = await ingestWithApi(false)
+const loaded = await ingestWithApi(true)
 const memory = await runJson<{
   books: number
   levels: number
@@ -124,3 +185,14 @@ console.log(
   `${mark(detector.latency.p99Us < 1000)} frame on the socket to opportunity-opened event: p50 ${detector.latency.p50Us.toFixed(1)} µs, ` +
     `p99 ${detector.latency.p99Us.toFixed(1)} µs over ${detector.latency.events.toLocaleString()} openings (target p99 < 1 ms)`,
 )
+const drop = 1 - loaded.ingest.msgsPerSec / quiet.ingest.msgsPerSec
+const l = loaded.load!
+console.log(
+  `${mark(drop <= 0.1)} whole bot ingest ${quiet.ingest.msgsPerSec.toFixed(0)} msgs/s alone, ${loaded.ingest.msgsPerSec.toFixed(0)} msgs/s ` +
+    `while a second process loads the API: ${(drop * 100).toFixed(1)} % drop (target <= 10 %)`,
+)
+for (const path of ['/api/status', '/api/spreads'] as const) {
+  console.log(
+    `     ${path} under load: ${l[path].rps.toFixed(0)} req/s, p50 ${l[path].p50Ms.toFixed(2)} ms, p99 ${l[path].p99Ms.toFixed(2)} ms (8 clients, ${l.errors} errors)`,
+  )
+}
