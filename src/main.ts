@@ -231,7 +231,13 @@ export async function startApp(
       }
     },
   })
-  const server = Bun.serve({ hostname: config.host, port: config.port, fetch: api.fetch })
+  // The event stream stays open for hours; idle streams get a ping every 8 s.
+  const server = Bun.serve({
+    hostname: config.host,
+    port: config.port,
+    fetch: api.fetch,
+    idleTimeout: 30,
+  })
   for (const c of connections) c.start()
   await dispatcher.start()
   for (const [name, bot] of [

@@ -123,6 +123,9 @@ function toCsv(items: readonly OpportunityRecord[]): string {
   return `${lines.join('\r\n')}\r\n`
 }
 
+/** Idle streams get a ping this often (below Bun's default 10 s idle timeout, and proxies'). */
+const PING_MS = 8_000
+
 /** An opportunity as the stream sends it. */
 const streamed = (o: Opportunity) => ({
   id: o.id,
@@ -309,10 +312,10 @@ export function createApi(deps: ApiDeps): Hono {
           if (closed) break
           await new Promise<void>((resolve) => {
             wake = resolve
-            setTimeout(resolve, 15_000)
+            setTimeout(resolve, PING_MS)
           })
           wake = undefined
-          if (queue.length === 0 && now() - lastWrite >= 15_000)
+          if (queue.length === 0 && now() - lastWrite >= PING_MS)
             await stream.writeSSE({ event: 'ping', data: '{}' })
         }
       } finally {

@@ -34,7 +34,7 @@ export class FakeBinance {
   /** Captured REST bodies to serve instead of the simulated book, by symbol. */
   readonly cannedSnapshots = new Map<string, string>()
   #held: (() => void)[] = []
-  #time = 1_700_000_000_000
+  #time = Date.now()
 
   constructor(markets: BinanceMarket[]) {
     for (const m of markets) {
@@ -76,7 +76,15 @@ export class FakeBinance {
     const u = U + ids - 1
     s.lastUpdateId = u
     s.book.apply(bids, asks)
-    const data = { e: 'depthUpdate', E: (this.#time += 100), s: symbol, U, u, b: bids, a: asks }
+    const data = {
+      e: 'depthUpdate',
+      E: (this.#time = Math.max(Date.now(), this.#time + 1)),
+      s: symbol,
+      U,
+      u,
+      b: bids,
+      a: asks,
+    }
     const stream = `${symbol.toLowerCase()}@depth@100ms`
     const frame = JSON.stringify({ stream, data })
     this.pushToStream(stream, frame)

@@ -57,7 +57,7 @@ export class FakeCoinbase {
   heartbeatsSent = 0
   readonly #options: Required<FakeCoinbaseOptions>
   readonly #timer: ReturnType<typeof setInterval> | undefined
-  #timeMs = 1_700_000_000_000
+  #timeMs = Date.now()
 
   constructor(products: CoinbaseProduct[], options: FakeCoinbaseOptions = {}) {
     this.#options = {
@@ -202,7 +202,7 @@ export class FakeCoinbase {
   }
 
   #stamp(): string {
-    this.#timeMs += 7
+    this.#timeMs = Math.max(Date.now(), this.#timeMs + 1)
     return `${new Date(this.#timeMs).toISOString().slice(0, -1)}123456Z`
   }
 

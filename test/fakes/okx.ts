@@ -94,7 +94,7 @@ export class FakeOkx {
   /** Captured or hand-made REST bodies to serve instead of the simulated book, by instId. */
   readonly cannedSnapshots = new Map<string, string>()
   #held: (() => void)[] = []
-  #time = 1_790_000_000_000
+  #time = Date.now()
 
   constructor(markets: OkxMarket[]) {
     for (const m of markets) {
@@ -166,7 +166,7 @@ export class FakeOkx {
     const s = this.state.get(instId)!
     const prevSeqId = s.seqId
     s.seqId += 1
-    const ts = String((this.#time += 100))
+    const ts = String((this.#time = Math.max(Date.now(), this.#time + 1)))
     const data = { asks, bids, ts, checksum: 0, prevSeqId, seqId: s.seqId }
     const frame = booksFrame(instId, 'update', data)
     this.push(instId, frame)
@@ -224,7 +224,7 @@ export class FakeOkx {
       checksum === 'wrong'
         ? this.checksumOf(instId) ^ 0x5a5a || 1
         : (checksum ?? (this.checksums === 'real' ? this.checksumOf(instId) : 0))
-    const ts = String((this.#time += 100))
+    const ts = String((this.#time = Math.max(Date.now(), this.#time + 1)))
     const data = { asks: wire(asks), bids: wire(bids), ts, checksum: sum, prevSeqId, seqId }
     return booksFrame(instId, 'update', data)
   }

@@ -1,0 +1,790 @@
+// arbwatch live dashboard: a plain ES module, no dependencies, no build step.
+// Live data comes from the server-sent events of /api/stream (venues, opportunities); the spread
+// table, the chart and the trend arrows come from polling /api/spreads; badges' latencies are
+// refreshed from /api/status. Everything is rendered with DOM calls and textContent, never HTML.
+
+const TOKEN = new URLSearchParams(location.search).get('token') ?? ''
+const SPREADS_EVERY_MS = 2000
+const STATUS_EVERY_MS = 5000
+const HISTORY_MS = 60 * 60 * 1000
+const MIN_CHART_SPAN_MS = 2 * 60 * 1000
+/** A gap longer than this between chart points breaks the line (the page was away). */
+const CHART_GAP_MS = 15_000
+const FEED_MAX = 50
+/** A connected venue silent for this long is shown as stale. */
+const SILENT_STALE_MS = 30_000
+const RETRY_MIN_MS = 1000
+const RETRY_MAX_MS = 15_000
+/** Net changes smaller than this (bps) count as flat for the trend arrow. */
+const TREND_EPSILON_BPS = 0.005
+const SERIES_COLOURS = 6
+
+const state = {
+  /** venue → the latest status (from `venue` events and /api/status). */
+  venues: new Map(),
+  /** id → open opportunity, as the stream sends it. */
+  open: new Map(),
+  /** key (`id:opened` / `id:closed`) → alert log entry. */
+  feed: new Map(),
+  /** symbol → previous best net, bps (null when there was none), for the trend arrow. */
+  prevNet: new Map(),
+  /** symbol → last trend: 'up' | 'down' | 'flat'. */
+  trend: new Map(),
+  /** symbol → [{ t, net }] of the best net at the default size, oldest first. */
+  history: new Map(),
+  /** Server clock minus this browser's, from `hello`. */
+  skewMs: 0,
+  /** symbol → colour index for the chart. */
+  colours: new Map(),
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+const byId = (id) => document.getElementById(id)
+const serverNow = () => Date.now() + state.skewMs
+
+/** `h('td', { class: 'num' }, 'text', child)`: an element; strings become text nodes. */
+function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag)
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue
+    if (key === 'class') el.className = value
+    else if (key === 'data') Object.assign(el.dataset, value)
+    else el.setAttribute(key, value === true ? '' : String(value))
+  }
+  el.append(...children.flat().filter((c) => c !== undefined && c !== null && c !== false))
+  return el
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg'
+function s(tag, attrs = {}, text) {
+  const el = document.createElementNS(SVG_NS, tag)
+  for (const [key, value] of Object.entries(attrs)) el.setAttribute(key, String(value))
+  if (text !== undefined) el.textContent = text
+  return el
+}
+
+/** An API path with the page's token, if it was opened with one. */
+function apiUrl(path, params = {}) {
+  const query = new URLSearchParams(params)
+  if (TOKEN) query.set('token', TOKEN)
+  const text = query.toString()
+  return text ? `${path}?${text}` : path
+}
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message)
+    this.name = 'ApiError'
+    this.status = status
+  }
+}
+
+/** GETs JSON; a non-2xx answer throws ApiError with the API's `error` message. */
+async function getJson(path, params) {
+  const res = await fetch(apiUrl(path, params), {
+    headers: { accept: 'application/json' },
+    cache: 'no-store',
+  })
+  const body = await res.json().catch(() => null)
+  if (!res.ok) throw new ApiError(res.status, body?.error ?? `HTTP ${res.status}`)
+  return body
+}
+
+const isNum = (x) => typeof x === 'number' && Number.isFinite(x)
+const fmtBps = (bps) => (isNum(bps) ? `${bps > 0 ? '+' : ''}${bps.toFixed(2)}` : '—')
+const fmtTime = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false })
+function fmtAmount(x, digits = 2) {
+  if (!isNum(x)) return '—'
+  const big = Math.abs(x) >= 10_000
+  return x.toLocaleString(undefined, {
+    minimumFractionDigits: big ? 0 : digits,
+    maximumFractionDigits: big ? 0 : digits,
+  })
+}
+/** A size in the quote currency: no decimals it does not have (`500`, `0.25`, `12,500`). */
+const fmtSize = (x) => (isNum(x) ? x.toLocaleString(undefined, { maximumFractionDigits: 8 }) : '—')
+function fmtLatency(ms) {
+  if (!isNum(ms)) return '— ms'
+  if (Math.abs(ms) < 1000) return `${Math.round(ms)} ms`
+  if (Math.abs(ms) < 60_000) return `${(ms / 1000).toFixed(1)} s`
+  return ms > 0 ? '> 1 min' : '< -1 min'
+}
+function fmtDuration(ms) {
+  const total = Math.max(0, Math.round(ms / 1000))
+  if (total < 60) return `${total} s`
+  const m = Math.floor(total / 60)
+  if (m < 60) return `${m} m ${total % 60} s`
+  return `${Math.floor(m / 60)} h ${m % 60} m`
+}
+/** The quote currency of a market (`BTC/USDT` → USDT) or the start of a cycle (`USDT>BTC>…`). */
+const quoteOf = (symbol) =>
+  (symbol.includes('>') ? symbol.split('>')[0] : symbol.split('/')[1]) ?? ''
+const routeOf = (o) =>
+  o.kind === 'triangle' ? `${o.buyVenue} (triangle)` : `${o.buyVenue} → ${o.sellVenue}`
+const signClass = (x) => (!isNum(x) ? '' : x > 0 ? 'pos' : x < 0 ? 'neg' : '')
+
+/** Per symbol, the row with the best net among fresh rows (else the best gross, else the first). */
+function bestBySymbol(rows) {
+  const groups = new Map()
+  for (const row of rows) {
+    const list = groups.get(row.symbol) ?? []
+    list.push(row)
+    groups.set(row.symbol, list)
+  }
+  const best = new Map()
+  for (const [symbol, list] of groups) {
+    const usable = list.filter((r) => r.fresh && isNum(r.netBps))
+    const priced = list.filter((r) => isNum(r.grossBps))
+    const pick = (xs, key) => xs.reduce((a, b) => (b[key] > a[key] ? b : a))
+    const row = usable.length
+      ? pick(usable, 'netBps')
+      : priced.length
+        ? pick(priced, 'grossBps')
+        : list[0]
+    best.set(symbol, {
+      row,
+      anyOpen: list.some((r) => r.openId !== null),
+      usable: usable.length > 0,
+    })
+  }
+  return best
+}
+
+/** Why a row has no usable net spread, in a few words. */
+function whyNoNet(row) {
+  if (!row.fresh) return 'stale'
+  if (row.depth !== 'ok') return row.depth === 'empty-book' ? 'empty book' : 'too thin'
+  return ''
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection banner
+
+let connTimer = 0
+function setConn(kind, detail = '') {
+  const el = byId('conn')
+  clearTimeout(connTimer)
+  const text = {
+    connecting: 'connecting…',
+    live: 'live',
+    back: 'back online',
+    lost: `lost the server${detail}`,
+    auth: 'needs the API token: open this page as /?token=…',
+  }[kind]
+  el.dataset.state = kind
+  el.textContent = text
+  document.body.classList.toggle('offline', kind === 'lost' || kind === 'auth')
+  if (kind === 'back') connTimer = setTimeout(() => setConn('live'), 4000)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Venues
+
+function venueView(v) {
+  const books = Object.values(v.books ?? {})
+  if (v.state === 'down') return { label: 'down', tone: 'bad' }
+  if (v.state === 'connecting') {
+    return { label: v.reconnects > 0 ? 'reconnecting' : 'connecting', tone: 'warn' }
+  }
+  if (books.some((b) => b.state === 'stale') || (v.lastMessageAgeMs ?? 0) > SILENT_STALE_MS) {
+    return { label: 'stale', tone: 'bad' }
+  }
+  if (books.some((b) => b.state === 'syncing')) return { label: 'syncing', tone: 'warn' }
+  return { label: 'connected', tone: 'ok' }
+}
+
+function renderVenues() {
+  const items = [...state.venues.entries()].map(([venue, v]) => {
+    const { label, tone } = venueView(v)
+    const books = Object.values(v.books ?? {})
+    const live = books.filter((b) => b.state === 'live').length
+    const latency = fmtLatency(v.latencyMs)
+    const age = isNum(v.lastMessageAgeMs)
+      ? `last message ${fmtDuration(v.lastMessageAgeMs)} ago`
+      : ''
+    return h(
+      'li',
+      {
+        class: `venue ${tone}`,
+        data: { venue, state: label },
+        title: [
+          `${live}/${books.length} books live`,
+          isNum(v.latencyMs) ? `latency ${Math.round(v.latencyMs)} ms` : '',
+          age,
+          `${v.messagesPerSec ?? 0} msg/s`,
+        ]
+          .filter(Boolean)
+          .join(' · '),
+      },
+      h('span', { class: 'dot', 'aria-hidden': 'true' }),
+      h('span', { class: 'venue-name' }, venue),
+      h(
+        'span',
+        { class: 'venue-info' },
+        h('span', { class: 'venue-state' }, label),
+        ' ',
+        h('span', { class: 'venue-latency' }, latency),
+      ),
+    )
+  })
+  byId('venues').replaceChildren(...items)
+  renderSummary()
+}
+
+function mergeVenue(venue, status) {
+  state.venues.set(venue, { ...state.venues.get(venue), ...status })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open opportunities and the alert log
+
+function renderOpen() {
+  const open = [...state.open.values()].sort((a, b) => b.last.netBps - a.last.netBps)
+  const real = open.filter((o) => !o.anomaly)
+  byId('scanning').hidden = real.length > 0
+  byId('open').replaceChildren(
+    ...open.map((o) => {
+      const ccy = quoteOf(o.symbol)
+      return h(
+        'li',
+        { class: `opp${o.anomaly ? ' anomaly' : ''}`, data: { id: o.id, symbol: o.symbol } },
+        h(
+          'div',
+          { class: 'opp-head' },
+          h('strong', {}, o.symbol),
+          o.anomaly ? h('span', { class: 'tag warn' }, 'anomaly') : null,
+          h(
+            'span',
+            { class: `opp-net ${signClass(o.last.netBps)}` },
+            `${fmtBps(o.last.netBps)} bps`,
+          ),
+        ),
+        h('div', { class: 'opp-route' }, routeOf(o)),
+        h(
+          'div',
+          { class: 'opp-meta' },
+          `profit ${fmtAmount(o.last.profitQuote)} ${ccy} on ${fmtSize(o.last.sizeQuote)}`,
+          ` · max ${fmtAmount(o.last.maxSizeQuote, 0)} ${ccy}`,
+          ` · peak ${fmtBps(o.peakNetBps)}`,
+          ' · open ',
+          h('span', { data: { since: o.openedAtMs } }, fmtDuration(serverNow() - o.openedAtMs)),
+        ),
+      )
+    }),
+  )
+  renderSummary()
+}
+
+/** An alert log entry from a stream event. */
+function entryFromEvent(type, o, atMs) {
+  const quote = type === 'opened' ? o.open : o.last
+  return {
+    key: `${o.id}:${type}`,
+    type,
+    atMs: type === 'closed' ? (o.closedAtMs ?? atMs) : o.openedAtMs,
+    symbol: o.symbol,
+    route: routeOf(o),
+    anomaly: o.anomaly,
+    netBps: quote.netBps,
+    profitQuote: quote.profitQuote,
+    sizeQuote: quote.sizeQuote,
+    peakNetBps: type === 'closed' ? o.peakNetBps : null,
+    durationMs: type === 'closed' ? (o.closedAtMs ?? atMs) - o.openedAtMs : null,
+    reason: type === 'closed' ? o.closeReason : null,
+  }
+}
+
+/** Alert log entries from a stored opportunity (`/api/opportunities`). */
+function entriesFromRecord(r) {
+  const base = { symbol: r.symbol, route: routeOf(r), anomaly: r.anomaly, sizeQuote: r.sizeQuote }
+  const out = [
+    {
+      ...base,
+      key: `${r.id}:opened`,
+      type: 'opened',
+      atMs: r.openedAtMs,
+      netBps: r.netBpsOpen,
+      profitQuote: null,
+      peakNetBps: null,
+      durationMs: null,
+      reason: null,
+    },
+  ]
+  if (r.closedAtMs !== null) {
+    out.push({
+      ...base,
+      key: `${r.id}:closed`,
+      type: 'closed',
+      atMs: r.closedAtMs,
+      netBps: r.netBps,
+      profitQuote: r.profitQuote,
+      peakNetBps: r.peakNetBps,
+      durationMs: r.closedAtMs - r.openedAtMs,
+      reason: r.closeReason,
+    })
+  }
+  return out
+}
+
+function addFeed(entries) {
+  for (const e of entries) state.feed.set(e.key, e)
+  const sorted = [...state.feed.values()].sort((a, b) => b.atMs - a.atMs)
+  for (const e of sorted.slice(FEED_MAX)) state.feed.delete(e.key)
+}
+
+function renderFeed() {
+  const entries = [...state.feed.values()].sort((a, b) => b.atMs - a.atMs)
+  if (entries.length === 0) {
+    byId('feed').replaceChildren(h('li', { class: 'empty' }, 'No opportunities yet.'))
+    return
+  }
+  byId('feed').replaceChildren(
+    ...entries.map((e) => {
+      const ccy = quoteOf(e.symbol)
+      const details = []
+      if (e.type === 'opened' && isNum(e.profitQuote)) {
+        details.push(`profit ${fmtAmount(e.profitQuote)} ${ccy} on ${fmtSize(e.sizeQuote)}`)
+      }
+      if (e.type === 'closed') {
+        details.push(`after ${fmtDuration(e.durationMs)}`, `peak ${fmtBps(e.peakNetBps)} bps`)
+        if (e.reason) details.push(e.reason)
+      }
+      return h(
+        'li',
+        {
+          class: `feed-item ${e.type}${e.anomaly ? ' anomaly' : ''}`,
+          data: { type: e.type, symbol: e.symbol },
+        },
+        h(
+          'div',
+          { class: 'feed-line' },
+          h('time', { datetime: new Date(e.atMs).toISOString() }, fmtTime(e.atMs)),
+          h(
+            'span',
+            { class: `tag ${e.anomaly ? 'warn' : e.type === 'opened' ? 'ok' : 'muted'}` },
+            e.anomaly ? `anomaly ${e.type}` : e.type,
+          ),
+          h('strong', {}, e.symbol),
+          h('span', { class: `feed-net ${signClass(e.netBps)}` }, `${fmtBps(e.netBps)} bps`),
+        ),
+        h('div', { class: 'feed-detail' }, [e.route, ...details].join(' · ')),
+      )
+    }),
+  )
+}
+
+async function loadFeed() {
+  try {
+    const { items } = await getJson('/api/opportunities', { limit: 20, anomalies: 'true' })
+    addFeed(items.flatMap(entriesFromRecord))
+    renderFeed()
+  } catch (err) {
+    reportError(err)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stream
+
+let stream = null
+let retryMs = RETRY_MIN_MS
+let lostServer = false
+let helloCount = 0
+
+function connectStream() {
+  stream = new EventSource(apiUrl('/api/stream'))
+  stream.addEventListener('open', () => {
+    retryMs = RETRY_MIN_MS
+    setConn(lostServer ? 'back' : 'live')
+    lostServer = false
+  })
+  stream.addEventListener('hello', (ev) => {
+    const hello = JSON.parse(ev.data)
+    state.skewMs = hello.atMs - Date.now()
+    state.open = new Map(hello.open.map((o) => [o.id, o]))
+    addFeed(hello.open.map((o) => entryFromEvent('opened', o, hello.atMs)))
+    renderOpen()
+    renderFeed()
+    // After a reconnect, catch up on what opened and closed meanwhile.
+    if (helloCount++ > 0) {
+      void loadFeed()
+      void refreshSpreads()
+    }
+  })
+  stream.addEventListener('venue', (ev) => {
+    const { venue, ...status } = JSON.parse(ev.data)
+    mergeVenue(venue, status)
+    renderVenues()
+  })
+  stream.addEventListener('opportunity', (ev) => {
+    const { type, atMs, opportunity: o } = JSON.parse(ev.data)
+    if (type === 'closed') state.open.delete(o.id)
+    else state.open.set(o.id, o)
+    if (type !== 'updated') {
+      addFeed([entryFromEvent(type, o, atMs)])
+      renderFeed()
+    }
+    renderOpen()
+    refreshSpreadsSoon()
+  })
+  stream.addEventListener('error', () => {
+    // Take over from EventSource's own retry, so the delay is ours and a refused stream (a 401
+    // or 503 closes it for good) is retried too.
+    stream.close()
+    lostServer = true
+    setConn('lost', ` · retrying in ${Math.round(retryMs / 1000)} s`)
+    setTimeout(connectStream, retryMs)
+    retryMs = Math.min(retryMs * 2, RETRY_MAX_MS)
+    void refreshStatus()
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spreads: the table, the trend arrows and the chart
+
+let spreadsTimer = 0
+let spreadsBusy = false
+let spreadsAgain = false
+
+async function refreshSpreads() {
+  clearTimeout(spreadsTimer)
+  if (spreadsBusy) {
+    spreadsAgain = true
+    return
+  }
+  spreadsBusy = true
+  try {
+    const body = await getJson('/api/spreads')
+    onSpreads(body.spreads, Date.now())
+    byId('spreads').classList.remove('stale')
+  } catch (err) {
+    byId('spreads').classList.add('stale')
+    reportError(err)
+  } finally {
+    spreadsBusy = false
+    spreadsTimer = setTimeout(refreshSpreads, spreadsAgain ? 0 : SPREADS_EVERY_MS)
+    spreadsAgain = false
+  }
+}
+
+function refreshSpreadsSoon() {
+  clearTimeout(spreadsTimer)
+  spreadsTimer = setTimeout(refreshSpreads, 50)
+}
+
+function onSpreads(rows, nowMs) {
+  const best = bestBySymbol(rows)
+  for (const [symbol, { row, usable }] of best) {
+    const net = usable ? row.netBps : null
+    const prev = state.prevNet.get(symbol)
+    let trend = 'flat'
+    if (isNum(net) && isNum(prev) && Math.abs(net - prev) > TREND_EPSILON_BPS) {
+      trend = net > prev ? 'up' : 'down'
+    }
+    state.trend.set(symbol, trend)
+    state.prevNet.set(symbol, net)
+    const points = state.history.get(symbol) ?? []
+    points.push({ t: nowMs, net })
+    while (points.length > 0 && points[0].t < nowMs - HISTORY_MS) points.shift()
+    state.history.set(symbol, points)
+    if (!state.colours.has(symbol)) state.colours.set(symbol, state.colours.size % SERIES_COLOURS)
+  }
+  renderSpreads(best)
+  renderChart()
+  byId('spreads-note').textContent =
+    `Net after taker fees at ${fmtSize(rows[0]?.sizeQuote)} of the quote currency · updated ${fmtTime(nowMs)}`
+}
+
+const ARROWS = { up: '▲', down: '▼', flat: '→' }
+
+function renderSpreads(best) {
+  const body = byId('spreads-body')
+  if (best.size === 0) {
+    body.replaceChildren(h('tr', { class: 'placeholder' }, h('td', { colspan: 4 }, 'No symbols.')))
+    return
+  }
+  body.replaceChildren(
+    ...[...best].map(([symbol, { row, anyOpen, usable }]) => {
+      const trend = state.trend.get(symbol) ?? 'flat'
+      const why = usable ? '' : whyNoNet(row)
+      return h(
+        'tr',
+        { class: anyOpen ? 'open' : undefined, data: { symbol } },
+        h(
+          'th',
+          { scope: 'row' },
+          symbol,
+          anyOpen ? h('span', { class: 'tag ok' }, 'open') : null,
+          h('div', { class: 'route' }, routeOf(row)),
+        ),
+        h('td', { class: `num ${signClass(row.grossBps)}` }, fmtBps(row.grossBps)),
+        h(
+          'td',
+          { class: `num net ${usable ? signClass(row.netBps) : 'muted'}` },
+          usable ? fmtBps(row.netBps) : why || '—',
+        ),
+        h(
+          'td',
+          { class: `trend ${usable ? trend : 'flat'}`, title: `net ${trend} since the last poll` },
+          usable ? ARROWS[trend] : '',
+        ),
+      )
+    }),
+  )
+}
+
+/** Round tick values (1, 2, 2.5, 5 × 10^k apart) spanning [lo, hi]. */
+function ticks(lo, hi, count) {
+  const raw = (hi - lo) / count
+  const mag = 10 ** Math.floor(Math.log10(raw))
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((x) => x >= raw) ?? raw
+  const out = []
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
+    out.push(+v.toFixed(10))
+  return out
+}
+
+let chartWidth = 0
+
+function renderChart() {
+  const box = byId('chart')
+  const series = [...state.history].filter(([, pts]) => pts.some((p) => isNum(p.net)))
+  const legend = byId('legend')
+  if (series.length === 0) {
+    box.replaceChildren(h('p', { class: 'empty' }, 'Collecting spreads…'))
+    legend.replaceChildren()
+    return
+  }
+  const width = Math.max(260, Math.round(box.clientWidth))
+  chartWidth = width
+  const height = width < 480 ? 170 : 220
+  const pad = { l: 42, r: 10, t: 10, b: 22 }
+  const t1 = Date.now()
+  let t0 = Math.max(t1 - HISTORY_MS, Math.min(...series.map(([, pts]) => pts[0].t)))
+  if (t1 - t0 < MIN_CHART_SPAN_MS) t0 = t1 - MIN_CHART_SPAN_MS
+  const values = series.flatMap(([, pts]) => pts.map((p) => p.net).filter(isNum))
+  let lo = Math.min(0, ...values)
+  let hi = Math.max(0, ...values)
+  if (hi - lo < 1) {
+    lo -= 0.5
+    hi += 0.5
+  }
+  const margin = (hi - lo) * 0.08
+  lo -= margin
+  hi += margin
+  const x = (t) => pad.l + ((t - t0) / (t1 - t0)) * (width - pad.l - pad.r)
+  const y = (v) => pad.t + ((hi - v) / (hi - lo)) * (height - pad.t - pad.b)
+
+  const svg = s('svg', {
+    viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
+    role: 'img',
+    'aria-label': 'Best net spread per symbol over time, in basis points',
+  })
+  for (const v of ticks(lo, hi, 4)) {
+    svg.append(
+      s('line', {
+        x1: pad.l,
+        x2: width - pad.r,
+        y1: y(v),
+        y2: y(v),
+        class: v === 0 ? 'zero' : 'gridline',
+      }),
+      s('text', { x: pad.l - 6, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' }, String(v)),
+    )
+  }
+  const xTicks = [t0, (t0 + t1) / 2, t1]
+  xTicks.forEach((t, i) => {
+    const anchor = i === 0 ? 'start' : i === xTicks.length - 1 ? 'end' : 'middle'
+    const label = fmtTime(t).slice(0, 5)
+    svg.append(s('text', { x: x(t), y: height - 6, class: 'axis', 'text-anchor': anchor }, label))
+  })
+  for (const [symbol, pts] of series) {
+    let d = ''
+    let prevT = -Infinity
+    for (const p of pts) {
+      if (p.t < t0 || !isNum(p.net)) {
+        prevT = -Infinity
+        continue
+      }
+      const cmd = p.t - prevT > CHART_GAP_MS ? 'M' : 'L'
+      d += `${cmd}${x(p.t).toFixed(1)},${y(p.net).toFixed(1)}`
+      prevT = p.t
+    }
+    const colour = state.colours.get(symbol) ?? 0
+    svg.append(s('path', { d, class: `series c${colour}` }))
+    const last = pts.at(-1)
+    if (last && isNum(last.net)) {
+      svg.append(s('circle', { cx: x(last.t), cy: y(last.net), r: 2.5, class: `end c${colour}` }))
+    }
+  }
+  box.replaceChildren(svg)
+  legend.replaceChildren(
+    ...series.map(([symbol, pts]) => {
+      const last = pts.at(-1)?.net
+      return h(
+        'li',
+        {},
+        h('span', { class: `swatch c${state.colours.get(symbol) ?? 0}`, 'aria-hidden': 'true' }),
+        `${symbol} `,
+        h('span', { class: signClass(last) }, fmtBps(last)),
+      )
+    }),
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status (latencies, message ages) and the footer
+
+let statusTimer = 0
+
+async function refreshStatus() {
+  clearTimeout(statusTimer)
+  try {
+    const body = await getJson('/api/status')
+    for (const [venue, status] of Object.entries(body.venues)) mergeVenue(venue, status)
+    renderVenues()
+  } catch (err) {
+    reportError(err)
+  } finally {
+    statusTimer = setTimeout(refreshStatus, STATUS_EVERY_MS)
+  }
+}
+
+function renderSummary() {
+  const venues = state.venues.size
+  const open = [...state.open.values()].filter((o) => !o.anomaly).length
+  byId('summary').textContent = `${venues} venue${venues === 1 ? '' : 's'} · ${open} open`
+}
+
+function reportError(err) {
+  if (err instanceof ApiError && err.status === 401) setConn('auth')
+  else if (!(err instanceof ApiError)) console.warn('arbwatch:', err)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profit calculator
+
+function calcError(message) {
+  const el = byId('calc-error')
+  el.textContent = message
+  el.hidden = message === ''
+  byId('size').setAttribute('aria-invalid', message === '' ? 'false' : 'true')
+}
+
+async function calculate(ev) {
+  ev.preventDefault()
+  const raw = byId('size').value.trim()
+  if (raw === '') return calcError('Enter a trade size in the quote currency, e.g. 1000.')
+  if (raw.length > 30) return calcError('That size is too long to be a number.')
+  const button = byId('calc').querySelector('button')
+  button.disabled = true
+  try {
+    const body = await getJson('/api/spreads', { size: raw })
+    calcError('')
+    renderCalc(body)
+  } catch (err) {
+    // The API says what is wrong with the size (a 400 with `error`).
+    calcError(err instanceof ApiError ? err.message : 'The server did not answer; try again.')
+    byId('calc-out').replaceChildren()
+    reportError(err)
+  } finally {
+    button.disabled = false
+  }
+}
+
+function renderCalc({ sizeQuote, spreads }) {
+  const best = bestBySymbol(spreads)
+  const rows = [...best].map(([symbol, { row, usable }]) => {
+    const ccy = quoteOf(symbol)
+    if (!usable) {
+      return h(
+        'tr',
+        { data: { symbol } },
+        h('th', { scope: 'row' }, symbol),
+        h(
+          'td',
+          { colspan: 2, class: 'muted' },
+          row.fresh ? `book ${whyNoNet(row)} for this size` : 'no fresh quotes',
+        ),
+      )
+    }
+    return h(
+      'tr',
+      { data: { symbol } },
+      h('th', { scope: 'row' }, symbol, h('div', { class: 'route' }, routeOf(row))),
+      h('td', { class: `num ${signClass(row.netBps)}` }, `${fmtBps(row.netBps)} bps`),
+      h(
+        'td',
+        { class: 'num' },
+        h(
+          'span',
+          { class: `profit ${signClass(row.profitQuote)}` },
+          `${fmtAmount(row.profitQuote)} ${ccy}`,
+        ),
+        row.maxSizeQuote > 0
+          ? h(
+              'div',
+              { class: 'max', title: 'Largest size whose net spread still meets the threshold' },
+              `max ${fmtAmount(row.maxSizeQuote, 0)} → +${fmtAmount(row.maxProfitQuote)}`,
+            )
+          : null,
+      ),
+    )
+  })
+  byId('calc-out').replaceChildren(
+    h(
+      'p',
+      { class: 'note' },
+      `At ${fmtSize(sizeQuote)} per trade on the current books, ${fmtTime(Date.now())}`,
+    ),
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { id: 'calc-results', class: 'spreads' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'col' }, 'Best route'),
+            h('th', { scope: 'col', class: 'num' }, 'Net'),
+            h('th', { scope: 'col', class: 'num' }, 'Profit'),
+          ),
+        ),
+        h('tbody', {}, rows),
+      ),
+    ),
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start
+
+function tick() {
+  const now = serverNow()
+  for (const el of document.querySelectorAll('[data-since]')) {
+    el.textContent = fmtDuration(now - Number(el.dataset.since))
+  }
+}
+
+function start() {
+  byId('api-link').href = apiUrl('/api/status')
+  byId('calc').addEventListener('submit', calculate)
+  new ResizeObserver(() => {
+    if (Math.round(byId('chart').clientWidth) !== chartWidth) renderChart()
+  }).observe(byId('chart'))
+  setInterval(tick, 1000)
+  connectStream()
+  void loadFeed()
+  void refreshSpreads()
+  void refreshStatus()
+}
+
+start()

@@ -1,0 +1,217 @@
+/**
+ * The dashboard in headless Chromium against a running bot fed by fake Binance and Bybit: venue
+ * badges, an injected opportunity reaching the table and the alert log, the profit calculator, and
+ * the page noticing a lost server. Skipped only when /usr/bin/chromium is missing.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, mkdirSync } from 'node:fs'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { startApp, type App } from '../../src/main.ts'
+import { FakeBinance } from '../fakes/binance.ts'
+import { FakeBybit } from '../fakes/bybit.ts'
+import { makeBook, type Row } from '../fakes/sim-book.ts'
+import { silent, until } from '../support.ts'
+
+const CHROMIUM = '/usr/bin/chromium'
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+const ARTIFACTS = `${import.meta.dir}/../artifacts`
+const TOKEN = 'browser-test-token-0123456789'
+const hasChromium = existsSync(CHROMIUM)
+
+/**
+ * A pass-through proxy in front of the bot, so the test can take "the server" away (and close the
+ * page's open stream) without stopping the bot, then bring it back on the same port.
+ */
+function startProxy(targetPort: number, port = 0) {
+  return Bun.serve({
+    hostname: '127.0.0.1',
+    port,
+    idleTimeout: 0,
+    fetch(req) {
+      const url = new URL(req.url)
+      return fetch(`http://127.0.0.1:${targetPort}${url.pathname}${url.search}`, {
+        method: req.method,
+        headers: req.headers,
+        signal: req.signal,
+      })
+    },
+  })
+}
+if (!hasChromium) {
+  console.warn(
+    `SKIPPED the dashboard browser test: ${CHROMIUM} is missing (apt-get install -y chromium)`,
+  )
+}
+
+describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
+  let browser: Browser
+  let context: BrowserContext
+  let page: Page
+  let app: App
+  let binance: FakeBinance
+  let bybit: FakeBybit
+  let proxy: ReturnType<typeof startProxy>
+  const problems: string[] = []
+
+  beforeAll(async () => {
+    const { chromium } = await import('playwright-core')
+    // Cold Chromium first: the bot's quotes must still be fresh when the test moves a book.
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS })
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' })
+    page = await context.newPage()
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') problems.push(`console: ${msg.text()}`)
+    })
+
+    binance = new FakeBinance([
+      { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
+      { symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
+    ])
+    bybit = new FakeBybit([
+      { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
+      { symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
+    ])
+    app = await startApp(
+      {
+        EXCHANGES: 'binance,bybit',
+        SYMBOLS: 'BTC/USDT,ETH/USDT',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATABASE_URL: ':memory:',
+        TRIANGLES: 'off',
+        FEE_BPS_BINANCE: '10',
+        FEE_BPS_BYBIT: '10',
+        MAX_QUOTE_AGE_MS: '60000',
+        API_TOKEN: TOKEN,
+        BINANCE_WS_URL: binance.wsUrl,
+        BINANCE_REST_URL: binance.restUrl,
+        BYBIT_WS_URL: bybit.wsUrl,
+        BYBIT_REST_URL: bybit.restUrl,
+      },
+      silent,
+    )
+    // Binance's first update triggers its REST snapshot; keep it moving until every book is live.
+    await until(
+      () => {
+        binance.update('BTCUSDT', [['59999.95', '1.00000000']], [])
+        binance.update('ETHUSDT', [], [['3000.015', '2.00000000']])
+        return [...app.books.venues()].every((v) =>
+          [...app.books.ofVenue(v)].every((e) => e.state === 'live'),
+        )
+      },
+      5000,
+      'books live',
+    )
+    proxy = startProxy(app.port)
+  }, 60_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await proxy?.stop(true)
+    await app?.stop()
+    binance?.stop()
+    bybit?.stop()
+  }, 20_000)
+
+  test('shows each venue connected with its latency, and scans while nothing is open', async () => {
+    await page.goto(`http://127.0.0.1:${proxy.port}/?token=${TOKEN}`)
+    for (const venue of ['binance', 'bybit']) {
+      const badge = await page.waitForSelector(
+        `.venue[data-venue="${venue}"][data-state="connected"]`,
+      )
+      // The fakes stamp frames with their own clock, so the latency here is only well-formed.
+      const latency = await badge.$eval('.venue-latency', (el) => el.textContent)
+      expect(latency).toMatch(/^(\d+ ms|\d+\.\d s|[<>] -?1 min)$/)
+    }
+    await page.waitForSelector('#conn[data-state="live"]')
+    expect(await page.isVisible('#scanning')).toBe(true)
+    await page.waitForSelector('#spreads-body tr[data-symbol="BTC/USDT"] td.net')
+    await page.waitForSelector('#spreads-body tr[data-symbol="ETH/USDT"]')
+  })
+
+  test('an injected opportunity reaches the table and the alert log within two seconds', async () => {
+    // Record every trend arrow the BTC row shows, so a quick second poll cannot hide the ▲.
+    await page.evaluate(() => {
+      const seen: string[] = ((window as any).btcTrends = [])
+      new MutationObserver(() => {
+        const cell = document.querySelector('#spreads-body tr[data-symbol="BTC/USDT"] td.trend')
+        if (cell) seen.push(`${cell.className}:${cell.textContent}`)
+      }).observe(document.getElementById('spreads-body')!, { childList: true, subtree: true })
+    })
+    // Bybit's whole book jumps: its best bid 60,200.00 is above Binance's best ask 60,000.10.
+    const asksGone: Row[] = bybit.state
+      .get('BTCUSDT')!
+      .book.topAsks()
+      .map(([p]) => [p, '0'])
+    const started = Date.now()
+    bybit.update('BTCUSDT', [['60200.00', '1.00000000']], [...asksGone, ['60300.00', '1.00000000']])
+    await Promise.all([
+      page.waitForSelector('#spreads-body tr.open[data-symbol="BTC/USDT"]', { timeout: 2000 }),
+      page.waitForSelector('#feed li[data-type="opened"][data-symbol="BTC/USDT"]', {
+        timeout: 2000,
+      }),
+      page.waitForSelector('#open li[data-symbol="BTC/USDT"]', { timeout: 2000 }),
+    ])
+    expect(Date.now() - started).toBeLessThan(2000)
+    expect(await page.isVisible('#scanning')).toBe(false)
+
+    const net = ((60200 / 60000.1) * 0.999 * 0.999 - 1) * 10_000
+    const row = page.locator('#spreads-body tr[data-symbol="BTC/USDT"]')
+    expect(await row.locator('.route').textContent()).toBe('binance → bybit')
+    expect(await row.locator('td.net').textContent()).toBe(`+${net.toFixed(2)}`)
+    expect(await page.evaluate(() => (window as any).btcTrends)).toContain('trend up:▲')
+    expect(await page.textContent('#feed li[data-type="opened"]')).toContain('binance → bybit')
+  })
+
+  test('the calculator answers for a size and shows the API message for a bad one', async () => {
+    await page.fill('#size', '500')
+    await page.click('#calc button')
+    const profit = await page.waitForSelector('#calc-results tr[data-symbol="BTC/USDT"] .profit')
+    const expected = 500 * ((60200 / 60000.1) * 0.999 * 0.999 - 1)
+    expect(await profit.textContent()).toBe(`${expected.toFixed(2)} USDT`)
+    expect(await page.isHidden('#calc-error')).toBe(true)
+
+    mkdirSync(ARTIFACTS, { recursive: true })
+    await page.screenshot({ path: `${ARTIFACTS}/dashboard.png`, fullPage: true })
+
+    await page.fill('#size', '0')
+    await page.click('#calc button')
+    await page.waitForSelector('#calc-error:has-text("size must be a positive amount")')
+    await page.fill('#size', '')
+    await page.click('#calc button')
+    await page.waitForSelector('#calc-error:has-text("Enter a trade size")')
+  })
+
+  test('the close lands in the alert log and the page goes back to scanning', async () => {
+    bybit.update('BTCUSDT', [['60200.00', '0']], [['60000.50', '1.00000000']])
+    await page.waitForSelector('#feed li[data-type="closed"][data-symbol="BTC/USDT"]', {
+      timeout: 2000,
+    })
+    await page.waitForSelector('#scanning', { state: 'visible', timeout: 2000 })
+    expect(await page.textContent('#feed li[data-type="closed"]')).toContain('below the threshold')
+  })
+
+  test('it shows when it has lost the server, and when it is back', async () => {
+    // Only the calculator's deliberate 400s so far (Chromium logs every failed load).
+    expect(problems.filter((p) => !p.includes('status of 400'))).toEqual([])
+    const port = proxy.port!
+    await proxy.stop(true)
+    await page.waitForSelector('#conn[data-state="lost"]', { timeout: 3000 })
+    expect(await page.textContent('#conn')).toContain('lost the server')
+    proxy = startProxy(app.port, port)
+    await page.waitForSelector('#conn[data-state="back"]', { timeout: 5000 })
+    await page.waitForSelector('.venue[data-venue="bybit"][data-state="connected"]')
+    // While the server was away, only failed loads were reported.
+    expect(problems.filter((p) => !/status of 400|net::ERR_/.test(p))).toEqual([])
+  })
+})
