@@ -34,7 +34,6 @@ export class FakeBinance {
   /** Captured REST bodies to serve instead of the simulated book, by symbol. */
   readonly cannedSnapshots = new Map<string, string>()
   #held: (() => void)[] = []
-  #time = Date.now()
 
   constructor(markets: BinanceMarket[]) {
     for (const m of markets) {
@@ -78,7 +77,7 @@ export class FakeBinance {
     s.book.apply(bids, asks)
     const data = {
       e: 'depthUpdate',
-      E: (this.#time = Math.max(Date.now(), this.#time + 1)),
+      E: Date.now(),
       s: symbol,
       U,
       u,

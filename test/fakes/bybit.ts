@@ -63,7 +63,6 @@ export class FakeBybit {
   /** While false, pings get no pong. */
   answerPings = true
   readonly #held: { client: Client; topic: string }[] = []
-  #time = Date.now()
 
   constructor(markets: BybitMarket[]) {
     for (const m of markets) {
@@ -141,7 +140,7 @@ export class FakeBybit {
   /** A v5 book frame with the symbol's current u/seq. */
   bookFrame(symbol: string, type: 'snapshot' | 'delta', b: Row[], a: Row[]): string {
     const s = this.state.get(symbol)
-    const ts = (this.#time = Math.max(Date.now(), this.#time + 1))
+    const ts = Date.now()
     const data = { s: symbol, b, a, u: s?.u ?? 1, seq: s?.seq ?? 1 }
     return JSON.stringify({ topic: topicOf(symbol), ts, type, data, cts: ts - 2 })
   }

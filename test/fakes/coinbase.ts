@@ -202,7 +202,7 @@ export class FakeCoinbase {
   }
 
   #stamp(): string {
-    this.#timeMs = Math.max(Date.now(), this.#timeMs + 1)
+    this.#timeMs = Date.now()
     return `${new Date(this.#timeMs).toISOString().slice(0, -1)}123456Z`
   }
 

@@ -94,7 +94,6 @@ export class FakeOkx {
   /** Captured or hand-made REST bodies to serve instead of the simulated book, by instId. */
   readonly cannedSnapshots = new Map<string, string>()
   #held: (() => void)[] = []
-  #time = Date.now()
 
   constructor(markets: OkxMarket[]) {
     for (const m of markets) {
@@ -166,7 +165,7 @@ export class FakeOkx {
     const s = this.state.get(instId)!
     const prevSeqId = s.seqId
     s.seqId += 1
-    const ts = String((this.#time = Math.max(Date.now(), this.#time + 1)))
+    const ts = String(Date.now())
     const data = { asks, bids, ts, checksum: 0, prevSeqId, seqId: s.seqId }
     const frame = booksFrame(instId, 'update', data)
     this.push(instId, frame)
@@ -224,7 +223,7 @@ export class FakeOkx {
       checksum === 'wrong'
         ? this.checksumOf(instId) ^ 0x5a5a || 1
         : (checksum ?? (this.checksums === 'real' ? this.checksumOf(instId) : 0))
-    const ts = String((this.#time = Math.max(Date.now(), this.#time + 1)))
+    const ts = String(Date.now())
     const data = { asks: wire(asks), bids: wire(bids), ts, checksum: sum, prevSeqId, seqId }
     return booksFrame(instId, 'update', data)
   }
@@ -272,7 +271,7 @@ export class FakeOkx {
       }
       const asks = wire(book.topAsks(depth))
       const bids = wire(book.topBids(depth))
-      const ts = String(this.#time)
+      const ts = String(Date.now())
       return Response.json({ code: '0', msg: '', data: [{ asks, bids, ts, seqId }] })
     }
     return undefined
@@ -313,7 +312,7 @@ export class FakeOkx {
         const checksum = this.checksums === 'real' ? this.checksumOf(instId) : 0
         const asks = wire(s.book.topAsks(400))
         const bids = wire(s.book.topBids(400))
-        const ts = String(this.#time)
+        const ts = String(Date.now())
         const data = { asks, bids, ts, checksum, prevSeqId: -1, seqId: s.seqId }
         this.server.send(booksFrame(instId, 'snapshot', data), client)
       }
