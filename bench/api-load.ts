@@ -24,9 +24,11 @@ await Promise.all(
       try {
         const res = await fetch(base + path)
         await res.arrayBuffer()
-        if (!res.ok) errors++
-      } catch {
-        errors++
+        if (!res.ok && running) errors++
+      } catch (err) {
+        // A request cut short by our own stop signal is not an API error.
+        if (running) errors++
+        if (process.env.DEBUG_LOAD) console.error(String(err))
       }
       latencies[path]!.push(performance.now() - start)
     }
