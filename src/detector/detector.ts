@@ -316,7 +316,13 @@ export class Detector {
 
   /** The numbers at a size, or undefined when the books cannot fill it. */
   #quote(slot: AnySlot, sizeQuote: number, now: number): Quote | undefined {
-    const threshold = this.#o.minSpreadBps
+    const { depth, ...quote } = this.#compute(slot, sizeQuote, now)
+    return depth === 'ok' ? quote : undefined
+  }
+
+  /** Both spread computations, mapped to one shape (NaN where the books cannot fill the size). */
+  #compute(slot: AnySlot, sizeQuote: number, now: number): Quote & { depth: SpreadView['depth'] } {
+    const thresholdBps = this.#o.minSpreadBps
     if (slot.kind === 'cross') {
       const r = crossSpread({
         asks: slot.buy.book.asks,
@@ -324,10 +330,10 @@ export class Detector {
         buyFeeBps: slot.buyFeeBps,
         sellFeeBps: slot.sellFeeBps,
         sizeQuote,
-        thresholdBps: threshold,
+        thresholdBps,
       })
-      if (r.depth !== 'ok') return undefined
       return {
+        depth: r.depth,
         grossBps: r.grossBps,
         netBps: r.netBps,
         sizeQuote,
@@ -341,10 +347,10 @@ export class Detector {
         sellAgeMs: now - slot.sell.lastUpdateMs,
       }
     }
-    const r = triangleSpread(slot.legs, sizeQuote, threshold)
-    if (r.depth !== 'ok') return undefined
-    const ages = slot.legs.map((l) => now - l.entry.lastUpdateMs)
+    const r = triangleSpread(slot.legs, sizeQuote, thresholdBps)
+    const oldest = Math.max(...slot.legs.map((l) => now - l.entry.lastUpdateMs))
     return {
+      depth: r.depth,
       grossBps: r.grossBps,
       netBps: r.netBps,
       sizeQuote,
@@ -354,8 +360,8 @@ export class Detector {
       buyPrice: r.legPrices[0]!,
       sellPrice: r.legPrices[2]!,
       feeBps: r.feeBps,
-      buyAgeMs: Math.max(...ages),
-      sellAgeMs: Math.max(...ages),
+      buyAgeMs: oldest,
+      sellAgeMs: oldest,
       legs: slot.legs.map((l, k) => ({ market: l.market, side: l.side, price: r.legPrices[k]! })),
     }
   }
@@ -405,63 +411,33 @@ export class Detector {
   }
 
   #view(slot: AnySlot, sizeQuote: number, now: number): SpreadView {
-    const fresh = this.#staleLeg(slot, now) === undefined
-    const age = (e: BookEntry) => (e.lastUpdateMs > 0 ? now - e.lastUpdateMs : null)
+    const q = this.#compute(slot, sizeQuote, now)
     const num = (n: number) => (Number.isFinite(n) ? n : null)
-    const base = {
+    // A leg that never had data has no age (a triangle's age is its oldest leg's).
+    const age = (legs: readonly BookEntry[], ageMs: number) =>
+      legs.every((e) => e.lastUpdateMs > 0) ? ageMs : null
+    const buyLegs = slot.kind === 'cross' ? [slot.buy] : slot.entries
+    const sellLegs = slot.kind === 'cross' ? [slot.sell] : slot.entries
+    return {
       kind: slot.kind,
       symbol: slot.symbol,
       buyVenue: slot.buyVenue,
       sellVenue: slot.sellVenue,
-      fresh,
+      fresh: this.#staleLeg(slot, now) === undefined,
       sizeQuote,
       openId: slot.open?.id ?? null,
-    }
-    if (slot.kind === 'cross') {
-      const r = crossSpread({
-        asks: slot.buy.book.asks,
-        bids: slot.sell.book.bids,
-        buyFeeBps: slot.buyFeeBps,
-        sellFeeBps: slot.sellFeeBps,
-        sizeQuote,
-        thresholdBps: this.#o.minSpreadBps,
-      })
-      return {
-        ...base,
-        grossBps: num(r.grossBps),
-        netBps: num(r.netBps),
-        depth: r.depth,
-        profitQuote: num(r.profitQuote),
-        maxSizeQuote: r.maxSizeQuote,
-        maxProfitQuote: r.maxProfitQuote,
-        buyPrice: num(r.buyPrice),
-        sellPrice: num(r.sellPrice),
-        feeBps: r.feeBps,
-        buyAgeMs: age(slot.buy),
-        sellAgeMs: age(slot.sell),
-      }
-    }
-    const r = triangleSpread(slot.legs, sizeQuote, this.#o.minSpreadBps)
-    const ages = slot.legs.map((l) => age(l.entry))
-    const oldest = ages.some((a) => a === null) ? null : Math.max(...(ages as number[]))
-    return {
-      ...base,
-      grossBps: num(r.grossBps),
-      netBps: num(r.netBps),
-      depth: r.depth,
-      profitQuote: num(r.profitQuote),
-      maxSizeQuote: r.maxSizeQuote,
-      maxProfitQuote: r.maxProfitQuote,
-      buyPrice: num(r.legPrices[0]!),
-      sellPrice: num(r.legPrices[2]!),
-      feeBps: r.feeBps,
-      buyAgeMs: oldest,
-      sellAgeMs: oldest,
-      legs: slot.legs.map((l, k) => ({
-        market: l.market,
-        side: l.side,
-        price: num(r.legPrices[k]!),
-      })),
+      grossBps: num(q.grossBps),
+      netBps: num(q.netBps),
+      depth: q.depth,
+      profitQuote: num(q.profitQuote),
+      maxSizeQuote: q.maxSizeQuote,
+      maxProfitQuote: q.maxProfitQuote,
+      buyPrice: num(q.buyPrice),
+      sellPrice: num(q.sellPrice),
+      feeBps: q.feeBps,
+      buyAgeMs: age(buyLegs, q.buyAgeMs),
+      sellAgeMs: age(sellLegs, q.sellAgeMs),
+      ...(q.legs ? { legs: q.legs.map((l) => ({ ...l, price: num(l.price) })) } : {}),
     }
   }
 }
