@@ -4,9 +4,9 @@
  * This is the only module that reads `process.env` (main.ts hands it in).
  */
 import { z } from 'zod'
-import { DEFAULT_TAKER_FEE_BPS } from './detector/fees.ts'
 import { normalizeAsset, normalizePair, SymbolError } from './symbols.ts'
-import { VENUES, type Pair, type VenueId } from './types.ts'
+import type { Pair, VenueId } from './types.ts'
+import { VENUE_IDS, VENUES } from './venues/index.ts'
 
 export interface VenueEndpoints {
   readonly wsUrl: string
@@ -58,18 +58,10 @@ export interface Config {
   readonly apiToken: string | undefined
 }
 
-/** The venues' public production endpoints; `<VENUE>_WS_URL` / `<VENUE>_REST_URL` override them. */
-export const DEFAULT_ENDPOINTS: Readonly<Record<VenueId, VenueEndpoints>> = {
-  binance: { wsUrl: 'wss://stream.binance.com:9443', restUrl: 'https://api.binance.com' },
-  kraken: { wsUrl: 'wss://ws.kraken.com/v2', restUrl: 'https://api.kraken.com' },
-  coinbase: {
-    wsUrl: 'wss://advanced-trade-ws.coinbase.com',
-    restUrl: 'https://api.coinbase.com',
-  },
-  bitstamp: { wsUrl: 'wss://ws.bitstamp.net', restUrl: 'https://www.bitstamp.net' },
-  okx: { wsUrl: 'wss://ws.okx.com:8443/ws/v5/public', restUrl: 'https://www.okx.com' },
-  bybit: { wsUrl: 'wss://stream.bybit.com/v5/public/spot', restUrl: 'https://api.bybit.com' },
-}
+/** The venues' public production endpoints (from the registry); `<VENUE>_WS_URL` / `<VENUE>_REST_URL` override them. */
+export const DEFAULT_ENDPOINTS: Readonly<Record<VenueId, VenueEndpoints>> = Object.fromEntries(
+  VENUES.map((v) => [v.id, v.endpoints]),
+)
 
 export const DEFAULT_SYMBOLS = 'BTC/USDT,ETH/USDT,SOL/USDT'
 export const DEFAULT_TRIANGLES = 'USDT-BTC-ETH'
@@ -91,11 +83,11 @@ const list = (text: string) =>
 
 const venueList = z.string().transform((text, ctx) => {
   const items = list(text.toLowerCase())
-  const bad = items.filter((v) => !(VENUES as readonly string[]).includes(v))
+  const bad = items.filter((v) => !VENUE_IDS.includes(v))
   if (bad.length > 0 || items.length === 0) {
     ctx.addIssue({
       code: 'custom',
-      message: `expected a comma-separated list of ${VENUES.join(', ')}${bad.length ? ` (unknown: ${bad.join(', ')})` : ''}`,
+      message: `expected a comma-separated list of ${VENUE_IDS.join(', ')}${bad.length ? ` (unknown: ${bad.join(', ')})` : ''}`,
     })
     return z.NEVER
   }
@@ -173,7 +165,7 @@ const httpUrl = z
   )
 
 const envSchema = z.object({
-  EXCHANGES: venueList.prefault(VENUES.join(',')),
+  EXCHANGES: venueList.prefault(VENUE_IDS.join(',')),
   SYMBOLS: pairList.prefault(DEFAULT_SYMBOLS),
   PORT: z.coerce
     .number({ message: 'expected a TCP port number (0-65535)' })
@@ -256,7 +248,7 @@ const envSchema = z.object({
     .max(86_400, 'expected seconds (0-86400)')
     .default(60),
   ...Object.fromEntries(
-    VENUES.map((v) => [
+    VENUE_IDS.map((v) => [
       `FEE_BPS_${v.toUpperCase()}`,
       z.coerce
         .number({ message: 'expected a taker fee in basis points (0-1000)' })
@@ -266,7 +258,7 @@ const envSchema = z.object({
     ]),
   ),
   ...Object.fromEntries(
-    VENUES.flatMap((v) => [
+    VENUE_IDS.flatMap((v) => [
       [`${v.toUpperCase()}_WS_URL`, wsUrl.optional()],
       [`${v.toUpperCase()}_REST_URL`, httpUrl.optional()],
     ]),
@@ -306,14 +298,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     ])
   }
   const endpoints = Object.fromEntries(
-    VENUES.map((v) => {
+    VENUE_IDS.map((v) => {
       const up = v.toUpperCase()
       return [
         v,
         Object.freeze({
-          wsUrl: trimSlash((e[`${up}_WS_URL`] as string | undefined) ?? DEFAULT_ENDPOINTS[v].wsUrl),
+          wsUrl: trimSlash((e[`${up}_WS_URL`] as string | undefined) ?? DEFAULT_ENDPOINTS[v]!.wsUrl),
           restUrl: trimSlash(
-            (e[`${up}_REST_URL`] as string | undefined) ?? DEFAULT_ENDPOINTS[v].restUrl,
+            (e[`${up}_REST_URL`] as string | undefined) ?? DEFAULT_ENDPOINTS[v]!.restUrl,
           ),
         }),
       ]
@@ -330,8 +322,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     feeBps: Object.freeze(
       Object.fromEntries(
         VENUES.map((v) => [
-          v,
-          (e[`FEE_BPS_${v.toUpperCase()}`] as number | undefined) ?? DEFAULT_TAKER_FEE_BPS[v],
+          v.id,
+          (e[`FEE_BPS_${v.id.toUpperCase()}`] as number | undefined) ?? v.takerFeeBps,
         ]),
       ) as Record<VenueId, number>,
     ),

@@ -1,22 +1,19 @@
 /**
  * @module
- * `bun run demo`: arbwatch fully offline. Six simulated venues start on 127.0.0.1, each speaking
- * its real protocol (they are the test suite's fake servers in test/fakes), with prices that
+ * `bun run demo`: arbwatch fully offline. Every registered venue's simulated venue starts on
+ * 127.0.0.1, each speaking its real protocol (the same ones the tests use), with prices that
  * random-walk around realistic levels and now and then dislocate on one venue. The real bot is
  * then started against them through the endpoint overrides, so every code path is the live one.
  * With TELEGRAM_BOT_TOKEN or DISCORD_TOKEN set it also sends real alerts.
  */
-import { FakeBinance } from '../test/fakes/binance.ts'
-import { FakeBitstamp } from '../test/fakes/bitstamp.ts'
-import { FakeBybit } from '../test/fakes/bybit.ts'
-import { FakeCoinbase } from '../test/fakes/coinbase.ts'
-import { FakeKraken } from '../test/fakes/kraken.ts'
-import { FakeOkx } from '../test/fakes/okx.ts'
-import { SimBook, type Row } from '../test/fakes/sim-book.ts'
 import { ConfigError } from './config.ts'
 import { DatabaseError } from './db/client.ts'
 import { startApp } from './main.ts'
-import type { VenueId } from './types.ts'
+import { joinPair } from './symbols.ts'
+import type { Pair, VenueId } from './types.ts'
+import { VENUES } from './venues/index.ts'
+import { SimBook, type Row } from './venues/sim/book.ts'
+import type { SimVenue } from './venues/sim/venue.ts'
 
 interface Market {
   readonly base: string
@@ -34,12 +31,12 @@ const MARKETS: readonly Market[] = [
 ]
 const LEVELS = 25
 
-/** One venue's view of one market: how to push a change through its fake. */
+/** One venue's view of one market. */
 interface Feed {
   readonly venue: VenueId
   readonly market: Market
-  readonly book: SimBook
-  readonly push: (bids: Row[], asks: Row[]) => void
+  readonly pair: Pair
+  readonly sim: SimVenue
 }
 
 /** A seeded PRNG so a demo run is repeatable (mulberry32). */
@@ -84,114 +81,38 @@ export interface Demo {
   stop(): void
 }
 
-/** Starts the six simulated venues and the market driver; returns the endpoint overrides. */
+/** Starts every simulated venue and the market driver; returns the endpoint overrides. */
 export function startSimulatedVenues({
   seed = 7,
   stepMs = 250,
   firstDislocationMs = 8_000,
 } = {}): Demo {
   const rand = prng(seed)
-  const book = (m: Market) => new SimBook()
-  const binance = new FakeBinance(
-    MARKETS.map((m) => ({
-      symbol: `${m.base}${m.quote}`,
-      base: m.base,
-      quote: m.quote,
-      book: book(m),
-    })),
-  )
-  const kraken = new FakeKraken(
-    MARKETS.map((m) => ({
-      key: `${m.base === 'BTC' ? 'XBT' : m.base}${m.quote}`,
-      wsname: `${m.base === 'BTC' ? 'XBT' : m.base}/${m.quote}`,
-      base: m.base,
-      quote: m.quote,
-      book: book(m),
-    })),
-  )
-  const coinbase = new FakeCoinbase(
-    MARKETS.map((m) => ({
-      productId: `${m.base}-${m.quote}`,
-      base: m.base,
-      quote: m.quote,
-      book: book(m),
-    })),
-  )
-  const bitstamp = new FakeBitstamp(
-    MARKETS.map((m) => ({
-      symbol: `${m.base}${m.quote}`.toLowerCase(),
-      name: `${m.base}/${m.quote}`,
-      book: book(m),
-    })),
-  )
-  const okx = new FakeOkx(
-    MARKETS.map((m) => ({
-      instId: `${m.base}-${m.quote}`,
-      base: m.base,
-      quote: m.quote,
-      book: book(m),
-    })),
-  )
-  const bybit = new FakeBybit(
-    MARKETS.map((m) => ({
-      symbol: `${m.base}${m.quote}`,
-      base: m.base,
-      quote: m.quote,
-      book: book(m),
-    })),
-  )
-
-  const feeds: Feed[] = []
-  for (const m of MARKETS) {
-    const sym = `${m.base}${m.quote}`
-    feeds.push(
-      {
-        venue: 'binance',
-        market: m,
-        book: binance.state.get(sym)!.book,
-        push: (b, a) => binance.update(sym, b, a),
-      },
-      {
-        venue: 'kraken',
-        market: m,
-        book: kraken.state.get(`${m.base}/${m.quote}`)!.book,
-        push: (b, a) => void kraken.update(`${m.base}/${m.quote}`, b, a),
-      },
-      {
-        venue: 'coinbase',
-        market: m,
-        book: coinbase.products.get(`${m.base}-${m.quote}`)!.book,
-        push: (b, a) => coinbase.update(`${m.base}-${m.quote}`, b, a),
-      },
-      {
-        venue: 'bitstamp',
-        market: m,
-        book: bitstamp.state.get(sym.toLowerCase())!.book,
-        push: (b, a) => void bitstamp.update(sym.toLowerCase(), b, a),
-      },
-      {
-        venue: 'okx',
-        market: m,
-        book: okx.state.get(`${m.base}-${m.quote}`)!.book,
-        push: (b, a) => void okx.update(`${m.base}-${m.quote}`, b, a),
-      },
-      {
-        venue: 'bybit',
-        market: m,
-        book: bybit.state.get(sym)!.book,
-        push: (b, a) => void bybit.update(sym, b, a),
-      },
+  const sims = new Map<VenueId, SimVenue>()
+  for (const venue of VENUES) {
+    sims.set(
+      venue.id,
+      venue.simulate(MARKETS.map((m) => ({ base: m.base, quote: m.quote, book: new SimBook() }))),
     )
   }
+  const feeds: Feed[] = []
+  for (const m of MARKETS) {
+    const pair = joinPair(m.base, m.quote)
+    for (const [venue, sim] of sims) feeds.push({ venue, market: m, pair, sim })
+  }
   // Seed every book so snapshots have depth before the first update.
-  for (const f of feeds)
-    f.book.apply(...(Object.values(ladder(f.market, f.market.mid, rand)) as [Row[], Row[]]))
+  for (const f of feeds) {
+    const { bids, asks } = ladder(f.market, f.market.mid, rand)
+    f.sim.book(f.pair).apply(bids, asks)
+  }
 
   const fair = new Map(MARKETS.map((m) => [m, m.mid]))
   /** Active dislocation: one venue's prices pushed up for a while on one market. */
   let dislocation: { venue: VenueId; market: Market; factor: number; untilMs: number } | undefined
   let nextDislocationMs = Date.now() + firstDislocationMs
-  const cheap: VenueId[] = ['binance', 'okx', 'bybit'] // lowest taker fees: dislocations there are tradable
+  // Dislocations happen on the venues with the lowest taker fees, where they are tradable.
+  const lowest = Math.min(...VENUES.map((v) => v.takerFeeBps))
+  const cheap = VENUES.filter((v) => v.takerFeeBps === lowest).map((v) => v.id)
   const timer = setInterval(() => {
     const now = Date.now()
     if (dislocation && now > dislocation.untilMs) {
@@ -213,30 +134,23 @@ export function startSimulatedVenues({
         dislocation && dislocation.venue === f.venue && dislocation.market === f.market
           ? dislocation.factor
           : 1
-      const change = diff(f.book, ladder(f.market, fair.get(f.market)! * noise * d, rand))
-      if (change.bids.length + change.asks.length > 0) f.push(change.bids, change.asks)
+      const book = f.sim.book(f.pair)
+      const change = diff(book, ladder(f.market, fair.get(f.market)! * noise * d, rand))
+      if (change.bids.length + change.asks.length > 0)
+        f.sim.update(f.pair, change.bids, change.asks)
     }
   }, stepMs)
 
-  const env = {
-    BINANCE_WS_URL: binance.wsUrl,
-    BINANCE_REST_URL: binance.restUrl,
-    KRAKEN_WS_URL: kraken.wsUrl,
-    KRAKEN_REST_URL: kraken.restUrl,
-    COINBASE_WS_URL: coinbase.wsUrl,
-    COINBASE_REST_URL: coinbase.restUrl,
-    BITSTAMP_WS_URL: bitstamp.wsUrl,
-    BITSTAMP_REST_URL: bitstamp.restUrl,
-    OKX_WS_URL: okx.wsUrl,
-    OKX_REST_URL: okx.restUrl,
-    BYBIT_WS_URL: bybit.wsUrl,
-    BYBIT_REST_URL: bybit.restUrl,
+  const env: Record<string, string> = {}
+  for (const [venue, sim] of sims) {
+    env[`${venue.toUpperCase()}_WS_URL`] = sim.wsUrl
+    env[`${venue.toUpperCase()}_REST_URL`] = sim.restUrl
   }
   return {
     env,
     stop() {
       clearInterval(timer)
-      for (const fake of [binance, kraken, coinbase, bitstamp, okx, bybit]) fake.stop()
+      for (const sim of sims.values()) sim.stop()
     },
   }
 }
@@ -254,7 +168,7 @@ if (import.meta.main) {
     const host = app.config.host === '0.0.0.0' ? 'localhost' : app.config.host
     const token = app.config.apiToken ? `?token=${encodeURIComponent(app.config.apiToken)}` : ''
     console.log(
-      `\narbwatch demo: six simulated venues on 127.0.0.1; dashboard at http://${host}:${app.port}/${token}\n`,
+      `\narbwatch demo: ${VENUES.length} simulated venues on 127.0.0.1; dashboard at http://${host}:${app.port}/${token}\n`,
     )
     let stopping = false
     const shutdown = (signal: string) => {

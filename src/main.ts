@@ -1,24 +1,26 @@
 /**
  * @module
- * The composition root: config → logger → database → books → detector → venue connections →
- * HTTP server. The only place that wires modules together and the only reader of `process.env`.
+ * The composition root: config → logger → database → venue connections and their book sync →
+ * detector → store, fan-out and dispatcher → chat bots → HTTP server. It only builds and wires;
+ * the rules live in the modules. The only reader of `process.env`.
  */
 import { Dispatcher } from './alerts/dispatch.ts'
+import { Fanout } from './alerts/fanout.ts'
+import type { Notifier, Platform } from './alerts/notifier.ts'
 import { createApi } from './api/app.ts'
 import { mountDashboard } from './api/dashboard/dashboard.ts'
 import { Books } from './book/books.ts'
 import { ChatCore } from './chat/commands.ts'
 import { createDiscord, type DiscordBot } from './chat/discord.ts'
-import type { Notifier, Platform } from './chat/notifier.ts'
 import { createTelegram, type TelegramBot } from './chat/telegram.ts'
 import { ConfigError, parseConfig, type Config } from './config.ts'
 import { ChatRepo } from './db/chats.ts'
 import { DatabaseError, openDb, runMigrations, type DbHandle } from './db/client.ts'
 import { Store } from './db/store.ts'
 import { Detector, triangleMarkets } from './detector/detector.ts'
-import { Connection } from './exchanges/connection.ts'
-import type { BookSink } from './exchanges/exchange.ts'
-import { EXCHANGES } from './exchanges/index.ts'
+import { BookSync } from './book/sync.ts'
+import { Connection } from './venues/connection.ts'
+import { venueById } from './venues/index.ts'
 import { createLogger, type Logger } from './log.ts'
 import { createMetrics } from './metrics.ts'
 import type { Pair } from './types.ts'
@@ -69,45 +71,29 @@ export async function startApp(
   store.start()
 
   const pairs = marketsToWatch(config)
-  let detector: Detector | undefined
   let metrics: ReturnType<typeof createMetrics> | undefined
-  const books = new Books({
-    onUpdate: (e, now) => {
-      const t0 = performance.now()
-      detector?.onBookUpdate(e, now)
-      metrics?.detector.observe((performance.now() - t0) / 1000)
-    },
-    onInvalid: (e, reason) => detector?.onBookInvalid(e, reason),
-    onResync: (e, reason) => logger.debug({ venue: e.venue, pair: e.pair, reason }, 'book resync'),
-  })
-  // The books, timed for the metrics (the time includes the detector's).
-  const sink: BookSink = {
-    apply(venue, event, receivedAtMs) {
-      const t0 = performance.now()
-      const need = books.apply(venue, event, receivedAtMs)
-      metrics?.bookUpdate.observe((performance.now() - t0) / 1000)
-      return need
-    },
-    connectionChanged: (venue, up, atMs) => books.connectionChanged(venue, up, atMs),
-    epochOf: (venue, pair) => books.epochOf(venue, pair),
-    needsSnapshot: (venue, pair) => books.needsSnapshot(venue, pair),
-  }
+  const books = new Books()
   const connections: Connection[] = []
-  for (const venue of config.exchanges) {
-    const exchange = EXCHANGES[venue]
-    books.addVenue(venue, exchange, pairs)
-    connections.push(
-      new Connection({
-        exchange,
-        wsUrl: config.endpoints[venue].wsUrl,
-        restUrl: config.endpoints[venue].restUrl,
-        pairs,
-        sink,
+  const syncs: BookSync[] = []
+  for (const id of config.exchanges) {
+    const connection = new Connection({
+      venue: venueById(id)!,
+      wsUrl: config.endpoints[id]!.wsUrl,
+      restUrl: config.endpoints[id]!.restUrl,
+      pairs,
+      log: logger,
+    })
+    connections.push(connection)
+    syncs.push(
+      new BookSync({
+        connection,
+        books,
         log: logger,
+        onFrameApplied: (seconds) => metrics?.bookUpdate.observe(seconds),
       }),
     )
   }
-  detector = new Detector({
+  const detector = new Detector({
     books,
     venues: config.exchanges,
     symbols: config.symbols,
@@ -118,6 +104,7 @@ export async function startApp(
     hysteresisBps: config.hysteresisBps,
     maxSpreadBps: config.maxSpreadBps,
     maxQuoteAgeMs: config.maxQuoteAgeMs,
+    onEvaluated: (seconds) => metrics?.detector.observe(seconds),
   })
   const liveDetector = detector
 
@@ -127,7 +114,6 @@ export async function startApp(
     defaultThresholdBps: config.minSpreadBps,
     defaultSizeQuote: config.tradeSize,
     allowedChats: config.allowedChats,
-    cooldownS: config.alertCooldownS,
     log: logger,
     status: {
       venues: () =>
@@ -145,24 +131,21 @@ export async function startApp(
   })
   await core.load()
 
+  const fanout = new Fanout({
+    chats: () => core.chats(),
+    defaultThresholdBps: config.minSpreadBps,
+    defaultSizeQuote: config.tradeSize,
+    allowedChats: config.allowedChats,
+    cooldownMs: config.alertCooldownS * 1000,
+  })
   // Every event is stored; an opening also writes one delivery per matching chat, in the same
   // transaction as the opportunity.
   detector.subscribe((event) => {
     if (event.type !== 'opened') return store.record(event)
     const o = event.opportunity
-    const targets = core.alertTargets(o, (size) => liveDetector.quoteAt(o, size)?.netBps)
     store.record(
       event,
-      targets.map((t) => ({
-        opportunityId: o.id,
-        platform: t.platform,
-        chatId: t.chatId,
-        status: 'pending' as const,
-        nextAttemptAtMs: event.atMs,
-        netBps: t.netBps,
-        sizeQuote: t.sizeQuote,
-        createdAtMs: event.atMs,
-      })),
+      fanout.deliveries(o, event.atMs, (size) => liveDetector.quoteAt(o, size)?.netBps),
     )
   })
   detector.subscribe((event) => {
@@ -238,6 +221,7 @@ export async function startApp(
     fetch: api.fetch,
     idleTimeout: 30,
   })
+  for (const s of syncs) s.start()
   for (const c of connections) c.start()
   await dispatcher.start()
   for (const [name, bot] of [
@@ -279,7 +263,8 @@ export async function startApp(
         // Stop taking commands, then stop the feeds, close what is open, flush, and let the
         // dispatcher finish the pass it is in.
         await Promise.allSettled([telegram?.stop(), discord?.stop()])
-        for (const c of connections) c.stop()
+        await Promise.all(connections.map((c) => c.stop()))
+        for (const s of syncs) s.stop()
         liveDetector.stop()
         await store.stop()
         await dispatcher!.stop()

@@ -10,7 +10,7 @@ import type { Books } from './book/books.ts'
 import type { ChatRepo } from './db/chats.ts'
 import type { Store } from './db/store.ts'
 import type { OpportunityEvent } from './detector/types.ts'
-import type { ConnectionStats } from './exchanges/connection.ts'
+import type { ConnectionStats } from './venues/connection.ts'
 import type { VenueId } from './types.ts'
 
 export interface MetricsSources {

@@ -3,9 +3,11 @@
  * Shared vocabulary: venues, unified pairs and book levels.
  */
 
-/** The venues arbwatch speaks to, in the order they are listed to users. */
-export const VENUES = ['binance', 'kraken', 'coinbase', 'bitstamp', 'okx', 'bybit'] as const
-export type VenueId = (typeof VENUES)[number]
+/**
+ * A venue's id (`binance`, `kraken`, ...). The list of venues is the registry in
+ * venues/index.ts; config validates ids against it.
+ */
+export type VenueId = string
 
 /** A market in unified `BASE/QUOTE` form, e.g. `BTC/USDT`. */
 export type Pair = string
@@ -22,6 +24,3 @@ export interface Level {
 }
 
 export type Side = 'bid' | 'ask'
-
-/** Book checksum algorithms a venue may send (computed in book/checksum.ts). */
-export type ChecksumAlgo = 'kraken' | 'okx'

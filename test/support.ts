@@ -1,15 +1,20 @@
 /**
- * Shared test helpers: a silent logger, condition waits, and a venue connection wired to books.
+ * Shared test helpers: a silent logger, waits on events, and a venue feed (a real Connection and
+ * BookSync) against a simulated venue on 127.0.0.1.
  */
-import { Books, type BooksOptions } from '../src/book/books.ts'
-import { Connection, type ConnectionOptions } from '../src/exchanges/connection.ts'
-import type { Exchange } from '../src/exchanges/exchange.ts'
+import { Books, type BookEntry } from '../src/book/books.ts'
+import { BookSync, type BookSyncOptions } from '../src/book/sync.ts'
 import { createLogger } from '../src/log.ts'
 import type { Level, Pair } from '../src/types.ts'
+import { Connection, type ConnectionOptions } from '../src/venues/connection.ts'
+import type { Venue } from '../src/venues/venue.ts'
 
 export const silent = createLogger('silent')
 
-/** Resolves once `check()` is true; polls every few ms; rejects after `timeoutMs`. */
+/**
+ * Resolves once `check()` is true; polls every few ms; rejects after `timeoutMs`. For conditions
+ * nothing announces (prefer `bookWhere` and the components' `events.next`).
+ */
 export async function until(
   check: () => boolean,
   timeoutMs = 5000,
@@ -24,33 +29,95 @@ export async function until(
 }
 
 export interface Feed {
-  books: Books
-  conn: Connection
-  stop(): void
+  readonly books: Books
+  readonly conn: Connection
+  readonly sync: BookSync
+  /** The book of one pair (throws for a pair the feed does not hold). */
+  entry(pair: Pair): BookEntry
+  stop(): Promise<void>
 }
 
-/** Starts a real Connection for `exchange` against local URLs, with fast backoff. */
+export type FeedOptions = Partial<
+  Omit<ConnectionOptions, 'venue' | 'wsUrl' | 'restUrl' | 'pairs'>
+> &
+  Partial<Omit<BookSyncOptions, 'connection' | 'books'>>
+
+/** Starts a real Connection and BookSync for `venue` against local URLs, with fast backoff. */
 export function startFeed(
-  exchange: Exchange,
-  urls: { wsUrl: string; restUrl: string },
-  pairs: Pair[],
-  options: Partial<ConnectionOptions> & { books?: BooksOptions } = {},
+  venue: Venue,
+  urls: { readonly wsUrl: string; readonly restUrl: string },
+  pairs: readonly Pair[],
+  options: FeedOptions = {},
 ): Feed {
-  const books = new Books(options.books)
-  books.addVenue(exchange.id, exchange, pairs)
+  const books = new Books()
   const conn = new Connection({
-    exchange,
+    venue,
     wsUrl: urls.wsUrl,
     restUrl: urls.restUrl,
     pairs,
-    sink: books,
     log: silent,
     backoffBaseMs: 20,
     backoffCapMs: 200,
     ...options,
   })
+  const sync = new BookSync({
+    connection: conn,
+    books,
+    log: silent,
+    backoffBaseMs: 20,
+    backoffCapMs: 200,
+    ...options,
+  })
+  sync.start()
   conn.start()
-  return { books, conn, stop: () => conn.stop() }
+  return {
+    books,
+    conn,
+    sync,
+    entry(pair) {
+      const e = books.get(venue.id, pair)
+      if (e === undefined) throw new Error(`no ${venue.id} book for ${pair}`)
+      return e
+    },
+    async stop() {
+      await conn.stop()
+      sync.stop()
+    },
+  }
+}
+
+/**
+ * Resolves with the book once `check` holds (by default: live), re-checked after every book and
+ * connection event of the feed; rejects after `timeoutMs` saying what it waited for.
+ */
+export function bookWhere(
+  feed: Feed,
+  pair: Pair,
+  check: (e: BookEntry) => boolean = (e) => e.state === 'live',
+  timeoutMs = 5000,
+  what = `${pair} live`,
+): Promise<BookEntry> {
+  const e = feed.entry(pair)
+  if (check(e)) return Promise.resolve(e)
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer)
+      offBooks()
+      offConn()
+    }
+    const test = () => {
+      if (!check(e)) return
+      done()
+      resolve(e)
+    }
+    const timer = setTimeout(() => {
+      done()
+      const state = `state ${e.state}, resyncs ${e.resyncs}, note ${e.syncNote ?? '-'}`
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${state})`))
+    }, timeoutMs)
+    const offBooks = feed.books.events.on(test)
+    const offConn = feed.conn.events.on(test)
+  })
 }
 
 /** A book side as `[price, qty]` strings, for level-by-level comparison. */

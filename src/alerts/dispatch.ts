@@ -3,18 +3,78 @@
  * Sends alert deliveries (rows written with their opportunity) to the chat platforms and edits
  * them while the opportunity lasts and when it closes. Every delivery is claimed in the database
  * before it is sent, so none is sent twice, even across a crash; failures are retried with
- * backoff and, after a bounded number of tries, marked failed (counted and visible).
+ * backoff and, after a bounded number of tries, marked failed (counted and visible). What
+ * happened to each delivery is announced on `events`.
  */
-import type { Notifier, Platform } from '../chat/notifier.ts'
-import { NotifierError } from '../chat/notifier.ts'
 import type { ChatRepo } from '../db/chats.ts'
-import type { DeliveryRow, OpportunityRow } from '../db/schema.ts'
-import type { TriangleLeg } from '../detector/types.ts'
+import type { DeliveryRow, Platform } from '../db/schema.ts'
+import type { OpportunityRecord } from '../detector/record.ts'
+import { Emitter } from '../events.ts'
 import type { Logger } from '../log.ts'
-import { formatAlert, type AlertSource } from './format.ts'
+import { formatAlert } from './format.ts'
+import { NotifierError, type Notifier } from './notifier.ts'
+
+/** The delivery queries the dispatcher uses (`ChatRepo` has them). */
+export type DeliveryRepo = Pick<
+  ChatRepo,
+  | 'due'
+  | 'toEdit'
+  | 'claim'
+  | 'markSent'
+  | 'retryLater'
+  | 'markFailed'
+  | 'markEdited'
+  | 'failInterrupted'
+>
+
+/** Which delivery an event is about. */
+export interface DeliveryRef {
+  readonly deliveryId: number
+  readonly opportunityId: string
+  readonly platform: Platform
+  readonly chatId: string
+}
+
+/** What the dispatcher did, as it happens. */
+export type DispatchEvent =
+  | (DeliveryRef & {
+      readonly type: 'delivery-sent'
+      readonly messageId: string
+      readonly attempts: number
+    })
+  | (DeliveryRef & {
+      readonly type: 'delivery-retrying'
+      readonly kind: NotifierError['kind']
+      readonly attempts: number
+      readonly retryAtMs: number
+      readonly error: string
+    })
+  | (DeliveryRef & {
+      readonly type: 'delivery-failed'
+      /** `unconfigured`: no notifier for its platform. */
+      readonly kind: NotifierError['kind'] | 'unconfigured'
+      readonly attempts: number
+      readonly error: string
+    })
+  | (DeliveryRef & { readonly type: 'delivery-edited'; readonly closed: boolean })
+  | (DeliveryRef & {
+      readonly type: 'delivery-edit-failed'
+      readonly kind: NotifierError['kind']
+      readonly error: string
+    })
+  | {
+      readonly type: 'chat-paused'
+      readonly platform: Platform
+      readonly chatId: string
+      readonly reason: string
+    }
+  /** Deliveries found half-sent at start-up, marked failed instead of sent twice. */
+  | { readonly type: 'deliveries-interrupted'; readonly count: number }
+  /** One pass over due deliveries and edits finished (also after a database error). */
+  | { readonly type: 'pass-done' }
 
 export interface DispatcherOptions {
-  readonly repo: ChatRepo
+  readonly repo: DeliveryRepo
   readonly notifiers: Partial<Record<Platform, Notifier>>
   /** Called when a platform says we may not post to a chat: pause its alerts. */
   readonly pause: (platform: Platform, chatId: string, reason: string) => Promise<void>
@@ -49,6 +109,8 @@ export class Dispatcher {
     editFailures: 0,
     interrupted: 0,
   }
+  /** Every send, retry, failure, edit and pause, as it happens. */
+  readonly events: Emitter<DispatchEvent>
   readonly #o: DispatcherOptions
   readonly #now: () => number
   readonly #logged = new Set<string>()
@@ -60,17 +122,22 @@ export class Dispatcher {
   constructor(options: DispatcherOptions) {
     this.#o = options
     this.#now = options.now ?? Date.now
+    this.events = new Emitter((err) =>
+      options.log.error({ err }, 'a listener of dispatcher events failed'),
+    )
   }
 
   async start(): Promise<void> {
     if (!this.#stopped) return
     this.#stopped = false
-    this.stats.interrupted += await this.#o.repo.failInterrupted()
-    if (this.stats.interrupted > 0) {
+    const interrupted = await this.#o.repo.failInterrupted()
+    this.stats.interrupted += interrupted
+    if (interrupted > 0) {
       this.#o.log.warn(
-        { count: this.stats.interrupted },
+        { count: interrupted },
         'deliveries interrupted mid-send were marked failed, not re-sent',
       )
+      this.events.emit({ type: 'deliveries-interrupted', count: interrupted })
     }
     this.wake()
   }
@@ -104,88 +171,121 @@ export class Dispatcher {
     await this.#running
   }
 
-  /** One pass: send what is due, then edit what changed. Exposed for tests. */
+  /** One pass: send what is due, then edit what changed. */
   async #pass(): Promise<void> {
     try {
-      for (const { delivery, opportunity } of await this.#o.repo.due(this.#now())) {
-        if (this.#stopped) return
-        await this.#send(delivery, opportunity)
-      }
-      for (const { delivery, opportunity } of await this.#o.repo.toEdit(
-        this.#o.editEveryMs ?? 15_000,
-      )) {
-        if (this.#stopped) return
-        await this.#edit(delivery, opportunity)
-      }
+      await this.#sendAndEdit()
     } catch (err) {
       this.#logOnce('database', 'alert dispatch could not read or update deliveries; retrying', err)
     }
+    this.events.emit({ type: 'pass-done' })
   }
 
-  async #send(d: DeliveryRow, o: OpportunityRow): Promise<void> {
+  async #sendAndEdit(): Promise<void> {
+    for (const { delivery, opportunity } of await this.#o.repo.due(this.#now())) {
+      if (this.#stopped) return
+      await this.#send(delivery, opportunity)
+    }
+    const editEveryMs = this.#o.editEveryMs ?? 15_000
+    for (const { delivery, opportunity } of await this.#o.repo.toEdit(editEveryMs)) {
+      if (this.#stopped) return
+      await this.#edit(delivery, opportunity)
+    }
+  }
+
+  async #send(d: DeliveryRow, o: OpportunityRecord): Promise<void> {
+    const ref = refOf(d)
     const notifier = this.#o.notifiers[d.platform]
     if (notifier === undefined) {
-      await this.#o.repo.markFailed(d.id, `${d.platform} is not configured`)
+      const error = `${d.platform} is not configured`
+      await this.#o.repo.markFailed(d.id, error)
       this.stats.failed++
+      this.events.emit({
+        type: 'delivery-failed',
+        ...ref,
+        kind: 'unconfigured',
+        attempts: d.attempts,
+        error,
+      })
       return
     }
     if (!(await this.#o.repo.claim(d.id))) return
     const attempts = d.attempts + 1
     try {
-      const { messageId } = await notifier.send(d.chatId, formatAlert(toSource(o), d, this.#now()))
+      const { messageId } = await notifier.send(d.chatId, formatAlert(o, d, this.#now()))
       await this.#o.repo.markSent(d.id, messageId, this.#now())
       this.stats.sent++
+      this.events.emit({ type: 'delivery-sent', ...ref, messageId, attempts })
     } catch (err) {
       const e = asNotifierError(err)
       const why = `${e.kind}: ${e.message}`
       if (e.kind === 'forbidden') {
         await this.#o.repo.markFailed(d.id, why)
         this.stats.failed++
-        await this.#o.pause(d.platform, d.chatId, e.message)
-        this.#o.log.warn(
-          { platform: d.platform, chatId: d.chatId, reason: e.message },
-          'chat paused: the platform refused our messages',
-        )
+        this.events.emit({ type: 'delivery-failed', ...ref, kind: e.kind, attempts, error: why })
+        await this.#pause(d, e.message)
       } else if (e.kind === 'rejected' || attempts >= (this.#o.maxAttempts ?? 5)) {
         await this.#o.repo.markFailed(d.id, why)
         this.stats.failed++
         this.#logOnce(`failed:${e.kind}`, `alert delivery failed after ${attempts} tries`, err)
+        this.events.emit({ type: 'delivery-failed', ...ref, kind: e.kind, attempts, error: why })
       } else {
         const base = this.#o.retryBaseMs ?? 1000
         const backoff =
           Math.min(this.#o.retryCapMs ?? 60_000, base * 2 ** (attempts - 1)) *
           (0.5 + Math.random() * 0.5)
-        await this.#o.repo.retryLater(
-          d.id,
-          this.#now() + Math.max(backoff, e.retryAfterMs ?? 0),
-          why,
-        )
+        const retryAtMs = this.#now() + Math.max(backoff, e.retryAfterMs ?? 0)
+        await this.#o.repo.retryLater(d.id, retryAtMs, why)
         this.stats.retried++
         this.#logOnce(`retry:${e.kind}`, 'alert delivery will be retried', err)
+        this.events.emit({
+          type: 'delivery-retrying',
+          ...ref,
+          kind: e.kind,
+          attempts,
+          retryAtMs,
+          error: why,
+        })
       }
     }
   }
 
-  async #edit(d: DeliveryRow, o: OpportunityRow): Promise<void> {
+  async #edit(d: DeliveryRow, o: OpportunityRecord): Promise<void> {
     const notifier = this.#o.notifiers[d.platform]
     if (notifier === undefined || d.messageId === null) return
     const closed = o.closedAtMs !== null
     try {
-      await notifier.edit(d.chatId, d.messageId, formatAlert(toSource(o), d, this.#now()))
+      await notifier.edit(d.chatId, d.messageId, formatAlert(o, d, this.#now()))
       await this.#o.repo.markEdited(d.id, this.#now(), closed)
       this.stats.edited++
+      this.events.emit({ type: 'delivery-edited', ...refOf(d), closed })
     } catch (err) {
       const e = asNotifierError(err)
       this.stats.editFailures++
       if (e.kind === 'forbidden') {
         await this.#o.repo.markEdited(d.id, this.#now(), true)
-        await this.#o.pause(d.platform, d.chatId, e.message)
+        await this.#pause(d, e.message)
       } else if (e.kind === 'rejected') {
         // The message is gone or cannot change: stop trying to edit it.
         await this.#o.repo.markEdited(d.id, this.#now(), true)
       }
       this.#logOnce(`edit:${e.kind}`, 'editing an alert failed', err)
+      this.events.emit({
+        type: 'delivery-edit-failed',
+        ...refOf(d),
+        kind: e.kind,
+        error: `${e.kind}: ${e.message}`,
+      })
     }
+  }
+
+  async #pause(d: DeliveryRow, reason: string): Promise<void> {
+    await this.#o.pause(d.platform, d.chatId, reason)
+    this.#o.log.warn(
+      { platform: d.platform, chatId: d.chatId, reason },
+      'chat paused: the platform refused our messages',
+    )
+    this.events.emit({ type: 'chat-paused', platform: d.platform, chatId: d.chatId, reason })
   }
 
   #logOnce(kind: string, message: string, err: unknown): void {
@@ -205,7 +305,9 @@ function asNotifierError(err: unknown): NotifierError {
   )
 }
 
-/** A stored opportunity as the formatter reads it. */
-export function toSource(o: OpportunityRow): AlertSource {
-  return { ...o, legs: o.legs === null ? null : (JSON.parse(o.legs) as TriangleLeg[]) }
-}
+const refOf = (d: DeliveryRow): DeliveryRef => ({
+  deliveryId: d.id,
+  opportunityId: d.opportunityId,
+  platform: d.platform,
+  chatId: d.chatId,
+})

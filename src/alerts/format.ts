@@ -1,32 +1,9 @@
 /**
  * @module
- * Alert and reply text, pure: an opportunity (as stored) in, platform-free text out.
+ * Alert text, pure: an opportunity record in, platform-free text out.
  */
-import type { AlertText } from '../chat/notifier.ts'
-import type { TriangleLeg } from '../detector/types.ts'
-
-/** The parts of a stored opportunity an alert shows. */
-export interface AlertSource {
-  readonly kind: 'cross' | 'triangle'
-  readonly symbol: string
-  readonly buyVenue: string
-  readonly sellVenue: string
-  readonly openedAtMs: number
-  readonly closedAtMs: number | null
-  readonly grossBps: number
-  readonly netBps: number
-  readonly peakNetBps: number
-  readonly feeBps: number
-  readonly sizeQuote: number
-  readonly profitQuote: number
-  readonly maxSizeQuote: number
-  readonly maxProfitQuote: number
-  readonly buyPrice: number
-  readonly sellPrice: number
-  readonly buyAgeMs: number
-  readonly sellAgeMs: number
-  readonly legs: readonly TriangleLeg[] | null
-}
+import type { OpportunityRecord } from '../detector/record.ts'
+import type { AlertText } from './notifier.ts'
 
 /** This chat's numbers: the net spread at the chat's own size when the alert was made. */
 export interface ChatQuote {
@@ -72,7 +49,7 @@ const quoteOf = (symbol: string) => symbol.split('/')[1] ?? symbol.split('>')[0]
  * // 'BTC/USDT: buy Binance, sell Kraken, net 0.42%'
  * ```
  */
-export function formatAlert(o: AlertSource, chat: ChatQuote, nowMs: number): AlertText {
+export function formatAlert(o: OpportunityRecord, chat: ChatQuote, nowMs: number): AlertText {
   const q = quoteOf(o.symbol)
   const closed = o.closedAtMs !== null
   const lines: string[] = []

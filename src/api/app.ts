@@ -1,7 +1,8 @@
 /**
  * @module
- * The HTTP API (Hono): health, status, current spreads and the opportunity history. Built from its
- * dependencies; opens no port itself.
+ * The HTTP API (Hono): health, status, current spreads, the opportunity history and the live event
+ * stream, both sending opportunities as the one `OpportunityRecord`. Built from its dependencies;
+ * opens no port itself.
  */
 import { Hono } from 'hono'
 import { timingSafeEqual } from 'hono/utils/buffer'
@@ -9,12 +10,13 @@ import { secureHeaders } from 'hono/secure-headers'
 import { streamSSE } from 'hono/streaming'
 import { z } from 'zod'
 import type { Books } from '../book/books.ts'
-import { CursorError, MAX_LIMIT, type OpportunityRecord, type Store } from '../db/store.ts'
+import { CursorError, MAX_LIMIT, type Store } from '../db/store.ts'
 import type { Detector } from '../detector/detector.ts'
+import { toRecord, type OpportunityRecord } from '../detector/record.ts'
 import type { Opportunity, OpportunityEvent } from '../detector/types.ts'
 import type { Logger } from '../log.ts'
 import { normalizePair, SymbolError } from '../symbols.ts'
-import { VENUES } from '../types.ts'
+import { VENUE_IDS } from '../venues/index.ts'
 import { ApiError, onError } from './errors.ts'
 import { buildStatus, type StatusSource } from './status.ts'
 
@@ -51,7 +53,11 @@ const sizeQuery = z.object({
 
 const opportunitiesQuery = z.object({
   symbol: z.string().max(40, 'symbol is too long').optional(),
-  venue: z.enum(VENUES, { message: `venue must be one of ${VENUES.join(', ')}` }).optional(),
+  venue: z
+    .enum(VENUE_IDS as [string, ...string[]], {
+      message: `venue must be one of ${VENUE_IDS.join(', ')}`,
+    })
+    .optional(),
   kind: z.enum(['cross', 'triangle'], { message: 'kind must be cross or triangle' }).optional(),
   since: z.coerce
     .number({ message: 'since must be a time in ms since the epoch' })
@@ -126,21 +132,11 @@ function toCsv(items: readonly OpportunityRecord[]): string {
 /** Idle streams get a ping this often (below Bun's default 10 s idle timeout, and proxies'). */
 const PING_MS = 8_000
 
-/** An opportunity as the stream sends it. */
-const streamed = (o: Opportunity) => ({
-  id: o.id,
-  kind: o.kind,
-  symbol: o.symbol,
-  buyVenue: o.buyVenue,
-  sellVenue: o.sellVenue,
-  anomaly: o.anomaly,
-  openedAtMs: o.openedAtMs,
-  closedAtMs: o.closedAtMs ?? null,
-  closeReason: o.closeReason ?? null,
-  peakNetBps: o.peakNetBps,
-  open: o.open,
-  last: o.last,
-})
+/**
+ * An opportunity as the stream sends it: the same record `/api/opportunities` returns, plus the
+ * full quotes it opened with and has now (`open`, `last`), which stream clients read.
+ */
+const streamed = (o: Opportunity) => ({ ...toRecord(o), open: o.open, last: o.last })
 
 /** Validates query parameters; a bad one is a 400 that says what is wrong. */
 function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.infer<T> {

@@ -4,7 +4,7 @@
  * prices as the venue's own decimal strings.
  */
 import type { Books } from '../book/books.ts'
-import type { ConnectionState, ConnectionStats } from '../exchanges/connection.ts'
+import type { ConnectionState, ConnectionStats } from '../venues/connection.ts'
 import type { Pair, VenueId } from '../types.ts'
 
 export interface BookStatus {
@@ -20,6 +20,10 @@ export interface BookStatus {
   /** Since the book last changed or was confirmed, ms (null before the first snapshot). */
   ageMs: number | null
   lastResyncReason: string | null
+  /** The kind of the last failure that rebuilt the book (checksum, sequence, crossed, ...). */
+  lastFailureKind: string | null
+  /** Why a book that is not live is not live yet, when there is more to say than "syncing". */
+  syncNote: string | null
 }
 
 export interface VenueStatus {
@@ -70,6 +74,8 @@ export function buildStatus(
         updates: e.updates,
         ageMs: e.lastUpdateMs > 0 ? nowMs - e.lastUpdateMs : null,
         lastResyncReason: e.lastResyncReason ?? null,
+        lastFailureKind: e.lastFailure?.kind ?? null,
+        syncNote: e.state === 'live' ? null : (e.syncNote ?? null),
       }
     }
     const resyncs = books.resyncCounts(venue)

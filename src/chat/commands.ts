@@ -1,15 +1,19 @@
 /**
  * @module
- * The chat command core, platform-free: the command list, parsing and answering. Telegram and
- * Discord only translate messages into `handle(ref, name, argText)` calls and render the `Reply`.
+ * The chat command core, platform-free. `COMMANDS` defines every command and the range of its
+ * argument; `parseCommand` turns text into a typed `Command` (or says what is wrong) against that
+ * table; `runCommand` answers it with a typed `Reply`. `ChatCore` adds who may talk, rate limits
+ * and the settings cache. Telegram and Discord only translate messages into `handle()` calls and
+ * render the reply; Discord's option schema is built from the same table.
  */
+import { chatAllowed } from '../alerts/fanout.ts'
+import { venueName } from '../alerts/format.ts'
 import type { ChatPatch, ChatRepo, ChatSettings } from '../db/chats.ts'
+import type { Platform } from '../db/schema.ts'
 import type { SpreadView } from '../detector/detector.ts'
-import type { Opportunity } from '../detector/types.ts'
 import type { Logger } from '../log.ts'
 import { normalizePair, SymbolError } from '../symbols.ts'
 import type { Pair } from '../types.ts'
-import type { Platform } from './notifier.ts'
 
 /** Who is talking: the chat (a Telegram chat, a Discord channel) and the user in it. */
 export interface ChatRef {
@@ -18,87 +22,346 @@ export interface ChatRef {
   readonly userId: string
 }
 
-/** A plain-text answer (several lines). */
-export interface Reply {
-  readonly text: string
-}
+// ---- the definitions ---------------------------------------------------------------------------
 
 export type ArgType = 'symbols' | 'symbols-or-all' | 'percent' | 'amount' | 'duration'
+
+/** A command's argument: what it is, and the one place its accepted range is written down. */
+export interface ArgSpec {
+  readonly name: string
+  readonly description: string
+  readonly type: ArgType
+  readonly required: boolean
+  /** Inclusive bounds in `unit`: the value (percent, amount), ms (duration), or how many markets. */
+  readonly min?: number
+  readonly max?: number
+  readonly unit?: '%' | 'quote' | 'ms' | 'markets'
+  /** Longest argument text accepted, in characters. */
+  readonly maxLength: number
+}
 
 export interface CommandSpec {
   readonly name: string
   readonly description: string
+  /** Changes nothing (Discord answers it to the asker only). */
+  readonly readOnly: boolean
   /** At most one argument (Telegram passes the rest of the line; Discord a typed option). */
-  readonly arg?: {
-    readonly name: string
-    readonly description: string
-    readonly type: ArgType
-    readonly required: boolean
-  }
+  readonly arg?: ArgSpec
 }
 
-export const COMMANDS: readonly CommandSpec[] = [
-  { name: 'start', description: 'What this bot does and how to use it' },
-  { name: 'help', description: 'The commands and what they accept' },
+const DAY_MS = 86_400_000
+/** Longest argument text for any command (one without an argument ignores it). */
+const MAX_ARG_CHARS = 200
+
+/** Every command, its argument and that argument's range. */
+export const COMMANDS = [
+  { name: 'start', description: 'What this bot does and how to use it', readOnly: true },
+  { name: 'help', description: 'The commands and what they accept', readOnly: true },
   {
     name: 'subscribe',
     description: 'Follow markets, e.g. /subscribe BTCUSDT ETH/USDT',
+    readOnly: false,
     arg: {
       name: 'symbols',
       description: 'One or more markets, e.g. BTCUSDT',
       type: 'symbols',
       required: true,
+      min: 1,
+      max: 10,
+      unit: 'markets',
+      maxLength: MAX_ARG_CHARS,
     },
   },
   {
     name: 'unsubscribe',
     description: 'Stop following markets, or all',
+    readOnly: false,
     arg: {
       name: 'symbols',
       description: 'Markets to drop, or "all"',
       type: 'symbols-or-all',
       required: true,
+      min: 1,
+      max: 10,
+      unit: 'markets',
+      maxLength: MAX_ARG_CHARS,
     },
   },
   {
     name: 'threshold',
     description: 'Minimum net spread for alerts, in percent, e.g. /threshold 0.5',
+    readOnly: false,
     arg: {
       name: 'percent',
       description: 'Net spread in percent, e.g. 0.5',
       type: 'percent',
       required: true,
+      min: 0.01,
+      max: 50,
+      unit: '%',
+      maxLength: 20,
     },
   },
   {
     name: 'size',
     description: 'Trade size net spreads are computed at, e.g. /size 2500',
+    readOnly: false,
     arg: {
       name: 'amount',
       description: 'Amount of the quote currency, e.g. 2500',
       type: 'amount',
       required: true,
+      min: 1,
+      max: 10_000_000,
+      unit: 'quote',
+      maxLength: 20,
     },
   },
-  { name: 'list', description: 'This chat’s markets and settings' },
-  { name: 'status', description: 'Best current spreads for your markets and venue health' },
+  { name: 'list', description: 'This chat’s markets and settings', readOnly: true },
+  {
+    name: 'status',
+    description: 'Best current spreads for your markets and venue health',
+    readOnly: true,
+  },
   {
     name: 'mute',
     description: 'Pause alerts, e.g. /mute 2h (no duration: until /unmute)',
-    arg: { name: 'duration', description: 'e.g. 30m, 2h, 1d', type: 'duration', required: false },
+    readOnly: false,
+    arg: {
+      name: 'duration',
+      description: 'e.g. 30m, 2h, 1d',
+      type: 'duration',
+      required: false,
+      min: 1,
+      max: 30 * DAY_MS,
+      unit: 'ms',
+      maxLength: 20,
+    },
   },
-  { name: 'unmute', description: 'Resume alerts' },
-]
+  { name: 'unmute', description: 'Resume alerts', readOnly: false },
+] as const satisfies readonly CommandSpec[]
 
-/** What the platform modules need from the core. */
-export interface CommandHandler {
-  /** Answers one command; never throws for bad input (the reply says what is wrong). */
-  handle(ref: ChatRef, name: string, argText: string): Promise<Reply>
-  /** The markets users can subscribe to (for autocomplete). */
-  symbols(): readonly string[]
+export type CommandName = (typeof COMMANDS)[number]['name']
+
+const SPECS: ReadonlyMap<string, CommandSpec> = new Map(COMMANDS.map((c) => [c.name, c]))
+
+/** The definition of a command, or undefined for a name that is none. */
+export const commandSpec = (name: string): CommandSpec | undefined => SPECS.get(name.toLowerCase())
+
+// ---- parsing -----------------------------------------------------------------------------------
+
+/** A command with its argument parsed and within range; `type` is the command's name. */
+export type Command =
+  | { readonly type: 'start' }
+  | { readonly type: 'help' }
+  | { readonly type: 'subscribe'; readonly pairs: readonly Pair[] }
+  | { readonly type: 'unsubscribe'; readonly pairs: readonly Pair[] | 'all' }
+  /** The percent typed, as basis points (0.5 % → 50). */
+  | { readonly type: 'threshold'; readonly thresholdBps: number }
+  | { readonly type: 'size'; readonly sizeQuote: number }
+  | { readonly type: 'list' }
+  | { readonly type: 'status' }
+  /** null: until /unmute. */
+  | { readonly type: 'mute'; readonly durationMs: number | null }
+  | { readonly type: 'unmute' }
+
+// Every defined command parses to a Command of the same name, and no Command lacks a definition.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const commandsMatchDefinitions: Same<Command['type'], CommandName> = true
+void commandsMatchDefinitions
+
+/** Text that is no valid command; `message` tells the user what would be. */
+export interface ParseFailure {
+  readonly type: 'invalid'
+  readonly name: string
+  readonly reason: 'unknown-command' | 'bad-argument'
+  readonly message: string
 }
 
-// ---- the core ---------------------------------------------------------------------------------
+export interface ParseOptions {
+  /** When given, only these markets are accepted (the configured SYMBOLS). */
+  readonly markets?: readonly Pair[]
+}
+
+/**
+ * Parses one command against `COMMANDS`: the argument is checked against its definition's type,
+ * range and length, and comes back typed (markets normalised, percent as bps, durations in ms).
+ * Pure; never throws for bad input.
+ *
+ * @param name the command without its slash (any case)
+ * @param argText the rest of the line (Telegram) or the option's value as text (Discord)
+ * @param options `markets`: the markets that may be named
+ * @returns the command, or a `ParseFailure` whose message says what is accepted
+ * @example
+ * ```ts
+ * parseCommand('threshold', '0.5') // { type: 'threshold', thresholdBps: 50 }
+ * parseCommand('threshold', 'abc').type // 'invalid'
+ * parseCommand('subscribe', 'btcusdt eth-usdt') // { type: 'subscribe', pairs: ['BTC/USDT', 'ETH/USDT'] }
+ * ```
+ */
+export function parseCommand(
+  name: string,
+  argText: string,
+  options: ParseOptions = {},
+): Command | ParseFailure {
+  const lower = name.toLowerCase()
+  const spec = commandSpec(lower)
+  if (spec === undefined) {
+    return {
+      type: 'invalid',
+      name: lower,
+      reason: 'unknown-command',
+      message: `Unknown command /${lower}. See /help.`,
+    }
+  }
+  const args = argText.trim()
+  const maxLength = spec.arg?.maxLength ?? MAX_ARG_CHARS
+  const bad = (message: string): ParseFailure => ({
+    type: 'invalid',
+    name: lower,
+    reason: 'bad-argument',
+    message,
+  })
+  if (args.length > maxLength) return bad(`That is too long (at most ${maxLength} characters).`)
+  const cmd = lower as CommandName
+  switch (cmd) {
+    case 'start':
+    case 'help':
+    case 'list':
+    case 'status':
+    case 'unmute':
+      return { type: cmd }
+    case 'subscribe': {
+      const r = parsePairs(args, spec.arg!, false, options.markets)
+      if ('error' in r) return bad(r.error)
+      if (r.pairs === 'all') return bad('Name the markets to follow, e.g. /subscribe BTCUSDT.')
+      return { type: 'subscribe', pairs: r.pairs }
+    }
+    case 'unsubscribe': {
+      const r = parsePairs(args, spec.arg!, true, options.markets)
+      return 'error' in r ? bad(r.error) : { type: 'unsubscribe', pairs: r.pairs }
+    }
+    case 'threshold': {
+      const arg = spec.arg!
+      const percent = inRange(decimal(args), arg)
+      if (percent === undefined) {
+        return bad(
+          `The threshold is a net spread in percent between ${arg.min} and ${arg.max}, e.g. /threshold 0.5.`,
+        )
+      }
+      // Rounded to a millionth of a bp, so 0.07 % is 7 bps, not 7.000000000000001.
+      return { type: 'threshold', thresholdBps: Math.round(percent * 100 * 1e6) / 1e6 }
+    }
+    case 'size': {
+      const arg = spec.arg!
+      const sizeQuote = inRange(decimal(args), arg)
+      if (sizeQuote === undefined) {
+        return bad(
+          `The size is an amount of the quote currency between ${arg.min} and ${arg.max}, e.g. /size 2500.`,
+        )
+      }
+      return { type: 'size', sizeQuote }
+    }
+    case 'mute': {
+      if (args === '') return { type: 'mute', durationMs: null }
+      const arg = spec.arg!
+      const durationMs = inRange(parseDuration(args), arg)
+      if (durationMs === undefined) {
+        return bad(
+          `Mute for a duration like 30m, 2h or 1d (at most ${arg.max! / DAY_MS}d), or give none to mute until /unmute.`,
+        )
+      }
+      return { type: 'mute', durationMs }
+    }
+    default: {
+      const never: never = cmd
+      throw new Error(`no parser for /${String(never)}`)
+    }
+  }
+}
+
+/** A market list, 'all' (when allowed), or the message saying what is wrong. */
+function parsePairs(
+  args: string,
+  arg: ArgSpec,
+  allowAll: boolean,
+  markets: readonly Pair[] | undefined,
+): { pairs: Pair[] | 'all' } | { error: string } {
+  const available = markets ? ` Available: ${markets.join(', ')}.` : ''
+  if (args === '') return { error: `Name one or more markets, e.g. BTCUSDT.${available}` }
+  if (allowAll && args.toLowerCase() === 'all') return { pairs: 'all' }
+  const parts = args.split(/[\s,]+/).filter(Boolean)
+  if (arg.max !== undefined && parts.length > arg.max)
+    return { error: `At most ${arg.max} markets at a time.` }
+  const out: Pair[] = []
+  for (const part of parts) {
+    let pair: Pair
+    try {
+      pair = normalizePair(part)
+    } catch (err) {
+      if (!(err instanceof SymbolError)) throw err
+      return { error: `${err.message}.${available}` }
+    }
+    if (markets && !markets.includes(pair))
+      return { error: `${pair} is not watched here.${available}` }
+    if (!out.includes(pair)) out.push(pair)
+  }
+  return { pairs: out }
+}
+
+/** The value when it lies within the argument's bounds (inclusive), else undefined. */
+function inRange(value: number | undefined, arg: ArgSpec): number | undefined {
+  if (value === undefined || !Number.isFinite(value)) return undefined
+  if (arg.min !== undefined && !(value >= arg.min)) return undefined
+  if (arg.max !== undefined && !(value <= arg.max)) return undefined
+  return value
+}
+
+/** A plain non-negative decimal ("0.5", "2500", "0.5%"); anything else is undefined. */
+function decimal(text: string): number | undefined {
+  const t = text.replace(/%$/, '').trim()
+  if (!/^\d+(\.\d+)?$/.test(t)) return undefined
+  return Number(t)
+}
+
+/**
+ * A duration as users write it, in ms.
+ *
+ * @example
+ * ```ts
+ * parseDuration('90s') // 90_000; also '30m', '2 h', '45min', '1d'; 'soon' → undefined
+ * ```
+ */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|sec|secs|m|min|mins|h|hr|hrs|d|day|days)$/i.exec(text.trim())
+  if (!m) return undefined
+  const unit = m[2]!.toLowerCase()[0]!
+  const mult = unit === 's' ? 1000 : unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : DAY_MS
+  return Math.round(Number(m[1]) * mult)
+}
+
+// ---- answering ---------------------------------------------------------------------------------
+
+/**
+ * What the core answers, platform-free; the platforms render `lines`. `ok`: a setting changed;
+ * `info`: /start, /help; `list`, `status`: those commands; `error`: nothing changed, the lines say
+ * why and `reason` classifies it.
+ */
+export type Reply =
+  | { readonly kind: 'ok' | 'info' | 'list' | 'status'; readonly lines: readonly string[] }
+  | {
+      readonly kind: 'error'
+      readonly reason:
+        | ParseFailure['reason']
+        | 'not-allowed'
+        | 'rate-limited'
+        /** Our side failed (the database); settings are unchanged. */
+        | 'internal'
+      readonly lines: readonly string[]
+    }
+
+/** A reply as plain text, one line each. */
+export const replyText = (reply: Reply): string => reply.lines.join('\n')
 
 /** The live state `/status` reports. */
 export interface StatusSource {
@@ -108,8 +371,172 @@ export interface StatusSource {
   spreads(sizeQuote: number): SpreadView[]
 }
 
+/** What `runCommand` reads and changes: one chat's settings, the defaults and the live state. */
+export interface CommandDeps {
+  /** Markets users may subscribe to (the configured SYMBOLS). */
+  readonly markets: readonly Pair[]
+  readonly defaultThresholdBps: number
+  readonly defaultSizeQuote: number
+  readonly status: StatusSource
+  readonly nowMs: number
+  /** The chat's settings; undefined while it has set nothing. */
+  chat(): Readonly<ChatSettings> | undefined
+  save(patch: ChatPatch): Promise<void>
+  subscribe(pairs: readonly Pair[]): Promise<void>
+  unsubscribe(pairs: readonly Pair[] | 'all'): Promise<void>
+}
+
+/** `muted_until` of a chat muted until /unmute (a valid date: 9999-12-31). */
+const FOREVER = Date.UTC(9999, 11, 31)
+
+/**
+ * Answers a parsed command. Throws only when `deps` does (the database failed).
+ *
+ * @param cmd what `parseCommand` returned
+ * @param deps the chat's settings and how to change them, the defaults and the live state
+ * @returns the reply to render
+ * @example
+ * ```ts
+ * const cmd = parseCommand('size', '2500')
+ * if (cmd.type !== 'invalid') render(await runCommand(cmd, deps)) // 'Net spreads … of 2500.'
+ * ```
+ */
+export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply> {
+  switch (cmd.type) {
+    case 'start': {
+      const venues = deps.status.venues().map((v) => venueName(v.venue))
+      const names =
+        venues.length > 1 ? `${venues.slice(0, -1).join(', ')} and ${venues.at(-1)}` : venues[0]
+      return info([
+        `arbwatch watches ${names ?? 'crypto exchanges'} and alerts this chat when a market can be`,
+        'bought on one exchange and sold on another for a profit after taker fees, at a real',
+        'trade size, from fresh order books only.',
+        '',
+        `Start with /subscribe ${deps.markets[0] ?? 'BTC/USDT'}, then see /help.`,
+      ])
+    }
+    case 'help':
+      return info([
+        'Commands:',
+        ...COMMANDS.map((c: CommandSpec) => {
+          const arg = c.arg
+            ? ` ${c.arg.required ? c.arg.name.toUpperCase() : `[${c.arg.name.toUpperCase()}]`}`
+            : ''
+          return `/${c.name}${arg}: ${c.description}`
+        }),
+        '',
+        `Markets: ${deps.markets.join(', ')}`,
+      ])
+    case 'subscribe':
+      await deps.subscribe(cmd.pairs)
+      return ok(
+        `Subscribed to ${cmd.pairs.join(', ')}. You follow: ${[...(deps.chat()?.symbols ?? [])].join(', ')}.`,
+      )
+    case 'unsubscribe': {
+      await deps.unsubscribe(cmd.pairs)
+      const left = [...(deps.chat()?.symbols ?? [])]
+      return ok(
+        left.length === 0
+          ? 'You follow no markets now.'
+          : `Unsubscribed. You follow: ${left.join(', ')}.`,
+      )
+    }
+    case 'threshold':
+      await deps.save({ thresholdBps: cmd.thresholdBps })
+      return ok(`Alerts from a net spread of ${cmd.thresholdBps / 100}% after fees.`)
+    case 'size':
+      await deps.save({ sizeQuote: cmd.sizeQuote })
+      return ok(`Net spreads for this chat are now computed for a trade of ${cmd.sizeQuote}.`)
+    case 'list': {
+      const chat = deps.chat()
+      const threshold = chat?.thresholdBps ?? deps.defaultThresholdBps
+      const size = chat?.sizeQuote ?? deps.defaultSizeQuote
+      const mutedUntil = chat?.mutedUntilMs ?? null
+      const alerts =
+        chat && !chat.active
+          ? `paused (${chat.pausedReason ?? 'no permission'})`
+          : mutedUntil !== null && mutedUntil > deps.nowMs
+            ? `muted ${mutedUntil >= FOREVER ? 'until /unmute' : `until ${new Date(mutedUntil).toISOString()}`}`
+            : 'on'
+      return {
+        kind: 'list',
+        lines: [
+          `Markets: ${chat && chat.symbols.size > 0 ? [...chat.symbols].join(', ') : 'none (use /subscribe)'}`,
+          `Threshold: ${threshold / 100}% net after fees`,
+          `Trade size: ${size}`,
+          `Alerts: ${alerts}`,
+        ],
+      }
+    }
+    case 'status':
+      return { kind: 'status', lines: statusLines(deps) }
+    case 'mute': {
+      const until = cmd.durationMs === null ? FOREVER : deps.nowMs + cmd.durationMs
+      await deps.save({ mutedUntilMs: until })
+      return ok(
+        cmd.durationMs === null
+          ? 'Muted until /unmute.'
+          : `Muted until ${new Date(until).toISOString()}.`,
+      )
+    }
+    case 'unmute':
+      await deps.save({ mutedUntilMs: null, active: true, pausedReason: null })
+      return ok('Alerts are on.')
+    default: {
+      const never: never = cmd
+      throw new Error(`no answer for ${String((never as Command).type)}`)
+    }
+  }
+}
+
+const ok = (line: string): Reply => ({ kind: 'ok', lines: [line] })
+const info = (lines: string[]): Reply => ({ kind: 'info', lines })
+const refused = (reason: Extract<Reply, { kind: 'error' }>['reason'], line: string): Reply => ({
+  kind: 'error',
+  reason,
+  lines: [line],
+})
+
+function statusLines(deps: CommandDeps): string[] {
+  const chat = deps.chat()
+  const size = chat?.sizeQuote ?? deps.defaultSizeQuote
+  const mine = chat && chat.symbols.size > 0 ? chat.symbols : new Set(deps.markets)
+  const spreads = deps.status.spreads(size)
+  const lines: string[] = []
+  for (const symbol of mine) {
+    const best = spreads
+      .filter((s) => s.kind === 'cross' && s.symbol === symbol && s.fresh && s.netBps !== null)
+      .sort((a, b) => b.netBps! - a.netBps!)[0]
+    lines.push(
+      best
+        ? `${symbol}: best buy ${best.buyVenue} / sell ${best.sellVenue}, net ${(best.netBps! / 100).toFixed(3)}% (gross ${(best.grossBps! / 100).toFixed(3)}%) at ${size}`
+        : `${symbol}: no two fresh books to compare right now`,
+    )
+  }
+  lines.push('', 'Venues:')
+  for (const v of deps.status.venues())
+    lines.push(`${v.venue}: ${v.state}, ${v.liveBooks}/${v.books} books live`)
+  return lines
+}
+
+// ---- the core ----------------------------------------------------------------------------------
+
+/** What the platform modules need from the core. */
+export interface CommandHandler {
+  /** Answers one command; never throws for bad input (the reply says what is wrong). */
+  handle(ref: ChatRef, name: string, argText: string): Promise<Reply>
+  /** The markets users can subscribe to (for autocomplete). */
+  symbols(): readonly string[]
+}
+
+/** The settings queries the core uses (`ChatRepo` has them; tests may pass a fake). */
+export type ChatSettingsRepo = Pick<
+  ChatRepo,
+  'loadAll' | 'save' | 'subscribe' | 'unsubscribe' | 'failChat'
+>
+
 export interface ChatCoreOptions {
-  readonly repo: ChatRepo
+  readonly repo: ChatSettingsRepo
   /** Markets users may subscribe to (the configured SYMBOLS). */
   readonly symbols: readonly Pair[]
   /** Defaults for chats that set nothing: the configured MIN_SPREAD_PCT and TRADE_SIZE. */
@@ -117,40 +544,29 @@ export interface ChatCoreOptions {
   readonly defaultSizeQuote: number
   readonly status: StatusSource
   /** When set, only these chats (`telegram:<id>`, `discord:<channel id>`, or a bare id) may use it. */
-  readonly allowedChats?: ReadonlySet<string>
+  readonly allowedChats?: ReadonlySet<string> | undefined
   /** Commands a user may send per minute. */
   readonly commandsPerMinute?: number
-  /** Seconds between alerts for the same chat, market and venue pair. */
-  readonly cooldownS?: number
   readonly log: Logger
   readonly now?: () => number
 }
 
-/** One chat that should get an alert, with its own numbers. */
-export interface AlertTarget {
-  readonly platform: Platform
-  readonly chatId: string
-  readonly netBps: number
-  readonly sizeQuote: number
-}
-
-const MAX_SYMBOLS_PER_COMMAND = 10
-const MAX_ARG_CHARS = 200
-const MAX_MUTE_MS = 30 * 24 * 3600 * 1000
-/** `muted_until` of a chat muted until /unmute (a valid date: 9999-12-31). */
-const FOREVER = Date.UTC(9999, 11, 31)
-
-/** Thrown inside the core for bad input; becomes the reply text. */
-class InputError extends Error {
-  override name = 'InputError'
-}
-
+/**
+ * The stateful side of the core: checks who may talk and how often, keeps every chat's settings
+ * in memory (loaded once, written through to the repo), and runs commands.
+ *
+ * @example
+ * ```ts
+ * const core = new ChatCore({ repo, symbols, defaultThresholdBps: 10, defaultSizeQuote: 1000, status, log })
+ * await core.load()
+ * replyText(await core.handle({ platform: 'telegram', chatId: '1', userId: '1' }, 'list', ''))
+ * ```
+ */
 export class ChatCore implements CommandHandler {
   readonly #o: ChatCoreOptions
   readonly #now: () => number
   readonly #chats = new Map<string, ChatSettings>()
   readonly #usage = new Map<string, number[]>()
-  readonly #lastAlertMs = new Map<string, number>()
 
   constructor(options: ChatCoreOptions) {
     this.#o = options
@@ -167,176 +583,64 @@ export class ChatCore implements CommandHandler {
     return this.#o.symbols
   }
 
+  /** Every chat's current settings (what the alert fan-out reads). */
+  chats(): Iterable<Readonly<ChatSettings>> {
+    return this.#chats.values()
+  }
+
   async handle(ref: ChatRef, name: string, argText: string): Promise<Reply> {
-    if (this.#o.allowedChats && !this.#allowed(ref)) {
-      return { text: 'This arbwatch bot is private: this chat is not on its ALLOWED_CHATS list.' }
+    if (!chatAllowed(this.#o.allowedChats, ref)) {
+      return refused(
+        'not-allowed',
+        'This arbwatch bot is private: this chat is not on its ALLOWED_CHATS list.',
+      )
     }
-    if (!this.#withinRate(ref)) {
-      return { text: 'Too many commands: wait a minute and try again.' }
-    }
-    const args = argText.trim()
+    if (!this.#withinRate(ref))
+      return refused('rate-limited', 'Too many commands: wait a minute and try again.')
+    const cmd = parseCommand(name, argText, { markets: this.#o.symbols })
+    if (cmd.type === 'invalid') return refused(cmd.reason, cmd.message)
     try {
-      if (args.length > MAX_ARG_CHARS)
-        throw new InputError(`That is too long (at most ${MAX_ARG_CHARS} characters).`)
-      return { text: await this.#run(ref, name.toLowerCase(), args) }
+      return await runCommand(cmd, this.#deps(ref))
     } catch (err) {
-      if (err instanceof InputError) return { text: err.message }
-      this.#o.log.error({ err, command: name }, 'chat command failed')
-      return {
-        text: 'Something went wrong on our side; your settings are unchanged. Try again shortly.',
-      }
-    }
-  }
-
-  async #run(ref: ChatRef, name: string, args: string): Promise<string> {
-    switch (name) {
-      case 'start':
-        return [
-          'arbwatch watches Binance, Kraken, Coinbase, Bitstamp, OKX and Bybit and alerts this chat when a',
-          'market can be bought on one exchange and sold on another for a profit after taker fees, at a',
-          'real trade size, from fresh order books only.',
-          '',
-          `Start with /subscribe ${this.#o.symbols[0] ?? 'BTC/USDT'}, then see /help.`,
-        ].join('\n')
-      case 'help':
-        return [
-          'Commands:',
-          ...COMMANDS.map(
-            (c) =>
-              `/${c.name}${c.arg ? ` ${c.arg.required ? c.arg.name.toUpperCase() : `[${c.arg.name.toUpperCase()}]`}` : ''}: ${c.description}`,
-          ),
-          '',
-          `Markets: ${this.#o.symbols.join(', ')}`,
-        ].join('\n')
-      case 'subscribe': {
-        const symbols = this.#symbols(args, false)
-        if (symbols === 'all')
-          throw new InputError('Name the markets to follow, e.g. /subscribe BTCUSDT.')
-        const chat = this.#chat(ref)
-        await this.#o.repo.subscribe(ref.platform, ref.chatId, symbols, this.#now())
-        for (const s of symbols) chat.symbols.add(s)
-        return `Subscribed to ${symbols.join(', ')}. You follow: ${[...chat.symbols].join(', ')}.`
-      }
-      case 'unsubscribe': {
-        const symbols = this.#symbols(args, true)
-        const chat = this.#chat(ref)
-        await this.#o.repo.unsubscribe(ref.platform, ref.chatId, symbols)
-        if (symbols === 'all') chat.symbols.clear()
-        else for (const s of symbols) chat.symbols.delete(s)
-        return chat.symbols.size === 0
-          ? 'You follow no markets now.'
-          : `Unsubscribed. You follow: ${[...chat.symbols].join(', ')}.`
-      }
-      case 'threshold': {
-        const value = number(args)
-        if (value === undefined || !(value >= 0.01 && value <= 50)) {
-          throw new InputError(
-            'The threshold is a net spread in percent between 0.01 and 50, e.g. /threshold 0.5.',
-          )
-        }
-        await this.#save(ref, { thresholdBps: value * 100 })
-        return `Alerts from a net spread of ${value}% after fees.`
-      }
-      case 'size': {
-        const value = number(args)
-        if (value === undefined || !(value >= 1 && value <= 10_000_000)) {
-          throw new InputError(
-            'The size is an amount of the quote currency between 1 and 10000000, e.g. /size 2500.',
-          )
-        }
-        await this.#save(ref, { sizeQuote: value })
-        return `Net spreads for this chat are now computed for a trade of ${value}.`
-      }
-      case 'list': {
-        const chat = this.#chats.get(key(ref.platform, ref.chatId))
-        const threshold = chat?.thresholdBps ?? this.#o.defaultThresholdBps
-        const size = chat?.sizeQuote ?? this.#o.defaultSizeQuote
-        const muted = chat?.mutedUntilMs != null && chat.mutedUntilMs > this.#now()
-        return [
-          `Markets: ${chat && chat.symbols.size > 0 ? [...chat.symbols].join(', ') : 'none (use /subscribe)'}`,
-          `Threshold: ${threshold / 100}% net after fees`,
-          `Trade size: ${size}`,
-          `Alerts: ${chat && !chat.active ? `paused (${chat.pausedReason ?? 'no permission'})` : muted ? `muted ${chat!.mutedUntilMs! >= FOREVER ? 'until /unmute' : `until ${new Date(chat!.mutedUntilMs!).toISOString()}`}` : 'on'}`,
-        ].join('\n')
-      }
-      case 'status':
-        return this.#status(ref)
-      case 'mute': {
-        let until = FOREVER
-        if (args !== '') {
-          const ms = parseDuration(args)
-          if (ms === undefined || ms <= 0 || ms > MAX_MUTE_MS) {
-            throw new InputError(
-              'Mute for a duration like 30m, 2h or 1d (at most 30d), or give none to mute until /unmute.',
-            )
-          }
-          until = this.#now() + ms
-        }
-        await this.#save(ref, { mutedUntilMs: until })
-        return args === ''
-          ? 'Muted until /unmute.'
-          : `Muted until ${new Date(until).toISOString()}.`
-      }
-      case 'unmute':
-        await this.#save(ref, { mutedUntilMs: null, active: true, pausedReason: null })
-        return 'Alerts are on.'
-      default:
-        throw new InputError(`Unknown command /${name}. See /help.`)
-    }
-  }
-
-  #status(ref: ChatRef): string {
-    const chat = this.#chats.get(key(ref.platform, ref.chatId))
-    const size = chat?.sizeQuote ?? this.#o.defaultSizeQuote
-    const mine = chat && chat.symbols.size > 0 ? chat.symbols : new Set(this.#o.symbols)
-    const lines: string[] = []
-    for (const symbol of mine) {
-      const best = this.#o.status
-        .spreads(size)
-        .filter((s) => s.kind === 'cross' && s.symbol === symbol && s.fresh && s.netBps !== null)
-        .sort((a, b) => b.netBps! - a.netBps!)[0]
-      lines.push(
-        best
-          ? `${symbol}: best buy ${best.buyVenue} / sell ${best.sellVenue}, net ${(best.netBps! / 100).toFixed(3)}% (gross ${(best.grossBps! / 100).toFixed(3)}%) at ${size}`
-          : `${symbol}: no two fresh books to compare right now`,
+      this.#o.log.error({ err, command: cmd.type }, 'chat command failed')
+      return refused(
+        'internal',
+        'Something went wrong on our side; your settings are unchanged. Try again shortly.',
       )
     }
-    lines.push('', 'Venues:')
-    for (const v of this.#o.status.venues())
-      lines.push(`${v.venue}: ${v.state}, ${v.liveBooks}/${v.books} books live`)
-    return lines.join('\n')
   }
 
-  /** Parses a symbol list; every symbol must be one of the configured markets. */
-  #symbols(args: string, allowAll: boolean): Pair[] | 'all' {
-    if (args === '')
-      throw new InputError(
-        `Name one or more markets, e.g. BTCUSDT. Available: ${this.#o.symbols.join(', ')}.`,
-      )
-    if (allowAll && args.toLowerCase() === 'all') return 'all'
-    const parts = args.split(/[\s,]+/).filter(Boolean)
-    if (parts.length > MAX_SYMBOLS_PER_COMMAND) {
-      throw new InputError(`At most ${MAX_SYMBOLS_PER_COMMAND} markets at a time.`)
-    }
-    const out: Pair[] = []
-    for (const part of parts) {
-      let pair: Pair
-      try {
-        pair = normalizePair(part)
-      } catch (err) {
-        if (!(err instanceof SymbolError)) throw err
-        throw new InputError(`${err.message}. Available: ${this.#o.symbols.join(', ')}.`)
-      }
-      if (!this.#o.symbols.includes(pair)) {
-        throw new InputError(
-          `${pair} is not watched here. Available: ${this.#o.symbols.join(', ')}.`,
-        )
-      }
-      if (!out.includes(pair)) out.push(pair)
-    }
-    return out
+  /** Stops alerts to a chat the platform will not let us post to (blocked, missing permission). */
+  async pause(platform: Platform, chatId: string, reason: string): Promise<void> {
+    await this.#save({ platform, chatId }, { active: false, pausedReason: reason })
+    await this.#o.repo.failChat(platform, chatId, `chat paused: ${reason}`)
   }
 
+  #deps(ref: ChatRef): CommandDeps {
+    const { repo } = this.#o
+    return {
+      markets: this.#o.symbols,
+      defaultThresholdBps: this.#o.defaultThresholdBps,
+      defaultSizeQuote: this.#o.defaultSizeQuote,
+      status: this.#o.status,
+      nowMs: this.#now(),
+      chat: () => this.#chats.get(key(ref.platform, ref.chatId)),
+      save: (patch) => this.#save(ref, patch),
+      subscribe: async (pairs) => {
+        await repo.subscribe(ref.platform, ref.chatId, pairs, this.#now())
+        const chat = this.#chat(ref)
+        for (const p of pairs) chat.symbols.add(p)
+      },
+      unsubscribe: async (pairs) => {
+        await repo.unsubscribe(ref.platform, ref.chatId, pairs)
+        const chat = this.#chat(ref)
+        if (pairs === 'all') chat.symbols.clear()
+        else for (const p of pairs) chat.symbols.delete(p)
+      },
+    }
+  }
+
+  /** The cached settings of a chat, created (all defaults) on first use. */
   #chat(ref: { platform: Platform; chatId: string }): ChatSettings {
     const k = key(ref.platform, ref.chatId)
     let chat = this.#chats.get(k)
@@ -361,49 +665,6 @@ export class ChatCore implements CommandHandler {
     Object.assign(this.#chat(ref), patch)
   }
 
-  /** Stops alerts to a chat the platform will not let us post to (blocked, missing permission). */
-  async pause(platform: Platform, chatId: string, reason: string): Promise<void> {
-    await this.#save({ platform, chatId }, { active: false, pausedReason: reason })
-    await this.#o.repo.failChat(platform, chatId, `chat paused: ${reason}`)
-  }
-
-  /**
-   * The chats an opening should alert: subscribed to the market (for a triangle, to any market it
-   * trades), net spread at the chat's own size at or above its threshold, not muted or paused, and
-   * not alerted for the same market and venue pair within the cooldown. `netAt(size)` recomputes
-   * the net spread at a size from the live books. Anomalies alert nobody.
-   */
-  alertTargets(o: Opportunity, netAt: (sizeQuote: number) => number | undefined): AlertTarget[] {
-    if (o.anomaly) return []
-    const now = this.#now()
-    const markets = o.kind === 'cross' ? [o.symbol] : (o.open.legs ?? []).map((l) => l.market)
-    const cooldownMs = (this.#o.cooldownS ?? 60) * 1000
-    const targets: AlertTarget[] = []
-    const netBySize = new Map<number, number | undefined>()
-    for (const chat of this.#chats.values()) {
-      if (!chat.active || (chat.mutedUntilMs !== null && chat.mutedUntilMs > now)) continue
-      if (!markets.some((m) => chat.symbols.has(m))) continue
-      if (this.#o.allowedChats && !this.#allowed(chat)) continue
-      const size = chat.sizeQuote ?? this.#o.defaultSizeQuote
-      if (!netBySize.has(size))
-        netBySize.set(size, size === o.open.sizeQuote ? o.open.netBps : netAt(size))
-      const net = netBySize.get(size)
-      if (net === undefined || !(net >= (chat.thresholdBps ?? this.#o.defaultThresholdBps)))
-        continue
-      const cooldownKey = `${key(chat.platform, chat.chatId)}|${o.kind}|${o.symbol}|${o.buyVenue}>${o.sellVenue}`
-      const last = this.#lastAlertMs.get(cooldownKey)
-      if (last !== undefined && now - last < cooldownMs) continue
-      this.#lastAlertMs.set(cooldownKey, now)
-      targets.push({ platform: chat.platform, chatId: chat.chatId, netBps: net, sizeQuote: size })
-    }
-    return targets
-  }
-
-  #allowed(ref: { platform: Platform; chatId: string }): boolean {
-    const list = this.#o.allowedChats!
-    return list.has(key(ref.platform, ref.chatId)) || list.has(ref.chatId)
-  }
-
   /** A sliding one-minute window per user. */
   #withinRate(ref: ChatRef): boolean {
     const limit = this.#o.commandsPerMinute ?? 20
@@ -421,19 +682,3 @@ export class ChatCore implements CommandHandler {
 }
 
 const key = (platform: Platform, chatId: string) => `${platform}:${chatId}`
-
-/** A plain positive decimal ("0.5", "2500"); anything else is undefined. */
-function number(text: string): number | undefined {
-  const t = text.replace(/%$/, '').trim()
-  if (!/^\d+(\.\d+)?$/.test(t)) return undefined
-  return Number(t)
-}
-
-/** "90s", "30m", "2h", "1d" (also "2 h", "45min") → ms. */
-export function parseDuration(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*(s|sec|secs|m|min|mins|h|hr|hrs|d|day|days)$/i.exec(text.trim())
-  if (!m) return undefined
-  const unit = m[2]!.toLowerCase()[0]!
-  const mult = unit === 's' ? 1000 : unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : 86_400_000
-  return Math.round(Number(m[1]) * mult)
-}

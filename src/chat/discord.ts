@@ -1,8 +1,9 @@
 /**
  * @module
- * Discord ↔ the chat core, with discord.js: slash commands (typed options, symbol autocomplete)
- * over the gateway, answered as interaction replies; and a Notifier that posts and edits alert
- * embeds over REST, mapping Discord's failures to `NotifierError`.
+ * Discord ↔ the chat core, with discord.js: slash commands over the gateway, their option schema
+ * (types, bounds, symbol autocomplete) built from the core's `COMMANDS` table, the core's replies
+ * rendered as interaction replies; and a Notifier that posts and edits alert embeds over REST,
+ * mapping Discord's failures to `NotifierError`.
  */
 import {
   ApplicationCommandOptionType,
@@ -30,15 +31,17 @@ import {
   type RateLimitData,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js'
+import { NotifierError, type AlertText, type Notifier } from '../alerts/notifier.ts'
 import type { Logger } from '../log.ts'
 import {
   COMMANDS,
+  replyText,
+  type ArgSpec,
   type ChatRef,
   type CommandHandler,
   type CommandSpec,
   type Reply,
 } from './commands.ts'
-import { NotifierError, type AlertText, type Notifier } from './notifier.ts'
 
 export interface DiscordOptions {
   /** The bot token (`DISCORD_TOKEN`). */
@@ -93,9 +96,6 @@ const LIMITS = {
   choice: 100,
   commandDescription: 100,
 } as const
-
-/** Read-only commands answer only the person who asked; changes are visible to the channel. */
-const EPHEMERAL_COMMANDS: ReadonlySet<string> = new Set(['start', 'help', 'list', 'status'])
 
 /** What the bot needs in a channel to post alerts there, with the names Discord's UI shows. */
 const NEEDED_PERMISSIONS = [
@@ -160,7 +160,7 @@ export function createDiscord({
   // Alerts need only REST: their own client works before start(), after stop() and whatever
   // the gateway does (the client's REST loses its token when the client is destroyed).
   const rest = new REST(restOptions).setToken(token)
-  const specs = new Map(COMMANDS.map((spec) => [spec.name, spec]))
+  const specs = new Map<string, CommandSpec>(COMMANDS.map((spec) => [spec.name, spec]))
 
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'))
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord warning'))
@@ -208,10 +208,13 @@ export function createDiscord({
       chatId: interaction.channelId,
       userId: interaction.user.id,
     }
-    const flags = EPHEMERAL_COMMANDS.has(name) ? MessageFlags.Ephemeral : undefined
+    // Read-only commands answer only the person who asked (decided before the answer exists, as
+    // a deferred reply needs it); changes are visible to the channel.
+    const flags = spec?.readOnly ? MessageFlags.Ephemeral : undefined
     const render = (reply: Reply) => {
+      const text = replyText(reply)
       const note = name === 'subscribe' ? missingPermissionNote(interaction) : undefined
-      return messageContent(note ? `${reply.text}\n\n${note}` : reply.text)
+      return messageContent(note ? `${text}\n\n${note}` : text)
     }
     const answer = (async () => core.handle(ref, name, argText))()
     answer.catch(() => {}) // awaited below; a rejection while deferring is not left unhandled
@@ -322,7 +325,12 @@ export function createDiscord({
 
 /**
  * The slash command definitions for `commands`: one typed option per argument, symbols with
- * autocomplete, numbers with a minimum.
+ * autocomplete, numbers with the bounds the core validates against (`ArgSpec.min`/`max`).
+ *
+ * @example
+ * ```ts
+ * slashCommands().find((c) => c.name === 'threshold')!.options![0] // { min_value: 0.01, max_value: 50, … }
+ * ```
  */
 export function slashCommands(
   commands: readonly CommandSpec[] = COMMANDS,
@@ -335,7 +343,7 @@ export function slashCommands(
   }))
 }
 
-function commandOption(arg: NonNullable<CommandSpec['arg']>): APIApplicationCommandOption {
+function commandOption(arg: ArgSpec): APIApplicationCommandOption {
   const base = {
     name: arg.name,
     description: truncate(arg.description, LIMITS.commandDescription),
@@ -348,14 +356,19 @@ function commandOption(arg: NonNullable<CommandSpec['arg']>): APIApplicationComm
         ...base,
         type: ApplicationCommandOptionType.String,
         autocomplete: true,
-        max_length: 100,
+        max_length: arg.maxLength,
       }
     case 'percent':
-      return { ...base, type: ApplicationCommandOptionType.Number, min_value: 0, max_value: 100 }
     case 'amount':
-      return { ...base, type: ApplicationCommandOptionType.Number, min_value: 1 }
+      return {
+        ...base,
+        type: ApplicationCommandOptionType.Number,
+        ...(arg.min === undefined ? {} : { min_value: arg.min }),
+        ...(arg.max === undefined ? {} : { max_value: arg.max }),
+      }
     case 'duration':
-      return { ...base, type: ApplicationCommandOptionType.String, max_length: 20 }
+      // Typed as text ("2h"): its bounds (in ms) are checked by the core.
+      return { ...base, type: ApplicationCommandOptionType.String, max_length: arg.maxLength }
     default: {
       const never: never = arg.type
       throw new Error(`unknown argument type ${String(never)}`)

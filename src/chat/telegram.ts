@@ -1,7 +1,7 @@
 /**
  * @module
- * Telegram through grammY: every command in `COMMANDS` is answered by the core, alerts are posted
- * and edited as a `Notifier`. Updates arrive by long polling (`@grammyjs/runner`) or, when a
+ * Telegram through grammY: every command in `COMMANDS` is answered by the core and its `Reply`
+ * rendered as plain text; alerts are posted and edited as a `Notifier`. Updates arrive by long polling (`@grammyjs/runner`) or, when a
  * webhook URL is given, by webhook. Telegram's limits are kept by grammY's own plugins:
  * `@grammyjs/transformer-throttler` paces calls per chat and overall, `@grammyjs/auto-retry` waits
  * out 429s.
@@ -21,8 +21,8 @@ import {
 } from 'grammy'
 import type { UserFromGetMe } from 'grammy/types'
 import type { Logger } from '../log.ts'
-import { COMMANDS, type ChatRef, type CommandHandler } from './commands.ts'
-import { NotifierError, type AlertText, type Notifier } from './notifier.ts'
+import { NotifierError, type AlertText, type Notifier } from '../alerts/notifier.ts'
+import { COMMANDS, replyText, type ChatRef, type CommandHandler } from './commands.ts'
 
 /** Telegram's maximum message length (after markup is parsed), in UTF-16 code units. */
 export const TELEGRAM_TEXT_LIMIT = 4096
@@ -152,7 +152,7 @@ export function createTelegram({
       userId: String(ctx.from?.id ?? ctx.chat!.id),
     }
     const reply = await core.handle(ref, name, argText)
-    for (const part of splitText(reply.text))
+    for (const part of splitText(replyText(reply)))
       await ctx.reply(part, { link_preview_options: { is_disabled: true } })
   }
   for (const spec of COMMANDS)

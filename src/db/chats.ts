@@ -1,10 +1,11 @@
 /**
  * @module
- * Queries for chat settings, subscriptions and alert deliveries (the chat core and the
- * dispatcher read and write through here).
+ * Queries for chat settings, subscriptions and alert deliveries. The chat core and the dispatcher
+ * read and write through here, each typed by the few calls it makes (`ChatSettingsRepo`,
+ * `DeliveryRepo`); deliveries come with their opportunity as the one `OpportunityRecord`.
  */
 import { and, asc, eq, inArray, isNotNull, lte, or, sql } from 'drizzle-orm'
-import type { Platform } from '../chat/notifier.ts'
+import type { OpportunityRecord } from '../detector/record.ts'
 import type { Db } from './client.ts'
 import {
   chats,
@@ -12,8 +13,15 @@ import {
   opportunities,
   subscriptions,
   type DeliveryRow,
-  type OpportunityRow,
+  type Platform,
 } from './schema.ts'
+import { fromRow } from './store.ts'
+
+/** A delivery with the current record of its opportunity. */
+export interface DueDelivery {
+  readonly delivery: DeliveryRow
+  readonly opportunity: OpportunityRecord
+}
 
 /** A chat's settings with its subscriptions, as the chat core caches them. */
 export interface ChatSettings {
@@ -98,10 +106,7 @@ export class ChatRepo {
   // ---- deliveries -------------------------------------------------------------------------
 
   /** Deliveries due to be sent now, oldest first, with their opportunity. */
-  async due(
-    nowMs: number,
-    limit = 50,
-  ): Promise<{ delivery: DeliveryRow; opportunity: OpportunityRow }[]> {
+  async due(nowMs: number, limit = 50): Promise<DueDelivery[]> {
     const rows = await this.#db
       .select({ delivery: deliveries, opportunity: opportunities })
       .from(deliveries)
@@ -109,18 +114,18 @@ export class ChatRepo {
       .where(and(eq(deliveries.status, 'pending'), lte(deliveries.nextAttemptAtMs, nowMs)))
       .orderBy(asc(deliveries.nextAttemptAtMs), asc(deliveries.id))
       .limit(limit)
-    return rows
+    return rows.map(({ delivery, opportunity }) => ({
+      delivery,
+      opportunity: fromRow(opportunity),
+    }))
   }
 
   /**
    * Sent alerts whose message should be edited: the opportunity closed and the message does not
    * say so yet, or it was updated at least `everyMs` after the last edit.
    */
-  async toEdit(
-    everyMs: number,
-    limit = 50,
-  ): Promise<{ delivery: DeliveryRow; opportunity: OpportunityRow }[]> {
-    return this.#db
+  async toEdit(everyMs: number, limit = 50): Promise<DueDelivery[]> {
+    const rows = await this.#db
       .select({ delivery: deliveries, opportunity: opportunities })
       .from(deliveries)
       .innerJoin(opportunities, eq(opportunities.id, deliveries.opportunityId))
@@ -137,6 +142,10 @@ export class ChatRepo {
       )
       .orderBy(asc(deliveries.id))
       .limit(limit)
+    return rows.map(({ delivery, opportunity }) => ({
+      delivery,
+      opportunity: fromRow(opportunity),
+    }))
   }
 
   /** Claims a delivery before sending it (pending → sending); false when someone else has. */

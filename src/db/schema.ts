@@ -18,6 +18,10 @@ import {
 import type { OpportunityKind } from '../detector/types.ts'
 import type { VenueId } from '../types.ts'
 
+/** The chat platforms alerts go to: one constant for every column and type that names one. */
+export const PLATFORMS = ['telegram', 'discord'] as const
+export type Platform = (typeof PLATFORMS)[number]
+
 /**
  * One row per opportunity, upserted on `id` as it opens, updates and closes: the numbers it opened
  * with (`*Open`), the latest ones, and the best net spread seen.
@@ -76,7 +80,7 @@ export type NewOpportunityRow = typeof opportunities.$inferInsert
 export const chats = sqliteTable(
   'chats',
   {
-    platform: text('platform', { enum: ['telegram', 'discord'] }).notNull(),
+    platform: text('platform', { enum: PLATFORMS }).notNull(),
     chatId: text('chat_id').notNull(),
     /** False once the platform said we may not post there (blocked, missing permission). */
     active: integer('active', { mode: 'boolean' }).notNull().default(true),
@@ -97,7 +101,7 @@ export const chats = sqliteTable(
 export const subscriptions = sqliteTable(
   'subscriptions',
   {
-    platform: text('platform', { enum: ['telegram', 'discord'] }).notNull(),
+    platform: text('platform', { enum: PLATFORMS }).notNull(),
     chatId: text('chat_id').notNull(),
     symbol: text('symbol').notNull(),
     createdAtMs: integer('created_at').notNull(),
@@ -115,7 +119,7 @@ export const deliveries = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     opportunityId: text('opportunity_id').notNull(),
-    platform: text('platform', { enum: ['telegram', 'discord'] }).notNull(),
+    platform: text('platform', { enum: PLATFORMS }).notNull(),
     chatId: text('chat_id').notNull(),
     status: text('status', { enum: ['pending', 'sending', 'sent', 'failed'] }).notNull(),
     attempts: integer('attempts').notNull().default(0),

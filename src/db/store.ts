@@ -1,17 +1,14 @@
 /**
  * @module
- * The only module with queries. Opportunities are recorded synchronously from the detector's hot
- * path into an in-memory queue (coalesced per id) and written by a background flusher in one
- * transaction per flush; failed writes stay queued and are retried with backoff.
+ * The opportunity queries. Opportunities are recorded synchronously from the detector's hot path
+ * (as `toRecord` maps them) into an in-memory queue (coalesced per id) and written by a background
+ * flusher in one transaction per flush; failed writes stay queued and are retried with backoff.
+ * Rows and records differ only in `legs` (JSON text in the row): `fromRow` is the way back.
  */
 import { and, desc, eq, getTableColumns, gte, lt, ne, sql, type SQL } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
-import type {
-  Opportunity,
-  OpportunityEvent,
-  OpportunityKind,
-  TriangleLeg,
-} from '../detector/types.ts'
+import { toRecord, type OpportunityRecord } from '../detector/record.ts'
+import type { OpportunityEvent, OpportunityKind, TriangleLeg } from '../detector/types.ts'
 import type { Logger } from '../log.ts'
 import type { VenueId } from '../types.ts'
 import type { Db } from './client.ts'
@@ -54,38 +51,7 @@ export interface StoreStats {
   rejected: number
 }
 
-/** An opportunity as stored: plain JSON-friendly data, `legs` parsed. */
-export interface OpportunityRecord {
-  id: string
-  kind: OpportunityKind
-  symbol: string
-  buyVenue: VenueId
-  sellVenue: VenueId
-  anomaly: boolean
-  openedAtMs: number
-  updatedAtMs: number
-  closedAtMs: number | null
-  closeReason: string | null
-  sizeQuote: number
-  /** The spread when it opened. */
-  grossBpsOpen: number
-  netBpsOpen: number
-  /** The latest numbers. */
-  grossBps: number
-  netBps: number
-  profitQuote: number
-  maxSizeQuote: number
-  maxProfitQuote: number
-  buyPrice: number
-  sellPrice: number
-  feeBps: number
-  buyAgeMs: number
-  sellAgeMs: number
-  /** Best net spread seen while it was open. */
-  peakNetBps: number
-  /** Triangles only. */
-  legs: TriangleLeg[] | null
-}
+export type { OpportunityRecord }
 
 export interface ListOptions {
   /** Exact market (`BTC/USDT`) or triangle cycle. */
@@ -148,7 +114,7 @@ const TIMED_OUT = Symbol('timed out')
  * ```ts
  * const store = new Store({ db, log })
  * store.start()
- * detector.on((event) => store.record(event))
+ * detector.subscribe((event) => store.record(event))
  * const { items, nextCursor } = await store.listOpportunities({ symbol: 'BTC/USDT' })
  * await store.stop()
  * ```
@@ -218,7 +184,7 @@ export class Store {
    */
   record(event: OpportunityEvent, deliveries: readonly NewDeliveryRow[] = []): void {
     try {
-      const row = toRow(event.opportunity)
+      const row = toRow(toRecord(event.opportunity))
       if (typeof row === 'string') {
         this.#reject(event.opportunity.id, row)
         return
@@ -353,7 +319,7 @@ export class Store {
       ])
       rows = [...buys, ...sells].sort(newestFirst).slice(0, size + 1)
     }
-    const items = rows.slice(0, size).map(toRecord)
+    const items = rows.slice(0, size).map(fromRow)
     const last = items.at(-1)
     return { items, nextCursor: rows.length > size && last ? encodeCursor(last) : null }
   }
@@ -362,7 +328,7 @@ export class Store {
   async getOpportunity(id: string): Promise<OpportunityRecord | undefined> {
     const rows = await this.#db.select().from(opportunities).where(eq(opportunities.id, id))
     const row = rows[0]
-    return row ? toRecord(row) : undefined
+    return row ? fromRow(row) : undefined
   }
 
   #schedule(delayMs: number): void {
@@ -557,36 +523,11 @@ const NUMERIC_KEYS = [
   'peakNetBps',
 ] as const satisfies readonly (keyof NewOpportunityRow)[]
 
-/** A snapshot of the opportunity as a row, or why it cannot be stored. */
-function toRow(o: Opportunity): NewOpportunityRow | string {
-  const { open, last } = o
-  const legs = last.legs ?? open.legs
+/** The record as a row (`legs` as JSON text), or why it cannot be stored. */
+function toRow(record: OpportunityRecord): NewOpportunityRow | string {
   const row = {
-    id: o.id,
-    kind: o.kind,
-    symbol: o.symbol,
-    buyVenue: o.buyVenue,
-    sellVenue: o.sellVenue,
-    anomaly: o.anomaly,
-    openedAtMs: o.openedAtMs,
-    updatedAtMs: o.updatedAtMs,
-    closedAtMs: o.closedAtMs ?? null,
-    closeReason: o.closeReason ?? null,
-    sizeQuote: last.sizeQuote,
-    grossBpsOpen: open.grossBps,
-    netBpsOpen: open.netBps,
-    grossBps: last.grossBps,
-    netBps: last.netBps,
-    profitQuote: last.profitQuote,
-    maxSizeQuote: last.maxSizeQuote,
-    maxProfitQuote: last.maxProfitQuote,
-    buyPrice: last.buyPrice,
-    sellPrice: last.sellPrice,
-    feeBps: last.feeBps,
-    buyAgeMs: last.buyAgeMs,
-    sellAgeMs: last.sellAgeMs,
-    peakNetBps: o.peakNetBps,
-    legs: legs ? JSON.stringify(legs) : null,
+    ...record,
+    legs: record.legs ? JSON.stringify(record.legs) : null,
   } satisfies NewOpportunityRow
   if (typeof row.id !== 'string' || row.id === '') return 'missing id'
   if (row.kind !== 'cross' && row.kind !== 'triangle') return `unknown kind ${String(row.kind)}`
@@ -599,34 +540,17 @@ function toRow(o: Opportunity): NewOpportunityRow | string {
   return row
 }
 
-function toRecord(row: OpportunityRow): OpportunityRecord {
+/**
+ * A stored row as the record (`legs` parsed). The dispatcher's queries read through it too.
+ *
+ * @param row a row of `opportunities`
+ * @returns the same record `toRecord` made when it was stored
+ */
+export function fromRow(row: OpportunityRow): OpportunityRecord {
   return {
-    id: row.id,
-    kind: row.kind,
-    symbol: row.symbol,
-    buyVenue: row.buyVenue,
-    sellVenue: row.sellVenue,
-    anomaly: row.anomaly,
-    openedAtMs: row.openedAtMs,
-    updatedAtMs: row.updatedAtMs,
-    closedAtMs: row.closedAtMs,
-    closeReason: row.closeReason,
-    sizeQuote: row.sizeQuote,
-    grossBpsOpen: row.grossBpsOpen,
-    netBpsOpen: row.netBpsOpen,
-    grossBps: row.grossBps,
-    netBps: row.netBps,
-    profitQuote: row.profitQuote,
-    maxSizeQuote: row.maxSizeQuote,
-    maxProfitQuote: row.maxProfitQuote,
-    buyPrice: row.buyPrice,
-    sellPrice: row.sellPrice,
-    feeBps: row.feeBps,
-    buyAgeMs: row.buyAgeMs,
-    sellAgeMs: row.sellAgeMs,
-    peakNetBps: row.peakNetBps,
+    ...row,
     legs: row.legs === null ? null : (JSON.parse(row.legs) as TriangleLeg[]),
-  }
+  } satisfies OpportunityRecord
 }
 
 function newestFirst(a: OpportunityRow, b: OpportunityRow): number {

@@ -7,6 +7,7 @@
  * triangles using that book), and most updates end at a top-of-book bound without a depth walk.
  */
 import type { BookEntry, Books } from '../book/books.ts'
+import { Emitter } from '../events.ts'
 import { marketBetween } from '../symbols.ts'
 import type { Pair, VenueId } from '../types.ts'
 import {
@@ -42,6 +43,8 @@ export interface DetectorOptions {
   /** How often open opportunities are checked for legs that went quiet. */
   readonly sweepIntervalMs?: number
   readonly now?: () => number
+  /** Told how long each re-evaluation after a book update took, seconds (metrics). */
+  readonly onEvaluated?: (seconds: number) => void
 }
 
 /** One row of `/api/spreads`. */
@@ -109,10 +112,21 @@ export function triangleMarkets(
   })
 }
 
+/** The taker fee of a venue; every watched venue must have one (config derives them all). */
+function feeOf(feeBps: Readonly<Record<VenueId, number>>, venue: VenueId): number {
+  const fee = feeBps[venue]
+  if (fee === undefined) throw new RangeError(`no taker fee configured for ${venue}`)
+  return fee
+}
+
 export class Detector {
   readonly #o: DetectorOptions
   readonly #now: () => number
-  readonly #listeners = new Set<OpportunityListener>()
+  /** Opened, updated and closed opportunities, in order. */
+  readonly events = new Emitter<OpportunityEvent>(() => {
+    // A listener's failure must not stop detection; listeners report their own errors.
+  })
+  #offBooks: (() => void) | undefined
   readonly #byBook = new Map<BookEntry, AnySlot[]>()
   readonly #slots: AnySlot[] = []
   #timer: ReturnType<typeof setInterval> | undefined
@@ -136,8 +150,8 @@ export class Detector {
             entries: [buy, sell],
             buy,
             sell,
-            buyFeeBps: feeBps[buy.venue],
-            sellFeeBps: feeBps[sell.venue],
+            buyFeeBps: feeOf(feeBps, buy.venue),
+            sellFeeBps: feeOf(feeBps, sell.venue),
             open: undefined,
             lastEmitMs: 0,
           })
@@ -156,7 +170,7 @@ export class Detector {
               market: m.market,
               side: m.side,
               entry,
-              feeBps: feeBps[venue],
+              feeBps: feeOf(feeBps, venue),
               levels: m.side === 'buy' ? entry.book.asks : entry.book.bids,
             }
           })
@@ -186,8 +200,7 @@ export class Detector {
 
   /** Registers a listener for opened/updated/closed events; returns the unsubscribe function. */
   subscribe(listener: OpportunityListener): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    return this.events.on(listener)
   }
 
   /** A book changed: re-evaluate the pairs and triangles that read it. */
@@ -216,13 +229,24 @@ export class Detector {
     }
   }
 
+  /** Follows the books' events and starts the staleness sweep. */
   start(): void {
     if (this.#timer !== undefined) return
+    const observe = this.#o.onEvaluated
+    this.#offBooks = this.#o.books.events.on((e) => {
+      if (e.type === 'update') {
+        const t0 = observe === undefined ? 0 : performance.now()
+        this.onBookUpdate(e.entry, e.receivedAtMs)
+        observe?.((performance.now() - t0) / 1000)
+      } else if (e.type === 'invalid') this.onBookInvalid(e.entry, e.reason)
+    })
     this.#timer = setInterval(() => this.sweep(), this.#o.sweepIntervalMs ?? 250)
   }
 
   /** Stops the sweep and closes what is open (reason `shutdown`), so history stays consistent. */
   stop(): void {
+    this.#offBooks?.()
+    this.#offBooks = undefined
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
     const now = this.#now()
@@ -401,13 +425,7 @@ export class Detector {
   }
 
   #emit(event: OpportunityEvent): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(event)
-      } catch {
-        // A listener's failure must not stop detection; listeners report their own errors.
-      }
-    }
+    this.events.emit(event)
   }
 
   #view(slot: AnySlot, sizeQuote: number, now: number): SpreadView {

@@ -1,13 +1,20 @@
+/**
+ * The dispatcher against a real (in-memory) database and a recording notifier; every wait is on
+ * the dispatcher's own events.
+ */
 import { afterEach, describe, expect, test } from 'bun:test'
 import { Dispatcher } from '../../src/alerts/dispatch.ts'
 import { formatAlert } from '../../src/alerts/format.ts'
-import { NotifierError, type AlertText, type Notifier } from '../../src/chat/notifier.ts'
+import { NotifierError, type AlertText, type Notifier } from '../../src/alerts/notifier.ts'
 import { ChatRepo } from '../../src/db/chats.ts'
 import { openDb, runMigrations, type DbHandle } from '../../src/db/client.ts'
 import { deliveries } from '../../src/db/schema.ts'
 import { Store } from '../../src/db/store.ts'
+import { toRecord } from '../../src/detector/record.ts'
 import type { Opportunity, Quote } from '../../src/detector/types.ts'
-import { silent, until } from '../support.ts'
+import { createLogger } from '../../src/log.ts'
+
+const silent = createLogger('silent')
 
 let handle: DbHandle | undefined
 let dispatcher: Dispatcher | undefined
@@ -111,20 +118,25 @@ describe('dispatcher', () => {
     const { notifier, make, open, rows } = await setup()
     const o = await open(['a', 'b'])
     dispatcher = make()
+    const sent: string[] = []
+    dispatcher.events.on((e) => void (e.type === 'delivery-sent' && sent.push(e.chatId)))
+    const second = dispatcher.events.next('delivery-sent', (e) => e.chatId === 'b', 3000)
     await dispatcher.start()
-    await until(() => notifier.sent.length === 2, 3000, 'two alerts')
+    expect(await second).toMatchObject({ opportunityId: o.id, messageId: '2', attempts: 1 })
     const [row] = await rows()
     expect(row).toMatchObject({ status: 'sent', messageId: '1', attempts: 1 })
     expect(notifier.sent[0]!.alert.title).toBe('BTC/USDT: buy Binance, sell Kraken, net 0.30%')
+    // Formatted from the one record the store wrote, read back.
     expect(notifier.sent[0]!.alert).toEqual(
-      formatAlert(
-        { ...o, ...o.last, closedAtMs: null, legs: null },
-        { netBps: 30, sizeQuote: 1000 },
-        Date.now(),
-      ),
+      formatAlert(toRecord(o), { netBps: 30, sizeQuote: 1000 }, Date.now()),
     )
-    dispatcher.wake()
-    await Bun.sleep(50) // a few more passes: nothing is sent again
+    // Three more passes: nothing is sent again.
+    for (let i = 0; i < 3; i++) {
+      const pass = dispatcher.events.next('pass-done', undefined, 3000)
+      dispatcher.wake()
+      await pass
+    }
+    expect(sent).toEqual(['a', 'b'])
     expect(notifier.sent).toHaveLength(2)
   })
 
@@ -135,9 +147,14 @@ describe('dispatcher', () => {
     )
     await open(['a'])
     dispatcher = make()
+    const retrying = dispatcher.events.next('delivery-retrying', undefined, 3000)
+    const sent = dispatcher.events.next('delivery-sent', undefined, 3000)
     const started = Date.now()
     await dispatcher.start()
-    await until(() => notifier.sent.length === 1, 3000, 'delivered')
+    const retry = await retrying
+    expect(retry).toMatchObject({ chatId: 'a', kind: 'rate-limited', attempts: 1 })
+    expect(retry.retryAtMs - started).toBeGreaterThanOrEqual(300)
+    expect(await sent).toMatchObject({ chatId: 'a', attempts: 2 })
     expect(notifier.sent[0]!.atMs - started).toBeGreaterThanOrEqual(300)
     expect((await rows())[0]).toMatchObject({ status: 'sent', attempts: 2 })
     expect(dispatcher.stats.retried).toBe(1)
@@ -149,8 +166,15 @@ describe('dispatcher', () => {
       notifier.failures.push(new NotifierError('transient', 'Bad Gateway'))
     await open(['a'])
     dispatcher = make()
+    const failed = dispatcher.events.next('delivery-failed', undefined, 3000)
     await dispatcher.start()
-    await until(() => dispatcher!.stats.failed === 1, 3000, 'failed')
+    expect(await failed).toMatchObject({
+      chatId: 'a',
+      kind: 'transient',
+      attempts: 3,
+      error: 'transient: Bad Gateway',
+    })
+    expect(dispatcher.stats.failed).toBe(1)
     expect((await rows())[0]).toMatchObject({
       status: 'failed',
       attempts: 3,
@@ -164,8 +188,16 @@ describe('dispatcher', () => {
     notifier.failures.push(new NotifierError('forbidden', 'Forbidden: bot was blocked by the user'))
     await open(['a'])
     dispatcher = make()
+    const failed = dispatcher.events.next('delivery-failed', undefined, 3000)
+    const pausedEvent = dispatcher.events.next('chat-paused', undefined, 3000)
     await dispatcher.start()
-    await until(() => paused.length === 1, 3000, 'paused')
+    expect(await failed).toMatchObject({ chatId: 'a', kind: 'forbidden' })
+    expect(await pausedEvent).toEqual({
+      type: 'chat-paused',
+      platform: 'telegram',
+      chatId: 'a',
+      reason: 'Forbidden: bot was blocked by the user',
+    })
     expect(paused[0]).toBe('a: Forbidden: bot was blocked by the user')
     expect((await rows())[0]!.status).toBe('failed')
   })
@@ -174,26 +206,36 @@ describe('dispatcher', () => {
     const { notifier, make, open, store } = await setup()
     const o = await open(['a'])
     dispatcher = make()
+    const sent = dispatcher.events.next('delivery-sent', undefined, 3000)
     await dispatcher.start()
-    await until(() => notifier.sent.length === 1, 3000, 'sent')
-    await Bun.sleep(60)
+    await sent
+    // An update at least editEveryMs (50) after the send is due for an edit.
     o.last = quote(45)
     o.peakNetBps = 45
     o.updatedAtMs = Date.now() + 100
+    const edited = dispatcher.events.next('delivery-edited', (e) => !e.closed, 3000)
     store.record({ type: 'updated', opportunity: o, atMs: o.updatedAtMs })
     await store.flush()
-    await until(() => notifier.edits.length >= 1, 3000, 'edited while open')
+    dispatcher.wake()
+    await edited
     expect(notifier.edits[0]!.alert.footer).toContain('peak 0.45%')
     o.closedAtMs = o.openedAtMs + 42_000
     o.closeReason = 'spread fell below the threshold'
+    const closed = dispatcher.events.next('delivery-edited', (e) => e.closed, 3000)
     store.record({ type: 'closed', opportunity: o, atMs: o.closedAtMs })
     await store.flush()
-    await until(() => notifier.edits.some((e) => e.alert.tone === 'closed'), 3000, 'closed edit')
+    dispatcher.wake()
+    await closed
     const last = notifier.edits.at(-1)!
+    expect(last.alert.tone).toBe('closed')
     expect(last.alert.footer).toBe('Closed after 42 s, peak 0.45%')
     expect(last.messageId).toBe('1')
     const count = notifier.edits.length
-    await Bun.sleep(80)
+    for (let i = 0; i < 3; i++) {
+      const pass = dispatcher.events.next('pass-done', undefined, 3000)
+      dispatcher.wake()
+      await pass
+    }
     expect(notifier.edits).toHaveLength(count) // no more edits after the closing one
   })
 
@@ -203,9 +245,14 @@ describe('dispatcher', () => {
     const [first] = await rows()
     expect(await repo.claim(first!.id)).toBe(true) // the old process claimed it, then died
     dispatcher = make()
+    const interrupted = dispatcher.events.next('deliveries-interrupted', undefined, 3000)
+    const sent = dispatcher.events.next('delivery-sent', undefined, 3000)
     await dispatcher.start()
-    await until(() => notifier.sent.length === 1, 3000, 'the pending one sent')
-    await Bun.sleep(50)
+    expect(await interrupted).toEqual({ type: 'deliveries-interrupted', count: 1 })
+    expect((await sent).chatId).toBe('b')
+    const pass = dispatcher.events.next('pass-done', undefined, 3000)
+    dispatcher.wake()
+    await pass
     expect(notifier.sent.map((s) => s.chatId)).toEqual(['b'])
     expect(dispatcher.stats.interrupted).toBe(1)
     expect((await rows()).find((r) => r.chatId === 'a')).toMatchObject({ status: 'failed' })

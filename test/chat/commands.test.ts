@@ -1,15 +1,36 @@
+/**
+ * The chat core: parsing text into typed commands against the definitions table (no database),
+ * answering them, and the core with its settings cache over a real database.
+ */
 import { afterEach, describe, expect, test } from 'bun:test'
-import { ChatCore, parseDuration, type ChatRef } from '../../src/chat/commands.ts'
+import { Fanout } from '../../src/alerts/fanout.ts'
+import {
+  ChatCore,
+  COMMANDS,
+  commandSpec,
+  parseCommand,
+  parseDuration,
+  replyText,
+  runCommand,
+  type ChatRef,
+  type ChatSettingsRepo,
+  type CommandDeps,
+} from '../../src/chat/commands.ts'
+import type { ChatSettings } from '../../src/db/chats.ts'
 import { ChatRepo } from '../../src/db/chats.ts'
 import { openDb, runMigrations, type DbHandle } from '../../src/db/client.ts'
 import type { Opportunity, Quote } from '../../src/detector/types.ts'
-import { silent } from '../support.ts'
+import { createLogger } from '../../src/log.ts'
+
+const silent = createLogger('silent')
 
 let handle: DbHandle | undefined
 afterEach(() => {
   handle?.close()
   handle = undefined
 })
+
+const MARKETS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT']
 
 async function setup(extra: Partial<ConstructorParameters<typeof ChatCore>[0]> = {}) {
   handle = await openDb({ url: ':memory:' })
@@ -18,38 +39,11 @@ async function setup(extra: Partial<ConstructorParameters<typeof ChatCore>[0]> =
   const repo = new ChatRepo(handle.db)
   const options = {
     repo,
-    symbols: ['BTC/USDT', 'ETH/USDT', 'SOL/USDT'],
+    symbols: MARKETS,
     defaultThresholdBps: 10,
     defaultSizeQuote: 1000,
     log: silent,
-    status: {
-      venues: () => [
-        { venue: 'binance', state: 'connected', liveBooks: 3, books: 3 },
-        { venue: 'kraken', state: 'down', liveBooks: 0, books: 3 },
-      ],
-      spreads: (size: number) => [
-        {
-          kind: 'cross' as const,
-          symbol: 'BTC/USDT',
-          buyVenue: 'binance' as const,
-          sellVenue: 'okx' as const,
-          fresh: true,
-          grossBps: 30,
-          netBps: 12.5,
-          depth: 'ok' as const,
-          sizeQuote: size,
-          profitQuote: 1.25,
-          maxSizeQuote: 5000,
-          maxProfitQuote: 5,
-          buyPrice: 1,
-          sellPrice: 1,
-          feeBps: 20,
-          buyAgeMs: 1,
-          sellAgeMs: 1,
-          openId: null,
-        },
-      ],
-    },
+    status,
     now: () => now,
     ...extra,
   }
@@ -59,9 +53,38 @@ async function setup(extra: Partial<ConstructorParameters<typeof ChatCore>[0]> =
     const [name, ...rest] = text.slice(1).split(' ')
     return core
       .handle({ platform: 'telegram', chatId: '100', userId: '7', ...ref }, name!, rest.join(' '))
-      .then((r) => r.text)
+      .then(replyText)
   }
   return { core, repo, say, tick: (ms: number) => (now += ms), options }
+}
+
+const status = {
+  venues: () => [
+    { venue: 'binance', state: 'connected', liveBooks: 3, books: 3 },
+    { venue: 'kraken', state: 'down', liveBooks: 0, books: 3 },
+  ],
+  spreads: (size: number) => [
+    {
+      kind: 'cross' as const,
+      symbol: 'BTC/USDT',
+      buyVenue: 'binance' as const,
+      sellVenue: 'okx' as const,
+      fresh: true,
+      grossBps: 30,
+      netBps: 12.5,
+      depth: 'ok' as const,
+      sizeQuote: size,
+      profitQuote: 1.25,
+      maxSizeQuote: 5000,
+      maxProfitQuote: 5,
+      buyPrice: 1,
+      sellPrice: 1,
+      feeBps: 20,
+      buyAgeMs: 1,
+      sellAgeMs: 1,
+      openId: null,
+    },
+  ],
 }
 
 const quote = (netBps: number): Quote => ({
@@ -205,39 +228,199 @@ describe('chat core: commands', () => {
   })
 })
 
-describe('chat core: who gets an alert', () => {
-  test('subscribed, at or above the chat’s threshold at its own size, not muted, not in cooldown', async () => {
-    const { core, say, tick } = await setup({ cooldownS: 60 })
+describe('chat core: the settings the fan-out reads', () => {
+  test('the core’s chats drive the fan-out: threshold, size, mute', async () => {
+    const { core, say, options } = await setup()
+    const fanout = new Fanout({
+      chats: () => core.chats(),
+      defaultThresholdBps: options.defaultThresholdBps,
+      defaultSizeQuote: options.defaultSizeQuote,
+      cooldownMs: 0,
+      now: options.now,
+    })
     await say('/subscribe BTCUSDT', { chatId: 'a' })
     await say('/threshold 0.3', { chatId: 'a' })
     await say('/subscribe BTCUSDT', { chatId: 'b' })
     await say('/threshold 5', { chatId: 'b' })
-    await say('/subscribe ETHUSDT', { chatId: 'c' })
     await say('/subscribe BTCUSDT', { chatId: 'd' })
     await say('/size 5000', { chatId: 'd' })
     await say('/subscribe BTCUSDT', { chatId: 'e' })
     await say('/mute 1h', { chatId: 'e' })
-    const sizes: number[] = []
-    const targets = core.alertTargets(opp(40), (size) => (sizes.push(size), 25))
-    expect(targets).toEqual([
+    expect(fanout.targets(opp(40), () => 25)).toEqual([
       { platform: 'telegram', chatId: 'a', netBps: 40, sizeQuote: 1000 },
       { platform: 'telegram', chatId: 'd', netBps: 25, sizeQuote: 5000 },
     ])
-    expect(sizes).toEqual([5000])
-    // The same market and venue pair opening again within the cooldown alerts nobody.
-    expect(core.alertTargets(opp(40), () => 25)).toEqual([])
-    tick(61_000)
-    expect(core.alertTargets(opp(40), () => 25).map((t) => t.chatId)).toEqual(['a', 'd'])
-    expect(core.alertTargets(opp(40, 'BTC/USDT', true), () => 25)).toEqual([])
   })
 
   test('a paused chat gets nothing until /unmute', async () => {
-    const { core, say } = await setup({ cooldownS: 0 })
+    const { core, say, options } = await setup()
+    const fanout = new Fanout({
+      chats: () => core.chats(),
+      defaultThresholdBps: options.defaultThresholdBps,
+      defaultSizeQuote: options.defaultSizeQuote,
+      cooldownMs: 0,
+      now: options.now,
+    })
     await say('/subscribe BTCUSDT')
     await core.pause('telegram', '100', 'bot was blocked by the user')
-    expect(core.alertTargets(opp(40), () => 40)).toEqual([])
+    expect(fanout.targets(opp(40), () => 40)).toEqual([])
     expect(await say('/list')).toContain('paused (bot was blocked by the user)')
     await say('/unmute')
-    expect(core.alertTargets(opp(40), () => 40)).toHaveLength(1)
+    expect(fanout.targets(opp(40), () => 40)).toHaveLength(1)
+  })
+})
+
+describe('parseCommand: text to a typed command, no database', () => {
+  test('arguments come back typed: markets normalised, percent as bps, durations in ms', () => {
+    expect(parseCommand('subscribe', 'btcusdt ETH/USDT, btcusdt', { markets: MARKETS })).toEqual({
+      type: 'subscribe',
+      pairs: ['BTC/USDT', 'ETH/USDT'],
+    })
+    expect(parseCommand('unsubscribe', 'ALL')).toEqual({ type: 'unsubscribe', pairs: 'all' })
+    expect(parseCommand('threshold', '0.5')).toEqual({ type: 'threshold', thresholdBps: 50 })
+    expect(parseCommand('threshold', '0.07%')).toEqual({ type: 'threshold', thresholdBps: 7 })
+    expect(parseCommand('Size', ' 2500 ')).toEqual({ type: 'size', sizeQuote: 2500 })
+    expect(parseCommand('mute', '2h')).toEqual({ type: 'mute', durationMs: 7_200_000 })
+    expect(parseCommand('mute', '')).toEqual({ type: 'mute', durationMs: null })
+    expect(parseCommand('list', 'ignored')).toEqual({ type: 'list' })
+  })
+
+  test('/threshold abc is a failure that says what is accepted', () => {
+    expect(parseCommand('threshold', 'abc')).toEqual({
+      type: 'invalid',
+      name: 'threshold',
+      reason: 'bad-argument',
+      message: 'The threshold is a net spread in percent between 0.01 and 50, e.g. /threshold 0.5.',
+    })
+    expect(parseCommand('frobnicate', '')).toMatchObject({
+      type: 'invalid',
+      reason: 'unknown-command',
+      message: 'Unknown command /frobnicate. See /help.',
+    })
+  })
+
+  test('every bound in the definitions is enforced exactly: the bound passes, just outside fails', () => {
+    for (const spec of COMMANDS) {
+      const arg = commandSpec(spec.name)!.arg
+      if (!arg || (arg.type !== 'percent' && arg.type !== 'amount')) continue
+      const { min, max } = arg
+      expect(min).toBeDefined()
+      expect(max).toBeDefined()
+      for (const ok of [min!, max!])
+        expect(parseCommand(spec.name, String(ok)).type).toBe(spec.name)
+      for (const bad of [min! / 2, max! + 0.01]) {
+        const r = parseCommand(spec.name, String(bad))
+        expect(r.type).toBe('invalid')
+        if (r.type === 'invalid') expect(r.message).toContain(`between ${min} and ${max}`)
+      }
+    }
+    // Durations: the longest mute is the definition's max.
+    const mute = commandSpec('mute')!.arg!
+    expect(parseCommand('mute', `${mute.max! / 86_400_000}d`).type).toBe('mute')
+    expect(parseCommand('mute', `${mute.max! / 86_400_000 + 1}d`)).toMatchObject({
+      type: 'invalid',
+      message: expect.stringContaining('at most 30d'),
+    })
+  })
+
+  test('too many markets, or too long an argument, is refused by the definition', () => {
+    const max = commandSpec('subscribe')!.arg!.max!
+    expect(
+      parseCommand(
+        'subscribe',
+        Array(max + 1)
+          .fill('BTCUSDT')
+          .join(' '),
+      ),
+    ).toMatchObject({
+      message: `At most ${max} markets at a time.`,
+    })
+    expect(parseCommand('mute', '1'.repeat(21))).toMatchObject({
+      message: 'That is too long (at most 20 characters).',
+    })
+  })
+})
+
+/** A repo that fails the test if the core touches it. */
+const noDatabase: ChatSettingsRepo = {
+  loadAll: async () => [],
+  save: () => Promise.reject(new Error('the database was used')),
+  subscribe: () => Promise.reject(new Error('the database was used')),
+  unsubscribe: () => Promise.reject(new Error('the database was used')),
+  failChat: () => Promise.reject(new Error('the database was used')),
+}
+
+describe('runCommand and the core, without a database', () => {
+  test('/threshold abc is answered as an error and nothing is written', async () => {
+    const core = new ChatCore({
+      repo: noDatabase,
+      symbols: MARKETS,
+      defaultThresholdBps: 10,
+      defaultSizeQuote: 1000,
+      status,
+      log: silent,
+    })
+    await core.load()
+    const ref = { platform: 'telegram' as const, chatId: '1', userId: '1' }
+    expect(await core.handle(ref, 'threshold', 'abc')).toEqual({
+      kind: 'error',
+      reason: 'bad-argument',
+      lines: ['The threshold is a net spread in percent between 0.01 and 50, e.g. /threshold 0.5.'],
+    })
+    expect(await core.handle(ref, 'threshold', '50.01')).toMatchObject({
+      kind: 'error',
+      reason: 'bad-argument',
+    })
+    expect((await core.handle(ref, 'list', '')).kind).toBe('list')
+    // A database failure is an internal error; the settings are unchanged.
+    expect(await core.handle(ref, 'threshold', '0.5')).toMatchObject({
+      kind: 'error',
+      reason: 'internal',
+    })
+    expect(replyText(await core.handle(ref, 'list', ''))).toContain('Threshold: 0.1% net')
+  })
+
+  test('runCommand changes settings through its deps and says what it did', async () => {
+    let chat: ChatSettings | undefined
+    const patches: unknown[] = []
+    const deps: CommandDeps = {
+      markets: MARKETS,
+      defaultThresholdBps: 10,
+      defaultSizeQuote: 1000,
+      status,
+      nowMs: Date.UTC(2030, 0, 1),
+      chat: () => chat,
+      save: async (patch) => void patches.push(patch),
+      subscribe: async (pairs) => {
+        chat = {
+          platform: 'discord',
+          chatId: '9',
+          active: true,
+          pausedReason: null,
+          thresholdBps: null,
+          sizeQuote: null,
+          mutedUntilMs: null,
+          symbols: new Set(pairs),
+        }
+      },
+      unsubscribe: async () => {},
+    }
+    expect(await runCommand({ type: 'threshold', thresholdBps: 50 }, deps)).toEqual({
+      kind: 'ok',
+      lines: ['Alerts from a net spread of 0.5% after fees.'],
+    })
+    expect(await runCommand({ type: 'mute', durationMs: 3_600_000 }, deps)).toEqual({
+      kind: 'ok',
+      lines: ['Muted until 2030-01-01T01:00:00.000Z.'],
+    })
+    expect(patches).toEqual([{ thresholdBps: 50 }, { mutedUntilMs: Date.UTC(2030, 0, 1, 1) }])
+    expect(await runCommand({ type: 'subscribe', pairs: ['ETH/USDT'] }, deps)).toMatchObject({
+      kind: 'ok',
+      lines: ['Subscribed to ETH/USDT. You follow: ETH/USDT.'],
+    })
+    const start = await runCommand({ type: 'start' }, deps)
+    expect(start.kind).toBe('info')
+    expect(replyText(start)).toContain('arbwatch watches Binance and Kraken')
+    expect((await runCommand({ type: 'status' }, deps)).kind).toBe('status')
   })
 })

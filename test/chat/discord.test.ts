@@ -5,9 +5,21 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import pino from 'pino'
-import { createDiscord, symbolChoices, type DiscordBot } from '../../src/chat/discord.ts'
-import { COMMANDS, type ChatRef, type CommandHandler, type Reply } from '../../src/chat/commands.ts'
-import { NotifierError, type AlertText } from '../../src/chat/notifier.ts'
+import {
+  COMMANDS,
+  parseCommand,
+  type ChatRef,
+  type CommandHandler,
+  type CommandSpec,
+  type Reply,
+} from '../../src/chat/commands.ts'
+import {
+  createDiscord,
+  slashCommands,
+  symbolChoices,
+  type DiscordBot,
+} from '../../src/chat/discord.ts'
+import { NotifierError, type AlertText } from '../../src/alerts/notifier.ts'
 import { DiscordServer, FAULTS, PERMISSIONS } from '../fakes/discord-server.ts'
 import { silent, until } from '../support.ts'
 
@@ -32,7 +44,7 @@ function recordingCore() {
       calls.push({ ref, name, argText })
       await stalls.get(name)
       if (failures.has(name)) throw new Error(`core broke on ${name}`)
-      return { text: `${name}:${argText}` }
+      return { kind: 'ok', lines: [`${name}:${argText}`] }
     },
     symbols: () => SYMBOLS,
   }
@@ -126,16 +138,60 @@ describe('discord bot in a guild', () => {
     expect(option('threshold')).toMatchObject({
       name: 'percent',
       type: 10,
-      min_value: 0,
+      min_value: 0.01,
+      max_value: 50,
       required: true,
     })
-    expect(option('size')).toMatchObject({ name: 'amount', type: 10, min_value: 1, required: true })
+    expect(option('size')).toMatchObject({
+      name: 'amount',
+      type: 10,
+      min_value: 1,
+      max_value: 10_000_000,
+      required: true,
+    })
     expect(option('mute')).toMatchObject({ name: 'duration', type: 3, required: false })
     expect(option('mute')!.autocomplete).toBeUndefined()
     expect(byName.get('help')!.options).toEqual([])
     expect(byName.get('threshold')!.description).toBe(
       COMMANDS.find((c) => c.name === 'threshold')!.description,
     )
+  })
+
+  test('the registered options are the core’s definitions, and the core refuses just outside them', () => {
+    const [registration] = fake.registrations
+    const byName = new Map(registration!.commands.map((c) => [c.name as string, c]))
+    let numeric = 0
+    for (const spec of COMMANDS as readonly CommandSpec[]) {
+      const options = byName.get(spec.name)!.options as Record<string, unknown>[]
+      const arg = spec.arg
+      if (!arg) {
+        expect(options).toEqual([])
+        continue
+      }
+      const option = options[0]!
+      expect(option).toMatchObject({
+        name: arg.name,
+        description: arg.description,
+        required: arg.required,
+      })
+      if (arg.type === 'percent' || arg.type === 'amount') {
+        numeric++
+        expect(option.min_value).toBe(arg.min!)
+        expect(option.max_value).toBe(arg.max!)
+        for (const outside of [arg.min! - 0.001, arg.max! + 0.001]) {
+          const parsed = parseCommand(spec.name, String(outside))
+          expect(parsed).toMatchObject({ type: 'invalid', reason: 'bad-argument' })
+          if (parsed.type === 'invalid')
+            expect(parsed.message).toContain(`between ${arg.min} and ${arg.max}`)
+        }
+        for (const inside of [arg.min!, arg.max!])
+          expect<string>(parseCommand(spec.name, String(inside)).type).toBe(spec.name)
+      } else {
+        expect(option.max_length).toBe(arg.maxLength)
+      }
+    }
+    expect(numeric).toBe(2)
+    expect(registration!.commands).toEqual(JSON.parse(JSON.stringify(slashCommands())))
   })
 
   test('a /threshold 0.5 reaches the core as "0.5" and its reply is the interaction callback', async () => {

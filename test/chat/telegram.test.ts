@@ -5,8 +5,14 @@
  */
 import { afterEach, describe, expect, test } from 'bun:test'
 import pino from 'pino'
-import { COMMANDS, type ChatRef, type CommandHandler, type Reply } from '../../src/chat/commands.ts'
-import { NotifierError, type AlertText } from '../../src/chat/notifier.ts'
+import {
+  COMMANDS,
+  type ChatRef,
+  type CommandHandler,
+  type CommandSpec,
+  type Reply,
+} from '../../src/chat/commands.ts'
+import { NotifierError, type AlertText } from '../../src/alerts/notifier.ts'
 import {
   createTelegram,
   deriveWebhookSecret,
@@ -27,7 +33,7 @@ interface RecordingCore extends CommandHandler {
 function recordingCore(): RecordingCore {
   const core: RecordingCore = {
     calls: [],
-    answer: (name, argText) => ({ text: `${name}:${argText}` }),
+    answer: (name, argText) => ({ kind: 'ok', lines: [`${name}:${argText}`] }),
     async handle(ref, name, argText) {
       core.calls.push({ ref, name, argText })
       return core.answer(name, argText)
@@ -97,11 +103,11 @@ describe('commands over long polling', () => {
     expect(fake.callsOf('deleteWebhook')).toHaveLength(1)
     // One chat per command: the throttler spaces messages to one chat by a second.
     await Promise.all(
-      COMMANDS.map((c, i) =>
+      COMMANDS.map((c: CommandSpec, i) =>
         fake.userSays(1000 + i, 42, c.arg ? `/${c.name} some arg` : `/${c.name}`),
       ),
     )
-    for (const [i, c] of COMMANDS.entries()) {
+    for (const [i, c] of (COMMANDS as readonly CommandSpec[]).entries()) {
       const reply = await fake.waitForReply(1000 + i)
       expect(reply.text).toBe(c.arg ? `${c.name}:some arg` : `${c.name}:`)
       expect(reply.entities).toEqual([])
@@ -153,7 +159,7 @@ describe('commands over long polling', () => {
   test('a long answer is split into messages that fit Telegram’s limit', async () => {
     const { fake, core } = await polling()
     const lines = Array.from({ length: 200 }, (_, i) => `line ${i} ${'x'.repeat(20)}`)
-    core.answer = () => ({ text: lines.join('\n') })
+    core.answer = () => ({ kind: 'status', lines })
     await fake.userSays(601, 6, '/status')
     const first = await fake.waitForReply(601)
     const second = await fake.waitForReply(601)
@@ -167,7 +173,7 @@ describe('commands over long polling', () => {
     const { fake, core } = await polling({ log })
     core.answer = (name) => {
       if (name === 'status') throw new Error('db is gone')
-      return { text: `${name}:` }
+      return { kind: 'ok', lines: [`${name}:`] }
     }
     await fake.userSays(701, 7, '/status')
     expect((await fake.waitForReply(701)).text).toBe(

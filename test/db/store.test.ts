@@ -5,9 +5,13 @@
  */
 import { afterEach, describe, expect, test } from 'bun:test'
 import type { Client, InStatement, ResultSet, TransactionMode } from '@libsql/client'
+import { getTableColumns } from 'drizzle-orm'
 import pino from 'pino'
+import { ChatRepo } from '../../src/db/chats.ts'
 import { openDb, runMigrations, type DbHandle } from '../../src/db/client.ts'
+import { opportunities } from '../../src/db/schema.ts'
 import { CursorError, Store, StoreError, type StoreOptions } from '../../src/db/store.ts'
+import { toRecord } from '../../src/detector/record.ts'
 import type { Opportunity, OpportunityEvent, Quote, TriangleLeg } from '../../src/detector/types.ts'
 import type { VenueId } from '../../src/types.ts'
 import { silent, until } from '../support.ts'
@@ -285,6 +289,36 @@ describe('record and flush', () => {
     expect(JSON.parse(String(rs.rows[0]?.legs))).toEqual(legs)
     expect(rs.rows[0]?.anomaly).toBe(0)
     expect(await store.getOpportunity('nope')).toBeUndefined()
+  })
+
+  test('every reader gets back exactly the record toRecord made, and the table has its fields', async () => {
+    const { store, handle } = await harness()
+    const o = opportunity({
+      last: quote({ netBps: 9.5, legs: undefined }),
+      peakNetBps: 9.5,
+      updatedAtMs: T0 + 5,
+    })
+    store.record(event('updated', o), [
+      {
+        opportunityId: o.id,
+        platform: 'telegram',
+        chatId: '1',
+        status: 'pending',
+        nextAttemptAtMs: T0,
+        netBps: 4.25,
+        sizeQuote: 1000,
+        createdAtMs: T0,
+      },
+    ])
+    await store.flush()
+    const record = toRecord(o)
+    expect(await store.getOpportunity(o.id)).toEqual(record)
+    expect((await store.listOpportunities()).items).toEqual([record])
+    const [due] = await new ChatRepo(handle.db).due(T0 + 1)
+    expect(due!.opportunity).toEqual(record)
+    // One column per record field: a field added to the record needs its column (and migration).
+    const columns = Object.keys(getTableColumns(opportunities)).sort()
+    expect(columns).toEqual(Object.keys(record).sort())
   })
 
   test('many events become few transactions of at most maxBatch opportunities', async () => {

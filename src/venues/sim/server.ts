@@ -1,6 +1,6 @@
 /**
  * @module
- * A local WebSocket + REST server on 127.0.0.1 (port 0) that venue fakes build on. It records what
+ * A local WebSocket + REST server on 127.0.0.1 (port 0) that simulated venues build on. It records what
  * clients send, lets the fake push frames, and injects faults: garbage, disconnects, stalls, and a
  * close in the middle of a frame.
  */
@@ -19,14 +19,18 @@ export interface Protocol {
   onMessage?(client: Client, text: string): void
 }
 
-export class ExchangeServer {
+export class SimServer {
   readonly server: Server<ClientData>
   readonly clients = new Set<Client>()
   /** Every text frame clients sent, in order. */
   readonly received: { client: number; text: string }[] = []
   /** Every REST request path (with query). */
   readonly requests: string[] = []
+  /** When each of `requests` arrived, local ms. */
+  readonly requestTimesMs: number[] = []
   connections = 0
+  /** WebSocket upgrades refused while `refuseConnections` was set. */
+  refused = 0
   /** While true, frames to clients are swallowed and client frames ignored (a stalled server). */
   stalled = false
   /** While true, new WebSocket upgrades are refused with 503. */
@@ -43,12 +47,17 @@ export class ExchangeServer {
       fetch: async (req, server) => {
         const url = new URL(req.url)
         if (req.headers.get('upgrade')?.toLowerCase() === 'websocket') {
-          if (this.refuseConnections) return new Response('unavailable', { status: 503 })
+          if (this.refuseConnections) {
+            this.refused++
+            this.#notify()
+            return new Response('unavailable', { status: 503 })
+          }
           if (server.upgrade(req, { data: { path: url.pathname + url.search, id: ++nextId } }))
             return undefined
           return new Response('upgrade failed', { status: 400 })
         }
         this.requests.push(url.pathname + url.search)
+        this.requestTimesMs.push(Date.now())
         this.#notify()
         const res = await this.#protocol.rest?.(url, req)
         return res ?? Response.json({ error: 'not found' }, { status: 404 })

@@ -1,13 +1,26 @@
 /**
  * @module
  * OKX API v5 spot: the public `books` channel (400 levels, 100 ms increments) on one socket,
- * seeded from `GET /api/v5/market/books` and kept by the seqId/prevSeqId chain (in book/books.ts,
- * through the normalised prevSeq = prevSeqId, seq = seqId). Since August 2026 the channel sends no
- * initial snapshot and `checksum` is always 0; a WebSocket snapshot from an older server is still
- * applied, and a non-zero checksum is still verified. Keep-alive is the bare text `ping`/`pong`.
+ * seeded from `GET /api/v5/market/books` and kept by the seqId/prevSeqId chain (applied in
+ * book/sync.ts through the normalised prevSeq = prevSeqId, seq = seqId). The parser only parses.
+ *
+ * What OKX sends, settled from its docs (www.okx.com/docs-v5, changelog of 2026-02-12 and the
+ * "Order book channel" and "GET / Order book" pages as of 2026-07):
+ * - the `books` channel no longer sends an initial snapshot (production, August 2026), and
+ *   `checksum` is always 0 since 2026-06-23 ("absent"); an older server's `action: snapshot` push
+ *   (prevSeqId -1, with seqId) is still applied, and a non-zero checksum is still verified;
+ * - the documented sync is: buffer, GET market/books, fetch again while its seqId is below the
+ *   first buffered prevSeqId, drop updates with seqId <= it; the REST answer lists `seqId` in the
+ *   2026-07 docs but not in earlier versions, so both forms are accepted and a body without it
+ *   leaves the book syncing with that reason shown in /api/status;
+ * - with no change for ~60 s an update arrives with empty sides and seqId == prevSeqId, and
+ *   maintenance may reset the sequence (seqId < prevSeqId); both still satisfy the chain rule.
+ * Keep-alive is the bare text `ping`/`pong`.
  */
-import { joinPair } from '../symbols.ts'
-import type { Pair } from '../types.ts'
+import { joinPair } from '../../symbols.ts'
+import { okxChecksum } from './checksum.ts'
+import { SimOkx } from './sim.ts'
+import type { Pair } from '../../types.ts'
 import {
   ExchangeError,
   getJson,
@@ -15,10 +28,10 @@ import {
   ParseError,
   toLevels,
   type DeltaEvent,
-  type Exchange,
-  type ExchangeEvent,
+  type Venue,
+  type VenueEvent,
   type SnapshotEvent,
-} from './exchange.ts'
+} from '../venue.ts'
 
 /** Levels in the `books` channel and in the REST snapshot (the REST maximum). */
 export const OKX_BOOK_DEPTH = 400
@@ -64,7 +77,7 @@ interface OkxInstrument {
   state: string
 }
 
-/** Exchange time as OKX sends it (ms since the epoch, as a string). */
+/** Venue time as OKX sends it (ms since the epoch, as a string). */
 function toTsMs(ts: unknown): number | undefined {
   const n = typeof ts === 'string' ? +ts : typeof ts === 'number' ? ts : NaN
   return Number.isFinite(n) && n > 0 ? n : undefined
@@ -120,19 +133,31 @@ function toBookEvent(action: unknown, d: BookData, pair: Pair): SnapshotEvent | 
  * const conn = new Connection({ exchange: okx, wsUrl, restUrl, pairs: ['BTC/USDT'], sink, log })
  * ```
  */
-export const okx: Exchange = {
+export const okx: Venue = {
   id: 'okx',
-  snapshotSource: 'rest',
-  checksum: 'okx',
-  maxDepth: OKX_BOOK_DEPTH,
-  detectsGaps: true,
-  // OKX drops a socket after 30 s without a push and `books` may stay quiet for ~60 s, so the bare
-  // `ping` every 20 s (answered `pong`) keeps both OKX and our watchdog satisfied.
-  idleTimeoutMs: 30_000,
-  pingIntervalMs: 20_000,
+  name: 'OKX',
+  takerFeeBps: 10, // 0.10 % regular Lv1
+  endpoints: { wsUrl: 'wss://ws.okx.com:8443/ws/v5/public', restUrl: 'https://www.okx.com' },
+  // prevSeqId/seqId chain; a maintenance reset (seqId < prevSeqId) still follows the chain rule.
+  sync: {
+    snapshot: 'rest',
+    sequence: 'chain',
+    checksum: okxChecksum,
+    maxDepth: OKX_BOOK_DEPTH,
+    detectsGaps: true,
+  },
+  limits: {
+    // OKX drops a socket after 30 s without a push and `books` may stay quiet for ~60 s, so the
+    // bare `ping` every 20 s (answered `pong`) keeps both OKX and our watchdog satisfied.
+    idleTimeoutMs: 30_000,
+    pingIntervalMs: 20_000,
+    // 480 subscribe ops per connection per hour: subscriptions go out batched, once per connect.
+    sendPerSecond: 3,
+    // Public REST market data: 40 requests per 2 s per IP on market/books.
+    snapshots: { burst: 10, perSecond: 10 },
+  },
   ping: () => 'ping',
-  // 480 subscribe ops per connection per hour: subscriptions go out batched, once per connect.
-  sendPerSecond: 3,
+  simulate: (markets) => new SimOkx(markets),
 
   async listMarkets(restUrl, opts) {
     const url = `${restUrl}/api/v5/public/instruments?instType=SPOT`
@@ -167,8 +192,10 @@ export const okx: Exchange = {
     if (d === undefined || d === null || typeof d !== 'object') {
       throw new ParseError('bad-message', `books snapshot for ${native} is empty`, pair)
     }
-    if (typeof d.seqId !== 'number') {
-      throw new ParseError('bad-message', `books snapshot for ${native} has no seqId`, pair)
+    // The 2026-07 docs list `seqId` in this answer; earlier versions had only asks, bids and ts.
+    // Without it the snapshot cannot be aligned to the stream (book/sync.ts says so in the status).
+    if (d.seqId !== undefined && typeof d.seqId !== 'number') {
+      throw new ParseError('bad-message', `books snapshot for ${native} has a bad seqId`, pair)
     }
     return {
       type: 'snapshot',
@@ -181,25 +208,7 @@ export const okx: Exchange = {
   },
 
   createParser(markets) {
-    // The seqId each instrument's chain is at on this connection. OKX pushes every message of an
-    // instrument in order on one connection, so a prevSeqId below it can only mean a lost
-    // maintenance reset (or a replayed message): book/books.ts would drop everything after it as
-    // "already applied" and leave the book frozen, so the book is resynced here instead.
-    const chain = new Map<string, number>()
-    const follow = (instId: string, ev: SnapshotEvent | DeltaEvent, out: ExchangeEvent[]): void => {
-      if (ev.seq !== undefined) {
-        const last = chain.get(instId)
-        chain.set(instId, ev.seq)
-        const prev = ev.type === 'delta' ? ev.prevSeq! : undefined
-        if (last !== undefined && prev !== undefined && prev < last) {
-          const reason = `seqId chain went back: prevSeqId ${prev} after seqId ${last}`
-          out.push({ type: 'reset', pair: ev.pair, reason })
-        }
-      }
-      out.push(ev)
-    }
-
-    return (raw): ExchangeEvent[] => {
+    return (raw): VenueEvent[] => {
       if (raw === 'pong') return [{ type: 'info' }]
       const msg = parseJson(raw) as OkxFrame
       if (msg === null || typeof msg !== 'object') {
@@ -236,10 +245,9 @@ export const okx: Exchange = {
       if (!Array.isArray(data)) {
         throw new ParseError('bad-message', `books push for ${pair} has no data`, pair)
       }
-      const out: ExchangeEvent[] = []
-      for (let i = 0; i < data.length; i++) {
-        follow(instId, toBookEvent(msg.action, data[i] as BookData, pair), out)
-      }
+      const out: VenueEvent[] = new Array(data.length)
+      for (let i = 0; i < data.length; i++)
+        out[i] = toBookEvent(msg.action, data[i] as BookData, pair)
       return out
     }
   },

@@ -2,21 +2,21 @@
  * @module
  * Bybit v5 spot: `orderbook.50.<SYMBOL>` topics on `/v5/public/spot`, at most 10 per subscribe
  * frame. Every `snapshot` replaces the book (u = 1 after a service restart); `delta`s carry
- * absolute levels (size "0" deletes). Bybit sends no previous-update id, so a lost message cannot
- * be detected: a frame that cannot be read resyncs the connection's books, and the crossed-book
- * check still runs.
+ * absolute levels (size "0" deletes) and an update id `u` one above the previous message's, so a
+ * lost delta is a sequence gap (book/sync.ts resubscribes that book for a fresh snapshot).
  */
-import { joinPair, SymbolError } from '../symbols.ts'
-import type { Pair } from '../types.ts'
+import { joinPair, SymbolError } from '../../symbols.ts'
+import { SimBybit } from './sim.ts'
+import type { Pair } from '../../types.ts'
 import {
   ExchangeError,
   getJson,
   parseJson,
   ParseError,
   toLevels,
-  type Exchange,
-  type ExchangeEvent,
-} from './exchange.ts'
+  type Venue,
+  type VenueEvent,
+} from '../venue.ts'
 
 /** The subscribed depth: 50 levels a side, pushed every 20 ms. */
 export const BYBIT_DEPTH = 50
@@ -69,18 +69,26 @@ function opFrame(op: 'subscribe' | 'unsubscribe', topics: readonly string[], bat
   return JSON.stringify({ req_id: reqId, op, args: topics })
 }
 
-export const bybit: Exchange = {
+export const bybit: Venue = {
   id: 'bybit',
-  snapshotSource: 'ws',
-  maxDepth: BYBIT_DEPTH,
-  // No previous-update id and no checksum: a lost delta is invisible.
-  detectsGaps: false,
-  // Pongs arrive every 20 s even on a quiet book; two missed ones and a bit is a dead socket.
-  idleTimeoutMs: 45_000,
-  pingIntervalMs: 20_000,
+  name: 'Bybit',
+  takerFeeBps: 10, // 0.10 % VIP 0 spot
+  endpoints: { wsUrl: 'wss://stream.bybit.com/v5/public/spot', restUrl: 'https://api.bybit.com' },
+  // `u` rises by exactly one per message of a topic (seen on real spot and linear sessions; the
+  // docs say so for the REST book and the `orderbook.full` channel: bybit-exchange/docs
+  // docs/v5/market/orderbook.mdx "Update ID, is always in sequence", docs/v5/websocket/public/
+  // full-ob.mdx), so deltas chain prevSeq = u - 1 → seq = u and a lost one is a gap. A snapshot
+  // replaces the book, u = 1 (a service restart, orderbook.mdx) included.
+  sync: { snapshot: 'ws', sequence: 'chain', maxDepth: BYBIT_DEPTH, detectsGaps: true },
+  limits: {
+    // Pongs arrive every 20 s even on a quiet book; two missed ones and a bit is a dead socket.
+    idleTimeoutMs: 45_000,
+    pingIntervalMs: 20_000,
+    // Bybit publishes no inbound frame limit for public streams; stay modest.
+    sendPerSecond: 10,
+  },
   ping: () => JSON.stringify({ req_id: `ping-${Date.now()}`, op: 'ping' }),
-  // Bybit publishes no inbound frame limit for public streams; stay modest.
-  sendPerSecond: 10,
+  simulate: (markets) => new SimBybit(markets),
 
   async listMarkets(restUrl, opts) {
     const out = new Map<Pair, string>()
@@ -135,7 +143,7 @@ export const bybit: Exchange = {
   },
 
   createParser(markets) {
-    return (raw): ExchangeEvent[] => {
+    return (raw): VenueEvent[] => {
       const msg = parseJson(raw) as BookFrame | OpFrame | null
       if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
         throw new ParseError('bad-message', 'frame is not an object')
@@ -146,7 +154,7 @@ export const bybit: Exchange = {
   },
 }
 
-function parseTopic(msg: BookFrame, markets: ReadonlyMap<string, Pair>): ExchangeEvent[] {
+function parseTopic(msg: BookFrame, markets: ReadonlyMap<string, Pair>): VenueEvent[] {
   const topic = msg.topic
   if (!topic.startsWith(TOPIC_PREFIX)) return [{ type: 'unknown', what: `topic ${topic}` }]
   const native = topic.slice(TOPIC_PREFIX.length)
@@ -159,22 +167,26 @@ function parseTopic(msg: BookFrame, markets: ReadonlyMap<string, Pair>): Exchang
   if (data.s !== native && data.s !== undefined) {
     throw new ParseError('bad-message', `${topic} carries data for ${String(data.s)}`, pair)
   }
+  const u = data.u
+  if (typeof u !== 'number' || !Number.isSafeInteger(u) || u < 1) {
+    throw new ParseError('bad-message', `${topic} without a valid update id u`, pair)
+  }
   const bids = toLevels(data.b, pair)
   const asks = toLevels(data.a, pair)
   const exchangeTsMs = typeof msg.ts === 'number' ? msg.ts : undefined
   switch (msg.type) {
     case 'delta':
-      return [{ type: 'delta', pair, bids, asks, exchangeTsMs }]
+      return [{ type: 'delta', pair, bids, asks, prevSeq: u - 1, seq: u, exchangeTsMs }]
     case 'snapshot':
       // Every snapshot replaces the book, u = 1 (service restart) included.
-      return [{ type: 'snapshot', pair, bids, asks, exchangeTsMs }]
+      return [{ type: 'snapshot', pair, bids, asks, seq: u, exchangeTsMs }]
     default:
       // A book push we cannot place may hide changes: resync that book.
       throw new ParseError('bad-message', `${topic} with type ${String(msg.type)}`, pair)
   }
 }
 
-function parseOp(msg: OpFrame, markets: ReadonlyMap<string, Pair>): ExchangeEvent[] {
+function parseOp(msg: OpFrame, markets: ReadonlyMap<string, Pair>): VenueEvent[] {
   if (msg.success === false) {
     const text = `${String(msg.op ?? 'request')} failed: ${String(msg.ret_msg ?? '')}`
     const pair = pairOfError(msg, markets)

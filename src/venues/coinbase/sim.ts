@@ -1,33 +1,31 @@
 /**
  * @module
- * A fake Coinbase Advanced Trade: `GET /api/v3/brokerage/market/products` (paged with
+ * A simulated Coinbase Advanced Trade: `GET /api/v3/brokerage/market/products` (paged with
  * limit/offset) and the public socket with one channel per subscribe message. `level2` answers
  * with a `snapshot` event from the product's SimBook, then pushes `update` events; `heartbeats`
  * ticks on a timer. Every frame to a client carries that connection's own contiguous
- * `sequence_num`, shared by all channels. Faults: sequence gaps and steps back, bad levels,
- * crossed updates, garbage, unknown channels, error frames, and everything ExchangeServer offers.
+ * `sequence_num`, shared by all channels. Client messages over the venue's per-IP budget are
+ * refused with an error frame.
  */
-import { ExchangeServer, type Client } from './exchange-server.ts'
-import { SimBook, type Row } from './sim-book.ts'
+import { SimServer, type Client } from '../sim/server.ts'
+import { SimBook, type Row } from '../sim/book.ts'
+import type { SimMarket, SimVenue, SnapshotFault } from '../sim/venue.ts'
+import type { Pair } from '../../types.ts'
 
-export interface CoinbaseProduct {
-  productId: string
-  base: string
-  quote: string
-  book?: SimBook
-  status?: string
-  tradingDisabled?: boolean
-  /** The product whose book this one shows (USDC products alias USD ones). */
-  alias?: string
-}
-
-export interface FakeCoinbaseOptions {
+export interface SimCoinbaseOptions {
   /** Heartbeat period for clients subscribed to `heartbeats`; 0 turns the timer off. */
-  heartbeatIntervalMs?: number
+  readonly heartbeatIntervalMs?: number
   /** Products per page of the product list (the real default is large). */
-  pageSize?: number
+  readonly pageSize?: number
   /** When false, subscribing to `level2` sends no snapshot (the test pushes its own frames). */
-  snapshotsOnSubscribe?: boolean
+  readonly snapshotsOnSubscribe?: boolean
+  /**
+   * Client messages accepted per rolling second, over all connections (they share one IP):
+   * Coinbase allows unauthenticated clients 8; the rest get an error frame and are ignored.
+   */
+  readonly messagesPerSecond?: number
+  /** A product `status` other than `online` (`delisted`, `offline`), by pair. */
+  readonly statuses?: Readonly<Record<Pair, string>>
 }
 
 /** A level as Advanced Trade sends it. */
@@ -36,6 +34,18 @@ export interface L2Update {
   event_time: string
   price_level: string
   new_quantity: string
+}
+
+interface Product {
+  readonly productId: string
+  readonly pair: Pair
+  readonly base: string
+  readonly quote: string
+  readonly book: SimBook
+  readonly status: string
+  readonly tradingDisabled: boolean
+  /** The product whose book this one shows (USDC products alias the USD ones). */
+  readonly alias?: string
 }
 
 interface Session {
@@ -49,27 +59,62 @@ interface Session {
 
 const EPOCH_TIME = '1970-01-01T00:00:00Z'
 
-export class FakeCoinbase {
-  readonly server: ExchangeServer
-  readonly products = new Map<string, CoinbaseProduct & { book: SimBook }>()
+/**
+ * The simulated Coinbase venue. A `BASE-USDC` market listed beside `BASE-USD` is an alias of it,
+ * as on Coinbase (one book, subscriptions get the USD product's data); `trading: false` lists the
+ * product with `trading_disabled`.
+ *
+ * @example
+ * ```ts
+ * const sim = new SimCoinbase([{ base: 'BTC', quote: 'USD', book: makeBook(60000) }])
+ * sim.update('BTC/USD', [['59999.95', '1.00000000']], [])
+ * ```
+ */
+export class SimCoinbase implements SimVenue {
+  readonly server: SimServer
+  /** WebSocket venue: the book comes on the socket, so no REST snapshot faults apply. */
+  readonly snapshotFaults: SnapshotFault[] = []
   readonly sessions = new Map<number, Session>()
   /** Heartbeat frames sent, over all clients. */
   heartbeatsSent = 0
-  readonly #options: Required<FakeCoinbaseOptions>
+  /** Client messages refused for going over the rate limit. */
+  rateLimited = 0
+  readonly #products = new Map<string, Product>()
+  readonly #byPair = new Map<Pair, Product>()
+  readonly #options: Required<Omit<SimCoinbaseOptions, 'statuses'>>
   readonly #timer: ReturnType<typeof setInterval> | undefined
-  #timeMs = Date.now()
+  /** Arrival times of recent client messages (the rate limit's window). */
+  readonly #recent: number[] = []
 
-  constructor(products: CoinbaseProduct[], options: FakeCoinbaseOptions = {}) {
+  constructor(markets: readonly SimMarket[], options: SimCoinbaseOptions = {}) {
+    const { statuses = {}, ...rest } = options
     this.#options = {
       heartbeatIntervalMs: 1000,
       pageSize: 1000,
       snapshotsOnSubscribe: true,
-      ...options,
+      messagesPerSecond: 8,
+      ...rest,
     }
-    for (const p of products) {
-      this.products.set(p.productId, { ...p, book: p.book ?? new SimBook() })
+    const ids = new Set(markets.map((m) => `${m.base}-${m.quote}`))
+    for (const m of markets) {
+      const pair: Pair = `${m.base}/${m.quote}`
+      const productId = `${m.base}-${m.quote}`
+      const usd = `${m.base}-USD`
+      const alias = m.quote === 'USDC' && ids.has(usd) ? usd : undefined
+      const product: Product = {
+        productId,
+        pair,
+        base: m.base,
+        quote: m.quote,
+        book: m.book ?? new SimBook(),
+        status: statuses[pair] ?? 'online',
+        tradingDisabled: m.trading === false,
+        alias,
+      }
+      this.#products.set(productId, product)
+      this.#byPair.set(pair, product)
     }
-    this.server = new ExchangeServer({
+    this.server = new SimServer({
       rest: (url) => this.#rest(url),
       onOpen: (client) => this.sessions.set(client.data.id, newSession()),
       onMessage: (client, text) => this.#onMessage(client, text),
@@ -90,6 +135,16 @@ export class FakeCoinbase {
     const [c] = this.server.clients
     if (!c) throw new Error('no client connected')
     return c
+  }
+
+  /** The venue-side book of a pair (an alias shows the book it aliases). */
+  book(pair: Pair): SimBook {
+    return this.#shown(this.#get(pair)).book
+  }
+
+  /** The product id Coinbase gives a pair (`BTC-USD`). */
+  productId(pair: Pair): string {
+    return this.#get(pair).productId
   }
 
   session(client: Client): Session {
@@ -116,7 +171,7 @@ export class FakeCoinbase {
     client: Client,
     channel: string,
     events: unknown[],
-    { skip = 0, timestamp = this.#stamp() } = {},
+    { skip = 0, timestamp = stamp() } = {},
   ): string {
     const frame = JSON.stringify({
       channel,
@@ -136,34 +191,50 @@ export class FakeCoinbase {
     this.server.send(frame, client)
   }
 
-  /** Clients subscribed to a product's level2. */
-  subscribersOf(productId: string): Client[] {
-    return [...this.server.clients].filter((c) => this.session(c).level2.has(productId))
+  /** Clients subscribed to a pair's level2. */
+  subscribersOf(pair: Pair): Client[] {
+    const id = this.#shown(this.#get(pair)).productId
+    return [...this.server.clients].filter((c) => this.session(c).level2.has(id))
   }
 
   /**
-   * Applies levels to the product's book and pushes one `update` event to its subscribers.
+   * Applies levels to the pair's book and pushes one `update` event to its subscribers.
    * `skip` leaves sequence numbers out first (a gap) or steps back (negative).
    */
-  update(productId: string, bids: Row[], asks: Row[], { skip = 0 } = {}): void {
-    const p = this.products.get(productId)!
-    p.book.apply(bids, asks)
-    this.pushUpdates(productId, toUpdates(bids, asks, this.#stamp()), { skip })
+  update(pair: Pair, bids: Row[], asks: Row[], { skip = 0 } = {}): void {
+    this.book(pair).apply(bids, asks)
+    this.pushUpdates(pair, toUpdates(bids, asks, stamp()), { skip })
   }
 
-  /** Pushes raw `update` levels without touching the fake's book (bad or crossed input). */
-  pushUpdates(productId: string, updates: unknown[], { skip = 0 } = {}): void {
-    for (const c of this.subscribersOf(productId)) {
+  /**
+   * A lost envelope: the book changes and each subscriber's `sequence_num` advances, but nothing
+   * is sent, so the connection's next message shows the gap.
+   */
+  lose(pair: Pair, bids: Row[], asks: Row[]): void {
+    this.book(pair).apply(bids, asks)
+    for (const c of this.subscribersOf(pair)) this.takeSeq(c)
+  }
+
+  /** Pushes raw `update` levels without touching the venue's book (bad or crossed input). */
+  pushUpdates(pair: Pair, updates: unknown[], { skip = 0 } = {}): void {
+    const productId = this.#shown(this.#get(pair)).productId
+    for (const c of this.subscribersOf(pair)) {
       const events = [{ type: 'update', product_id: productId, updates }]
       this.sendEnvelope(c, 'l2_data', events, { skip })
     }
   }
 
-  /** Pushes a bid at the best ask without touching the fake's book: the client's book crosses. */
-  crossBook(productId: string): string {
-    const [best] = this.products.get(productId)!.book.topAsks(1)
-    this.pushUpdates(productId, toUpdates([[best![0], '1.00000000']], []))
-    return best![0]
+  /** Pushes a bid at the best ask without touching the venue's book: the client's book crosses. */
+  pushCrossed(pair: Pair): void {
+    this.crossBook(pair)
+  }
+
+  /** As `pushCrossed`, returning the price crossed. */
+  crossBook(pair: Pair): string {
+    const [best] = this.book(pair).topAsks(1)
+    if (best === undefined) throw new Error(`${pair} has no ask to cross`)
+    this.pushUpdates(pair, toUpdates([[best[0], '1.00000000']], []))
+    return best[0]
   }
 
   /** One heartbeat to every client subscribed to heartbeats. */
@@ -178,11 +249,9 @@ export class FakeCoinbase {
     }
   }
 
-  /** The snapshot event of a product as the venue sends it: bids best-first, then offers. */
-  snapshotEvent(productId: string): unknown {
-    const book = this.products.get(productId)!.book
-    const updates = toUpdates(book.topBids(), book.topAsks())
-    return { type: 'snapshot', product_id: productId, updates }
+  /** The snapshot event of a pair as the venue sends it: bids best-first, then offers. */
+  snapshotEvent(pair: Pair): unknown {
+    return this.#snapshotOf(this.#shown(this.#get(pair)))
   }
 
   /** Sends envelope bodies (a re-encoded capture), stamping contiguous sequence numbers. */
@@ -201,16 +270,39 @@ export class FakeCoinbase {
     this.server.stop()
   }
 
-  #stamp(): string {
-    this.#timeMs = Date.now()
-    return `${new Date(this.#timeMs).toISOString().slice(0, -1)}123456Z`
+  #get(pair: Pair): Product {
+    const p = this.#byPair.get(pair)
+    if (p === undefined) throw new Error(`SimCoinbase does not list ${pair}`)
+    return p
+  }
+
+  /** The product whose book `p` shows: itself, or the one it aliases. */
+  #shown(p: Product): Product {
+    return p.alias === undefined ? p : this.#products.get(p.alias)!
+  }
+
+  #snapshotOf(p: Product): unknown {
+    const updates = toUpdates(p.book.topBids(), p.book.topAsks())
+    return { type: 'snapshot', product_id: p.productId, updates }
+  }
+
+  /** True when one more client message fits the rolling one-second budget (and counts it). */
+  #admit(nowMs: number): boolean {
+    while (this.#recent.length > 0 && nowMs - this.#recent[0]! >= 1000) this.#recent.shift()
+    if (this.#recent.length >= this.#options.messagesPerSecond) return false
+    this.#recent.push(nowMs)
+    return true
   }
 
   #rest(url: URL): Response | undefined {
-    if (url.pathname !== '/api/v3/brokerage/market/products') return undefined
-    // Every fake product is spot; a request for another product type gets none.
+    if (url.pathname !== '/api/v3/brokerage/market/products') {
+      const error = { error: 'NOT_FOUND', error_details: 'Not Found', message: 'Not Found' }
+      return Response.json(error, { status: 404 })
+    }
+    // Every simulated product is spot; a request for another product type gets none.
     const spot = (url.searchParams.get('product_type') ?? 'SPOT') === 'SPOT'
-    const all = [...this.products.values()]
+    const products = [...this.#products.values()]
+    const all = products
       .filter(() => spot)
       .map((p) => ({
         product_id: p.productId,
@@ -219,8 +311,8 @@ export class FakeCoinbase {
         quote_increment: '0.01',
         base_name: p.base,
         quote_name: p.quote,
-        status: p.status ?? 'online',
-        trading_disabled: p.tradingDisabled ?? false,
+        status: p.status,
+        trading_disabled: p.tradingDisabled,
         is_disabled: false,
         cancel_only: false,
         limit_only: false,
@@ -233,9 +325,7 @@ export class FakeCoinbase {
         quote_display_symbol: p.quote,
         view_only: false,
         alias: p.alias ?? '',
-        alias_to: [...this.products.values()]
-          .filter((q) => q.alias === p.productId)
-          .map((q) => q.productId),
+        alias_to: products.filter((q) => q.alias === p.productId).map((q) => q.productId),
         new: false,
       }))
     const offset = Number(url.searchParams.get('offset') ?? 0)
@@ -245,6 +335,11 @@ export class FakeCoinbase {
   }
 
   #onMessage(client: Client, text: string): void {
+    if (!this.#admit(Date.now())) {
+      this.rateLimited++
+      this.errorFrame('rate limit exceeded', client)
+      return
+    }
     let msg: { type?: unknown; channel?: unknown; product_ids?: unknown }
     try {
       msg = JSON.parse(text)
@@ -263,19 +358,21 @@ export class FakeCoinbase {
     if (msg.channel === 'heartbeats') {
       s.heartbeats = subscribing
     } else if (msg.channel === 'level2') {
-      const unknown = ids.filter((id) => !this.products.has(id))
+      const unknown = ids.filter((id) => !this.#products.has(id))
       if (unknown.length > 0) {
         this.errorFrame(`failure to subscribe: unknown products ${unknown.join(',')}`, client)
         return
       }
       for (const id of ids) {
+        // An alias shares its target's book: the socket sends the target's data.
+        const p = this.#shown(this.#products.get(id)!)
         if (!subscribing) {
-          s.level2.delete(id)
+          s.level2.delete(p.productId)
           continue
         }
-        s.level2.add(id)
+        s.level2.add(p.productId)
         if (this.#options.snapshotsOnSubscribe) {
-          this.sendEnvelope(client, 'l2_data', [this.snapshotEvent(id)])
+          this.sendEnvelope(client, 'l2_data', [this.#snapshotOf(p)])
         }
       }
     } else {
@@ -288,6 +385,11 @@ export class FakeCoinbase {
     }
     this.sendEnvelope(client, 'subscriptions', [{ subscriptions }])
   }
+}
+
+/** Coinbase's event time: the wall clock with nanosecond digits. */
+function stamp(): string {
+  return `${new Date().toISOString().slice(0, -1)}123456Z`
 }
 
 function newSession(): Session {

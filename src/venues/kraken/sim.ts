@@ -1,28 +1,16 @@
 /**
  * @module
- * A fake Kraken spot on WebSocket v2: `GET /0/public/AssetPairs`, and a socket that answers
+ * A simulated Kraken spot on WebSocket v2: `GET /0/public/AssetPairs`, and a socket that answers
  * `ping`, `subscribe`/`unsubscribe` for the `book` channel (acks, errors), sends the `status`
  * frame on connect, heartbeats, and book snapshots and updates with JSON-number prices/qtys and a
- * checksum it computes itself (its own CRC-32, independent of src/). Each subscription sees the
- * venue book through its depth window: a level pushed out of the window gets no delete, as on
- * Kraken.
- * Faults: bad checksums, lost updates, updates the venue does not keep (crossed books), raw frames
- * (garbage, bad levels, replays), and everything ExchangeServer offers. Also re-encodes the v1
- * capture into v2 frames.
+ * checksum it computes itself (its own CRC-32, independent of the adapter). Each subscription sees
+ * the venue book through its depth window: a level pushed out of the window gets no delete, as on
+ * Kraken. Also re-encodes the v1 capture into v2 frames.
  */
-import { ExchangeServer, type Client } from './exchange-server.ts'
-import { SimBook, type Row } from './sim-book.ts'
-
-export interface KrakenMarket {
-  /** REST pair key, e.g. `XXBTZUSD`. */
-  key: string
-  /** The v1 name AssetPairs gives, e.g. `XBT/USD`. */
-  wsname: string
-  base: string
-  quote: string
-  status?: string
-  book?: SimBook
-}
+import { SimServer, type Client } from '../sim/server.ts'
+import { SimBook, type Row } from '../sim/book.ts'
+import type { SimMarket, SimVenue, SnapshotFault } from '../sim/venue.ts'
+import type { Pair } from '../../types.ts'
 
 type BookType = 'snapshot' | 'update'
 
@@ -34,25 +22,82 @@ export interface ClientRequest {
   params?: { channel?: string; symbol?: string[]; depth?: number; snapshot?: boolean }
 }
 
+export interface SimKrakenOptions {
+  /** Heartbeat period to clients holding a subscription (Kraken: about 1 s); 0 turns it off. */
+  readonly heartbeatMs?: number
+  /** False: subscriptions are acknowledged without a snapshot (a replay supplies the frames). */
+  readonly sendSnapshots?: boolean
+}
+
+export interface UpdateOptions {
+  /** Send a checksum that does not match the book. */
+  readonly badChecksum?: boolean
+  /** Apply on the venue but send nothing (a lost message). */
+  readonly drop?: boolean
+  /** False: send the update but leave the venue's book as it was (a bogus update: crossing). */
+  readonly keep?: boolean
+}
+
+/** One AssetPairs entry, as the venue names it. */
+interface Listing {
+  /** REST pair key: `XXBTZUSD` for the legacy assets, else the altname (`XBTUSDT`, `DOTUSD`). */
+  readonly key: string
+  /** The v1 name AssetPairs gives (`XBT/USD`); the v2 symbol is the unified pair. */
+  readonly wsname: string
+  /** Asset codes (`XXBT`, `ZUSD`, `DOT`). */
+  readonly base: string
+  readonly quote: string
+  readonly status: string
+}
+
 interface View {
   depth: number
   book: SimBook
 }
 
 interface State {
-  market: KrakenMarket
-  symbol: string
-  book: SimBook
-  views: Map<Client, View>
+  readonly listing: Listing
+  /** The v2 symbol (`BTC/USD`). */
+  readonly symbol: string
+  readonly book: SimBook
+  readonly views: Map<Client, View>
 }
 
-export interface UpdateOptions {
-  /** Send a checksum that does not match the book. */
-  badChecksum?: boolean
-  /** Apply on the venue but send nothing (a lost message). */
-  drop?: boolean
-  /** False: send the update but leave the venue's book as it was (a bogus update: crossing). */
-  keep?: boolean
+/** Assets Kraken still names the v1 way (XBT, XDG), by their common name. */
+const V1_NAMES: Record<string, string> = { BTC: 'XBT', DOGE: 'XDG' }
+/** Legacy crypto asset codes (X-prefixed) and fiat ones (Z-prefixed), by v1 name. */
+const ASSET_CODES: Record<string, string> = {
+  XBT: 'XXBT',
+  XDG: 'XXDG',
+  ETH: 'XETH',
+  LTC: 'XLTC',
+  XMR: 'XXMR',
+  XRP: 'XXRP',
+  XLM: 'XXLM',
+  ETC: 'XETC',
+  ZEC: 'XZEC',
+  MLN: 'XMLN',
+  REP: 'XREP',
+  USD: 'ZUSD',
+  EUR: 'ZEUR',
+  GBP: 'ZGBP',
+  CAD: 'ZCAD',
+  JPY: 'ZJPY',
+}
+
+/** How AssetPairs lists a market of these unified assets. */
+function listingOf(m: SimMarket): Listing {
+  const base = V1_NAMES[m.base] ?? m.base
+  const quote = V1_NAMES[m.quote] ?? m.quote
+  const baseCode = ASSET_CODES[base] ?? base
+  const quoteCode = ASSET_CODES[quote] ?? quote
+  // Pairs of two legacy codes keep them in the key (XXBTZUSD; DOGE is the exception, XDGUSD);
+  // the rest use the altname (XBTUSDT, DOTUSD).
+  const legacy = baseCode !== base && quoteCode !== quote && base !== 'XDG'
+  const key = legacy ? baseCode + quoteCode : base + quote
+  // Halted pairs go cancel-only: still listed, but no book to stream.
+  const status = m.trading === false ? 'cancel_only' : 'online'
+  return { key, wsname: `${base}/${quote}`, base: baseCode, quote: quoteCode, status }
 }
 
 /** The v2 symbol of a v1 wsname (`XBT/USD` → `BTC/USD`). */
@@ -62,27 +107,41 @@ export function v2Symbol(wsname: string): string {
   return `${rename(base!)}/${rename(quote!)}`
 }
 
-export class FakeKraken {
-  readonly server: ExchangeServer
-  /** By v2 symbol. */
-  readonly state = new Map<string, State>()
+/**
+ * The simulated Kraken venue. Markets are keyed by their v2 symbol, which is the unified pair.
+ *
+ * @example
+ * ```ts
+ * const sim = new SimKraken([{ base: 'BTC', quote: 'USD', book: makeBook(60000) }])
+ * sim.update('BTC/USD', [['59999.95', '1.00000000']], [])
+ * ```
+ */
+export class SimKraken implements SimVenue {
+  readonly server: SimServer
+  /** WebSocket venue: the book comes on the socket, so no REST snapshot faults apply. */
+  readonly snapshotFaults: SnapshotFault[] = []
   /** False: acknowledge subscriptions without sending snapshots (a replay supplies the frames). */
-  sendSnapshots = true
-  #heartbeat: ReturnType<typeof setInterval> | undefined
+  sendSnapshots: boolean
+  readonly #state = new Map<string, State>()
+  readonly #heartbeat: ReturnType<typeof setInterval> | undefined
 
-  constructor(markets: KrakenMarket[], { heartbeatMs }: { heartbeatMs?: number } = {}) {
+  constructor(
+    markets: readonly SimMarket[],
+    { heartbeatMs = 1000, sendSnapshots = true }: SimKrakenOptions = {},
+  ) {
     for (const m of markets) {
-      const symbol = v2Symbol(m.wsname)
-      this.state.set(symbol, { market: m, symbol, book: m.book ?? new SimBook(), views: new Map() })
+      const listing = listingOf(m)
+      const symbol = v2Symbol(listing.wsname)
+      const book = m.book ?? new SimBook()
+      this.#state.set(symbol, { listing, symbol, book, views: new Map() })
     }
-    this.server = new ExchangeServer({
+    this.sendSnapshots = sendSnapshots
+    this.server = new SimServer({
       rest: (url) => this.#rest(url),
       onOpen: (client) => this.#onOpen(client),
       onMessage: (client, text) => this.#onMessage(client, text),
     })
-    if (heartbeatMs !== undefined) {
-      this.#heartbeat = setInterval(() => this.heartbeat(), heartbeatMs)
-    }
+    if (heartbeatMs > 0) this.#heartbeat = setInterval(() => this.heartbeat(), heartbeatMs)
   }
 
   get wsUrl(): string {
@@ -98,10 +157,14 @@ export class FakeKraken {
     return this.server.received.map((r) => ({ ...parse(r.text), client: r.client }))
   }
 
+  book(pair: Pair): SimBook {
+    return this.#get(pair).book
+  }
+
   /** Symbols subscribed by `client` (or by the only client). */
   subscribed(client?: Client): string[] {
     const c = client ?? [...this.server.clients][0]
-    const states = [...this.state.values()]
+    const states = [...this.#state.values()]
     return states.filter((s) => c !== undefined && s.views.has(c)).map((s) => s.symbol)
   }
 
@@ -109,9 +172,9 @@ export class FakeKraken {
    * Applies absolute level updates to the venue book and sends each subscriber what changed in its
    * depth window, with the window's checksum. Returns the frames sent.
    */
-  update(symbol: string, bids: Row[], asks: Row[], options: UpdateOptions = {}): string[] {
+  update(pair: Pair, bids: Row[], asks: Row[], options: UpdateOptions = {}): string[] {
     const { badChecksum = false, drop = false, keep = true } = options
-    const s = this.state.get(symbol)!
+    const s = this.#get(pair)
     const book = keep ? s.book : s.book.clone()
     book.apply(bids, asks)
     const frames: string[] = []
@@ -126,20 +189,43 @@ export class FakeKraken {
       if (drop || (changed.bids.length === 0 && changed.asks.length === 0)) continue
       let checksum = checksumOf(next)
       if (badChecksum) checksum = (checksum + 1) >>> 0
-      const frame = bookFrame('update', symbol, changed.bids, changed.asks, checksum)
+      const frame = bookFrame('update', s.symbol, changed.bids, changed.asks, checksum)
       this.server.send(frame, client)
       frames.push(frame)
     }
     return frames
   }
 
+  /** A lost update: the venue's book changes, nothing is sent; the next checksum shows it. */
+  lose(pair: Pair, bids: Row[], asks: Row[]): void {
+    this.update(pair, bids, asks, { drop: true })
+  }
+
+  /**
+   * A bid at the best ask, sent with the checksum of the crossed window (so only the cross gives
+   * it away) and not kept by the venue.
+   */
+  pushCrossed(pair: Pair): void {
+    const [ask] = this.book(pair).topAsks(1)
+    if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
+    this.update(pair, [[ask[0], '1.00000000']], [], { keep: false })
+  }
+
+  /** A real change (the best bid's quantity) sent with a wrong checksum. */
+  corruptChecksum(pair: Pair): void {
+    const [bid] = this.book(pair).topBids(1)
+    const row: Row = bid === undefined ? ['1.0', '1.00000000'] : [bid[0], bumped(bid[1])]
+    this.update(pair, [row], [], { badChecksum: true })
+  }
+
   /**
    * Sends a book frame with the level tokens exactly as given (`'-1.0'`, `'"abc"'`, `'null'`), to
-   * every subscriber of `symbol`; the venue's state is not touched.
+   * every subscriber of `pair`; the venue's state is not touched.
    */
-  sendRawLevels(symbol: string, type: BookType, bids: Row[], asks: Row[], checksum = 0): void {
-    const frame = bookFrame(type, symbol, bids, asks, checksum)
-    for (const [client] of this.state.get(symbol)!.views) this.server.send(frame, client)
+  sendRawLevels(pair: Pair, type: BookType, bids: Row[], asks: Row[], checksum = 0): void {
+    const s = this.#get(pair)
+    const frame = bookFrame(type, s.symbol, bids, asks, checksum)
+    for (const [client] of s.views) this.server.send(frame, client)
   }
 
   /** Sends raw frames, in order, to every client. */
@@ -150,7 +236,7 @@ export class FakeKraken {
   /** A heartbeat to every client with a subscription (Kraken starts them once one exists). */
   heartbeat(): void {
     const clients = new Set<Client>()
-    for (const s of this.state.values()) for (const c of s.views.keys()) clients.add(c)
+    for (const s of this.#state.values()) for (const c of s.views.keys()) clients.add(c)
     for (const c of clients) {
       if (this.server.clients.has(c)) this.server.send('{"channel":"heartbeat"}', c)
     }
@@ -161,20 +247,29 @@ export class FakeKraken {
     this.server.stop()
   }
 
+  #get(pair: Pair): State {
+    const s = this.#state.get(pair)
+    if (s === undefined) throw new Error(`SimKraken does not list ${pair}`)
+    return s
+  }
+
   #rest(url: URL): Response | undefined {
-    if (url.pathname !== '/0/public/AssetPairs') return undefined
+    if (url.pathname !== '/0/public/AssetPairs') {
+      // Kraken answers an unknown method with its own error list.
+      return Response.json({ error: ['EGeneral:Unknown method'] }, { status: 404 })
+    }
     const result: Record<string, object> = {}
-    for (const { market: m } of this.state.values()) {
-      result[m.key] = {
-        altname: m.wsname.replace('/', ''),
-        wsname: m.wsname,
+    for (const { listing: l } of this.#state.values()) {
+      result[l.key] = {
+        altname: l.wsname.replace('/', ''),
+        wsname: l.wsname,
         aclass_base: 'currency',
-        base: m.base,
+        base: l.base,
         aclass_quote: 'currency',
-        quote: m.quote,
+        quote: l.quote,
         pair_decimals: 2,
         lot_decimals: 8,
-        status: m.status ?? 'online',
+        status: l.status,
       }
     }
     // A dark-pool twin, which has no wsname and must be ignored.
@@ -205,10 +300,10 @@ export class FakeKraken {
     }
     const depth = params?.depth ?? 10
     for (const symbol of params?.symbol ?? []) {
-      const s = this.state.get(symbol)
+      const s = this.#state.get(symbol)
       const fail = (error: string) => reply({ error, method, req_id, success: false, symbol })
       if (params?.channel !== 'book') fail('Unsupported channel')
-      else if (s === undefined || (s.market.status ?? 'online') !== 'online') {
+      else if (s === undefined || s.listing.status !== 'online') {
         fail(`Currency pair not supported ${symbol}`)
       } else if (method === 'unsubscribe') {
         if (!s.views.delete(client)) fail('Subscription Not Found')
@@ -229,6 +324,12 @@ export class FakeKraken {
       }
     }
   }
+}
+
+/** A quantity one unit larger, with the same number of decimals. */
+function bumped(qty: string): string {
+  const decimals = qty.includes('.') ? qty.length - qty.indexOf('.') - 1 : 0
+  return (Number(qty) + 1).toFixed(decimals)
 }
 
 /** What a subscriber at `depth` sees of the venue book. */
@@ -287,7 +388,7 @@ const CRC_TABLE = (() => {
   return t
 })()
 
-/** CRC-32 (zlib), unsigned: a plain table implementation, independent of src/book/checksum.ts. */
+/** CRC-32 (zlib), unsigned: a plain table implementation, independent of the adapter's. */
 export function crc32Of(text: string): number {
   let c = 0xffffffff
   for (let i = 0; i < text.length; i++) c = CRC_TABLE[(c ^ text.charCodeAt(i)) & 0xff]! ^ (c >>> 8)
@@ -313,7 +414,7 @@ function isoOf(v1ts: string): string {
 
 /**
  * Re-encodes a Kraken v1 capture into the v2 frames the venue would send today: `systemStatus` →
- * `status`, heartbeats kept, subscription acks dropped (the fake acks itself), book snapshots and
+ * `status`, heartbeats kept, subscription acks dropped (the sim acks itself), book snapshots and
  * updates as v2 objects with the same literal digits as JSON numbers and the v2 symbol. Snapshots
  * get a checksum computed here; updates keep the recorded `c`.
  */

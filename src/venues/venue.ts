@@ -1,11 +1,13 @@
 /**
  * @module
- * The one small interface every venue module satisfies, the normalised events they emit, and the
- * parsing helpers they share. Venue modules are plain objects: data (endpoints, limits, how a
- * book is synchronised) plus pure functions (URLs, frames, a parser). Connecting, backoff,
- * keep-alive and the watchdog live once, in connection.ts.
+ * What a venue is: its facts (name, endpoints, default taker fee, limits), how its books are
+ * synchronised (snapshot source, sequence rule, checksum, depth), and pure functions for its
+ * protocol (URLs, frames, a parser). A venue module is a plain object satisfying `Venue`; the
+ * socket loop lives once in connection.ts and book synchronisation once in book/sync.ts.
+ * Also here: the normalised events parsers emit and the parsing helpers they share.
  */
-import type { ChecksumAlgo, Level, Pair, VenueId } from '../types.ts'
+import type { Level, Pair, VenueId } from '../types.ts'
+import type { SimMarket, SimVenue } from './sim/venue.ts'
 
 /** A full book from the venue (WebSocket snapshot or REST). Replaces the local book. */
 export interface SnapshotEvent {
@@ -38,11 +40,26 @@ export interface DeltaEvent {
   readonly exchangeTsMs?: number
 }
 
-export type ExchangeEvent =
+export type VenueEvent =
   | SnapshotEvent
   | DeltaEvent
-  /** Synthetic: the book(s) can no longer be trusted (pair omitted: every book on the connection). */
-  | { readonly type: 'reset'; readonly pair?: Pair; readonly reason: string }
+  /**
+   * A counter the venue puts on every message of the connection (Coinbase `sequence_num`): a gap
+   * means a message was lost and it cannot be told which book it belonged to.
+   */
+  | { readonly type: 'stream-seq'; readonly seq: number }
+  /**
+   * A frame the parser refused (a thrown ParseError becomes one too): counted by kind; the named
+   * books resync, every book does with `all`, and with neither the books resync only where the
+   * venue cannot detect a lost message later.
+   */
+  | {
+      readonly type: 'rejected'
+      readonly kind: ParseError['kind']
+      readonly message: string
+      readonly pairs?: readonly Pair[]
+      readonly all?: boolean
+    }
   /** The venue asked us to reconnect (Binance serverShutdown, Bitstamp bts:request_reconnect). */
   | { readonly type: 'reconnect'; readonly reason: string }
   /** Acks, heartbeats, pongs: proof of life, nothing to apply. */
@@ -52,43 +69,71 @@ export type ExchangeEvent =
   /** A well-formed frame of a kind we do not handle; counted, not fatal. */
   | { readonly type: 'unknown'; readonly what: string }
 
-/** Turns one text frame into events. Created per connection, so it may keep per-connection state. */
-export type FrameParser = (raw: string, receivedAtMs: number) => ExchangeEvent[]
+/** Turns one text (or binary) frame into events. Created per connection; it only parses. */
+export type FrameParser = (raw: string, receivedAtMs: number) => VenueEvent[]
 
 export interface FetchOptions {
   readonly fetch: typeof fetch
   readonly signal: AbortSignal
 }
 
-/** What a venue module provides. */
-export interface Exchange {
-  readonly id: VenueId
+/**
+ * How a venue's books are kept exact (applied by book/sync.ts, the one owner of these rules).
+ * - `chain`: every update names the sequence it follows (`prevSeq`) and must follow the book's;
+ *   right after a snapshot the first kept update may straddle it (prevSeq <= book < seq).
+ * - `stamp`: updates carry only an increasing stamp; those at or before the book's are dropped.
+ * - `none`: no per-book ordering; integrity comes from a checksum or a connection sequence.
+ */
+export interface SyncRules {
   /** Where a book's snapshot comes from: REST (updates are buffered meanwhile) or the socket. */
-  readonly snapshotSource: 'rest' | 'ws'
-  /** Checksum algorithm of the `checksum` field this venue sends, if it sends one. */
-  readonly checksum?: ChecksumAlgo
+  readonly snapshot: 'rest' | 'ws'
+  readonly sequence: 'chain' | 'stamp' | 'none'
+  /** The venue's checksum over the book it sends with messages, when it sends one. */
+  readonly checksum?: (book: {
+    readonly bids: readonly Level[]
+    readonly asks: readonly Level[]
+  }) => number
   /** Keep only this many levels per side after every message (the subscribed depth). */
   readonly maxDepth?: number
-  /** True when lost messages show up as a sequence gap or a checksum mismatch. */
+  /** True when lost messages show up (a sequence gap, a checksum mismatch). */
   readonly detectsGaps: boolean
+}
+
+/** The venue's published limits, as this client must respect them. */
+export interface VenueLimits {
+  /** Outbound frame budget per second (subscribe, ping). */
+  readonly sendPerSecond: number
   /** Reconnect when nothing at all arrives for this long. */
   readonly idleTimeoutMs: number
   /** Application-level keep-alive: send `ping()` every `pingIntervalMs`. */
   readonly pingIntervalMs?: number
-  ping?(): string
   /** Planned reconnect before the venue's own connection lifetime ends (Binance: 24 h). */
   readonly maxLifetimeMs?: number
-  /** Outbound frame budget per second (subscribe, ping). */
-  readonly sendPerSecond: number
+  /** REST snapshot budget: at most `burst` at once, refilled at `perSecond`. */
+  readonly snapshots?: { readonly burst: number; readonly perSecond: number }
+}
+
+/** What a venue module provides. */
+export interface Venue {
+  readonly id: VenueId
+  /** How users see it (alerts, dashboard). */
+  readonly name: string
+  /** Spot taker fee at the base tier, bps (`FEE_BPS_<VENUE>` overrides it). */
+  readonly takerFeeBps: number
+  /** Public production endpoints (`<VENUE>_WS_URL` / `<VENUE>_REST_URL` override them). */
+  readonly endpoints: { readonly wsUrl: string; readonly restUrl: string }
+  readonly sync: SyncRules
+  readonly limits: VenueLimits
+  ping?(): string
   /** The venue's listed spot markets, unified pair → native name, from its own instrument list. */
   listMarkets(restUrl: string, opts: FetchOptions): Promise<Map<Pair, string>>
   /** The socket URL for these native markets (Binance puts its streams in the URL). */
   wsUrl(base: string, natives: readonly string[]): string
   /** Frames that subscribe to these native markets, sent after every (re)connect. */
   subscribe(natives: readonly string[]): string[]
-  /** Frames that bring a fresh WebSocket snapshot of one market (snapshotSource 'ws'). */
+  /** Frames that bring a fresh WebSocket snapshot of one market (sync.snapshot 'ws'). */
   resubscribe?(native: string): string[]
-  /** The REST snapshot of one market (snapshotSource 'rest'). */
+  /** The REST snapshot of one market (sync.snapshot 'rest'). */
   fetchSnapshot?(
     restUrl: string,
     native: string,
@@ -97,13 +142,15 @@ export interface Exchange {
   ): Promise<SnapshotEvent>
   /** A parser for one connection; `markets` maps native names back to unified pairs. */
   createParser(markets: ReadonlyMap<string, Pair>): FrameParser
+  /** The simulated venue speaking this protocol on 127.0.0.1 (the demo and the tests use it). */
+  simulate(markets: readonly SimMarket[]): SimVenue
 }
 
 /** Bad input from a venue: counted per kind, logged once per kind, never fatal. */
 export class ParseError extends Error {
   override name = 'ParseError'
   constructor(
-    readonly kind: 'malformed-json' | 'bad-level' | 'bad-message',
+    readonly kind: 'malformed-json' | 'bad-level' | 'bad-message' | 'parser-bug',
     message: string,
     readonly pair?: Pair,
   ) {
@@ -207,24 +254,4 @@ export async function getJson(venue: VenueId, url: string, opts: FetchOptions): 
   } catch {
     throw new ExchangeError(venue, `GET ${url} returned malformed JSON`)
   }
-}
-
-export type ResetEvent = Extract<ExchangeEvent, { type: 'reset' }>
-export type BookEvent = SnapshotEvent | DeltaEvent | ResetEvent
-
-/**
- * Where a connection delivers book events (implemented by book/books.ts). `apply` returns the
- * pairs whose book now needs a fresh snapshot, which the connection then fetches or resubscribes.
- */
-export interface BookSink {
-  apply(venue: VenueId, event: BookEvent, receivedAtMs: number): readonly Pair[]
-  /** The connection went up (books start syncing from empty) or down (books go stale). */
-  connectionChanged(venue: VenueId, up: boolean, atMs: number): void
-  /**
-   * How many times this book has been reset. A snapshot requested before the latest reset is
-   * discarded: the updates it would be aligned with are gone.
-   */
-  epochOf(venue: VenueId, pair: Pair): number
-  /** True while the book has no snapshot (it cannot become live without one). */
-  needsSnapshot(venue: VenueId, pair: Pair): boolean
 }

@@ -6,17 +6,19 @@
  * pushed out of the window. Prices and quantities arrive as JSON numbers whose trailing zeros count
  * in the checksum, so their tokens are quoted before `JSON.parse` and kept as the venue's text.
  */
-import { joinPair } from '../symbols.ts'
-import type { Level, Pair } from '../types.ts'
+import { joinPair } from '../../symbols.ts'
+import { krakenChecksum } from './checksum.ts'
+import { SimKraken } from './sim.ts'
+import type { Level, Pair } from '../../types.ts'
 import {
   ExchangeError,
   getJson,
   parseJson,
   ParseError,
   toLevel,
-  type Exchange,
-  type ExchangeEvent,
-} from './exchange.ts'
+  type Venue,
+  type VenueEvent,
+} from '../venue.ts'
 
 /** Book depths Kraken v2 accepts. */
 export const KRAKEN_DEPTHS = [10, 25, 100, 500, 1000] as const
@@ -55,13 +57,13 @@ interface Frame {
  * Builds the Kraken venue for one subscribed depth (the replay of a depth-1000 capture needs 1000).
  *
  * @param options.depth levels per side, one of 10, 25, 100, 500, 1000 (default 25).
- * @returns the `Exchange` description for the connection loop.
+ * @returns the `Venue` description for the connection loop.
  * @example
  * ```ts
  * const deep = createKraken({ depth: 1000 })
  * ```
  */
-export function createKraken({ depth = 25 }: KrakenOptions = {}): Exchange {
+export function createKraken({ depth = 25 }: KrakenOptions = {}): Venue {
   if (!KRAKEN_DEPTHS.includes(depth)) {
     const allowed = KRAKEN_DEPTHS.join(', ')
     throw new RangeError(`Kraken book depth must be one of ${allowed}, not ${depth}`)
@@ -77,16 +79,26 @@ export function createKraken({ depth = 25 }: KrakenOptions = {}): Exchange {
 
   return {
     id: 'kraken',
-    snapshotSource: 'ws',
-    checksum: 'kraken',
-    maxDepth: depth,
-    detectsGaps: true,
-    // Kraken sends a heartbeat about once a second once anything is subscribed.
-    idleTimeoutMs: 10_000,
-    pingIntervalMs: 20_000,
+    name: 'Kraken',
+    takerFeeBps: 40, // 0.40 % Kraken Pro, $0-10K 30-day volume
+    endpoints: { wsUrl: 'wss://ws.kraken.com/v2', restUrl: 'https://api.kraken.com' },
+    // v2 has no sequence numbers: the CRC-32 of the top 10 levels is the only gap detector.
+    sync: {
+      snapshot: 'ws',
+      sequence: 'none',
+      checksum: krakenChecksum,
+      maxDepth: depth,
+      detectsGaps: true,
+    },
+    limits: {
+      // Kraken sends a heartbeat about once a second once anything is subscribed.
+      idleTimeoutMs: 10_000,
+      pingIntervalMs: 20_000,
+      // No published number; a resubscribe costs two frames, so leave room for a few at once.
+      sendPerSecond: 10,
+    },
     ping: () => JSON.stringify({ method: 'ping', req_id: ++reqId }),
-    // No published number; a resubscribe costs two frames, so leave room for a few at once.
-    sendPerSecond: 10,
+    simulate: (markets) => new SimKraken(markets),
 
     async listMarkets(restUrl, opts) {
       const body = (await getJson('kraken', `${restUrl}/0/public/AssetPairs`, opts)) as {
@@ -124,7 +136,7 @@ export function createKraken({ depth = 25 }: KrakenOptions = {}): Exchange {
     resubscribe: (native) => [request('unsubscribe', [native]), request('subscribe', [native])],
 
     createParser(markets) {
-      return (raw): ExchangeEvent[] => {
+      return (raw): VenueEvent[] => {
         // Only book frames carry prices; the search is cheap on the small control frames.
         const text = raw.indexOf('"book"') === -1 ? raw : quoteLevelNumbers(raw)
         const msg = parseJson(text) as Frame
@@ -143,16 +155,16 @@ export function createKraken({ depth = 25 }: KrakenOptions = {}): Exchange {
 }
 
 /** Kraken at the default depth of 25 levels per side. */
-export const kraken: Exchange = createKraken()
+export const kraken: Venue = createKraken()
 
-function parseBook(msg: Frame, markets: ReadonlyMap<string, Pair>): ExchangeEvent[] {
+function parseBook(msg: Frame, markets: ReadonlyMap<string, Pair>): VenueEvent[] {
   const type = msg.type
   if (type !== 'snapshot' && type !== 'update') {
     return [{ type: 'unknown', what: `book ${String(type)}` }]
   }
   const data = msg.data
   if (!Array.isArray(data)) throw new ParseError('bad-message', 'book frame without a data list')
-  const events: ExchangeEvent[] = []
+  const events: VenueEvent[] = []
   for (let i = 0; i < data.length; i++) {
     const d = data[i] as BookData | null
     if (d === null || typeof d !== 'object') {
@@ -195,7 +207,7 @@ function toObjectLevels(rows: unknown, pair: Pair): Level[] {
   return out
 }
 
-function parseStatus(msg: Frame): ExchangeEvent[] {
+function parseStatus(msg: Frame): VenueEvent[] {
   const first = Array.isArray(msg.data) ? (msg.data[0] as { system?: unknown } | null) : undefined
   const system = first?.system
   if (system === undefined || system === 'online') return [{ type: 'info' }]
@@ -203,7 +215,7 @@ function parseStatus(msg: Frame): ExchangeEvent[] {
 }
 
 /** Method responses: subscribe/unsubscribe acks, pongs, and their failures. */
-function parseResponse(msg: Frame, markets: ReadonlyMap<string, Pair>): ExchangeEvent[] {
+function parseResponse(msg: Frame, markets: ReadonlyMap<string, Pair>): VenueEvent[] {
   const method = msg.method
   if (msg.success === false || msg.error !== undefined) {
     const symbol = msg.symbol ?? msg.result?.symbol

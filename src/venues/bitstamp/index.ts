@@ -6,8 +6,9 @@
  * There are no sequence numbers or checksums, so lost data cannot be detected later: books are
  * re-seeded on every (re)connect, on `bts:request_reconnect` and after any unreadable frame.
  */
-import { joinPair } from '../symbols.ts'
-import type { Level, Pair } from '../types.ts'
+import { joinPair } from '../../symbols.ts'
+import { SimBitstamp } from './sim.ts'
+import type { Level, Pair } from '../../types.ts'
 import {
   getJson,
   isDecimalText,
@@ -15,10 +16,10 @@ import {
   ParseError,
   toLevels,
   type DeltaEvent,
-  type Exchange,
-  type ExchangeEvent,
+  type Venue,
+  type VenueEvent,
   type SnapshotEvent,
-} from './exchange.ts'
+} from '../venue.ts'
 
 /** Channel prefix of the full-depth diff stream. */
 const DIFF_CHANNEL = 'diff_order_book_'
@@ -65,7 +66,7 @@ function readMicros(text: unknown): number {
 /**
  * Builds the Bitstamp venue module; `bitstamp` is the default instance.
  * @param options keep-alive timings (tests shorten them).
- * @returns an Exchange for Bitstamp's public v2 socket.
+ * @returns an Venue for Bitstamp's public v2 socket.
  * @example
  * ```ts
  * const quick = createBitstamp({ pingIntervalMs: 50 })
@@ -74,15 +75,23 @@ function readMicros(text: unknown): number {
 export const createBitstamp = ({
   pingIntervalMs = 20_000,
   idleTimeoutMs = 45_000,
-}: BitstampOptions = {}): Exchange => ({
+}: BitstampOptions = {}): Venue => ({
   id: 'bitstamp',
-  snapshotSource: 'rest',
-  detectsGaps: false,
-  idleTimeoutMs,
-  pingIntervalMs,
+  name: 'Bitstamp',
+  takerFeeBps: 40, // 0.40 % $0-10K
+  endpoints: { wsUrl: 'wss://ws.bitstamp.net', restUrl: 'https://www.bitstamp.net' },
+  // Diffs carry only a microtimestamp: those at or before the snapshot's are dropped.
+  sync: { snapshot: 'rest', sequence: 'stamp', detectsGaps: false },
+  limits: {
+    idleTimeoutMs,
+    pingIntervalMs,
+    // No published limit for inbound frames; one subscribe frame per market goes out on connect.
+    sendPerSecond: 20,
+    // 8,000 requests per 10 minutes per client; stay well under it.
+    snapshots: { burst: 10, perSecond: 5 },
+  },
   ping: () => '{"event":"bts:heartbeat"}',
-  // No published limit for inbound frames; one subscribe frame per market goes out on connect.
-  sendPerSecond: 20,
+  simulate: (markets) => new SimBitstamp(markets),
 
   async listMarkets(restUrl, opts) {
     const body = await getJson('bitstamp', `${restUrl}/api/v2/trading-pairs-info/`, opts)
@@ -135,7 +144,7 @@ export const createBitstamp = ({
     const byChannel = new Map<string, Pair>()
     for (const [native, pair] of markets) byChannel.set(`${DIFF_CHANNEL}${native}`, pair)
 
-    return (raw): ExchangeEvent[] => {
+    return (raw): VenueEvent[] => {
       const msg = parseJson(raw) as BitstampFrame | null
       if (msg === null || typeof msg !== 'object') {
         throw new ParseError('bad-message', 'frame is not an object')
@@ -201,4 +210,4 @@ export const createBitstamp = ({
   },
 })
 
-export const bitstamp: Exchange = createBitstamp()
+export const bitstamp: Venue = createBitstamp()

@@ -1,34 +1,41 @@
 /**
  * @module
- * A fake Bybit v5 spot: `GET /v5/market/instruments-info?category=spot` (with optional paging and
- * a retCode to fail with), and `/v5/public/spot` speaking the subscribe/unsubscribe/ping ops with
- * their acks, a `snapshot` on every new `orderbook.50.<SYM>` subscription and `delta`s computed as
- * the change of each book's top 50. Faults: rejected or held subscriptions, a mid-stream snapshot
- * (u = 1 restart), garbage, unknown topics, bad levels, crossed books, raw frame replay, and
- * everything ExchangeServer offers.
+ * A simulated Bybit v5 spot: `GET /v5/market/instruments-info?category=spot` (with optional paging
+ * and a retCode to fail with), and `/v5/public/spot` speaking the subscribe/unsubscribe/ping ops
+ * with their acks, a `snapshot` on every new `orderbook.50.<SYM>` subscription and `delta`s
+ * computed as the change of each book's top 50. Each topic's update id `u` rises by exactly one per
+ * message (a restart snapshot has u = 1), as on the real feed.
  */
-import { ExchangeServer, type Client } from './exchange-server.ts'
-import { SimBook, type Row } from './sim-book.ts'
+import { SimServer, type Client } from '../sim/server.ts'
+import { SimBook, type Row } from '../sim/book.ts'
+import type { SimMarket, SimVenue, SnapshotFault } from '../sim/venue.ts'
+import type { Pair } from '../../types.ts'
 
 export const BYBIT_SPOT_PATH = '/v5/public/spot'
 const DEPTH = 50
 const MAX_ARGS = 10
 const PREFIX = `orderbook.${DEPTH}.`
 
-export interface BybitMarket {
-  symbol: string
-  base: string
-  quote: string
-  book?: SimBook
-  status?: string
+export interface SimBybitOptions {
+  /**
+   * Native symbols that are not `BASE + QUOTE`, by pair: the adapter must take the pair from
+   * `baseCoin`/`quoteCoin`, never by splitting the symbol.
+   */
+  readonly symbols?: Readonly<Record<Pair, string>>
 }
 
 interface State {
-  market: BybitMarket
+  readonly symbol: string
+  readonly pair: Pair
+  readonly base: string
+  readonly quote: string
+  readonly status: string
   book: SimBook
   /** The top 50 as last pushed to subscribers: deltas are the change from this view. */
   shown: SimBook
+  /** The update id of the topic's last message. */
   u: number
+  /** Bybit's cross sequence: rises with every change, across depths. */
   seq: number
 }
 
@@ -45,13 +52,23 @@ interface OpRequest {
   args?: unknown
 }
 
-export class FakeBybit {
-  readonly server: ExchangeServer
-  readonly state = new Map<string, State>()
+/**
+ * The simulated Bybit venue. `trading: false` lists the instrument as `PreLaunch`.
+ *
+ * @example
+ * ```ts
+ * const sim = new SimBybit([{ base: 'BTC', quote: 'USDT', book: makeBook(60000) }])
+ * sim.update('BTC/USDT', [['59999.95', '1.00000000']], [])
+ * ```
+ */
+export class SimBybit implements SimVenue {
+  readonly server: SimServer
+  /** WebSocket venue: the book comes on the socket, so no REST snapshot faults apply. */
+  readonly snapshotFaults: SnapshotFault[] = []
   /** Topics each client holds, by client id. */
   readonly topics = new Map<number, Set<string>>()
-  /** Symbols whose subscription is refused (`success:false`, topic named in ret_msg). */
-  readonly rejectSymbols = new Set<string>()
+  /** Pairs whose subscription is refused (`success:false`, topic named in ret_msg). */
+  readonly rejectPairs = new Set<Pair>()
   /** Non-zero: instruments-info answers with this retCode. */
   instrumentsRetCode = 0
   /** Instruments per page (0: all in one page, no cursor). */
@@ -62,16 +79,34 @@ export class FakeBybit {
   autoSnapshot = true
   /** While false, pings get no pong. */
   answerPings = true
+  /** By native symbol. */
+  readonly #state = new Map<string, State>()
+  readonly #byPair = new Map<Pair, State>()
   readonly #held: { client: Client; topic: string }[] = []
 
-  constructor(markets: BybitMarket[]) {
+  constructor(markets: readonly SimMarket[], { symbols = {} }: SimBybitOptions = {}) {
     for (const m of markets) {
+      const pair: Pair = `${m.base}/${m.quote}`
+      const symbol = symbols[pair] ?? m.base + m.quote
       const book = m.book ?? new SimBook()
       const shown = book.clone()
       shown.truncate(DEPTH)
-      this.state.set(m.symbol, { market: m, book, shown, u: 1000, seq: 50_000 })
+      const status = m.trading === false ? 'PreLaunch' : 'Trading'
+      const s: State = {
+        symbol,
+        pair,
+        base: m.base,
+        quote: m.quote,
+        status,
+        book,
+        shown,
+        u: 1000,
+        seq: 50_000,
+      }
+      this.#state.set(symbol, s)
+      this.#byPair.set(pair, s)
     }
-    this.server = new ExchangeServer({
+    this.server = new SimServer({
       rest: (url) => this.#rest(url),
       onOpen: (client) => this.#onOpen(client),
       onMessage: (client, text) => this.#onMessage(client, text),
@@ -84,6 +119,25 @@ export class FakeBybit {
   }
   get restUrl(): string {
     return this.server.restUrl
+  }
+
+  book(pair: Pair): SimBook {
+    return this.#get(pair).book
+  }
+
+  /** The native symbol of a pair (`BTCUSDT`). */
+  symbol(pair: Pair): string {
+    return this.#get(pair).symbol
+  }
+
+  /** The book topic of a pair (`orderbook.50.BTCUSDT`). */
+  topic(pair: Pair): string {
+    return topicOf(this.#get(pair).symbol)
+  }
+
+  /** The update id of the pair's last message. */
+  lastU(pair: Pair): number {
+    return this.#get(pair).u
   }
 
   /** Every op request clients sent, parsed, in order (pings included). */
@@ -109,40 +163,60 @@ export class FakeBybit {
    * Applies absolute updates to the venue's full book and pushes one delta: the change in its top
    * 50 (a level pushed out of the top is deleted, one pulled in is inserted). Returns the frame.
    */
-  update(symbol: string, bids: Row[], asks: Row[]): string {
-    const s = this.state.get(symbol)!
-    s.book.apply(bids, asks)
-    const view = s.book.clone()
-    view.truncate(DEPTH)
-    const b = diffSide(s.shown.bids, view.bids)
-    const a = diffSide(s.shown.asks, view.asks)
-    s.shown = view
+  update(pair: Pair, bids: Row[], asks: Row[]): string {
+    const s = this.#get(pair)
+    const frame = this.#change(s, bids, asks)
+    this.pushToTopic(topicOf(s.symbol), frame)
+    return frame
+  }
+
+  /** A lost delta: the book changes and `u` moves on, nothing is sent; the next `u` skips one. */
+  lose(pair: Pair, bids: Row[], asks: Row[]): void {
+    this.#change(this.#get(pair), bids, asks)
+  }
+
+  /**
+   * Pushes a delta putting a bid at the best ask, not applied venue-side; it takes the next `u`,
+   * so the next update follows it.
+   */
+  pushCrossed(pair: Pair): void {
+    const [ask] = this.book(pair).topAsks(1)
+    if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
+    this.pushDelta(pair, [[ask[0], '1.00000000']], [])
+  }
+
+  /**
+   * Pushes a delta with these rows as they are (bad levels, crossing prices) under the next `u`;
+   * the venue's book is not touched. Returns the frame.
+   */
+  pushDelta(pair: Pair, b: Row[], a: Row[]): string {
+    const s = this.#get(pair)
     s.u++
     s.seq += 3
-    const frame = this.bookFrame(symbol, 'delta', b, a)
-    this.pushToTopic(topicOf(symbol), frame)
+    const frame = this.bookFrame(pair, 'delta', b, a)
+    this.pushToTopic(topicOf(s.symbol), frame)
     return frame
   }
 
   /**
    * Pushes a snapshot of the book to every subscriber mid-stream (optionally replacing the book
-   * first). `restart` sends it with u = 1, as after a service restart.
+   * first) under the next `u`; `restart` sends it with u = 1, as after a service restart.
    */
-  pushSnapshot(symbol: string, { book, restart = false }: SnapshotOptions = {}): string {
-    const s = this.state.get(symbol)!
+  pushSnapshot(pair: Pair, { book, restart = false }: SnapshotOptions = {}): string {
+    const s = this.#get(pair)
     if (book) s.book = book
-    if (restart) s.u = 1
-    const frame = this.snapshotFrame(symbol)
-    this.pushToTopic(topicOf(symbol), frame)
+    s.u = restart ? 1 : s.u + 1
+    const frame = this.snapshotFrame(pair)
+    this.pushToTopic(topicOf(s.symbol), frame)
     return frame
   }
 
-  /** A v5 book frame with the symbol's current u/seq. */
-  bookFrame(symbol: string, type: 'snapshot' | 'delta', b: Row[], a: Row[]): string {
-    const s = this.state.get(symbol)
+  /** A v5 book frame with the pair's current u/seq (or the given `u`); nothing is sent. */
+  bookFrame(pair: Pair, type: 'snapshot' | 'delta', b: Row[], a: Row[], u?: number): string {
+    const s = this.#get(pair)
     const ts = Date.now()
-    const data = { s: symbol, b, a, u: s?.u ?? 1, seq: s?.seq ?? 1 }
-    return JSON.stringify({ topic: topicOf(symbol), ts, type, data, cts: ts - 2 })
+    const data = { s: s.symbol, b, a, u: u ?? s.u, seq: s.seq }
+    return JSON.stringify({ topic: topicOf(s.symbol), ts, type, data, cts: ts - 2 })
   }
 
   /** Sends a raw frame to every holder of `topic` (or to every client with no topic). */
@@ -166,31 +240,53 @@ export class FakeBybit {
     }
   }
 
-  /** The snapshot frame of the shown top 50 of `symbol`'s book (resets the shown view). */
-  snapshotFrame(symbol: string): string {
-    const s = this.state.get(symbol)!
+  /** The snapshot frame of the shown top 50 at the current `u` (resets the shown view). */
+  snapshotFrame(pair: Pair): string {
+    const s = this.#get(pair)
     s.shown = s.book.clone()
     s.shown.truncate(DEPTH)
+    return this.bookFrame(pair, 'snapshot', s.shown.topBids(), s.shown.topAsks())
+  }
+
+  stop(): void {
+    this.server.stop()
+  }
+
+  #get(pair: Pair): State {
+    const s = this.#byPair.get(pair)
+    if (s === undefined) throw new Error(`SimBybit does not list ${pair}`)
+    return s
+  }
+
+  /** Applies a change and moves `u` on by one; returns the delta frame it makes. */
+  #change(s: State, bids: Row[], asks: Row[]): string {
+    s.book.apply(bids, asks)
+    const view = s.book.clone()
+    view.truncate(DEPTH)
+    const b = diffSide(s.shown.bids, view.bids)
+    const a = diffSide(s.shown.asks, view.asks)
+    s.shown = view
+    s.u++
     s.seq += 3
-    return this.bookFrame(symbol, 'snapshot', s.shown.topBids(), s.shown.topAsks())
+    return this.bookFrame(s.pair, 'delta', b, a)
   }
 
   #sendSnapshot(client: Client, topic: string): void {
-    const symbol = topic.slice(PREFIX.length)
-    this.server.send(this.snapshotFrame(symbol), client)
+    const s = this.#state.get(topic.slice(PREFIX.length))!
+    this.server.send(this.snapshotFrame(s.pair), client)
   }
 
   #rest(url: URL): Response | undefined {
-    if (url.pathname !== '/v5/market/instruments-info') return undefined
     const fail = (retCode: number, retMsg: string) =>
-      Response.json({ retCode, retMsg, result: {}, time: Date.now() })
+      Response.json({ retCode, retMsg, result: {}, retExtInfo: {}, time: Date.now() })
+    if (url.pathname !== '/v5/market/instruments-info') return undefined
     if (url.searchParams.get('category') !== 'spot') return fail(10001, 'params error: category')
-    if (this.instrumentsRetCode !== 0) return fail(this.instrumentsRetCode, 'fake failure')
-    const all = [...this.state.values()].map(({ market: m }) => ({
-      symbol: m.symbol,
-      baseCoin: m.base,
-      quoteCoin: m.quote,
-      status: m.status ?? 'Trading',
+    if (this.instrumentsRetCode !== 0) return fail(this.instrumentsRetCode, 'simulated failure')
+    const all = [...this.#state.values()].map((s) => ({
+      symbol: s.symbol,
+      baseCoin: s.base,
+      quoteCoin: s.quote,
+      status: s.status,
       innovation: '0',
       marginTrading: 'both',
       lotSizeFilter: { basePrecision: '0.000001', quotePrecision: '0.00000001' },
@@ -215,7 +311,7 @@ export class FakeBybit {
   }
 
   #onMessage(client: Client, text: string): void {
-    const connId = `fake-conn-${client.data.id}`
+    const connId = `sim-conn-${client.data.id}`
     let msg: OpRequest
     try {
       msg = JSON.parse(text) as OpRequest
@@ -237,8 +333,10 @@ export class FakeBybit {
       case 'subscribe': {
         if (args.length > MAX_ARGS) return answer(false, `error:args size >${MAX_ARGS}`)
         for (const topic of args) {
-          const symbol = topic.startsWith(PREFIX) ? topic.slice(PREFIX.length) : ''
-          if (!this.state.has(symbol) || this.rejectSymbols.has(symbol)) {
+          const s = topic.startsWith(PREFIX)
+            ? this.#state.get(topic.slice(PREFIX.length))
+            : undefined
+          if (s === undefined || this.rejectPairs.has(s.pair)) {
             return answer(false, `error:handler not found,topic:${topic}`)
           }
           if (held.has(topic)) return answer(false, `error:already subscribed,topic:${topic}`)
@@ -258,10 +356,6 @@ export class FakeBybit {
       default:
         return answer(false, `error:unknown op ${String(msg.op)}`)
     }
-  }
-
-  stop(): void {
-    this.server.stop()
   }
 }
 

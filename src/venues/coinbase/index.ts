@@ -3,20 +3,14 @@
  * Coinbase Advanced Trade: the public `level2` channel (frames arrive on channel `l2_data`) plus
  * `heartbeats` to keep quiet connections open. Each subscription starts with a `snapshot` event,
  * then `update` events with absolute quantities. Integrity comes from the envelope's
- * `sequence_num`, which counts every message on the connection (heartbeats too): a gap or a step
- * back means some message was lost and it cannot be told which book it belonged to, so every book
- * on the connection resyncs (unsubscribe + subscribe brings a fresh snapshot).
+ * `sequence_num`, which counts every message on the connection (heartbeats too); the parser passes
+ * it on as a `stream-seq` event, and a gap or a step back resyncs every book on the connection
+ * (book/sync.ts; unsubscribe + subscribe brings a fresh snapshot).
  */
-import { joinPair } from '../symbols.ts'
-import type { Level, Pair } from '../types.ts'
-import {
-  getJson,
-  parseJson,
-  ParseError,
-  toLevel,
-  type Exchange,
-  type ExchangeEvent,
-} from './exchange.ts'
+import { joinPair } from '../../symbols.ts'
+import { SimCoinbase } from './sim.ts'
+import type { Level, Pair } from '../../types.ts'
+import { getJson, parseJson, ParseError, toLevel, type Venue, type VenueEvent } from '../venue.ts'
 
 /** Most pages of the product list fetched (a guard; the list normally comes in one page). */
 const MAX_PRODUCT_PAGES = 20
@@ -59,7 +53,7 @@ interface L2Update {
   new_quantity?: unknown
 }
 
-const INFO: ExchangeEvent = Object.freeze({ type: 'info' })
+const INFO: VenueEvent = Object.freeze({ type: 'info' })
 
 const frame = (type: 'subscribe' | 'unsubscribe', channel: string, productIds: readonly string[]) =>
   JSON.stringify({ type, product_ids: productIds, channel })
@@ -78,14 +72,20 @@ function isOwnBook(p: Product): boolean {
   )
 }
 
-export const coinbase: Exchange = {
+export const coinbase: Venue = {
   id: 'coinbase',
-  snapshotSource: 'ws',
-  detectsGaps: true,
-  // The heartbeats channel sends one message a second; ten silent seconds means a dead socket.
-  idleTimeoutMs: 10_000,
-  // Unauthenticated clients may send 8 messages a second per IP; stay under it.
-  sendPerSecond: 6,
+  name: 'Coinbase',
+  takerFeeBps: 120, // 1.20 % Advanced, under $1K 30-day volume
+  endpoints: { wsUrl: 'wss://advanced-trade-ws.coinbase.com', restUrl: 'https://api.coinbase.com' },
+  // Integrity is the connection-wide `sequence_num` (a `stream-seq` event), not a per-book rule.
+  sync: { snapshot: 'ws', sequence: 'none', detectsGaps: true },
+  limits: {
+    // The heartbeats channel sends one message a second; ten silent seconds means a dead socket.
+    idleTimeoutMs: 10_000,
+    // Unauthenticated clients may send 8 messages a second per IP; stay under it.
+    sendPerSecond: 6,
+  },
+  simulate: (markets) => new SimCoinbase(markets),
 
   async listMarkets(restUrl, opts) {
     const out = new Map<Pair, string>()
@@ -132,25 +132,15 @@ export const coinbase: Exchange = {
   ],
 
   createParser(markets) {
-    /** Last envelope `sequence_num` seen on this connection. */
-    let lastSeq: number | undefined
-    return (raw): ExchangeEvent[] => {
+    return (raw): VenueEvent[] => {
       const msg = parseJson(raw) as Envelope
       if (msg === null || typeof msg !== 'object') {
         throw new ParseError('bad-message', 'frame is not an object')
       }
-      const out: ExchangeEvent[] = []
+      const out: VenueEvent[] = []
       const seq = msg.sequence_num
-      if (typeof seq === 'number') {
-        if (lastSeq !== undefined && seq !== lastSeq + 1) {
-          const reason =
-            seq > lastSeq
-              ? `sequence gap: expected ${lastSeq + 1}, got ${seq}`
-              : `sequence_num went back from ${lastSeq} to ${seq}`
-          out.push({ type: 'reset', reason })
-        }
-        lastSeq = seq
-      }
+      // Checked in book/sync.ts: one counter over every channel of the connection.
+      if (typeof seq === 'number') out.push({ type: 'stream-seq', seq })
       switch (msg.channel) {
         case 'l2_data':
           if (typeof seq !== 'number') {
@@ -180,8 +170,8 @@ export const coinbase: Exchange = {
 function parseL2(
   msg: Envelope,
   markets: ReadonlyMap<string, Pair>,
-  out: ExchangeEvent[],
-): ExchangeEvent[] {
+  out: VenueEvent[],
+): VenueEvent[] {
   const events = msg.events
   if (!Array.isArray(events)) return rejectL2(msg, markets, out, 'l2_data frame without events')
   const kept = out.length
@@ -242,32 +232,35 @@ function parseL2(
 }
 
 /**
- * A bad `l2_data` frame is rejected whole, and every book it carried data for resyncs (a bad
- * frame for one book throws, so the error is counted by kind; one for several books resets each;
- * one whose books cannot be told resets them all). `out` may already hold a reset of every book
- * (a sequence gap), which covers this frame too.
+ * A bad `l2_data` frame is rejected whole, naming every book it carried data for (those resync;
+ * when its books cannot be told, every book does). `out` holds the frame's `stream-seq`, kept so
+ * the connection's sequence stays followed.
  */
 function rejectL2(
   msg: Envelope,
   markets: ReadonlyMap<string, Pair>,
-  out: ExchangeEvent[],
+  out: VenueEvent[],
   reason: string,
   err?: ParseError,
-): ExchangeEvent[] {
-  if (out.length > 0) return out
-  const pairs = new Set<Pair>()
+): VenueEvent[] {
+  const kind = err?.kind ?? 'bad-message'
   const events = msg.events
-  if (!Array.isArray(events)) return [{ type: 'reset', reason }]
-  for (const ev of events as L2Event[]) {
-    if (ev === null || typeof ev !== 'object' || typeof ev.product_id !== 'string') {
-      return [{ type: 'reset', reason }]
+  const pairs = new Set<Pair>()
+  let known = Array.isArray(events)
+  if (known) {
+    for (const ev of events as L2Event[]) {
+      if (ev === null || typeof ev !== 'object' || typeof ev.product_id !== 'string') {
+        known = false
+        break
+      }
+      const pair = markets.get(ev.product_id)
+      if (pair !== undefined) pairs.add(pair)
     }
-    const pair = markets.get(ev.product_id)
-    if (pair !== undefined) pairs.add(pair)
   }
-  if (pairs.size <= 1) {
-    const [pair] = pairs
-    throw new ParseError(err?.kind ?? 'bad-message', reason, pair)
-  }
-  return [...pairs].map((pair) => ({ type: 'reset', pair, reason }))
+  out.push(
+    known
+      ? { type: 'rejected', kind, message: reason, pairs: [...pairs] }
+      : { type: 'rejected', kind, message: reason, all: true },
+  )
+  return out
 }

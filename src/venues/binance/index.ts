@@ -1,22 +1,23 @@
 /**
  * @module
  * Binance spot: combined `<sym>@depth@100ms` streams in the URL, books seeded from the REST
- * snapshot and kept by the documented U/u/lastUpdateId rules (in book/books.ts, through the
+ * snapshot and kept by the documented U/u/lastUpdateId rules (applied in book/sync.ts through the
  * normalised prevSeq = U - 1, seq = u). `serverShutdown` and the 24 h limit cause a planned reconnect.
  */
-import { joinPair } from '../symbols.ts'
-import type { Level, Pair } from '../types.ts'
+import { joinPair } from '../../symbols.ts'
+import type { Level, Pair } from '../../types.ts'
 import { Scanner } from './fast-json.ts'
+import { SimBinance } from './sim.ts'
 import {
   getJson,
   parseJson,
   ParseError,
   toLevels,
-  type Exchange,
+  type Venue,
   type DeltaEvent,
-  type ExchangeEvent,
+  type VenueEvent,
   type SnapshotEvent,
-} from './exchange.ts'
+} from '../venue.ts'
 
 /** Levels requested in the REST snapshot (weight 50; arbitrage needs only the top of the book). */
 export const BINANCE_SNAPSHOT_LIMIT = 1000
@@ -31,17 +32,26 @@ interface DepthUpdate {
   a: unknown
 }
 
-export const binance: Exchange = {
+export const binance: Venue = {
   id: 'binance',
-  snapshotSource: 'rest',
-  detectsGaps: true,
-  idleTimeoutMs: 60_000,
-  // The server pings every 20 s and the runtime answers; this request keeps traffic flowing on a
-  // quiet connection so the watchdog sees it alive (1 frame per 30 s, far under 5 msg/s).
-  pingIntervalMs: 30_000,
+  name: 'Binance',
+  takerFeeBps: 10, // 0.10 % VIP 0 (0.075 % paying in BNB)
+  endpoints: { wsUrl: 'wss://stream.binance.com:9443', restUrl: 'https://api.binance.com' },
+  // The documented procedure: buffer, REST snapshot, drop u <= lastUpdateId, the first kept event
+  // straddles lastUpdateId + 1, then every U is the previous u + 1 (prevSeq = U - 1, seq = u).
+  sync: { snapshot: 'rest', sequence: 'chain', detectsGaps: true },
+  limits: {
+    idleTimeoutMs: 60_000,
+    // The server pings every 20 s and the runtime answers; this request keeps traffic flowing on
+    // a quiet connection so the watchdog sees it alive (1 frame per 30 s, far under 5 msg/s).
+    pingIntervalMs: 30_000,
+    maxLifetimeMs: 23 * 60 * 60 * 1000 + 50 * 60 * 1000,
+    sendPerSecond: 4,
+    // 6,000 request weight a minute per IP; a limit-1000 depth snapshot weighs 50.
+    snapshots: { burst: 20, perSecond: 1.5 },
+  },
   ping: () => JSON.stringify({ method: 'LIST_SUBSCRIPTIONS', id: Date.now() }),
-  maxLifetimeMs: 23 * 60 * 60 * 1000 + 50 * 60 * 1000,
-  sendPerSecond: 4,
+  simulate: (markets) => new SimBinance(markets),
 
   async listMarkets(restUrl, opts) {
     const body = (await getJson(
@@ -88,7 +98,7 @@ export const binance: Exchange = {
 
   createParser(markets) {
     const scanner = new Scanner()
-    return (raw): ExchangeEvent[] => {
+    return (raw): VenueEvent[] => {
       const fast = scanDepthUpdate(scanner.reset(raw), markets)
       if (fast !== undefined) return [fast]
       const msg = parseJson(raw) as {

@@ -1,10 +1,11 @@
 /**
  * @module
- * The seam between alert delivery and a chat platform: send a message, edit it later. Platform
- * modules (telegram.ts, discord.ts) implement it; the dispatcher only sees this.
+ * The seam between alert delivery and a chat platform: send a message, edit it later. The
+ * platform modules (chat/telegram.ts, chat/discord.ts) implement it; the dispatcher only sees this.
  */
+import type { Platform } from '../db/schema.ts'
 
-export type Platform = 'telegram' | 'discord'
+export type { Platform }
 
 /** Platform-free content of an alert or reply: a title line, body lines, and an optional footer. */
 export interface AlertText {

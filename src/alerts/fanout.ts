@@ -1,0 +1,141 @@
+/**
+ * @module
+ * Who gets an alert: for an opening, the chats it should reach, each at its own trade size and
+ * threshold, with a per-chat cooldown per market and venue pair; and the delivery rows the store
+ * writes with the opportunity.
+ */
+import type { NewDeliveryRow, Platform } from '../db/schema.ts'
+import type { Opportunity } from '../detector/types.ts'
+
+/** What the fan-out reads of one chat's settings (null: the configured default). */
+export interface AlertChat {
+  readonly platform: Platform
+  readonly chatId: string
+  /** False once the platform refused our messages there. */
+  readonly active: boolean
+  readonly thresholdBps: number | null
+  readonly sizeQuote: number | null
+  readonly mutedUntilMs: number | null
+  readonly symbols: ReadonlySet<string>
+}
+
+/** One chat that should get an alert, with its own numbers. */
+export interface AlertTarget {
+  readonly platform: Platform
+  readonly chatId: string
+  readonly netBps: number
+  readonly sizeQuote: number
+}
+
+/** Recomputes an opportunity's net spread at another trade size from the live books. */
+export type NetAt = (sizeQuote: number) => number | undefined
+
+export interface FanoutOptions {
+  /** Every chat with its current settings (the chat core keeps them). */
+  readonly chats: () => Iterable<AlertChat>
+  /** Defaults for chats that set nothing: the configured MIN_SPREAD_PCT and TRADE_SIZE. */
+  readonly defaultThresholdBps: number
+  readonly defaultSizeQuote: number
+  /** When set, only these chats get alerts (see `chatAllowed`). */
+  readonly allowedChats?: ReadonlySet<string> | undefined
+  /** Time between alerts to one chat for the same market and venue pair (default 60 s). */
+  readonly cooldownMs?: number
+  readonly now?: () => number
+}
+
+/**
+ * Whether ALLOWED_CHATS lets a chat use the bot: listed as `<platform>:<id>` or as a bare id.
+ *
+ * @example
+ * ```ts
+ * chatAllowed(new Set(['telegram:100', '555']), { platform: 'discord', chatId: '555' }) // true
+ * ```
+ */
+export function chatAllowed(
+  allowed: ReadonlySet<string> | undefined,
+  chat: { readonly platform: Platform; readonly chatId: string },
+): boolean {
+  return (
+    allowed === undefined ||
+    allowed.has(`${chat.platform}:${chat.chatId}`) ||
+    allowed.has(chat.chatId)
+  )
+}
+
+/**
+ * Decides which chats an opening alerts. It owns the cooldowns, so one instance serves the
+ * process.
+ *
+ * @example
+ * ```ts
+ * const fanout = new Fanout({ chats: () => core.chats(), defaultThresholdBps: 10, defaultSizeQuote: 1000 })
+ * store.record(event, fanout.deliveries(event.opportunity, event.atMs, netAt))
+ * ```
+ */
+export class Fanout {
+  readonly #o: FanoutOptions
+  readonly #now: () => number
+  /** `chat|kind|symbol|buy>sell` → when it was last alerted. */
+  readonly #lastAlertMs = new Map<string, number>()
+
+  constructor(options: FanoutOptions) {
+    this.#o = options
+    this.#now = options.now ?? Date.now
+  }
+
+  /**
+   * The chats an opening should alert: subscribed to the market (for a triangle, to any market
+   * it trades), net spread at the chat's own size at or above its threshold, not muted or
+   * paused, allowed, and not alerted for the same market and venue pair within the cooldown.
+   * Anomalies alert nobody. Each chat returned starts its cooldown.
+   *
+   * @param o the opportunity that opened
+   * @param netAt the net spread at another size (asked once per distinct size)
+   */
+  targets(o: Opportunity, netAt: NetAt): AlertTarget[] {
+    if (o.anomaly) return []
+    const now = this.#now()
+    const markets = o.kind === 'cross' ? [o.symbol] : (o.open.legs ?? []).map((l) => l.market)
+    const cooldownMs = this.#o.cooldownMs ?? 60_000
+    const targets: AlertTarget[] = []
+    const netBySize = new Map<number, number | undefined>()
+    for (const chat of this.#o.chats()) {
+      if (!chat.active || (chat.mutedUntilMs !== null && chat.mutedUntilMs > now)) continue
+      if (!markets.some((m) => chat.symbols.has(m))) continue
+      if (!chatAllowed(this.#o.allowedChats, chat)) continue
+      const size = chat.sizeQuote ?? this.#o.defaultSizeQuote
+      if (!netBySize.has(size))
+        netBySize.set(size, size === o.open.sizeQuote ? o.open.netBps : netAt(size))
+      const net = netBySize.get(size)
+      if (net === undefined || !(net >= (chat.thresholdBps ?? this.#o.defaultThresholdBps)))
+        continue
+      const cooldownKey = `${chat.platform}:${chat.chatId}|${o.kind}|${o.symbol}|${o.buyVenue}>${o.sellVenue}`
+      const last = this.#lastAlertMs.get(cooldownKey)
+      if (last !== undefined && now - last < cooldownMs) continue
+      this.#lastAlertMs.set(cooldownKey, now)
+      targets.push({ platform: chat.platform, chatId: chat.chatId, netBps: net, sizeQuote: size })
+    }
+    return targets
+  }
+
+  /**
+   * The pending delivery rows for an opening, one per target, due at once; the store writes them
+   * in the same transaction as the opportunity.
+   *
+   * @param o the opportunity that opened
+   * @param atMs when it opened
+   * @param netAt as for `targets`
+   */
+  deliveries(o: Opportunity, atMs: number, netAt: NetAt): NewDeliveryRow[] {
+    return this.targets(o, netAt).map((t) => ({
+      opportunityId: o.id,
+      platform: t.platform,
+      chatId: t.chatId,
+      status: 'pending',
+      nextAttemptAtMs: atMs,
+      netBps: t.netBps,
+      sizeQuote: t.sizeQuote,
+      createdAtMs: atMs,
+    }))
+  }
+}

@@ -1,0 +1,593 @@
+/**
+ * @module
+ * Book synchronisation, owned here and nowhere else: for one venue's connection it decides when a
+ * book needs a snapshot and gets it (a REST fetch within the venue's budget, or a resubscribe on
+ * the socket), buffers updates meanwhile, aligns the snapshot with them, applies every update by
+ * the venue's sequence rule, verifies checksums and crossed books, and resyncs just the book that
+ * broke. The rules themselves (`applySnapshot`, `applyUpdate`) are pure functions of a book entry.
+ *
+ * Rules that real sessions showed to matter:
+ * - a book never goes live at a sequence below the latest update it has received: the update
+ *   that reveals a gap stays buffered, and a REST snapshot too old to join the buffer is fetched
+ *   again (a real Binance ATOMEUR session answered with a snapshot older than the stream);
+ * - a REST snapshot older than the live book it would replace is discarded (a late answer to a
+ *   repeated request must not rewind the book);
+ * - a chain venue's REST snapshot without a sequence id cannot be aligned, and says so.
+ */
+import type { Logger } from '../log.ts'
+import type { Pair } from '../types.ts'
+import { backoffMs, sleep, type Connection, type ConnectionEvent } from '../venues/connection.ts'
+import {
+  ExchangeError,
+  ParseError,
+  type DeltaEvent,
+  type SnapshotEvent,
+  type SyncRules,
+  type Venue,
+  type VenueEvent,
+} from '../venues/venue.ts'
+import {
+  applyDelta,
+  applySnapshot as replaceBook,
+  clearBook,
+  isCrossed,
+  truncateBook,
+} from './book.ts'
+import type { BookEntry, BookFailure, Books } from './books.ts'
+
+/** What a rule decided about one message. */
+export type SyncOutcome =
+  /** Applied; the book is live at the new state. */
+  | { readonly kind: 'applied' }
+  /** Nothing to apply (already in the book, or superseded by the coming snapshot). */
+  | { readonly kind: 'ignored' }
+  /** Held until a snapshot arrives (REST venues). */
+  | { readonly kind: 'buffered' }
+  /** A snapshot older than the live book it would replace: dropped, the book stays as it is. */
+  | { readonly kind: 'discarded'; readonly why: string }
+  /** The snapshot cannot be used; the book keeps what it has and another is needed. */
+  | { readonly kind: 'refetch'; readonly why: string }
+  /** The book is broken: resync it. */
+  | { readonly kind: 'failed'; readonly failure: BookFailure }
+
+const APPLIED: SyncOutcome = Object.freeze({ kind: 'applied' })
+const IGNORED: SyncOutcome = Object.freeze({ kind: 'ignored' })
+const BUFFERED: SyncOutcome = Object.freeze({ kind: 'buffered' })
+
+/**
+ * Applies a snapshot to a book under the venue's rules. `fromRest` snapshots were fetched
+ * beside the stream and must be aligned with the buffered updates; socket snapshots are in the
+ * stream's own order and always replace the book.
+ */
+export function applySnapshot(
+  e: BookEntry,
+  rules: SyncRules,
+  ev: SnapshotEvent,
+  fromRest: boolean,
+): SyncOutcome {
+  const buf = e.buffer
+  let firstKept = 0
+  if (fromRest) {
+    if (rules.sequence !== 'none' && ev.seq === undefined) {
+      return { kind: 'refetch', why: 'the REST snapshot carries no sequence id to align it with' }
+    }
+    if (e.hasSnapshot && ev.seq !== undefined && e.lastSeq !== undefined && ev.seq < e.lastSeq) {
+      return {
+        kind: 'discarded',
+        why: `snapshot at ${ev.seq} is older than the book at ${e.lastSeq}`,
+      }
+    }
+    if (ev.seq !== undefined && rules.sequence === 'stamp') {
+      // The buffer holds every diff since the subscription; a snapshot stamped before the first of
+      // them may miss diffs from before it (seen never on real Bitstamp sessions, where the
+      // snapshot is seconds newer, but a stale cache can answer so).
+      const first = buf.find((d) => d.seq !== undefined && d.seq > 0)
+      if (first !== undefined && ev.seq < first.seq!) {
+        return { kind: 'refetch', why: `snapshot at ${ev.seq} is older than diff ${first.seq}` }
+      }
+    }
+    if (ev.seq !== undefined) {
+      while (firstKept < buf.length && (buf[firstKept]!.seq ?? Infinity) <= ev.seq) firstKept++
+      const first = buf[firstKept]
+      if (rules.sequence === 'chain' && first?.prevSeq !== undefined && first.prevSeq > ev.seq) {
+        buf.splice(0, firstKept)
+        return {
+          kind: 'refetch',
+          why: `snapshot at ${ev.seq} is older than update ${first.prevSeq + 1}`,
+        }
+      }
+      if (first === undefined && e.lastSeenSeq !== undefined && ev.seq < e.lastSeenSeq) {
+        buf.length = 0
+        return {
+          kind: 'refetch',
+          why: `snapshot at ${ev.seq} is older than update ${e.lastSeenSeq}`,
+        }
+      }
+    }
+  }
+  replaceBook(e.book, ev.bids, ev.asks)
+  if (rules.maxDepth !== undefined) truncateBook(e.book, rules.maxDepth)
+  e.lastSeq = ev.seq
+  e.hasSnapshot = true
+  e.aligned = false
+  e.syncNote = undefined
+  if (ev.exchangeTsMs !== undefined) e.exchangeTsMs = ev.exchangeTsMs
+  const bad = check(e, rules, ev.checksum)
+  if (bad !== undefined) return bad
+  for (let i = firstKept; i < buf.length; i++) {
+    const outcome = placeUpdate(e, rules, buf[i]!)
+    if (outcome.kind === 'failed') return outcome
+  }
+  buf.length = 0
+  return APPLIED
+}
+
+/** Applies one update to a book under the venue's rules (buffering it while there is no book). */
+export function applyUpdate(
+  e: BookEntry,
+  rules: SyncRules,
+  ev: DeltaEvent,
+  maxBuffer: number,
+): SyncOutcome {
+  if (ev.seq !== undefined) e.lastSeenSeq = ev.seq
+  if (!e.hasSnapshot) {
+    if (rules.snapshot === 'ws') return IGNORED // the socket snapshot on its way supersedes it
+    if (e.buffer.length >= maxBuffer) e.buffer.shift()
+    e.buffer.push(ev)
+    return BUFFERED
+  }
+  return placeUpdate(e, rules, ev)
+}
+
+/** Sequencing, then the levels, then the checks. */
+function placeUpdate(e: BookEntry, rules: SyncRules, ev: DeltaEvent): SyncOutcome {
+  const last = e.lastSeq
+  if (ev.seq !== undefined && last !== undefined) {
+    if (rules.sequence === 'stamp' || ev.prevSeq === undefined) {
+      if (ev.seq <= last) return IGNORED // at or before the snapshot: already in it
+    } else if (rules.sequence === 'chain') {
+      if (!e.aligned) {
+        // The first update after a snapshot may straddle it; older ones are already in it.
+        if (ev.seq <= last && ev.prevSeq < last) return IGNORED
+        if (ev.prevSeq > last) return gap(e, last, ev.prevSeq)
+      } else if (ev.prevSeq !== last) {
+        if (ev.prevSeq > last) return gap(e, last, ev.prevSeq)
+        return failed(
+          e,
+          'sequence',
+          last,
+          ev.prevSeq,
+          `sequence went back: after ${last} came one following ${ev.prevSeq}`,
+        )
+      }
+    }
+  }
+  applyDelta(e.book, ev.bids, ev.asks)
+  if (rules.maxDepth !== undefined) truncateBook(e.book, rules.maxDepth)
+  if (ev.seq !== undefined) e.lastSeq = ev.seq
+  e.aligned = true
+  if (ev.exchangeTsMs !== undefined) e.exchangeTsMs = ev.exchangeTsMs
+  return check(e, rules, ev.checksum) ?? APPLIED
+}
+
+const gap = (e: BookEntry, expected: number, got: number): SyncOutcome =>
+  failed(e, 'sequence', expected, got, `sequence gap: expected ${expected}, got ${got}`)
+
+function failed(
+  e: BookEntry,
+  kind: BookFailure['kind'],
+  expected: number | string | undefined,
+  got: number | string | undefined,
+  detail: string,
+): SyncOutcome {
+  return { kind: 'failed', failure: { kind, venue: e.venue, pair: e.pair, expected, got, detail } }
+}
+
+function check(
+  e: BookEntry,
+  rules: SyncRules,
+  checksum: number | undefined,
+): SyncOutcome | undefined {
+  if (checksum !== undefined && rules.checksum !== undefined) {
+    const mine = rules.checksum(e.book)
+    if (mine !== checksum) {
+      return failed(
+        e,
+        'checksum',
+        checksum,
+        mine,
+        `checksum mismatch: venue ${checksum}, book ${mine}`,
+      )
+    }
+  }
+  if (isCrossed(e.book)) {
+    const bid = e.book.bids[0]!.pxText
+    const ask = e.book.asks[0]!.pxText
+    return failed(e, 'crossed', ask, bid, `crossed book: bid ${bid} >= ask ${ask}`)
+  }
+  return undefined
+}
+
+export interface BookSyncOptions {
+  readonly connection: Connection
+  readonly books: Books
+  readonly log: Logger
+  /** A snapshot asked for and not received within this long is asked for again (default 10 s). */
+  readonly snapshotTimeoutMs?: number
+  /** Backoff for failed snapshot requests (defaults: the connection's 500 ms → 30 s). */
+  readonly backoffBaseMs?: number
+  readonly backoffCapMs?: number
+  /** Most updates buffered per book while waiting for a REST snapshot. */
+  readonly maxBuffer?: number
+  /** Told how long applying each frame's events took, seconds (metrics; includes listeners). */
+  readonly onFrameApplied?: (seconds: number) => void
+}
+
+interface Pending {
+  readonly atMs: number
+  readonly epoch: number
+}
+
+/**
+ * Keeps one venue's books exact from its connection's events.
+ *
+ * @example
+ * ```ts
+ * const sync = new BookSync({ connection, books, log })
+ * sync.start()
+ * connection.start()
+ * ```
+ */
+export class BookSync {
+  readonly #conn: Connection
+  readonly #venue: Venue
+  readonly #rules: SyncRules
+  readonly #books: Books
+  readonly #entries: ReadonlyMap<Pair, BookEntry>
+  readonly #log: Logger
+  readonly #timeoutMs: number
+  readonly #baseMs: number
+  readonly #capMs: number
+  readonly #maxBuffer: number
+  readonly #onFrameApplied: ((seconds: number) => void) | undefined
+  readonly #pending = new Map<Pair, Pending>()
+  /** Books waiting for a REST request slot, in order. */
+  readonly #queue = new Set<Pair>()
+  readonly #attempts = new Map<Pair, number>()
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>()
+  #tokens: number
+  #tokensAtMs = Date.now()
+  #pausedUntilMs = 0
+  #pumpTimer: ReturnType<typeof setTimeout> | undefined
+  #sweeper: ReturnType<typeof setInterval> | undefined
+  #upSinceMs: number | undefined
+  #streamSeq: number | undefined
+  #off: (() => void) | undefined
+
+  constructor(options: BookSyncOptions) {
+    this.#conn = options.connection
+    this.#venue = options.connection.spec
+    this.#rules = this.#venue.sync
+    this.#books = options.books
+    this.#log = options.log.child({ venue: this.#venue.id })
+    this.#timeoutMs = options.snapshotTimeoutMs ?? 10_000
+    this.#baseMs = options.backoffBaseMs ?? 500
+    this.#capMs = options.backoffCapMs ?? 30_000
+    this.#maxBuffer = options.maxBuffer ?? 20_000
+    this.#onFrameApplied = options.onFrameApplied
+    this.#tokens = this.#venue.limits.snapshots?.burst ?? Infinity
+    this.#entries = options.books.addVenue(this.#venue.id, options.connection.pairs)
+  }
+
+  start(): void {
+    this.#off ??= this.#conn.events.on((ev) => this.#onConnection(ev))
+    const every = Math.max(20, Math.min(1000, this.#timeoutMs / 4))
+    this.#sweeper ??= setInterval(() => this.#sweep(), every)
+  }
+
+  stop(): void {
+    this.#off?.()
+    this.#off = undefined
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper)
+    if (this.#pumpTimer !== undefined) clearTimeout(this.#pumpTimer)
+    for (const t of this.#timers) clearTimeout(t)
+    this.#timers.clear()
+    this.#queue.clear()
+    this.#pending.clear()
+  }
+
+  /** Snapshot requests in flight or queued (for status and tests). */
+  get pendingSnapshots(): number {
+    return this.#pending.size + this.#queue.size
+  }
+
+  #onConnection(ev: ConnectionEvent): void {
+    switch (ev.type) {
+      case 'listed':
+        for (const pair of ev.unlisted) {
+          const e = this.#entries.get(pair)
+          if (e) e.syncNote = `${this.#venue.name} does not list ${pair}`
+        }
+        return
+      case 'up':
+        this.#upSinceMs = ev.atMs
+        this.#streamSeq = undefined
+        this.#pending.clear()
+        this.#queue.clear()
+        for (const e of this.#listed()) {
+          this.#invalidate(e, 'reconnected')
+          reset(e)
+          // A socket venue's subscription brings the snapshot; it is awaited like a request.
+          if (this.#rules.snapshot === 'ws')
+            this.#pending.set(e.pair, { atMs: ev.atMs, epoch: e.epoch })
+        }
+        return
+      case 'down':
+        this.#upSinceMs = undefined
+        for (const e of this.#entries.values()) {
+          if (e.state === 'live') {
+            e.state = 'stale'
+            this.#books.events.emit({ type: 'invalid', entry: e, reason: 'connection down' })
+          } else if (e.state === 'syncing') reset(e)
+        }
+        return
+      case 'frame':
+        for (let i = 0; i < ev.events.length; i++)
+          this.#onVenueEvent(ev.events[i]!, ev.receivedAtMs)
+        return
+      default: {
+        const never: never = ev
+        throw new Error(`unhandled connection event ${JSON.stringify(never)}`)
+      }
+    }
+  }
+
+  #onVenueEvent(ev: VenueEvent, now: number): void {
+    switch (ev.type) {
+      case 'snapshot': {
+        const e = this.#entries.get(ev.pair)
+        if (e === undefined) return
+        this.#pending.delete(ev.pair)
+        this.#settle(e, applySnapshot(e, this.#rules, ev, false), now)
+        return
+      }
+      case 'delta': {
+        const e = this.#entries.get(ev.pair)
+        if (e === undefined) return
+        const outcome = applyUpdate(e, this.#rules, ev, this.#maxBuffer)
+        this.#settle(e, outcome, now, ev)
+        return
+      }
+      case 'stream-seq': {
+        const last = this.#streamSeq
+        this.#streamSeq = ev.seq
+        if (last === undefined || ev.seq === last + 1) return
+        const detail =
+          ev.seq > last
+            ? `sequence gap: expected ${last + 1}, got ${ev.seq}`
+            : `sequence went back from ${last} to ${ev.seq}`
+        for (const e of this.#listed()) {
+          this.#resync(e, {
+            kind: 'sequence',
+            venue: e.venue,
+            pair: e.pair,
+            expected: last + 1,
+            got: ev.seq,
+            detail,
+          })
+        }
+        return
+      }
+      case 'rejected': {
+        const all = ev.all === true || (ev.pairs === undefined && !this.#rules.detectsGaps)
+        const targets = all
+          ? [...this.#listed()]
+          : (ev.pairs ?? []).map((p) => this.#entries.get(p))
+        for (const e of targets) {
+          if (e !== undefined) {
+            this.#resync(e, { kind: 'bad-input', venue: e.venue, pair: e.pair, detail: ev.message })
+          }
+        }
+        return
+      }
+      case 'reconnect':
+      case 'info':
+      case 'venue-error':
+      case 'unknown':
+        return
+      default: {
+        const never: never = ev
+        throw new Error(`unhandled venue event ${JSON.stringify(never)}`)
+      }
+    }
+  }
+
+  /** Acts on a rule's decision. `reveal` is the update that produced it, kept across a resync. */
+  #settle(e: BookEntry, outcome: SyncOutcome, now: number, reveal?: DeltaEvent): void {
+    switch (outcome.kind) {
+      case 'applied': {
+        const wasLive = e.state === 'live'
+        e.state = 'live'
+        e.lastUpdateMs = now
+        e.updates++
+        this.#attempts.delete(e.pair)
+        if (!wasLive) this.#books.events.emit({ type: 'live', entry: e, atMs: now })
+        this.#books.events.emit({ type: 'update', entry: e, receivedAtMs: now })
+        return
+      }
+      case 'ignored':
+        return
+      case 'discarded':
+        this.#conn.countError('late-snapshot', `${e.pair}: ${outcome.why}; discarded`)
+        return
+      case 'buffered':
+        this.#request(e.pair)
+        return
+      case 'refetch':
+        e.syncNote = outcome.why
+        this.#conn.countError('stale-snapshot', `${e.pair}: ${outcome.why}; asking again`)
+        this.#retryLater(e.pair)
+        return
+      case 'failed':
+        this.#resync(e, outcome.failure, outcome.failure.kind === 'sequence' ? reveal : undefined)
+        return
+      default: {
+        const never: never = outcome
+        throw new Error(`unhandled outcome ${JSON.stringify(never)}`)
+      }
+    }
+  }
+
+  #resync(e: BookEntry, failure: BookFailure, reveal?: DeltaEvent): void {
+    this.#invalidate(e, `resync: ${failure.detail}`)
+    reset(e)
+    e.resyncs++
+    e.lastResyncReason = failure.detail
+    e.lastFailure = failure
+    this.#books.countResync(failure)
+    this.#conn.countError('resync', `${e.pair}: ${failure.detail}`)
+    this.#log.debug({ pair: e.pair, failure }, 'book resync')
+    this.#books.events.emit({ type: 'resync', entry: e, failure })
+    // The update that revealed a gap is newer than anything the book had: the next snapshot must
+    // reach it, so it stays buffered (REST venues; a socket snapshot supersedes it anyway).
+    if (reveal !== undefined && this.#rules.snapshot === 'rest') {
+      e.buffer.push(reveal)
+      if (reveal.seq !== undefined) e.lastSeenSeq = reveal.seq
+    }
+    this.#pending.delete(e.pair)
+    this.#request(e.pair)
+  }
+
+  #invalidate(e: BookEntry, reason: string): void {
+    if (e.state === 'live') this.#books.events.emit({ type: 'invalid', entry: e, reason })
+  }
+
+  /** Asks for a snapshot of one book unless one is already on its way. */
+  #request(pair: Pair): void {
+    const e = this.#entries.get(pair)
+    const native = this.#conn.stats.markets.get(pair)
+    if (e === undefined || native === undefined || !this.#conn.isUp) return
+    const pending = this.#pending.get(pair)
+    if (pending !== undefined && pending.epoch === e.epoch) return
+    if (this.#queue.has(pair)) return
+    if (this.#rules.snapshot === 'ws') {
+      this.#pending.set(pair, { atMs: Date.now(), epoch: e.epoch })
+      for (const frame of this.#venue.resubscribe?.(native) ?? []) this.#conn.send(frame)
+      return
+    }
+    this.#queue.add(pair)
+    this.#pump()
+  }
+
+  /** Asks again after a backoff (a snapshot too old, a failed request). */
+  #retryLater(pair: Pair, err?: unknown): void {
+    const attempt = this.#attempts.get(pair) ?? 0
+    this.#attempts.set(pair, attempt + 1)
+    this.#pending.delete(pair)
+    const delay = backoffMs(attempt, this.#baseMs, this.#capMs, err)
+    const t = setTimeout(() => {
+      this.#timers.delete(t)
+      const e = this.#entries.get(pair)
+      if (e !== undefined && e.state !== 'live') this.#request(pair)
+    }, delay)
+    this.#timers.add(t)
+  }
+
+  /** Starts queued REST requests while the venue's budget allows. */
+  #pump(): void {
+    this.#pumpTimer = undefined
+    const budget = this.#venue.limits.snapshots
+    const now = Date.now()
+    if (budget !== undefined) {
+      this.#tokens = Math.min(
+        budget.burst,
+        this.#tokens + ((now - this.#tokensAtMs) / 1000) * budget.perSecond,
+      )
+      this.#tokensAtMs = now
+    }
+    while (this.#queue.size > 0 && now >= this.#pausedUntilMs && this.#tokens >= 1) {
+      const [pair] = this.#queue
+      this.#queue.delete(pair!)
+      this.#tokens--
+      void this.#fetch(pair!)
+    }
+    if (this.#queue.size === 0) return
+    const waitMs = Math.max(
+      this.#pausedUntilMs - now,
+      budget === undefined ? 0 : ((1 - this.#tokens) / budget.perSecond) * 1000,
+      5,
+    )
+    this.#pumpTimer ??= setTimeout(() => this.#pump(), waitMs)
+  }
+
+  async #fetch(pair: Pair): Promise<void> {
+    const e = this.#entries.get(pair)
+    const native = this.#conn.stats.markets.get(pair)
+    const fetchSnapshot = this.#venue.fetchSnapshot
+    if (e === undefined || native === undefined || fetchSnapshot === undefined) return
+    const epoch = e.epoch
+    this.#pending.set(pair, { atMs: Date.now(), epoch })
+    const signal = AbortSignal.any([this.#conn.signal, AbortSignal.timeout(this.#timeoutMs)])
+    let snap: SnapshotEvent
+    try {
+      snap = await fetchSnapshot.call(this.#venue, this.#conn.restUrl, native, pair, {
+        fetch: this.#conn.fetch,
+        signal,
+      })
+    } catch (err) {
+      if (this.#conn.signal.aborted) return
+      const kind = err instanceof ParseError ? err.kind : 'snapshot'
+      this.#conn.countError(kind, `${pair} snapshot failed: ${(err as Error).message}`)
+      if (err instanceof ExchangeError && err.retryAfterMs !== undefined) {
+        // The venue asked every request to wait (429/418 Retry-After): pause the whole queue.
+        this.#pausedUntilMs = Math.max(this.#pausedUntilMs, Date.now() + err.retryAfterMs)
+      }
+      if (this.#pending.get(pair)?.epoch === epoch) this.#retryLater(pair, err)
+      return
+    }
+    if (this.#conn.signal.aborted) return
+    if (this.#pending.get(pair)?.epoch === epoch) this.#pending.delete(pair)
+    if (e.epoch !== epoch) {
+      // The book was reset while this was in flight: the updates it would align with are gone.
+      if (!e.hasSnapshot) this.#request(pair)
+      return
+    }
+    this.#settle(e, applySnapshot(e, this.#rules, snap, true), Date.now())
+  }
+
+  /** Books still without a snapshot well after connecting are asked for again. */
+  #sweep(): void {
+    const up = this.#upSinceMs
+    const now = Date.now()
+    if (up === undefined || now - up < this.#timeoutMs || !this.#conn.isUp) return
+    for (const e of this.#listed()) {
+      if (e.hasSnapshot) continue
+      const pending = this.#pending.get(e.pair)
+      if (
+        pending !== undefined &&
+        pending.epoch === e.epoch &&
+        now - pending.atMs < this.#timeoutMs
+      )
+        continue
+      if (this.#queue.has(e.pair)) continue
+      this.#pending.delete(e.pair)
+      this.#request(e.pair)
+    }
+  }
+
+  /** The books the venue lists (the ones subscribed). */
+  *#listed(): Iterable<BookEntry> {
+    for (const [pair, e] of this.#entries) if (this.#conn.stats.markets.has(pair)) yield e
+  }
+}
+
+function reset(e: BookEntry): void {
+  e.epoch++
+  clearBook(e.book)
+  e.state = 'syncing'
+  e.lastSeq = undefined
+  e.lastSeenSeq = undefined
+  e.hasSnapshot = false
+  e.aligned = false
+  e.buffer.length = 0
+}

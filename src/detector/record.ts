@@ -1,0 +1,85 @@
+/**
+ * @module
+ * The one flat record of an opportunity, mapped once: the store writes it, the API and the event
+ * stream send it, the dashboard reads it, alerts are formatted from it. A new field is one edit
+ * here plus a schema column and its generated migration.
+ */
+import type { Pair, VenueId } from '../types.ts'
+import type { Opportunity, OpportunityKind, TriangleLeg } from './types.ts'
+
+/** An opportunity as plain JSON-friendly data: the latest numbers, and the spread it opened with. */
+export interface OpportunityRecord {
+  readonly id: string
+  readonly kind: OpportunityKind
+  /** The market (cross) or the cycle, e.g. `USDT>BTC>ETH>USDT` (triangle). */
+  readonly symbol: Pair
+  readonly buyVenue: VenueId
+  readonly sellVenue: VenueId
+  /** Above MAX_SPREAD_PCT: kept for inspection, never alerted. */
+  readonly anomaly: boolean
+  readonly openedAtMs: number
+  readonly updatedAtMs: number
+  readonly closedAtMs: number | null
+  readonly closeReason: string | null
+  /** Trade size the spreads are computed at, quote currency. */
+  readonly sizeQuote: number
+  /** The spread when it opened. */
+  readonly grossBpsOpen: number
+  readonly netBpsOpen: number
+  /** The latest numbers. */
+  readonly grossBps: number
+  readonly netBps: number
+  readonly profitQuote: number
+  readonly maxSizeQuote: number
+  readonly maxProfitQuote: number
+  readonly buyPrice: number
+  readonly sellPrice: number
+  readonly feeBps: number
+  readonly buyAgeMs: number
+  readonly sellAgeMs: number
+  /** Best net spread seen while it was open. */
+  readonly peakNetBps: number
+  /** Triangles only: the three legs in order. */
+  readonly legs: readonly TriangleLeg[] | null
+}
+
+/**
+ * The record of an opportunity's current state.
+ *
+ * @param o the detector's live opportunity
+ * @returns a snapshot: later changes to `o` do not show in it
+ * @example
+ * ```ts
+ * detector.subscribe((e) => send(JSON.stringify(toRecord(e.opportunity))))
+ * ```
+ */
+export function toRecord(o: Opportunity): OpportunityRecord {
+  const { open, last } = o
+  return {
+    id: o.id,
+    kind: o.kind,
+    symbol: o.symbol,
+    buyVenue: o.buyVenue,
+    sellVenue: o.sellVenue,
+    anomaly: o.anomaly,
+    openedAtMs: o.openedAtMs,
+    updatedAtMs: o.updatedAtMs,
+    closedAtMs: o.closedAtMs ?? null,
+    closeReason: o.closeReason ?? null,
+    sizeQuote: last.sizeQuote,
+    grossBpsOpen: open.grossBps,
+    netBpsOpen: open.netBps,
+    grossBps: last.grossBps,
+    netBps: last.netBps,
+    profitQuote: last.profitQuote,
+    maxSizeQuote: last.maxSizeQuote,
+    maxProfitQuote: last.maxProfitQuote,
+    buyPrice: last.buyPrice,
+    sellPrice: last.sellPrice,
+    feeBps: last.feeBps,
+    buyAgeMs: last.buyAgeMs,
+    sellAgeMs: last.sellAgeMs,
+    peakNetBps: o.peakNetBps,
+    legs: last.legs ?? open.legs ?? null,
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * @module
+ * A simulated Bitstamp (WebSocket API v2): `GET /api/v2/trading-pairs-info/`,
+ * `GET /api/v2/order_book/<pair>/` and a socket that takes `bts:subscribe`, `bts:unsubscribe` and
+ * `bts:heartbeat` and pushes `diff_order_book_<pair>` data frames stamped with a rising
+ * `microtimestamp`. Diffs carry no sequence number, so a lost diff cannot show. Faults: lost and
+ * raw diffs (garbage, bad levels, crossed books, stale stamps), REST snapshot faults, refused
+ * channels, held or canned snapshots, `bts:request_reconnect`, recorded-frame replay, and
+ * everything SimServer offers.
+ */
+import { SimServer, type Client } from '../sim/server.ts'
+import { SimBook, type Row } from '../sim/book.ts'
+import { serveSnapshot, type SimMarket, type SimVenue, type SnapshotFault } from '../sim/venue.ts'
+import type { Pair } from '../../types.ts'
+
+export interface SimBitstampOptions {
+  /** The venue clock at start, µs since the epoch (now unless set). */
+  readonly startMicros?: number
+}
+
+interface Market {
+  /** url_symbol, e.g. `btcusd`. */
+  readonly symbol: string
+  /** name, e.g. `BTC/USD` (also the unified pair). */
+  readonly name: Pair
+  /** `Enabled`, or `Disabled` for a market that is not trading. */
+  readonly trading: string
+  readonly book: SimBook
+  /** microtimestamp of the last change. */
+  micros: number
+  /** The book before each change, oldest first (what a stale snapshot shows). */
+  readonly history: { micros: number; book: SimBook }[]
+}
+
+/** Snapshots kept for `stale` answers. */
+const HISTORY = 50
+
+/** Channel prefix of the full-depth diff stream. */
+const DIFF = 'diff_order_book_'
+
+/** Bitstamp's error body for an HTTP status (`{status, reason, code}`). */
+function errorBody(status: number): { status: 'error'; reason: string; code: string } {
+  if (status === 429) {
+    return {
+      status: 'error',
+      reason: 'Request rejected due to exceeded rate limit.',
+      code: '400.002',
+    }
+  }
+  if (status >= 500) return { status: 'error', reason: 'Internal server error.', code: '500.000' }
+  return { status: 'error', reason: 'Unknown validation error.', code: '400.001' }
+}
+
+/**
+ * Bitstamp on 127.0.0.1, keyed by unified pair (`BTC/USD` is `btcusd`, named `BTC/USD`).
+ * @example
+ * ```ts
+ * const sim = new SimBitstamp([{ base: 'BTC', quote: 'USD', book: makeBook(60000, 20, 1, 0) }])
+ * sim.update('BTC/USD', [['59999', '2.5']], [])
+ * ```
+ */
+export class SimBitstamp implements SimVenue {
+  readonly server: SimServer
+  readonly snapshotFaults: SnapshotFault[] = []
+  /** Channels each client is subscribed to, by client id. */
+  readonly subscriptions = new Map<number, Set<string>>()
+  /** Captured REST bodies to serve instead of the simulated book, by url_symbol. */
+  readonly cannedSnapshots = new Map<string, string>()
+  /** Channels the socket refuses with `bts:error` (listed over REST all the same). */
+  readonly refusedChannels = new Set<string>()
+  /** While set, order_book requests are answered (with the book as it was asked for) on release. */
+  holdSnapshots = false
+  readonly #markets = new Map<Pair, Market>()
+  readonly #bySymbol = new Map<string, Market>()
+  #held: (() => void)[] = []
+  /** The venue clock, µs; every pushed change moves it on. */
+  #micros: number
+
+  constructor(markets: readonly SimMarket[], { startMicros }: SimBitstampOptions = {}) {
+    this.#micros = startMicros ?? Date.now() * 1000
+    for (const m of markets) {
+      const market: Market = {
+        symbol: `${m.base}${m.quote}`.toLowerCase(),
+        name: `${m.base}/${m.quote}`.toUpperCase(),
+        trading: m.trading === false ? 'Disabled' : 'Enabled',
+        book: m.book ?? new SimBook(),
+        micros: this.#micros,
+        history: [],
+      }
+      this.#markets.set(market.name, market)
+      this.#bySymbol.set(market.symbol, market)
+    }
+    this.server = new SimServer({
+      rest: (url) => this.#rest(url),
+      onMessage: (client, text) => this.#onMessage(client, text),
+    })
+  }
+
+  get wsUrl(): string {
+    return this.server.wsUrl
+  }
+  get restUrl(): string {
+    return this.server.restUrl
+  }
+
+  book(pair: Pair): SimBook {
+    return this.#market(pair).book
+  }
+
+  /** The microtimestamp of the pair's last change (what a snapshot taken now carries). */
+  seq(pair: Pair): number {
+    return this.#market(pair).micros
+  }
+
+  /** The url_symbol of a pair (`btcusd`). */
+  symbol(pair: Pair): string {
+    return this.#market(pair).symbol
+  }
+
+  /** The diff channel of a pair (`diff_order_book_btcusd`). */
+  channel(pair: Pair): string {
+    return `${DIFF}${this.symbol(pair)}`
+  }
+
+  /** Channels a client is subscribed to. */
+  channelsOf(client: Client): string[] {
+    return [...(this.subscriptions.get(client.data.id) ?? [])]
+  }
+
+  /** The next venue microtimestamp (strictly rising). */
+  nextMicros(): number {
+    this.#micros += 1 + Math.floor(Math.random() * 500)
+    return this.#micros
+  }
+
+  /** Applies one change to the venue's book and pushes it as a diff. Returns the frame. */
+  update(pair: Pair, bids: Row[], asks: Row[]): string {
+    const frame = this.#change(this.#market(pair), bids, asks)
+    this.pushToChannel(this.channel(pair), frame)
+    return frame
+  }
+
+  /** Applies one change but never sends it (Bitstamp has nothing that would show the loss). */
+  lose(pair: Pair, bids: Row[], asks: Row[]): string {
+    return this.#change(this.#market(pair), bids, asks)
+  }
+
+  /** Pushes a diff with a bid at the best ask; the venue's book does not take it. */
+  pushCrossed(pair: Pair): string {
+    const m = this.#market(pair)
+    const ask = m.book.topAsks(1)[0]
+    if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
+    // The stamp is consumed: a snapshot taken after this diff is stamped at or after it.
+    m.micros = this.nextMicros()
+    return this.sendRawDiff(pair, [[ask[0], '1.00000000']], [], m.micros)
+  }
+
+  /**
+   * Pushes a diff the venue's book does NOT take (bad levels, crossed prices). `micros` defaults
+   * to a fresh stamp; pass an old one to send a stale diff.
+   */
+  sendRawDiff(pair: Pair, bids: unknown[], asks: unknown[], micros = this.nextMicros()): string {
+    const frame = diffFrame(this.symbol(pair), micros, bids, asks)
+    this.pushToChannel(this.channel(pair), frame)
+    return frame
+  }
+
+  /** Sends a frame to every client subscribed to `channel`, or to all with no channel. */
+  pushToChannel(channel: string | undefined, frame: string): void {
+    const everyone = channel === undefined || channel === ''
+    for (const c of this.server.clients) {
+      if (everyone || this.subscriptions.get(c.data.id)?.has(channel)) this.server.send(frame, c)
+    }
+  }
+
+  /** Replays recorded frames, each to the clients subscribed to its channel (in order). */
+  replay(frames: readonly string[]): void {
+    for (const f of frames) this.pushToChannel((JSON.parse(f) as { channel?: string }).channel, f)
+  }
+
+  /** The venue's maintenance notice: clients should reconnect. */
+  requestReconnect(): void {
+    this.server.send(JSON.stringify({ event: 'bts:request_reconnect', channel: '', data: '' }))
+  }
+
+  releaseSnapshots(): void {
+    this.holdSnapshots = false
+    for (const r of this.#held.splice(0)) r()
+  }
+
+  stop(): void {
+    this.releaseSnapshots()
+    this.server.stop()
+  }
+
+  #market(pair: Pair): Market {
+    const m = this.#markets.get(pair)
+    if (m === undefined) throw new Error(`the simulated Bitstamp does not list ${pair}`)
+    return m
+  }
+
+  #change(m: Market, bids: Row[], asks: Row[]): string {
+    m.history.push({ micros: m.micros, book: m.book.clone() })
+    if (m.history.length > HISTORY) m.history.shift()
+    m.book.apply(bids, asks)
+    m.micros = this.nextMicros()
+    return diffFrame(m.symbol, m.micros, bids, asks)
+  }
+
+  async #rest(url: URL): Promise<Response | undefined> {
+    if (url.pathname === '/api/v2/trading-pairs-info/') {
+      return Response.json(
+        [...this.#markets.values()].map((m) => ({
+          name: m.name,
+          url_symbol: m.symbol,
+          base_decimals: 8,
+          counter_decimals: 2,
+          instant_order_counter_decimals: 2,
+          minimum_order: `10.0 ${m.name.split('/')[1]}`,
+          trading: m.trading,
+          instant_and_market_orders: m.trading,
+          description: m.name,
+        })),
+      )
+    }
+    const path = /^\/api\/v2\/order_book\/([a-z0-9]+)\/?$/.exec(url.pathname)
+    if (path) {
+      const m = this.#bySymbol.get(path[1]!)
+      if (!m) return new Response('Not Found', { status: 404 })
+      // The snapshot is taken when asked; a held answer still shows the book of that moment.
+      const canned = this.cannedSnapshots.get(m.symbol)
+      let res: Response
+      if (canned !== undefined && this.snapshotFaults.length === 0) {
+        res = new Response(canned, { headers: { 'content-type': 'application/json' } })
+      } else {
+        const served = serveSnapshot(this.snapshotFaults, (stale) => {
+          if (canned !== undefined && !stale) return JSON.parse(canned) as unknown
+          const { micros, book } = stale
+            ? (m.history[0] ?? { micros: m.micros - 1, book: m.book })
+            : { micros: m.micros, book: m.book }
+          return {
+            timestamp: String(Math.floor(micros / 1e6)),
+            microtimestamp: String(micros),
+            bids: book.topBids(),
+            asks: book.topAsks(),
+          }
+        })
+        res = await served
+        if (!res.ok) res = await venueError(res)
+      }
+      if (this.holdSnapshots) await new Promise<void>((r) => this.#held.push(r))
+      return res
+    }
+    return undefined
+  }
+
+  #onMessage(client: Client, text: string): void {
+    let msg: { event?: unknown; data?: { channel?: unknown } }
+    try {
+      msg = JSON.parse(text) as typeof msg
+    } catch {
+      this.#error(client, 'Incorrect JSON format.')
+      return
+    }
+    const channel = typeof msg?.data?.channel === 'string' ? msg.data.channel : ''
+    switch (msg?.event) {
+      case 'bts:subscribe': {
+        const symbol = channel.startsWith(DIFF) ? channel.slice(DIFF.length) : ''
+        if (!this.#bySymbol.has(symbol) || this.refusedChannels.has(channel)) {
+          this.#error(client, 'Bad subscription string.', channel)
+          return
+        }
+        let subs = this.subscriptions.get(client.data.id)
+        if (!subs) this.subscriptions.set(client.data.id, (subs = new Set()))
+        subs.add(channel)
+        this.server.send(
+          JSON.stringify({ event: 'bts:subscription_succeeded', channel, data: {} }),
+          client,
+        )
+        return
+      }
+      case 'bts:unsubscribe':
+        this.subscriptions.get(client.data.id)?.delete(channel)
+        this.server.send(
+          JSON.stringify({ event: 'bts:unsubscription_succeeded', channel, data: {} }),
+          client,
+        )
+        return
+      case 'bts:heartbeat':
+        this.server.send(
+          JSON.stringify({ event: 'bts:heartbeat', channel: '', data: { status: 'success' } }),
+          client,
+        )
+        return
+      default:
+        this.#error(client, 'Unsupported event.')
+    }
+  }
+
+  #error(client: Client, message: string, channel = ''): void {
+    this.server.send(
+      JSON.stringify({ event: 'bts:error', channel, data: { code: null, message } }),
+      client,
+    )
+  }
+}
+
+function diffFrame(symbol: string, micros: number, bids: unknown[], asks: unknown[]): string {
+  return JSON.stringify({
+    data: {
+      timestamp: String(Math.floor(micros / 1e6)),
+      microtimestamp: String(micros),
+      bids,
+      asks,
+    },
+    channel: `${DIFF}${symbol}`,
+    event: 'data',
+  })
+}
+
+/** Re-answers a failed response with Bitstamp's body, keeping the status and Retry-After. */
+async function venueError(res: Response): Promise<Response> {
+  await res.body?.cancel()
+  const headers: Record<string, string> = {}
+  const retryAfter = res.headers.get('retry-after')
+  if (retryAfter !== null) headers['retry-after'] = retryAfter
+  return Response.json(errorBody(res.status), { status: res.status, headers })
+}

@@ -1,0 +1,25 @@
+/**
+ * @module
+ * The venue registry: one line per venue, in the order venues are listed to users. Venue ids,
+ * display names, default fees and endpoints are all read from here.
+ */
+import { binance } from './binance/index.ts'
+import { bitstamp } from './bitstamp/index.ts'
+import { bybit } from './bybit/index.ts'
+import { coinbase } from './coinbase/index.ts'
+import { kraken } from './kraken/index.ts'
+import { okx } from './okx/index.ts'
+import type { Venue } from './venue.ts'
+
+export const VENUES: readonly Venue[] = [binance, kraken, coinbase, bitstamp, okx, bybit]
+
+/** Every registered venue id, in registry order. */
+export const VENUE_IDS: readonly string[] = VENUES.map((v) => v.id)
+
+const BY_ID = new Map(VENUES.map((v) => [v.id, v]))
+
+/** The registered venue with this id, if any. */
+export const venueById = (id: string): Venue | undefined => BY_ID.get(id)
+
+/** How users see a venue: its display name, or the id of an unknown one. */
+export const venueName = (id: string): string => BY_ID.get(id)?.name ?? id

@@ -1,0 +1,469 @@
+/**
+ * @module
+ * A simulated OKX v5 public API as it works since August 2026: `GET /api/v5/public/instruments`,
+ * `GET /api/v5/market/books` (with `seqId`, as the 2026-07 docs list it), and a socket where
+ * `{"op":"subscribe"}` to `books` is acked and then followed by updates only (no initial
+ * snapshot), chained by seqId/prevSeqId, with `checksum` 0. Options bring back the older forms: a
+ * REST body without `seqId`, the WebSocket `action: snapshot` push, real checksums. Bare text
+ * `ping` is answered `pong`; market/books allows 40 requests per 2 s (then 429, code 50011).
+ * Faults: lost updates, keep-alive updates, maintenance sequence resets, wrong checksums, crossed
+ * books, REST snapshot faults, held or canned snapshots, raw frames, the 64008 upgrade notice,
+ * and everything SimServer offers.
+ */
+import { SimServer, type Client } from '../sim/server.ts'
+import { SimBook, type Row } from '../sim/book.ts'
+import { serveSnapshot, type SimMarket, type SimVenue, type SnapshotFault } from '../sim/venue.ts'
+import type { Pair } from '../../types.ts'
+
+/** A market OKX lists; `instType` other than SPOT makes it a derivative (`BTC-USD-SWAP`). */
+export type SimOkxMarket = SimMarket & { readonly instType?: string }
+
+export interface SimOkxOptions {
+  /** The REST book answer carries `seqId` (the 2026-07 docs); false: the older body without it. */
+  readonly restSeqId?: boolean
+  /** Older servers: an `action: snapshot` push (prevSeqId -1, seqId) after each subscribe ack. */
+  readonly wsSnapshot?: boolean
+  /** Send OKX's CRC over the book instead of 0 (production before 2026-06-23). */
+  readonly checksums?: boolean
+  /** The seqId every book starts at. */
+  readonly firstSeqId?: number
+  /** market/books requests allowed per 2 s per IP (OKX: 40). */
+  readonly booksPer2s?: number
+}
+
+export interface OkxUpdateOptions {
+  /** Send this checksum instead of the sim's own. */
+  readonly checksum?: number
+  /** How far seqId moves (OKX ids are not consecutive per instrument). */
+  readonly step?: number
+}
+
+interface Market {
+  readonly instId: string
+  readonly instType: string
+  readonly base: string
+  readonly quote: string
+  /** `live`, or `suspend` for a market that is not trading. */
+  readonly state: string
+  readonly book: SimBook
+  seqId: number
+  /** The book before each update, oldest first (what a stale snapshot shows). */
+  readonly history: { seqId: number; book: SimBook }[]
+}
+
+/** Snapshots kept for `stale` answers. */
+const HISTORY = 50
+
+/** Levels in a socket snapshot and the REST maximum. */
+const MAX_DEPTH = 400
+
+/** CRC-32 (IEEE, zlib) written out here, so the sim does not share the adapter's code. */
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    t[n] = c
+  }
+  return t
+})()
+
+function crc32(text: string): number {
+  let c = -1
+  for (let i = 0; i < text.length; i++) c = CRC_TABLE[(c ^ text.charCodeAt(i)) & 0xff]! ^ (c >>> 8)
+  return (c ^ -1) >>> 0
+}
+
+/** OKX's checksum of a book given best-first sides: top 25 interleaved, signed 32-bit. */
+export function okxChecksumOf(bids: Row[], asks: Row[]): number {
+  const parts: string[] = []
+  for (let i = 0; i < 25 && (i < bids.length || i < asks.length); i++) {
+    if (i < bids.length) parts.push(bids[i]![0], bids[i]![1])
+    if (i < asks.length) parts.push(asks[i]![0], asks[i]![1])
+  }
+  return crc32(parts.join(':')) | 0
+}
+
+const checksumOfBook = (b: SimBook) => okxChecksumOf(b.topBids(25), b.topAsks(25))
+
+/** Levels on the wire: price, size, the deprecated "0", number of orders. */
+const wire = (rows: Row[]): string[][] =>
+  rows.map(([p, q]) => [p, q, '0', Number(q) === 0 ? '0' : '1'])
+
+/** A `books` push as OKX sends it. */
+const booksFrame = (instId: string, action: 'snapshot' | 'update', data: Record<string, unknown>) =>
+  JSON.stringify({ arg: { channel: 'books', instId }, action, data: [data] })
+
+const errorFrame = (code: string, msg: string) =>
+  JSON.stringify({ event: 'error', code, msg, connId: 'sim' })
+
+/** OKX's REST error body for an HTTP status. */
+function errorBody(status: number): { code: string; msg: string; data: [] } {
+  if (status === 429) return { code: '50011', msg: 'Too Many Requests', data: [] }
+  if (status === 503) return { code: '50001', msg: 'Service temporarily unavailable', data: [] }
+  if (status >= 500) return { code: '50026', msg: 'System error. Try again later', data: [] }
+  return { code: '50014', msg: 'Parameter instId cannot be empty', data: [] }
+}
+
+/**
+ * OKX spot on 127.0.0.1, keyed by unified pair (`BTC/USDT` is `BTC-USDT`).
+ * @example
+ * ```ts
+ * const sim = new SimOkx([{ base: 'BTC', quote: 'USDT', book: makeBook(60000) }], {
+ *   wsSnapshot: true,
+ * })
+ * sim.update('BTC/USDT', [['59999.9', '2']], [])
+ * ```
+ */
+export class SimOkx implements SimVenue {
+  readonly server: SimServer
+  readonly snapshotFaults: SnapshotFault[] = []
+  /** `books` instIds each client subscribed to, by client id. */
+  readonly subscriptions = new Map<number, Set<string>>()
+  /** While set, REST book requests wait for `releaseSnapshots()`. */
+  holdSnapshots = false
+  /** Answer this many instrument requests with an OKX error code first. */
+  failInstruments = 0
+  /** Captured or hand-made REST bodies to serve instead of the simulated book, by instId. */
+  readonly cannedSnapshots = new Map<string, string>()
+  readonly #markets = new Map<string, Market>()
+  readonly #spot = new Map<Pair, Market>()
+  readonly #restSeqId: boolean
+  readonly #wsSnapshot: boolean
+  readonly #checksums: boolean
+  readonly #booksPer2s: number
+  readonly #booksAt: number[] = []
+  #held: (() => void)[] = []
+
+  constructor(
+    markets: readonly SimOkxMarket[],
+    {
+      restSeqId = true,
+      wsSnapshot = false,
+      checksums = false,
+      firstSeqId = 10_000_000_000,
+      booksPer2s = 40,
+    }: SimOkxOptions = {},
+  ) {
+    for (const m of markets) {
+      const instType = m.instType ?? 'SPOT'
+      const base = m.base.toUpperCase()
+      const quote = m.quote.toUpperCase()
+      const market: Market = {
+        instId: instType === 'SPOT' ? `${base}-${quote}` : `${base}-${quote}-${instType}`,
+        instType,
+        base,
+        quote,
+        state: m.trading === false ? 'suspend' : 'live',
+        book: m.book ?? new SimBook(),
+        seqId: firstSeqId,
+        history: [],
+      }
+      this.#markets.set(market.instId, market)
+      if (instType === 'SPOT') this.#spot.set(`${base}/${quote}`, market)
+    }
+    this.#restSeqId = restSeqId
+    this.#wsSnapshot = wsSnapshot
+    this.#checksums = checksums
+    this.#booksPer2s = booksPer2s
+    this.server = new SimServer({
+      rest: (url) => this.#rest(url),
+      onOpen: (client) => this.subscriptions.set(client.data.id, new Set()),
+      onMessage: (client, text) => this.#onMessage(client, text),
+    })
+  }
+
+  get wsUrl(): string {
+    return this.server.wsUrl
+  }
+  get restUrl(): string {
+    return this.server.restUrl
+  }
+
+  book(pair: Pair): SimBook {
+    return this.#market(pair).book
+  }
+
+  /** The pair's current seqId (what a snapshot taken now carries). */
+  seq(pair: Pair): number {
+    return this.#market(pair).seqId
+  }
+
+  /** The instId of a spot pair (`BTC-USDT`). */
+  instId(pair: Pair): string {
+    return this.#market(pair).instId
+  }
+
+  /** The checksum the sim would send for a pair's current book (with `checksums`). */
+  checksumOf(pair: Pair): number {
+    return checksumOfBook(this.#market(pair).book)
+  }
+
+  /** Applies one update to the venue's book and pushes it. Returns the frame. */
+  update(pair: Pair, bids: Row[], asks: Row[], options: OkxUpdateOptions = {}): string {
+    const m = this.#market(pair)
+    const frame = this.#advance(m, bids, asks, m.seqId + (options.step ?? 7), options.checksum)
+    this.push(m.instId, frame)
+    return frame
+  }
+
+  /** Applies one update and consumes its seqId, but never sends it: the next prevSeqId shows it. */
+  lose(pair: Pair, bids: Row[], asks: Row[]): string {
+    const m = this.#market(pair)
+    return this.#advance(m, bids, asks, m.seqId + 7)
+  }
+
+  /** The update OKX sends when the book has not changed for a while: empty, seqId === prevSeqId. */
+  keepAlive(pair: Pair): string {
+    const m = this.#market(pair)
+    const frame = this.#frame(m, [], [], m.seqId, m.seqId)
+    this.push(m.instId, frame)
+    return frame
+  }
+
+  /**
+   * A maintenance reset: the update's seqId is lower than its prevSeqId; later ones chain from it.
+   * `lost` applies it without sending it.
+   */
+  maintenanceReset(pair: Pair, seqId: number, bids: Row[], asks: Row[], lost = false): string {
+    const m = this.#market(pair)
+    const frame = this.#advance(m, bids, asks, seqId)
+    if (!lost) this.push(m.instId, frame)
+    return frame
+  }
+
+  /**
+   * Pushes a correctly chained update whose levels the venue's own book does NOT take (bad
+   * prices, a crossing level), checksum 0: the true book stays what a later snapshot will show.
+   */
+  inject(pair: Pair, bids: string[][], asks: string[][]): string {
+    const m = this.#market(pair)
+    const prevSeqId = m.seqId
+    m.seqId += 1
+    const data = { asks, bids, ts: String(Date.now()), checksum: 0, prevSeqId, seqId: m.seqId }
+    const frame = booksFrame(m.instId, 'update', data)
+    this.push(m.instId, frame)
+    return frame
+  }
+
+  /**
+   * Applies a change and pushes it with a wrong non-zero checksum. OKX sends 0 since 2026-06-23
+   * and clients verify any non-zero one, so this is an older server's corrupt frame either way.
+   */
+  corruptChecksum(pair: Pair, bids: Row[] = [], asks: Row[] = []): string {
+    const m = this.#market(pair)
+    const frame = this.#advance(m, bids, asks, m.seqId + 7, 'wrong')
+    this.push(m.instId, frame)
+    return frame
+  }
+
+  /** Pushes a chained update with a bid at the best ask; the venue's book does not take it. */
+  pushCrossed(pair: Pair): string {
+    const m = this.#market(pair)
+    const ask = m.book.topAsks(1)[0]
+    if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
+    const bids: Row[] = [[ask[0], '1.00000000']]
+    // With checksums on, the sum is right for the crossed book: only the crossing is wrong.
+    const crossed = m.book.clone()
+    crossed.apply(bids, [])
+    const checksum = this.#checksums ? checksumOfBook(crossed) : 0
+    const prevSeqId = m.seqId
+    m.seqId += 1
+    const frame = this.#frame(m, bids, [], prevSeqId, m.seqId, checksum)
+    this.push(m.instId, frame)
+    return frame
+  }
+
+  /** The notice OKX sends before a service upgrade closes the connection. */
+  noticeUpgrade(): void {
+    const msg = 'The connection will soon be closed for a service upgrade. Please reconnect.'
+    this.server.send(JSON.stringify({ event: 'notice', code: '64008', msg, connId: 'a4d3ae55' }))
+  }
+
+  /** Sends a raw frame to every client subscribed to `books` of `instId` (all without one). */
+  push(instId: string | undefined, frame: string): void {
+    for (const c of this.server.clients) {
+      if (instId === undefined || this.#subscribed(c, instId)) this.server.send(frame, c)
+    }
+  }
+
+  /**
+   * Replays recorded frames: `books` pushes go to the clients subscribed to them, other frames
+   * (acks, channels nobody subscribed to here) are skipped. Returns how many frames went out.
+   */
+  replay(frames: readonly string[]): number {
+    let sent = 0
+    for (const f of frames) {
+      const msg = JSON.parse(f) as { arg?: { channel?: string; instId?: string }; event?: string }
+      const instId = msg.arg?.instId
+      if (msg.event !== undefined || msg.arg?.channel !== 'books' || instId === undefined) continue
+      if (![...this.server.clients].some((c) => this.#subscribed(c, instId))) continue
+      this.push(instId, f)
+      sent++
+    }
+    return sent
+  }
+
+  releaseSnapshots(): void {
+    this.holdSnapshots = false
+    for (const r of this.#held.splice(0)) r()
+  }
+
+  stop(): void {
+    this.releaseSnapshots()
+    this.server.stop()
+  }
+
+  #market(pair: Pair): Market {
+    const m = this.#spot.get(pair)
+    if (m === undefined) throw new Error(`the simulated OKX does not list ${pair} (spot)`)
+    return m
+  }
+
+  #subscribed(client: Client, instId: string): boolean {
+    return this.subscriptions.get(client.data.id)?.has(instId) === true
+  }
+
+  /** Applies a change, moves seqId to `seqId` and returns its (unsent) update frame. */
+  #advance(
+    m: Market,
+    bids: Row[],
+    asks: Row[],
+    seqId: number,
+    checksum?: number | 'wrong',
+  ): string {
+    m.history.push({ seqId: m.seqId, book: m.book.clone() })
+    if (m.history.length > HISTORY) m.history.shift()
+    const prevSeqId = m.seqId
+    m.seqId = seqId
+    m.book.apply(bids, asks)
+    return this.#frame(m, bids, asks, prevSeqId, seqId, checksum)
+  }
+
+  #frame(
+    m: Market,
+    bids: Row[],
+    asks: Row[],
+    prevSeqId: number,
+    seqId: number,
+    checksum?: number | 'wrong',
+  ): string {
+    // Computed over the book after the change; 'wrong' is a non-zero mismatching sum.
+    const sum =
+      checksum === 'wrong'
+        ? checksumOfBook(m.book) ^ 0x5a5a || 1
+        : (checksum ?? (this.#checksums ? checksumOfBook(m.book) : 0))
+    const data = { asks: wire(asks), bids: wire(bids), ts: String(Date.now()), checksum: sum }
+    return booksFrame(m.instId, 'update', { ...data, prevSeqId, seqId })
+  }
+
+  /** Counts a market/books request; false past the 2 s budget. */
+  #allowBooks(): boolean {
+    const now = Date.now()
+    while (this.#booksAt.length > 0 && this.#booksAt[0]! <= now - 2000) this.#booksAt.shift()
+    if (this.#booksAt.length >= this.#booksPer2s) return false
+    this.#booksAt.push(now)
+    return true
+  }
+
+  async #rest(url: URL): Promise<Response | undefined> {
+    if (url.pathname === '/api/v5/public/instruments') {
+      if (this.failInstruments > 0) {
+        this.failInstruments--
+        return Response.json({ code: '50001', msg: 'Service temporarily unavailable', data: [] })
+      }
+      const instType = url.searchParams.get('instType')
+      if (!instType) return Response.json({ code: '50014', msg: 'instType is empty', data: [] })
+      const data = [...this.#markets.values()]
+        .filter((m) => m.instType === instType)
+        .map((m) => ({
+          instType: m.instType,
+          instId: m.instId,
+          baseCcy: m.instType === 'SPOT' ? m.base : '',
+          quoteCcy: m.instType === 'SPOT' ? m.quote : '',
+          state: m.state,
+          tickSz: '0.1',
+          lotSz: '0.00000001',
+          minSz: '0.00001',
+        }))
+      return Response.json({ code: '0', msg: '', data })
+    }
+    if (url.pathname === '/api/v5/market/books') {
+      if (!this.#allowBooks()) return Response.json(errorBody(429), { status: 429 })
+      const instId = url.searchParams.get('instId') ?? ''
+      const m = this.#markets.get(instId)
+      if (!m) return Response.json({ code: '51001', msg: "Instrument ID doesn't exist.", data: [] })
+      if (this.holdSnapshots) await new Promise<void>((r) => this.#held.push(r))
+      const canned = this.cannedSnapshots.get(instId)
+      if (canned !== undefined && this.snapshotFaults.length === 0) {
+        return new Response(canned, { headers: { 'content-type': 'application/json' } })
+      }
+      const depth = Math.min(MAX_DEPTH, Number(url.searchParams.get('sz') ?? '1') || 1)
+      const res = await serveSnapshot(this.snapshotFaults, (stale) => {
+        if (canned !== undefined && !stale) return JSON.parse(canned) as unknown
+        const { seqId, book } = stale
+          ? (m.history[0] ?? { seqId: m.seqId - 1, book: m.book })
+          : { seqId: m.seqId, book: m.book }
+        const sides = { asks: wire(book.topAsks(depth)), bids: wire(book.topBids(depth)) }
+        const ts = String(Date.now())
+        const data = this.#restSeqId ? { ...sides, ts, seqId } : { ...sides, ts }
+        return { code: '0', msg: '', data: [data] }
+      })
+      return res.ok ? res : venueError(res)
+    }
+    return undefined
+  }
+
+  #onMessage(client: Client, text: string): void {
+    if (text === 'ping') {
+      this.server.send('pong', client)
+      return
+    }
+    let msg: { op?: unknown; args?: unknown; id?: unknown } | undefined
+    try {
+      msg = JSON.parse(text) as typeof msg
+    } catch {
+      msg = undefined
+    }
+    if (!msg || (msg.op !== 'subscribe' && msg.op !== 'unsubscribe') || !Array.isArray(msg.args)) {
+      this.server.send(errorFrame('60012', `Invalid request: ${text}`), client)
+      return
+    }
+    const subs = this.subscriptions.get(client.data.id)!
+    for (const arg of msg.args as { channel?: string; instId?: string }[]) {
+      const m = arg.instId === undefined ? undefined : this.#markets.get(arg.instId)
+      if (arg.channel !== 'books' || m === undefined) {
+        const what = `Wrong URL or channel:${arg.channel},instId:${arg.instId} doesn't exist`
+        this.server.send(errorFrame('60018', what), client)
+        continue
+      }
+      const id = msg.id === undefined ? {} : { id: msg.id }
+      this.server.send(JSON.stringify({ ...id, event: msg.op, arg, connId: 'sim' }), client)
+      if (msg.op === 'unsubscribe') {
+        subs.delete(m.instId)
+        continue
+      }
+      subs.add(m.instId)
+      if (this.#wsSnapshot) {
+        const data = {
+          asks: wire(m.book.topAsks(MAX_DEPTH)),
+          bids: wire(m.book.topBids(MAX_DEPTH)),
+          ts: String(Date.now()),
+          checksum: this.#checksums ? checksumOfBook(m.book) : 0,
+          prevSeqId: -1,
+          seqId: m.seqId,
+        }
+        this.server.send(booksFrame(m.instId, 'snapshot', data), client)
+      }
+    }
+  }
+}
+
+/** Re-answers a failed response with OKX's body, keeping the status and Retry-After. */
+async function venueError(res: Response): Promise<Response> {
+  await res.body?.cancel()
+  const headers: Record<string, string> = {}
+  const retryAfter = res.headers.get('retry-after')
+  if (retryAfter !== null) headers['retry-after'] = retryAfter
+  return Response.json(errorBody(res.status), { status: res.status, headers })
+}

@@ -1,0 +1,93 @@
+/**
+ * @module
+ * What every simulated venue offers, whatever protocol it speaks: the demo drives its books, and
+ * the venue-contract tests inject the faults real venues produce (lost messages, bad checksums,
+ * crossed books, failing REST snapshots) through this one interface.
+ */
+import type { Pair } from '../../types.ts'
+import type { SimBook, Row } from './book.ts'
+import type { SimServer } from './server.ts'
+
+/** One market a simulated venue lists. */
+export interface SimMarket {
+  readonly base: string
+  readonly quote: string
+  /** The venue-side book to serve (empty when absent). */
+  readonly book?: SimBook
+  /** False: listed, but not trading (halted, disabled, offline). */
+  readonly trading?: boolean
+}
+
+/**
+ * How the next REST snapshot request is answered (served in order, one per request; the normal
+ * answer once the list is empty).
+ * - `status`: that HTTP status (429/418 with `Retry-After` seconds when given, 500, ...);
+ * - `slow`: the normal answer, `delayMs` late (taken when the request arrives);
+ * - `invalid-json`: a 200 whose body is not JSON;
+ * - `stale`: a well-formed snapshot from before the oldest update a client can hold.
+ */
+export type SnapshotFault =
+  | { readonly kind: 'status'; readonly status: number; readonly retryAfterS?: number }
+  | { readonly kind: 'slow'; readonly delayMs: number }
+  | { readonly kind: 'invalid-json' }
+  | { readonly kind: 'stale' }
+
+export interface SimVenue {
+  readonly server: SimServer
+  readonly wsUrl: string
+  readonly restUrl: string
+  /** The venue-side book of one listed market (unified pair). */
+  book(pair: Pair): SimBook
+  /** Applies a change to the venue's book and pushes it as the venue does. */
+  update(pair: Pair, bids: Row[], asks: Row[]): void
+  /**
+   * Applies a change to the venue's book but the message never reaches the client (a lost frame:
+   * sequence numbers still advance, so the next message shows the gap where the venue lets it).
+   */
+  lose(pair: Pair, bids: Row[], asks: Row[]): void
+  /** Pushes a change that crosses the book (a bid at the best ask), not applied venue-side. */
+  pushCrossed(pair: Pair): void
+  /** Pushes an otherwise valid change whose checksum is wrong (venues that send checksums). */
+  corruptChecksum?(pair: Pair): void
+  /** REST snapshot answers to serve before the normal ones (venues seeded from REST). */
+  readonly snapshotFaults: SnapshotFault[]
+  stop(): void
+}
+
+/**
+ * Serves one REST snapshot request, taking the next fault off `faults`: `make(stale)` builds the
+ * normal (or the stale) body.
+ */
+export async function serveSnapshot(
+  faults: SnapshotFault[],
+  make: (stale: boolean) => unknown,
+): Promise<Response> {
+  const fault = faults.shift()
+  switch (fault?.kind) {
+    case undefined:
+      return Response.json(make(false))
+    case 'status': {
+      const headers: Record<string, string> = {}
+      if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
+      return Response.json(
+        { error: `simulated ${fault.status}` },
+        { status: fault.status, headers },
+      )
+    }
+    case 'slow': {
+      const body = make(false)
+      await Bun.sleep(fault.delayMs)
+      return Response.json(body)
+    }
+    case 'invalid-json':
+      return new Response('{"lastUpdateId": 12, "bids": [[', {
+        headers: { 'content-type': 'application/json' },
+      })
+    case 'stale':
+      return Response.json(make(true))
+    default: {
+      const never: never = fault
+      throw new Error(`unknown snapshot fault ${JSON.stringify(never)}`)
+    }
+  }
+}

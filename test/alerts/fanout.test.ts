@@ -1,0 +1,132 @@
+/**
+ * Who gets an alert, from plain chat settings (no database, no chat core).
+ */
+import { describe, expect, test } from 'bun:test'
+import { chatAllowed, Fanout, type AlertChat, type FanoutOptions } from '../../src/alerts/fanout.ts'
+import type { Opportunity, Quote } from '../../src/detector/types.ts'
+
+const quote = (netBps: number): Quote => ({
+  grossBps: netBps + 20,
+  netBps,
+  sizeQuote: 1000,
+  profitQuote: netBps / 10,
+  maxSizeQuote: 5000,
+  maxProfitQuote: 1,
+  buyPrice: 100,
+  sellPrice: 101,
+  feeBps: 20,
+  buyAgeMs: 1,
+  sellAgeMs: 2,
+})
+const opp = (netBps: number, symbol = 'BTC/USDT', anomaly = false): Opportunity => ({
+  id: `cross:${symbol}:binance>kraken:1`,
+  kind: 'cross',
+  symbol,
+  buyVenue: 'binance',
+  sellVenue: 'kraken',
+  anomaly,
+  openedAtMs: 1,
+  open: quote(netBps),
+  last: quote(netBps),
+  peakNetBps: netBps,
+  updatedAtMs: 1,
+  closedAtMs: undefined,
+  closeReason: undefined,
+})
+
+const chat = (chatId: string, symbols: string[], extra: Partial<AlertChat> = {}): AlertChat => ({
+  platform: 'telegram',
+  chatId,
+  active: true,
+  thresholdBps: null,
+  sizeQuote: null,
+  mutedUntilMs: null,
+  symbols: new Set(symbols),
+  ...extra,
+})
+
+function setup(chats: AlertChat[], extra: Partial<FanoutOptions> = {}) {
+  let now = 1_000_000
+  const fanout = new Fanout({
+    chats: () => chats,
+    defaultThresholdBps: 10,
+    defaultSizeQuote: 1000,
+    cooldownMs: 60_000,
+    now: () => now,
+    ...extra,
+  })
+  return { fanout, tick: (ms: number) => (now += ms) }
+}
+
+describe('fan-out', () => {
+  test('subscribed, at or above the chat’s threshold at its own size, not muted, not in cooldown', () => {
+    const { fanout, tick } = setup([
+      chat('a', ['BTC/USDT'], { thresholdBps: 30 }),
+      chat('b', ['BTC/USDT'], { thresholdBps: 500 }),
+      chat('c', ['ETH/USDT']),
+      chat('d', ['BTC/USDT'], { sizeQuote: 5000 }),
+      chat('e', ['BTC/USDT'], { mutedUntilMs: 1_000_000 + 3_600_000 }),
+      chat('f', ['BTC/USDT'], { active: false }),
+    ])
+    const sizes: number[] = []
+    const targets = fanout.targets(opp(40), (size) => (sizes.push(size), 25))
+    expect(targets).toEqual([
+      { platform: 'telegram', chatId: 'a', netBps: 40, sizeQuote: 1000 },
+      { platform: 'telegram', chatId: 'd', netBps: 25, sizeQuote: 5000 },
+    ])
+    expect(sizes).toEqual([5000])
+    // The same market and venue pair opening again within the cooldown alerts nobody.
+    expect(fanout.targets(opp(40), () => 25)).toEqual([])
+    tick(61_000)
+    expect(fanout.targets(opp(40), () => 25).map((t) => t.chatId)).toEqual(['a', 'd'])
+    tick(61_000)
+    expect(fanout.targets(opp(40, 'BTC/USDT', true), () => 25)).toEqual([])
+  })
+
+  test('a chat whose size cannot be priced on the live books is skipped', () => {
+    const { fanout } = setup([
+      chat('a', ['BTC/USDT'], { sizeQuote: 9000 }),
+      chat('b', ['BTC/USDT']),
+    ])
+    expect(fanout.targets(opp(40), () => undefined).map((t) => t.chatId)).toEqual(['b'])
+  })
+
+  test('a triangle reaches chats following any market it trades', () => {
+    const { fanout } = setup([chat('a', ['ETH/BTC']), chat('b', ['SOL/USDT'])])
+    const o = opp(40, 'USDT>BTC>ETH>USDT')
+    const legs = [
+      { market: 'BTC/USDT', side: 'buy' as const, price: 1 },
+      { market: 'ETH/BTC', side: 'buy' as const, price: 1 },
+      { market: 'ETH/USDT', side: 'sell' as const, price: 1 },
+    ]
+    const triangle: Opportunity = { ...o, kind: 'triangle', open: { ...o.open, legs } }
+    expect(fanout.targets(triangle, () => 40).map((t) => t.chatId)).toEqual(['a'])
+  })
+
+  test('ALLOWED_CHATS limits who gets alerts, by platform:id or bare id', () => {
+    const chats = [
+      chat('100', ['BTC/USDT']),
+      chat('101', ['BTC/USDT']),
+      chat('555', ['BTC/USDT'], { platform: 'discord' }),
+    ]
+    const { fanout } = setup(chats, { allowedChats: new Set(['telegram:100', '555']) })
+    expect(fanout.targets(opp(40), () => 40).map((t) => t.chatId)).toEqual(['100', '555'])
+    expect(chatAllowed(undefined, chats[1]!)).toBe(true)
+  })
+
+  test('deliveries are pending rows due when the opportunity opened', () => {
+    const { fanout } = setup([chat('a', ['BTC/USDT'])])
+    expect(fanout.deliveries(opp(40), 1234, () => 40)).toEqual([
+      {
+        opportunityId: 'cross:BTC/USDT:binance>kraken:1',
+        platform: 'telegram',
+        chatId: 'a',
+        status: 'pending',
+        nextAttemptAtMs: 1234,
+        netBps: 40,
+        sizeQuote: 1000,
+        createdAtMs: 1234,
+      },
+    ])
+  })
+})

@@ -1,0 +1,503 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { Books, type BookEntry } from '../../src/book/books.ts'
+import { createBook, type OrderBook } from '../../src/book/book.ts'
+import { applySnapshot, applyUpdate } from '../../src/book/sync.ts'
+import { krakenChecksum } from '../../src/venues/kraken/checksum.ts'
+import { createKraken, kraken, quoteLevelNumbers } from '../../src/venues/kraken/index.ts'
+import { checksumOf, crc32Of, reencodeV1, SimKraken } from '../../src/venues/kraken/sim.ts'
+import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
+import type { SimMarket } from '../../src/venues/sim/venue.ts'
+import { ParseError, toLevel, type Venue, type VenueEvent } from '../../src/venues/venue.ts'
+import { bookWhere, rows, startFeed, type Feed, type FeedOptions } from '../support.ts'
+
+const FIX = `${import.meta.dir}/../fixtures`
+
+let sim: SimKraken | undefined
+let feed: Feed | undefined
+afterEach(async () => {
+  await feed?.stop()
+  sim?.stop()
+  feed = sim = undefined
+})
+
+const SIM_MARKETS = (): SimMarket[] => [
+  { base: 'BTC', quote: 'USD', book: makeBook(60000, 30, 0.1) },
+  { base: 'ETH', quote: 'USD', book: makeBook(3000, 30, 0.01) },
+  { base: 'BTC', quote: 'USDT', book: makeBook(60010, 30, 0.1) },
+  // Listed but cancel-only: no book to stream.
+  { base: 'DOT', quote: 'USD', trading: false, book: makeBook(5) },
+]
+
+function simFeed(
+  pairs = ['BTC/USD', 'ETH/USD'],
+  {
+    venue = kraken,
+    heartbeatMs = 0,
+    ...options
+  }: FeedOptions & { venue?: Venue; heartbeatMs?: number } = {},
+) {
+  sim = new SimKraken(SIM_MARKETS(), { heartbeatMs })
+  feed = startFeed(venue, sim, pairs, options)
+  return { sim, feed, depth: venue.sync.maxDepth! }
+}
+
+/** The client's book equals the venue's book seen through the subscribed window, level by level. */
+function expectSame(f: Feed, s: SimKraken, pair: string, depth: number) {
+  const e = f.entry(pair)
+  expect(rows(e.book.bids)).toEqual(s.book(pair).topBids(depth))
+  expect(rows(e.book.asks)).toEqual(s.book(pair).topAsks(depth))
+}
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** A random level change near the top of a book around `mid`: insert, change or delete. */
+function randomChange(
+  rand: () => number,
+  venue: SimBook,
+  mid: number,
+): { bids: Row[]; asks: Row[] } {
+  const bid = rand() < 0.5
+  const side = bid ? venue.topBids(12) : venue.topAsks(12)
+  const r = rand()
+  let row: Row
+  const qty = (rand() * 5 + 0.001).toFixed(8)
+  const pick = () => side[Math.floor(rand() * side.length)]![0]
+  if (r < 0.3 && side.length > 0) row = [pick(), '0']
+  else if (r < 0.6 && side.length > 0) row = [pick(), qty]
+  else {
+    const k = 1 + Math.floor(rand() * 80)
+    row = [(bid ? mid - k * 0.05 : mid + k * 0.05).toFixed(2), qty]
+  }
+  return bid ? { bids: [row], asks: [] } : { bids: [], asks: [row] }
+}
+
+/** One book entry fed straight through the sync rules (no socket). */
+function ruleBook(
+  venue: Venue,
+  pair: string,
+): { entry: BookEntry; feed: (ev: VenueEvent) => void } {
+  const entry = new Books().addVenue('kraken', [pair]).get(pair)!
+  return {
+    entry,
+    feed(ev) {
+      const outcome =
+        ev.type === 'snapshot'
+          ? applySnapshot(entry, venue.sync, ev, false)
+          : ev.type === 'delta'
+            ? applyUpdate(entry, venue.sync, ev, 100)
+            : undefined
+      expect(outcome).toEqual({ kind: 'applied' })
+    },
+  }
+}
+
+describe('kraken: recorded capture (v1, re-encoded as v2)', () => {
+  // The capture's pairs; the sim lists them under their v1 wsname (BTC is XBT there).
+  const PAIRS = [
+    'WAVES/EUR',
+    'XMR/USD',
+    'KSM/BTC',
+    'GRT/ETH',
+    'SC/EUR',
+    'ETH/CHF',
+    'OCEAN/BTC',
+    'OMG/USD',
+    'BTC/CHF',
+    'ADA/BTC',
+  ]
+  const v1Name = (pair: string) => pair.replace('BTC', 'XBT')
+
+  test('all updates pass their recorded checksums; the books match the v1 reference', async () => {
+    const lines = (await Bun.file(`${FIX}/kraken/KRAKEN_ws_50_0.frames.jsonl`).text())
+      .trim()
+      .split('\n')
+
+    // The reference, straight from the v1 strings: snapshot, updates, truncation to 1000.
+    type V1 = { as?: string[][]; bs?: string[][]; a?: string[][]; b?: string[][]; c?: string }
+    const expected = new Map<string, { book: SimBook; updates: number; lastC: number }>()
+    const byV1 = new Map(PAIRS.map((p) => [v1Name(p), p]))
+    const toRows = (l: string[][] = []): Row[] => l.map((x) => [x[0]!, x[1]!])
+    for (const line of lines) {
+      const msg = JSON.parse(line) as unknown
+      if (!Array.isArray(msg)) continue
+      const pair = byV1.get(msg[msg.length - 1] as string)!
+      const parts = msg.slice(1, -2) as V1[]
+      if (parts[0]!.as !== undefined) {
+        const snapshot = new SimBook(toRows(parts[0]!.bs), toRows(parts[0]!.as))
+        expected.set(pair, { book: snapshot, updates: 0, lastC: -1 })
+        continue
+      }
+      const ref = expected.get(pair)!
+      for (const d of parts) {
+        ref.book.apply(toRows(d.b), toRows(d.a))
+        if (d.c !== undefined) ref.lastC = Number(d.c)
+      }
+      if (ref.book.bids.size > 1000 || ref.book.asks.size > 1000) ref.book.truncate(1000)
+      ref.updates++
+    }
+    expect([...expected.keys()].sort()).toEqual([...PAIRS].sort())
+    expect([...expected.values()].reduce((n, r) => n + r.updates, 0)).toBe(4269)
+
+    const frames = reencodeV1(lines)
+    expect(frames.length).toBe(4321 - 10) // the 10 v1 subscription acks are the sim's to send
+    expect(frames.filter((f) => f.includes('"type":"snapshot"')).length).toBe(10)
+
+    const markets = PAIRS.map((p) => ({ base: p.split('/')[0]!, quote: p.split('/')[1]! }))
+    sim = new SimKraken(markets, { heartbeatMs: 0, sendSnapshots: false })
+    feed = startFeed(createKraken({ depth: 1000 }), sim, PAIRS)
+    await sim.server.waitFor(() => sim!.subscribed().length === 10, 3000, 'subscriptions')
+    const sub = sim.requests.find((r) => r.method === 'subscribe')!
+    expect(sub.params).toEqual({ channel: 'book', symbol: PAIRS, depth: 1000, snapshot: true })
+
+    sim.replay(frames)
+    // Every update frame applied, plus the snapshot.
+    for (const pair of PAIRS) {
+      const applied = (e: BookEntry) => e.updates === expected.get(pair)!.updates + 1
+      await bookWhere(feed, pair, applied, 8000, `every ${pair} frame applied`)
+    }
+
+    for (const pair of PAIRS) {
+      const e = feed.entry(pair)
+      const ref = expected.get(pair)!
+      expect(e.resyncs).toBe(0)
+      expect(e.state).toBe('live')
+      expect(rows(e.book.bids)).toEqual(ref.book.topBids())
+      expect(rows(e.book.asks)).toEqual(ref.book.topAsks())
+      // The reference agrees with the venue on its own: its final top 10 gives the last recorded checksum.
+      expect(checksumOf(ref.book)).toBe(ref.lastC)
+    }
+    expect(feed.entry('XMR/USD').updates).toBe(847)
+    expect(feed.conn.stats.errors).toEqual({})
+  })
+})
+
+describe('kraken: published checksum vectors', () => {
+  type Vector = {
+    id: string
+    asks_ascending?: Row[]
+    bids_descending?: Row[]
+    checksum_input_string?: string
+    raw_frames_in_order?: string[]
+    expected_checksum_uint32?: number
+    expected?: number[]
+    subscribed_depth?: number
+  }
+  const load = async () => {
+    const text = await Bun.file(`${FIX}/vectors/kraken-checksum.json`).text()
+    return (JSON.parse(text) as { vectors: Vector[] }).vectors
+  }
+
+  test('the v1 docs book gives 974947235, on both sides of the wire', async () => {
+    const v = (await load()).find((x) => x.id === 'kraken-docs-v1-example')!
+    const b: OrderBook = createBook()
+    b.asks = v.asks_ascending!.map(([p, q]) => toLevel(p, q))
+    b.bids = v.bids_descending!.map(([p, q]) => toLevel(p, q))
+    expect(crc32Of(v.checksum_input_string!)).toBe(974947235)
+    expect(krakenChecksum(b)).toBe(v.expected_checksum_uint32!)
+    expect(krakenChecksum(b)).toBe(974947235)
+    // The sim's own implementation agrees.
+    expect(checksumOf(new SimBook(v.bids_descending!, v.asks_ascending!))).toBe(974947235)
+  })
+
+  test('the v2 docs frames go through the parser and the sync rules with their checksums', async () => {
+    const v = (await load()).find((x) => x.id === 'kraken-docs-v2-example')!
+    const venue = createKraken({ depth: v.subscribed_depth as 10 })
+    const parse = venue.createParser(new Map([['BTC/USD', 'BTC/USD']]))
+    const { entry, feed: apply } = ruleBook(venue, 'BTC/USD')
+    v.raw_frames_in_order!.forEach((raw, i) => {
+      for (const ev of parse(raw, 0)) apply(ev)
+      expect(krakenChecksum(entry.book)).toBe(v.expected![i]!)
+    })
+    expect(entry.hasSnapshot).toBe(true)
+  })
+
+  // The v2 checksum guide's snapshot, as printed (JSON numbers with trailing zeros, pretty-printed).
+  const DOCS_SNAPSHOT = `{
+  "channel": "book",
+  "type": "snapshot",
+  "data": [
+    {
+      "symbol": "BTC/USD",
+      "bids": [
+        {"price": 45283.5, "qty": 0.10000000},
+        {"price": 45283.4, "qty": 1.54582015},
+        {"price": 45282.1, "qty": 0.10000000},
+        {"price": 45281.0, "qty": 0.10000000},
+        {"price": 45280.3, "qty": 1.54592586},
+        {"price": 45279.0, "qty": 0.07990000},
+        {"price": 45277.6, "qty": 0.03310103},
+        {"price": 45277.5, "qty": 0.30000000},
+        {"price": 45277.3, "qty": 1.54602737},
+        {"price": 45276.6, "qty": 0.15445238}
+      ],
+      "asks": [
+        {"price": 45285.2, "qty": 0.00100000},
+        {"price": 45286.4, "qty": 1.54571953},
+        {"price": 45286.6, "qty": 1.54571109},
+        {"price": 45289.6, "qty": 1.54560911},
+        {"price": 45290.2, "qty": 0.15890660},
+        {"price": 45291.8, "qty": 1.54553491},
+        {"price": 45294.7, "qty": 0.04454749},
+        {"price": 45296.1, "qty": 0.35380000},
+        {"price": 45297.5, "qty": 0.09945542},
+        {"price": 45299.5, "qty": 0.18772827}
+      ],
+      "checksum": 3310070434,
+      "timestamp": "2023-10-06T17:35:55.440295Z"
+    }
+  ]
+}`
+
+  test('the v2 docs snapshot, literally, keeps its digits and passes checksum 3310070434', () => {
+    const parse = kraken.createParser(new Map([['BTC/USD', 'BTC/USD']]))
+    const events = parse(DOCS_SNAPSHOT, 0)
+    expect(events.length).toBe(1)
+    const ev = events[0]!
+    if (ev.type !== 'snapshot') throw new Error(`expected a snapshot, got ${ev.type}`)
+    expect(ev.checksum).toBe(3310070434)
+    expect(ev.exchangeTsMs).toBe(Date.UTC(2023, 9, 6, 17, 35, 55, 440))
+    const texts = [ev.bids[0]!.pxText, ev.bids[0]!.qtyText, ev.bids[3]!.pxText, ev.asks[4]!.qtyText]
+    expect(texts).toEqual(['45283.5', '0.10000000', '45281.0', '0.15890660'])
+    const { entry, feed: apply } = ruleBook(kraken, 'BTC/USD')
+    apply(ev)
+    expect(krakenChecksum(entry.book)).toBe(3310070434)
+
+    // Why the quoting matters: plain JSON.parse loses the trailing zeros and the checksum.
+    type Plain = { price: number; qty: number }
+    const plain = JSON.parse(DOCS_SNAPSHOT) as { data: { bids: Plain[]; asks: Plain[] }[] }
+    const lossy: OrderBook = createBook()
+    lossy.bids = plain.data[0]!.bids.map((l) => toLevel(String(l.price), String(l.qty)))
+    lossy.asks = plain.data[0]!.asks.map((l) => toLevel(String(l.price), String(l.qty)))
+    expect(krakenChecksum(lossy)).not.toBe(3310070434)
+  })
+
+  test('quoting touches only the number tokens of price and qty', () => {
+    const quoted = quoteLevelNumbers('{"price":45283.5,"qty":0.10000000}')
+    expect(quoted).toBe('{"price":"45283.5","qty":"0.10000000"}')
+    expect(quoteLevelNumbers('{"price" : -1.0 ,"qty":\n2}')).toBe('{"price" : "-1.0" ,"qty":\n"2"}')
+    // Left alone: strings, null, other members, the words inside strings, frames without levels.
+    for (const same of [
+      '{"price":"1.5","qty":null,"checksum":12}',
+      '{"error":"bad \\"price\\"","x":"qty"}',
+      '{"channel":"heartbeat"}',
+    ]) {
+      expect(quoteLevelNumbers(same)).toBe(same)
+    }
+  })
+})
+
+describe('kraken: parser', () => {
+  const markets = new Map([['BTC/USD', 'BTC/USD']])
+  const update = (levels: string) =>
+    '{"channel":"book","type":"update","data":[{"symbol":"BTC/USD",' +
+    `"bids":[{"price":59999.01,"qty":1.0},${levels}],"asks":[],"checksum":1}]}`
+
+  test('a negative or non-numeric level token rejects the whole message for that book', () => {
+    const parse = kraken.createParser(markets)
+    for (const bad of [
+      '{"price":-1.0,"qty":1.0}',
+      '{"price":"abc","qty":1.0}',
+      '{"price":60000.00,"qty":-5}',
+      '{"price":1e5,"qty":null}',
+    ]) {
+      let err: unknown
+      try {
+        parse(update(bad), 0)
+      } catch (e) {
+        err = e
+      }
+      expect(err).toBeInstanceOf(ParseError)
+      expect(err).toMatchObject({ kind: 'bad-level', pair: 'BTC/USD' })
+    }
+  })
+
+  test('other channels, methods and symbols are unknown, not errors; status and heartbeats are info', () => {
+    const parse = kraken.createParser(markets)
+    const trade = '{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","qty":0.5}]}'
+    expect(parse(trade, 0)).toEqual([{ type: 'unknown', what: 'channel trade' }])
+    expect(parse('{"method":"frobnicate","success":true}', 0)).toEqual([
+      { type: 'unknown', what: 'method frobnicate' },
+    ])
+    const other = update('{"price":1.0,"qty":1.0}').replace('"BTC/USD"', '"ETH/USD"')
+    expect(parse(other, 0)).toEqual([{ type: 'unknown', what: 'book for ETH/USD' }])
+    expect(parse('{"channel":"heartbeat"}', 0)).toEqual([{ type: 'info' }])
+    const status =
+      '{"channel":"status","data":[{"api_version":"v2","connection_id":14949390454975033707,' +
+      '"system":"maintenance","version":"2.0.8"}],"type":"update"}'
+    expect(parse(status, 0)).toEqual([
+      { type: 'venue-error', message: 'system status maintenance' },
+    ])
+  })
+
+  test('resubscribing one book is unsubscribe + subscribe at the same depth', () => {
+    const frames = createKraken({ depth: 10 }).resubscribe!('BTC/USD').map((f) => JSON.parse(f))
+    expect(frames.map((f) => [f.method, f.params])).toEqual([
+      ['unsubscribe', { channel: 'book', symbol: ['BTC/USD'], depth: 10 }],
+      ['subscribe', { channel: 'book', symbol: ['BTC/USD'], depth: 10, snapshot: true }],
+    ])
+    expect(frames[1].req_id).toBeGreaterThan(frames[0].req_id)
+  })
+})
+
+describe('kraken: synchronisation', () => {
+  test('subscribes once with the depth, then keeps both books exact through 300 random updates', async () => {
+    const { sim, feed, depth } = simFeed()
+    await bookWhere(feed, 'BTC/USD')
+    await bookWhere(feed, 'ETH/USD')
+    expect(sim.requests.filter((r) => r.method === 'subscribe').map((r) => r.params)).toEqual([
+      { channel: 'book', symbol: ['BTC/USD', 'ETH/USD'], depth: 25, snapshot: true },
+    ])
+    expectSame(feed, sim, 'BTC/USD', depth)
+    const rand = random(7)
+    const sent = { 'BTC/USD': 0, 'ETH/USD': 0 }
+    for (let i = 0; i < 300; i++) {
+      const [pair, mid] =
+        rand() < 0.5 ? (['BTC/USD', 60000] as const) : (['ETH/USD', 3000] as const)
+      const ch = randomChange(rand, sim.book(pair), mid)
+      sent[pair] += sim.update(pair, ch.bids, ch.asks).length
+    }
+    for (const pair of ['BTC/USD', 'ETH/USD'] as const) {
+      await bookWhere(feed, pair, (e) => e.updates === sent[pair] + 1, 3000, `${pair} updates`)
+      expect(feed.entry(pair).resyncs).toBe(0)
+      expectSame(feed, sim, pair, depth)
+      expect(feed.entry(pair).book.bids.length).toBeLessThanOrEqual(depth)
+    }
+    expect(sent['BTC/USD'] + sent['ETH/USD']).toBeGreaterThan(100)
+    expect(feed.conn.stats.errors).toEqual({})
+  })
+
+  test('an insert pushing a level out of the depth drops it; checksums keep matching', async () => {
+    const { sim, feed } = simFeed(['BTC/USD'], { venue: createKraken({ depth: 10 }) })
+    const e = await bookWhere(feed, 'BTC/USD')
+    expect(e.book.bids.length).toBe(10)
+    const tenth = e.book.bids[9]!.pxText
+    const [frame] = sim.update('BTC/USD', [['59999.95', '1.00000000']], [])
+    expect(frame).not.toContain(tenth) // Kraken sends no delete for the level pushed out
+    await bookWhere(feed, 'BTC/USD', (e) => e.book.bids[0]!.pxText === '59999.95')
+    expect(e.book.bids.length).toBe(10)
+    expect(e.book.bids.some((l) => l.pxText === tenth)).toBe(false)
+    // The pushed-out level then leaves the venue unseen; a client that kept it would now hold a
+    // ghost that a delete at the top brings back into the checksummed top 10.
+    sim.update('BTC/USD', [[tenth, '0']], [])
+    sim.update(
+      'BTC/USD',
+      [
+        ['59999.95', '0'],
+        ['59999.90', '0'],
+      ],
+      [],
+    )
+    await bookWhere(feed, 'BTC/USD', (e) => e.book.bids[0]!.pxText === '59999.80')
+    expect(e.resyncs).toBe(0)
+    expect(e.book.bids.some((l) => l.pxText === tenth)).toBe(false)
+    expectSame(feed, sim, 'BTC/USD', 10)
+    expect(krakenChecksum(e.book)).toBe(checksumOf(sim.book('BTC/USD')))
+  })
+
+  test('with no sequence numbers, the next checksum reveals a lost update: that book resyncs', async () => {
+    const { sim, feed, depth } = simFeed()
+    await bookWhere(feed, 'BTC/USD')
+    await bookWhere(feed, 'ETH/USD')
+    const resync = feed.books.events.next('resync')
+    sim.lose('BTC/USD', [['59999.90', '0']], [])
+    sim.update('BTC/USD', [], [['60000.20', '7.00000000']])
+    const { entry, failure } = await resync
+    expect([entry.pair, failure.kind]).toEqual(['BTC/USD', 'checksum'])
+    const e = await bookWhere(feed, 'BTC/USD')
+    expect(e.book.bids.some((l) => l.pxText === '59999.90')).toBe(false)
+    expectSame(feed, sim, 'BTC/USD', depth)
+    expect(feed.entry('ETH/USD').resyncs).toBe(0)
+  })
+})
+
+describe('kraken: venue behaviour', () => {
+  test('a rejected subscription is a venue error for that pair; pings are answered', async () => {
+    const venue = {
+      ...kraken,
+      limits: { ...kraken.limits, pingIntervalMs: 30, sendPerSecond: 100 },
+    }
+    const { sim, feed } = simFeed(['BTC/USD'], { venue })
+    await bookWhere(feed, 'BTC/USD')
+    const venueError = feed.conn.events.next('frame', (f) =>
+      f.events.some((ev) => ev.type === 'venue-error'),
+    )
+    sim.server.send(
+      '{"error":"Currency pair not supported BTC/USD","method":"subscribe","req_id":9,"success":false,' +
+        '"symbol":"BTC/USD","time_in":"2026-01-01T00:00:00.000000Z","time_out":"2026-01-01T00:00:00.000100Z"}',
+    )
+    const { events } = await venueError
+    expect(events).toEqual([
+      {
+        type: 'venue-error',
+        message: 'subscribe: Currency pair not supported BTC/USD',
+        pair: 'BTC/USD',
+      },
+    ])
+    const pings = () => sim.requests.filter((r) => r.method === 'ping')
+    await sim.server.waitFor(() => pings().length >= 2, 3000, 'pings')
+    const [first, second] = pings()
+    expect(typeof first!.req_id).toBe('number')
+    expect(second!.req_id).toBeGreaterThan(first!.req_id!)
+    const pong = await feed.conn.events.next('frame', (f) => f.events[0]?.type === 'info')
+    expect(pong.events).toEqual([{ type: 'info' }])
+    expect(feed.conn.stats.errors).toEqual({ 'venue-error': 1 })
+    expect(feed.entry('BTC/USD').state).toBe('live')
+  })
+
+  test('heartbeats keep a quiet feed alive past the idle timeout', async () => {
+    const { sim, feed } = simFeed(['BTC/USD'], { idleTimeoutMs: 200, heartbeatMs: 30 })
+    await bookWhere(feed, 'BTC/USD')
+    const heard = feed.conn.stats.messages
+    // Re-checked on every frame the connection announces.
+    const beats = () => feed.conn.stats.messages >= heard + 12
+    await bookWhere(feed, 'BTC/USD', beats, 3000, 'twelve heartbeats')
+    expect(sim.server.connections).toBe(1)
+    expect(feed.conn.stats.errors.idle).toBeUndefined()
+  })
+
+  test('only online pairs are listed; USD is not USDT; XBT is BTC; dark pools are ignored', async () => {
+    const { sim, feed } = simFeed(['BTC/USD', 'BTC/USDT', 'ETH/USDT', 'DOT/USD', 'BTC/USDC'])
+    const listed = await feed.conn.events.next('listed')
+    expect(listed.unlisted).toEqual(['ETH/USDT', 'DOT/USD', 'BTC/USDC'])
+    expect([...listed.markets]).toEqual([
+      ['BTC/USD', 'BTC/USD'],
+      ['BTC/USDT', 'BTC/USDT'],
+    ])
+    const usdt = await bookWhere(feed, 'BTC/USDT')
+    const usd = await bookWhere(feed, 'BTC/USD')
+    expect(usdt.book.bids[0]!.pxText).toBe('60009.90')
+    expect(usd.book.bids[0]!.pxText).toBe('59999.90')
+    expect(sim.server.requests).toEqual(['/0/public/AssetPairs'])
+  })
+
+  test('AssetPairs names markets the Kraken way: legacy keys, v1 wsnames, cancel-only status', async () => {
+    sim = new SimKraken(SIM_MARKETS(), { heartbeatMs: 0 })
+    const body = (await (await fetch(`${sim.restUrl}/0/public/AssetPairs`)).json()) as {
+      result: Record<string, { wsname?: string; base: string; quote: string; status: string }>
+    }
+    const summary = Object.entries(body.result).map(([k, v]) => [k, v.wsname, v.status])
+    expect(summary).toEqual([
+      ['XXBTZUSD', 'XBT/USD', 'online'],
+      ['XETHZUSD', 'ETH/USD', 'online'],
+      ['XBTUSDT', 'XBT/USDT', 'online'],
+      ['DOTUSD', 'DOT/USD', 'cancel_only'],
+      ['XXBTZUSD.d', undefined, 'online'],
+    ])
+    expect(body.result['XXBTZUSD']).toMatchObject({ base: 'XXBT', quote: 'ZUSD' })
+  })
+
+  test('depth must be one Kraken offers', () => {
+    expect(() => createKraken({ depth: 50 as never })).toThrow(RangeError)
+    expect(createKraken({ depth: 1000 }).sync.maxDepth).toBe(1000)
+    expect(kraken.sync.maxDepth).toBe(25)
+    expect(kraken.wsUrl('wss://ws.kraken.com/v2', ['BTC/USD'])).toBe('wss://ws.kraken.com/v2')
+  })
+})
