@@ -7,8 +7,8 @@ describe('parseConfig', () => {
     expect(c.exchanges).toEqual(['binance', 'kraken', 'coinbase', 'bitstamp', 'okx', 'bybit'])
     expect(c.symbols).toEqual(['BTC/USDT', 'ETH/USDT', 'SOL/USDT'])
     expect(c.port).toBe(8080)
-    expect(c.endpoints.okx.wsUrl).toBe('wss://ws.okx.com:8443/ws/v5/public')
-    expect(c.endpoints.binance.restUrl).toBe('https://api.binance.com')
+    expect(c.endpoints.okx?.wsUrl).toBe('wss://ws.okx.com:8443/ws/v5/public')
+    expect(c.endpoints.binance?.restUrl).toBe('https://api.binance.com')
     expect(Object.isFrozen(c)).toBe(true)
   })
 
@@ -23,9 +23,9 @@ describe('parseConfig', () => {
     expect(c.exchanges).toEqual(['kraken', 'okx'])
     expect(c.symbols).toEqual(['BTC/USDT', 'ETH/USDT', 'BTC/USD'])
     expect(c.port).toBe(9000)
-    expect(c.endpoints.kraken.wsUrl).toBe('ws://127.0.0.1:5555')
-    expect(c.endpoints.okx.restUrl).toBe('http://127.0.0.1:5556')
-    expect(c.endpoints.okx.wsUrl).toBe('wss://ws.okx.com:8443/ws/v5/public')
+    expect(c.endpoints.kraken?.wsUrl).toBe('ws://127.0.0.1:5555')
+    expect(c.endpoints.okx?.restUrl).toBe('http://127.0.0.1:5556')
+    expect(c.endpoints.okx?.wsUrl).toBe('wss://ws.okx.com:8443/ws/v5/public')
   })
 
   test('empty values count as unset', () => {

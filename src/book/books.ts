@@ -68,6 +68,16 @@ export type BooksEvent =
   | { readonly type: 'live'; readonly entry: BookEntry; readonly atMs: number }
   /** A live book stopped being trustworthy: a resync, or its connection going down. */
   | { readonly type: 'invalid'; readonly entry: BookEntry; readonly reason: string }
+  /**
+   * A snapshot was not used: too old to join the buffered updates (`refetch`: another is asked
+   * for), or older than the live book it would replace (`discarded`: the book stays as it is).
+   */
+  | {
+      readonly type: 'snapshot-rejected'
+      readonly entry: BookEntry
+      readonly action: 'refetch' | 'discarded'
+      readonly why: string
+    }
   /** A book was rebuilt because a rule failed. */
   | { readonly type: 'resync'; readonly entry: BookEntry; readonly failure: BookFailure }
 

@@ -419,6 +419,12 @@ export class BookSync {
         return
       case 'discarded':
         this.#conn.countError('late-snapshot', `${e.pair}: ${outcome.why}; discarded`)
+        this.#books.events.emit({
+          type: 'snapshot-rejected',
+          entry: e,
+          action: 'discarded',
+          why: outcome.why,
+        })
         return
       case 'buffered':
         this.#request(e.pair)
@@ -426,6 +432,12 @@ export class BookSync {
       case 'refetch':
         e.syncNote = outcome.why
         this.#conn.countError('stale-snapshot', `${e.pair}: ${outcome.why}; asking again`)
+        this.#books.events.emit({
+          type: 'snapshot-rejected',
+          entry: e,
+          action: 'refetch',
+          why: outcome.why,
+        })
         this.#retryLater(e.pair)
         return
       case 'failed':

@@ -6,7 +6,7 @@ import {
   isCrossed,
   truncateBook,
 } from '../../src/book/book.ts'
-import { toLevels } from '../../src/exchanges/exchange.ts'
+import { toLevels } from '../../src/venues/venue.ts'
 import { rows } from '../support.ts'
 
 describe('order book', () => {

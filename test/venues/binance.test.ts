@@ -1,45 +1,52 @@
+/**
+ * Binance's own behaviour: the recorded capture replayed into the documented books, the U/u
+ * procedure around a REST snapshot, its parser's level checks, serverShutdown, its market list
+ * and the simulated venue's limits. Generic faults are in contract.test.ts.
+ */
 import { afterEach, describe, expect, test } from 'bun:test'
-import { binance } from '../../src/exchanges/binance.ts'
-import { FakeBinance } from '../fakes/binance.ts'
-import { makeBook, SimBook, type Row } from '../fakes/sim-book.ts'
-import { rows, startFeed, until, type Feed } from '../support.ts'
+import { binance } from '../../src/venues/binance/index.ts'
+import { SimBinance } from '../../src/venues/binance/sim.ts'
+import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
+import type { SimMarket } from '../../src/venues/sim/venue.ts'
+import { ExchangeError } from '../../src/venues/venue.ts'
+import { bookWhere, rows, startFeed, type Feed, type FeedOptions } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures/binance`
+const BTC = 'BTC/USDT'
+const ETH = 'ETH/USDT'
 
-let fake: FakeBinance | undefined
+let sim: SimBinance | undefined
 let feed: Feed | undefined
-afterEach(() => {
-  feed?.stop()
-  fake?.stop()
-  feed = fake = undefined
+afterEach(async () => {
+  await feed?.stop()
+  sim?.stop()
+  feed = sim = undefined
 })
 
-function simFeed(pairs = ['BTC/USDT', 'ETH/USDT'], opts: Parameters<typeof startFeed>[3] = {}) {
-  fake = new FakeBinance([
-    { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
-    { symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
-    { symbol: 'BTCUSD', base: 'BTC', quote: 'USD', status: 'BREAK', book: makeBook(60000) },
+function simFeed(pairs = [BTC, ETH], options: FeedOptions = {}) {
+  sim = new SimBinance([
+    { base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
+    { base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
+    { base: 'BTC', quote: 'USD', trading: false, book: makeBook(60000) },
   ])
-  feed = startFeed(binance, fake, pairs, opts)
-  return { fake, feed }
+  feed = startFeed(binance, sim, pairs, options)
+  return { sim, feed }
 }
 
-async function live(f: Feed, fk: FakeBinance, pair: string, symbol: string) {
-  await until(() => fk.server.clients.size > 0, 3000, 'a connection')
-  const e = f.books.get('binance', pair)!
-  // Keep the stream moving until the book is live (the first update triggers the snapshot).
-  while (e.state !== 'live') {
-    fk.update(symbol, [], [])
-    await until(() => e.state === 'live' || e.buffer.length > 0, 3000, `${pair} update`)
-    await Bun.sleep(5)
-  }
+/** The book once live; an empty update makes a quiet market ask for its snapshot. */
+async function live(f: Feed, s: SimBinance, pair: string) {
+  await s.server.waitFor(() => s.server.clients.size > 0, 3000, 'a connection')
+  if (f.entry(pair).state !== 'live') s.update(pair, [], [])
+  return bookWhere(f, pair)
 }
 
 const expectSame = (f: Feed, pair: string, book: SimBook) => {
-  const e = f.books.get('binance', pair)!
-  expect(rows(e.book.bids)).toEqual(book.topBids())
-  expect(rows(e.book.asks)).toEqual(book.topAsks())
+  expect(rows(f.entry(pair).book.bids)).toEqual(book.topBids())
+  expect(rows(f.entry(pair).book.asks)).toEqual(book.topAsks())
 }
+
+const depthRequests = (s: SimBinance) =>
+  s.server.requests.filter((r) => r.startsWith('/api/v3/depth'))
 
 describe('binance: recorded capture', () => {
   test('replays the captured frames and REST snapshots into the documented books, level by level', async () => {
@@ -48,21 +55,21 @@ describe('binance: recorded capture', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { url: string; body: string })
     const frames = (await Bun.file(`${FIX}/BINANCE_ws_1_0.frames.jsonl`).text()).trim().split('\n')
-    const markets = [
+    const markets: (SimMarket & { symbol: string; pair: string })[] = [
       { symbol: 'NKNUSDT', base: 'NKN', quote: 'USDT', pair: 'NKN/USDT' },
       { symbol: 'BLZETH', base: 'BLZ', quote: 'ETH', pair: 'BLZ/ETH' },
       { symbol: 'LRCBTC', base: 'LRC', quote: 'BTC', pair: 'LRC/BTC' },
       { symbol: 'RUNEEUR', base: 'RUNE', quote: 'EUR', pair: 'RUNE/EUR' },
     ]
-    fake = new FakeBinance(markets)
+    sim = new SimBinance(markets)
     for (const s of snapshots)
-      fake.cannedSnapshots.set(new URL(s.url).searchParams.get('symbol')!, s.body)
+      sim.cannedSnapshots.set(new URL(s.url).searchParams.get('symbol')!, s.body)
 
-    // The reference: the documented procedure, applied independently with the fake's SimBook.
+    // The reference: the documented procedure, applied independently with SimBook.
     const expected = new Map<string, SimBook>()
     const applied = new Map<string, number>()
     for (const m of markets) {
-      const snap = JSON.parse(fake.cannedSnapshots.get(m.symbol)!) as {
+      const snap = JSON.parse(sim.cannedSnapshots.get(m.symbol)!) as {
         lastUpdateId: number
         bids: Row[]
         asks: Row[]
@@ -87,31 +94,25 @@ describe('binance: recorded capture', () => {
 
     feed = startFeed(
       binance,
-      fake,
+      sim,
       markets.map((m) => m.pair),
     )
-    await until(() => fake!.server.clients.size === 1, 3000, 'connection')
-    const client = [...fake.server.clients][0]!
-    expect(fake.streamsOf(client).sort()).toEqual(
+    await sim.server.waitFor(() => sim!.server.clients.size === 1, 3000, 'connection')
+    const client = [...sim.server.clients][0]!
+    expect(sim.streamsOf(client).sort()).toEqual(
       markets.map((m) => `${m.symbol.toLowerCase()}@depth@100ms`).sort(),
     )
     for (const f of frames) {
       const stream = (JSON.parse(f) as { stream: string }).stream
-      if (fake.streamsOf(client).includes(stream)) fake.server.send(f, client)
+      if (sim.streamsOf(client).includes(stream)) sim.server.send(f, client)
     }
-    await until(
-      () =>
-        markets.every(
-          (m) =>
-            feed!.books.get('binance', m.pair)!.state === 'live' &&
-            feed!.books.get('binance', m.pair)!.lastSeq === maxU(frames, m.symbol),
-        ),
-      5000,
-      'all books live at the last update',
-    )
+    for (const m of markets) {
+      const last = maxU(frames, m.symbol)
+      await bookWhere(feed, m.pair, (e) => e.state === 'live' && e.lastSeq === last)
+    }
 
     for (const m of markets) {
-      const e = feed.books.get('binance', m.pair)!
+      const e = feed.entry(m.pair)
       const book = expected.get(m.pair)!
       expect(rows(e.book.bids)).toEqual(book.topBids())
       expect(rows(e.book.asks)).toEqual(book.topAsks())
@@ -119,7 +120,7 @@ describe('binance: recorded capture', () => {
     }
     expect(applied.get('NKN/USDT')).toBeGreaterThan(100)
     expect(feed.conn.stats.errors).toEqual({})
-    expect(fake.server.requests.filter((r) => r.startsWith('/api/v3/depth')).length).toBe(4)
+    expect(depthRequests(sim).length).toBe(4)
   })
 })
 
@@ -133,233 +134,113 @@ function maxU(frames: string[], symbol: string): number {
 }
 
 describe('binance: synchronisation', () => {
-  test('buffers updates while the snapshot is on its way and applies the ones after it', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await until(() => fake.server.clients.size > 0, 3000, 'connection')
-    fake.holdSnapshots = true
-    fake.update('BTCUSDT', [['59999.90', '2.00000000']], [])
-    await until(
-      () => fake.server.requests.some((r) => r.startsWith('/api/v3/depth')),
-      3000,
-      'snapshot request',
+  test('buffers updates during the REST snapshot; the first kept event straddles lastUpdateId', async () => {
+    const { sim, feed } = simFeed([BTC])
+    await sim.server.waitFor(() => sim.server.clients.size > 0, 3000, 'connection')
+    sim.holdSnapshots = true
+    sim.update(BTC, [['59999.90', '2.00000000']], [])
+    await sim.server.waitFor(() => depthRequests(sim).length === 1, 3000, 'snapshot request')
+    // The venue's snapshot lands inside the next event's U..u span.
+    const snapshot = sim.book(BTC).clone()
+    const lastUpdateId = sim.seq(BTC) + 1
+    sim.cannedSnapshots.set(
+      'BTCUSDT',
+      JSON.stringify({ lastUpdateId, bids: snapshot.topBids(), asks: snapshot.topAsks() }),
     )
-    fake.update('BTCUSDT', [], [['60000.10', '0']])
-    fake.update('BTCUSDT', [['59999.95', '1.50000000']], [['60000.15', '3.00000000']])
-    const e = feed.books.get('binance', 'BTC/USDT')!
-    await until(() => e.buffer.length === 3, 3000, 'three buffered updates')
+    sim.update(BTC, [], [['60000.10', '0']], { ids: 3 })
+    sim.update(BTC, [['59999.95', '1.50000000']], [['60000.15', '3.00000000']])
+    const e = await bookWhere(feed, BTC, (e) => e.buffer.length === 3, 3000, 'three buffered')
     expect(e.state).toBe('syncing')
-    fake.releaseSnapshots()
-    await until(() => e.state === 'live', 3000, 'live')
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTCUSDT')!.book)
+    sim.releaseSnapshots()
+    await bookWhere(feed, BTC)
+    expectSame(feed, BTC, sim.book(BTC))
     expect(e.book.asks[0]!.pxText).toBe('60000.15')
-  })
-
-  test('fetches the snapshot again when it is older than the buffered updates', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    fake.update('BTCUSDT', [['59990.00', '1.00000000']], [])
-    fake.update('BTCUSDT', [['59991.00', '1.00000000']], [])
-    await until(() => fake.server.clients.size > 0, 3000, 'connection')
-    fake.staleSnapshots = 1
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-    expect(fake.server.requests.filter((r) => r.startsWith('/api/v3/depth')).length).toBe(2)
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTCUSDT')!.book)
-  })
-
-  test('a sequence gap resyncs that book only', async () => {
-    const { fake, feed } = simFeed()
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-    await live(feed, fake, 'ETH/USDT', 'ETHUSDT')
-    const btc = feed.books.get('binance', 'BTC/USDT')!
-    const eth = feed.books.get('binance', 'ETH/USDT')!
-    const ethUpdates = eth.updates
-    fake.holdSnapshots = true
-    fake.update('BTCUSDT', [['59999.99', '9.00000000']], [], { skip: 3 })
-    await until(() => btc.resyncs === 1, 3000, 'resync')
-    expect(btc.lastResyncReason).toContain('sequence gap')
-    expect(btc.state).toBe('syncing')
-    expect(btc.book.bids.length).toBe(0)
-    fake.releaseSnapshots()
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTCUSDT')!.book)
-    expect(eth.state).toBe('live')
-    expect(eth.resyncs).toBe(0)
-    expect(eth.updates).toBeGreaterThanOrEqual(ethUpdates)
+    expect(e.lastSeq).toBe(sim.seq(BTC))
+    expect(e.resyncs).toBe(0)
   })
 })
 
-describe('binance: bad input', () => {
-  test('malformed JSON and unknown messages are counted, and the books stay exact', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-    fake.server.send('{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpd')
-    fake.server.send('not json at all')
-    fake.server.send(
-      JSON.stringify({ stream: 'btcusdt@trade', data: { e: 'trade', s: 'BTCUSDT' } }),
-    )
-    fake.update('BTCUSDT', [['59999.97', '4.00000000']], [])
-    const e = feed.books.get('binance', 'BTC/USDT')!
-    await until(() => e.book.bids[0]!.pxText === '59999.97', 3000, 'update after garbage')
-    expect(feed.conn.stats.errors['malformed-json']).toBe(2)
-    expect(feed.conn.stats.errors['unknown-message']).toBe(1)
-    expect(e.state).toBe('live')
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTCUSDT')!.book)
-  })
-
-  test('a negative or non-numeric price rejects the whole message and resyncs that book', async () => {
-    const { fake, feed } = simFeed()
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-    await live(feed, fake, 'ETH/USDT', 'ETHUSDT')
-    const btc = feed.books.get('binance', 'BTC/USDT')!
-    const s = fake.state.get('BTCUSDT')!
+describe('binance: parser', () => {
+  test('a negative or non-numeric price rejects the whole message and resyncs that book only', async () => {
+    const { sim, feed } = simFeed()
+    await live(feed, sim, BTC)
+    await live(feed, sim, ETH)
+    const btc = feed.entry(BTC)
     for (const bad of [
       ['-1.00', '1.0'],
       ['abc', '1.0'],
       ['60000.00', '-5'],
     ] as Row[]) {
-      const before = btc.resyncs
-      // Sent by hand so the fake's own book does not take the bad level.
-      s.lastUpdateId++
-      fake.server.send(
-        JSON.stringify({
-          stream: 'btcusdt@depth@100ms',
-          data: {
-            e: 'depthUpdate',
-            E: 1,
-            s: 'BTCUSDT',
-            U: s.lastUpdateId,
-            u: s.lastUpdateId,
-            b: [['59999.01', '1.0'], bad],
-            a: [],
-          },
-        }),
-      )
-      await until(() => btc.resyncs === before + 1, 3000, 'resync after bad level')
+      const resync = feed.books.events.next('resync', (ev) => ev.entry.pair === BTC)
+      sim.inject(BTC, [['59999.01', '1.0'], bad], [])
+      expect((await resync).failure.kind).toBe('bad-input')
       expect(btc.book.bids.some((l) => l.pxText === '59999.01')).toBe(false)
-      await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-      expectSame(feed, 'BTC/USDT', s.book)
+      await live(feed, sim, BTC)
+      expectSame(feed, BTC, sim.book(BTC))
     }
     expect(feed.conn.stats.errors['bad-level']).toBe(3)
-    expect(feed.books.get('binance', 'ETH/USDT')!.resyncs).toBe(0)
-  })
-
-  test('a crossed book is never live: it resyncs', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-    const e = feed.books.get('binance', 'BTC/USDT')!
-    const s = fake.state.get('BTCUSDT')!
-    s.lastUpdateId++
-    fake.server.send(
-      JSON.stringify({
-        stream: 'btcusdt@depth@100ms',
-        data: {
-          e: 'depthUpdate',
-          E: 1,
-          s: 'BTCUSDT',
-          U: s.lastUpdateId,
-          u: s.lastUpdateId,
-          b: [['60005.00', '1.00000000']],
-          a: [],
-        },
-      }),
-    )
-    await until(() => e.resyncs === 1, 3000, 'resync')
-    expect(e.lastResyncReason).toContain('crossed')
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-    expect(e.book.bids[0]!.px).toBeLessThan(e.book.asks[0]!.px)
+    expect(feed.entry(ETH).resyncs).toBe(0)
   })
 })
 
-describe('binance: connection faults', () => {
-  test('a disconnect reconnects, resubscribes and rebuilds the book without ghost levels', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-    const e = feed.books.get('binance', 'BTC/USDT')!
-    fake.server.disconnectAll()
-    await until(() => feed.conn.stats.state !== 'connected', 3000, 'down')
-    // While we are away a level disappears; the client never sees that delete.
-    fake.state.get('BTCUSDT')!.book.apply([['59999.90', '0']], [])
-    fake.state.get('BTCUSDT')!.lastUpdateId += 10
-    await until(() => fake.server.connections === 2, 3000, 'reconnect')
-    expect(fake.streamsOf([...fake.server.clients][0]!)).toEqual(['btcusdt@depth@100ms'])
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-    expect(e.book.bids.some((l) => l.pxText === '59999.90')).toBe(false)
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTCUSDT')!.book)
-    expect(feed.conn.stats.reconnects).toBe(1)
-  })
-
-  test('a stalled feed is caught by the idle watchdog and reconnected', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'], { idleTimeoutMs: 200 })
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-    fake.server.stalled = true
-    await until(() => fake.server.connections === 2, 3000, 'watchdog reconnect')
-    fake.server.stalled = false
-    expect(feed.conn.stats.errors.idle).toBeGreaterThanOrEqual(1)
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-  })
-
+describe('binance: venue behaviour', () => {
   test('serverShutdown triggers a planned reconnect', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-    fake.serverShutdown()
-    await until(() => fake.server.connections === 2, 3000, 'planned reconnect')
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
+    const { sim, feed } = simFeed([BTC])
+    await live(feed, sim, BTC)
+    const down = feed.conn.events.next('down')
+    sim.serverShutdown()
+    expect((await down).reason).toContain('serverShutdown')
+    await sim.server.waitFor(() => sim.server.connections === 2, 3000, 'planned reconnect')
+    await live(feed, sim, BTC)
+    expectSame(feed, BTC, sim.book(BTC))
     expect(feed.conn.stats.errors.socket ?? 0).toBe(0)
   })
 
-  test('a server closing mid-message is survived', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-    const s = fake.state.get('BTCUSDT')!
-    fake.server.closeMidMessage(
-      JSON.stringify({
-        stream: 'btcusdt@depth@100ms',
-        data: {
-          e: 'depthUpdate',
-          E: 1,
-          s: 'BTCUSDT',
-          U: s.lastUpdateId + 1,
-          u: s.lastUpdateId + 1,
-          b: [['1.0', '1.0']],
-          a: [],
-        },
-      }),
-    )
-    await until(() => fake.server.connections === 2, 3000, 'reconnect')
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-    expectSame(feed, 'BTC/USDT', s.book)
+  test('only TRADING symbols are listed, and USD is not USDT', async () => {
+    const { feed } = simFeed([BTC, 'BTC/USD', 'DOGE/USDT'])
+    const listed = await feed.conn.events.next('listed')
+    expect(listed.unlisted).toEqual(['BTC/USD', 'DOGE/USDT'])
+    expect([...listed.markets]).toEqual([[BTC, 'BTCUSDT']])
   })
 
-  test('markets the venue does not list are reported, not guessed; USD is not USDT', async () => {
-    const unlisted: string[] = []
-    const { fake, feed } = simFeed(['BTC/USDT', 'BTC/USD', 'DOGE/USDT'], {
-      onUnlisted: (_v, p) => unlisted.push(...p),
+  test('REST errors carry Binance bodies; the request-weight budget answers 429 with Retry-After', async () => {
+    sim = new SimBinance([{ base: 'BTC', quote: 'USDT', book: makeBook(60000) }], {
+      weightPerMinute: 120,
     })
-    await until(() => fake.server.clients.size > 0, 3000, 'connection')
-    expect(unlisted).toEqual(['BTC/USD', 'DOGE/USDT'])
-    expect(feed.conn.stats.unlisted).toEqual(['BTC/USD', 'DOGE/USDT'])
-    expect([...feed.conn.stats.markets]).toEqual([['BTC/USDT', 'BTCUSDT']])
+    const depth = `${sim.restUrl}/api/v3/depth?symbol=BTCUSDT&limit=1000`
+    sim.snapshotFaults.push({ kind: 'status', status: 500 })
+    const failed = await fetch(depth)
+    expect(failed.status).toBe(500)
+    expect(await failed.json()).toMatchObject({ code: -1001 })
+    // Weight 50 a request: the second passes, the third is over 120 a minute.
+    expect((await fetch(depth)).status).toBe(200)
+    const limited = await fetch(depth)
+    expect(limited.status).toBe(429)
+    expect(limited.headers.get('retry-after')).toBe('60')
+    expect(await limited.json()).toMatchObject({ code: -1003 })
+    const signal = AbortSignal.timeout(2000)
+    const err = await binance.fetchSnapshot!(sim.restUrl, 'BTCUSDT', BTC, { fetch, signal }).catch(
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(ExchangeError)
+    expect((err as ExchangeError).retryAfterMs).toBe(60_000)
+    const unknown = await fetch(`${sim.restUrl}/api/v3/depth?symbol=NOPE&limit=5`)
+    expect([unknown.status, await unknown.json()]).toEqual([
+      400,
+      { code: -1121, msg: 'Invalid symbol.' },
+    ])
   })
-})
 
-describe('binance: snapshots that never come', () => {
-  test('a quiet market is seeded once the connection has been up for the snapshot timeout', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'], { snapshotTimeoutMs: 100 })
-    const e = feed.books.get('binance', 'BTC/USDT')!
-    // No update is ever sent: the REST snapshot is fetched anyway after the timeout.
-    await until(() => e.state === 'live', 3000, 'seeded without updates')
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTCUSDT')!.book)
-  })
-
-  test('a snapshot request that fails is retried until it succeeds', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await until(() => fake.server.clients.size > 0, 3000, 'connection')
-    fake.state.get('BTCUSDT')!.market.symbol = 'BTCUSDT' // keep listing
-    const original = fake.cannedSnapshots
-    original.set('BTCUSDT', 'not json')
-    fake.update('BTCUSDT', [], [])
-    await until(() => (feed.conn.stats.errors.snapshot ?? 0) >= 1, 3000, 'failed snapshot counted')
-    original.delete('BTCUSDT')
-    await live(feed, fake, 'BTC/USDT', 'BTCUSDT')
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTCUSDT')!.book)
+  test('more than 5 incoming messages a second close the connection, as Binance does', async () => {
+    sim = new SimBinance([{ base: 'BTC', quote: 'USDT' }])
+    const ws = new WebSocket(`${sim.wsUrl}/stream?streams=btcusdt@depth@100ms`)
+    const replies: unknown[] = []
+    ws.onmessage = (m) => replies.push(JSON.parse(String(m.data)))
+    await new Promise((resolve) => (ws.onopen = resolve))
+    const closed = new Promise<CloseEvent>((resolve) => (ws.onclose = resolve))
+    for (let i = 1; i <= 6; i++) ws.send(JSON.stringify({ method: 'LIST_SUBSCRIPTIONS', id: i }))
+    expect((await closed).code).toBe(1008)
+    expect(replies[0]).toEqual({ result: ['btcusdt@depth@100ms'], id: 1 })
+    expect(replies.length).toBe(5)
   })
 })
