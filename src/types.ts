@@ -4,7 +4,7 @@
  */
 
 /**
- * A venue's id (`binance`, `kraken`, ...). The list of venues is the registry in
+ * A venue's id, lower case. The list of venues is the registry in
  * venues/index.ts; config validates ids against it.
  */
 export type VenueId = string

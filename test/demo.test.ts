@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { startSimulatedVenues, type Demo } from '../src/demo.ts'
 import { startApp, type App } from '../src/main.ts'
-import { VENUES } from '../src/types.ts'
-import { silent, until } from './support.ts'
+import { VENUE_IDS } from '../src/venues/index.ts'
+import { silent } from './support.ts'
 
 let app: App | undefined
 let venues: Demo | undefined
@@ -19,14 +19,13 @@ describe('offline demo', () => {
       { ...venues.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: ':memory:', TRIANGLES: 'off' },
       silent,
     )
-    await until(
-      () => VENUES.every((v) => [...app!.books.ofVenue(v)].every((e) => e.state === 'live')),
-      10_000,
-      'every book on every venue live',
-    )
-    await until(() => app!.detector.stats.opened > 0, 20_000, 'an opportunity')
+    const a = app
+    const allLive = () =>
+      VENUE_IDS.every((v) => [...a.books.ofVenue(v)].every((e) => e.state === 'live'))
+    if (!allLive()) await a.books.events.next('live', allLive, 10_000)
+    if (a.detector.stats.opened === 0) await a.detector.events.next('opened', undefined, 20_000)
     const status = (await (await fetch(`http://127.0.0.1:${app.port}/api/status`)).json()) as any
-    for (const v of VENUES) {
+    for (const v of VENUE_IDS) {
       expect(status.venues[v].state).toBe('connected')
       expect(status.venues[v].errors).toEqual({})
     }

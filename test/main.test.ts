@@ -1,28 +1,27 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { startApp, type App } from '../src/main.ts'
-import { FakeBinance } from './fakes/binance.ts'
-import { FakeBybit } from './fakes/bybit.ts'
-import { makeBook, type Row } from './fakes/sim-book.ts'
-import { silent, until } from './support.ts'
+import { binance as binanceVenue } from '../src/venues/binance/index.ts'
+import { bybit as bybitVenue } from '../src/venues/bybit/index.ts'
+import { makeBook, type Row } from '../src/venues/sim/book.ts'
+import type { SimMarket, SimVenue } from '../src/venues/sim/venue.ts'
+import { silent } from './support.ts'
 
 let app: App | undefined
-const fakes: { stop(): void }[] = []
+const sims: SimVenue[] = []
 afterEach(async () => {
   await app?.stop()
-  for (const f of fakes.splice(0)) f.stop()
+  for (const s of sims.splice(0)) s.stop()
   app = undefined
 })
 
 function twoVenues() {
-  const binance = new FakeBinance([
-    { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
-    { symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
-  ])
-  const bybit = new FakeBybit([
-    { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
-    { symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
-  ])
-  fakes.push(binance, bybit)
+  const markets = (): SimMarket[] => [
+    { base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
+    { base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
+  ]
+  const binance = binanceVenue.simulate(markets())
+  const bybit = bybitVenue.simulate(markets())
+  sims.push(binance, bybit)
   const env = {
     EXCHANGES: 'binance,bybit',
     SYMBOLS: 'btcusdt,ETH-USDT,SOL/USDT',
@@ -40,19 +39,20 @@ function twoVenues() {
   return { binance, bybit, env }
 }
 
-/** Keeps Binance's stream moving (its first update triggers the REST snapshot) until all is live. */
-async function allLive(a: App, binance: FakeBinance) {
-  await until(
-    () => {
-      binance.update('BTCUSDT', [['59999.95', '1.00000000']], [])
-      binance.update('ETHUSDT', [], [['3000.015', '2.00000000']])
-      return [...a.books.venues()].every((v) =>
-        [...a.books.ofVenue(v)].every((e) => e.state === 'live' || e.pair === 'SOL/USDT'),
-      )
-    },
-    5000,
-    'books live',
-  )
+/**
+ * Resolves once every listed book is live. Binance's first update triggers its REST snapshot, so
+ * one update per market is pushed as soon as the client is subscribed.
+ */
+async function allLive(a: App, binance: SimVenue) {
+  const notLive = () =>
+    [...a.books.venues()].some((v) =>
+      [...a.books.ofVenue(v)].some((e) => e.state !== 'live' && e.pair !== 'SOL/USDT'),
+    )
+  const live = a.books.events.next('live', () => !notLive())
+  await binance.server.waitFor(() => binance.server.clients.size > 0, 5000, 'binance client')
+  binance.update('BTC/USDT', [['59999.95', '1.00000000']], [])
+  binance.update('ETH/USDT', [], [['3000.015', '2.00000000']])
+  await live
 }
 
 describe('arbwatch process', () => {
@@ -90,17 +90,21 @@ describe('arbwatch process', () => {
     expect(app.detector.openOpportunities()).toHaveLength(0)
 
     // Bybit's whole book jumps: its best bid 60,200.00 is above Binance's best ask 60,000.10.
-    const asksGone: Row[] = bybit.state
-      .get('BTCUSDT')!
-      .book.topAsks()
+    const asksGone: Row[] = bybit
+      .book('BTC/USDT')
+      .topAsks()
       .map(([p]) => [p, '0'])
-    bybit.update('BTCUSDT', [['60200.00', '1.00000000']], [...asksGone, ['60300.00', '1.00000000']])
-    await until(() => app!.detector.openOpportunities().length === 1, 3000, 'opportunity opened')
-    await until(
-      () => app!.store.stats.written >= 1 && app!.store.stats.pending === 0,
-      3000,
-      'written',
+    const opened = app.detector.events.next('opened', undefined, 3000)
+    bybit.update(
+      'BTC/USDT',
+      [['60200.00', '1.00000000']],
+      [...asksGone, ['60300.00', '1.00000000']],
     )
+    await opened
+    expect(app.detector.openOpportunities()).toHaveLength(1)
+    await app.store.flush()
+    expect(app.store.stats.written).toBeGreaterThanOrEqual(1)
+    expect(app.store.stats.pending).toBe(0)
 
     const res = await fetch(`http://127.0.0.1:${app.port}/api/opportunities?symbol=BTCUSDT`)
     const { items } = (await res.json()) as any
@@ -126,8 +130,10 @@ describe('arbwatch process', () => {
     expect(o.feeBps).toBe(20)
 
     // The dislocation ends: the opportunity closes, and the same row records it.
-    bybit.update('BTCUSDT', [['60200.00', '0']], [['60000.50', '1.00000000']])
-    await until(() => app!.detector.openOpportunities().length === 0, 3000, 'closed')
+    const closed = app.detector.events.next('closed', undefined, 3000)
+    bybit.update('BTC/USDT', [['60200.00', '0']], [['60000.50', '1.00000000']])
+    await closed
+    expect(app.detector.openOpportunities()).toHaveLength(0)
     await app.store.flush()
     const after = (await app.store.listOpportunities({})).items
     expect(after).toHaveLength(1)

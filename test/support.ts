@@ -7,7 +7,7 @@ import { BookSync, type BookSyncOptions } from '../src/book/sync.ts'
 import { createLogger } from '../src/log.ts'
 import type { Level, Pair } from '../src/types.ts'
 import { Connection, type ConnectionOptions } from '../src/venues/connection.ts'
-import type { Venue } from '../src/venues/venue.ts'
+import { toLevels, type SnapshotEvent, type Venue, type VenueEvent } from '../src/venues/venue.ts'
 
 export const silent = createLogger('silent')
 
@@ -123,3 +123,63 @@ export function bookWhere(
 /** A book side as `[price, qty]` strings, for level-by-level comparison. */
 export const rows = (levels: readonly Level[], n = Infinity): [string, string][] =>
   levels.slice(0, n).map((l) => [l.pxText, l.qtyText])
+
+/**
+ * A venue's real BookSync over a Connection that never opens a socket: the test plays what the
+ * connection would announce (listing, up, frames, down), so the book rules, the detector and the
+ * API run in-process on a clock the test controls.
+ */
+export interface ScriptedFeed {
+  readonly conn: Connection
+  readonly sync: BookSync
+  /** One frame of venue events, received at `atMs`. */
+  frame(events: readonly VenueEvent[], atMs: number): void
+  /** A socket snapshot of one book (`extra` adds a checksum, a sequence, ...). */
+  snapshot(
+    pair: Pair,
+    bids: [string, string][],
+    asks: [string, string][],
+    atMs: number,
+    extra?: Partial<SnapshotEvent>,
+  ): void
+  /** The socket closed: live books go stale. */
+  down(atMs: number, reason?: string): void
+  stop(): void
+}
+
+/** Registers `venue`'s books for `pairs` in `books`, listed and connected at `atMs`. */
+export function scriptFeed(
+  books: Books,
+  venue: Venue,
+  pairs: readonly Pair[],
+  atMs = 0,
+): ScriptedFeed {
+  const conn = new Connection({
+    venue,
+    wsUrl: 'ws://unused',
+    restUrl: 'http://unused',
+    pairs,
+    log: silent,
+  })
+  const sync = new BookSync({ connection: conn, books, log: silent })
+  sync.start()
+  for (const pair of pairs) conn.stats.markets.set(pair, pair)
+  conn.events.emit({ type: 'listed', markets: conn.stats.markets, unlisted: [] })
+  conn.events.emit({ type: 'up', atMs })
+  const frame = (events: readonly VenueEvent[], receivedAtMs: number) =>
+    conn.events.emit({ type: 'frame', events, receivedAtMs })
+  return {
+    conn,
+    sync,
+    frame,
+    snapshot(pair, bids, asks, at, extra = {}) {
+      frame([{ type: 'snapshot', pair, bids: toLevels(bids), asks: toLevels(asks), ...extra }], at)
+    },
+    down(at, reason = 'closed by the test') {
+      conn.events.emit({ type: 'down', reason, atMs: at })
+    },
+    stop() {
+      sync.stop()
+    },
+  }
+}

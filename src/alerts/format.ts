@@ -2,6 +2,7 @@
  * @module
  * Alert text, pure: an opportunity record in, platform-free text out.
  */
+import { venueName } from '../venues/index.ts'
 import type { OpportunityRecord } from '../detector/record.ts'
 import type { AlertText } from './notifier.ts'
 
@@ -46,7 +47,7 @@ const quoteOf = (symbol: string) => symbol.split('/')[1] ?? symbol.split('>')[0]
  * @example
  * ```ts
  * formatAlert(record, { netBps: 42, sizeQuote: 1000 }, Date.now()).title
- * // 'BTC/USDT: buy Binance, sell Kraken, net 0.42%'
+ * // 'BTC/USDT: buy <buy venue's name>, sell <sell venue's name>, net 0.42%'
  * ```
  */
 export function formatAlert(o: OpportunityRecord, chat: ChatQuote, nowMs: number): AlertText {
@@ -84,14 +85,3 @@ export function formatAlert(o: OpportunityRecord, chat: ChatQuote, nowMs: number
     tone: closed ? 'closed' : 'open',
   }
 }
-
-const NAMES: Record<string, string> = {
-  binance: 'Binance',
-  kraken: 'Kraken',
-  coinbase: 'Coinbase',
-  bitstamp: 'Bitstamp',
-  okx: 'OKX',
-  bybit: 'Bybit',
-}
-
-export const venueName = (venue: string): string => NAMES[venue] ?? venue

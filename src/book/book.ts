@@ -66,7 +66,7 @@ export function setLevel(side: Level[], level: Level, descending: boolean): void
   }
 }
 
-/** Drops levels beyond `depth` on each side (Kraken sends no deletes for levels pushed out). */
+/** Drops levels beyond `depth` on each side (venues with a fixed depth send no deletes for levels pushed out). */
 export function truncateBook(book: OrderBook, depth: number): void {
   if (book.bids.length > depth) book.bids.length = depth
   if (book.asks.length > depth) book.asks.length = depth

@@ -9,7 +9,7 @@
  * Rules that real sessions showed to matter:
  * - a book never goes live at a sequence below the latest update it has received: the update
  *   that reveals a gap stays buffered, and a REST snapshot too old to join the buffer is fetched
- *   again (a real Binance ATOMEUR session answered with a snapshot older than the stream);
+ *   again (a recorded real session answered with a snapshot older than the stream);
  * - a REST snapshot older than the live book it would replace is discarded (a late answer to a
  *   repeated request must not rewind the book);
  * - a chain venue's REST snapshot without a sequence id cannot be aligned, and says so.
@@ -79,7 +79,7 @@ export function applySnapshot(
     }
     if (ev.seq !== undefined && rules.sequence === 'stamp') {
       // The buffer holds every diff since the subscription; a snapshot stamped before the first of
-      // them may miss diffs from before it (seen never on real Bitstamp sessions, where the
+      // them may miss diffs from before it (never seen on recorded real sessions, where the
       // snapshot is seconds newer, but a stale cache can answer so).
       const first = buf.find((d) => d.seq !== undefined && d.seq > 0)
       if (first !== undefined && ev.seq < first.seq!) {

@@ -7,7 +7,7 @@
  * render the reply; Discord's option schema is built from the same table.
  */
 import { chatAllowed } from '../alerts/fanout.ts'
-import { venueName } from '../alerts/format.ts'
+import { venueName } from '../venues/index.ts'
 import type { ChatPatch, ChatRepo, ChatSettings } from '../db/chats.ts'
 import type { Platform } from '../db/schema.ts'
 import type { SpreadView } from '../detector/detector.ts'

@@ -356,8 +356,8 @@ export const escapeHtml = (text: string): string =>
  *
  * @example
  * ```ts
- * renderAlertHtml({ title: 'BTC/USDT 0.42%', lines: ['buy <kraken>'], tone: 'open' })
- * // '<b>BTC/USDT 0.42%</b>\nbuy &lt;kraken&gt;'
+ * renderAlertHtml({ title: 'BTC/USDT 0.42%', lines: ['buy <venue>'], tone: 'open' })
+ * // '<b>BTC/USDT 0.42%</b>\nbuy &lt;venue&gt;'
  * ```
  */
 export function renderAlertHtml(alert: AlertText): string {

@@ -269,7 +269,7 @@ export class Store {
    * @throws CursorError for a cursor this store did not hand out.
    * @example
    * ```ts
-   * const filter = { venue: 'kraken', minNetBps: 5, limit: 100 } as const
+   * const filter = { venue: 'some-venue', minNetBps: 5, limit: 100 } as const
    * let page = await store.listOpportunities(filter)
    * while (page.nextCursor) {
    *   page = await store.listOpportunities({ ...filter, cursor: page.nextCursor })

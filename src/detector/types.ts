@@ -43,7 +43,7 @@ export interface Quote {
 }
 
 export interface Opportunity {
-  /** Stable id, e.g. `cross:BTC/USDT:binance>kraken:1795307804603`. */
+  /** Stable id, e.g. `cross:BTC/USDT:<buy venue>><sell venue>:1795307804603`. */
   readonly id: string
   readonly kind: OpportunityKind
   /** The market (cross) or the cycle, e.g. `USDT>BTC>ETH>USDT` (triangle). */

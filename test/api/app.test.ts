@@ -4,13 +4,16 @@ import { Books } from '../../src/book/books.ts'
 import { openDb, runMigrations, type DbHandle } from '../../src/db/client.ts'
 import { Store } from '../../src/db/store.ts'
 import { Detector } from '../../src/detector/detector.ts'
-import type { ConnectionStats } from '../../src/exchanges/connection.ts'
-import { toLevels } from '../../src/exchanges/exchange.ts'
-import { silent } from '../support.ts'
+import type { ConnectionStats } from '../../src/venues/connection.ts'
+import { binance } from '../../src/venues/binance/index.ts'
+import { kraken } from '../../src/venues/kraken/index.ts'
+import { scriptFeed, silent } from '../support.ts'
 
 const FEES = { binance: 10, kraken: 10, coinbase: 10, bitstamp: 10, okx: 10, bybit: 10 }
 let handle: DbHandle | undefined
+const running: { stop(): void }[] = []
 afterEach(() => {
+  for (const r of running.splice(0)) r.stop()
   handle?.close()
   handle = undefined
 })
@@ -19,14 +22,10 @@ async function fixture(extra: Partial<Parameters<typeof createApi>[0]> = {}) {
   handle = await openDb({ url: ':memory:' })
   await runMigrations(handle.db)
   const store = new Store({ db: handle.db, log: silent })
-  let detector!: Detector
-  const books = new Books({
-    onUpdate: (e, t) => detector.onBookUpdate(e, t),
-    onInvalid: (e, reason) => detector.onBookInvalid(e, reason),
-  })
-  books.addVenue('kraken', { snapshotSource: 'ws' }, ['BTC/USDT', 'ETH/USDT'])
-  books.addVenue('binance', { snapshotSource: 'ws' }, ['BTC/USDT', 'ETH/USDT'])
-  detector = new Detector({
+  const books = new Books()
+  const krakenFeed = scriptFeed(books, kraken, ['BTC/USDT', 'ETH/USDT'])
+  const binanceFeed = scriptFeed(books, binance, ['BTC/USDT', 'ETH/USDT'])
+  const detector = new Detector({
     books,
     venues: ['binance', 'kraken'],
     symbols: ['BTC/USDT', 'ETH/USDT'],
@@ -38,27 +37,11 @@ async function fixture(extra: Partial<Parameters<typeof createApi>[0]> = {}) {
     maxQuoteAgeMs: 60_000,
     now: () => 1000,
   })
+  detector.start()
+  running.push(krakenFeed, binanceFeed, detector)
   detector.subscribe((e) => store.record(e))
-  books.apply(
-    'kraken',
-    {
-      type: 'snapshot',
-      pair: 'BTC/USDT',
-      bids: toLevels([['60000.1', '0.50000000']]),
-      asks: toLevels([['60000.2', '1.25']]),
-    },
-    1000,
-  )
-  books.apply(
-    'binance',
-    {
-      type: 'snapshot',
-      pair: 'BTC/USDT',
-      bids: toLevels([['59000', '1']]),
-      asks: toLevels([['59500', '1']]),
-    },
-    1000,
-  )
+  krakenFeed.snapshot('BTC/USDT', [['60000.1', '0.50000000']], [['60000.2', '1.25']], 1000)
+  binanceFeed.snapshot('BTC/USDT', [['59000', '1']], [['59500', '1']], 1000)
   await store.flush()
   const stats: ConnectionStats = {
     state: 'connected',
@@ -85,7 +68,7 @@ async function fixture(extra: Partial<Parameters<typeof createApi>[0]> = {}) {
     now: () => 1042,
     ...extra,
   })
-  return { app, store, detector, books }
+  return { app, store, detector, books, krakenFeed }
 }
 
 const get = async (app: Awaited<ReturnType<typeof fixture>>['app'], path: string) => {
@@ -243,7 +226,7 @@ describe('API: readiness, auth, CSV and the live stream', () => {
   })
 
   test('/api/stream sends the open opportunities, venue states, and new events as they happen', async () => {
-    const { app, books } = await fixture({ streamPollMs: 20 })
+    const { app, krakenFeed } = await fixture({ streamPollMs: 20 })
     const res = await app.request('http://localhost/api/stream')
     expect(res.headers.get('content-type')).toContain('text/event-stream')
     const reader = res.body!.getReader()
@@ -259,7 +242,10 @@ describe('API: readiness, auth, CSV and the live stream', () => {
     await readUntil('event: venue')
     expect(text).toContain('event: hello')
     expect(text).toContain('"symbol":"BTC/USDT"')
-    books.apply('kraken', { type: 'reset', pair: 'BTC/USDT', reason: 'checksum mismatch' }, 2000)
+    // A checksum that does not match Kraken's book: the book resyncs and the opportunity closes.
+    krakenFeed.snapshot('BTC/USDT', [['60000.1', '0.5']], [['60000.2', '1.25']], 2000, {
+      checksum: 1,
+    })
     await readUntil('"type":"closed"')
     expect(text).toMatch(/event: opportunity\ndata: \{"type":"closed"/)
     await reader.cancel()

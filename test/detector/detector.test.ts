@@ -1,22 +1,25 @@
-import { describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, test } from 'bun:test'
 import { Books } from '../../src/book/books.ts'
 import { Detector, triangleMarkets, type DetectorOptions } from '../../src/detector/detector.ts'
 import type { OpportunityEvent } from '../../src/detector/types.ts'
-import { toLevels } from '../../src/exchanges/exchange.ts'
 import type { VenueId } from '../../src/types.ts'
+import { venueById } from '../../src/venues/index.ts'
+import { scriptFeed, type ScriptedFeed } from '../support.ts'
 
 const FEES = { binance: 10, kraken: 10, coinbase: 10, bitstamp: 10, okx: 10, bybit: 10 }
+
+const running: { stop(): void }[] = []
+afterEach(() => {
+  for (const r of running.splice(0)) r.stop()
+})
 
 function setup(opts: Partial<DetectorOptions> = {}, symbols = ['BTC/USDT']) {
   let now = 1_000_000
   const venues: VenueId[] = ['binance', 'kraken', 'okx']
-  let detector!: Detector
-  const books = new Books({
-    onUpdate: (e, t) => detector.onBookUpdate(e, t),
-    onInvalid: (e, reason) => detector.onBookInvalid(e, reason),
-  })
-  for (const v of venues) books.addVenue(v, { snapshotSource: 'ws' }, symbols)
-  detector = new Detector({
+  const books = new Books()
+  const feeds = new Map<VenueId, ScriptedFeed>()
+  for (const v of venues) feeds.set(v, scriptFeed(books, venueById(v)!, symbols, now))
+  const detector = new Detector({
     books,
     venues,
     symbols,
@@ -30,19 +33,19 @@ function setup(opts: Partial<DetectorOptions> = {}, symbols = ['BTC/USDT']) {
     now: () => now,
     ...opts,
   })
+  detector.start()
+  running.push(...feeds.values(), detector)
   const events: OpportunityEvent[] = []
   detector.subscribe((e) => events.push(e))
+  const feed = (venue: VenueId) => feeds.get(venue)!
   const book = (venue: VenueId, bid: string, ask: string, qty = '100', pair = 'BTC/USDT') =>
-    books.apply(
-      venue,
-      { type: 'snapshot', pair, bids: toLevels([[bid, qty]]), asks: toLevels([[ask, qty]]) },
-      now,
-    )
+    feed(venue).snapshot(pair, [[bid, qty]], [[ask, qty]], now)
   return {
     books,
     detector,
     events,
     book,
+    feed,
     tick: (ms: number) => (now += ms),
     types: () => events.map((e) => e.type),
   }
@@ -120,14 +123,15 @@ describe('detector: cross-venue opportunities', () => {
   })
 
   test('a resync or a dropped connection closes the opportunity at once', () => {
-    const { book, events, books } = setup()
+    const { book, events, feed } = setup()
     book('binance', '99.9', '100')
     book('kraken', '100.5', '100.6')
-    books.apply('kraken', { type: 'reset', pair: 'BTC/USDT', reason: 'checksum mismatch' }, 0)
+    // Kraken's checksum over the book it sends does not match: the book resyncs.
+    feed('kraken').snapshot('BTC/USDT', [['100.5', '100']], [['100.6', '100']], 0, { checksum: 1 })
     expect(events.map((e) => e.type)).toEqual(['opened', 'closed'])
     expect(events[1]!.opportunity.closeReason).toContain('checksum mismatch')
     book('kraken', '100.5', '100.6')
-    books.connectionChanged('binance', false, 0)
+    feed('binance').down(0)
     expect(events.map((e) => e.type)).toEqual(['opened', 'closed', 'opened', 'closed'])
     expect(events[3]!.opportunity.closeReason).toContain('connection down')
   })
@@ -190,17 +194,13 @@ describe('detector: triangles', () => {
   })
 
   test('a profitable cycle on one venue opens a triangle opportunity with its three legs', () => {
-    const { books, events } = setup({ triangles: [['USDT', 'BTC', 'ETH']] }, [
+    const { book, events } = setup({ triangles: [['USDT', 'BTC', 'ETH']] }, [
       'BTC/USDT',
       'ETH/BTC',
       'ETH/USDT',
     ])
     const snap = (pair: string, bid: string, ask: string, qty: string) =>
-      books.apply(
-        'binance',
-        { type: 'snapshot', pair, bids: toLevels([[bid, qty]]), asks: toLevels([[ask, qty]]) },
-        1_000_000,
-      )
+      book('binance', bid, ask, qty, pair)
     snap('BTC/USDT', '49990', '50000', '10')
     snap('ETH/BTC', '0.0499', '0.05', '1000')
     expect(events).toHaveLength(0)

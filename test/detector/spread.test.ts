@@ -8,7 +8,7 @@ import {
   topNetBps,
   triangleSpread,
 } from '../../src/detector/spread.ts'
-import { toLevels } from '../../src/exchanges/exchange.ts'
+import { toLevels } from '../../src/venues/venue.ts'
 
 const L = (rows: [string, string][]) => toLevels(rows)
 

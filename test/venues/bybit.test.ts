@@ -1,49 +1,45 @@
 import { afterEach, describe, expect, test } from 'bun:test'
-import { bybit } from '../../src/exchanges/bybit.ts'
-import { ExchangeError, type ExchangeEvent } from '../../src/exchanges/exchange.ts'
-import { FakeBybit, topicOf, type BybitMarket } from '../fakes/bybit.ts'
-import { makeBook, SimBook, type Row } from '../fakes/sim-book.ts'
-import { rows, startFeed, until, type Feed } from '../support.ts'
+import { Books } from '../../src/book/books.ts'
+import { applySnapshot, applyUpdate } from '../../src/book/sync.ts'
+import { bybit } from '../../src/venues/bybit/index.ts'
+import { SimBybit, topicOf } from '../../src/venues/bybit/sim.ts'
+import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
+import type { SimMarket } from '../../src/venues/sim/venue.ts'
+import { ExchangeError, ParseError, type VenueEvent } from '../../src/venues/venue.ts'
+import { bookWhere, rows, startFeed, type Feed, type FeedOptions } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures/bybit`
 
-let fake: FakeBybit | undefined
+let sim: SimBybit | undefined
 let feed: Feed | undefined
-afterEach(() => {
-  feed?.stop()
-  fake?.stop()
-  feed = fake = undefined
+afterEach(async () => {
+  await feed?.stop()
+  sim?.stop()
+  feed = sim = undefined
 })
 
-const MARKETS: BybitMarket[] = [
-  { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
-  { symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
-  { symbol: 'SOLUSDT', base: 'SOL', quote: 'USDT', status: 'PreLaunch', book: makeBook(150) },
+const MARKETS = (): SimMarket[] => [
+  { base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
+  { base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
+  // Listed as PreLaunch: not trading yet.
+  { base: 'SOL', quote: 'USDT', trading: false, book: makeBook(150) },
 ]
 
-function simFeed(pairs = ['BTC/USDT', 'ETH/USDT'], opts: Parameters<typeof startFeed>[3] = {}) {
-  fake = new FakeBybit(MARKETS.map((m) => ({ ...m, book: m.book?.clone() })))
-  feed = startFeed(bybit, fake, pairs, opts)
-  return { fake, feed }
-}
-
-const entry = (f: Feed, pair: string) => f.books.get('bybit', pair)!
-
-async function live(f: Feed, pair: string): Promise<void> {
-  await until(() => entry(f, pair).state === 'live', 3000, `${pair} live`)
+function simFeed(pairs = ['BTC/USDT', 'ETH/USDT'], options: FeedOptions = {}) {
+  sim = new SimBybit(MARKETS())
+  feed = startFeed(bybit, sim, pairs, options)
+  return { sim, feed }
 }
 
 /** The local book equals what the venue shows (its top 50), level by level. */
-function expectSame(f: Feed, pair: string, book: SimBook): void {
-  const e = entry(f, pair)
-  expect(rows(e.book.bids)).toEqual(book.topBids(50))
-  expect(rows(e.book.asks)).toEqual(book.topAsks(50))
+function expectSame(f: Feed, s: SimBybit, pair: string): void {
+  const e = f.entry(pair)
+  expect(rows(e.book.bids)).toEqual(s.book(pair).topBids(50))
+  expect(rows(e.book.asks)).toEqual(s.book(pair).topAsks(50))
 }
 
-const simOf = (fk: FakeBybit, symbol: string) => fk.state.get(symbol)!.book
-
-/** The client's current socket id (the fake numbers connections from 1). */
-const lastClient = (fk: FakeBybit) => Math.max(...[...fk.server.clients].map((c) => c.data.id))
+/** The client's current socket id (the sim numbers connections from 1). */
+const lastClient = (s: SimBybit) => Math.max(...[...s.server.clients].map((c) => c.data.id))
 
 // ---------------------------------------------------------------------------------------------
 // The legacy 2021 capture (orderBookL2_25, id-keyed levels) re-encoded as v5 frames.
@@ -162,6 +158,7 @@ describe('bybit: recorded capture (legacy orderBookL2_25 re-encoded as v5 orderb
         expect(mine.filter((m) => m.type === 'snapshot').length).toBe(1)
         expected.set(markets.find((m) => m.symbol === symbol)!.pair, legacyReference(mine))
       }
+      // u rises by one per message of a topic, as on the live feed.
       const u = new Map<string, number>()
       for (const m of legacy) {
         const symbol = m.topic.slice(LEGACY_PREFIX.length)
@@ -176,40 +173,37 @@ describe('bybit: recorded capture (legacy orderBookL2_25 re-encoded as v5 orderb
       ).toBeLessThanOrEqual(50)
     }
 
-    fake = new FakeBybit(markets)
-    fake.autoSnapshot = false
+    sim = new SimBybit(markets)
+    sim.autoSnapshot = false
     const seen = new Map<string, number>()
     const mismatches: string[] = []
     feed = startFeed(
       bybit,
-      fake,
+      sim,
       markets.map((m) => m.pair),
-      {
-        books: {
-          onUpdate: (e) => {
-            const i = seen.get(e.pair) ?? 0
-            seen.set(e.pair, i + 1)
-            const want = expected.get(e.pair)![i]
-            const got = { bids: rows(e.book.bids), asks: rows(e.book.asks) }
-            if (mismatches.length < 3 && !Bun.deepEquals(got, want))
-              mismatches.push(`${e.pair} message ${i}`)
-          },
-        },
-      },
     )
-    await until(() => fake!.topics.get(1)?.size === 4, 3000, 'four subscriptions')
-    expect(fake.requests('subscribe')).toHaveLength(1)
-    expect(fake.requests('subscribe')[0]!.args).toEqual(markets.map((m) => topicOf(m.symbol)))
-    fake.replay(v5)
-    await until(
-      () => markets.every((m) => entry(feed!, m.pair).updates === expected.get(m.pair)!.length),
-      5000,
-      'every replayed message applied',
-    )
+    feed.books.events.on((ev) => {
+      if (ev.type !== 'update') return
+      const e = ev.entry
+      const i = seen.get(e.pair) ?? 0
+      seen.set(e.pair, i + 1)
+      const want = expected.get(e.pair)![i]
+      const got = { bids: rows(e.book.bids), asks: rows(e.book.asks) }
+      if (mismatches.length < 3 && !Bun.deepEquals(got, want))
+        mismatches.push(`${e.pair} message ${i}`)
+    })
+    await sim.server.waitFor(() => sim!.topics.get(1)?.size === 4, 3000, 'four subscriptions')
+    expect(sim.requests('subscribe')).toHaveLength(1)
+    expect(sim.requests('subscribe')[0]!.args).toEqual(markets.map((m) => topicOf(m.symbol)))
+    sim.replay(v5)
+    for (const m of markets) {
+      const all = (e: { updates: number }) => e.updates === expected.get(m.pair)!.length
+      await bookWhere(feed, m.pair, all, 5000, `every replayed ${m.pair} message applied`)
+    }
 
     expect(mismatches).toEqual([])
     for (const m of markets) {
-      const e = entry(feed, m.pair)
+      const e = feed.entry(m.pair)
       const last = expected.get(m.pair)!.at(-1)!
       expect(rows(e.book.bids)).toEqual(last.bids)
       expect(rows(e.book.asks)).toEqual(last.asks)
@@ -219,7 +213,7 @@ describe('bybit: recorded capture (legacy orderBookL2_25 re-encoded as v5 orderb
     expect(expected.get('LTC/USDT')!.length).toBeGreaterThan(600)
     expect(expected.get('BTC/USD')!.length).toBeGreaterThan(500)
     const lastBtc = JSON.parse(v5.findLast((f) => f.includes('"s":"BTCUSD"'))!) as { ts: number }
-    expect(entry(feed, 'BTC/USD').exchangeTsMs).toBe(lastBtc.ts)
+    expect(feed.entry('BTC/USD').exchangeTsMs).toBe(lastBtc.ts)
     expect(feed.conn.stats.errors).toEqual({})
   })
 })
@@ -227,7 +221,7 @@ describe('bybit: recorded capture (legacy orderBookL2_25 re-encoded as v5 orderb
 describe('bybit: frames and parser', () => {
   const markets = new Map([['BTCUSDT', 'BTC/USDT']])
 
-  test('parses the delta example published in the v5 orderbook docs', () => {
+  test('parses the delta example published in the v5 orderbook docs, chaining u - 1 to u', () => {
     const doc = {
       topic: 'orderbook.50.BTCUSDT',
       type: 'delta',
@@ -259,18 +253,19 @@ describe('bybit: frames and parser', () => {
     if (ev?.type !== 'delta') throw new Error(`expected a delta, got ${JSON.stringify(ev)}`)
     expect(ev.pair).toBe('BTC/USDT')
     expect(ev.exchangeTsMs).toBe(1687940967466)
-    expect(ev.seq).toBeUndefined()
-    expect(ev.prevSeq).toBeUndefined()
+    expect([ev.prevSeq, ev.seq]).toEqual([177400506, 177400507])
     expect(rows(ev.bids)).toEqual(doc.data.b as Row[])
     expect(rows(ev.asks)).toEqual(doc.data.a as Row[])
     expect(ev.bids[4]!.qty).toBe(0)
     const snap = bybit.createParser(markets)(JSON.stringify({ ...doc, type: 'snapshot' }), 0)[0]
-    expect(snap?.type).toBe('snapshot')
+    expect(snap).toMatchObject({ type: 'snapshot', seq: 177400507 })
+    const restart = { ...doc, type: 'snapshot', data: { ...doc.data, u: 1 } }
+    expect(bybit.createParser(markets)(JSON.stringify(restart), 0)[0]).toMatchObject({ seq: 1 })
   })
 
   test('acks and pongs are info; rejections are venue errors tied to their book', () => {
     const parse = bybit.createParser(markets)
-    const one = (o: unknown): ExchangeEvent => parse(JSON.stringify(o), 0)[0]!
+    const one = (o: unknown): VenueEvent => parse(JSON.stringify(o), 0)[0]!
     const ack = { success: true, ret_msg: 'subscribe', conn_id: 'c', op: 'subscribe' }
     expect(one(ack)).toEqual({ type: 'info' })
     expect(one({ success: true, ret_msg: '', conn_id: 'c', op: 'unsubscribe' })).toEqual({
@@ -300,24 +295,58 @@ describe('bybit: frames and parser', () => {
         op: 'subscribe',
       }),
     ).toEqual({ type: 'venue-error', message: 'subscribe failed: error:args size >10' })
+    expect(one({ success: true, ret_msg: '', op: 'auth' })).toEqual({
+      type: 'unknown',
+      what: 'op auth',
+    })
+  })
+
+  test('other topics and symbols are unknown; a book push that cannot be placed is rejected', () => {
+    const parse = bybit.createParser(markets)
+    const one = (o: unknown): VenueEvent => parse(JSON.stringify(o), 0)[0]!
     expect(one({ topic: 'publicTrade.BTCUSDT', type: 'snapshot', ts: 1, data: [] })).toEqual({
       type: 'unknown',
       what: 'topic publicTrade.BTCUSDT',
     })
+    const level1 = { s: 'BTCUSDT', b: [['1.00', '1']], a: [], u: 5 }
+    expect(one({ topic: 'orderbook.1.BTCUSDT', type: 'snapshot', data: level1 }).type).toBe(
+      'unknown',
+    )
     const doge = {
       topic: 'orderbook.50.DOGEUSDT',
       type: 'delta',
-      data: { s: 'DOGEUSDT', b: [], a: [] },
+      data: { s: 'DOGEUSDT', b: [], a: [], u: 5 },
     }
     expect(one(doge).type).toBe('unknown')
-    expect(one({ op: 'auth', success: true }).type).toBe('unknown')
     expect(() => parse('[1,2]', 0)).toThrow('not an object')
-    const patch = {
-      topic: 'orderbook.50.BTCUSDT',
-      type: 'patch',
-      data: { s: 'BTCUSDT', b: [], a: [] },
+    const thrown = (o: unknown): unknown => {
+      try {
+        parse(JSON.stringify(o), 0)
+      } catch (err) {
+        return err
+      }
+      throw new Error(`parsed ${JSON.stringify(o)}`)
     }
-    expect(() => one(patch)).toThrow('patch')
+    const book = (type: string, data: object) => ({ topic: 'orderbook.50.BTCUSDT', type, data })
+    const ok = { s: 'BTCUSDT', b: [['59999.01', '1.0']], a: [], u: 7 }
+    // An unknown type, another symbol's data, a missing u: the book cannot trust what follows.
+    for (const bad of [
+      book('patch', ok),
+      book('delta', { ...ok, s: 'ETHUSDT' }),
+      book('delta', { ...ok, u: undefined }),
+    ]) {
+      expect(thrown(bad)).toMatchObject({ kind: 'bad-message', pair: 'BTC/USDT' })
+    }
+    for (const level of [
+      ['-1.00', '1.0'],
+      ['abc', '1.0'],
+      ['60000.00', '-5'],
+      ['1e5', '1.0'],
+    ]) {
+      const err = thrown(book('delta', { ...ok, b: [['59999.01', '1.0'], level] }))
+      expect(err).toBeInstanceOf(ParseError)
+      expect(err).toMatchObject({ kind: 'bad-level', pair: 'BTC/USDT' })
+    }
   })
 
   test('subscribes at most 10 topics per frame; resubscribe is unsubscribe + subscribe', () => {
@@ -340,30 +369,27 @@ describe('bybit: frames and parser', () => {
 
 describe('bybit: markets', () => {
   test('lists Trading instruments by base/quote coin; reports unlisted; USD is not USDT', async () => {
-    const unlisted: string[] = []
-    fake = new FakeBybit([
-      ...MARKETS,
+    sim = new SimBybit(
+      [...MARKETS(), { base: 'ABC', quote: 'USDC', book: makeBook(20) }],
       // The symbol string is not split: the pair comes from baseCoin/quoteCoin.
-      { symbol: 'XYZ1USDC', base: 'ABC', quote: 'USDC', book: makeBook(20) },
-    ])
-    feed = startFeed(bybit, fake, ['BTC/USDT', 'BTC/USD', 'SOL/USDT', 'ABC/USDC', 'DOGE/USDT'], {
-      onUnlisted: (_v, p) => unlisted.push(...p),
-    })
-    await until(() => fake!.server.clients.size > 0, 3000, 'connection')
-    expect(unlisted).toEqual(['BTC/USD', 'SOL/USDT', 'DOGE/USDT'])
-    expect(feed.conn.stats.unlisted).toEqual(['BTC/USD', 'SOL/USDT', 'DOGE/USDT'])
-    expect([...feed.conn.stats.markets]).toEqual([
+      { symbols: { 'ABC/USDC': 'XYZ1USDC' } },
+    )
+    const pairs = ['BTC/USDT', 'BTC/USD', 'SOL/USDT', 'ABC/USDC', 'DOGE/USDT']
+    feed = startFeed(bybit, sim, pairs)
+    const listed = await feed.conn.events.next('listed')
+    expect(listed.unlisted).toEqual(['BTC/USD', 'SOL/USDT', 'DOGE/USDT'])
+    expect([...listed.markets]).toEqual([
       ['BTC/USDT', 'BTCUSDT'],
       ['ABC/USDC', 'XYZ1USDC'],
     ])
-    expect(fake.server.requests).toEqual(['/v5/market/instruments-info?category=spot'])
-    await live(feed, 'ABC/USDC')
+    expect(sim.server.requests).toEqual(['/v5/market/instruments-info?category=spot'])
+    await bookWhere(feed, 'ABC/USDC')
   })
 
   test('follows nextPageCursor when the list comes in pages', async () => {
-    fake = new FakeBybit(MARKETS)
-    fake.pageSize = 1
-    const listed = await bybit.listMarkets(fake.restUrl, {
+    sim = new SimBybit(MARKETS())
+    sim.pageSize = 1
+    const listed = await bybit.listMarkets(sim.restUrl, {
       fetch,
       signal: new AbortController().signal,
     })
@@ -371,386 +397,234 @@ describe('bybit: markets', () => {
       ['BTC/USDT', 'BTCUSDT'],
       ['ETH/USDT', 'ETHUSDT'],
     ])
-    expect(fake.server.requests).toHaveLength(3)
+    expect(sim.server.requests).toHaveLength(3)
   })
 
   test('a non-zero retCode is an error; discovery retries until the list comes', async () => {
-    fake = new FakeBybit(MARKETS)
-    fake.instrumentsRetCode = 10016
+    sim = new SimBybit(MARKETS())
+    sim.instrumentsRetCode = 10016
     const opts = { fetch, signal: new AbortController().signal }
-    await expect(bybit.listMarkets(fake.restUrl, opts)).rejects.toBeInstanceOf(ExchangeError)
-    feed = startFeed(bybit, fake, ['BTC/USDT'])
-    await until(() => (feed!.conn.stats.errors.instruments ?? 0) >= 2, 3000, 'failed listings')
-    fake.instrumentsRetCode = 0
-    await live(feed, 'BTC/USDT')
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
+    await expect(bybit.listMarkets(sim.restUrl, opts)).rejects.toBeInstanceOf(ExchangeError)
+    feed = startFeed(bybit, sim, ['BTC/USDT'])
+    await sim.server.waitFor(() => sim!.server.requests.length >= 3, 3000, 'failed listings')
+    expect(feed.conn.stats.errors.instruments).toBeGreaterThanOrEqual(1)
+    sim.instrumentsRetCode = 0
+    await bookWhere(feed, 'BTC/USDT')
+    expectSame(feed, sim, 'BTC/USDT')
   })
 })
 
 describe('bybit: synchronisation', () => {
   test('subscribes on the spot path, builds the books from the snapshots and applies deltas', async () => {
-    const { fake, feed } = simFeed()
-    await live(feed, 'BTC/USDT')
-    await live(feed, 'ETH/USDT')
-    expect([...fake.server.clients][0]!.data.path).toBe('/v5/public/spot')
-    const subscribed = fake.requests('subscribe').map((r) => r.args)
+    const { sim, feed } = simFeed()
+    await bookWhere(feed, 'BTC/USDT')
+    await bookWhere(feed, 'ETH/USDT')
+    expect([...sim.server.clients][0]!.data.path).toBe('/v5/public/spot')
+    const subscribed = sim.requests('subscribe').map((r) => r.args)
     expect(subscribed).toEqual([['orderbook.50.BTCUSDT', 'orderbook.50.ETHUSDT']])
-    fake.update(
-      'BTCUSDT',
+    sim.update(
+      'BTC/USDT',
       [
         ['59999.95', '1.50000000'],
         ['59999.90', '0'],
       ],
       [['60000.15', '3.00000000']],
     )
-    fake.update('ETHUSDT', [], [['3000.01', '0']])
-    await until(
-      () => entry(feed, 'ETH/USDT').book.asks[0]!.pxText === '3000.02',
-      3000,
-      'deltas applied',
-    )
-    await until(
-      () => entry(feed, 'BTC/USDT').book.bids[0]!.pxText === '59999.95',
-      3000,
-      'deltas applied',
-    )
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
-    expectSame(feed, 'ETH/USDT', simOf(fake, 'ETHUSDT'))
-    expect(entry(feed, 'BTC/USDT').book.bids.some((l) => l.pxText === '59999.90')).toBe(false)
+    sim.update('ETH/USDT', [], [['3000.01', '0']])
+    await bookWhere(feed, 'ETH/USDT', (e) => e.book.asks[0]!.pxText === '3000.02')
+    const btc = await bookWhere(feed, 'BTC/USDT', (e) => e.book.bids[0]!.pxText === '59999.95')
+    expectSame(feed, sim, 'BTC/USDT')
+    expectSame(feed, sim, 'ETH/USDT')
+    expect(btc.book.bids.some((l) => l.pxText === '59999.90')).toBe(false)
+    // The book follows the venue's update id.
+    expect(btc.lastSeq).toBe(sim.lastU('BTC/USDT'))
     expect(feed.conn.stats.errors).toEqual({})
   })
 
   test('keeps the top 50 when a delta pushes a level out of the subscribed depth', async () => {
-    fake = new FakeBybit([
-      { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 60, 0.1) },
-    ])
-    feed = startFeed(bybit, fake, ['BTC/USDT'])
-    await live(feed, 'BTC/USDT')
-    expect(entry(feed, 'BTC/USDT').book.bids).toHaveLength(50)
+    sim = new SimBybit([{ base: 'BTC', quote: 'USDT', book: makeBook(60000, 60, 0.1) }])
+    feed = startFeed(bybit, sim, ['BTC/USDT'])
+    const e = await bookWhere(feed, 'BTC/USDT')
+    expect(e.book.bids).toHaveLength(50)
     const bids: Row[] = [
       ['59999.95', '1.00000000'],
       ['59999.85', '1.00000000'],
     ]
-    fake.update('BTCUSDT', bids, [['60000.05', '2.00000000']])
-    await until(
-      () => entry(feed!, 'BTC/USDT').book.bids[0]!.pxText === '59999.95',
-      3000,
-      'delta applied',
-    )
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
-    expect(entry(feed, 'BTC/USDT').book.bids).toHaveLength(50)
+    sim.update('BTC/USDT', bids, [['60000.05', '2.00000000']])
+    await bookWhere(feed, 'BTC/USDT', (e) => e.book.bids[0]!.pxText === '59999.95')
+    expectSame(feed, sim, 'BTC/USDT')
+    expect(e.book.bids).toHaveLength(50)
   })
 
   test('a snapshot mid-stream replaces the book: levels absent from it disappear (u = 1 too)', async () => {
-    const { fake, feed } = simFeed()
-    await live(feed, 'BTC/USDT')
-    const e = entry(feed, 'BTC/USDT')
+    const { sim, feed } = simFeed()
+    const e = await bookWhere(feed, 'BTC/USDT')
     const before = e.updates
-    fake.pushSnapshot('BTCUSDT', { book: makeBook(60010, 5, 0.5) })
-    await until(() => e.updates === before + 1, 3000, 'snapshot applied')
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
+    sim.pushSnapshot('BTC/USDT', { book: makeBook(60010, 5, 0.5) })
+    await bookWhere(feed, 'BTC/USDT', (e) => e.updates === before + 1)
+    expectSame(feed, sim, 'BTC/USDT')
     expect(e.book.bids).toHaveLength(5)
     expect(e.book.bids.some((l) => l.pxText === '59999.90')).toBe(false)
     // A service restart: a snapshot with u = 1, then deltas counting on from there.
-    fake.pushSnapshot('BTCUSDT', { book: makeBook(61000, 3, 1), restart: true })
-    fake.update('BTCUSDT', [['60998.50', '0.25000000']], [])
-    await until(
-      () => e.book.bids.some((l) => l.pxText === '60998.50'),
-      3000,
-      'restart snapshot and delta',
-    )
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
+    sim.pushSnapshot('BTC/USDT', { book: makeBook(61000, 3, 1), restart: true })
+    sim.update('BTC/USDT', [['60998.50', '0.25000000']], [])
+    await bookWhere(feed, 'BTC/USDT', (e) => e.book.bids.some((l) => l.pxText === '60998.50'))
+    expect(e.lastSeq).toBe(2)
+    expectSame(feed, sim, 'BTC/USDT')
     expect(e.book.bids).toHaveLength(4)
     expect(e.resyncs).toBe(0)
-    expect(entry(feed, 'ETH/USDT').resyncs).toBe(0)
+    expect(feed.entry('ETH/USDT').resyncs).toBe(0)
+  })
+
+  test('a skipped u is a lost delta: only that book resubscribes and comes back exact', async () => {
+    const { sim, feed } = simFeed()
+    await bookWhere(feed, 'BTC/USDT')
+    await bookWhere(feed, 'ETH/USDT')
+    const resync = feed.books.events.next('resync')
+    const u = sim.lastU('BTC/USDT')
+    sim.lose('BTC/USDT', [['59999.90', '0']], [])
+    sim.update('BTC/USDT', [['59999.95', '2.00000000']], [])
+    const { entry, failure } = await resync
+    // The delta after the loss (u + 2) follows u + 1, not the book's u.
+    expect([entry.pair, failure.kind, failure.expected, failure.got]).toEqual([
+      'BTC/USDT',
+      'sequence',
+      u,
+      u + 1,
+    ])
+    const e = await bookWhere(feed, 'BTC/USDT')
+    expect(sim.requests('unsubscribe').map((r) => r.args)).toEqual([['orderbook.50.BTCUSDT']])
+    expect(e.book.bids.some((l) => l.pxText === '59999.90')).toBe(false)
+    expectSame(feed, sim, 'BTC/USDT')
+    expect(feed.entry('ETH/USDT').resyncs).toBe(0)
   })
 
   test('deltas that arrive before the first snapshot are ignored', async () => {
-    fake = new FakeBybit(MARKETS)
-    fake.holdSnapshots = true
-    feed = startFeed(bybit, fake, ['BTC/USDT'])
-    await until(
-      () => fake!.topics.get(1)?.has('orderbook.50.BTCUSDT') === true,
-      3000,
-      'subscription',
-    )
-    const e = entry(feed, 'BTC/USDT')
-    const seen = feed.conn.stats.messages
-    const early = fake.bookFrame('BTCUSDT', 'delta', [['1.00', '5.0']], [['99999.00', '5.0']])
-    fake.pushToTopic('orderbook.50.BTCUSDT', early)
-    fake.pushToTopic(
-      'orderbook.50.BTCUSDT',
-      fake.bookFrame('BTCUSDT', 'delta', [['59999.90', '0']], []),
-    )
-    await until(() => feed!.conn.stats.messages >= seen + 2, 3000, 'early deltas received')
+    sim = new SimBybit(MARKETS())
+    sim.holdSnapshots = true
+    feed = startFeed(bybit, sim, ['BTC/USDT'])
+    const topic = 'orderbook.50.BTCUSDT'
+    await sim.server.waitFor(() => sim!.topics.get(1)?.has(topic) === true, 3000, 'subscription')
+    const e = feed.entry('BTC/USDT')
+    const frames = feed.conn.events.next('frame', (f) => f.events[0]?.type === 'delta')
+    sim.pushDelta('BTC/USDT', [['1.00', '5.0']], [['99999.00', '5.0']])
+    await frames
     expect(e.state).toBe('syncing')
     expect(e.book.bids).toHaveLength(0)
-    fake.releaseSnapshots()
-    await live(feed, 'BTC/USDT')
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
+    sim.releaseSnapshots()
+    await bookWhere(feed, 'BTC/USDT')
+    expectSame(feed, sim, 'BTC/USDT')
     expect(e.book.asks.some((l) => l.pxText === '99999.00')).toBe(false)
-    expect(e.book.bids.some((l) => l.pxText === '59999.90')).toBe(true)
     expect(e.book.bids.some((l) => l.pxText === '1.00')).toBe(false)
     expect(e.resyncs).toBe(0)
   })
 
   test('more than 10 symbols go out in frames of at most 10, all replayed after a reconnect', async () => {
     const markets = Array.from({ length: 12 }, (_, i) => ({
-      symbol: `C${i}USDT`,
       base: `C${i}`,
       quote: 'USDT',
       book: makeBook(100 + i, 5, 0.1),
     }))
-    fake = new FakeBybit(markets)
+    sim = new SimBybit(markets)
     const pairs = markets.map((m) => `${m.base}/USDT`)
-    feed = startFeed(bybit, fake, pairs)
-    for (const p of pairs) await live(feed, p)
-    const first = fake.requests('subscribe')
+    feed = startFeed(bybit, sim, pairs)
+    for (const p of pairs) await bookWhere(feed, p)
+    const first = sim.requests('subscribe')
     expect(first.map((r) => (r.args as string[]).length)).toEqual([10, 2])
-    expect(first.flatMap((r) => r.args as string[])).toEqual(markets.map((m) => topicOf(m.symbol)))
+    expect(first.flatMap((r) => r.args as string[])).toEqual(pairs.map((p) => sim!.topic(p)))
 
-    fake.server.disconnectAll()
-    await until(() => feed!.conn.stats.state !== 'connected', 3000, 'down')
+    const down = feed.conn.events.next('down')
+    sim.server.disconnectAll()
+    await down
     const resubscribed = () =>
-      fake!.server.connections === 2 && fake!.topics.get(lastClient(fake!))?.size === 12
-    await until(resubscribed, 3000, 'resubscribed')
-    const again = fake.requests('subscribe').filter((r) => r.client === lastClient(fake!))
+      sim!.server.connections === 2 && sim!.topics.get(lastClient(sim!))?.size === 12
+    await sim.server.waitFor(resubscribed, 3000, 'resubscribed')
+    const again = sim.requests('subscribe').filter((r) => r.client === lastClient(sim!))
     expect(again.map((r) => (r.args as string[]).length)).toEqual([10, 2])
-    expect(again.flatMap((r) => r.args as string[])).toEqual(markets.map((m) => topicOf(m.symbol)))
-    for (const [i, p] of pairs.entries()) {
-      await live(feed, p)
-      expectSame(feed, p, simOf(fake, markets[i]!.symbol))
+    expect(again.flatMap((r) => r.args as string[])).toEqual(pairs.map((p) => sim!.topic(p)))
+    for (const p of pairs) {
+      await bookWhere(feed, p)
+      expectSame(feed, sim, p)
     }
-    expect(feed.conn.stats.errors.venue).toBeUndefined()
     expect(feed.conn.stats.errors['venue-error']).toBeUndefined()
-  })
-
-  test('there is no gap detection: deltas are applied in order, nothing is dropped by u/seq', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await live(feed, 'BTC/USDT')
-    // A delta whose u jumps (and one going back) is applied all the same: Bybit names no previous id.
-    const s = fake.state.get('BTCUSDT')!
-    s.u += 100
-    fake.update('BTCUSDT', [['59999.97', '1.00000000']], [])
-    s.u -= 50
-    fake.update('BTCUSDT', [['59999.96', '1.00000000']], [])
-    const e = entry(feed, 'BTC/USDT')
-    await until(() => e.book.bids.some((l) => l.pxText === '59999.96'), 3000, 'both deltas applied')
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
-    expect(bybit.detectsGaps).toBe(false)
-    expect(e.resyncs).toBe(0)
   })
 })
 
-describe('bybit: bad input', () => {
-  test('unknown topics and ops are counted and change nothing', async () => {
-    const { fake, feed } = simFeed()
-    await live(feed, 'BTC/USDT')
-    await live(feed, 'ETH/USDT')
-    const trade = {
-      topic: 'publicTrade.BTCUSDT',
-      type: 'snapshot',
-      ts: 1,
-      data: [{ p: '1', v: '1' }],
-    }
-    const level1Book = { s: 'BTCUSDT', b: [['1.00', '1']], a: [] }
-    const level1 = { topic: 'orderbook.1.BTCUSDT', type: 'snapshot', data: level1Book }
-    fake.server.send(JSON.stringify(trade))
-    fake.server.send(JSON.stringify(level1))
-    fake.server.send(JSON.stringify({ success: true, ret_msg: '', op: 'auth' }))
-    fake.update('BTCUSDT', [['59999.97', '4.00000000']], [])
-    const e = entry(feed, 'BTC/USDT')
-    await until(() => e.book.bids[0]!.pxText === '59999.97', 3000, 'update after unknown frames')
-    expect(feed.conn.stats.errors['unknown-message']).toBe(3)
-    expect(e.resyncs + entry(feed, 'ETH/USDT').resyncs).toBe(0)
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
-  })
-
-  test("malformed JSON is counted and resyncs the connection's books, which come back exact", async () => {
-    const { fake, feed } = simFeed()
-    await live(feed, 'BTC/USDT')
-    await live(feed, 'ETH/USDT')
-    fake.server.send('{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTC')
-    fake.server.send('not json at all')
-    const btc = entry(feed, 'BTC/USDT')
-    const eth = entry(feed, 'ETH/USDT')
-    await until(() => btc.resyncs >= 1 && eth.resyncs >= 1, 3000, 'resync of every book')
-    // Each book is fetched again by unsubscribe + subscribe, on the same connection.
-    const resubscribed = () =>
-      new Set(fake.requests('unsubscribe').flatMap((r) => r.args as string[]))
-    await until(() => resubscribed().size === 2, 3000, 'resubscriptions')
-    expect([...resubscribed()].sort()).toEqual(['orderbook.50.BTCUSDT', 'orderbook.50.ETHUSDT'])
-    await live(feed, 'BTC/USDT')
-    await live(feed, 'ETH/USDT')
-    fake.update('BTCUSDT', [['59999.97', '4.00000000']], [])
-    await until(() => btc.book.bids[0]!.pxText === '59999.97', 3000, 'delta after resync')
-    expect(feed.conn.stats.errors['malformed-json']).toBe(2)
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
-    expectSame(feed, 'ETH/USDT', simOf(fake, 'ETHUSDT'))
-    expect(fake.server.connections).toBe(1)
-  })
-
-  test('a negative or non-numeric price rejects the whole message and resyncs that book only', async () => {
-    const { fake, feed } = simFeed()
-    await live(feed, 'BTC/USDT')
-    await live(feed, 'ETH/USDT')
-    const btc = entry(feed, 'BTC/USDT')
-    for (const bad of [
-      ['-1.00', '1.0'],
-      ['abc', '1.0'],
-      ['60000.00', '-5'],
-      ['1e5', '1.0'],
-    ] as Row[]) {
-      const before = btc.resyncs
-      // Sent by hand so the fake's own book does not take the bad level.
-      fake.pushToTopic(
-        topicOf('BTCUSDT'),
-        fake.bookFrame('BTCUSDT', 'delta', [['59999.01', '1.0'], bad], []),
-      )
-      await until(() => btc.resyncs === before + 1, 3000, 'resync after bad level')
-      expect(btc.book.bids.some((l) => l.pxText === '59999.01')).toBe(false)
-      await live(feed, 'BTC/USDT')
-      expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
-    }
-    expect(feed.conn.stats.errors['bad-level']).toBe(4)
-    const unsubscribed = fake.requests('unsubscribe').map((r) => r.args)
-    expect(unsubscribed).toEqual(Array(4).fill(['orderbook.50.BTCUSDT']))
-    expect(entry(feed, 'ETH/USDT').resyncs).toBe(0)
-    expect(entry(feed, 'ETH/USDT').state).toBe('live')
-  })
-
-  test('a book frame of unknown type or for another symbol resyncs that book only', async () => {
-    const { fake, feed } = simFeed()
-    await live(feed, 'BTC/USDT')
-    await live(feed, 'ETH/USDT')
-    const btc = entry(feed, 'BTC/USDT')
-    const patch = {
-      topic: 'orderbook.50.BTCUSDT',
-      type: 'patch',
-      ts: 1,
-      data: { s: 'BTCUSDT', b: [], a: [] },
-    }
-    fake.pushToTopic(topicOf('BTCUSDT'), JSON.stringify(patch))
-    await until(() => btc.resyncs === 1, 3000, 'resync')
-    await live(feed, 'BTC/USDT')
-    const other = {
-      topic: 'orderbook.50.BTCUSDT',
-      type: 'delta',
-      ts: 1,
-      data: { s: 'ETHUSDT', b: [], a: [] },
-    }
-    fake.pushToTopic(topicOf('BTCUSDT'), JSON.stringify(other))
-    await until(() => btc.resyncs === 2, 3000, 'resync')
-    await live(feed, 'BTC/USDT')
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
-    expect(feed.conn.stats.errors['bad-message']).toBe(2)
-    expect(entry(feed, 'ETH/USDT').resyncs).toBe(0)
-  })
-
-  test('a crossed book is never live: it resyncs that book only', async () => {
-    const { fake, feed } = simFeed()
-    await live(feed, 'BTC/USDT')
-    await live(feed, 'ETH/USDT')
-    const e = entry(feed, 'BTC/USDT')
-    fake.pushToTopic(
-      topicOf('BTCUSDT'),
-      fake.bookFrame('BTCUSDT', 'delta', [['60005.00', '1.00000000']], []),
-    )
-    await until(() => e.resyncs === 1, 3000, 'resync')
-    expect(e.lastResyncReason).toContain('crossed')
-    await live(feed, 'BTC/USDT')
-    expect(e.book.bids[0]!.px).toBeLessThan(e.book.asks[0]!.px)
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
-    expect(entry(feed, 'ETH/USDT').resyncs).toBe(0)
-    expect(entry(feed, 'ETH/USDT').state).toBe('live')
+describe('bybit: venue behaviour', () => {
+  test('a subscribe frame over 10 args is refused whole, as Bybit does', async () => {
+    sim = new SimBybit(MARKETS())
+    const ws = new WebSocket(sim.wsUrl)
+    const reply = new Promise<{ success: boolean; ret_msg: string }>((resolve) => {
+      ws.onmessage = (m) => resolve(JSON.parse(String(m.data)))
+    })
+    await new Promise((resolve) => (ws.onopen = resolve))
+    const args = Array.from({ length: 11 }, () => 'orderbook.50.BTCUSDT')
+    ws.send(JSON.stringify({ req_id: 'x', op: 'subscribe', args }))
+    expect(await reply).toMatchObject({ success: false, ret_msg: 'error:args size >10' })
+    ws.close()
   })
 
   test('a rejected subscription is a venue error; the other books go live', async () => {
-    fake = new FakeBybit(MARKETS)
-    fake.rejectSymbols.add('ETHUSDT')
-    // The fake refuses a whole frame for one bad topic: one topic per frame shows the rest pass.
+    sim = new SimBybit(MARKETS())
+    sim.rejectPairs.add('ETH/USDT')
+    // The sim refuses a whole frame for one bad topic: one topic per frame shows the rest pass.
     const split = {
       ...bybit,
       subscribe: (n: readonly string[]) => n.flatMap((x) => bybit.subscribe([x])),
     }
-    feed = startFeed(split, fake, ['BTC/USDT', 'ETH/USDT'])
-    await live(feed, 'BTC/USDT')
-    await until(() => feed!.conn.stats.errors['venue-error'] === 1, 3000, 'venue error')
-    expect(entry(feed, 'ETH/USDT').state).toBe('syncing')
-    expect(entry(feed, 'ETH/USDT').resyncs).toBe(0)
+    feed = startFeed(split, sim, ['BTC/USDT', 'ETH/USDT'])
+    const rejected = feed.conn.events.next('frame', (f) => f.events[0]?.type === 'venue-error')
+    await bookWhere(feed, 'BTC/USDT')
+    expect((await rejected).events[0]).toMatchObject({ pair: 'ETH/USDT' })
+    expect(feed.entry('ETH/USDT').state).toBe('syncing')
+    expect(feed.entry('ETH/USDT').resyncs).toBe(0)
+  })
+
+  test('pings every interval; the pongs keep a quiet connection alive under the watchdog', async () => {
+    // Faster pings than the real 20 s, with the send budget raised to match.
+    const quick = { ...bybit, limits: { ...bybit.limits, pingIntervalMs: 30, sendPerSecond: 100 } }
+    sim = new SimBybit(MARKETS())
+    feed = startFeed(quick, sim, ['BTC/USDT'], { idleTimeoutMs: 300 })
+    await bookWhere(feed, 'BTC/USDT')
+    await sim.server.waitFor(() => sim!.requests('ping').length >= 15, 3000, 'fifteen pings')
+    expect(sim.server.connections).toBe(1)
+    expect(feed.conn.stats.errors).toEqual({})
+    expect(sim.requests('ping')[0]).toMatchObject({ op: 'ping', req_id: expect.any(String) })
   })
 })
 
-describe('bybit: connection faults', () => {
-  test('pings every interval; the pongs keep a quiet connection alive under the watchdog', async () => {
-    // Faster pings than the real 20 s, with the send budget raised to match.
-    const quick = { ...bybit, pingIntervalMs: 30, sendPerSecond: 100 }
-    fake = new FakeBybit(MARKETS)
-    feed = startFeed(quick, fake, ['BTC/USDT'], { idleTimeoutMs: 300 })
-    await live(feed, 'BTC/USDT')
-    await until(() => fake!.requests('ping').length >= 15, 3000, 'fifteen pings')
-    expect(fake.server.connections).toBe(1)
-    expect(feed.conn.stats.errors).toEqual({})
-    expect(fake.requests('ping')[0]).toMatchObject({ op: 'ping', req_id: expect.any(String) })
-  })
-
-  test('pings left unanswered on a quiet connection end in a watchdog reconnect', async () => {
-    const quick = { ...bybit, pingIntervalMs: 30, sendPerSecond: 100 }
-    fake = new FakeBybit(MARKETS)
-    feed = startFeed(quick, fake, ['BTC/USDT'], { idleTimeoutMs: 300 })
-    await live(feed, 'BTC/USDT')
-    fake.answerPings = false
-    await until(() => fake!.server.connections === 2, 3000, 'watchdog reconnect')
-    fake.answerPings = true
-    expect(feed.conn.stats.errors.idle).toBeGreaterThanOrEqual(1)
-    await live(feed, 'BTC/USDT')
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
-  })
-
-  test('a disconnect reconnects, resubscribes and rebuilds the book without ghost levels', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await live(feed, 'BTC/USDT')
-    const e = entry(feed, 'BTC/USDT')
-    fake.server.disconnectAll()
-    await until(() => feed.conn.stats.state !== 'connected', 3000, 'down')
-    // While we are away a level disappears; the client never sees that delete.
-    simOf(fake, 'BTCUSDT').apply([['59999.90', '0']], [])
-    await until(() => fake.server.connections === 2, 3000, 'reconnect')
-    await live(feed, 'BTC/USDT')
-    const again = fake.requests('subscribe').filter((r) => r.client === lastClient(fake))
-    expect(again.map((r) => r.args)).toEqual([['orderbook.50.BTCUSDT']])
-    expect(e.book.bids.some((l) => l.pxText === '59999.90')).toBe(false)
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
-    expect(feed.conn.stats.reconnects).toBe(1)
-  })
-
-  test('a stalled feed is caught by the idle watchdog and reconnected', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'], { idleTimeoutMs: 200 })
-    await live(feed, 'BTC/USDT')
-    fake.server.stalled = true
-    await until(() => fake.server.connections === 2, 3000, 'watchdog reconnect')
-    fake.server.stalled = false
-    expect(feed.conn.stats.errors.idle).toBeGreaterThanOrEqual(1)
-    await live(feed, 'BTC/USDT')
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
-  })
-
-  test('a server closing mid-message is survived', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await live(feed, 'BTC/USDT')
-    fake.server.closeMidMessage(fake.bookFrame('BTCUSDT', 'delta', [['1.0', '1.0']], []))
-    await until(() => fake.server.connections === 2, 3000, 'reconnect')
-    await live(feed, 'BTC/USDT')
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
-  })
-
-  test('a connection dropped without a close frame is survived', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await live(feed, 'BTC/USDT')
-    fake.server.terminateAll()
-    fake.update('BTCUSDT', [['59999.93', '2.00000000']], [])
-    await until(() => fake.server.connections === 2, 3000, 'reconnect')
-    await live(feed, 'BTC/USDT')
-    expectSame(feed, 'BTC/USDT', simOf(fake, 'BTCUSDT'))
+describe('bybit: a lost delta on the recorded session is a gap (issue "One owner per rule", defect 2)', () => {
+  test('each of 13 single-message losses resyncs the book; none stays live on a wrong book', async () => {
+    const legacy = (await loadLegacy('BYBIT_ws_25_0', ['LTCUSDT'])).filter(
+      (m) => m.topic === `${LEGACY_PREFIX}LTCUSDT`,
+    )
+    const states = legacyReference(legacy)
+    const frames = legacy.map((m, i) => toV5(m, 101 + i))
+    const rules = bybit.sync
+    const pair = 'LTC/USDT'
+    const step = Math.floor((frames.length - 2) / 13)
+    for (let k = 0; k < 13; k++) {
+      const lost = 1 + k * step // never the snapshot (frame 0)
+      const parse = bybit.createParser(new Map([['LTCUSDT', pair]]))
+      const e = new Books().addVenue('bybit', [pair]).get(pair)!
+      const outcomes: string[] = []
+      for (let i = 0; i < frames.length && e.resyncs === 0; i++) {
+        if (i === lost) continue
+        for (const ev of parse(frames[i]!, 0)) {
+          if (ev.type === 'snapshot') applySnapshot(e, rules, ev, false)
+          if (ev.type !== 'delta') continue
+          const out = applyUpdate(e, rules, ev, 100)
+          if (out.kind === 'failed') {
+            outcomes.push(`${out.failure.kind} ${out.failure.expected}->${out.failure.got}`)
+            e.resyncs++
+          } else if (i > lost) {
+            // Anything applied after the loss would be a book the venue never had.
+            expect({ bids: rows(e.book.bids), asks: rows(e.book.asks) }).toEqual(states[i]!)
+          }
+        }
+      }
+      // The delta right after the loss names the one before it: 100 + lost, not 100 + lost + 1.
+      expect(outcomes).toEqual([`sequence ${100 + lost}->${101 + lost}`])
+    }
   })
 })

@@ -401,21 +401,6 @@ describe('kraken: synchronisation', () => {
     expectSame(feed, sim, 'BTC/USD', 10)
     expect(krakenChecksum(e.book)).toBe(checksumOf(sim.book('BTC/USD')))
   })
-
-  test('with no sequence numbers, the next checksum reveals a lost update: that book resyncs', async () => {
-    const { sim, feed, depth } = simFeed()
-    await bookWhere(feed, 'BTC/USD')
-    await bookWhere(feed, 'ETH/USD')
-    const resync = feed.books.events.next('resync')
-    sim.lose('BTC/USD', [['59999.90', '0']], [])
-    sim.update('BTC/USD', [], [['60000.20', '7.00000000']])
-    const { entry, failure } = await resync
-    expect([entry.pair, failure.kind]).toEqual(['BTC/USD', 'checksum'])
-    const e = await bookWhere(feed, 'BTC/USD')
-    expect(e.book.bids.some((l) => l.pxText === '59999.90')).toBe(false)
-    expectSame(feed, sim, 'BTC/USD', depth)
-    expect(feed.entry('ETH/USD').resyncs).toBe(0)
-  })
 })
 
 describe('kraken: venue behaviour', () => {

@@ -1,58 +1,69 @@
+/**
+ * OKX's own behaviour: the 2022 capture as recorded (socket snapshot, real checksums) and
+ * re-encoded in today's form (updates only, REST seqId), the published checksum vectors, the
+ * seqId chain's keep-alive and maintenance-reset exceptions, every form of snapshot OKX can send,
+ * its parser, the 64008 notice, its instrument list and its REST errors. Generic faults are in
+ * contract.test.ts.
+ */
 import { afterEach, describe, expect, test } from 'bun:test'
-import { okxChecksum } from '../../src/book/checksum.ts'
-import { okx } from '../../src/exchanges/okx.ts'
-import { FakeOkx, okxChecksumOf } from '../fakes/okx.ts'
-import { makeBook, SimBook, type Row } from '../fakes/sim-book.ts'
-import { rows, startFeed, until, type Feed } from '../support.ts'
+import { okxChecksum } from '../../src/venues/okx/checksum.ts'
+import { okx } from '../../src/venues/okx/index.ts'
+import { okxChecksumOf, SimOkx, type SimOkxOptions } from '../../src/venues/okx/sim.ts'
+import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
+import type { Venue } from '../../src/venues/venue.ts'
+import { bookWhere, rows, startFeed, type Feed, type FeedOptions } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures`
+const BTC = 'BTC/USDT'
+const ETH = 'ETH/USDT'
 
-let fake: FakeOkx | undefined
+let sim: SimOkx | undefined
 let feed: Feed | undefined
-afterEach(() => {
-  feed?.stop()
-  fake?.stop()
-  feed = fake = undefined
+afterEach(async () => {
+  await feed?.stop()
+  sim?.stop()
+  feed = sim = undefined
 })
 
-type FeedOptions = Parameters<typeof startFeed>[3]
-
-function simFeed(pairs = ['BTC/USDT', 'ETH/USDT'], opts: FeedOptions = {}, exchange = okx) {
-  fake = new FakeOkx([
-    { instId: 'BTC-USDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1, 1) },
-    { instId: 'ETH-USDT', base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
-    { instId: 'BTC-USDC', base: 'BTC', quote: 'USDC', book: makeBook(60001, 20, 0.1, 1) },
-    { instId: 'DOGE-USDT', base: 'DOGE', quote: 'USDT', state: 'suspend', book: makeBook(0.2) },
-    { instId: 'BTC-USD-SWAP', base: 'BTC', quote: 'USD', instType: 'SWAP', book: makeBook(60000) },
-  ])
-  feed = startFeed(exchange, fake, pairs, opts)
-  return { fake, feed }
+function simFeed(
+  pairs = [BTC, ETH],
+  options: FeedOptions = {},
+  simOptions: SimOkxOptions = {},
+  venue: Venue = okx,
+) {
+  sim = new SimOkx(
+    [
+      { base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1, 1) },
+      { base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
+      { base: 'BTC', quote: 'USDC', book: makeBook(60001, 20, 0.1, 1) },
+      { base: 'DOGE', quote: 'USDT', trading: false, book: makeBook(0.2) },
+      { base: 'BTC', quote: 'USD', instType: 'SWAP', book: makeBook(60000) },
+    ],
+    simOptions,
+  )
+  feed = startFeed(venue, sim, pairs, options)
+  return { sim, feed }
 }
 
 /** True once the newest connection has subscribed to `instId`. */
-const subscribed = (fk: FakeOkx, instId: string) =>
-  fk.subscriptions.get([...fk.server.clients].at(-1)?.data.id ?? -1)?.has(instId) === true
+const subscribed = (s: SimOkx, instId: string) =>
+  s.subscriptions.get([...s.server.clients].at(-1)?.data.id ?? -1)?.has(instId) === true
 
-/** Sends keep-alive updates until the book is live (the first one triggers the REST fetch). */
-async function live(f: Feed, fk: FakeOkx, pair: string, instId: string) {
-  await until(() => subscribed(fk, instId), 3000, `${instId} subscribed`)
-  const e = f.books.get('okx', pair)!
-  while (e.state !== 'live') {
-    fk.keepAlive(instId)
-    await until(() => e.state === 'live' || e.buffer.length > 0, 3000, `${pair} update`)
-    await Bun.sleep(5)
-  }
+/** The book once live; a keep-alive update makes it ask for its REST snapshot. */
+async function live(f: Feed, s: SimOkx, pair: string) {
+  await s.server.waitFor(() => subscribed(s, s.instId(pair)), 3000, `${pair} subscribed`)
+  if (f.entry(pair).state !== 'live') s.keepAlive(pair)
+  return bookWhere(f, pair)
 }
 
 const expectSame = (f: Feed, pair: string, book: SimBook) => {
-  const e = f.books.get('okx', pair)!
-  expect(rows(e.book.bids)).toEqual(book.topBids())
-  expect(rows(e.book.asks)).toEqual(book.topAsks())
+  expect(rows(f.entry(pair).book.bids)).toEqual(book.topBids())
+  expect(rows(f.entry(pair).book.asks)).toEqual(book.topAsks())
 }
 
-/** The REST book requests the fake served (for one instrument, or all). */
-const bookRequests = (fk: FakeOkx, instId?: string) =>
-  fk.server.requests.filter(
+/** The REST book requests the sim served (for one instrument, or all). */
+const bookRequests = (s: SimOkx, instId?: string) =>
+  s.server.requests.filter(
     (r) => r.startsWith('/api/v5/market/books') && (!instId || r.includes(`=${instId}&`)),
   )
 
@@ -96,25 +107,25 @@ describe('okx: recorded capture', () => {
       expect(okxChecksumOf(ref.topBids(25), ref.topAsks(25))).toBe(msg.data[0]!.checksum)
     }
 
-    fake = new FakeOkx([{ instId: 'BTC-USDT', base: 'BTC', quote: 'USDT' }])
-    feed = startFeed(okx, fake, ['BTC/USDT'])
-    await until(() => subscribed(fake!, 'BTC-USDT'), 3000, 'subscription')
-    expect(JSON.parse(fake.server.received[0]!.text)).toEqual({
+    sim = new SimOkx([{ base: 'BTC', quote: 'USDT' }])
+    feed = startFeed(okx, sim, [BTC])
+    const s = sim
+    await s.server.waitFor(() => subscribed(s, 'BTC-USDT'), 3000, 'subscription')
+    expect(JSON.parse(s.server.received[0]!.text)).toEqual({
       op: 'subscribe',
       args: [{ channel: 'books', instId: 'BTC-USDT' }],
     })
 
-    // The parser carries every recorded checksum (none is 0 in 2022), so Books verifies all 98.
-    const parse = okx.createParser(new Map([['BTC-USDT', 'BTC/USDT']]))
+    // The parser carries every recorded checksum (none is 0 in 2022), so all 98 are verified.
+    const parse = okx.createParser(new Map([['BTC-USDT', BTC]]))
     for (const { raw, msg } of books) {
       const type = msg.action === 'snapshot' ? 'snapshot' : 'delta'
       expect(parse(raw, 0)).toMatchObject([{ type, checksum: msg.data[0]!.checksum }])
     }
 
     const all = (await Bun.file(`${FIX}/okx/OKX_ws_1_0.frames.jsonl`).text()).trim().split('\n')
-    expect(fake.replay(all)).toBe(98) // the derivatives' books go nowhere: nobody subscribed
-    const e = feed.books.get('okx', 'BTC/USDT')!
-    await until(() => e.updates === 98, 5000, 'all 98 messages applied')
+    expect(s.replay(all)).toBe(98) // the derivatives' books go nowhere: nobody subscribed
+    const e = await bookWhere(feed, BTC, (e) => e.updates === 98, 5000, 'all 98 applied')
 
     expect(e.state).toBe('live')
     expect(e.resyncs).toBe(0)
@@ -122,7 +133,7 @@ describe('okx: recorded capture', () => {
     expect(rows(e.book.bids)).toEqual(ref.topBids())
     expect(rows(e.book.asks)).toEqual(ref.topAsks())
     expect(e.exchangeTsMs).toBe(Number(books.at(-1)!.msg.data[0]!.ts))
-    expect(bookRequests(fake)).toEqual([]) // the WS snapshot seeded the book
+    expect(bookRequests(s)).toEqual([]) // the WS snapshot seeded the book
     expect(feed.conn.stats.errors).toEqual({})
   })
 
@@ -150,32 +161,32 @@ describe('okx: recorded capture', () => {
     const restBody = JSON.stringify({ code: '0', msg: '', data })
     for (let i = SNAP_AFTER; i < updates.length; i++) applyTo(ref, updates[i]!.msg)
 
-    fake = new FakeOkx([{ instId: 'BTC-USDT', base: 'BTC', quote: 'USDT' }])
-    fake.holdSnapshots = true
-    feed = startFeed(okx, fake, ['BTC/USDT'])
-    await until(() => subscribed(fake!, 'BTC-USDT'), 3000, 'subscription')
-    const e = feed.books.get('okx', 'BTC/USDT')!
-    for (let i = 0; i < 10; i++) fake.push('BTC-USDT', frames[i]!)
-    const held = () => e.buffer.length === 10 && bookRequests(fake!).length === 1
-    await until(held, 3000, 'ten buffered updates and a REST request')
-    expect(bookRequests(fake)).toEqual(['/api/v5/market/books?instId=BTC-USDT&sz=400'])
-    fake.cannedSnapshots.set('BTC-USDT', restBody)
-    fake.releaseSnapshots()
-    await until(() => e.state === 'live', 3000, 'live')
+    sim = new SimOkx([{ base: 'BTC', quote: 'USDT' }])
+    sim.holdSnapshots = true
+    feed = startFeed(okx, sim, [BTC])
+    const s = sim
+    await s.server.waitFor(() => subscribed(s, 'BTC-USDT'), 3000, 'subscription')
+    for (let i = 0; i < 10; i++) s.push('BTC-USDT', frames[i]!)
+    const e = await bookWhere(feed, BTC, (e) => e.buffer.length === 10, 3000, 'ten buffered')
+    await s.server.waitFor(() => bookRequests(s).length === 1, 3000, 'a REST request')
+    expect(bookRequests(s)).toEqual(['/api/v5/market/books?instId=BTC-USDT&sz=400'])
+    s.cannedSnapshots.set('BTC-USDT', restBody)
+    s.releaseSnapshots()
+    await bookWhere(feed, BTC)
     expect(e.lastSeq).toBe(seqs[9]!)
-    for (let i = 10; i < frames.length; i++) fake.push('BTC-USDT', frames[i]!)
-    await until(() => e.lastSeq === seqs.at(-1), 5000, 'the last update')
+    for (let i = 10; i < frames.length; i++) s.push('BTC-USDT', frames[i]!)
+    await bookWhere(feed, BTC, (e) => e.lastSeq === seqs.at(-1), 5000, 'the last update')
 
     expect(e.resyncs).toBe(0) // the recorded checksums (kept in the re-encoded frames) all passed
     expect(rows(e.book.bids)).toEqual(ref.topBids())
     expect(rows(e.book.asks)).toEqual(ref.topAsks())
-    expect(bookRequests(fake).length).toBe(1)
+    expect(bookRequests(s).length).toBe(1)
     expect(feed.conn.stats.errors).toEqual({})
   })
 })
 
 describe('okx: checksum vectors', () => {
-  test('the published OKX vectors match okxChecksum (and the fake computes the same)', async () => {
+  test('the published OKX vectors match okxChecksum (and the sim computes the same)', async () => {
     const v = (await Bun.file(`${FIX}/vectors/okx-checksum.json`).json()) as {
       vectors: (Sides & { expected_checksum_int32_as_sent_by_okx: number })[]
       string_only_examples: (Sides & { computed_checksum_int32: number })[]
@@ -196,190 +207,157 @@ describe('okx: checksum vectors', () => {
 
 describe('okx: synchronisation', () => {
   test('buffers updates while the REST snapshot is on its way and applies the ones after it', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await until(() => subscribed(fake, 'BTC-USDT'), 3000, 'subscription')
-    fake.holdSnapshots = true
-    fake.update('BTC-USDT', [['59999.9', '2.00000000']], [])
-    await until(() => bookRequests(fake).length === 1, 3000, 'snapshot request')
-    fake.update('BTC-USDT', [], [['60000.1', '0']])
-    fake.update('BTC-USDT', [['59999.95', '1.50000000']], [['60000.15', '3.00000000']])
-    const e = feed.books.get('okx', 'BTC/USDT')!
-    await until(() => e.buffer.length === 3, 3000, 'three buffered updates')
+    const { sim, feed } = simFeed([BTC])
+    await sim.server.waitFor(() => subscribed(sim, 'BTC-USDT'), 3000, 'subscription')
+    sim.holdSnapshots = true
+    sim.update(BTC, [['59999.9', '2.00000000']], [])
+    await sim.server.waitFor(() => bookRequests(sim).length === 1, 3000, 'snapshot request')
+    sim.update(BTC, [], [['60000.1', '0']])
+    sim.update(BTC, [['59999.95', '1.50000000']], [['60000.15', '3.00000000']])
+    const e = await bookWhere(feed, BTC, (e) => e.buffer.length === 3, 3000, 'three buffered')
     expect(e.state).toBe('syncing')
-    fake.releaseSnapshots()
-    await until(() => e.state === 'live', 3000, 'live')
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTC-USDT')!.book)
+    sim.releaseSnapshots()
+    await bookWhere(feed, BTC)
+    expectSame(feed, BTC, sim.book(BTC))
     expect(e.book.asks[0]!.pxText).toBe('60000.15')
-    expect(e.lastSeq).toBe(fake.state.get('BTC-USDT')!.seqId)
-    expect(bookRequests(fake)).toEqual(['/api/v5/market/books?instId=BTC-USDT&sz=400'])
+    expect(e.lastSeq).toBe(sim.seq(BTC))
+    expect(bookRequests(sim)).toEqual(['/api/v5/market/books?instId=BTC-USDT&sz=400'])
   })
 
   test('keep-alives (seqId === prevSeqId) and a maintenance reset (seqId < prevSeqId): no resync', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    const e = feed.books.get('okx', 'BTC/USDT')!
-    const fetched = bookRequests(fake).length
-    fake.keepAlive('BTC-USDT')
-    fake.keepAlive('BTC-USDT')
-    fake.update('BTC-USDT', [['59999.91', '1.00000000']], [])
-    fake.maintenanceReset('BTC-USDT', 3, [['59999.92', '2.00000000']], [])
-    expect(fake.state.get('BTC-USDT')!.seqId).toBe(3)
-    fake.keepAlive('BTC-USDT')
-    fake.update('BTC-USDT', [['59999.93', '3.00000000']], [['60000.1', '0']], { step: 2 })
-    await until(() => e.lastSeq === 5, 3000, 'the chain after the reset')
+    const { sim, feed } = simFeed([BTC])
+    const e = await live(feed, sim, BTC)
+    const fetched = bookRequests(sim).length
+    sim.keepAlive(BTC)
+    sim.keepAlive(BTC)
+    sim.update(BTC, [['59999.91', '1.00000000']], [])
+    sim.maintenanceReset(BTC, 3, [['59999.92', '2.00000000']], [])
+    expect(sim.seq(BTC)).toBe(3)
+    sim.keepAlive(BTC)
+    sim.update(BTC, [['59999.93', '3.00000000']], [['60000.1', '0']], { step: 2 })
+    await bookWhere(feed, BTC, (e) => e.lastSeq === 5, 3000, 'the chain after the reset')
     expect(e.resyncs).toBe(0)
     expect(e.state).toBe('live')
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTC-USDT')!.book)
-    expect(bookRequests(fake).length).toBe(fetched)
-  })
-
-  test('fetches the snapshot again when it is older than the buffered updates', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    fake.update('BTC-USDT', [['59990.0', '1.00000000']], [])
-    fake.update('BTC-USDT', [['59991.0', '1.00000000']], [])
-    fake.staleSnapshots = 1
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    expect(bookRequests(fake).length).toBe(2)
-    expect(feed.books.get('okx', 'BTC/USDT')!.resyncs).toBe(0)
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTC-USDT')!.book)
-  })
-
-  test('a lost update (sequence gap) resyncs that book only, from a new REST snapshot', async () => {
-    const { fake, feed } = simFeed()
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    await live(feed, fake, 'ETH/USDT', 'ETH-USDT')
-    const btc = feed.books.get('okx', 'BTC/USDT')!
-    const eth = feed.books.get('okx', 'ETH/USDT')!
-    expect(bookRequests(fake, 'BTC-USDT').length).toBe(1)
-    fake.holdSnapshots = true
-    fake.update('BTC-USDT', [['59999.9', '0']], [], { lost: true })
-    fake.update('BTC-USDT', [['59999.99', '9.00000000']], [])
-    await until(() => btc.resyncs === 1, 3000, 'resync')
-    expect(btc.lastResyncReason).toContain('sequence gap')
-    expect(btc.state).toBe('syncing')
-    expect(btc.book.bids.length).toBe(0)
-    fake.update('ETH-USDT', [['3000.00', '1.00000000']], [])
-    await until(() => eth.book.bids[0]!.pxText === '3000.00', 3000, 'ETH keeps updating')
-    fake.releaseSnapshots()
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTC-USDT')!.book)
-    expect(btc.book.bids.some((l) => l.pxText === '59999.9')).toBe(false) // no ghost level
-    expect(bookRequests(fake, 'BTC-USDT').length).toBe(2)
-    expect(bookRequests(fake, 'ETH-USDT').length).toBe(1)
-    expect(eth.state).toBe('live')
-    expect(eth.resyncs).toBe(0)
-    expectSame(feed, 'ETH/USDT', fake.state.get('ETH-USDT')!.book)
+    expectSame(feed, BTC, sim.book(BTC))
+    expect(bookRequests(sim).length).toBe(fetched)
   })
 
   test('a lost maintenance reset (the chain goes back) resyncs instead of freezing', async () => {
-    const { fake, feed } = simFeed()
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    await live(feed, fake, 'ETH/USDT', 'ETH-USDT')
-    const btc = feed.books.get('okx', 'BTC/USDT')!
-    fake.maintenanceReset('BTC-USDT', 3, [['59999.92', '2.00000000']], [], true)
-    fake.update('BTC-USDT', [['59999.93', '3.00000000']], [], { step: 2 })
-    await until(() => btc.resyncs === 1, 3000, 'resync')
-    expect(btc.lastResyncReason).toContain('seqId chain went back')
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    expect(btc.lastSeq).toBe(5)
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTC-USDT')!.book)
-    expect(feed.books.get('okx', 'ETH/USDT')!.resyncs).toBe(0)
+    const { sim, feed } = simFeed()
+    await live(feed, sim, BTC)
+    await live(feed, sim, ETH)
+    // One update placed after the snapshot, as on any real session before a maintenance.
+    sim.update(BTC, [['59999.91', '1.00000000']], [])
+    await bookWhere(feed, BTC, (e) => e.lastSeq === sim.seq(BTC), 3000, 'an update')
+    const resync = feed.books.events.next('resync', (ev) => ev.entry.pair === BTC)
+    sim.maintenanceReset(BTC, 3, [['59999.92', '2.00000000']], [], true)
+    sim.update(BTC, [['59999.93', '3.00000000']], [], { step: 2 })
+    expect((await resync).failure.kind).toBe('sequence')
+    const e = await live(feed, sim, BTC)
+    expect(e.lastSeq).toBe(5)
+    expectSame(feed, BTC, sim.book(BTC))
+    expect(feed.entry(ETH).resyncs).toBe(0)
   })
 
   test('a repeated update (OKX never repeats on one connection) is not applied: it resyncs', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    const e = feed.books.get('okx', 'BTC/USDT')!
-    const frame = fake.update('BTC-USDT', [['59999.96', '1.00000000']], [])
-    fake.update('BTC-USDT', [['59999.96', '0']], [])
-    fake.push('BTC-USDT', frame)
-    await until(() => e.resyncs === 1, 3000, 'resync')
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
+    const { sim, feed } = simFeed([BTC])
+    const e = await live(feed, sim, BTC)
+    const resync = feed.books.events.next('resync', (ev) => ev.entry.pair === BTC)
+    const frame = sim.update(BTC, [['59999.96', '1.00000000']], [])
+    sim.update(BTC, [['59999.96', '0']], [])
+    sim.push('BTC-USDT', frame)
+    expect((await resync).failure.kind).toBe('sequence')
+    await live(feed, sim, BTC)
     expect(e.book.bids.some((l) => l.pxText === '59999.96')).toBe(false)
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTC-USDT')!.book)
+    expectSame(feed, BTC, sim.book(BTC))
   })
 
-  test('real checksums are verified; a wrong non-zero checksum resyncs that book only', async () => {
-    const { fake, feed } = simFeed()
-    fake.checksums = 'real'
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    await live(feed, fake, 'ETH/USDT', 'ETH-USDT')
-    const btc = feed.books.get('okx', 'BTC/USDT')!
-    const eth = feed.books.get('okx', 'ETH/USDT')!
+  test('real checksums (production before 2026-06-23) are verified on every update', async () => {
+    const { sim, feed } = simFeed([BTC], {}, { checksums: true })
+    const e = await live(feed, sim, BTC)
     for (let i = 0; i < 30; i++) {
       const bids: Row[] = [
         [(59998 - i).toFixed(1), '0.25000000'],
         ['59999.9', i % 2 ? '0' : '1.1'],
       ]
-      fake.update('BTC-USDT', bids, [[(60002 + i / 10).toFixed(1), '0.50000000']])
+      sim.update(BTC, bids, [[(60002 + i / 10).toFixed(1), '0.50000000']])
     }
-    await until(() => btc.lastSeq === fake.state.get('BTC-USDT')!.seqId, 3000, '30 updates')
-    expect(btc.resyncs).toBe(0)
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTC-USDT')!.book)
-
-    fake.holdSnapshots = true
-    fake.update('BTC-USDT', [['59999.98', '1.00000000']], [], { checksum: 'wrong' })
-    await until(() => btc.resyncs === 1, 3000, 'checksum resync')
-    expect(btc.lastResyncReason).toContain('checksum mismatch')
-    fake.update('ETH-USDT', [['3000.00', '1.00000000']], [])
-    await until(() => eth.book.bids[0]!.pxText === '3000.00', 3000, 'ETH keeps updating')
-    fake.releaseSnapshots()
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTC-USDT')!.book)
-    expect(eth.resyncs).toBe(0)
-    expect(eth.state).toBe('live')
-  })
-
-  test('a WebSocket snapshot from an older server seeds the book without a REST request', async () => {
-    const book = makeBook(60000, 20, 0.1, 1)
-    fake = new FakeOkx([{ instId: 'BTC-USDT', base: 'BTC', quote: 'USDT', book }])
-    fake.wsSnapshots = true
-    fake.checksums = 'real'
-    feed = startFeed(okx, fake, ['BTC/USDT'])
-    const e = feed.books.get('okx', 'BTC/USDT')!
-    await until(() => e.state === 'live', 3000, 'live from the WS snapshot')
-    fake.update('BTC-USDT', [['59999.94', '1.00000000']], [['60000.1', '0']])
-    await until(() => e.lastSeq === fake!.state.get('BTC-USDT')!.seqId, 3000, 'an update')
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTC-USDT')!.book)
+    const last = sim.seq(BTC)
+    await bookWhere(feed, BTC, (e) => e.lastSeq === last, 3000, '30 updates')
+    const frame = JSON.parse(sim.update(BTC, [], [])) as { data: { checksum: number }[] }
+    expect(frame.data[0]!.checksum).toBe(sim.checksumOf(BTC))
+    expect(frame.data[0]!.checksum).not.toBe(0)
     expect(e.resyncs).toBe(0)
-    expect(bookRequests(fake)).toEqual([])
+    expectSame(feed, BTC, sim.book(BTC))
   })
 })
 
-describe('okx: bad input', () => {
-  test('malformed JSON and unknown messages are counted, pongs and acks are not', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'], {}, { ...okx, pingIntervalMs: 30 })
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    const pings = () => fake.server.received.filter((r) => r.text === 'ping').length
-    await until(() => pings() >= 2, 3000, 'two pings answered')
-    fake.server.send('{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"upd')
-    fake.server.send('not json at all')
+describe('okx: every snapshot form', () => {
+  test('a WebSocket snapshot from an older server seeds the book without a REST request', async () => {
+    const { sim, feed } = simFeed([BTC], {}, { wsSnapshot: true, checksums: true })
+    const e = await bookWhere(feed, BTC, undefined, 3000, 'live from the WS snapshot')
+    sim.update(BTC, [['59999.94', '1.00000000']], [['60000.1', '0']])
+    await bookWhere(feed, BTC, (e) => e.lastSeq === sim.seq(BTC), 3000, 'an update')
+    expectSame(feed, BTC, sim.book(BTC))
+    expect(e.resyncs).toBe(0)
+    expect(bookRequests(sim)).toEqual([])
+  })
+
+  test('a REST body without seqId (docs before 2026-07) cannot be aligned: the book says why', async () => {
+    const { sim, feed } = simFeed([BTC], {}, { restSeqId: false })
+    await sim.server.waitFor(() => subscribed(sim, 'BTC-USDT'), 3000, 'subscription')
+    sim.keepAlive(BTC)
+    const e = await bookWhere(
+      feed,
+      BTC,
+      (e) => e.syncNote?.includes('no sequence id') === true,
+      3000,
+      'a reason in the status',
+    )
+    expect(e.state).toBe('syncing')
+    expect(e.hasSnapshot).toBe(false)
+    const body = (await (
+      await fetch(`${sim.restUrl}/api/v5/market/books?instId=BTC-USDT`)
+    ).json()) as {
+      data: Record<string, unknown>[]
+    }
+    expect(Object.keys(body.data[0]!).sort()).toEqual(['asks', 'bids', 'ts'])
+  })
+
+  test('without a REST seqId, an older server’s WebSocket snapshot still brings the book live', async () => {
+    const { sim, feed } = simFeed([BTC], {}, { restSeqId: false, wsSnapshot: true })
+    await bookWhere(feed, BTC, undefined, 3000, 'live from the WS snapshot')
+    sim.update(BTC, [['59999.94', '1.00000000']], [])
+    await bookWhere(feed, BTC, (e) => e.lastSeq === sim.seq(BTC), 3000, 'an update')
+    expectSame(feed, BTC, sim.book(BTC))
+    expect(bookRequests(sim)).toEqual([])
+  })
+})
+
+describe('okx: parser', () => {
+  test('unknown messages and OKX error events are counted; pongs and acks are not', async () => {
+    const quick: Venue = { ...okx, limits: { ...okx.limits, pingIntervalMs: 30 } }
+    const { sim, feed } = simFeed([BTC], {}, {}, quick)
+    const e = await live(feed, sim, BTC)
+    const pings = () => sim.server.received.filter((r) => r.text === 'ping').length
+    await sim.server.waitFor(() => pings() >= 2, 3000, 'two pings answered')
     const ticker = { arg: { channel: 'tickers', instId: 'BTC-USDT' }, data: [{ last: '60000' }] }
-    fake.server.send(JSON.stringify(ticker))
-    fake.server.send(JSON.stringify({ event: 'channel-conn-count', connCount: '2' }))
-    fake.server.send(JSON.stringify({ event: 'error', code: '60012', msg: 'Invalid request' }))
-    fake.update('BTC-USDT', [['59999.97', '4.00000000']], [])
-    const e = feed.books.get('okx', 'BTC/USDT')!
-    await until(() => e.book.bids[0]!.pxText === '59999.97', 3000, 'update after garbage')
-    expect(feed.conn.stats.errors['malformed-json']).toBe(2)
-    expect(feed.conn.stats.errors['unknown-message']).toBe(2)
-    expect(feed.conn.stats.errors['venue-error']).toBe(1)
-    expect(Object.keys(feed.conn.stats.errors).sort()).toEqual([
-      'malformed-json',
-      'unknown-message',
-      'venue-error',
-    ])
+    sim.server.send(JSON.stringify(ticker))
+    sim.server.send(JSON.stringify({ event: 'channel-conn-count', connCount: '2' }))
+    sim.server.send(JSON.stringify({ event: 'error', code: '60012', msg: 'Invalid request' }))
+    sim.update(BTC, [['59999.97', '4.00000000']], [])
+    await bookWhere(feed, BTC, (e) => e.book.bids[0]!.pxText === '59999.97', 3000, 'update')
+    expect(feed.conn.stats.errors).toEqual({ 'unknown-message': 2, 'venue-error': 1 })
     expect(e.state).toBe('live')
     expect(e.resyncs).toBe(0)
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTC-USDT')!.book)
+    expectSame(feed, BTC, sim.book(BTC))
   })
 
   test('a negative or non-numeric price rejects the message and resyncs that book only', async () => {
-    const { fake, feed } = simFeed()
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    await live(feed, fake, 'ETH/USDT', 'ETH-USDT')
-    const btc = feed.books.get('okx', 'BTC/USDT')!
-    const s = fake.state.get('BTC-USDT')!
+    const { sim, feed } = simFeed()
+    await live(feed, sim, BTC)
+    await live(feed, sim, ETH)
+    const btc = feed.entry(BTC)
     const bads = [
       ['-1.0', '1.0'],
       ['abc', '1.0'],
@@ -387,109 +365,77 @@ describe('okx: bad input', () => {
       ['1e3', '1'],
     ]
     for (const [px, qty] of bads) {
-      const bad = [px!, qty!, '0', '1']
-      const before = btc.resyncs
-      fake.inject('BTC-USDT', [['59999.01', '1.0', '0', '1'], bad], [])
-      await until(() => btc.resyncs === before + 1, 3000, 'resync after bad level')
+      const resync = feed.books.events.next('resync', (ev) => ev.entry.pair === BTC)
+      sim.inject(
+        BTC,
+        [
+          ['59999.01', '1.0', '0', '1'],
+          [px!, qty!, '0', '1'],
+        ],
+        [],
+      )
+      expect((await resync).failure.kind).toBe('bad-input')
       expect(btc.book.bids.some((l) => l.pxText === '59999.01')).toBe(false)
-      await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-      expectSame(feed, 'BTC/USDT', s.book)
+      await live(feed, sim, BTC)
+      expectSame(feed, BTC, sim.book(BTC))
     }
     expect(feed.conn.stats.errors['bad-level']).toBe(4)
-    expect(feed.books.get('okx', 'ETH/USDT')!.resyncs).toBe(0)
-  })
-
-  test('a crossed book is never live: it resyncs', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    const e = feed.books.get('okx', 'BTC/USDT')!
-    fake.inject('BTC-USDT', [['60005.0', '1.00000000', '0', '1']], [])
-    await until(() => e.resyncs === 1, 3000, 'resync')
-    expect(e.lastResyncReason).toContain('crossed')
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    expect(e.book.bids[0]!.px).toBeLessThan(e.book.asks[0]!.px)
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTC-USDT')!.book)
+    expect(feed.entry(ETH).resyncs).toBe(0)
   })
 })
 
-describe('okx: connection faults', () => {
-  test('a disconnect reconnects, resubscribes and rebuilds the book without ghost levels', async () => {
-    const { fake, feed } = simFeed()
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    const e = feed.books.get('okx', 'BTC/USDT')!
-    fake.server.disconnectAll()
-    await until(() => feed.conn.stats.state !== 'connected', 3000, 'down')
-    // While we are away a level disappears; the client never sees that delete.
-    fake.update('BTC-USDT', [['59999.9', '0']], [], { lost: true })
-    await until(() => fake.server.connections === 2, 3000, 'reconnect')
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    const subscribes = fake.server.received.filter((r) => r.text.startsWith('{'))
-    expect(subscribes.length).toBe(2)
-    expect(subscribes[0]!.client).not.toBe(subscribes[1]!.client)
-    for (const r of subscribes) {
-      expect(JSON.parse(r.text)).toEqual({
-        op: 'subscribe',
-        args: [
-          { channel: 'books', instId: 'BTC-USDT' },
-          { channel: 'books', instId: 'ETH-USDT' },
-        ],
-      })
-    }
-    expect(e.book.bids.some((l) => l.pxText === '59999.9')).toBe(false)
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTC-USDT')!.book)
-    expect(feed.conn.stats.reconnects).toBe(1)
-  })
-
-  test('a stalled feed is caught by the idle watchdog and reconnected', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'], { idleTimeoutMs: 200 })
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    fake.server.stalled = true
-    await until(() => fake.server.connections === 2, 3000, 'watchdog reconnect')
-    fake.server.stalled = false
-    expect(feed.conn.stats.errors.idle).toBeGreaterThanOrEqual(1)
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    expectSame(feed, 'BTC/USDT', fake.state.get('BTC-USDT')!.book)
-  })
-
+describe('okx: venue behaviour', () => {
   test('the 64008 service-upgrade notice triggers a planned reconnect', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    fake.noticeUpgrade()
-    await until(() => fake.server.connections === 2, 3000, 'planned reconnect')
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
+    const { sim, feed } = simFeed([BTC])
+    await live(feed, sim, BTC)
+    const down = feed.conn.events.next('down')
+    sim.noticeUpgrade()
+    expect((await down).reason).toContain('64008')
+    await sim.server.waitFor(() => sim.server.connections === 2, 3000, 'planned reconnect')
+    await live(feed, sim, BTC)
     expect(feed.conn.stats.errors).toEqual({})
   })
 
-  test('a server closing mid-message is survived', async () => {
-    const { fake, feed } = simFeed(['BTC/USDT'])
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    const s = fake.state.get('BTC-USDT')!
-    const frame = fake.update('BTC-USDT', [['59999.93', '1.00000000']], [], { lost: true })
-    fake.server.closeMidMessage(frame)
-    await until(() => fake.server.connections === 2, 3000, 'reconnect')
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
-    expectSame(feed, 'BTC/USDT', s.book)
-  })
-
   test('an instrument list error is retried', async () => {
-    fake = new FakeOkx([{ instId: 'BTC-USDT', base: 'BTC', quote: 'USDT', book: makeBook(60000) }])
-    fake.failInstruments = 1
-    feed = startFeed(okx, fake, ['BTC/USDT'])
-    await live(feed, fake, 'BTC/USDT', 'BTC-USDT')
+    sim = new SimOkx([{ base: 'BTC', quote: 'USDT', book: makeBook(60000) }])
+    sim.failInstruments = 1
+    feed = startFeed(okx, sim, [BTC])
+    await live(feed, sim, BTC)
     expect(feed.conn.stats.errors.instruments).toBe(1)
   })
 
-  test('markets the venue does not list are reported, not guessed; USD is not USDT', async () => {
-    const unlisted: string[] = []
-    const pairs = ['BTC/USDT', 'BTC/USD', 'DOGE/USDT', 'BTC/USDC']
-    const { fake, feed } = simFeed(pairs, { onUnlisted: (_v, p) => unlisted.push(...p) })
-    await until(() => fake.server.received.length > 0, 3000, 'subscribe')
-    expect(unlisted).toEqual(['BTC/USD', 'DOGE/USDT'])
-    expect(feed.conn.stats.unlisted).toEqual(['BTC/USD', 'DOGE/USDT'])
-    expect([...feed.conn.stats.markets]).toEqual([
-      ['BTC/USDT', 'BTC-USDT'],
+  test('only live SPOT instruments are listed; USD is not USDT, derivatives are not spot', async () => {
+    const { sim, feed } = simFeed([BTC, 'BTC/USD', 'DOGE/USDT', 'BTC/USDC'])
+    const listed = await feed.conn.events.next('listed')
+    expect(listed.unlisted).toEqual(['BTC/USD', 'DOGE/USDT'])
+    expect([...listed.markets]).toEqual([
+      [BTC, 'BTC-USDT'],
       ['BTC/USDC', 'BTC-USDC'],
     ])
-    expect(fake.server.requests[0]).toBe('/api/v5/public/instruments?instType=SPOT')
+    expect(sim.server.requests[0]).toBe('/api/v5/public/instruments?instType=SPOT')
+    const swaps = (await (
+      await fetch(`${sim.restUrl}/api/v5/public/instruments?instType=SWAP`)
+    ).json()) as { data: { instId: string; state: string }[] }
+    expect(swaps.data.map((i) => i.instId)).toEqual(['BTC-USD-SWAP'])
+  })
+
+  test('REST errors carry OKX bodies; market/books answers 429 (50011) past 40 requests in 2 s', async () => {
+    sim = new SimOkx([{ base: 'BTC', quote: 'USDT', book: makeBook(60000) }], { booksPer2s: 3 })
+    const books = `${sim.restUrl}/api/v5/market/books?instId=BTC-USDT&sz=5`
+    sim.snapshotFaults.push({ kind: 'status', status: 500 })
+    const failed = await fetch(books)
+    expect([failed.status, await failed.json()]).toEqual([
+      500,
+      { code: '50026', msg: 'System error. Try again later', data: [] },
+    ])
+    const ok = (await (await fetch(books)).json()) as { code: string; data: { seqId: number }[] }
+    expect(ok.code).toBe('0')
+    expect(ok.data[0]!.seqId).toBe(sim.seq(BTC))
+    await fetch(books)
+    const limited = await fetch(books)
+    expect([limited.status, await limited.json()]).toEqual([
+      429,
+      { code: '50011', msg: 'Too Many Requests', data: [] },
+    ])
   })
 })
