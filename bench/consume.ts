@@ -5,10 +5,11 @@
  * Prints one JSON line: messages, seconds, msgs/s, per-message processing p50/p99 (µs), peak RSS.
  */
 import { Books } from '../src/book/books.ts'
-import { binance } from '../src/exchanges/binance.ts'
-import { Connection } from '../src/exchanges/connection.ts'
-import type { Exchange } from '../src/exchanges/exchange.ts'
+import { BookSync } from '../src/book/sync.ts'
 import { createLogger } from '../src/log.ts'
+import { binance } from '../src/venues/binance/index.ts'
+import { Connection } from '../src/venues/connection.ts'
+import type { Venue } from '../src/venues/venue.ts'
 
 const [mode, portText, nText] = process.argv.slice(2)
 const port = Number(portText)
@@ -61,7 +62,7 @@ async function parseOnly(): Promise<void> {
 async function ours(): Promise<void> {
   const start = Bun.nanoseconds()
   let t0 = 0
-  const timed: Exchange = {
+  const timed: Venue = {
     ...binance,
     createParser(markets) {
       const parse = binance.createParser(markets)
@@ -71,23 +72,27 @@ async function ours(): Promise<void> {
       }
     },
   }
+  const log = createLogger((process.env.LOG_LEVEL as 'info') ?? 'silent')
   const books = new Books()
-  books.addVenue('binance', timed, ['BTC/USDT'])
-  const entry = () => books.get('binance', 'BTC/USDT')!
   const conn = new Connection({
-    exchange: timed,
+    venue: timed,
     wsUrl: `ws://${base}`,
     restUrl: `http://${base}`,
     pairs: ['BTC/USDT'],
-    sink: books,
-    log: createLogger((process.env.LOG_LEVEL as 'info') ?? 'silent'),
-    onFrame: () => {
-      samples[count++] = (Bun.nanoseconds() - t0) / 1000
-      if (entry().lastSeq === n) {
-        conn.stop()
-        finish(start)
-      }
-    },
+    log,
+  })
+  const sync = new BookSync({ connection: conn, books, log })
+  sync.start()
+  const entry = books.get('binance', 'BTC/USDT')!
+  // Subscribed after the book sync, so this runs once the frame's events are applied.
+  conn.events.on((ev) => {
+    if (ev.type !== 'frame') return
+    samples[count++] = (Bun.nanoseconds() - t0) / 1000
+    if (entry.lastSeq === n) {
+      sync.stop()
+      void conn.stop()
+      finish(start)
+    }
   })
   conn.start()
 }

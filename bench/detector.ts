@@ -7,14 +7,15 @@
  *     opportunity every two messages; time from the frame reaching JS to the `opened` event.
  *   bun bench/detector.ts <port-of-a-dislocation-server> <messages>
  */
-import { Books } from '../src/book/books.ts'
+import { Books, type BookEntry } from '../src/book/books.ts'
+import { applySnapshot, BookSync } from '../src/book/sync.ts'
 import { Detector } from '../src/detector/detector.ts'
-import { DEFAULT_TAKER_FEE_BPS } from '../src/detector/fees.ts'
-import { binance } from '../src/exchanges/binance.ts'
-import { Connection } from '../src/exchanges/connection.ts'
-import type { Exchange } from '../src/exchanges/exchange.ts'
 import { createLogger } from '../src/log.ts'
-import { VENUES, type Level, type VenueId } from '../src/types.ts'
+import type { Level } from '../src/types.ts'
+import { binance } from '../src/venues/binance/index.ts'
+import { Connection } from '../src/venues/connection.ts'
+import { VENUE_IDS, VENUES } from '../src/venues/index.ts'
+import type { SyncRules, Venue } from '../src/venues/venue.ts'
 import { prng } from './stream.ts'
 
 const [portText, nText] = process.argv.slice(2)
@@ -26,6 +27,19 @@ const thresholds = {
   sizeQuote: 1000,
 }
 
+const FEES = Object.fromEntries(VENUES.map((v) => [v.id, v.takerFeeBps]))
+
+/** A socket snapshot's rule: the levels replace the book. */
+const REPLACE: SyncRules = { snapshot: 'ws', sequence: 'none', detectsGaps: false }
+
+/** Replaces a book with these levels as book sync does for a socket snapshot; live at `nowMs`. */
+function put(e: BookEntry, bids: Level[], asks: Level[], nowMs: number): void {
+  const outcome = applySnapshot(e, REPLACE, { type: 'snapshot', pair: e.pair, bids, asks }, false)
+  if (outcome.kind !== 'applied') throw new Error(`${e.venue} ${e.pair}: ${outcome.kind}`)
+  e.state = 'live'
+  e.lastUpdateMs = nowMs
+}
+
 const pct = (xs: Float64Array, p: number) => {
   const s = Float64Array.from(xs).sort()
   return s[Math.min(s.length - 1, Math.floor(s.length * p))]!
@@ -34,24 +48,23 @@ const pct = (xs: Float64Array, p: number) => {
 function detectorCost(updates = 200_000) {
   const rand = prng(11)
   const symbols = Array.from({ length: 50 }, (_, i) => `C${i}/USDT`)
-  let detector!: Detector
   const samples = new Float64Array(updates)
-  let current = 0
-  const books = new Books({
-    onUpdate: (e, now) => {
-      const t0 = Bun.nanoseconds()
-      detector.onBookUpdate(e, now)
-      samples[current] = (Bun.nanoseconds() - t0) / 1000
-    },
-  })
-  for (const v of VENUES) books.addVenue(v, { snapshotSource: 'ws' }, symbols)
-  detector = new Detector({
+  const books = new Books()
+  for (const v of VENUE_IDS) books.addVenue(v, symbols)
+  const detector = new Detector({
     books,
-    venues: VENUES,
+    venues: VENUE_IDS,
     symbols,
-    feeBps: DEFAULT_TAKER_FEE_BPS,
+    feeBps: FEES,
     ...thresholds,
   })
+  /** A book update as the detector sees it (the `update` event), timed. */
+  const update = (e: BookEntry, bids: Level[], asks: Level[], nowMs: number, k: number) => {
+    put(e, bids, asks, nowMs)
+    const t0 = Bun.nanoseconds()
+    detector.onBookUpdate(e, nowMs)
+    if (k >= 0) samples[k] = (Bun.nanoseconds() - t0) / 1000
+  }
   let opened = 0
   detector.subscribe((e) => e.type === 'opened' && opened++)
   const lvl = (cents: number, qty: number): Level => {
@@ -59,7 +72,7 @@ function detectorCost(updates = 200_000) {
     return { px: +pxText, qty, pxText, qtyText: qty.toFixed(8) }
   }
   const mids = symbols.map(() => 1_000_000 + Math.floor(rand() * 1_000_000))
-  for (const v of VENUES) {
+  for (const v of VENUE_IDS) {
     for (const [k, pair] of symbols.entries()) {
       const bids: Level[] = []
       const asks: Level[] = []
@@ -67,11 +80,11 @@ function detectorCost(updates = 200_000) {
         bids.push(lvl(mids[k]! - i, 1 + rand()))
         asks.push(lvl(mids[k]! + i, 1 + rand()))
       }
-      books.apply(v, { type: 'snapshot', pair, bids, asks }, 0)
+      update(books.get(v, pair)!, bids, asks, 0, -1)
     }
   }
-  for (current = 0; current < updates; current++) {
-    const v = VENUES[Math.floor(rand() * VENUES.length)] as VenueId
+  for (let current = 0; current < updates; current++) {
+    const v = VENUE_IDS[Math.floor(rand() * VENUE_IDS.length)]!
     const k = Math.floor(rand() * symbols.length)
     const mid = mids[k]!
     // 1 % of updates dislocate a venue by 0.5 % (an opportunity), then it returns.
@@ -89,14 +102,11 @@ function detectorCost(updates = 200_000) {
         .filter((l) => Math.abs(l.px * 100 - (mid + 1 + shift)) > 0.5 && l.px * 100 <= mid + shift)
         .map((l) => ({ ...l, qty: 0 })),
     ]
-    books.apply(
-      v,
-      {
-        type: 'snapshot',
-        pair: symbols[k]!,
-        bids: [...bids, ...e.book.bids.slice(0, 49)],
-        asks: [...asks, ...e.book.asks.slice(0, 49)],
-      },
+    update(
+      e,
+      [...bids, ...e.book.bids.slice(0, 49)],
+      [...asks, ...e.book.asks.slice(0, 49)],
+      current,
       current,
     )
   }
@@ -107,7 +117,7 @@ async function frameToEvent(port: number, n: number) {
   const base = `127.0.0.1:${port}`
   let t0 = 0
   const latencies: number[] = []
-  const timed: Exchange = {
+  const timed: Venue = {
     ...binance,
     createParser(markets) {
       const parse = binance.createParser(markets)
@@ -117,56 +127,49 @@ async function frameToEvent(port: number, n: number) {
       }
     },
   }
-  let detector!: Detector
-  const books = new Books({ onUpdate: (e, now) => detector.onBookUpdate(e, now) })
-  books.addVenue('binance', timed, ['BTC/USDT'])
-  books.addVenue('kraken', { snapshotSource: 'ws' }, ['BTC/USDT'])
-  detector = new Detector({
-    books,
-    venues: ['binance', 'kraken'],
-    symbols: ['BTC/USDT'],
-    feeBps: { ...DEFAULT_TAKER_FEE_BPS, binance: 10, kraken: 10 },
-    ...thresholds,
+  const log = createLogger('silent')
+  const books = new Books()
+  const conn = new Connection({
+    venue: timed,
+    wsUrl: `ws://${base}`,
+    restUrl: `http://${base}`,
+    pairs: ['BTC/USDT'],
+    log,
   })
+  // The server streams only once the book is seeded: ask for the snapshot without waiting.
+  const sync = new BookSync({ connection: conn, books, log, snapshotTimeoutMs: 50 })
   // The other leg: a venue bidding 60,300, kept fresh.
+  books.addVenue('kraken', ['BTC/USDT'])
+  const other = books.get('kraken', 'BTC/USDT')!
   const seedOther = () =>
-    books.apply(
-      'kraken',
-      {
-        type: 'snapshot',
-        pair: 'BTC/USDT',
-        bids: [{ px: 60300, qty: 5, pxText: '60300.0', qtyText: '5' }],
-        asks: [{ px: 60310, qty: 5, pxText: '60310.0', qtyText: '5' }],
-      },
+    put(
+      other,
+      [{ px: 60300, qty: 5, pxText: '60300.0', qtyText: '5' }],
+      [{ px: 60310, qty: 5, pxText: '60310.0', qtyText: '5' }],
       Date.now(),
     )
   seedOther()
   const keepFresh = setInterval(seedOther, 1000)
-  let last = 0
-  const done = new Promise<void>((resolve) => {
-    detector.subscribe((e) => {
-      if (e.type === 'opened' && e.opportunity.buyVenue === 'binance')
-        latencies.push((Bun.nanoseconds() - t0) / 1000)
-    })
-    const conn = new Connection({
-      exchange: timed,
-      wsUrl: `ws://${base}`,
-      restUrl: `http://${base}`,
-      pairs: ['BTC/USDT'],
-      sink: books,
-      log: createLogger('silent'),
-      snapshotTimeoutMs: 50, // the server streams only once the book is seeded
-      onFrame: () => {
-        last = books.get('binance', 'BTC/USDT')!.lastSeq ?? 0
-        if (last === n) {
-          conn.stop()
-          resolve()
-        }
-      },
-    })
-    conn.start()
+  const detector = new Detector({
+    books,
+    venues: ['binance', 'kraken'],
+    symbols: ['BTC/USDT'],
+    feeBps: { ...FEES, binance: 10, kraken: 10 },
+    ...thresholds,
   })
+  detector.subscribe((e) => {
+    if (e.type === 'opened' && e.opportunity.buyVenue === 'binance')
+      latencies.push((Bun.nanoseconds() - t0) / 1000)
+  })
+  const entry = books.get('binance', 'BTC/USDT')!
+  const done = books.events.next('update', () => entry.lastSeq === n, 120_000)
+  detector.start()
+  sync.start()
+  conn.start()
   await done
+  detector.stop()
+  sync.stop()
+  await conn.stop()
   clearInterval(keepFresh)
   const xs = Float64Array.from(latencies)
   return { events: latencies.length, p50Us: pct(xs, 0.5), p99Us: pct(xs, 0.99) }

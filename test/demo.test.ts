@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'bun:test'
 import { startSimulatedVenues, type Demo } from '../src/demo.ts'
 import { startApp, type App } from '../src/main.ts'
 import { VENUE_IDS } from '../src/venues/index.ts'
-import { silent } from './support.ts'
+import { allLive, silent } from './support.ts'
 
 let app: App | undefined
 let venues: Demo | undefined
@@ -19,11 +19,11 @@ describe('offline demo', () => {
       { ...venues.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: ':memory:', TRIANGLES: 'off' },
       silent,
     )
-    const a = app
-    const allLive = () =>
-      VENUE_IDS.every((v) => [...a.books.ofVenue(v)].every((e) => e.state === 'live'))
-    if (!allLive()) await a.books.events.next('live', allLive, 10_000)
-    if (a.detector.stats.opened === 0) await a.detector.events.next('opened', undefined, 20_000)
+    await allLive(app.books, undefined, 10_000)
+    expect([...app.books.venues()]).toEqual([...VENUE_IDS])
+    if (app.detector.stats.opened === 0) {
+      await app.detector.events.next('opened', undefined, 20_000)
+    }
     const status = (await (await fetch(`http://127.0.0.1:${app.port}/api/status`)).json()) as any
     for (const v of VENUE_IDS) {
       expect(status.venues[v].state).toBe('connected')

@@ -1,27 +1,18 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { startApp, type App } from '../src/main.ts'
-import { binance as binanceVenue } from '../src/venues/binance/index.ts'
-import { bybit as bybitVenue } from '../src/venues/bybit/index.ts'
-import { makeBook, type Row } from '../src/venues/sim/book.ts'
-import type { SimMarket, SimVenue } from '../src/venues/sim/venue.ts'
-import { silent } from './support.ts'
+import type { Row } from '../src/venues/sim/book.ts'
+import { binanceAndBybitLive, silent, simulateBinanceAndBybit } from './support.ts'
 
 let app: App | undefined
-const sims: SimVenue[] = []
+let sims: ReturnType<typeof simulateBinanceAndBybit> | undefined
 afterEach(async () => {
   await app?.stop()
-  for (const s of sims.splice(0)) s.stop()
-  app = undefined
+  sims?.stop()
+  app = sims = undefined
 })
 
 function twoVenues() {
-  const markets = (): SimMarket[] => [
-    { base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
-    { base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
-  ]
-  const binance = binanceVenue.simulate(markets())
-  const bybit = bybitVenue.simulate(markets())
-  sims.push(binance, bybit)
+  sims = simulateBinanceAndBybit()
   const env = {
     EXCHANGES: 'binance,bybit',
     SYMBOLS: 'btcusdt,ETH-USDT,SOL/USDT',
@@ -31,35 +22,16 @@ function twoVenues() {
     TRIANGLES: 'off',
     FEE_BPS_BINANCE: '10',
     FEE_BPS_BYBIT: '10',
-    BINANCE_WS_URL: binance.wsUrl,
-    BINANCE_REST_URL: binance.restUrl,
-    BYBIT_WS_URL: bybit.wsUrl,
-    BYBIT_REST_URL: bybit.restUrl,
+    ...sims.env,
   }
-  return { binance, bybit, env }
-}
-
-/**
- * Resolves once every listed book is live. Binance's first update triggers its REST snapshot, so
- * one update per market is pushed as soon as the client is subscribed.
- */
-async function allLive(a: App, binance: SimVenue) {
-  const notLive = () =>
-    [...a.books.venues()].some((v) =>
-      [...a.books.ofVenue(v)].some((e) => e.state !== 'live' && e.pair !== 'SOL/USDT'),
-    )
-  const live = a.books.events.next('live', () => !notLive())
-  await binance.server.waitFor(() => binance.server.clients.size > 0, 5000, 'binance client')
-  binance.update('BTC/USDT', [['59999.95', '1.00000000']], [])
-  binance.update('ETH/USDT', [], [['3000.015', '2.00000000']])
-  await live
+  return { binance: sims.binance, bybit: sims.bybit, env }
 }
 
 describe('arbwatch process', () => {
   test('configured through the environment, it syncs the venues and reports them on /api/status', async () => {
     const { binance, env } = twoVenues()
     app = await startApp(env, silent)
-    await allLive(app, binance)
+    await binanceAndBybitLive(app.books, binance)
     const body = (await (await fetch(`http://127.0.0.1:${app.port}/api/status`)).json()) as any
     expect(body.venues.binance.state).toBe('connected')
     expect(body.venues.binance.unlisted).toEqual(['SOL/USDT'])
@@ -86,7 +58,7 @@ describe('arbwatch process', () => {
   test('an injected dislocation lands exactly one opportunity with the right numbers in the database', async () => {
     const { binance, bybit, env } = twoVenues()
     app = await startApp(env, silent)
-    await allLive(app, binance)
+    await binanceAndBybitLive(app.books, binance)
     expect(app.detector.openOpportunities()).toHaveLength(0)
 
     // Bybit's whole book jumps: its best bid 60,200.00 is above Binance's best ask 60,000.10.

@@ -6,7 +6,11 @@ import { Books, type BookEntry } from '../src/book/books.ts'
 import { BookSync, type BookSyncOptions } from '../src/book/sync.ts'
 import { createLogger } from '../src/log.ts'
 import type { Level, Pair } from '../src/types.ts'
+import { binance as binanceVenue } from '../src/venues/binance/index.ts'
+import { bybit as bybitVenue } from '../src/venues/bybit/index.ts'
 import { Connection, type ConnectionOptions } from '../src/venues/connection.ts'
+import { makeBook } from '../src/venues/sim/book.ts'
+import type { SimMarket, SimVenue } from '../src/venues/sim/venue.ts'
 import { toLevels, type SnapshotEvent, type Venue, type VenueEvent } from '../src/venues/venue.ts'
 
 export const silent = createLogger('silent')
@@ -182,4 +186,62 @@ export function scriptFeed(
       sync.stop()
     },
   }
+}
+
+/**
+ * Resolves once every book that `counts` selects is live (checked on each `live` event); rejects
+ * after `timeoutMs`.
+ */
+export async function allLive(
+  books: Books,
+  counts: (e: BookEntry) => boolean = () => true,
+  timeoutMs = 5000,
+): Promise<void> {
+  const done = () =>
+    [...books.venues()].every((v) =>
+      [...books.ofVenue(v)].every((e) => e.state === 'live' || !counts(e)),
+    )
+  if (!done()) await books.events.next('live', done, timeoutMs)
+}
+
+/** Simulated Binance and Bybit listing BTC/USDT and ETH/USDT, and the variables pointing at them. */
+export function simulateBinanceAndBybit(): {
+  binance: SimVenue
+  bybit: SimVenue
+  env: Record<string, string>
+  stop(): void
+} {
+  const markets = (): SimMarket[] => [
+    { base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
+    { base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
+  ]
+  const binance = binanceVenue.simulate(markets())
+  const bybit = bybitVenue.simulate(markets())
+  return {
+    binance,
+    bybit,
+    env: {
+      BINANCE_WS_URL: binance.wsUrl,
+      BINANCE_REST_URL: binance.restUrl,
+      BYBIT_WS_URL: bybit.wsUrl,
+      BYBIT_REST_URL: bybit.restUrl,
+    },
+    stop() {
+      binance.stop()
+      bybit.stop()
+    },
+  }
+}
+
+/**
+ * Resolves once every listed book of a bot fed by `simulateBinanceAndBybit` is live. Binance's
+ * first update triggers its REST snapshot, so one update per market is pushed once the client is
+ * subscribed: BTC/USDT gets a bid at 59,999.95 and ETH/USDT an ask at 3,000.015.
+ */
+export async function binanceAndBybitLive(books: Books, binance: SimVenue): Promise<void> {
+  const live = allLive(books, (e) => e.pair === 'BTC/USDT' || e.pair === 'ETH/USDT')
+  await binance.server.waitFor(() => binance.server.clients.size > 0, 5000, 'a Binance client')
+  binance.update('BTC/USDT', [['59999.95', '1.00000000']], [])
+  binance.update('ETH/USDT', [], [['3000.015', '2.00000000']])
+  await live
 }

@@ -47,6 +47,8 @@ export interface BookEntry {
   hasSnapshot: boolean
   /** False until the first update after a snapshot has been placed against it. */
   aligned: boolean
+  /** Updates ignored in a row since the snapshot for being older than it. */
+  behindRun: number
   /** Incremented by every reset; lets a late snapshot for an earlier incarnation be discarded. */
   epoch: number
 }
@@ -147,6 +149,7 @@ function newEntry(venue: VenueId, pair: Pair): BookEntry {
     buffer: [],
     hasSnapshot: false,
     aligned: false,
+    behindRun: 0,
     epoch: 0,
   }
 }

@@ -50,6 +50,9 @@ export type SyncOutcome =
   /** The book is broken: resync it. */
   | { readonly kind: 'failed'; readonly failure: BookFailure }
 
+/** Updates older than a fresh snapshot tolerated in a row before the book resyncs. */
+const MAX_BEHIND_RUN = 100
+
 const APPLIED: SyncOutcome = Object.freeze({ kind: 'applied' })
 const IGNORED: SyncOutcome = Object.freeze({ kind: 'ignored' })
 const BUFFERED: SyncOutcome = Object.freeze({ kind: 'buffered' })
@@ -110,6 +113,7 @@ export function applySnapshot(
   e.lastSeq = ev.seq
   e.hasSnapshot = true
   e.aligned = false
+  e.behindRun = 0
   e.syncNote = undefined
   if (ev.exchangeTsMs !== undefined) e.exchangeTsMs = ev.exchangeTsMs
   const bad = check(e, rules, ev.checksum)
@@ -148,7 +152,13 @@ function placeUpdate(e: BookEntry, rules: SyncRules, ev: DeltaEvent): SyncOutcom
     } else if (rules.sequence === 'chain') {
       if (!e.aligned) {
         // The first update after a snapshot may straddle it; older ones are already in it.
-        if (ev.seq <= last && ev.prevSeq < last) return IGNORED
+        if (ev.seq <= last && ev.prevSeq < last) {
+          // A REST snapshot a little ahead of the stream makes a few of these; a run of them means
+          // the venue's sequence went back without the update that said so (a lost reset).
+          if (++e.behindRun <= MAX_BEHIND_RUN) return IGNORED
+          const detail = `${MAX_BEHIND_RUN} updates in a row behind the snapshot at ${last}`
+          return failed(e, 'sequence', last, ev.seq, detail)
+        }
         if (ev.prevSeq > last) return gap(e, last, ev.prevSeq)
       } else if (ev.prevSeq !== last) {
         if (ev.prevSeq > last) return gap(e, last, ev.prevSeq)

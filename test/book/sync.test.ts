@@ -323,3 +323,15 @@ describe('defect 3: OKX books sync in every form OKX sends, or say why not', () 
     expect(book.syncNote).toContain('no sequence id')
   })
 })
+
+describe('a sequence that went back without saying so', () => {
+  test('after a lost OKX maintenance reset, updates behind the snapshot end in a resync, not a frozen book', () => {
+    const e = entry()
+    applySnapshot(e, okx.sync, snap(5000, [['9', '1']], [['20', '1']]), true)
+    const outcomes = new Set<string>()
+    for (let seq = 3; seq < 3 + 2 * 101; seq += 2) {
+      outcomes.add(applyUpdate(e, okx.sync, delta(seq, seq + 2, [['9.5', '1']]), 100).kind)
+    }
+    expect([...outcomes]).toEqual(['ignored', 'failed'])
+  })
+})

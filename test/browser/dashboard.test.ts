@@ -1,5 +1,5 @@
 /**
- * The dashboard in headless Chromium against a running bot fed by fake Binance and Bybit: venue
+ * The dashboard in headless Chromium against a running bot fed by simulated Binance and Bybit: venue
  * badges, an injected opportunity reaching the table and the alert log, the profit calculator, and
  * the page noticing a lost server. Skipped only when /usr/bin/chromium is missing.
  */
@@ -7,10 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdirSync } from 'node:fs'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { startApp, type App } from '../../src/main.ts'
-import { FakeBinance } from '../fakes/binance.ts'
-import { FakeBybit } from '../fakes/bybit.ts'
-import { makeBook, type Row } from '../fakes/sim-book.ts'
-import { silent, until } from '../support.ts'
+import type { Row } from '../../src/venues/sim/book.ts'
+import { binanceAndBybitLive, silent, simulateBinanceAndBybit } from '../support.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
 const FLAGS = [
@@ -57,8 +55,7 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
   let context: BrowserContext
   let page: Page
   let app: App
-  let binance: FakeBinance
-  let bybit: FakeBybit
+  let sims: ReturnType<typeof simulateBinanceAndBybit>
   let proxy: ReturnType<typeof startProxy>
   const problems: string[] = []
 
@@ -73,14 +70,7 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
       if (msg.type() === 'error') problems.push(`console: ${msg.text()}`)
     })
 
-    binance = new FakeBinance([
-      { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
-      { symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
-    ])
-    bybit = new FakeBybit([
-      { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
-      { symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
-    ])
+    sims = simulateBinanceAndBybit()
     app = await startApp(
       {
         EXCHANGES: 'binance,bybit',
@@ -93,25 +83,11 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
         FEE_BPS_BYBIT: '10',
         MAX_QUOTE_AGE_MS: '60000',
         API_TOKEN: TOKEN,
-        BINANCE_WS_URL: binance.wsUrl,
-        BINANCE_REST_URL: binance.restUrl,
-        BYBIT_WS_URL: bybit.wsUrl,
-        BYBIT_REST_URL: bybit.restUrl,
+        ...sims.env,
       },
       silent,
     )
-    // Binance's first update triggers its REST snapshot; keep it moving until every book is live.
-    await until(
-      () => {
-        binance.update('BTCUSDT', [['59999.95', '1.00000000']], [])
-        binance.update('ETHUSDT', [], [['3000.015', '2.00000000']])
-        return [...app.books.venues()].every((v) =>
-          [...app.books.ofVenue(v)].every((e) => e.state === 'live'),
-        )
-      },
-      5000,
-      'books live',
-    )
+    await binanceAndBybitLive(app.books, sims.binance)
     proxy = startProxy(app.port)
   }, 60_000)
 
@@ -119,8 +95,7 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     await browser?.close()
     await proxy?.stop(true)
     await app?.stop()
-    binance?.stop()
-    bybit?.stop()
+    sims?.stop()
   }, 20_000)
 
   test('shows each venue connected with its latency, and scans while nothing is open', async () => {
@@ -129,7 +104,7 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
       const badge = await page.waitForSelector(
         `.venue[data-venue="${venue}"][data-state="connected"]`,
       )
-      // The fakes stamp frames with their own clock, so the latency here is only well-formed.
+      // The simulated venues stamp frames with their own clock, so the latency here is only well-formed.
       const latency = await badge.$eval('.venue-latency', (el) => el.textContent)
       expect(latency).toMatch(/^(\d+ ms|\d+\.\d s|[<>] -?1 min)$/)
     }
@@ -149,12 +124,16 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
       }).observe(document.getElementById('spreads-body')!, { childList: true, subtree: true })
     })
     // Bybit's whole book jumps: its best bid 60,200.00 is above Binance's best ask 60,000.10.
-    const asksGone: Row[] = bybit.state
-      .get('BTCUSDT')!
-      .book.topAsks()
+    const asksGone: Row[] = sims.bybit
+      .book('BTC/USDT')
+      .topAsks()
       .map(([p]) => [p, '0'])
     const started = Date.now()
-    bybit.update('BTCUSDT', [['60200.00', '1.00000000']], [...asksGone, ['60300.00', '1.00000000']])
+    sims.bybit.update(
+      'BTC/USDT',
+      [['60200.00', '1.00000000']],
+      [...asksGone, ['60300.00', '1.00000000']],
+    )
     await Promise.all([
       page.waitForSelector('#spreads-body tr.open[data-symbol="BTC/USDT"]', { timeout: 2000 }),
       page.waitForSelector('#feed li[data-type="opened"][data-symbol="BTC/USDT"]', {
@@ -193,7 +172,7 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
   })
 
   test('the close lands in the alert log and the page goes back to scanning', async () => {
-    bybit.update('BTCUSDT', [['60200.00', '0']], [['60000.50', '1.00000000']])
+    sims.bybit.update('BTC/USDT', [['60200.00', '0']], [['60000.50', '1.00000000']])
     await page.waitForSelector('#feed li[data-type="closed"][data-symbol="BTC/USDT"]', {
       timeout: 2000,
     })

@@ -1,12 +1,11 @@
 /**
  * OKX's own behaviour: the 2022 capture as recorded (socket snapshot, real checksums) and
  * re-encoded in today's form (updates only, REST seqId), the published checksum vectors, the
- * seqId chain's keep-alive and maintenance-reset exceptions, every form of snapshot OKX can send,
+ * seqId chain's keep-alive and maintenance-reset exceptions, an older server's snapshot form,
  * its parser, the 64008 notice, its instrument list and its REST errors. Generic faults are in
- * contract.test.ts.
+ * contract.test.ts; the snapshot forms of defect 3 in test/book/sync.test.ts.
  */
 import { afterEach, describe, expect, test } from 'bun:test'
-import { okxChecksum } from '../../src/venues/okx/checksum.ts'
 import { okx } from '../../src/venues/okx/index.ts'
 import { okxChecksumOf, SimOkx, type SimOkxOptions } from '../../src/venues/okx/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
@@ -186,19 +185,18 @@ describe('okx: recorded capture', () => {
 })
 
 describe('okx: checksum vectors', () => {
-  test('the published OKX vectors match okxChecksum (and the sim computes the same)', async () => {
+  // okxChecksum itself is checked in checksum.test.ts; the sim's own CRC must agree with both.
+  test('the sim computes the published OKX vectors independently of the adapter', async () => {
     const v = (await Bun.file(`${FIX}/vectors/okx-checksum.json`).json()) as {
       vectors: (Sides & { expected_checksum_int32_as_sent_by_okx: number })[]
       string_only_examples: (Sides & { computed_checksum_int32: number })[]
     }
-    const levels = (r: Row[]) => r.map(([p, q]) => ({ px: +p, qty: +q, pxText: p, qtyText: q }))
     const cases = [
       ...v.vectors.map((x) => [x, x.expected_checksum_int32_as_sent_by_okx] as const),
       ...v.string_only_examples.map((x) => [x, x.computed_checksum_int32] as const),
     ]
     expect(cases.length).toBe(3)
     for (const [{ bids_descending: bids, asks_ascending: asks }, sum] of cases) {
-      expect(okxChecksum({ bids: levels(bids), asks: levels(asks) })).toBe(sum)
       expect(okxChecksumOf(bids, asks)).toBe(sum)
     }
     expect(cases[0]![1]).toBe(831078360)
@@ -292,45 +290,22 @@ describe('okx: synchronisation', () => {
   })
 })
 
-describe('okx: every snapshot form', () => {
-  test('a WebSocket snapshot from an older server seeds the book without a REST request', async () => {
-    const { sim, feed } = simFeed([BTC], {}, { wsSnapshot: true, checksums: true })
+describe('okx: the older forms', () => {
+  // The current form, the socket snapshot alone and a REST body without seqId are in
+  // test/book/sync.test.ts (defect 3); this is the older server's complete form.
+  test('an older server: socket snapshot with real checksums, REST without seqId, no REST needed', async () => {
+    const options = { restSeqId: false, wsSnapshot: true, checksums: true }
+    const { sim, feed } = simFeed([BTC], {}, options)
     const e = await bookWhere(feed, BTC, undefined, 3000, 'live from the WS snapshot')
     sim.update(BTC, [['59999.94', '1.00000000']], [['60000.1', '0']])
     await bookWhere(feed, BTC, (e) => e.lastSeq === sim.seq(BTC), 3000, 'an update')
     expectSame(feed, BTC, sim.book(BTC))
     expect(e.resyncs).toBe(0)
     expect(bookRequests(sim)).toEqual([])
-  })
-
-  test('a REST body without seqId (docs before 2026-07) cannot be aligned: the book says why', async () => {
-    const { sim, feed } = simFeed([BTC], {}, { restSeqId: false })
-    await sim.server.waitFor(() => subscribed(sim, 'BTC-USDT'), 3000, 'subscription')
-    sim.keepAlive(BTC)
-    const e = await bookWhere(
-      feed,
-      BTC,
-      (e) => e.syncNote?.includes('no sequence id') === true,
-      3000,
-      'a reason in the status',
-    )
-    expect(e.state).toBe('syncing')
-    expect(e.hasSnapshot).toBe(false)
     const body = (await (
       await fetch(`${sim.restUrl}/api/v5/market/books?instId=BTC-USDT`)
-    ).json()) as {
-      data: Record<string, unknown>[]
-    }
+    ).json()) as { data: Record<string, unknown>[] }
     expect(Object.keys(body.data[0]!).sort()).toEqual(['asks', 'bids', 'ts'])
-  })
-
-  test('without a REST seqId, an older server’s WebSocket snapshot still brings the book live', async () => {
-    const { sim, feed } = simFeed([BTC], {}, { restSeqId: false, wsSnapshot: true })
-    await bookWhere(feed, BTC, undefined, 3000, 'live from the WS snapshot')
-    sim.update(BTC, [['59999.94', '1.00000000']], [])
-    await bookWhere(feed, BTC, (e) => e.lastSeq === sim.seq(BTC), 3000, 'an update')
-    expectSame(feed, BTC, sim.book(BTC))
-    expect(bookRequests(sim)).toEqual([])
   })
 })
 

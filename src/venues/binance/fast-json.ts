@@ -6,7 +6,7 @@
  * anything else, so the caller falls back to `JSON.parse` and full validation. It never accepts
  * what the slow path would reject.
  */
-import type { Level } from '../types.ts'
+import type { Level } from '../../types.ts'
 
 /** Exact powers of ten: m / 10^k is correctly rounded for m < 2^53 and k <= 22. */
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k)
