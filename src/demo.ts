@@ -6,9 +6,8 @@
  * then started against them through the endpoint overrides, so every code path is the live one.
  * With TELEGRAM_BOT_TOKEN or DISCORD_TOKEN set it also sends real alerts.
  */
-import { ConfigError } from './config.ts'
-import { DatabaseError } from './db/client.ts'
 import { startApp } from './main.ts'
+import { runUntilSignal } from './run.ts'
 import { joinPair } from './symbols.ts'
 import type { Pair, VenueId } from './types.ts'
 import { VENUES } from './venues/index.ts'
@@ -157,39 +156,22 @@ export function startSimulatedVenues({
 
 if (import.meta.main) {
   const venues = startSimulatedVenues()
-  try {
-    const app = await startApp({
-      DATABASE_URL: 'file:data/demo.db',
-      TRIANGLES: 'off',
-      ...process.env,
-      // The simulated venues always win over endpoint variables in the environment.
-      ...venues.env,
-    })
+  const app = await runUntilSignal(
+    () =>
+      startApp({
+        DATABASE_URL: 'file:data/demo.db',
+        TRIANGLES: 'off',
+        ...process.env,
+        // The simulated venues always win over endpoint variables in the environment.
+        ...venues.env,
+      }),
+    { afterStop: () => venues.stop() },
+  )
+  if (app) {
     const host = app.config.host === '0.0.0.0' ? 'localhost' : app.config.host
     const token = app.config.apiToken ? `?token=${encodeURIComponent(app.config.apiToken)}` : ''
     console.log(
       `\narbwatch demo: ${VENUES.length} simulated venues on 127.0.0.1; dashboard at http://${host}:${app.port}/${token}\n`,
     )
-    let stopping = false
-    const shutdown = (signal: string) => {
-      if (stopping) return
-      stopping = true
-      console.error(`${signal} received, shutting down`)
-      const force = setTimeout(() => process.exit(1), 10_000)
-      void app.stop().then(() => {
-        venues.stop()
-        clearTimeout(force)
-        process.exit(0)
-      })
-    }
-    process.on('SIGTERM', () => shutdown('SIGTERM'))
-    process.on('SIGINT', () => shutdown('SIGINT'))
-  } catch (err) {
-    venues.stop()
-    if (err instanceof ConfigError || err instanceof DatabaseError) {
-      console.error(err.message)
-      process.exit(2)
-    }
-    throw err
   }
 }

@@ -13,9 +13,9 @@ import { Books } from './book/books.ts'
 import { ChatCore } from './chat/commands.ts'
 import { createDiscord, type DiscordBot } from './chat/discord.ts'
 import { createTelegram, type TelegramBot } from './chat/telegram.ts'
-import { ConfigError, parseConfig, type Config } from './config.ts'
+import { parseConfig, type Config } from './config.ts'
 import { ChatRepo } from './db/chats.ts'
-import { DatabaseError, openDb, runMigrations, type DbHandle } from './db/client.ts'
+import { openDb, runMigrations, type DbHandle } from './db/client.ts'
 import { Store } from './db/store.ts'
 import { Detector, triangleMarkets } from './detector/detector.ts'
 import { BookSync } from './book/sync.ts'
@@ -23,6 +23,7 @@ import { Connection } from './venues/connection.ts'
 import { venueById } from './venues/index.ts'
 import { createLogger, type Logger } from './log.ts'
 import { createMetrics } from './metrics.ts'
+import { runUntilSignal } from './run.ts'
 import type { Pair } from './types.ts'
 
 export interface App {
@@ -276,34 +277,4 @@ export async function startApp(
   }
 }
 
-if (import.meta.main) {
-  // Signal handlers go in first, so a SIGTERM during start-up also shuts down cleanly.
-  const starting = startApp(process.env)
-  let stopping = false
-  const shutdown = (signal: string) => {
-    if (stopping) return
-    stopping = true
-    console.error(`${signal} received, shutting down`)
-    const force = setTimeout(() => process.exit(1), 10_000)
-    void starting
-      .then((app) => app.stop())
-      .then(
-        () => {
-          clearTimeout(force)
-          process.exit(0)
-        },
-        () => process.exit(1),
-      )
-  }
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
-  process.on('SIGINT', () => shutdown('SIGINT'))
-  try {
-    await starting
-  } catch (err) {
-    if (err instanceof ConfigError || err instanceof DatabaseError) {
-      console.error(err.message)
-      process.exit(2)
-    }
-    throw err
-  }
-}
+if (import.meta.main) await runUntilSignal(() => startApp(process.env))

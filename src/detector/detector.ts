@@ -15,8 +15,10 @@ import {
   topNetBps,
   triangleSpread,
   triangleTopNetBps,
+  type CrossResult,
   type Depth,
   type TriangleLegBook,
+  type TriangleResult,
 } from './spread.ts'
 import type {
   Opportunity,
@@ -110,6 +112,20 @@ export function triangleMarkets(
     const market = marketBetween(from!, to!)
     return { market, side: market.startsWith(`${to}/`) ? 'buy' : 'sell' }
   })
+}
+
+/** The figures a cross or triangle spread computation gives, as a quote carries them. */
+function spreadFigures(r: CrossResult | TriangleResult, sizeQuote: number) {
+  return {
+    depth: r.depth,
+    grossBps: r.grossBps,
+    netBps: r.netBps,
+    sizeQuote,
+    profitQuote: r.profitQuote,
+    maxSizeQuote: r.maxSizeQuote,
+    maxProfitQuote: r.maxProfitQuote,
+    feeBps: r.feeBps,
+  }
 }
 
 /** The taker fee of a venue; every watched venue must have one (config derives them all). */
@@ -357,16 +373,9 @@ export class Detector {
         thresholdBps,
       })
       return {
-        depth: r.depth,
-        grossBps: r.grossBps,
-        netBps: r.netBps,
-        sizeQuote,
-        profitQuote: r.profitQuote,
-        maxSizeQuote: r.maxSizeQuote,
-        maxProfitQuote: r.maxProfitQuote,
+        ...spreadFigures(r, sizeQuote),
         buyPrice: r.buyPrice,
         sellPrice: r.sellPrice,
-        feeBps: r.feeBps,
         buyAgeMs: now - slot.buy.lastUpdateMs,
         sellAgeMs: now - slot.sell.lastUpdateMs,
       }
@@ -374,16 +383,9 @@ export class Detector {
     const r = triangleSpread(slot.legs, sizeQuote, thresholdBps)
     const oldest = Math.max(...slot.legs.map((l) => now - l.entry.lastUpdateMs))
     return {
-      depth: r.depth,
-      grossBps: r.grossBps,
-      netBps: r.netBps,
-      sizeQuote,
-      profitQuote: r.profitQuote,
-      maxSizeQuote: r.maxSizeQuote,
-      maxProfitQuote: r.maxProfitQuote,
+      ...spreadFigures(r, sizeQuote),
       buyPrice: r.legPrices[0]!,
       sellPrice: r.legPrices[2]!,
-      feeBps: r.feeBps,
       buyAgeMs: oldest,
       sellAgeMs: oldest,
       legs: slot.legs.map((l, k) => ({ market: l.market, side: l.side, price: r.legPrices[k]! })),

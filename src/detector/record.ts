@@ -4,40 +4,24 @@
  * stream send it, the dashboard reads it, alerts are formatted from it. A new field is one edit
  * here plus a schema column and its generated migration.
  */
-import type { Pair, VenueId } from '../types.ts'
-import type { Opportunity, OpportunityKind, TriangleLeg } from './types.ts'
+import type { Pair } from '../types.ts'
+import type { Opportunity, Quote, TriangleLeg } from './types.ts'
 
-/** An opportunity as plain JSON-friendly data: the latest numbers, and the spread it opened with. */
-export interface OpportunityRecord {
-  readonly id: string
-  readonly kind: OpportunityKind
-  /** The market (cross) or the cycle, e.g. `USDT>BTC>ETH>USDT` (triangle). */
+/**
+ * An opportunity as plain JSON-friendly data: its identity from `Opportunity`, the latest numbers
+ * of its `Quote` (documented there), the spread it opened with and the best net seen.
+ */
+export interface OpportunityRecord
+  extends
+    Pick<Opportunity, 'id' | 'kind' | 'buyVenue' | 'sellVenue' | 'anomaly' | 'openedAtMs'>,
+    Omit<Quote, 'legs'> {
   readonly symbol: Pair
-  readonly buyVenue: VenueId
-  readonly sellVenue: VenueId
-  /** Above MAX_SPREAD_PCT: kept for inspection, never alerted. */
-  readonly anomaly: boolean
-  readonly openedAtMs: number
   readonly updatedAtMs: number
   readonly closedAtMs: number | null
   readonly closeReason: string | null
-  /** Trade size the spreads are computed at, quote currency. */
-  readonly sizeQuote: number
   /** The spread when it opened. */
   readonly grossBpsOpen: number
   readonly netBpsOpen: number
-  /** The latest numbers. */
-  readonly grossBps: number
-  readonly netBps: number
-  readonly profitQuote: number
-  readonly maxSizeQuote: number
-  readonly maxProfitQuote: number
-  readonly buyPrice: number
-  readonly sellPrice: number
-  readonly feeBps: number
-  readonly buyAgeMs: number
-  readonly sellAgeMs: number
-  /** Best net spread seen while it was open. */
   readonly peakNetBps: number
   /** Triangles only: the three legs in order. */
   readonly legs: readonly TriangleLeg[] | null
