@@ -6,9 +6,10 @@
  * bodies (`{code, msg}`). Faults: lost updates, crossed books, REST snapshot faults, held or
  * canned snapshots, serverShutdown, and everything SimServer offers.
  */
-import { SimServer, type Client } from '../sim/server.ts'
+import type { Client } from '../sim/server.ts'
 import { SimBook, type Row } from '../sim/book.ts'
-import { serveSnapshot, type SimMarket, type SimVenue, type SnapshotFault } from '../sim/venue.ts'
+import { SimRestVenueBase, type SimSeqMarket } from '../sim/base.ts'
+import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
 
 export interface SimBinanceOptions {
@@ -25,20 +26,14 @@ export interface BinanceUpdateOptions {
   readonly ids?: number
 }
 
-interface Market {
+/** `seq` is the book's `lastUpdateId`. */
+interface Market extends SimSeqMarket {
   readonly symbol: string
   readonly pair: Pair
   readonly base: string
   readonly quote: string
   readonly status: string
-  readonly book: SimBook
-  lastUpdateId: number
-  /** The book before each update, oldest first (what a stale snapshot shows). */
-  readonly history: { id: number; book: SimBook }[]
 }
-
-/** Snapshots kept for `stale` answers. */
-const HISTORY = 50
 
 /** Request weight of `GET /api/v3/depth` by `limit` (Binance rest-api.md). */
 function depthWeight(limit: number): number {
@@ -67,14 +62,7 @@ function errorBody(status: number): { code: number; msg: string } {
  * sim.update('BTC/USDT', [['59999.90', '2.0']], [])
  * ```
  */
-export class SimBinance implements SimVenue {
-  readonly server: SimServer
-  readonly snapshotFaults: SnapshotFault[] = []
-  /** While set, depth requests wait for `releaseSnapshots()` (then show the book of that moment). */
-  holdSnapshots = false
-  /** Captured REST bodies to serve instead of the simulated book, by native symbol. */
-  readonly cannedSnapshots = new Map<string, string>()
-  readonly #markets = new Map<Pair, Market>()
+export class SimBinance extends SimRestVenueBase<Market> {
   readonly #bySymbol = new Map<string, Market>()
   readonly #weightPerMinute: number
   readonly #messagesPerSecond: number
@@ -82,12 +70,12 @@ export class SimBinance implements SimVenue {
   readonly #weights: { atMs: number; weight: number }[] = []
   /** Recent incoming message times per client id. */
   readonly #inbound = new Map<number, number[]>()
-  #held: (() => void)[] = []
 
   constructor(
     markets: readonly SimMarket[],
     { firstUpdateId = 1000, weightPerMinute = 6000, messagesPerSecond = 5 }: SimBinanceOptions = {},
   ) {
+    super('Binance')
     for (const m of markets) {
       const market: Market = {
         symbol: `${m.base}${m.quote}`.toUpperCase(),
@@ -96,39 +84,19 @@ export class SimBinance implements SimVenue {
         quote: m.quote.toUpperCase(),
         status: m.trading === false ? 'BREAK' : 'TRADING',
         book: m.book ?? new SimBook(),
-        lastUpdateId: firstUpdateId,
+        seq: firstUpdateId,
         history: [],
       }
-      this.#markets.set(market.pair, market)
+      this.list(market.pair, market)
       this.#bySymbol.set(market.symbol, market)
     }
     this.#weightPerMinute = weightPerMinute
     this.#messagesPerSecond = messagesPerSecond
-    this.server = new SimServer({
-      rest: (url) => this.#rest(url),
-      onMessage: (client, text) => this.#onMessage(client, text),
-    })
-  }
-
-  get wsUrl(): string {
-    return this.server.wsUrl
-  }
-  get restUrl(): string {
-    return this.server.restUrl
-  }
-
-  book(pair: Pair): SimBook {
-    return this.#market(pair).book
-  }
-
-  /** The book's current `lastUpdateId` (the `u` of the last update). */
-  seq(pair: Pair): number {
-    return this.#market(pair).lastUpdateId
   }
 
   /** The native symbol of a pair (`BTCUSDT`). */
   symbol(pair: Pair): string {
-    return this.#market(pair).symbol
+    return this.market(pair).symbol
   }
 
   /** The stream name a pair's updates go out on (`btcusdt@depth@100ms`). */
@@ -144,19 +112,19 @@ export class SimBinance implements SimVenue {
 
   /** Applies and pushes one depthUpdate spanning `ids` update ids. Returns the frame. */
   update(pair: Pair, bids: Row[], asks: Row[], { ids = 1 }: BinanceUpdateOptions = {}): string {
-    const frame = this.#advance(this.#market(pair), bids, asks, ids)
+    const frame = this.#advance(this.market(pair), bids, asks, ids)
     this.pushToStream(this.stream(pair), frame)
     return frame
   }
 
   /** Applies one update and consumes its id, but never sends it: the next U shows the gap. */
   lose(pair: Pair, bids: Row[], asks: Row[]): string {
-    return this.#advance(this.#market(pair), bids, asks, 1)
+    return this.#advance(this.market(pair), bids, asks, 1)
   }
 
   /** Pushes a chained update with a bid at the best ask; the venue's book does not take it. */
   pushCrossed(pair: Pair): string {
-    const ask = this.#market(pair).book.topAsks(1)[0]
+    const ask = this.market(pair).book.topAsks(1)[0]
     if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
     return this.inject(pair, [[ask[0], '1.00000000']], [])
   }
@@ -166,9 +134,9 @@ export class SimBinance implements SimVenue {
    * prices, a crossing level): it consumes an update id, so the next update follows it.
    */
   inject(pair: Pair, bids: unknown[], asks: unknown[]): string {
-    const m = this.#market(pair)
-    m.lastUpdateId++
-    const frame = depthFrame(m.symbol, m.lastUpdateId, m.lastUpdateId, bids, asks)
+    const m = this.market(pair)
+    m.seq++
+    const frame = depthFrame(m.symbol, m.seq, m.seq, bids, asks)
     this.pushToStream(this.stream(pair), frame)
     return frame
   }
@@ -187,29 +155,12 @@ export class SimBinance implements SimVenue {
     )
   }
 
-  releaseSnapshots(): void {
-    this.holdSnapshots = false
-    for (const r of this.#held.splice(0)) r()
-  }
-
-  stop(): void {
-    this.releaseSnapshots()
-    this.server.stop()
-  }
-
-  #market(pair: Pair): Market {
-    const m = this.#markets.get(pair)
-    if (m === undefined) throw new Error(`the simulated Binance does not list ${pair}`)
-    return m
-  }
-
   #advance(m: Market, bids: Row[], asks: Row[], ids: number): string {
-    m.history.push({ id: m.lastUpdateId, book: m.book.clone() })
-    if (m.history.length > HISTORY) m.history.shift()
-    const U = m.lastUpdateId + 1
-    m.lastUpdateId = U + ids - 1
+    this.remember(m)
+    const U = m.seq + 1
+    m.seq = U + ids - 1
     m.book.apply(bids, asks)
-    return depthFrame(m.symbol, U, m.lastUpdateId, bids, asks)
+    return depthFrame(m.symbol, U, m.seq, bids, asks)
   }
 
   /** Spends REST weight; false when the minute's budget is gone (then nothing is spent). */
@@ -222,13 +173,13 @@ export class SimBinance implements SimVenue {
     return true
   }
 
-  async #rest(url: URL): Promise<Response | undefined> {
+  protected override async rest(url: URL): Promise<Response | undefined> {
     if (url.pathname === '/api/v3/exchangeInfo') {
       if (!this.#spend(20)) return tooMuchWeight()
       return Response.json({
         timezone: 'UTC',
         serverTime: Date.now(),
-        symbols: [...this.#markets.values()].map((m) => ({
+        symbols: this.markets().map((m) => ({
           symbol: m.symbol,
           status: m.status,
           baseAsset: m.base,
@@ -245,24 +196,19 @@ export class SimBinance implements SimVenue {
       if (!this.#spend(depthWeight(limit))) return tooMuchWeight()
       const m = this.#bySymbol.get(url.searchParams.get('symbol') ?? '')
       if (!m) return Response.json({ code: -1121, msg: 'Invalid symbol.' }, { status: 400 })
-      if (this.holdSnapshots) await new Promise<void>((r) => this.#held.push(r))
-      const canned = this.cannedSnapshots.get(m.symbol)
-      if (canned !== undefined && this.snapshotFaults.length === 0) {
-        return new Response(canned, { headers: { 'content-type': 'application/json' } })
-      }
-      const res = await serveSnapshot(this.snapshotFaults, (stale) => {
-        if (canned !== undefined && !stale) return JSON.parse(canned) as unknown
-        const { id, book } = stale
-          ? (m.history[0] ?? { id: m.lastUpdateId - 1, book: m.book })
-          : { id: m.lastUpdateId, book: m.book }
-        return { lastUpdateId: id, bids: book.topBids(limit), asks: book.topAsks(limit) }
+      // A held request shows the book of the moment it is released.
+      await this.held()
+      const body = (id: number, book: SimBook) => ({
+        lastUpdateId: id,
+        bids: book.topBids(limit),
+        asks: book.topAsks(limit),
       })
-      return res.ok ? res : venueError(res)
+      return this.serveBook(m, m.symbol, body, errorBody)
     }
     return undefined
   }
 
-  #onMessage(client: Client, text: string): void {
+  protected override onMessage(client: Client, text: string): void {
     // More than the allowed incoming messages in a second: Binance drops the connection.
     const now = Date.now()
     const times = (this.#inbound.get(client.data.id) ?? []).filter((t) => t > now - 1000)
@@ -307,13 +253,4 @@ function depthFrame(symbol: string, U: number, u: number, b: unknown[], a: unkno
 
 function tooMuchWeight(): Response {
   return Response.json(errorBody(429), { status: 429, headers: { 'retry-after': '60' } })
-}
-
-/** Re-answers a failed response with Binance's body, keeping the status and Retry-After. */
-async function venueError(res: Response): Promise<Response> {
-  await res.body?.cancel()
-  const headers: Record<string, string> = {}
-  const retryAfter = res.headers.get('retry-after')
-  if (retryAfter !== null) headers['retry-after'] = retryAfter
-  return Response.json(errorBody(res.status), { status: res.status, headers })
 }

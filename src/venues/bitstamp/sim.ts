@@ -8,9 +8,10 @@
  * channels, held or canned snapshots, `bts:request_reconnect`, recorded-frame replay, and
  * everything SimServer offers.
  */
-import { SimServer, type Client } from '../sim/server.ts'
+import type { Client } from '../sim/server.ts'
 import { SimBook, type Row } from '../sim/book.ts'
-import { serveSnapshot, type SimMarket, type SimVenue, type SnapshotFault } from '../sim/venue.ts'
+import { SimRestVenueBase, type SimSeqMarket } from '../sim/base.ts'
+import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
 
 export interface SimBitstampOptions {
@@ -18,22 +19,15 @@ export interface SimBitstampOptions {
   readonly startMicros?: number
 }
 
-interface Market {
+/** `seq` is the microtimestamp of the last change. */
+interface Market extends SimSeqMarket {
   /** url_symbol, e.g. `btcusd`. */
   readonly symbol: string
   /** name, e.g. `BTC/USD` (also the unified pair). */
   readonly name: Pair
   /** `Enabled`, or `Disabled` for a market that is not trading. */
   readonly trading: string
-  readonly book: SimBook
-  /** microtimestamp of the last change. */
-  micros: number
-  /** The book before each change, oldest first (what a stale snapshot shows). */
-  readonly history: { micros: number; book: SimBook }[]
 }
-
-/** Snapshots kept for `stale` answers. */
-const HISTORY = 50
 
 /** Channel prefix of the full-depth diff stream. */
 const DIFF = 'diff_order_book_'
@@ -59,24 +53,17 @@ function errorBody(status: number): { status: 'error'; reason: string; code: str
  * sim.update('BTC/USD', [['59999', '2.5']], [])
  * ```
  */
-export class SimBitstamp implements SimVenue {
-  readonly server: SimServer
-  readonly snapshotFaults: SnapshotFault[] = []
+export class SimBitstamp extends SimRestVenueBase<Market> {
   /** Channels each client is subscribed to, by client id. */
   readonly subscriptions = new Map<number, Set<string>>()
-  /** Captured REST bodies to serve instead of the simulated book, by url_symbol. */
-  readonly cannedSnapshots = new Map<string, string>()
   /** Channels the socket refuses with `bts:error` (listed over REST all the same). */
   readonly refusedChannels = new Set<string>()
-  /** While set, order_book requests are answered (with the book as it was asked for) on release. */
-  holdSnapshots = false
-  readonly #markets = new Map<Pair, Market>()
   readonly #bySymbol = new Map<string, Market>()
-  #held: (() => void)[] = []
   /** The venue clock, µs; every pushed change moves it on. */
   #micros: number
 
   constructor(markets: readonly SimMarket[], { startMicros }: SimBitstampOptions = {}) {
+    super('Bitstamp')
     this.#micros = startMicros ?? Date.now() * 1000
     for (const m of markets) {
       const market: Market = {
@@ -84,37 +71,17 @@ export class SimBitstamp implements SimVenue {
         name: `${m.base}/${m.quote}`.toUpperCase(),
         trading: m.trading === false ? 'Disabled' : 'Enabled',
         book: m.book ?? new SimBook(),
-        micros: this.#micros,
+        seq: this.#micros,
         history: [],
       }
-      this.#markets.set(market.name, market)
+      this.list(market.name, market)
       this.#bySymbol.set(market.symbol, market)
     }
-    this.server = new SimServer({
-      rest: (url) => this.#rest(url),
-      onMessage: (client, text) => this.#onMessage(client, text),
-    })
-  }
-
-  get wsUrl(): string {
-    return this.server.wsUrl
-  }
-  get restUrl(): string {
-    return this.server.restUrl
-  }
-
-  book(pair: Pair): SimBook {
-    return this.#market(pair).book
-  }
-
-  /** The microtimestamp of the pair's last change (what a snapshot taken now carries). */
-  seq(pair: Pair): number {
-    return this.#market(pair).micros
   }
 
   /** The url_symbol of a pair (`btcusd`). */
   symbol(pair: Pair): string {
-    return this.#market(pair).symbol
+    return this.market(pair).symbol
   }
 
   /** The diff channel of a pair (`diff_order_book_btcusd`). */
@@ -135,24 +102,24 @@ export class SimBitstamp implements SimVenue {
 
   /** Applies one change to the venue's book and pushes it as a diff. Returns the frame. */
   update(pair: Pair, bids: Row[], asks: Row[]): string {
-    const frame = this.#change(this.#market(pair), bids, asks)
+    const frame = this.#change(this.market(pair), bids, asks)
     this.pushToChannel(this.channel(pair), frame)
     return frame
   }
 
   /** Applies one change but never sends it (Bitstamp has nothing that would show the loss). */
   lose(pair: Pair, bids: Row[], asks: Row[]): string {
-    return this.#change(this.#market(pair), bids, asks)
+    return this.#change(this.market(pair), bids, asks)
   }
 
   /** Pushes a diff with a bid at the best ask; the venue's book does not take it. */
   pushCrossed(pair: Pair): string {
-    const m = this.#market(pair)
+    const m = this.market(pair)
     const ask = m.book.topAsks(1)[0]
     if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
     // The stamp is consumed: a snapshot taken after this diff is stamped at or after it.
-    m.micros = this.nextMicros()
-    return this.sendRawDiff(pair, [[ask[0], '1.00000000']], [], m.micros)
+    m.seq = this.nextMicros()
+    return this.sendRawDiff(pair, [[ask[0], '1.00000000']], [], m.seq)
   }
 
   /**
@@ -183,34 +150,17 @@ export class SimBitstamp implements SimVenue {
     this.server.send(JSON.stringify({ event: 'bts:request_reconnect', channel: '', data: '' }))
   }
 
-  releaseSnapshots(): void {
-    this.holdSnapshots = false
-    for (const r of this.#held.splice(0)) r()
-  }
-
-  stop(): void {
-    this.releaseSnapshots()
-    this.server.stop()
-  }
-
-  #market(pair: Pair): Market {
-    const m = this.#markets.get(pair)
-    if (m === undefined) throw new Error(`the simulated Bitstamp does not list ${pair}`)
-    return m
-  }
-
   #change(m: Market, bids: Row[], asks: Row[]): string {
-    m.history.push({ micros: m.micros, book: m.book.clone() })
-    if (m.history.length > HISTORY) m.history.shift()
+    this.remember(m)
     m.book.apply(bids, asks)
-    m.micros = this.nextMicros()
-    return diffFrame(m.symbol, m.micros, bids, asks)
+    m.seq = this.nextMicros()
+    return diffFrame(m.symbol, m.seq, bids, asks)
   }
 
-  async #rest(url: URL): Promise<Response | undefined> {
+  protected override async rest(url: URL): Promise<Response | undefined> {
     if (url.pathname === '/api/v2/trading-pairs-info/') {
       return Response.json(
-        [...this.#markets.values()].map((m) => ({
+        this.markets().map((m) => ({
           name: m.name,
           url_symbol: m.symbol,
           base_decimals: 8,
@@ -228,33 +178,20 @@ export class SimBitstamp implements SimVenue {
       const m = this.#bySymbol.get(path[1]!)
       if (!m) return new Response('Not Found', { status: 404 })
       // The snapshot is taken when asked; a held answer still shows the book of that moment.
-      const canned = this.cannedSnapshots.get(m.symbol)
-      let res: Response
-      if (canned !== undefined && this.snapshotFaults.length === 0) {
-        res = new Response(canned, { headers: { 'content-type': 'application/json' } })
-      } else {
-        const served = serveSnapshot(this.snapshotFaults, (stale) => {
-          if (canned !== undefined && !stale) return JSON.parse(canned) as unknown
-          const { micros, book } = stale
-            ? (m.history[0] ?? { micros: m.micros - 1, book: m.book })
-            : { micros: m.micros, book: m.book }
-          return {
-            timestamp: String(Math.floor(micros / 1e6)),
-            microtimestamp: String(micros),
-            bids: book.topBids(),
-            asks: book.topAsks(),
-          }
-        })
-        res = await served
-        if (!res.ok) res = await venueError(res)
-      }
-      if (this.holdSnapshots) await new Promise<void>((r) => this.#held.push(r))
+      const body = (micros: number, book: SimBook) => ({
+        timestamp: String(Math.floor(micros / 1e6)),
+        microtimestamp: String(micros),
+        bids: book.topBids(),
+        asks: book.topAsks(),
+      })
+      const res = await this.serveBook(m, m.symbol, body, errorBody)
+      await this.held()
       return res
     }
     return undefined
   }
 
-  #onMessage(client: Client, text: string): void {
+  protected override onMessage(client: Client, text: string): void {
     let msg: { event?: unknown; data?: { channel?: unknown } }
     try {
       msg = JSON.parse(text) as typeof msg
@@ -316,13 +253,4 @@ function diffFrame(symbol: string, micros: number, bids: unknown[], asks: unknow
     channel: `${DIFF}${symbol}`,
     event: 'data',
   })
-}
-
-/** Re-answers a failed response with Bitstamp's body, keeping the status and Retry-After. */
-async function venueError(res: Response): Promise<Response> {
-  await res.body?.cancel()
-  const headers: Record<string, string> = {}
-  const retryAfter = res.headers.get('retry-after')
-  if (retryAfter !== null) headers['retry-after'] = retryAfter
-  return Response.json(errorBody(res.status), { status: res.status, headers })
 }

@@ -6,9 +6,10 @@
  * computed as the change of each book's top 50. Each topic's update id `u` rises by exactly one per
  * message (a restart snapshot has u = 1), as on the real feed.
  */
-import { SimServer, type Client } from '../sim/server.ts'
+import type { Client } from '../sim/server.ts'
 import { SimBook, type Row } from '../sim/book.ts'
-import type { SimMarket, SimVenue, SnapshotFault } from '../sim/venue.ts'
+import { SimVenueBase } from '../sim/base.ts'
+import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
 
 export const BYBIT_SPOT_PATH = '/v5/public/spot'
@@ -61,10 +62,7 @@ interface OpRequest {
  * sim.update('BTC/USDT', [['59999.95', '1.00000000']], [])
  * ```
  */
-export class SimBybit implements SimVenue {
-  readonly server: SimServer
-  /** WebSocket venue: the book comes on the socket, so no REST snapshot faults apply. */
-  readonly snapshotFaults: SnapshotFault[] = []
+export class SimBybit extends SimVenueBase<State> {
   /** Topics each client holds, by client id. */
   readonly topics = new Map<number, Set<string>>()
   /** Pairs whose subscription is refused (`success:false`, topic named in ret_msg). */
@@ -81,10 +79,10 @@ export class SimBybit implements SimVenue {
   answerPings = true
   /** By native symbol. */
   readonly #state = new Map<string, State>()
-  readonly #byPair = new Map<Pair, State>()
   readonly #held: { client: Client; topic: string }[] = []
 
   constructor(markets: readonly SimMarket[], { symbols = {} }: SimBybitOptions = {}) {
+    super('Bybit')
     for (const m of markets) {
       const pair: Pair = `${m.base}/${m.quote}`
       const symbol = symbols[pair] ?? m.base + m.quote
@@ -104,40 +102,28 @@ export class SimBybit implements SimVenue {
         seq: 50_000,
       }
       this.#state.set(symbol, s)
-      this.#byPair.set(pair, s)
+      this.list(pair, s)
     }
-    this.server = new SimServer({
-      rest: (url) => this.#rest(url),
-      onOpen: (client) => this.#onOpen(client),
-      onMessage: (client, text) => this.#onMessage(client, text),
-    })
   }
 
   /** The public spot endpoint, as the adapter's `wsUrl` base. */
-  get wsUrl(): string {
+  override get wsUrl(): string {
     return `${this.server.wsUrl}${BYBIT_SPOT_PATH}`
-  }
-  get restUrl(): string {
-    return this.server.restUrl
-  }
-
-  book(pair: Pair): SimBook {
-    return this.#get(pair).book
   }
 
   /** The native symbol of a pair (`BTCUSDT`). */
   symbol(pair: Pair): string {
-    return this.#get(pair).symbol
+    return this.market(pair).symbol
   }
 
   /** The book topic of a pair (`orderbook.50.BTCUSDT`). */
   topic(pair: Pair): string {
-    return topicOf(this.#get(pair).symbol)
+    return topicOf(this.market(pair).symbol)
   }
 
   /** The update id of the pair's last message. */
   lastU(pair: Pair): number {
-    return this.#get(pair).u
+    return this.market(pair).u
   }
 
   /** Every op request clients sent, parsed, in order (pings included). */
@@ -164,7 +150,7 @@ export class SimBybit implements SimVenue {
    * 50 (a level pushed out of the top is deleted, one pulled in is inserted). Returns the frame.
    */
   update(pair: Pair, bids: Row[], asks: Row[]): string {
-    const s = this.#get(pair)
+    const s = this.market(pair)
     const frame = this.#change(s, bids, asks)
     this.pushToTopic(topicOf(s.symbol), frame)
     return frame
@@ -172,7 +158,7 @@ export class SimBybit implements SimVenue {
 
   /** A lost delta: the book changes and `u` moves on, nothing is sent; the next `u` skips one. */
   lose(pair: Pair, bids: Row[], asks: Row[]): void {
-    this.#change(this.#get(pair), bids, asks)
+    this.#change(this.market(pair), bids, asks)
   }
 
   /**
@@ -190,7 +176,7 @@ export class SimBybit implements SimVenue {
    * the venue's book is not touched. Returns the frame.
    */
   pushDelta(pair: Pair, b: Row[], a: Row[]): string {
-    const s = this.#get(pair)
+    const s = this.market(pair)
     s.u++
     s.seq += 3
     const frame = this.bookFrame(pair, 'delta', b, a)
@@ -203,7 +189,7 @@ export class SimBybit implements SimVenue {
    * first) under the next `u`; `restart` sends it with u = 1, as after a service restart.
    */
   pushSnapshot(pair: Pair, { book, restart = false }: SnapshotOptions = {}): string {
-    const s = this.#get(pair)
+    const s = this.market(pair)
     if (book) s.book = book
     s.u = restart ? 1 : s.u + 1
     const frame = this.snapshotFrame(pair)
@@ -213,7 +199,7 @@ export class SimBybit implements SimVenue {
 
   /** A v5 book frame with the pair's current u/seq (or the given `u`); nothing is sent. */
   bookFrame(pair: Pair, type: 'snapshot' | 'delta', b: Row[], a: Row[], u?: number): string {
-    const s = this.#get(pair)
+    const s = this.market(pair)
     const ts = Date.now()
     const data = { s: s.symbol, b, a, u: u ?? s.u, seq: s.seq }
     return JSON.stringify({ topic: topicOf(s.symbol), ts, type, data, cts: ts - 2 })
@@ -242,20 +228,10 @@ export class SimBybit implements SimVenue {
 
   /** The snapshot frame of the shown top 50 at the current `u` (resets the shown view). */
   snapshotFrame(pair: Pair): string {
-    const s = this.#get(pair)
+    const s = this.market(pair)
     s.shown = s.book.clone()
     s.shown.truncate(DEPTH)
     return this.bookFrame(pair, 'snapshot', s.shown.topBids(), s.shown.topAsks())
-  }
-
-  stop(): void {
-    this.server.stop()
-  }
-
-  #get(pair: Pair): State {
-    const s = this.#byPair.get(pair)
-    if (s === undefined) throw new Error(`SimBybit does not list ${pair}`)
-    return s
   }
 
   /** Applies a change and moves `u` on by one; returns the delta frame it makes. */
@@ -276,13 +252,13 @@ export class SimBybit implements SimVenue {
     this.server.send(this.snapshotFrame(s.pair), client)
   }
 
-  #rest(url: URL): Response | undefined {
+  protected override rest(url: URL): Response | undefined {
     const fail = (retCode: number, retMsg: string) =>
       Response.json({ retCode, retMsg, result: {}, retExtInfo: {}, time: Date.now() })
     if (url.pathname !== '/v5/market/instruments-info') return undefined
     if (url.searchParams.get('category') !== 'spot') return fail(10001, 'params error: category')
     if (this.instrumentsRetCode !== 0) return fail(this.instrumentsRetCode, 'simulated failure')
-    const all = [...this.#state.values()].map((s) => ({
+    const all = this.markets().map((s) => ({
       symbol: s.symbol,
       baseCoin: s.base,
       quoteCoin: s.quote,
@@ -305,12 +281,12 @@ export class SimBybit implements SimVenue {
     })
   }
 
-  #onOpen(client: Client): void {
+  protected override onOpen(client: Client): void {
     this.topics.set(client.data.id, new Set())
     if (client.data.path !== BYBIT_SPOT_PATH) client.close(1008, `no endpoint ${client.data.path}`)
   }
 
-  #onMessage(client: Client, text: string): void {
+  protected override onMessage(client: Client, text: string): void {
     const connId = `sim-conn-${client.data.id}`
     let msg: OpRequest
     try {

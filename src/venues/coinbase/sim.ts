@@ -7,9 +7,10 @@
  * `sequence_num`, shared by all channels. Client messages over the venue's per-IP budget are
  * refused with an error frame.
  */
-import { SimServer, type Client } from '../sim/server.ts'
+import type { Client } from '../sim/server.ts'
 import { SimBook, type Row } from '../sim/book.ts'
-import type { SimMarket, SimVenue, SnapshotFault } from '../sim/venue.ts'
+import { SimVenueBase } from '../sim/base.ts'
+import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
 
 export interface SimCoinbaseOptions {
@@ -70,23 +71,21 @@ const EPOCH_TIME = '1970-01-01T00:00:00Z'
  * sim.update('BTC/USD', [['59999.95', '1.00000000']], [])
  * ```
  */
-export class SimCoinbase implements SimVenue {
-  readonly server: SimServer
-  /** WebSocket venue: the book comes on the socket, so no REST snapshot faults apply. */
-  readonly snapshotFaults: SnapshotFault[] = []
+export class SimCoinbase extends SimVenueBase<Product> {
   readonly sessions = new Map<number, Session>()
   /** Heartbeat frames sent, over all clients. */
   heartbeatsSent = 0
   /** Client messages refused for going over the rate limit. */
   rateLimited = 0
+  /** By product id. */
   readonly #products = new Map<string, Product>()
-  readonly #byPair = new Map<Pair, Product>()
   readonly #options: Required<Omit<SimCoinbaseOptions, 'statuses'>>
   readonly #timer: ReturnType<typeof setInterval> | undefined
   /** Arrival times of recent client messages (the rate limit's window). */
   readonly #recent: number[] = []
 
   constructor(markets: readonly SimMarket[], options: SimCoinbaseOptions = {}) {
+    super('Coinbase')
     const { statuses = {}, ...rest } = options
     this.#options = {
       heartbeatIntervalMs: 1000,
@@ -112,22 +111,10 @@ export class SimCoinbase implements SimVenue {
         alias,
       }
       this.#products.set(productId, product)
-      this.#byPair.set(pair, product)
+      this.list(pair, product)
     }
-    this.server = new SimServer({
-      rest: (url) => this.#rest(url),
-      onOpen: (client) => this.sessions.set(client.data.id, newSession()),
-      onMessage: (client, text) => this.#onMessage(client, text),
-    })
     const every = this.#options.heartbeatIntervalMs
     if (every > 0) this.#timer = setInterval(() => this.heartbeat(), every)
-  }
-
-  get wsUrl(): string {
-    return this.server.wsUrl
-  }
-  get restUrl(): string {
-    return this.server.restUrl
   }
 
   /** The one connected client (most tests have exactly one). */
@@ -138,13 +125,13 @@ export class SimCoinbase implements SimVenue {
   }
 
   /** The venue-side book of a pair (an alias shows the book it aliases). */
-  book(pair: Pair): SimBook {
-    return this.#shown(this.#get(pair)).book
+  override book(pair: Pair): SimBook {
+    return this.#shown(this.market(pair)).book
   }
 
   /** The product id Coinbase gives a pair (`BTC-USD`). */
   productId(pair: Pair): string {
-    return this.#get(pair).productId
+    return this.market(pair).productId
   }
 
   session(client: Client): Session {
@@ -193,7 +180,7 @@ export class SimCoinbase implements SimVenue {
 
   /** Clients subscribed to a pair's level2. */
   subscribersOf(pair: Pair): Client[] {
-    const id = this.#shown(this.#get(pair)).productId
+    const id = this.#shown(this.market(pair)).productId
     return [...this.server.clients].filter((c) => this.session(c).level2.has(id))
   }
 
@@ -217,7 +204,7 @@ export class SimCoinbase implements SimVenue {
 
   /** Pushes raw `update` levels without touching the venue's book (bad or crossed input). */
   pushUpdates(pair: Pair, updates: unknown[], { skip = 0 } = {}): void {
-    const productId = this.#shown(this.#get(pair)).productId
+    const productId = this.#shown(this.market(pair)).productId
     for (const c of this.subscribersOf(pair)) {
       const events = [{ type: 'update', product_id: productId, updates }]
       this.sendEnvelope(c, 'l2_data', events, { skip })
@@ -251,7 +238,7 @@ export class SimCoinbase implements SimVenue {
 
   /** The snapshot event of a pair as the venue sends it: bids best-first, then offers. */
   snapshotEvent(pair: Pair): unknown {
-    return this.#snapshotOf(this.#shown(this.#get(pair)))
+    return this.#snapshotOf(this.#shown(this.market(pair)))
   }
 
   /** Sends envelope bodies (a re-encoded capture), stamping contiguous sequence numbers. */
@@ -265,15 +252,9 @@ export class SimCoinbase implements SimVenue {
     this.sendRaw(JSON.stringify({ type: 'error', message }), client)
   }
 
-  stop(): void {
+  override stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer)
-    this.server.stop()
-  }
-
-  #get(pair: Pair): Product {
-    const p = this.#byPair.get(pair)
-    if (p === undefined) throw new Error(`SimCoinbase does not list ${pair}`)
-    return p
+    super.stop()
   }
 
   /** The product whose book `p` shows: itself, or the one it aliases. */
@@ -294,14 +275,14 @@ export class SimCoinbase implements SimVenue {
     return true
   }
 
-  #rest(url: URL): Response | undefined {
+  protected override rest(url: URL): Response | undefined {
     if (url.pathname !== '/api/v3/brokerage/market/products') {
       const error = { error: 'NOT_FOUND', error_details: 'Not Found', message: 'Not Found' }
       return Response.json(error, { status: 404 })
     }
     // Every simulated product is spot; a request for another product type gets none.
     const spot = (url.searchParams.get('product_type') ?? 'SPOT') === 'SPOT'
-    const products = [...this.#products.values()]
+    const products = this.markets()
     const all = products
       .filter(() => spot)
       .map((p) => ({
@@ -334,7 +315,11 @@ export class SimCoinbase implements SimVenue {
     return Response.json({ products: all.slice(offset, offset + limit), num_products: all.length })
   }
 
-  #onMessage(client: Client, text: string): void {
+  protected override onOpen(client: Client): void {
+    this.sessions.set(client.data.id, newSession())
+  }
+
+  protected override onMessage(client: Client, text: string): void {
     if (!this.#admit(Date.now())) {
       this.rateLimited++
       this.errorFrame('rate limit exceeded', client)

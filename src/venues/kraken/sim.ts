@@ -7,9 +7,10 @@
  * the venue book through its depth window: a level pushed out of the window gets no delete, as on
  * Kraken. Also re-encodes the v1 capture into v2 frames.
  */
-import { SimServer, type Client } from '../sim/server.ts'
+import type { Client } from '../sim/server.ts'
 import { SimBook, type Row } from '../sim/book.ts'
-import type { SimMarket, SimVenue, SnapshotFault } from '../sim/venue.ts'
+import { SimVenueBase } from '../sim/base.ts'
+import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
 
 type BookType = 'snapshot' | 'update'
@@ -116,39 +117,24 @@ export function v2Symbol(wsname: string): string {
  * sim.update('BTC/USD', [['59999.95', '1.00000000']], [])
  * ```
  */
-export class SimKraken implements SimVenue {
-  readonly server: SimServer
-  /** WebSocket venue: the book comes on the socket, so no REST snapshot faults apply. */
-  readonly snapshotFaults: SnapshotFault[] = []
+export class SimKraken extends SimVenueBase<State> {
   /** False: acknowledge subscriptions without sending snapshots (a replay supplies the frames). */
   sendSnapshots: boolean
-  readonly #state = new Map<string, State>()
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined
 
   constructor(
     markets: readonly SimMarket[],
     { heartbeatMs = 1000, sendSnapshots = true }: SimKrakenOptions = {},
   ) {
+    super('Kraken')
     for (const m of markets) {
       const listing = listingOf(m)
       const symbol = v2Symbol(listing.wsname)
       const book = m.book ?? new SimBook()
-      this.#state.set(symbol, { listing, symbol, book, views: new Map() })
+      this.list(symbol, { listing, symbol, book, views: new Map() })
     }
     this.sendSnapshots = sendSnapshots
-    this.server = new SimServer({
-      rest: (url) => this.#rest(url),
-      onOpen: (client) => this.#onOpen(client),
-      onMessage: (client, text) => this.#onMessage(client, text),
-    })
     if (heartbeatMs > 0) this.#heartbeat = setInterval(() => this.heartbeat(), heartbeatMs)
-  }
-
-  get wsUrl(): string {
-    return this.server.wsUrl
-  }
-  get restUrl(): string {
-    return this.server.restUrl
   }
 
   /** The frames clients sent, parsed. */
@@ -157,14 +143,10 @@ export class SimKraken implements SimVenue {
     return this.server.received.map((r) => ({ ...parse(r.text), client: r.client }))
   }
 
-  book(pair: Pair): SimBook {
-    return this.#get(pair).book
-  }
-
   /** Symbols subscribed by `client` (or by the only client). */
   subscribed(client?: Client): string[] {
     const c = client ?? [...this.server.clients][0]
-    const states = [...this.#state.values()]
+    const states = this.markets()
     return states.filter((s) => c !== undefined && s.views.has(c)).map((s) => s.symbol)
   }
 
@@ -174,7 +156,7 @@ export class SimKraken implements SimVenue {
    */
   update(pair: Pair, bids: Row[], asks: Row[], options: UpdateOptions = {}): string[] {
     const { badChecksum = false, drop = false, keep = true } = options
-    const s = this.#get(pair)
+    const s = this.market(pair)
     const book = keep ? s.book : s.book.clone()
     book.apply(bids, asks)
     const frames: string[] = []
@@ -223,7 +205,7 @@ export class SimKraken implements SimVenue {
    * every subscriber of `pair`; the venue's state is not touched.
    */
   sendRawLevels(pair: Pair, type: BookType, bids: Row[], asks: Row[], checksum = 0): void {
-    const s = this.#get(pair)
+    const s = this.market(pair)
     const frame = bookFrame(type, s.symbol, bids, asks, checksum)
     for (const [client] of s.views) this.server.send(frame, client)
   }
@@ -236,30 +218,24 @@ export class SimKraken implements SimVenue {
   /** A heartbeat to every client with a subscription (Kraken starts them once one exists). */
   heartbeat(): void {
     const clients = new Set<Client>()
-    for (const s of this.#state.values()) for (const c of s.views.keys()) clients.add(c)
+    for (const s of this.markets()) for (const c of s.views.keys()) clients.add(c)
     for (const c of clients) {
       if (this.server.clients.has(c)) this.server.send('{"channel":"heartbeat"}', c)
     }
   }
 
-  stop(): void {
+  override stop(): void {
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat)
-    this.server.stop()
+    super.stop()
   }
 
-  #get(pair: Pair): State {
-    const s = this.#state.get(pair)
-    if (s === undefined) throw new Error(`SimKraken does not list ${pair}`)
-    return s
-  }
-
-  #rest(url: URL): Response | undefined {
+  protected override rest(url: URL): Response | undefined {
     if (url.pathname !== '/0/public/AssetPairs') {
       // Kraken answers an unknown method with its own error list.
       return Response.json({ error: ['EGeneral:Unknown method'] }, { status: 404 })
     }
     const result: Record<string, object> = {}
-    for (const { listing: l } of this.#state.values()) {
+    for (const { listing: l } of this.markets()) {
       result[l.key] = {
         altname: l.wsname.replace('/', ''),
         wsname: l.wsname,
@@ -277,11 +253,11 @@ export class SimKraken implements SimVenue {
     return Response.json({ error: [], result })
   }
 
-  #onOpen(client: Client): void {
+  protected override onOpen(client: Client): void {
     this.server.send(statusFrame('online', '14949390454975033707'), client)
   }
 
-  #onMessage(client: Client, text: string): void {
+  protected override onMessage(client: Client, text: string): void {
     const reply = (body: object) => {
       const now = new Date().toISOString()
       this.server.send(JSON.stringify({ ...body, time_in: now, time_out: now }), client)
@@ -300,7 +276,7 @@ export class SimKraken implements SimVenue {
     }
     const depth = params?.depth ?? 10
     for (const symbol of params?.symbol ?? []) {
-      const s = this.#state.get(symbol)
+      const s = this.find(symbol)
       const fail = (error: string) => reply({ error, method, req_id, success: false, symbol })
       if (params?.channel !== 'book') fail('Unsupported channel')
       else if (s === undefined || s.listing.status !== 'online') {

@@ -10,9 +10,10 @@
  * books, REST snapshot faults, held or canned snapshots, raw frames, the 64008 upgrade notice,
  * and everything SimServer offers.
  */
-import { SimServer, type Client } from '../sim/server.ts'
+import type { Client } from '../sim/server.ts'
 import { SimBook, type Row } from '../sim/book.ts'
-import { serveSnapshot, type SimMarket, type SimVenue, type SnapshotFault } from '../sim/venue.ts'
+import { SimRestVenueBase, type SimSeqMarket } from '../sim/base.ts'
+import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
 
 /** A market OKX lists; `instType` other than SPOT makes it a derivative (`BTC-USD-SWAP`). */
@@ -38,21 +39,15 @@ export interface OkxUpdateOptions {
   readonly step?: number
 }
 
-interface Market {
+/** `seq` is the book's seqId. */
+interface Market extends SimSeqMarket {
   readonly instId: string
   readonly instType: string
   readonly base: string
   readonly quote: string
   /** `live`, or `suspend` for a market that is not trading. */
   readonly state: string
-  readonly book: SimBook
-  seqId: number
-  /** The book before each update, oldest first (what a stale snapshot shows). */
-  readonly history: { seqId: number; book: SimBook }[]
 }
-
-/** Snapshots kept for `stale` answers. */
-const HISTORY = 50
 
 /** Levels in a socket snapshot and the REST maximum. */
 const MAX_DEPTH = 400
@@ -115,25 +110,18 @@ function errorBody(status: number): { code: string; msg: string; data: [] } {
  * sim.update('BTC/USDT', [['59999.9', '2']], [])
  * ```
  */
-export class SimOkx implements SimVenue {
-  readonly server: SimServer
-  readonly snapshotFaults: SnapshotFault[] = []
+export class SimOkx extends SimRestVenueBase<Market> {
   /** `books` instIds each client subscribed to, by client id. */
   readonly subscriptions = new Map<number, Set<string>>()
-  /** While set, REST book requests wait for `releaseSnapshots()`. */
-  holdSnapshots = false
   /** Answer this many instrument requests with an OKX error code first. */
   failInstruments = 0
-  /** Captured or hand-made REST bodies to serve instead of the simulated book, by instId. */
-  readonly cannedSnapshots = new Map<string, string>()
+  /** Every market, spot or not, by instId (the spot ones are listed by pair too). */
   readonly #markets = new Map<string, Market>()
-  readonly #spot = new Map<Pair, Market>()
   readonly #restSeqId: boolean
   readonly #wsSnapshot: boolean
   readonly #checksums: boolean
   readonly #booksPer2s: number
   readonly #booksAt: number[] = []
-  #held: (() => void)[] = []
 
   constructor(
     markets: readonly SimOkxMarket[],
@@ -145,6 +133,7 @@ export class SimOkx implements SimVenue {
       booksPer2s = 40,
     }: SimOkxOptions = {},
   ) {
+    super('OKX')
     for (const m of markets) {
       const instType = m.instType ?? 'SPOT'
       const base = m.base.toUpperCase()
@@ -156,67 +145,46 @@ export class SimOkx implements SimVenue {
         quote,
         state: m.trading === false ? 'suspend' : 'live',
         book: m.book ?? new SimBook(),
-        seqId: firstSeqId,
+        seq: firstSeqId,
         history: [],
       }
       this.#markets.set(market.instId, market)
-      if (instType === 'SPOT') this.#spot.set(`${base}/${quote}`, market)
+      if (instType === 'SPOT') this.list(`${base}/${quote}`, market)
     }
     this.#restSeqId = restSeqId
     this.#wsSnapshot = wsSnapshot
     this.#checksums = checksums
     this.#booksPer2s = booksPer2s
-    this.server = new SimServer({
-      rest: (url) => this.#rest(url),
-      onOpen: (client) => this.subscriptions.set(client.data.id, new Set()),
-      onMessage: (client, text) => this.#onMessage(client, text),
-    })
-  }
-
-  get wsUrl(): string {
-    return this.server.wsUrl
-  }
-  get restUrl(): string {
-    return this.server.restUrl
-  }
-
-  book(pair: Pair): SimBook {
-    return this.#market(pair).book
-  }
-
-  /** The pair's current seqId (what a snapshot taken now carries). */
-  seq(pair: Pair): number {
-    return this.#market(pair).seqId
   }
 
   /** The instId of a spot pair (`BTC-USDT`). */
   instId(pair: Pair): string {
-    return this.#market(pair).instId
+    return this.market(pair).instId
   }
 
   /** The checksum the sim would send for a pair's current book (with `checksums`). */
   checksumOf(pair: Pair): number {
-    return checksumOfBook(this.#market(pair).book)
+    return checksumOfBook(this.market(pair).book)
   }
 
   /** Applies one update to the venue's book and pushes it. Returns the frame. */
   update(pair: Pair, bids: Row[], asks: Row[], options: OkxUpdateOptions = {}): string {
-    const m = this.#market(pair)
-    const frame = this.#advance(m, bids, asks, m.seqId + (options.step ?? 7), options.checksum)
+    const m = this.market(pair)
+    const frame = this.#advance(m, bids, asks, m.seq + (options.step ?? 7), options.checksum)
     this.push(m.instId, frame)
     return frame
   }
 
   /** Applies one update and consumes its seqId, but never sends it: the next prevSeqId shows it. */
   lose(pair: Pair, bids: Row[], asks: Row[]): string {
-    const m = this.#market(pair)
-    return this.#advance(m, bids, asks, m.seqId + 7)
+    const m = this.market(pair)
+    return this.#advance(m, bids, asks, m.seq + 7)
   }
 
   /** The update OKX sends when the book has not changed for a while: empty, seqId === prevSeqId. */
   keepAlive(pair: Pair): string {
-    const m = this.#market(pair)
-    const frame = this.#frame(m, [], [], m.seqId, m.seqId)
+    const m = this.market(pair)
+    const frame = this.#frame(m, [], [], m.seq, m.seq)
     this.push(m.instId, frame)
     return frame
   }
@@ -226,7 +194,7 @@ export class SimOkx implements SimVenue {
    * `lost` applies it without sending it.
    */
   maintenanceReset(pair: Pair, seqId: number, bids: Row[], asks: Row[], lost = false): string {
-    const m = this.#market(pair)
+    const m = this.market(pair)
     const frame = this.#advance(m, bids, asks, seqId)
     if (!lost) this.push(m.instId, frame)
     return frame
@@ -237,10 +205,10 @@ export class SimOkx implements SimVenue {
    * prices, a crossing level), checksum 0: the true book stays what a later snapshot will show.
    */
   inject(pair: Pair, bids: string[][], asks: string[][]): string {
-    const m = this.#market(pair)
-    const prevSeqId = m.seqId
-    m.seqId += 1
-    const data = { asks, bids, ts: String(Date.now()), checksum: 0, prevSeqId, seqId: m.seqId }
+    const m = this.market(pair)
+    const prevSeqId = m.seq
+    m.seq += 1
+    const data = { asks, bids, ts: String(Date.now()), checksum: 0, prevSeqId, seqId: m.seq }
     const frame = booksFrame(m.instId, 'update', data)
     this.push(m.instId, frame)
     return frame
@@ -251,15 +219,15 @@ export class SimOkx implements SimVenue {
    * and clients verify any non-zero one, so this is an older server's corrupt frame either way.
    */
   corruptChecksum(pair: Pair, bids: Row[] = [], asks: Row[] = []): string {
-    const m = this.#market(pair)
-    const frame = this.#advance(m, bids, asks, m.seqId + 7, 'wrong')
+    const m = this.market(pair)
+    const frame = this.#advance(m, bids, asks, m.seq + 7, 'wrong')
     this.push(m.instId, frame)
     return frame
   }
 
   /** Pushes a chained update with a bid at the best ask; the venue's book does not take it. */
   pushCrossed(pair: Pair): string {
-    const m = this.#market(pair)
+    const m = this.market(pair)
     const ask = m.book.topAsks(1)[0]
     if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
     const bids: Row[] = [[ask[0], '1.00000000']]
@@ -267,9 +235,9 @@ export class SimOkx implements SimVenue {
     const crossed = m.book.clone()
     crossed.apply(bids, [])
     const checksum = this.#checksums ? checksumOfBook(crossed) : 0
-    const prevSeqId = m.seqId
-    m.seqId += 1
-    const frame = this.#frame(m, bids, [], prevSeqId, m.seqId, checksum)
+    const prevSeqId = m.seq
+    m.seq += 1
+    const frame = this.#frame(m, bids, [], prevSeqId, m.seq, checksum)
     this.push(m.instId, frame)
     return frame
   }
@@ -304,22 +272,6 @@ export class SimOkx implements SimVenue {
     return sent
   }
 
-  releaseSnapshots(): void {
-    this.holdSnapshots = false
-    for (const r of this.#held.splice(0)) r()
-  }
-
-  stop(): void {
-    this.releaseSnapshots()
-    this.server.stop()
-  }
-
-  #market(pair: Pair): Market {
-    const m = this.#spot.get(pair)
-    if (m === undefined) throw new Error(`the simulated OKX does not list ${pair} (spot)`)
-    return m
-  }
-
   #subscribed(client: Client, instId: string): boolean {
     return this.subscriptions.get(client.data.id)?.has(instId) === true
   }
@@ -332,10 +284,9 @@ export class SimOkx implements SimVenue {
     seqId: number,
     checksum?: number | 'wrong',
   ): string {
-    m.history.push({ seqId: m.seqId, book: m.book.clone() })
-    if (m.history.length > HISTORY) m.history.shift()
-    const prevSeqId = m.seqId
-    m.seqId = seqId
+    this.remember(m)
+    const prevSeqId = m.seq
+    m.seq = seqId
     m.book.apply(bids, asks)
     return this.#frame(m, bids, asks, prevSeqId, seqId, checksum)
   }
@@ -366,7 +317,7 @@ export class SimOkx implements SimVenue {
     return true
   }
 
-  async #rest(url: URL): Promise<Response | undefined> {
+  protected override async rest(url: URL): Promise<Response | undefined> {
     if (url.pathname === '/api/v5/public/instruments') {
       if (this.failInstruments > 0) {
         this.failInstruments--
@@ -393,28 +344,24 @@ export class SimOkx implements SimVenue {
       const instId = url.searchParams.get('instId') ?? ''
       const m = this.#markets.get(instId)
       if (!m) return Response.json({ code: '51001', msg: "Instrument ID doesn't exist.", data: [] })
-      if (this.holdSnapshots) await new Promise<void>((r) => this.#held.push(r))
-      const canned = this.cannedSnapshots.get(instId)
-      if (canned !== undefined && this.snapshotFaults.length === 0) {
-        return new Response(canned, { headers: { 'content-type': 'application/json' } })
-      }
+      await this.held()
       const depth = Math.min(MAX_DEPTH, Number(url.searchParams.get('sz') ?? '1') || 1)
-      const res = await serveSnapshot(this.snapshotFaults, (stale) => {
-        if (canned !== undefined && !stale) return JSON.parse(canned) as unknown
-        const { seqId, book } = stale
-          ? (m.history[0] ?? { seqId: m.seqId - 1, book: m.book })
-          : { seqId: m.seqId, book: m.book }
+      const body = (seqId: number, book: SimBook) => {
         const sides = { asks: wire(book.topAsks(depth)), bids: wire(book.topBids(depth)) }
         const ts = String(Date.now())
         const data = this.#restSeqId ? { ...sides, ts, seqId } : { ...sides, ts }
         return { code: '0', msg: '', data: [data] }
-      })
-      return res.ok ? res : venueError(res)
+      }
+      return this.serveBook(m, instId, body, errorBody)
     }
     return undefined
   }
 
-  #onMessage(client: Client, text: string): void {
+  protected override onOpen(client: Client): void {
+    this.subscriptions.set(client.data.id, new Set())
+  }
+
+  protected override onMessage(client: Client, text: string): void {
     if (text === 'ping') {
       this.server.send('pong', client)
       return
@@ -451,19 +398,10 @@ export class SimOkx implements SimVenue {
           ts: String(Date.now()),
           checksum: this.#checksums ? checksumOfBook(m.book) : 0,
           prevSeqId: -1,
-          seqId: m.seqId,
+          seqId: m.seq,
         }
         this.server.send(booksFrame(m.instId, 'snapshot', data), client)
       }
     }
   }
-}
-
-/** Re-answers a failed response with OKX's body, keeping the status and Retry-After. */
-async function venueError(res: Response): Promise<Response> {
-  await res.body?.cancel()
-  const headers: Record<string, string> = {}
-  const retryAfter = res.headers.get('retry-after')
-  if (retryAfter !== null) headers['retry-after'] = retryAfter
-  return Response.json(errorBody(res.status), { status: res.status, headers })
 }

@@ -56,11 +56,12 @@ export interface SimVenue {
 
 /**
  * Serves one REST snapshot request, taking the next fault off `faults`: `make(stale)` builds the
- * normal (or the stale) body.
+ * normal (or the stale) body, `errorBody(status)` the venue's own body for a `status` fault.
  */
 export async function serveSnapshot(
   faults: SnapshotFault[],
   make: (stale: boolean) => unknown,
+  errorBody: (status: number) => unknown = (status) => ({ error: `simulated ${status}` }),
 ): Promise<Response> {
   const fault = faults.shift()
   switch (fault?.kind) {
@@ -69,10 +70,7 @@ export async function serveSnapshot(
     case 'status': {
       const headers: Record<string, string> = {}
       if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
-      return Response.json(
-        { error: `simulated ${fault.status}` },
-        { status: fault.status, headers },
-      )
+      return Response.json(errorBody(fault.status), { status: fault.status, headers })
     }
     case 'slow': {
       const body = make(false)
