@@ -8,16 +8,8 @@ import { joinPair } from '../../symbols.ts'
 import type { Level, Pair } from '../../types.ts'
 import { Scanner } from './fast-json.ts'
 import { SimBinance } from './sim.ts'
-import {
-  getJson,
-  parseJson,
-  ParseError,
-  toLevels,
-  type Venue,
-  type DeltaEvent,
-  type VenueEvent,
-  type SnapshotEvent,
-} from '../venue.ts'
+import { getJson, parseJson, ParseError, toLevels } from '../venue.ts'
+import type { DeltaEvent, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
 
 /** Levels requested in the REST snapshot (weight 50; arbitrage needs only the top of the book). */
 export const BINANCE_SNAPSHOT_LIMIT = 1000

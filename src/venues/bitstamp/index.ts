@@ -9,17 +9,8 @@
 import { joinPair } from '../../symbols.ts'
 import { SimBitstamp } from './sim.ts'
 import type { Level, Pair } from '../../types.ts'
-import {
-  getJson,
-  isDecimalText,
-  parseJson,
-  ParseError,
-  toLevels,
-  type DeltaEvent,
-  type Venue,
-  type VenueEvent,
-  type SnapshotEvent,
-} from '../venue.ts'
+import { getJson, isDecimalText, parseJson, ParseError, toLevels } from '../venue.ts'
+import type { DeltaEvent, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
 
 /** Channel prefix of the full-depth diff stream. */
 const DIFF_CHANNEL = 'diff_order_book_'

@@ -8,15 +8,8 @@
 import { joinPair, SymbolError } from '../../symbols.ts'
 import { SimBybit } from './sim.ts'
 import type { Pair } from '../../types.ts'
-import {
-  ExchangeError,
-  getJson,
-  parseJson,
-  ParseError,
-  toLevels,
-  type Venue,
-  type VenueEvent,
-} from '../venue.ts'
+import { ExchangeError, getJson, parseJson, ParseError, toLevels } from '../venue.ts'
+import type { Venue, VenueEvent } from '../venue.ts'
 
 /** The subscribed depth: 50 levels a side, pushed every 20 ms. */
 export const BYBIT_DEPTH = 50

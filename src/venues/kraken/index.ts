@@ -10,15 +10,8 @@ import { joinPair } from '../../symbols.ts'
 import { krakenChecksum } from './checksum.ts'
 import { SimKraken } from './sim.ts'
 import type { Level, Pair } from '../../types.ts'
-import {
-  ExchangeError,
-  getJson,
-  parseJson,
-  ParseError,
-  toLevel,
-  type Venue,
-  type VenueEvent,
-} from '../venue.ts'
+import { ExchangeError, getJson, parseJson, ParseError, toLevel } from '../venue.ts'
+import type { Venue, VenueEvent } from '../venue.ts'
 
 /** Book depths Kraken v2 accepts. */
 export const KRAKEN_DEPTHS = [10, 25, 100, 500, 1000] as const

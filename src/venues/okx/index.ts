@@ -21,17 +21,8 @@ import { joinPair } from '../../symbols.ts'
 import { okxChecksum } from './checksum.ts'
 import { SimOkx } from './sim.ts'
 import type { Pair } from '../../types.ts'
-import {
-  ExchangeError,
-  getJson,
-  parseJson,
-  ParseError,
-  toLevels,
-  type DeltaEvent,
-  type Venue,
-  type VenueEvent,
-  type SnapshotEvent,
-} from '../venue.ts'
+import { ExchangeError, getJson, parseJson, ParseError, toLevels } from '../venue.ts'
+import type { DeltaEvent, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
 
 /** Levels in the `books` channel and in the REST snapshot (the REST maximum). */
 export const OKX_BOOK_DEPTH = 400
