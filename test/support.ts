@@ -1,9 +1,12 @@
 /**
- * Shared test helpers: a silent logger, waits on events, and a venue feed (a real Connection and
- * BookSync) against a simulated venue on 127.0.0.1.
+ * Shared test helpers: a silent logger, waits on events, a venue feed (a real Connection and
+ * BookSync) against a simulated venue on 127.0.0.1, cleanup after each test, and opportunities.
  */
+import { afterEach, expect } from 'bun:test'
 import { Books, type BookEntry } from '../src/book/books.ts'
 import { BookSync, type BookSyncOptions } from '../src/book/sync.ts'
+import { openDb, runMigrations, type DbHandle } from '../src/db/client.ts'
+import type { Opportunity, Quote } from '../src/detector/types.ts'
 import { createLogger } from '../src/log.ts'
 import type { Level, Pair } from '../src/types.ts'
 import { binance as binanceVenue } from '../src/venues/binance/index.ts'
@@ -30,6 +33,44 @@ export async function until(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await Bun.sleep(5)
   }
+}
+
+/** Anything a test starts and must stop: a simulated venue, a feed, a fake server. */
+export interface Stoppable {
+  stop(): unknown
+}
+
+/** Hands back what it is given, to be stopped after the test. */
+export type Track = <T extends Stoppable>(it: T) => T
+
+/**
+ * Registers an `afterEach` that stops, newest first, everything handed to the returned function
+ * during the test, and returns that function (it hands back what it was given).
+ *
+ * @example
+ * const track = stopAfterEach()
+ * const sim = track(new SimBinance(markets))
+ * const feed = track(startFeed(binance, sim, [BTC]))
+ */
+export function stopAfterEach(): Track {
+  const running: Stoppable[] = []
+  afterEach(async () => {
+    for (const it of running.splice(0).reverse()) await it.stop()
+  })
+  return (it) => (running.push(it), it)
+}
+
+/** An in-memory database with the real migrations, closed after the test by `track`. */
+export async function openMemoryDb(track: Track): Promise<DbHandle> {
+  const handle = await openDb({ url: ':memory:' })
+  track({ stop: () => handle.close() })
+  await runMigrations(handle.db)
+  return handle
+}
+
+/** The lines of a recorded capture (one frame or request a line). */
+export async function readLines(path: string): Promise<string[]> {
+  return (await Bun.file(path).text()).trim().split('\n')
 }
 
 export interface Feed {
@@ -90,6 +131,27 @@ export function startFeed(
   }
 }
 
+/** Simulated venues and feeds on them, each stopped (feeds first) after the test that made it. */
+export interface Feeds {
+  /** Hands back `sim`, to be stopped after the test. */
+  sim<S extends SimVenue>(sim: S): S
+  /** `startFeed`, and the feed is stopped after the test. */
+  start(...args: Parameters<typeof startFeed>): Feed
+}
+
+/**
+ * Registers an `afterEach` stopping the simulated venues and feeds of each test.
+ *
+ * @example
+ * const feeds = useFeeds()
+ * const sim = feeds.sim(new SimBinance(markets))
+ * const feed = feeds.start(binance, sim, [BTC])
+ */
+export function useFeeds(): Feeds {
+  const track = stopAfterEach()
+  return { sim: track, start: (...args) => track(startFeed(...args)) }
+}
+
 /**
  * Resolves with the book once `check` holds (by default: live), re-checked after every book and
  * connection event of the feed; rejects after `timeoutMs` saying what it waited for.
@@ -122,6 +184,45 @@ export function bookWhere(
     const offBooks = feed.books.events.on(test)
     const offConn = feed.conn.events.on(test)
   })
+}
+
+/**
+ * Sends each of `bads` with `push` (a message that also carries a good bid at `goodPx`) and
+ * expects it rejected whole: `pair`'s book resyncs on bad input without that bid; `recover` then
+ * waits for the book to come back (and checks it).
+ */
+export async function expectEachRejected<T>(
+  feed: Feed,
+  pair: Pair,
+  bads: readonly T[],
+  push: (bad: T) => void,
+  recover: () => Promise<unknown>,
+  goodPx = '59999.01',
+): Promise<void> {
+  const entry = feed.entry(pair)
+  for (const bad of bads) {
+    const resync = feed.books.events.next('resync', (ev) => ev.entry.pair === pair)
+    push(bad)
+    expect((await resync).failure.kind).toBe('bad-input')
+    expect(entry.book.bids.some((l) => l.pxText === goodPx)).toBe(false)
+    await recover()
+  }
+}
+
+/**
+ * `trigger` makes the venue ask for a reconnect: the socket goes down with a reason containing
+ * `reason`, and the client opens the simulated venue's second connection.
+ */
+export async function expectReconnect(
+  feed: Feed,
+  sim: SimVenue,
+  trigger: () => void,
+  reason: string,
+): Promise<void> {
+  const down = feed.conn.events.next('down')
+  trigger()
+  expect((await down).reason).toContain(reason)
+  await sim.server.waitFor(() => sim.server.connections === 2, 3000, 'planned reconnect')
 }
 
 /** A book side as `[price, qty]` strings, for level-by-level comparison. */
@@ -245,3 +346,36 @@ export async function binanceAndBybitLive(books: Books, binance: SimVenue): Prom
   binance.update('ETH/USDT', [], [['3000.015', '2.00000000']])
   await live
 }
+
+/** A quote at `netBps`: gross 20 bps more, 1,000 quote at a tenth of `netBps` profit; `over` wins. */
+export const quoteAt = (netBps: number, over: Partial<Quote> = {}): Quote => ({
+  grossBps: netBps + 20,
+  netBps,
+  sizeQuote: 1000,
+  profitQuote: netBps / 10,
+  maxSizeQuote: 5000,
+  maxProfitQuote: 1,
+  buyPrice: 100,
+  sellPrice: 101,
+  feeBps: 20,
+  buyAgeMs: 1,
+  sellAgeMs: 2,
+  ...over,
+})
+
+/** An open cross opportunity on `symbol`, buy Binance and sell Kraken, quoted at `netBps`. */
+export const crossAt = (netBps: number, symbol = 'BTC/USDT', anomaly = false): Opportunity => ({
+  id: `cross:${symbol}:binance>kraken:1`,
+  kind: 'cross',
+  symbol,
+  buyVenue: 'binance',
+  sellVenue: 'kraken',
+  anomaly,
+  openedAtMs: 1,
+  open: quoteAt(netBps),
+  last: quoteAt(netBps),
+  peakNetBps: netBps,
+  updatedAtMs: 1,
+  closedAtMs: undefined,
+  closeReason: undefined,
+})

@@ -2,27 +2,18 @@
  * The dispatcher against a real (in-memory) database and a recording notifier; every wait is on
  * the dispatcher's own events.
  */
-import { afterEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { Dispatcher } from '../../src/alerts/dispatch.ts'
 import { formatAlert } from '../../src/alerts/format.ts'
 import { NotifierError, type AlertText, type Notifier } from '../../src/alerts/notifier.ts'
 import { ChatRepo } from '../../src/db/chats.ts'
-import { openDb, runMigrations, type DbHandle } from '../../src/db/client.ts'
 import { deliveries } from '../../src/db/schema.ts'
 import { Store } from '../../src/db/store.ts'
 import { toRecord } from '../../src/detector/record.ts'
 import type { Opportunity, Quote } from '../../src/detector/types.ts'
-import { createLogger } from '../../src/log.ts'
+import { openMemoryDb, silent, stopAfterEach } from '../support.ts'
 
-const silent = createLogger('silent')
-
-let handle: DbHandle | undefined
-let dispatcher: Dispatcher | undefined
-afterEach(async () => {
-  await dispatcher?.stop()
-  handle?.close()
-  handle = dispatcher = undefined
-})
+const track = stopAfterEach()
 
 /** A notifier that records what it was asked, and fails on demand. */
 class RecordingNotifier implements Notifier {
@@ -73,23 +64,24 @@ function opportunity(openedAtMs: number): Opportunity {
 }
 
 async function setup(options: Partial<ConstructorParameters<typeof Dispatcher>[0]> = {}) {
-  handle = await openDb({ url: ':memory:' })
-  await runMigrations(handle.db)
+  const handle = await openMemoryDb(track)
   const repo = new ChatRepo(handle.db)
   const notifier = new RecordingNotifier()
   const paused: string[] = []
   const store = new Store({ db: handle.db, log: silent })
   const make = () =>
-    new Dispatcher({
-      repo,
-      notifiers: { telegram: notifier },
-      pause: async (_p, chatId, reason) => void paused.push(`${chatId}: ${reason}`),
-      log: silent,
-      pollMs: 10,
-      retryBaseMs: 10,
-      editEveryMs: 50,
-      ...options,
-    })
+    track(
+      new Dispatcher({
+        repo,
+        notifiers: { telegram: notifier },
+        pause: async (_p, chatId, reason) => void paused.push(`${chatId}: ${reason}`),
+        log: silent,
+        pollMs: 10,
+        retryBaseMs: 10,
+        editEveryMs: 50,
+        ...options,
+      }),
+    )
   const open = async (chats: string[]) => {
     const o = opportunity(Date.now())
     const now = Date.now()
@@ -109,7 +101,7 @@ async function setup(options: Partial<ConstructorParameters<typeof Dispatcher>[0
     await store.flush()
     return o
   }
-  const rows = () => handle!.db.select().from(deliveries)
+  const rows = () => handle.db.select().from(deliveries)
   return { repo, notifier, paused, store, make, open, rows }
 }
 
@@ -117,7 +109,7 @@ describe('dispatcher', () => {
   test('sends each pending delivery once, with the alert text, and records the message id', async () => {
     const { notifier, make, open, rows } = await setup()
     const o = await open(['a', 'b'])
-    dispatcher = make()
+    const dispatcher = make()
     const sent: string[] = []
     dispatcher.events.on((e) => void (e.type === 'delivery-sent' && sent.push(e.chatId)))
     const second = dispatcher.events.next('delivery-sent', (e) => e.chatId === 'b', 3000)
@@ -146,7 +138,7 @@ describe('dispatcher', () => {
       new NotifierError('rate-limited', 'Too Many Requests: retry after 1', 300),
     )
     await open(['a'])
-    dispatcher = make()
+    const dispatcher = make()
     const retrying = dispatcher.events.next('delivery-retrying', undefined, 3000)
     const sent = dispatcher.events.next('delivery-sent', undefined, 3000)
     const started = Date.now()
@@ -165,7 +157,7 @@ describe('dispatcher', () => {
     for (let i = 0; i < 3; i++)
       notifier.failures.push(new NotifierError('transient', 'Bad Gateway'))
     await open(['a'])
-    dispatcher = make()
+    const dispatcher = make()
     const failed = dispatcher.events.next('delivery-failed', undefined, 3000)
     await dispatcher.start()
     expect(await failed).toMatchObject({
@@ -187,7 +179,7 @@ describe('dispatcher', () => {
     const { notifier, make, open, rows, paused } = await setup()
     notifier.failures.push(new NotifierError('forbidden', 'Forbidden: bot was blocked by the user'))
     await open(['a'])
-    dispatcher = make()
+    const dispatcher = make()
     const failed = dispatcher.events.next('delivery-failed', undefined, 3000)
     const pausedEvent = dispatcher.events.next('chat-paused', undefined, 3000)
     await dispatcher.start()
@@ -205,7 +197,7 @@ describe('dispatcher', () => {
   test('the message is edited in place while it lasts and when it closes', async () => {
     const { notifier, make, open, store } = await setup()
     const o = await open(['a'])
-    dispatcher = make()
+    const dispatcher = make()
     const sent = dispatcher.events.next('delivery-sent', undefined, 3000)
     await dispatcher.start()
     await sent
@@ -244,7 +236,7 @@ describe('dispatcher', () => {
     await open(['a', 'b'])
     const [first] = await rows()
     expect(await repo.claim(first!.id)).toBe(true) // the old process claimed it, then died
-    dispatcher = make()
+    const dispatcher = make()
     const interrupted = dispatcher.events.next('deliveries-interrupted', undefined, 3000)
     const sent = dispatcher.events.next('delivery-sent', undefined, 3000)
     await dispatcher.start()

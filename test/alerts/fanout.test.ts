@@ -3,36 +3,8 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { chatAllowed, Fanout, type AlertChat, type FanoutOptions } from '../../src/alerts/fanout.ts'
-import type { Opportunity, Quote } from '../../src/detector/types.ts'
-
-const quote = (netBps: number): Quote => ({
-  grossBps: netBps + 20,
-  netBps,
-  sizeQuote: 1000,
-  profitQuote: netBps / 10,
-  maxSizeQuote: 5000,
-  maxProfitQuote: 1,
-  buyPrice: 100,
-  sellPrice: 101,
-  feeBps: 20,
-  buyAgeMs: 1,
-  sellAgeMs: 2,
-})
-const opp = (netBps: number, symbol = 'BTC/USDT', anomaly = false): Opportunity => ({
-  id: `cross:${symbol}:binance>kraken:1`,
-  kind: 'cross',
-  symbol,
-  buyVenue: 'binance',
-  sellVenue: 'kraken',
-  anomaly,
-  openedAtMs: 1,
-  open: quote(netBps),
-  last: quote(netBps),
-  peakNetBps: netBps,
-  updatedAtMs: 1,
-  closedAtMs: undefined,
-  closeReason: undefined,
-})
+import type { Opportunity } from '../../src/detector/types.ts'
+import { crossAt } from '../support.ts'
 
 const chat = (chatId: string, symbols: string[], extra: Partial<AlertChat> = {}): AlertChat => ({
   platform: 'telegram',
@@ -69,18 +41,18 @@ describe('fan-out', () => {
       chat('f', ['BTC/USDT'], { active: false }),
     ])
     const sizes: number[] = []
-    const targets = fanout.targets(opp(40), (size) => (sizes.push(size), 25))
+    const targets = fanout.targets(crossAt(40), (size) => (sizes.push(size), 25))
     expect(targets).toEqual([
       { platform: 'telegram', chatId: 'a', netBps: 40, sizeQuote: 1000 },
       { platform: 'telegram', chatId: 'd', netBps: 25, sizeQuote: 5000 },
     ])
     expect(sizes).toEqual([5000])
     // The same market and venue pair opening again within the cooldown alerts nobody.
-    expect(fanout.targets(opp(40), () => 25)).toEqual([])
+    expect(fanout.targets(crossAt(40), () => 25)).toEqual([])
     tick(61_000)
-    expect(fanout.targets(opp(40), () => 25).map((t) => t.chatId)).toEqual(['a', 'd'])
+    expect(fanout.targets(crossAt(40), () => 25).map((t) => t.chatId)).toEqual(['a', 'd'])
     tick(61_000)
-    expect(fanout.targets(opp(40, 'BTC/USDT', true), () => 25)).toEqual([])
+    expect(fanout.targets(crossAt(40, 'BTC/USDT', true), () => 25)).toEqual([])
   })
 
   test('a chat whose size cannot be priced on the live books is skipped', () => {
@@ -88,12 +60,12 @@ describe('fan-out', () => {
       chat('a', ['BTC/USDT'], { sizeQuote: 9000 }),
       chat('b', ['BTC/USDT']),
     ])
-    expect(fanout.targets(opp(40), () => undefined).map((t) => t.chatId)).toEqual(['b'])
+    expect(fanout.targets(crossAt(40), () => undefined).map((t) => t.chatId)).toEqual(['b'])
   })
 
   test('a triangle reaches chats following any market it trades', () => {
     const { fanout } = setup([chat('a', ['ETH/BTC']), chat('b', ['SOL/USDT'])])
-    const o = opp(40, 'USDT>BTC>ETH>USDT')
+    const o = crossAt(40, 'USDT>BTC>ETH>USDT')
     const legs = [
       { market: 'BTC/USDT', side: 'buy' as const, price: 1 },
       { market: 'ETH/BTC', side: 'buy' as const, price: 1 },
@@ -110,13 +82,13 @@ describe('fan-out', () => {
       chat('555', ['BTC/USDT'], { platform: 'discord' }),
     ]
     const { fanout } = setup(chats, { allowedChats: new Set(['telegram:100', '555']) })
-    expect(fanout.targets(opp(40), () => 40).map((t) => t.chatId)).toEqual(['100', '555'])
+    expect(fanout.targets(crossAt(40), () => 40).map((t) => t.chatId)).toEqual(['100', '555'])
     expect(chatAllowed(undefined, chats[1]!)).toBe(true)
   })
 
   test('deliveries are pending rows due when the opportunity opened', () => {
     const { fanout } = setup([chat('a', ['BTC/USDT'])])
-    expect(fanout.deliveries(opp(40), 1234, () => 40)).toEqual([
+    expect(fanout.deliveries(crossAt(40), 1234, () => 40)).toEqual([
       {
         opportunityId: 'cross:BTC/USDT:binance>kraken:1',
         platform: 'telegram',

@@ -2,61 +2,38 @@
  * One opportunity record: the history API, the event stream and the store all send the same
  * `toRecord` fields and values (the stream adds the live `open`/`last` quotes).
  */
-import { afterEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { createApi } from '../../src/api/app.ts'
 import type { Books } from '../../src/book/books.ts'
-import { openDb, runMigrations, type DbHandle } from '../../src/db/client.ts'
 import { Store } from '../../src/db/store.ts'
 import type { Detector } from '../../src/detector/detector.ts'
 import { toRecord } from '../../src/detector/record.ts'
-import type { Opportunity, OpportunityListener, Quote } from '../../src/detector/types.ts'
-import { createLogger } from '../../src/log.ts'
+import type { Opportunity, OpportunityListener } from '../../src/detector/types.ts'
+import { crossAt, openMemoryDb, quoteAt, silent, stopAfterEach } from '../support.ts'
 
-const silent = createLogger('silent')
-let handle: DbHandle | undefined
-afterEach(() => {
-  handle?.close()
-  handle = undefined
-})
-
-const quote = (netBps: number, legs?: Quote['legs']): Quote => ({
-  grossBps: netBps + 20,
-  netBps,
-  sizeQuote: 1000,
-  profitQuote: netBps / 10,
-  maxSizeQuote: 5000,
-  maxProfitQuote: 1,
-  buyPrice: 100,
-  sellPrice: 101,
-  feeBps: 30,
-  buyAgeMs: 1,
-  sellAgeMs: 2,
-  ...(legs ? { legs } : {}),
-})
+const track = stopAfterEach()
 
 const triangle: Opportunity = {
+  ...crossAt(42, 'USDT>BTC>ETH>USDT'),
   id: 'triangle:USDT>BTC>ETH>USDT:okx:1',
   kind: 'triangle',
-  symbol: 'USDT>BTC>ETH>USDT',
   buyVenue: 'okx',
   sellVenue: 'okx',
-  anomaly: false,
   openedAtMs: 1000,
-  open: quote(30),
-  last: quote(42, [
-    { market: 'BTC/USDT', side: 'buy', price: 60000 },
-    { market: 'ETH/BTC', side: 'buy', price: 0.05 },
-    { market: 'ETH/USDT', side: 'sell', price: 3001 },
-  ]),
-  peakNetBps: 42,
+  open: quoteAt(30, { feeBps: 30 }),
+  last: quoteAt(42, {
+    feeBps: 30,
+    legs: [
+      { market: 'BTC/USDT', side: 'buy', price: 60000 },
+      { market: 'ETH/BTC', side: 'buy', price: 0.05 },
+      { market: 'ETH/USDT', side: 'sell', price: 3001 },
+    ],
+  }),
   updatedAtMs: 1500,
-  closedAtMs: undefined,
-  closeReason: undefined,
 }
 
 async function fixture() {
-  handle = await openDb({ url: ':memory:' })
-  await runMigrations(handle.db)
+  const handle = await openMemoryDb(track)
   const store = new Store({ db: handle.db, log: silent })
   const listeners: OpportunityListener[] = []
   // Only what the routes under test read: the API's own mapping is what is checked.

@@ -2,7 +2,7 @@
  * The chat core: parsing text into typed commands against the definitions table (no database),
  * answering them, and the core with its settings cache over a real database.
  */
-import { afterEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { Fanout } from '../../src/alerts/fanout.ts'
 import {
   ChatCore,
@@ -18,23 +18,14 @@ import {
 } from '../../src/chat/commands.ts'
 import type { ChatSettings } from '../../src/db/chats.ts'
 import { ChatRepo } from '../../src/db/chats.ts'
-import { openDb, runMigrations, type DbHandle } from '../../src/db/client.ts'
-import type { Opportunity, Quote } from '../../src/detector/types.ts'
-import { createLogger } from '../../src/log.ts'
+import { crossAt, openMemoryDb, silent, stopAfterEach } from '../support.ts'
 
-const silent = createLogger('silent')
-
-let handle: DbHandle | undefined
-afterEach(() => {
-  handle?.close()
-  handle = undefined
-})
+const track = stopAfterEach()
 
 const MARKETS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT']
 
 async function setup(extra: Partial<ConstructorParameters<typeof ChatCore>[0]> = {}) {
-  handle = await openDb({ url: ':memory:' })
-  await runMigrations(handle.db)
+  const handle = await openMemoryDb(track)
   let now = 1_000_000
   const repo = new ChatRepo(handle.db)
   const options = {
@@ -86,35 +77,6 @@ const status = {
     },
   ],
 }
-
-const quote = (netBps: number): Quote => ({
-  grossBps: netBps + 20,
-  netBps,
-  sizeQuote: 1000,
-  profitQuote: netBps / 10,
-  maxSizeQuote: 5000,
-  maxProfitQuote: 1,
-  buyPrice: 100,
-  sellPrice: 101,
-  feeBps: 20,
-  buyAgeMs: 1,
-  sellAgeMs: 2,
-})
-const opp = (netBps: number, symbol = 'BTC/USDT', anomaly = false): Opportunity => ({
-  id: `cross:${symbol}:binance>kraken:1`,
-  kind: 'cross',
-  symbol,
-  buyVenue: 'binance',
-  sellVenue: 'kraken',
-  anomaly,
-  openedAtMs: 1,
-  open: quote(netBps),
-  last: quote(netBps),
-  peakNetBps: netBps,
-  updatedAtMs: 1,
-  closedAtMs: undefined,
-  closeReason: undefined,
-})
 
 describe('chat core: commands', () => {
   test('/subscribe accepts the ways users write markets and persists', async () => {
@@ -228,16 +190,23 @@ describe('chat core: commands', () => {
   })
 })
 
+/** The core over a real database, and a fan-out (no cooldown) reading the core's chats. */
+async function setupFanout() {
+  const fixture = await setup()
+  const { core, options } = fixture
+  const fanout = new Fanout({
+    chats: () => core.chats(),
+    defaultThresholdBps: options.defaultThresholdBps,
+    defaultSizeQuote: options.defaultSizeQuote,
+    cooldownMs: 0,
+    now: options.now,
+  })
+  return { ...fixture, fanout }
+}
+
 describe('chat core: the settings the fan-out reads', () => {
   test('the core’s chats drive the fan-out: threshold, size, mute', async () => {
-    const { core, say, options } = await setup()
-    const fanout = new Fanout({
-      chats: () => core.chats(),
-      defaultThresholdBps: options.defaultThresholdBps,
-      defaultSizeQuote: options.defaultSizeQuote,
-      cooldownMs: 0,
-      now: options.now,
-    })
+    const { say, fanout } = await setupFanout()
     await say('/subscribe BTCUSDT', { chatId: 'a' })
     await say('/threshold 0.3', { chatId: 'a' })
     await say('/subscribe BTCUSDT', { chatId: 'b' })
@@ -246,27 +215,20 @@ describe('chat core: the settings the fan-out reads', () => {
     await say('/size 5000', { chatId: 'd' })
     await say('/subscribe BTCUSDT', { chatId: 'e' })
     await say('/mute 1h', { chatId: 'e' })
-    expect(fanout.targets(opp(40), () => 25)).toEqual([
+    expect(fanout.targets(crossAt(40), () => 25)).toEqual([
       { platform: 'telegram', chatId: 'a', netBps: 40, sizeQuote: 1000 },
       { platform: 'telegram', chatId: 'd', netBps: 25, sizeQuote: 5000 },
     ])
   })
 
   test('a paused chat gets nothing until /unmute', async () => {
-    const { core, say, options } = await setup()
-    const fanout = new Fanout({
-      chats: () => core.chats(),
-      defaultThresholdBps: options.defaultThresholdBps,
-      defaultSizeQuote: options.defaultSizeQuote,
-      cooldownMs: 0,
-      now: options.now,
-    })
+    const { core, say, fanout } = await setupFanout()
     await say('/subscribe BTCUSDT')
     await core.pause('telegram', '100', 'bot was blocked by the user')
-    expect(fanout.targets(opp(40), () => 40)).toEqual([])
+    expect(fanout.targets(crossAt(40), () => 40)).toEqual([])
     expect(await say('/list')).toContain('paused (bot was blocked by the user)')
     await say('/unmute')
-    expect(fanout.targets(opp(40), () => 40)).toHaveLength(1)
+    expect(fanout.targets(crossAt(40), () => 40)).toHaveLength(1)
   })
 })
 

@@ -18,10 +18,16 @@ import {
   slashCommands,
   symbolChoices,
   type DiscordBot,
+  type DiscordOptions,
 } from '../../src/chat/discord.ts'
 import { NotifierError, type AlertText } from '../../src/alerts/notifier.ts'
-import { DiscordServer, FAULTS, PERMISSIONS } from '../fakes/discord-server.ts'
-import { silent, until } from '../support.ts'
+import {
+  DiscordServer,
+  FAULTS,
+  PERMISSIONS,
+  type DiscordFakeOptions,
+} from '../fakes/discord-server.ts'
+import { silent, stopAfterEach, until } from '../support.ts'
 
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'ETH/BTC']
 const GREEN = 0x57f287
@@ -428,100 +434,75 @@ describe('discord bot in a guild', () => {
 })
 
 describe('discord bot lifecycle', () => {
+  const track = stopAfterEach()
+
+  /** A local Discord (stopped after the test) and a bot on it that echoes commands. */
+  function lone(fakeOptions: DiscordFakeOptions = {}, options: Partial<DiscordOptions> = {}) {
+    const fake = track(new DiscordServer(fakeOptions))
+    const bot = createDiscord({
+      token: fake.token,
+      core: recordingCore().handler,
+      log: silent,
+      apiUrl: fake.apiUrl,
+      ...options,
+    })
+    return { fake, bot }
+  }
+
   test('registers globally without a guild id, and stop() closes the gateway socket', async () => {
-    const fake = new DiscordServer()
-    try {
-      const bot = createDiscord({
-        token: fake.token,
-        core: recordingCore().handler,
-        log: silent,
-        apiUrl: fake.apiUrl,
-      })
-      await bot.start()
-      expect(fake.sockets.size).toBe(1)
-      expect(fake.registrations).toHaveLength(1)
-      expect(fake.registrations[0]!.guildId).toBeNull()
-      expect(
-        fake.requests.some((r) => r.path === `/api/v10/applications/${fake.appId}/commands`),
-      ).toBe(true)
-      await until(() => fake.heartbeats > 0, 3000, 'a heartbeat')
-      await bot.stop()
-      await until(() => fake.sockets.size === 0, 3000, 'gateway socket closed')
-      expect(fake.closes).toEqual([1000])
-      // Alerts only need REST; they still go out while the process shuts down.
-      await bot.notifier.send(fake.channelIds[0]!, alert('info'))
-      expect(fake.messages).toHaveLength(1)
-    } finally {
-      fake.stop()
-    }
+    const { fake, bot } = lone()
+    await bot.start()
+    expect(fake.sockets.size).toBe(1)
+    expect(fake.registrations).toHaveLength(1)
+    expect(fake.registrations[0]!.guildId).toBeNull()
+    expect(
+      fake.requests.some((r) => r.path === `/api/v10/applications/${fake.appId}/commands`),
+    ).toBe(true)
+    await until(() => fake.heartbeats > 0, 3000, 'a heartbeat')
+    await bot.stop()
+    await until(() => fake.sockets.size === 0, 3000, 'gateway socket closed')
+    expect(fake.closes).toEqual([1000])
+    // Alerts only need REST; they still go out while the process shuts down.
+    await bot.notifier.send(fake.channelIds[0]!, alert('info'))
+    expect(fake.messages).toHaveLength(1)
   })
 
   test('start() rejects when Discord refuses the token', async () => {
-    const fake = new DiscordServer()
-    try {
-      const bot = createDiscord({
-        token: 'wrong',
-        core: recordingCore().handler,
-        log: silent,
-        apiUrl: fake.apiUrl,
-      })
-      await expect(bot.start()).rejects.toThrow()
-      await until(() => fake.requests.length > 0, 3000, 'the login attempt')
-      expect(fake.sockets.size).toBe(0)
-    } finally {
-      fake.stop()
-    }
+    const { fake, bot } = lone({}, { token: 'wrong' })
+    await expect(bot.start()).rejects.toThrow()
+    await until(() => fake.requests.length > 0, 3000, 'the login attempt')
+    expect(fake.sockets.size).toBe(0)
   })
 
   test('start() stops waiting for a gateway that hangs; the bot comes up when it answers', async () => {
-    const fake = new DiscordServer({ withholdReady: true })
-    try {
-      const bot = createDiscord({
-        token: fake.token,
-        core: recordingCore().handler,
-        log: silent,
-        apiUrl: fake.apiUrl,
-        readyTimeoutMs: 300,
-      })
-      await expect(bot.start()).rejects.toThrow('gateway not ready within 300 ms')
-      expect(fake.identifies).toBe(1)
-      expect(fake.registrations).toHaveLength(0)
-      fake.releaseReady()
-      await until(() => fake.registrations.length === 1, 3000, 'commands registered')
-      const id = fake.chatInput('help')
-      await until(() => fake.callbackFor(id) !== undefined, 3000, 'help reply')
-      await bot.stop()
-      await until(() => fake.sockets.size === 0, 3000, 'gateway socket closed')
-    } finally {
-      fake.stop()
-    }
+    const { fake, bot } = lone({ withholdReady: true }, { readyTimeoutMs: 300 })
+    await expect(bot.start()).rejects.toThrow('gateway not ready within 300 ms')
+    expect(fake.identifies).toBe(1)
+    expect(fake.registrations).toHaveLength(0)
+    fake.releaseReady()
+    await until(() => fake.registrations.length === 1, 3000, 'commands registered')
+    const id = fake.chatInput('help')
+    await until(() => fake.callbackFor(id) !== undefined, 3000, 'help reply')
+    await bot.stop()
+    await until(() => fake.sockets.size === 0, 3000, 'gateway socket closed')
   })
 
   test('stop() returns even while the gateway is still connecting', async () => {
-    const fake = new DiscordServer({ withholdReady: true })
     const logs = capturingLogger()
-    try {
-      const bot = createDiscord({
-        token: fake.token,
-        core: recordingCore().handler,
-        log: logs.log,
-        apiUrl: fake.apiUrl,
-        readyTimeoutMs: 200,
-        stopTimeoutMs: 300,
-      })
-      await expect(bot.start()).rejects.toThrow('gateway not ready')
-      await bot.stop()
-      if (logs.lines.some((l) => l.msg === 'discord gateway did not close in time')) {
-        // @discordjs/ws reconnects after such a destroy; a refused session ends it for good.
-        fake.kick(4004)
-        await until(() => fake.closes.includes(4004), 3000, 'the leftover session refused')
-      }
-      await until(() => fake.sockets.size === 0, 3000, 'gateway socket closed')
-      await bot.notifier.send(fake.channelIds[0]!, alert('info'))
-      expect(fake.messages).toHaveLength(1)
-    } finally {
-      fake.stop()
+    const { fake, bot } = lone(
+      { withholdReady: true },
+      { log: logs.log, readyTimeoutMs: 200, stopTimeoutMs: 300 },
+    )
+    await expect(bot.start()).rejects.toThrow('gateway not ready')
+    await bot.stop()
+    if (logs.lines.some((l) => l.msg === 'discord gateway did not close in time')) {
+      // @discordjs/ws reconnects after such a destroy; a refused session ends it for good.
+      fake.kick(4004)
+      await until(() => fake.closes.includes(4004), 3000, 'the leftover session refused')
     }
+    await until(() => fake.sockets.size === 0, 3000, 'gateway socket closed')
+    await bot.notifier.send(fake.channelIds[0]!, alert('info'))
+    expect(fake.messages).toHaveLength(1)
   })
 })
 

@@ -214,22 +214,24 @@ describe('record and flush', () => {
 
   test('numbers are stored exactly, and triangle legs come back parsed', async () => {
     const { store } = await harness()
+    // Awkward doubles: each must come back as the same number, field for field.
+    const last: Quote = {
+      grossBps: 1 / 3,
+      netBps: 123456.789012345,
+      sizeQuote: 2500,
+      profitQuote: 30.864197253086,
+      maxSizeQuote: 1.7976931348623157e308,
+      maxProfitQuote: 5e-324,
+      buyPrice: 0.000012345678901234,
+      sellPrice: 98765.43210987654,
+      feeBps: 20,
+      buyAgeMs: 0,
+      sellAgeMs: 1234.5,
+    }
     const cross = opportunity({
       anomaly: true,
       open: quote({ grossBps: 0.1 + 0.2, netBps: -1e-9 }),
-      last: quote({
-        grossBps: 1 / 3,
-        netBps: 123456.789012345,
-        sizeQuote: 2500,
-        profitQuote: 30.864197253086,
-        maxSizeQuote: 1.7976931348623157e308,
-        maxProfitQuote: 5e-324,
-        buyPrice: 0.000012345678901234,
-        sellPrice: 98765.43210987654,
-        feeBps: 20,
-        buyAgeMs: 0,
-        sellAgeMs: 1234.5,
-      }),
+      last,
       peakNetBps: 123456.789012345,
       updatedAtMs: T0 + 1,
       closedAtMs: T0 + 2,
@@ -262,19 +264,9 @@ describe('record and flush', () => {
       updatedAtMs: T0 + 1,
       closedAtMs: T0 + 2,
       closeReason: 'stale book',
-      sizeQuote: 2500,
       grossBpsOpen: 0.1 + 0.2,
       netBpsOpen: -1e-9,
-      grossBps: 1 / 3,
-      netBps: 123456.789012345,
-      profitQuote: 30.864197253086,
-      maxSizeQuote: 1.7976931348623157e308,
-      maxProfitQuote: 5e-324,
-      buyPrice: 0.000012345678901234,
-      sellPrice: 98765.43210987654,
-      feeBps: 20,
-      buyAgeMs: 0,
-      sellAgeMs: 1234.5,
+      ...last,
       peakNetBps: 123456.789012345,
       legs: null,
     })

@@ -366,21 +366,7 @@ export class DiscordServer {
         },
       ],
       channels: this.channelIds.map((id) => this.#channel(id)),
-      members: [
-        {
-          user: this.#botUser(),
-          roles: [this.roleId],
-          joined_at: '2026-01-01T00:00:00.000000+00:00',
-          deaf: false,
-          mute: false,
-          flags: 0,
-          nick: null,
-          avatar: null,
-          premium_since: null,
-          pending: false,
-          communication_disabled_until: null,
-        },
-      ],
+      members: [this.#member(this.#botUser(), [this.roleId], '2026-01-01T00:00:00.000000+00:00')],
       threads: [],
       presences: [],
       voice_states: [],
@@ -389,6 +375,22 @@ export class DiscordServer {
       stage_instances: [],
       guild_scheduled_events: [],
       soundboard_sounds: [],
+    }
+  }
+
+  #member(user: Json, roles: string[], joinedAt: string): Json {
+    return {
+      user,
+      roles,
+      joined_at: joinedAt,
+      deaf: false,
+      mute: false,
+      flags: 0,
+      nick: null,
+      avatar: null,
+      premium_since: null,
+      pending: false,
+      communication_disabled_until: null,
     }
   }
 
@@ -424,24 +426,18 @@ export class DiscordServer {
       channel: this.#channel(channelId, input.channelType ?? 0),
       channel_id: channelId,
       member: {
-        user: {
-          id: userId,
-          username: 'trader',
-          discriminator: '0',
-          global_name: 'Trader',
-          avatar: null,
-        },
-        roles: [],
+        ...this.#member(
+          {
+            id: userId,
+            username: 'trader',
+            discriminator: '0',
+            global_name: 'Trader',
+            avatar: null,
+          },
+          [],
+          '2026-01-02T00:00:00.000000+00:00',
+        ),
         permissions: String((1n << 10n) | (1n << 11n) | (1n << 31n)),
-        joined_at: '2026-01-02T00:00:00.000000+00:00',
-        deaf: false,
-        mute: false,
-        flags: 0,
-        nick: null,
-        avatar: null,
-        premium_since: null,
-        pending: false,
-        communication_disabled_until: null,
       },
       app_permissions: String(input.appPermissions ?? BOT_PERMISSIONS),
       locale: 'en-US',

@@ -3,33 +3,30 @@
  * procedure around a REST snapshot, its parser's level checks, serverShutdown, its market list
  * and the simulated venue's limits. Generic faults are in contract.test.ts.
  */
-import { afterEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { binance } from '../../src/venues/binance/index.ts'
 import { SimBinance } from '../../src/venues/binance/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { SimMarket } from '../../src/venues/sim/venue.ts'
 import { ExchangeError } from '../../src/venues/venue.ts'
-import { bookWhere, rows, startFeed, type Feed, type FeedOptions } from '../support.ts'
+import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions } from '../support.ts'
+import { expectEachRejected, expectReconnect } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures/binance`
 const BTC = 'BTC/USDT'
 const ETH = 'ETH/USDT'
 
-let sim: SimBinance | undefined
-let feed: Feed | undefined
-afterEach(async () => {
-  await feed?.stop()
-  sim?.stop()
-  feed = sim = undefined
-})
+const feeds = useFeeds()
 
 function simFeed(pairs = [BTC, ETH], options: FeedOptions = {}) {
-  sim = new SimBinance([
-    { base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
-    { base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
-    { base: 'BTC', quote: 'USD', trading: false, book: makeBook(60000) },
-  ])
-  feed = startFeed(binance, sim, pairs, options)
+  const sim = feeds.sim(
+    new SimBinance([
+      { base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
+      { base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
+      { base: 'BTC', quote: 'USD', trading: false, book: makeBook(60000) },
+    ]),
+  )
+  const feed = feeds.start(binance, sim, pairs, options)
   return { sim, feed }
 }
 
@@ -50,18 +47,17 @@ const depthRequests = (s: SimBinance) =>
 
 describe('binance: recorded capture', () => {
   test('replays the captured frames and REST snapshots into the documented books, level by level', async () => {
-    const snapshots = (await Bun.file(`${FIX}/BINANCE_http_0_0.rest_snapshots.jsonl`).text())
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { url: string; body: string })
-    const frames = (await Bun.file(`${FIX}/BINANCE_ws_1_0.frames.jsonl`).text()).trim().split('\n')
+    const snapshots = (await readLines(`${FIX}/BINANCE_http_0_0.rest_snapshots.jsonl`)).map(
+      (l) => JSON.parse(l) as { url: string; body: string },
+    )
+    const frames = await readLines(`${FIX}/BINANCE_ws_1_0.frames.jsonl`)
     const markets: (SimMarket & { symbol: string; pair: string })[] = [
       { symbol: 'NKNUSDT', base: 'NKN', quote: 'USDT', pair: 'NKN/USDT' },
       { symbol: 'BLZETH', base: 'BLZ', quote: 'ETH', pair: 'BLZ/ETH' },
       { symbol: 'LRCBTC', base: 'LRC', quote: 'BTC', pair: 'LRC/BTC' },
       { symbol: 'RUNEEUR', base: 'RUNE', quote: 'EUR', pair: 'RUNE/EUR' },
     ]
-    sim = new SimBinance(markets)
+    const sim = feeds.sim(new SimBinance(markets))
     for (const s of snapshots)
       sim.cannedSnapshots.set(new URL(s.url).searchParams.get('symbol')!, s.body)
 
@@ -92,12 +88,9 @@ describe('binance: recorded capture', () => {
       applied.set(m.pair, count)
     }
 
-    feed = startFeed(
-      binance,
-      sim,
-      markets.map((m) => m.pair),
-    )
-    await sim.server.waitFor(() => sim!.server.clients.size === 1, 3000, 'connection')
+    const pairs = markets.map((m) => m.pair)
+    const feed = feeds.start(binance, sim, pairs)
+    await sim.server.waitFor(() => sim.server.clients.size === 1, 3000, 'connection')
     const client = [...sim.server.clients][0]!
     expect(sim.streamsOf(client).sort()).toEqual(
       markets.map((m) => `${m.symbol.toLowerCase()}@depth@100ms`).sort(),
@@ -165,19 +158,21 @@ describe('binance: parser', () => {
     const { sim, feed } = simFeed()
     await live(feed, sim, BTC)
     await live(feed, sim, ETH)
-    const btc = feed.entry(BTC)
-    for (const bad of [
+    const bads: Row[] = [
       ['-1.00', '1.0'],
       ['abc', '1.0'],
       ['60000.00', '-5'],
-    ] as Row[]) {
-      const resync = feed.books.events.next('resync', (ev) => ev.entry.pair === BTC)
-      sim.inject(BTC, [['59999.01', '1.0'], bad], [])
-      expect((await resync).failure.kind).toBe('bad-input')
-      expect(btc.book.bids.some((l) => l.pxText === '59999.01')).toBe(false)
-      await live(feed, sim, BTC)
-      expectSame(feed, BTC, sim.book(BTC))
-    }
+    ]
+    await expectEachRejected(
+      feed,
+      BTC,
+      bads,
+      (bad) => sim.inject(BTC, [['59999.01', '1.0'], bad], []),
+      async () => {
+        await live(feed, sim, BTC)
+        expectSame(feed, BTC, sim.book(BTC))
+      },
+    )
     expect(feed.conn.stats.errors['bad-level']).toBe(3)
     expect(feed.entry(ETH).resyncs).toBe(0)
   })
@@ -187,10 +182,7 @@ describe('binance: venue behaviour', () => {
   test('serverShutdown triggers a planned reconnect', async () => {
     const { sim, feed } = simFeed([BTC])
     await live(feed, sim, BTC)
-    const down = feed.conn.events.next('down')
-    sim.serverShutdown()
-    expect((await down).reason).toContain('serverShutdown')
-    await sim.server.waitFor(() => sim.server.connections === 2, 3000, 'planned reconnect')
+    await expectReconnect(feed, sim, () => sim.serverShutdown(), 'serverShutdown')
     await live(feed, sim, BTC)
     expectSame(feed, BTC, sim.book(BTC))
     expect(feed.conn.stats.errors.socket ?? 0).toBe(0)
@@ -204,9 +196,11 @@ describe('binance: venue behaviour', () => {
   })
 
   test('REST errors carry Binance bodies; the request-weight budget answers 429 with Retry-After', async () => {
-    sim = new SimBinance([{ base: 'BTC', quote: 'USDT', book: makeBook(60000) }], {
-      weightPerMinute: 120,
-    })
+    const sim = feeds.sim(
+      new SimBinance([{ base: 'BTC', quote: 'USDT', book: makeBook(60000) }], {
+        weightPerMinute: 120,
+      }),
+    )
     const depth = `${sim.restUrl}/api/v3/depth?symbol=BTCUSDT&limit=1000`
     sim.snapshotFaults.push({ kind: 'status', status: 500 })
     const failed = await fetch(depth)
@@ -232,7 +226,7 @@ describe('binance: venue behaviour', () => {
   })
 
   test('more than 5 incoming messages a second close the connection, as Binance does', async () => {
-    sim = new SimBinance([{ base: 'BTC', quote: 'USDT' }])
+    const sim = feeds.sim(new SimBinance([{ base: 'BTC', quote: 'USDT' }]))
     const ws = new WebSocket(`${sim.wsUrl}/stream?streams=btcusdt@depth@100ms`)
     const replies: unknown[] = []
     ws.onmessage = (m) => replies.push(JSON.parse(String(m.data)))

@@ -3,33 +3,30 @@
  * microtimestamp rules, heartbeats, its parser, refused channels, bts:request_reconnect, its
  * market list, and what it cannot do (show a lost diff). Generic faults are in contract.test.ts.
  */
-import { afterEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { bitstamp, createBitstamp } from '../../src/venues/bitstamp/index.ts'
 import { SimBitstamp } from '../../src/venues/bitstamp/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { Venue } from '../../src/venues/venue.ts'
-import { bookWhere, rows, startFeed, type Feed, type FeedOptions } from '../support.ts'
+import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions } from '../support.ts'
+import { expectEachRejected, expectReconnect } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures/bitstamp`
 const BTC = 'BTC/USD'
 const ETH = 'ETH/USD'
 
-let sim: SimBitstamp | undefined
-let feed: Feed | undefined
-afterEach(async () => {
-  await feed?.stop()
-  sim?.stop()
-  feed = sim = undefined
-})
+const feeds = useFeeds()
 
 function simFeed(pairs = [BTC, ETH], options: FeedOptions = {}, venue: Venue = bitstamp) {
-  sim = new SimBitstamp([
-    { base: 'BTC', quote: 'USD', book: makeBook(60000, 20, 1, 0) },
-    { base: 'ETH', quote: 'USD', book: makeBook(3000, 20, 0.1, 1) },
-    { base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
-    { base: 'LTC', quote: 'USD', trading: false, book: makeBook(80) },
-  ])
-  feed = startFeed(venue, sim, pairs, options)
+  const sim = feeds.sim(
+    new SimBitstamp([
+      { base: 'BTC', quote: 'USD', book: makeBook(60000, 20, 1, 0) },
+      { base: 'ETH', quote: 'USD', book: makeBook(3000, 20, 0.1, 1) },
+      { base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
+      { base: 'LTC', quote: 'USD', trading: false, book: makeBook(80) },
+    ]),
+  )
+  const feed = feeds.start(venue, sim, pairs, options)
   return { sim, feed }
 }
 
@@ -59,23 +56,22 @@ describe('bitstamp: recorded capture', () => {
   ] as const
 
   test('replays all 10 captured books from their REST snapshots, level by level', async () => {
-    const snapshots = (await Bun.file(`${FIX}/BITSTAMP_http_0_0.rest_snapshots.jsonl`).text())
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { url: string; body: string })
-    const frames = (await Bun.file(`${FIX}/BITSTAMP_ws_1_0.frames.jsonl`).text()).trim().split('\n')
-    const sent = (await Bun.file(`${FIX}/BITSTAMP_ws_1_0.sent.jsonl`).text())
-      .trim()
-      .split('\n')
+    const snapshots = (await readLines(`${FIX}/BITSTAMP_http_0_0.rest_snapshots.jsonl`)).map(
+      (l) => JSON.parse(l) as { url: string; body: string },
+    )
+    const frames = await readLines(`${FIX}/BITSTAMP_ws_1_0.frames.jsonl`)
+    const sent = (await readLines(`${FIX}/BITSTAMP_ws_1_0.sent.jsonl`))
       .map((l) => JSON.parse(l) as { event: string; frame?: string })
       .filter((s) => s.event === 'sent' && s.frame!.includes('diff_order_book_'))
       .map((s) => s.frame!)
 
-    sim = new SimBitstamp(
-      MARKETS.map(([, pair]) => {
-        const [base, quote] = pair.split('/') as [string, string]
-        return { base, quote }
-      }),
+    const sim = feeds.sim(
+      new SimBitstamp(
+        MARKETS.map(([, pair]) => {
+          const [base, quote] = pair.split('/') as [string, string]
+          return { base, quote }
+        }),
+      ),
     )
     for (const [symbol, pair] of MARKETS) expect(sim.symbol(pair)).toBe(symbol)
     for (const s of snapshots)
@@ -111,16 +107,9 @@ describe('bitstamp: recorded capture', () => {
     }
     expect(applied).toBe(615) // as the capture's README says
 
-    feed = startFeed(
-      bitstamp,
-      sim,
-      MARKETS.map(([, pair]) => pair),
-    )
-    await sim.server.waitFor(
-      () => sim!.subscriptions.get(1)?.size === 10,
-      3000,
-      'ten subscriptions',
-    )
+    const pairs = MARKETS.map(([, pair]) => pair)
+    const feed = feeds.start(bitstamp, sim, pairs)
+    await sim.server.waitFor(() => sim.subscriptions.get(1)?.size === 10, 3000, 'ten subscriptions')
     // The subscribe frames are exactly those the recording client sent to the real venue.
     expect(sim.server.received.map((r) => r.text).sort()).toEqual([...sent].sort())
     sim.replay(frames)
@@ -190,9 +179,11 @@ describe('bitstamp: synchronisation', () => {
   })
 
   test('diffs buffered during the REST fetch are dropped up to the snapshot microtimestamp, then applied', async () => {
-    sim = new SimBitstamp([{ base: 'BTC', quote: 'USD', book: makeBook(60000, 20, 1, 0) }])
+    const sim = feeds.sim(
+      new SimBitstamp([{ base: 'BTC', quote: 'USD', book: makeBook(60000, 20, 1, 0) }]),
+    )
     sim.holdSnapshots = true
-    feed = startFeed(bitstamp, sim, [BTC])
+    const feed = feeds.start(bitstamp, sim, [BTC])
     const s = sim
     await s.server.waitFor(() => bookRequests(s) === 1, 3000, 'snapshot request')
     const snapMicros = s.seq(BTC)
@@ -263,9 +254,9 @@ describe('bitstamp: parser', () => {
     const { sim, feed } = simFeed()
     await live(feed, BTC)
     await live(feed, ETH)
-    const trade = (await Bun.file(`${FIX}/BITSTAMP_ws_1_0.frames.jsonl`).text())
-      .split('\n')
-      .find((l) => l.includes('"event":"trade"'))!
+    const trade = (await readLines(`${FIX}/BITSTAMP_ws_1_0.frames.jsonl`)).find((l) =>
+      l.includes('"event":"trade"'),
+    )!
     sim.server.send(trade)
     sim.server.send(
       '{"data":{"timestamp":"1","microtimestamp":"1000000","bids":[],"asks":[]},"channel":"order_book_btcusd","event":"data"}',
@@ -285,7 +276,6 @@ describe('bitstamp: parser', () => {
     const { sim, feed } = simFeed()
     await live(feed, BTC)
     await live(feed, ETH)
-    const btc = feed.entry(BTC)
     const bad: [unknown[], string | undefined][] = [
       [['-1.00', '1.0'], undefined],
       [['abc', '1.0'], undefined],
@@ -293,21 +283,25 @@ describe('bitstamp: parser', () => {
       [[59999.5, '1.0'], undefined],
       [['59999.5', '1.0'], 'soon'],
     ]
-    for (const [level, micros] of bad) {
-      const resync = feed.books.events.next('resync', (ev) => ev.entry.pair === BTC)
-      const data = {
-        timestamp: '1',
-        microtimestamp: micros ?? String(sim.nextMicros()),
-        bids: [['59999.01', '1.0'], level],
-        asks: [],
-      }
-      const channel = sim.channel(BTC)
-      sim.pushToChannel(channel, JSON.stringify({ data, channel, event: 'data' }))
-      expect((await resync).failure.kind).toBe('bad-input')
-      expect(btc.book.bids.some((l) => l.pxText === '59999.01')).toBe(false)
-      await live(feed, BTC)
-      expectSame(feed, BTC, sim.book(BTC))
-    }
+    const channel = sim.channel(BTC)
+    await expectEachRejected(
+      feed,
+      BTC,
+      bad,
+      ([level, micros]) => {
+        const data = {
+          timestamp: '1',
+          microtimestamp: micros ?? String(sim.nextMicros()),
+          bids: [['59999.01', '1.0'], level],
+          asks: [],
+        }
+        sim.pushToChannel(channel, JSON.stringify({ data, channel, event: 'data' }))
+      },
+      async () => {
+        await live(feed, BTC)
+        expectSame(feed, BTC, sim.book(BTC))
+      },
+    )
     expect(feed.conn.stats.errors['bad-level']).toBe(4)
     expect(feed.conn.stats.errors['bad-message']).toBe(1)
     expect(feed.entry(ETH).resyncs).toBe(0)
@@ -317,12 +311,14 @@ describe('bitstamp: parser', () => {
 
 describe('bitstamp: venue behaviour', () => {
   test('a refused subscription is reported as a venue error; the other book carries on', async () => {
-    sim = new SimBitstamp([
-      { base: 'BTC', quote: 'USD', book: makeBook(60000, 5, 1, 0) },
-      { base: 'ETH', quote: 'USD', book: makeBook(3000, 5, 0.1, 1) },
-    ])
+    const sim = feeds.sim(
+      new SimBitstamp([
+        { base: 'BTC', quote: 'USD', book: makeBook(60000, 5, 1, 0) },
+        { base: 'ETH', quote: 'USD', book: makeBook(3000, 5, 0.1, 1) },
+      ]),
+    )
     sim.refusedChannels.add('diff_order_book_ethusd')
-    feed = startFeed(bitstamp, sim, [BTC, ETH])
+    const feed = feeds.start(bitstamp, sim, [BTC, ETH])
     await live(feed, BTC)
     const f = feed
     await bookWhere(f, ETH, () => f.conn.stats.errors['venue-error'] === 1, 3000, 'venue error')
@@ -336,10 +332,7 @@ describe('bitstamp: venue behaviour', () => {
     await live(feed, ETH)
     // A change the client misses: only a fresh REST snapshot can show it.
     sim.lose(ETH, [['2999.9', '0']], [])
-    const down = feed.conn.events.next('down')
-    sim.requestReconnect()
-    expect((await down).reason).toContain('bts:request_reconnect')
-    await sim.server.waitFor(() => sim.server.connections === 2, 3000, 'planned reconnect')
+    await expectReconnect(feed, sim, () => sim.requestReconnect(), 'bts:request_reconnect')
     const client = [...sim.server.clients].find((c) => c.data.id === 2)!
     await sim.server.waitFor(
       () => sim.channelsOf(client).length === 2,
@@ -383,7 +376,7 @@ describe('bitstamp: venue behaviour', () => {
   })
 
   test('REST errors carry Bitstamp bodies', async () => {
-    sim = new SimBitstamp([{ base: 'BTC', quote: 'USD', book: makeBook(60000) }])
+    const sim = feeds.sim(new SimBitstamp([{ base: 'BTC', quote: 'USD', book: makeBook(60000) }]))
     sim.snapshotFaults.push({ kind: 'status', status: 429, retryAfterS: 2 })
     const res = await fetch(`${sim.restUrl}/api/v2/order_book/btcusd/`)
     expect([res.status, res.headers.get('retry-after')]).toEqual([429, '2'])

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { Books } from '../../src/book/books.ts'
 import { applySnapshot, applyUpdate } from '../../src/book/sync.ts'
 import { bybit } from '../../src/venues/bybit/index.ts'
@@ -6,17 +6,11 @@ import { SimBybit, topicOf } from '../../src/venues/bybit/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { SimMarket } from '../../src/venues/sim/venue.ts'
 import { ExchangeError, ParseError, type VenueEvent } from '../../src/venues/venue.ts'
-import { bookWhere, rows, startFeed, type Feed, type FeedOptions } from '../support.ts'
+import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures/bybit`
 
-let sim: SimBybit | undefined
-let feed: Feed | undefined
-afterEach(async () => {
-  await feed?.stop()
-  sim?.stop()
-  feed = sim = undefined
-})
+const feeds = useFeeds()
 
 const MARKETS = (): SimMarket[] => [
   { base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
@@ -26,8 +20,8 @@ const MARKETS = (): SimMarket[] => [
 ]
 
 function simFeed(pairs = ['BTC/USDT', 'ETH/USDT'], options: FeedOptions = {}) {
-  sim = new SimBybit(MARKETS())
-  feed = startFeed(bybit, sim, pairs, options)
+  const sim = feeds.sim(new SimBybit(MARKETS()))
+  const feed = feeds.start(bybit, sim, pairs, options)
   return { sim, feed }
 }
 
@@ -65,7 +59,7 @@ interface LegacyFrame {
 const LEGACY_PREFIX = 'orderBookL2_25.'
 
 async function loadLegacy(file: string, symbols: readonly string[]): Promise<LegacyFrame[]> {
-  const lines = (await Bun.file(`${FIX}/${file}.frames.jsonl`).text()).trim().split('\n')
+  const lines = await readLines(`${FIX}/${file}.frames.jsonl`)
   return lines
     .map((l) => JSON.parse(l) as LegacyFrame)
     .filter((m) => m.topic?.startsWith(LEGACY_PREFIX))
@@ -173,15 +167,12 @@ describe('bybit: recorded capture (legacy orderBookL2_25 re-encoded as v5 orderb
       ).toBeLessThanOrEqual(50)
     }
 
-    sim = new SimBybit(markets)
+    const sim = feeds.sim(new SimBybit(markets))
     sim.autoSnapshot = false
     const seen = new Map<string, number>()
     const mismatches: string[] = []
-    feed = startFeed(
-      bybit,
-      sim,
-      markets.map((m) => m.pair),
-    )
+    const pairs = markets.map((m) => m.pair)
+    const feed = feeds.start(bybit, sim, pairs)
     feed.books.events.on((ev) => {
       if (ev.type !== 'update') return
       const e = ev.entry
@@ -192,7 +183,7 @@ describe('bybit: recorded capture (legacy orderBookL2_25 re-encoded as v5 orderb
       if (mismatches.length < 3 && !Bun.deepEquals(got, want))
         mismatches.push(`${e.pair} message ${i}`)
     })
-    await sim.server.waitFor(() => sim!.topics.get(1)?.size === 4, 3000, 'four subscriptions')
+    await sim.server.waitFor(() => sim.topics.get(1)?.size === 4, 3000, 'four subscriptions')
     expect(sim.requests('subscribe')).toHaveLength(1)
     expect(sim.requests('subscribe')[0]!.args).toEqual(markets.map((m) => topicOf(m.symbol)))
     sim.replay(v5)
@@ -369,13 +360,15 @@ describe('bybit: frames and parser', () => {
 
 describe('bybit: markets', () => {
   test('lists Trading instruments by base/quote coin; reports unlisted; USD is not USDT', async () => {
-    sim = new SimBybit(
-      [...MARKETS(), { base: 'ABC', quote: 'USDC', book: makeBook(20) }],
-      // The symbol string is not split: the pair comes from baseCoin/quoteCoin.
-      { symbols: { 'ABC/USDC': 'XYZ1USDC' } },
+    const sim = feeds.sim(
+      new SimBybit(
+        [...MARKETS(), { base: 'ABC', quote: 'USDC', book: makeBook(20) }],
+        // The symbol string is not split: the pair comes from baseCoin/quoteCoin.
+        { symbols: { 'ABC/USDC': 'XYZ1USDC' } },
+      ),
     )
     const pairs = ['BTC/USDT', 'BTC/USD', 'SOL/USDT', 'ABC/USDC', 'DOGE/USDT']
-    feed = startFeed(bybit, sim, pairs)
+    const feed = feeds.start(bybit, sim, pairs)
     const listed = await feed.conn.events.next('listed')
     expect(listed.unlisted).toEqual(['BTC/USD', 'SOL/USDT', 'DOGE/USDT'])
     expect([...listed.markets]).toEqual([
@@ -387,7 +380,7 @@ describe('bybit: markets', () => {
   })
 
   test('follows nextPageCursor when the list comes in pages', async () => {
-    sim = new SimBybit(MARKETS())
+    const sim = feeds.sim(new SimBybit(MARKETS()))
     sim.pageSize = 1
     const listed = await bybit.listMarkets(sim.restUrl, {
       fetch,
@@ -401,12 +394,12 @@ describe('bybit: markets', () => {
   })
 
   test('a non-zero retCode is an error; discovery retries until the list comes', async () => {
-    sim = new SimBybit(MARKETS())
+    const sim = feeds.sim(new SimBybit(MARKETS()))
     sim.instrumentsRetCode = 10016
     const opts = { fetch, signal: new AbortController().signal }
     await expect(bybit.listMarkets(sim.restUrl, opts)).rejects.toBeInstanceOf(ExchangeError)
-    feed = startFeed(bybit, sim, ['BTC/USDT'])
-    await sim.server.waitFor(() => sim!.server.requests.length >= 3, 3000, 'failed listings')
+    const feed = feeds.start(bybit, sim, ['BTC/USDT'])
+    await sim.server.waitFor(() => sim.server.requests.length >= 3, 3000, 'failed listings')
     expect(feed.conn.stats.errors.instruments).toBeGreaterThanOrEqual(1)
     sim.instrumentsRetCode = 0
     await bookWhere(feed, 'BTC/USDT')
@@ -442,8 +435,10 @@ describe('bybit: synchronisation', () => {
   })
 
   test('keeps the top 50 when a delta pushes a level out of the subscribed depth', async () => {
-    sim = new SimBybit([{ base: 'BTC', quote: 'USDT', book: makeBook(60000, 60, 0.1) }])
-    feed = startFeed(bybit, sim, ['BTC/USDT'])
+    const sim = feeds.sim(
+      new SimBybit([{ base: 'BTC', quote: 'USDT', book: makeBook(60000, 60, 0.1) }]),
+    )
+    const feed = feeds.start(bybit, sim, ['BTC/USDT'])
     const e = await bookWhere(feed, 'BTC/USDT')
     expect(e.book.bids).toHaveLength(50)
     const bids: Row[] = [
@@ -500,11 +495,11 @@ describe('bybit: synchronisation', () => {
   })
 
   test('deltas that arrive before the first snapshot are ignored', async () => {
-    sim = new SimBybit(MARKETS())
+    const sim = feeds.sim(new SimBybit(MARKETS()))
     sim.holdSnapshots = true
-    feed = startFeed(bybit, sim, ['BTC/USDT'])
+    const feed = feeds.start(bybit, sim, ['BTC/USDT'])
     const topic = 'orderbook.50.BTCUSDT'
-    await sim.server.waitFor(() => sim!.topics.get(1)?.has(topic) === true, 3000, 'subscription')
+    await sim.server.waitFor(() => sim.topics.get(1)?.has(topic) === true, 3000, 'subscription')
     const e = feed.entry('BTC/USDT')
     const frames = feed.conn.events.next('frame', (f) => f.events[0]?.type === 'delta')
     sim.pushDelta('BTC/USDT', [['1.00', '5.0']], [['99999.00', '5.0']])
@@ -525,23 +520,23 @@ describe('bybit: synchronisation', () => {
       quote: 'USDT',
       book: makeBook(100 + i, 5, 0.1),
     }))
-    sim = new SimBybit(markets)
+    const sim = feeds.sim(new SimBybit(markets))
     const pairs = markets.map((m) => `${m.base}/USDT`)
-    feed = startFeed(bybit, sim, pairs)
+    const feed = feeds.start(bybit, sim, pairs)
     for (const p of pairs) await bookWhere(feed, p)
     const first = sim.requests('subscribe')
     expect(first.map((r) => (r.args as string[]).length)).toEqual([10, 2])
-    expect(first.flatMap((r) => r.args as string[])).toEqual(pairs.map((p) => sim!.topic(p)))
+    expect(first.flatMap((r) => r.args as string[])).toEqual(pairs.map((p) => sim.topic(p)))
 
     const down = feed.conn.events.next('down')
     sim.server.disconnectAll()
     await down
     const resubscribed = () =>
-      sim!.server.connections === 2 && sim!.topics.get(lastClient(sim!))?.size === 12
+      sim.server.connections === 2 && sim.topics.get(lastClient(sim))?.size === 12
     await sim.server.waitFor(resubscribed, 3000, 'resubscribed')
-    const again = sim.requests('subscribe').filter((r) => r.client === lastClient(sim!))
+    const again = sim.requests('subscribe').filter((r) => r.client === lastClient(sim))
     expect(again.map((r) => (r.args as string[]).length)).toEqual([10, 2])
-    expect(again.flatMap((r) => r.args as string[])).toEqual(pairs.map((p) => sim!.topic(p)))
+    expect(again.flatMap((r) => r.args as string[])).toEqual(pairs.map((p) => sim.topic(p)))
     for (const p of pairs) {
       await bookWhere(feed, p)
       expectSame(feed, sim, p)
@@ -552,7 +547,7 @@ describe('bybit: synchronisation', () => {
 
 describe('bybit: venue behaviour', () => {
   test('a subscribe frame over 10 args is refused whole, as Bybit does', async () => {
-    sim = new SimBybit(MARKETS())
+    const sim = feeds.sim(new SimBybit(MARKETS()))
     const ws = new WebSocket(sim.wsUrl)
     const reply = new Promise<{ success: boolean; ret_msg: string }>((resolve) => {
       ws.onmessage = (m) => resolve(JSON.parse(String(m.data)))
@@ -565,14 +560,14 @@ describe('bybit: venue behaviour', () => {
   })
 
   test('a rejected subscription is a venue error; the other books go live', async () => {
-    sim = new SimBybit(MARKETS())
+    const sim = feeds.sim(new SimBybit(MARKETS()))
     sim.rejectPairs.add('ETH/USDT')
     // The sim refuses a whole frame for one bad topic: one topic per frame shows the rest pass.
     const split = {
       ...bybit,
       subscribe: (n: readonly string[]) => n.flatMap((x) => bybit.subscribe([x])),
     }
-    feed = startFeed(split, sim, ['BTC/USDT', 'ETH/USDT'])
+    const feed = feeds.start(split, sim, ['BTC/USDT', 'ETH/USDT'])
     const rejected = feed.conn.events.next('frame', (f) => f.events[0]?.type === 'venue-error')
     await bookWhere(feed, 'BTC/USDT')
     expect((await rejected).events[0]).toMatchObject({ pair: 'ETH/USDT' })
@@ -583,10 +578,10 @@ describe('bybit: venue behaviour', () => {
   test('pings every interval; the pongs keep a quiet connection alive under the watchdog', async () => {
     // Faster pings than the real 20 s, with the send budget raised to match.
     const quick = { ...bybit, limits: { ...bybit.limits, pingIntervalMs: 30, sendPerSecond: 100 } }
-    sim = new SimBybit(MARKETS())
-    feed = startFeed(quick, sim, ['BTC/USDT'], { idleTimeoutMs: 300 })
+    const sim = feeds.sim(new SimBybit(MARKETS()))
+    const feed = feeds.start(quick, sim, ['BTC/USDT'], { idleTimeoutMs: 300 })
     await bookWhere(feed, 'BTC/USDT')
-    await sim.server.waitFor(() => sim!.requests('ping').length >= 15, 3000, 'fifteen pings')
+    await sim.server.waitFor(() => sim.requests('ping').length >= 15, 3000, 'fifteen pings')
     expect(sim.server.connections).toBe(1)
     expect(feed.conn.stats.errors).toEqual({})
     expect(sim.requests('ping')[0]).toMatchObject({ op: 'ping', req_id: expect.any(String) })

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { coinbase } from '../../src/venues/coinbase/index.ts'
 import {
   encodeExchangeCapture,
@@ -9,17 +9,11 @@ import {
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { SimMarket } from '../../src/venues/sim/venue.ts'
 import type { SnapshotEvent, VenueEvent } from '../../src/venues/venue.ts'
-import { bookWhere, rows, startFeed, type Feed, type FeedOptions } from '../support.ts'
+import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures/coinbase`
 
-let sim: SimCoinbase | undefined
-let feed: Feed | undefined
-afterEach(async () => {
-  await feed?.stop()
-  sim?.stop()
-  feed = sim = undefined
-})
+const feeds = useFeeds()
 
 const MARKETS = (): SimMarket[] => [
   { base: 'BTC', quote: 'USD', book: makeBook(60000, 20, 0.01) },
@@ -36,8 +30,10 @@ function simFeed(
   options: FeedOptions = {},
   simOptions: SimCoinbaseOptions = {},
 ) {
-  sim = new SimCoinbase(MARKETS(), { statuses: { 'DOGE/USD': 'delisted' }, ...simOptions })
-  feed = startFeed(coinbase, sim, pairs, options)
+  const sim = feeds.sim(
+    new SimCoinbase(MARKETS(), { statuses: { 'DOGE/USD': 'delisted' }, ...simOptions }),
+  )
+  const feed = feeds.start(coinbase, sim, pairs, options)
   return { sim, feed }
 }
 
@@ -83,7 +79,7 @@ interface CapturedFrame {
 
 describe('coinbase: recorded capture', () => {
   test('replays the captured price paths as Advanced Trade frames into exact books', async () => {
-    const lines = (await Bun.file(`${FIX}/COINBASE_ws_28_0.frames.jsonl`).text()).trim().split('\n')
+    const lines = await readLines(`${FIX}/COINBASE_ws_28_0.frames.jsonl`)
     const natives = ['SKL-USD', 'SKL-BTC', 'SKL-GBP', 'BAND-GBP', 'BAND-BTC']
     natives.push('NMR-EUR', 'YFI-BTC', 'DASH-BTC', 'NU-GBP', 'CRV-EUR')
     const pairOf = (n: string) => n.replace('-', '/')
@@ -104,12 +100,14 @@ describe('coinbase: recorded capture', () => {
     expect(applied).toBe(9719)
     expect([...expected.keys()].sort()).toEqual([...natives].sort())
 
-    sim = new SimCoinbase(
-      natives.map((n) => ({ base: n.split('-')[0]!, quote: n.split('-')[1]! })),
-      { heartbeatIntervalMs: 0, snapshotsOnSubscribe: false },
+    const sim = feeds.sim(
+      new SimCoinbase(
+        natives.map((n) => ({ base: n.split('-')[0]!, quote: n.split('-')[1]! })),
+        { heartbeatIntervalMs: 0, snapshotsOnSubscribe: false },
+      ),
     )
-    feed = startFeed(coinbase, sim, natives.map(pairOf))
-    await sim.server.waitFor(() => sim!.server.received.length >= 2, 3000, 'subscriptions')
+    const feed = feeds.start(coinbase, sim, natives.map(pairOf))
+    await sim.server.waitFor(() => sim.server.received.length >= 2, 3000, 'subscriptions')
     expect(sim.receivedFrom(sim.client)).toEqual([
       { type: 'subscribe', product_ids: natives, channel: 'level2' },
       { type: 'subscribe', product_ids: natives, channel: 'heartbeats' },
@@ -385,7 +383,7 @@ describe('coinbase: venue behaviour', () => {
   })
 
   test('more than 8 client messages a second are refused with an error frame', async () => {
-    sim = new SimCoinbase(MARKETS(), { heartbeatIntervalMs: 0 })
+    const sim = feeds.sim(new SimCoinbase(MARKETS(), { heartbeatIntervalMs: 0 }))
     const ws = new WebSocket(sim.wsUrl)
     const errors: string[] = []
     const twoErrors = new Promise<void>((resolve) => {
@@ -423,7 +421,9 @@ describe('coinbase: venue behaviour', () => {
 
   test('the product list is read page by page', async () => {
     const statuses = { 'DOGE/USD': 'delisted' }
-    sim = new SimCoinbase(MARKETS(), { pageSize: 2, heartbeatIntervalMs: 0, statuses })
+    const sim = feeds.sim(
+      new SimCoinbase(MARKETS(), { pageSize: 2, heartbeatIntervalMs: 0, statuses }),
+    )
     const signal = new AbortController().signal
     const listed = await coinbase.listMarkets(sim.restUrl, { fetch, signal })
     expect([...listed]).toEqual([

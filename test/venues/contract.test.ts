@@ -4,32 +4,28 @@
  * here with no test edits; what a venue cannot do (detect a lost message, send a checksum, seed
  * from REST) is read from its own sync rules.
  */
-import { afterEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import type { BookEntry } from '../../src/book/books.ts'
 import { isCrossed } from '../../src/book/book.ts'
 import { VENUES } from '../../src/venues/index.ts'
 import { makeBook, type Row, type SimBook } from '../../src/venues/sim/book.ts'
 import type { SnapshotFault, SimVenue } from '../../src/venues/sim/venue.ts'
 import type { Venue } from '../../src/venues/venue.ts'
-import { bookWhere, rows, startFeed, type Feed, type FeedOptions } from '../support.ts'
+import { bookWhere, rows, useFeeds, type Feed, type FeedOptions } from '../support.ts'
 
 const BTC = 'BTC/USDT'
 const ETH = 'ETH/USDT'
 
-let sim: SimVenue | undefined
-let feed: Feed | undefined
-afterEach(async () => {
-  await feed?.stop()
-  sim?.stop()
-  feed = sim = undefined
-})
+const feeds = useFeeds()
 
 function start(venue: Venue, options: FeedOptions = {}, pairs = [BTC, ETH]) {
-  sim = venue.simulate([
-    { base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
-    { base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
-  ])
-  feed = startFeed(venue, sim, pairs, { snapshotTimeoutMs: 300, ...options })
+  const sim = feeds.sim(
+    venue.simulate([
+      { base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) },
+      { base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
+    ]),
+  )
+  const feed = feeds.start(venue, sim, pairs, { snapshotTimeoutMs: 300, ...options })
   return { sim, feed }
 }
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { Books, type BookEntry } from '../../src/book/books.ts'
 import { createBook, type OrderBook } from '../../src/book/book.ts'
 import { applySnapshot, applyUpdate } from '../../src/book/sync.ts'
@@ -8,17 +8,11 @@ import { checksumOf, crc32Of, reencodeV1, SimKraken } from '../../src/venues/kra
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { SimMarket } from '../../src/venues/sim/venue.ts'
 import { ParseError, toLevel, type Venue, type VenueEvent } from '../../src/venues/venue.ts'
-import { bookWhere, rows, startFeed, type Feed, type FeedOptions } from '../support.ts'
+import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures`
 
-let sim: SimKraken | undefined
-let feed: Feed | undefined
-afterEach(async () => {
-  await feed?.stop()
-  sim?.stop()
-  feed = sim = undefined
-})
+const feeds = useFeeds()
 
 const SIM_MARKETS = (): SimMarket[] => [
   { base: 'BTC', quote: 'USD', book: makeBook(60000, 30, 0.1) },
@@ -36,8 +30,8 @@ function simFeed(
     ...options
   }: FeedOptions & { venue?: Venue; heartbeatMs?: number } = {},
 ) {
-  sim = new SimKraken(SIM_MARKETS(), { heartbeatMs })
-  feed = startFeed(venue, sim, pairs, options)
+  const sim = feeds.sim(new SimKraken(SIM_MARKETS(), { heartbeatMs }))
+  const feed = feeds.start(venue, sim, pairs, options)
   return { sim, feed, depth: venue.sync.maxDepth! }
 }
 
@@ -116,9 +110,7 @@ describe('kraken: recorded capture (v1, re-encoded as v2)', () => {
   const v1Name = (pair: string) => pair.replace('BTC', 'XBT')
 
   test('all updates pass their recorded checksums; the books match the v1 reference', async () => {
-    const lines = (await Bun.file(`${FIX}/kraken/KRAKEN_ws_50_0.frames.jsonl`).text())
-      .trim()
-      .split('\n')
+    const lines = await readLines(`${FIX}/kraken/KRAKEN_ws_50_0.frames.jsonl`)
 
     // The reference, straight from the v1 strings: snapshot, updates, truncation to 1000.
     type V1 = { as?: string[][]; bs?: string[][]; a?: string[][]; b?: string[][]; c?: string }
@@ -151,9 +143,9 @@ describe('kraken: recorded capture (v1, re-encoded as v2)', () => {
     expect(frames.filter((f) => f.includes('"type":"snapshot"')).length).toBe(10)
 
     const markets = PAIRS.map((p) => ({ base: p.split('/')[0]!, quote: p.split('/')[1]! }))
-    sim = new SimKraken(markets, { heartbeatMs: 0, sendSnapshots: false })
-    feed = startFeed(createKraken({ depth: 1000 }), sim, PAIRS)
-    await sim.server.waitFor(() => sim!.subscribed().length === 10, 3000, 'subscriptions')
+    const sim = feeds.sim(new SimKraken(markets, { heartbeatMs: 0, sendSnapshots: false }))
+    const feed = feeds.start(createKraken({ depth: 1000 }), sim, PAIRS)
+    await sim.server.waitFor(() => sim.subscribed().length === 10, 3000, 'subscriptions')
     const sub = sim.requests.find((r) => r.method === 'subscribe')!
     expect(sub.params).toEqual({ channel: 'book', symbol: PAIRS, depth: 1000, snapshot: true })
 
@@ -464,7 +456,7 @@ describe('kraken: venue behaviour', () => {
   })
 
   test('AssetPairs names markets the Kraken way: legacy keys, v1 wsnames, cancel-only status', async () => {
-    sim = new SimKraken(SIM_MARKETS(), { heartbeatMs: 0 })
+    const sim = feeds.sim(new SimKraken(SIM_MARKETS(), { heartbeatMs: 0 }))
     const body = (await (await fetch(`${sim.restUrl}/0/public/AssetPairs`)).json()) as {
       result: Record<string, { wsname?: string; base: string; quote: string; status: string }>
     }

@@ -5,24 +5,19 @@
  * its parser, the 64008 notice, its instrument list and its REST errors. Generic faults are in
  * contract.test.ts; the snapshot forms of defect 3 in test/book/sync.test.ts.
  */
-import { afterEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { okx } from '../../src/venues/okx/index.ts'
 import { okxChecksumOf, SimOkx, type SimOkxOptions } from '../../src/venues/okx/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { Venue } from '../../src/venues/venue.ts'
-import { bookWhere, rows, startFeed, type Feed, type FeedOptions } from '../support.ts'
+import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions } from '../support.ts'
+import { expectEachRejected, expectReconnect } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures`
 const BTC = 'BTC/USDT'
 const ETH = 'ETH/USDT'
 
-let sim: SimOkx | undefined
-let feed: Feed | undefined
-afterEach(async () => {
-  await feed?.stop()
-  sim?.stop()
-  feed = sim = undefined
-})
+const feeds = useFeeds()
 
 function simFeed(
   pairs = [BTC, ETH],
@@ -30,17 +25,19 @@ function simFeed(
   simOptions: SimOkxOptions = {},
   venue: Venue = okx,
 ) {
-  sim = new SimOkx(
-    [
-      { base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1, 1) },
-      { base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
-      { base: 'BTC', quote: 'USDC', book: makeBook(60001, 20, 0.1, 1) },
-      { base: 'DOGE', quote: 'USDT', trading: false, book: makeBook(0.2) },
-      { base: 'BTC', quote: 'USD', instType: 'SWAP', book: makeBook(60000) },
-    ],
-    simOptions,
+  const sim = feeds.sim(
+    new SimOkx(
+      [
+        { base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1, 1) },
+        { base: 'ETH', quote: 'USDT', book: makeBook(3000, 20, 0.01) },
+        { base: 'BTC', quote: 'USDC', book: makeBook(60001, 20, 0.1, 1) },
+        { base: 'DOGE', quote: 'USDT', trading: false, book: makeBook(0.2) },
+        { base: 'BTC', quote: 'USD', instType: 'SWAP', book: makeBook(60000) },
+      ],
+      simOptions,
+    ),
   )
-  feed = startFeed(venue, sim, pairs, options)
+  const feed = feeds.start(venue, sim, pairs, options)
   return { sim, feed }
 }
 
@@ -80,7 +77,7 @@ interface CapturedBooks {
 
 /** The capture's `books` pushes for one instrument, in order. */
 async function capturedBooks(instId: string): Promise<{ raw: string; msg: CapturedBooks }[]> {
-  const lines = (await Bun.file(`${FIX}/okx/OKX_ws_1_0.frames.jsonl`).text()).trim().split('\n')
+  const lines = await readLines(`${FIX}/okx/OKX_ws_1_0.frames.jsonl`)
   return lines
     .map((raw) => ({ raw, msg: JSON.parse(raw) as CapturedBooks }))
     .filter(({ msg }) => !msg.event && msg.arg?.channel === 'books' && msg.arg.instId === instId)
@@ -106,8 +103,8 @@ describe('okx: recorded capture', () => {
       expect(okxChecksumOf(ref.topBids(25), ref.topAsks(25))).toBe(msg.data[0]!.checksum)
     }
 
-    sim = new SimOkx([{ base: 'BTC', quote: 'USDT' }])
-    feed = startFeed(okx, sim, [BTC])
+    const sim = feeds.sim(new SimOkx([{ base: 'BTC', quote: 'USDT' }]))
+    const feed = feeds.start(okx, sim, [BTC])
     const s = sim
     await s.server.waitFor(() => subscribed(s, 'BTC-USDT'), 3000, 'subscription')
     expect(JSON.parse(s.server.received[0]!.text)).toEqual({
@@ -122,7 +119,7 @@ describe('okx: recorded capture', () => {
       expect(parse(raw, 0)).toMatchObject([{ type, checksum: msg.data[0]!.checksum }])
     }
 
-    const all = (await Bun.file(`${FIX}/okx/OKX_ws_1_0.frames.jsonl`).text()).trim().split('\n')
+    const all = await readLines(`${FIX}/okx/OKX_ws_1_0.frames.jsonl`)
     expect(s.replay(all)).toBe(98) // the derivatives' books go nowhere: nobody subscribed
     const e = await bookWhere(feed, BTC, (e) => e.updates === 98, 5000, 'all 98 applied')
 
@@ -160,9 +157,9 @@ describe('okx: recorded capture', () => {
     const restBody = JSON.stringify({ code: '0', msg: '', data })
     for (let i = SNAP_AFTER; i < updates.length; i++) applyTo(ref, updates[i]!.msg)
 
-    sim = new SimOkx([{ base: 'BTC', quote: 'USDT' }])
+    const sim = feeds.sim(new SimOkx([{ base: 'BTC', quote: 'USDT' }]))
     sim.holdSnapshots = true
-    feed = startFeed(okx, sim, [BTC])
+    const feed = feeds.start(okx, sim, [BTC])
     const s = sim
     await s.server.waitFor(() => subscribed(s, 'BTC-USDT'), 3000, 'subscription')
     for (let i = 0; i < 10; i++) s.push('BTC-USDT', frames[i]!)
@@ -332,28 +329,23 @@ describe('okx: parser', () => {
     const { sim, feed } = simFeed()
     await live(feed, sim, BTC)
     await live(feed, sim, ETH)
-    const btc = feed.entry(BTC)
-    const bads = [
+    const bads: [string, string][] = [
       ['-1.0', '1.0'],
       ['abc', '1.0'],
       ['60000.0', '-5'],
       ['1e3', '1'],
     ]
-    for (const [px, qty] of bads) {
-      const resync = feed.books.events.next('resync', (ev) => ev.entry.pair === BTC)
-      sim.inject(
-        BTC,
-        [
-          ['59999.01', '1.0', '0', '1'],
-          [px!, qty!, '0', '1'],
-        ],
-        [],
-      )
-      expect((await resync).failure.kind).toBe('bad-input')
-      expect(btc.book.bids.some((l) => l.pxText === '59999.01')).toBe(false)
-      await live(feed, sim, BTC)
-      expectSame(feed, BTC, sim.book(BTC))
-    }
+    const good = ['59999.01', '1.0', '0', '1']
+    await expectEachRejected(
+      feed,
+      BTC,
+      bads,
+      ([px, qty]) => sim.inject(BTC, [good, [px, qty, '0', '1']], []),
+      async () => {
+        await live(feed, sim, BTC)
+        expectSame(feed, BTC, sim.book(BTC))
+      },
+    )
     expect(feed.conn.stats.errors['bad-level']).toBe(4)
     expect(feed.entry(ETH).resyncs).toBe(0)
   })
@@ -363,18 +355,15 @@ describe('okx: venue behaviour', () => {
   test('the 64008 service-upgrade notice triggers a planned reconnect', async () => {
     const { sim, feed } = simFeed([BTC])
     await live(feed, sim, BTC)
-    const down = feed.conn.events.next('down')
-    sim.noticeUpgrade()
-    expect((await down).reason).toContain('64008')
-    await sim.server.waitFor(() => sim.server.connections === 2, 3000, 'planned reconnect')
+    await expectReconnect(feed, sim, () => sim.noticeUpgrade(), '64008')
     await live(feed, sim, BTC)
     expect(feed.conn.stats.errors).toEqual({})
   })
 
   test('an instrument list error is retried', async () => {
-    sim = new SimOkx([{ base: 'BTC', quote: 'USDT', book: makeBook(60000) }])
+    const sim = feeds.sim(new SimOkx([{ base: 'BTC', quote: 'USDT', book: makeBook(60000) }]))
     sim.failInstruments = 1
-    feed = startFeed(okx, sim, [BTC])
+    const feed = feeds.start(okx, sim, [BTC])
     await live(feed, sim, BTC)
     expect(feed.conn.stats.errors.instruments).toBe(1)
   })
@@ -395,7 +384,9 @@ describe('okx: venue behaviour', () => {
   })
 
   test('REST errors carry OKX bodies; market/books answers 429 (50011) past 40 requests in 2 s', async () => {
-    sim = new SimOkx([{ base: 'BTC', quote: 'USDT', book: makeBook(60000) }], { booksPer2s: 3 })
+    const sim = feeds.sim(
+      new SimOkx([{ base: 'BTC', quote: 'USDT', book: makeBook(60000) }], { booksPer2s: 3 }),
+    )
     const books = `${sim.restUrl}/api/v5/market/books?instId=BTC-USDT&sz=5`
     sim.snapshotFaults.push({ kind: 'status', status: 500 })
     const failed = await fetch(books)
