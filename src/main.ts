@@ -8,6 +8,7 @@ import { Dispatcher } from './alerts/dispatch.ts'
 import { Fanout } from './alerts/fanout.ts'
 import type { Notifier, Platform } from './alerts/notifier.ts'
 import { createApi } from './api/app.ts'
+import { summarizeVenues } from './api/status.ts'
 import { mountDashboard } from './api/dashboard/dashboard.ts'
 import { Books } from './book/books.ts'
 import { ChatCore } from './chat/commands.ts'
@@ -17,14 +18,13 @@ import { parseConfig, type Config } from './config.ts'
 import { ChatRepo } from './db/chats.ts'
 import { openDb, runMigrations, type DbHandle } from './db/client.ts'
 import { Store } from './db/store.ts'
-import { Detector, triangleMarkets } from './detector/detector.ts'
+import { Detector, marketsToWatch } from './detector/detector.ts'
 import { BookSync } from './book/sync.ts'
 import { Connection } from './venues/connection.ts'
 import { venueById } from './venues/index.ts'
 import { createLogger, type Logger } from './log.ts'
 import { createMetrics } from './metrics.ts'
 import { runUntilSignal } from './run.ts'
-import type { Pair } from './types.ts'
 
 export interface App {
   readonly config: Config
@@ -39,17 +39,6 @@ export interface App {
   readonly connections: readonly Connection[]
   readonly port: number
   stop(): Promise<void>
-}
-
-/** The markets to subscribe: the configured symbols plus every market a triangle needs. */
-export function marketsToWatch(config: Config): Pair[] {
-  const out = new Set<Pair>(config.symbols)
-  for (const cycle of config.triangles) {
-    for (const direction of [cycle, [cycle[0], cycle[2], cycle[1]] as const]) {
-      for (const { market } of triangleMarkets(direction)) out.add(market)
-    }
-  }
-  return [...out]
 }
 
 /** Starts everything from an environment; resolves once the HTTP server listens. */
@@ -71,7 +60,7 @@ export async function startApp(
   const store = new Store({ db: db.db, log: logger, onDeliveriesWritten: () => dispatcher?.wake() })
   store.start()
 
-  const pairs = marketsToWatch(config)
+  const pairs = marketsToWatch(config.symbols, config.triangles)
   let metrics: ReturnType<typeof createMetrics> | undefined
   const books = new Books()
   const connections: Connection[] = []
@@ -117,16 +106,7 @@ export async function startApp(
     allowedChats: config.allowedChats,
     log: logger,
     status: {
-      venues: () =>
-        connections.map((c) => {
-          const all = [...books.ofVenue(c.venue)].filter((e) => c.stats.markets.has(e.pair))
-          return {
-            venue: c.venue,
-            state: c.stats.state,
-            liveBooks: all.filter((e) => e.state === 'live').length,
-            books: all.length,
-          }
-        }),
+      venues: () => summarizeVenues(connections, books),
       spreads: (size) => liveDetector.spreads(size),
     },
   })

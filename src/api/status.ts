@@ -99,3 +99,19 @@ export function buildStatus(
   }
   return { venues }
 }
+
+/** One line per venue for the chat `/status`: connection state and live books of those listed. */
+export function summarizeVenues(
+  connections: readonly StatusSource[],
+  books: Books,
+): { venue: VenueId; state: ConnectionState; liveBooks: number; books: number }[] {
+  return connections.map(({ venue, stats }) => {
+    const listed = [...books.ofVenue(venue)].filter((e) => stats.markets.has(e.pair))
+    return {
+      venue,
+      state: stats.state,
+      liveBooks: listed.filter((e) => e.state === 'live').length,
+      books: listed.length,
+    }
+  })
+}

@@ -135,6 +135,20 @@ function feeOf(feeBps: Readonly<Record<VenueId, number>>, venue: VenueId): numbe
   return fee
 }
 
+/** The markets to subscribe: the configured symbols plus every market a triangle needs. */
+export function marketsToWatch(
+  symbols: readonly Pair[],
+  triangles: readonly (readonly [string, string, string])[],
+): Pair[] {
+  const out = new Set<Pair>(symbols)
+  for (const cycle of triangles) {
+    for (const direction of [cycle, [cycle[0], cycle[2], cycle[1]] as const]) {
+      for (const { market } of triangleMarkets(direction)) out.add(market)
+    }
+  }
+  return [...out]
+}
+
 export class Detector {
   readonly #o: DetectorOptions
   readonly #now: () => number
