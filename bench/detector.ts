@@ -8,6 +8,7 @@
  *   bun bench/detector.ts <port-of-a-dislocation-server> <messages>
  */
 import { Books, type BookEntry } from '../src/book/books.ts'
+import { clearBook } from '../src/book/book.ts'
 import { applySnapshot, BookSync } from '../src/book/sync.ts'
 import { Detector } from '../src/detector/detector.ts'
 import { createLogger } from '../src/log.ts'
@@ -32,12 +33,21 @@ const FEES = Object.fromEntries(VENUES.map((v) => [v.id, v.takerFeeBps]))
 /** A socket snapshot's rule: the levels replace the book. */
 const REPLACE: SyncRules = { snapshot: 'ws', sequence: 'none', detectsGaps: false }
 
-/** Replaces a book with these levels as book sync does for a socket snapshot; live at `nowMs`. */
-function put(e: BookEntry, bids: Level[], asks: Level[], nowMs: number): void {
+/**
+ * Replaces a book with these levels as book sync does for a socket snapshot: live at `nowMs`, or,
+ * when the result is crossed, emptied and syncing (a resync). Returns whether it went live.
+ */
+function put(e: BookEntry, bids: Level[], asks: Level[], nowMs: number): boolean {
   const outcome = applySnapshot(e, REPLACE, { type: 'snapshot', pair: e.pair, bids, asks }, false)
-  if (outcome.kind !== 'applied') throw new Error(`${e.venue} ${e.pair}: ${outcome.kind}`)
+  if (outcome.kind !== 'applied') {
+    clearBook(e.book)
+    e.state = 'syncing'
+    e.hasSnapshot = false
+    return false
+  }
   e.state = 'live'
   e.lastUpdateMs = nowMs
+  return true
 }
 
 const pct = (xs: Float64Array, p: number) => {
@@ -60,7 +70,7 @@ function detectorCost(updates = 200_000) {
   })
   /** A book update as the detector sees it (the `update` event), timed. */
   const update = (e: BookEntry, bids: Level[], asks: Level[], nowMs: number, k: number) => {
-    put(e, bids, asks, nowMs)
+    if (!put(e, bids, asks, nowMs)) return detector.onBookInvalid(e, 'resync: crossed book')
     const t0 = Bun.nanoseconds()
     detector.onBookUpdate(e, nowMs)
     if (k >= 0) samples[k] = (Bun.nanoseconds() - t0) / 1000
@@ -90,25 +100,13 @@ function detectorCost(updates = 200_000) {
     // 1 % of updates dislocate a venue by 0.5 % (an opportunity), then it returns.
     const shift = rand() < 0.01 ? Math.round(mid * 0.005) * (rand() < 0.5 ? 1 : -1) : 0
     const e = books.get(v, symbols[k]!)!
-    const bids: Level[] = [
-      lvl(mid - 1 + shift, 1 + rand()),
-      ...e.book.bids
-        .filter((l) => Math.abs(l.px * 100 - (mid - 1 + shift)) > 0.5 && l.px * 100 >= mid + shift)
-        .map((l) => ({ ...l, qty: 0 })),
-    ]
-    const asks: Level[] = [
-      lvl(mid + 1 + shift, 1 + rand()),
-      ...e.book.asks
-        .filter((l) => Math.abs(l.px * 100 - (mid + 1 + shift)) > 0.5 && l.px * 100 <= mid + shift)
-        .map((l) => ({ ...l, qty: 0 })),
-    ]
-    update(
-      e,
-      [...bids, ...e.book.bids.slice(0, 49)],
-      [...asks, ...e.book.asks.slice(0, 49)],
-      current,
-      current,
-    )
+    // The venue's new book: the new best level on each side, and the old levels that stay
+    // behind it (so the book never crosses).
+    const bestBid = lvl(mid - 1 + shift, 1 + rand())
+    const bestAsk = lvl(mid + 1 + shift, 1 + rand())
+    const bids = [bestBid, ...e.book.bids.filter((l) => l.px < bestBid.px)].slice(0, 50)
+    const asks = [bestAsk, ...e.book.asks.filter((l) => l.px > bestAsk.px)].slice(0, 50)
+    update(e, bids, asks, current, current)
   }
   return { updates, opened, p50Us: pct(samples, 0.5), p99Us: pct(samples, 0.99) }
 }

@@ -1,30 +1,22 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { createApi } from '../../src/api/app.ts'
 import { Books } from '../../src/book/books.ts'
-import { openDb, runMigrations, type DbHandle } from '../../src/db/client.ts'
 import { Store } from '../../src/db/store.ts'
 import { Detector } from '../../src/detector/detector.ts'
 import type { ConnectionStats } from '../../src/venues/connection.ts'
 import { binance } from '../../src/venues/binance/index.ts'
 import { kraken } from '../../src/venues/kraken/index.ts'
-import { scriptFeed, silent } from '../support.ts'
+import { openMemoryDb, scriptFeed, silent, stopAfterEach } from '../support.ts'
 
 const FEES = { binance: 10, kraken: 10, coinbase: 10, bitstamp: 10, okx: 10, bybit: 10 }
-let handle: DbHandle | undefined
-const running: { stop(): void }[] = []
-afterEach(() => {
-  for (const r of running.splice(0)) r.stop()
-  handle?.close()
-  handle = undefined
-})
+const track = stopAfterEach()
 
 async function fixture(extra: Partial<Parameters<typeof createApi>[0]> = {}) {
-  handle = await openDb({ url: ':memory:' })
-  await runMigrations(handle.db)
+  const handle = await openMemoryDb(track)
   const store = new Store({ db: handle.db, log: silent })
   const books = new Books()
-  const krakenFeed = scriptFeed(books, kraken, ['BTC/USDT', 'ETH/USDT'])
-  const binanceFeed = scriptFeed(books, binance, ['BTC/USDT', 'ETH/USDT'])
+  const krakenFeed = track(scriptFeed(books, kraken, ['BTC/USDT', 'ETH/USDT']))
+  const binanceFeed = track(scriptFeed(books, binance, ['BTC/USDT', 'ETH/USDT']))
   const detector = new Detector({
     books,
     venues: ['binance', 'kraken'],
@@ -37,8 +29,7 @@ async function fixture(extra: Partial<Parameters<typeof createApi>[0]> = {}) {
     maxQuoteAgeMs: 60_000,
     now: () => 1000,
   })
-  detector.start()
-  running.push(krakenFeed, binanceFeed, detector)
+  track(detector).start()
   detector.subscribe((e) => store.record(e))
   krakenFeed.snapshot('BTC/USDT', [['60000.1', '0.50000000']], [['60000.2', '1.25']], 1000)
   binanceFeed.snapshot('BTC/USDT', [['59000', '1']], [['59500', '1']], 1000)

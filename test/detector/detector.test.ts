@@ -1,24 +1,20 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { Books } from '../../src/book/books.ts'
 import { Detector, triangleMarkets, type DetectorOptions } from '../../src/detector/detector.ts'
 import type { OpportunityEvent } from '../../src/detector/types.ts'
 import type { VenueId } from '../../src/types.ts'
 import { venueById } from '../../src/venues/index.ts'
-import { scriptFeed, type ScriptedFeed } from '../support.ts'
+import { scriptFeed, stopAfterEach, type ScriptedFeed } from '../support.ts'
 
 const FEES = { binance: 10, kraken: 10, coinbase: 10, bitstamp: 10, okx: 10, bybit: 10 }
-
-const running: { stop(): void }[] = []
-afterEach(() => {
-  for (const r of running.splice(0)) r.stop()
-})
+const track = stopAfterEach()
 
 function setup(opts: Partial<DetectorOptions> = {}, symbols = ['BTC/USDT']) {
   let now = 1_000_000
   const venues: VenueId[] = ['binance', 'kraken', 'okx']
   const books = new Books()
   const feeds = new Map<VenueId, ScriptedFeed>()
-  for (const v of venues) feeds.set(v, scriptFeed(books, venueById(v)!, symbols, now))
+  for (const v of venues) feeds.set(v, track(scriptFeed(books, venueById(v)!, symbols, now)))
   const detector = new Detector({
     books,
     venues,
@@ -33,8 +29,7 @@ function setup(opts: Partial<DetectorOptions> = {}, symbols = ['BTC/USDT']) {
     now: () => now,
     ...opts,
   })
-  detector.start()
-  running.push(...feeds.values(), detector)
+  track(detector).start()
   const events: OpportunityEvent[] = []
   detector.subscribe((e) => events.push(e))
   const feed = (venue: VenueId) => feeds.get(venue)!
