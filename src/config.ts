@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { normalizeAsset, normalizePair, SymbolError } from './symbols.ts'
 import type { Pair, VenueId } from './types.ts'
-import { VENUE_IDS, VENUES } from './venues/index.ts'
+import { ASSET_ALIASES, VENUE_IDS, VENUES } from './venues/index.ts'
 
 export interface VenueEndpoints {
   readonly wsUrl: string
@@ -106,7 +106,7 @@ const pairList = z.string().transform((text, ctx) => {
   const pairs: Pair[] = []
   for (const item of items) {
     try {
-      pairs.push(normalizePair(item))
+      pairs.push(normalizePair(item, ASSET_ALIASES))
     } catch (err) {
       if (!(err instanceof SymbolError)) throw err
       ctx.addIssue({ code: 'custom', message: err.message })
@@ -119,7 +119,7 @@ const triangleList = z.string().transform((text, ctx) => {
   if (text.trim().toLowerCase() === 'off') return []
   const out: [string, string, string][] = []
   for (const item of list(text)) {
-    const assets = item.split(/[-/>]/).map((a) => normalizeAsset(a))
+    const assets = item.split(/[-/>]/).map((a) => normalizeAsset(a, ASSET_ALIASES))
     if (
       assets.length !== 3 ||
       new Set(assets).size !== 3 ||
@@ -303,7 +303,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       return [
         v,
         Object.freeze({
-          wsUrl: trimSlash((e[`${up}_WS_URL`] as string | undefined) ?? DEFAULT_ENDPOINTS[v]!.wsUrl),
+          wsUrl: trimSlash(
+            (e[`${up}_WS_URL`] as string | undefined) ?? DEFAULT_ENDPOINTS[v]!.wsUrl,
+          ),
           restUrl: trimSlash(
             (e[`${up}_REST_URL`] as string | undefined) ?? DEFAULT_ENDPOINTS[v]!.restUrl,
           ),

@@ -1,13 +1,16 @@
 /**
  * @module
- * Unified market names. Users and config write `BTC/USDT`, `BTCUSDT`, `btc-usdt` or `XBT/USDT`;
- * everything inside arbwatch uses `BTC/USDT`. Venue-native names come from each venue's own
- * instrument list (see the adapters), never from string guessing.
+ * Unified market names. Users and config write `BTC/USDT`, `BTCUSDT` or `btc-usdt`; everything
+ * inside arbwatch uses `BTC/USDT`. Venue-native names come from each venue's own instrument list,
+ * never from string guessing, and a venue's own asset codes (Kraken's `XBT`) are mapped by the
+ * alias table that venue declares (the registry merges them for what users type).
  */
 import type { Pair } from './types.ts'
 
-/** Asset aliases some venues use for the same coin. */
-const ALIASES: Record<string, string> = { XBT: 'BTC', XXBT: 'BTC', XDG: 'DOGE', XETH: 'ETH' }
+/** Asset codes a venue uses for a coin others name differently, venue code → unified code. */
+export type AssetAliases = Readonly<Record<string, string>>
+
+const NONE: AssetAliases = Object.freeze({})
 
 /**
  * Quote assets recognised when a user writes a pair without a separator (`BTCUSDT`).
@@ -40,10 +43,10 @@ export class SymbolError extends Error {
   override name = 'SymbolError'
 }
 
-/** Maps a venue's or user's asset code to the unified one (`XBT` → `BTC`). */
-export function normalizeAsset(asset: string): string {
+/** Maps a venue's or user's asset code to the unified one through `aliases` (`XBT` → `BTC`). */
+export function normalizeAsset(asset: string, aliases: AssetAliases = NONE): string {
   const upper = asset.trim().toUpperCase()
-  return ALIASES[upper] ?? upper
+  return aliases[upper] ?? upper
 }
 
 /**
@@ -52,30 +55,30 @@ export function normalizeAsset(asset: string): string {
  * @example
  * ```ts
  * normalizePair('btc-usdt') // 'BTC/USDT'
- * normalizePair('XBT/USDT') // 'BTC/USDT'
+ * normalizePair('XBT/USDT', { XBT: 'BTC' }) // 'BTC/USDT'
  * normalizePair('BTCUSD')   // 'BTC/USD' (never USDT)
  * ```
  * @throws SymbolError when the text is not a recognisable market.
  */
-export function normalizePair(text: string): Pair {
+export function normalizePair(text: string, aliases: AssetAliases = NONE): Pair {
   const raw = text.trim().toUpperCase()
   if (!/^[A-Z0-9]{2,12}([/\-_:][A-Z0-9]{2,12})?$/.test(raw)) {
     throw new SymbolError(`"${text}" is not a market name (write it like BTC/USDT)`)
   }
   const parts = raw.split(/[/\-_:]/)
-  if (parts.length === 2) return joinPair(parts[0]!, parts[1]!)
+  if (parts.length === 2) return joinPair(parts[0]!, parts[1]!, aliases)
   for (const quote of QUOTES) {
     if (raw.length > quote.length + 1 && raw.endsWith(quote)) {
-      return joinPair(raw.slice(0, -quote.length), quote)
+      return joinPair(raw.slice(0, -quote.length), quote, aliases)
     }
   }
   throw new SymbolError(`cannot tell the quote currency of "${text}" (write it like BTC/USDT)`)
 }
 
-/** Builds a unified pair from a venue's base and quote asset codes. */
-export function joinPair(base: string, quote: string): Pair {
-  const b = normalizeAsset(base)
-  const q = normalizeAsset(quote)
+/** Builds a unified pair from a venue's base and quote asset codes (mapped through `aliases`). */
+export function joinPair(base: string, quote: string, aliases: AssetAliases = NONE): Pair {
+  const b = normalizeAsset(base, aliases)
+  const q = normalizeAsset(quote, aliases)
   if (b === q) throw new SymbolError(`"${base}/${quote}" has the same base and quote`)
   return `${b}/${q}`
 }

@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { joinPair, normalizePair, SymbolError } from '../src/symbols.ts'
+import { ASSET_ALIASES } from '../src/venues/index.ts'
+import { KRAKEN_ASSETS } from '../src/venues/kraken/index.ts'
 
 describe('normalizePair', () => {
   test.each([
@@ -14,7 +16,7 @@ describe('normalizePair', () => {
     ['SOL_USDC', 'SOL/USDC'],
     [' eth/usdt ', 'ETH/USDT'],
   ])('%p → %p', (input, expected) => {
-    expect(normalizePair(input)).toBe(expected)
+    expect(normalizePair(input, ASSET_ALIASES)).toBe(expected)
   })
 
   test('USD is never read as USDT and the other way round', () => {
@@ -29,9 +31,17 @@ describe('normalizePair', () => {
     },
   )
 
-  test('joinPair maps venue asset aliases', () => {
-    expect(joinPair('XXBT', 'USDT')).toBe('BTC/USDT')
-    expect(joinPair('xbt', 'usd')).toBe('BTC/USD')
-    expect(joinPair('XDG', 'USD')).toBe('DOGE/USD')
+  test("joinPair maps a venue's asset codes through that venue's own table, and only there", () => {
+    expect(joinPair('XXBT', 'USDT', KRAKEN_ASSETS)).toBe('BTC/USDT')
+    expect(joinPair('xbt', 'usd', KRAKEN_ASSETS)).toBe('BTC/USD')
+    expect(joinPair('XDG', 'USD', KRAKEN_ASSETS)).toBe('DOGE/USD')
+    // Another venue's XBT is not guessed to be BTC.
+    expect(joinPair('XBT', 'USD')).toBe('XBT/USD')
+  })
+
+  test('what users type may use any venue alias the registry knows', () => {
+    expect(ASSET_ALIASES.XBT).toBe('BTC')
+    expect(normalizePair('XBT/USDT')).toBe('XBT/USDT')
+    expect(normalizePair('XBT/USDT', ASSET_ALIASES)).toBe('BTC/USDT')
   })
 })

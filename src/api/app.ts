@@ -16,7 +16,7 @@ import { toRecord, type OpportunityRecord } from '../detector/record.ts'
 import type { Opportunity, OpportunityEvent } from '../detector/types.ts'
 import type { Logger } from '../log.ts'
 import { normalizePair, SymbolError } from '../symbols.ts'
-import { VENUE_IDS } from '../venues/index.ts'
+import { ASSET_ALIASES, VENUE_IDS } from '../venues/index.ts'
 import { ApiError, onError } from './errors.ts'
 import { buildStatus, type StatusSource } from './status.ts'
 
@@ -151,7 +151,7 @@ function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string
 function parseSymbol(text: string): string {
   if (text.includes('>')) return text.toUpperCase()
   try {
-    return normalizePair(text)
+    return normalizePair(text, ASSET_ALIASES)
   } catch (err) {
     if (err instanceof SymbolError) throw new ApiError(400, err.message)
     throw err

@@ -7,7 +7,7 @@
  * render the reply; Discord's option schema is built from the same table.
  */
 import { chatAllowed } from '../alerts/fanout.ts'
-import { venueName } from '../venues/index.ts'
+import { ASSET_ALIASES, venueName } from '../venues/index.ts'
 import type { ChatPatch, ChatRepo, ChatSettings } from '../db/chats.ts'
 import type { Platform } from '../db/schema.ts'
 import type { SpreadView } from '../detector/detector.ts'
@@ -297,7 +297,7 @@ function parsePairs(
   for (const part of parts) {
     let pair: Pair
     try {
-      pair = normalizePair(part)
+      pair = normalizePair(part, ASSET_ALIASES)
     } catch (err) {
       if (!(err instanceof SymbolError)) throw err
       return { error: `${err.message}.${available}` }

@@ -9,6 +9,7 @@ import { bybit } from './bybit/index.ts'
 import { coinbase } from './coinbase/index.ts'
 import { kraken } from './kraken/index.ts'
 import { okx } from './okx/index.ts'
+import type { AssetAliases } from '../symbols.ts'
 import type { Venue } from './venue.ts'
 
 export const VENUES: readonly Venue[] = [binance, kraken, coinbase, bitstamp, okx, bybit]
@@ -23,3 +24,8 @@ export const venueById = (id: string): Venue | undefined => BY_ID.get(id)
 
 /** How users see a venue: its display name, or the id of an unknown one. */
 export const venueName = (id: string): string => BY_ID.get(id)?.name ?? id
+
+/** Every venue's asset aliases merged: what users may type (`XBT/USDT` is `BTC/USDT`). */
+export const ASSET_ALIASES: AssetAliases = Object.freeze(
+  Object.assign({}, ...VENUES.map((v) => v.assetAliases ?? {})) as Record<string, string>,
+)

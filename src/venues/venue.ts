@@ -6,6 +6,7 @@
  * socket loop lives once in connection.ts and book synchronisation once in book/sync.ts.
  * Also here: the normalised events parsers emit and the parsing helpers they share.
  */
+import type { AssetAliases } from '../symbols.ts'
 import type { Level, Pair, VenueId } from '../types.ts'
 import type { SimMarket, SimVenue } from './sim/venue.ts'
 
@@ -124,6 +125,8 @@ export interface Venue {
   readonly endpoints: { readonly wsUrl: string; readonly restUrl: string }
   readonly sync: SyncRules
   readonly limits: VenueLimits
+  /** Asset codes this venue uses for coins others name differently (venue code → unified). */
+  readonly assetAliases?: AssetAliases
   ping?(): string
   /** The venue's listed spot markets, unified pair → native name, from its own instrument list. */
   listMarkets(restUrl: string, opts: FetchOptions): Promise<Map<Pair, string>>

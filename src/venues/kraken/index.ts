@@ -13,6 +13,18 @@ import type { Level, Pair } from '../../types.ts'
 import { ExchangeError, getJson, parseJson, ParseError, toLevel } from '../venue.ts'
 import type { Venue, VenueEvent } from '../venue.ts'
 
+/**
+ * Kraken's own asset codes for coins others name differently (AssetPairs `wsname` still says
+ * `XBT/USD`; the X/Z-prefixed codes are its legacy names). From Kraken's Assets list.
+ */
+export const KRAKEN_ASSETS = Object.freeze({
+  XBT: 'BTC',
+  XXBT: 'BTC',
+  XDG: 'DOGE',
+  XXDG: 'DOGE',
+  XETH: 'ETH',
+})
+
 /** Book depths Kraken v2 accepts. */
 export const KRAKEN_DEPTHS = [10, 25, 100, 500, 1000] as const
 export type KrakenDepth = (typeof KRAKEN_DEPTHS)[number]
@@ -83,6 +95,7 @@ export function createKraken({ depth = 25 }: KrakenOptions = {}): Venue {
       maxDepth: depth,
       detectsGaps: true,
     },
+    assetAliases: KRAKEN_ASSETS,
     limits: {
       // Kraken sends a heartbeat about once a second once anything is subscribed.
       idleTimeoutMs: 10_000,
@@ -112,7 +125,7 @@ export function createKraken({ depth = 25 }: KrakenOptions = {}): Venue {
         if (slash <= 0 || slash === info.wsname.length - 1) continue
         let pair: Pair
         try {
-          pair = joinPair(info.wsname.slice(0, slash), info.wsname.slice(slash + 1))
+          pair = joinPair(info.wsname.slice(0, slash), info.wsname.slice(slash + 1), KRAKEN_ASSETS)
         } catch {
           continue
         }
