@@ -113,7 +113,7 @@ export class Scanner {
       const qtyEnd = this.i
       if (this.fail || t.charCodeAt(this.i) !== 34) break
       this.i++
-      // Extra tuple members (OKX sends four) are skipped.
+      // Extra tuple members (some venues send four) are skipped.
       while (t.charCodeAt(this.i) === 44) {
         this.i++
         this.string()
