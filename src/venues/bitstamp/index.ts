@@ -2,7 +2,7 @@
  * @module
  * Bitstamp WebSocket API v2: one `diff_order_book_<pair>` channel per market, each book seeded
  * from `GET /api/v2/order_book/<pair>/` and aligned by `microtimestamp` (diffs at or before the
- * snapshot's are dropped, the rest applied, in book/books.ts through `seq` without `prevSeq`).
+ * snapshot's are dropped, the rest applied, in book/sync.ts by the `stamp` rule).
  * There are no sequence numbers or checksums, so lost data cannot be detected later: books are
  * re-seeded on every (re)connect, on `bts:request_reconnect` and after any unreadable frame.
  */

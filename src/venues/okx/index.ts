@@ -121,7 +121,7 @@ function toBookEvent(action: unknown, d: BookData, pair: Pair): SnapshotEvent | 
  *
  * @example
  * ```ts
- * const conn = new Connection({ exchange: okx, wsUrl, restUrl, pairs: ['BTC/USDT'], sink, log })
+ * const conn = new Connection({ venue: okx, wsUrl, restUrl, pairs: ['BTC/USDT'], log })
  * ```
  */
 export const okx: Venue = {
