@@ -56,8 +56,7 @@ export async function startApp(
     throw err
   }
   const repo = new ChatRepo(db.db)
-  let dispatcher: Dispatcher | undefined
-  const store = new Store({ db: db.db, log: logger, onDeliveriesWritten: () => dispatcher?.wake() })
+  const store = new Store({ db: db.db, log: logger })
   store.start()
 
   const pairs = marketsToWatch(config.symbols, config.triangles)
@@ -169,7 +168,8 @@ export async function startApp(
   const notifiers: Partial<Record<Platform, Notifier>> = {}
   if (telegram) notifiers.telegram = telegram.notifier
   if (discord) notifiers.discord = discord.notifier
-  dispatcher = new Dispatcher({ repo, notifiers, pause, log: logger })
+  const dispatcher = new Dispatcher({ repo, notifiers, pause, log: logger })
+  store.events.on((e) => e.type === 'deliveries-written' && dispatcher.wake())
   metrics = createMetrics({ connections, books, store, dispatcher, repo })
   detector.start()
 
@@ -248,7 +248,7 @@ export async function startApp(
         for (const s of syncs) s.stop()
         liveDetector.stop()
         await store.stop()
-        await dispatcher!.stop()
+        await dispatcher.stop()
         await server.stop(true)
         db.close()
       })()

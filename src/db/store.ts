@@ -9,6 +9,7 @@ import { and, desc, eq, getTableColumns, gte, lt, ne, sql, type SQL } from 'driz
 import type { BatchItem } from 'drizzle-orm/batch'
 import { toRecord, type OpportunityRecord } from '../detector/record.ts'
 import type { OpportunityEvent, OpportunityKind, TriangleLeg } from '../detector/types.ts'
+import { Emitter } from '../events.ts'
 import type { Logger } from '../log.ts'
 import type { VenueId } from '../types.ts'
 import type { Db } from './client.ts'
@@ -32,8 +33,6 @@ export interface StoreOptions {
   readonly retryCapMs?: number
   /** How long `stop()` keeps trying to write what is pending before giving up (and logging). */
   readonly stopTimeoutMs?: number
-  /** Called after each committed transaction that wrote alert deliveries (wakes the dispatcher). */
-  readonly onDeliveriesWritten?: () => void
 }
 
 export interface StoreStats {
@@ -119,7 +118,13 @@ const TIMED_OUT = Symbol('timed out')
  * await store.stop()
  * ```
  */
+/** What the store announces: rows that reached the database. */
+export type StoreEvent =
+  /** Alert deliveries were committed (with their opportunity); the dispatcher can send them. */
+  { readonly type: 'deliveries-written'; readonly count: number }
+
 export class Store {
+  readonly events = new Emitter<StoreEvent>()
   readonly #db: Db
   readonly #log: Logger
   readonly #flushIntervalMs: number
@@ -130,7 +135,6 @@ export class Store {
   readonly #opportunities = new Pending<NewOpportunityRow>()
   /** Alert deliveries waiting to be written with their opportunity, by opportunity id. */
   readonly #deliveries = new Map<string, NewDeliveryRow[]>()
-  readonly #onDeliveriesWritten: (() => void) | undefined
   /** Kinds of failure already logged in the current outage. */
   readonly #logged = new Set<string>()
   #timer: ReturnType<typeof setTimeout> | undefined
@@ -154,9 +158,7 @@ export class Store {
     retryBaseMs = 500,
     retryCapMs = 30_000,
     stopTimeoutMs = 5_000,
-    onDeliveriesWritten,
   }: StoreOptions) {
-    this.#onDeliveriesWritten = onDeliveriesWritten
     this.#db = db
     this.#log = log
     this.#flushIntervalMs = flushIntervalMs
@@ -414,7 +416,9 @@ export class Store {
       list.splice(0, count)
       if (list.length === 0) this.#deliveries.delete(id)
     }
-    if (deliveryRows.length > 0) this.#onDeliveriesWritten?.()
+    if (deliveryRows.length > 0) {
+      this.events.emit({ type: 'deliveries-written', count: deliveryRows.length })
+    }
     this.#opportunities.confirm(taken)
     this.#written += taken.length
     this.#transactions++
