@@ -71,14 +71,17 @@ export function applySnapshot(
   const buf = e.buffer
   let firstKept = 0
   if (fromRest) {
+    if (e.hasSnapshot) {
+      // The stream already keeps this book (a socket snapshot, or an earlier answer): a REST answer
+      // arriving now is at best as new and usually older (a late answer to a repeated request).
+      const why =
+        ev.seq !== undefined && e.lastSeq !== undefined
+          ? `snapshot at ${ev.seq} arrived for a book already at ${e.lastSeq}`
+          : 'snapshot arrived for a book the stream already keeps'
+      return { kind: 'discarded', why }
+    }
     if (rules.sequence !== 'none' && ev.seq === undefined) {
       return { kind: 'refetch', why: 'the REST snapshot carries no sequence id to align it with' }
-    }
-    if (e.hasSnapshot && ev.seq !== undefined && e.lastSeq !== undefined && ev.seq < e.lastSeq) {
-      return {
-        kind: 'discarded',
-        why: `snapshot at ${ev.seq} is older than the book at ${e.lastSeq}`,
-      }
     }
     if (ev.seq !== undefined && rules.sequence === 'stamp') {
       // The buffer holds every diff since the subscription; a snapshot stamped before the first of
@@ -271,6 +274,8 @@ export class BookSync {
   #pumpTimer: ReturnType<typeof setTimeout> | undefined
   #sweeper: ReturnType<typeof setInterval> | undefined
   #upSinceMs: number | undefined
+  /** Books whose subscription the venue confirmed on this connection (or whose data arrived). */
+  readonly #confirmed = new Set<Pair>()
   #streamSeq: number | undefined
   #off: (() => void) | undefined
 
@@ -324,7 +329,9 @@ export class BookSync {
         this.#streamSeq = undefined
         this.#pending.clear()
         this.#queue.clear()
+        this.#confirmed.clear()
         for (const e of this.#listed()) {
+          if (!this.#venue.acksSubscriptions) this.#confirmed.add(e.pair)
           this.#invalidate(e, 'reconnected')
           reset(e)
           // A socket venue's subscription brings the snapshot; it is awaited like a request.
@@ -357,6 +364,7 @@ export class BookSync {
       case 'snapshot': {
         const e = this.#entries.get(ev.pair)
         if (e === undefined) return
+        this.#confirmed.add(ev.pair)
         this.#pending.delete(ev.pair)
         this.#settle(e, applySnapshot(e, this.#rules, ev, false), now)
         return
@@ -364,6 +372,7 @@ export class BookSync {
       case 'delta': {
         const e = this.#entries.get(ev.pair)
         if (e === undefined) return
+        this.#confirmed.add(ev.pair)
         const outcome = applyUpdate(e, this.#rules, ev, this.#maxBuffer)
         this.#settle(e, outcome, now, ev)
         return
@@ -400,9 +409,34 @@ export class BookSync {
         }
         return
       }
+      case 'subscribed':
+        for (const pair of ev.pairs) {
+          const e = this.#entries.get(pair)
+          if (e === undefined) continue
+          this.#confirmed.add(pair)
+          e.syncNote = undefined
+          // A book without sequence ids is seeded now rather than at its first update (a quiet
+          // market may send none for minutes). A chain venue's documented procedure fetches after
+          // the first update is buffered, so the snapshot can be checked against it (or at the
+          // snapshot timeout, for a quiet market).
+          const now = this.#rules.sequence !== 'chain'
+          if (this.#rules.snapshot === 'rest' && !e.hasSnapshot && now) this.#request(pair)
+        }
+        return
+      case 'venue-error': {
+        // An error naming a book is a refused (or dropped) subscription: its data will not flow.
+        const e = ev.pair === undefined ? undefined : this.#entries.get(ev.pair)
+        if (e === undefined) return
+        this.#confirmed.delete(e.pair)
+        if (e.state === 'live' || e.hasSnapshot) {
+          this.#resync(e, { kind: 'venue', venue: e.venue, pair: e.pair, detail: ev.message })
+        }
+        e.syncNote = `the venue refused the subscription: ${ev.message}`
+        this.#resubscribeLater(e.pair)
+        return
+      }
       case 'reconnect':
       case 'info':
-      case 'venue-error':
       case 'unknown':
         return
       default: {
@@ -492,6 +526,8 @@ export class BookSync {
     const pending = this.#pending.get(pair)
     if (pending !== undefined && pending.epoch === e.epoch) return
     if (this.#queue.has(pair)) return
+    // A REST snapshot of a book whose own data is not flowing would go live and then freeze.
+    if (this.#rules.snapshot === 'rest' && !this.#confirmed.has(pair)) return
     if (this.#rules.snapshot === 'ws') {
       this.#pending.set(pair, { atMs: Date.now(), epoch: e.epoch })
       for (const frame of this.#venue.resubscribe?.(native) ?? []) this.#conn.send(frame)
@@ -593,8 +629,35 @@ export class BookSync {
         continue
       if (this.#queue.has(e.pair)) continue
       this.#pending.delete(e.pair)
-      this.#request(e.pair)
+      if (this.#rules.snapshot === 'rest' && !this.#confirmed.has(e.pair)) {
+        // Neither an ack nor an update since the subscribe: it was lost. Send it again.
+        this.#pending.set(e.pair, { atMs: now, epoch: e.epoch })
+        this.#subscribeAgain(e.pair)
+      } else this.#request(e.pair)
     }
+  }
+
+  /** Sends a book's subscription again (a resubscribe where the venue has one). */
+  #subscribeAgain(pair: Pair): void {
+    const native = this.#conn.stats.markets.get(pair)
+    if (native === undefined || !this.#conn.isUp) return
+    this.#conn.countError('resubscribe', `${pair}: no data and no ack since subscribing; again`)
+    const frames = this.#venue.resubscribe?.(native) ?? this.#venue.subscribe([native])
+    for (const frame of frames) this.#conn.send(frame)
+  }
+
+  /** After a refusal, subscribes the book again with backoff until the venue accepts it. */
+  #resubscribeLater(pair: Pair): void {
+    const attempt = this.#attempts.get(pair) ?? 0
+    this.#attempts.set(pair, attempt + 1)
+    const t = setTimeout(
+      () => {
+        this.#timers.delete(t)
+        if (!this.#confirmed.has(pair)) this.#subscribeAgain(pair)
+      },
+      backoffMs(attempt, this.#baseMs, this.#capMs),
+    )
+    this.#timers.add(t)
   }
 
   /** The books the venue lists (the ones subscribed). */

@@ -362,6 +362,7 @@ export class Connection {
           this.countError('unknown-message', `unhandled ${this.venue} message: ${ev.what}`)
           break
         case 'info':
+        case 'subscribed':
         case 'stream-seq':
           break
         default: {

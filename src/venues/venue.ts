@@ -63,6 +63,8 @@ export type VenueEvent =
     }
   /** The venue asked us to reconnect (Binance serverShutdown, Bitstamp bts:request_reconnect). */
   | { readonly type: 'reconnect'; readonly reason: string }
+  /** The venue confirmed these markets' subscriptions (the books' own data may now flow). */
+  | { readonly type: 'subscribed'; readonly pairs: readonly Pair[] }
   /** Acks, heartbeats, pongs: proof of life, nothing to apply. */
   | { readonly type: 'info' }
   /** The venue reported an error (a rejected subscription, say). */
@@ -134,6 +136,11 @@ export interface Venue {
   wsUrl(base: string, natives: readonly string[]): string
   /** Frames that subscribe to these native markets, sent after every (re)connect. */
   subscribe(natives: readonly string[]): string[]
+  /**
+   * True when the venue answers each subscription (an ack the parser turns into `subscribed`);
+   * false when subscribing is the connection itself (Binance's streams in the URL).
+   */
+  readonly acksSubscriptions: boolean
   /** Frames that bring a fresh WebSocket snapshot of one market (sync.snapshot 'ws'). */
   resubscribe?(native: string): string[]
   /** The REST snapshot of one market (sync.snapshot 'rest'). */

@@ -207,6 +207,29 @@ for (const venue of VENUES) {
       expect(feed.conn.stats.errors.socket ?? 0).toBeGreaterThanOrEqual(1)
     })
 
+    if (venue.acksSubscriptions) {
+      test('a lost subscription is sent again; the book is never live before its data flows', async () => {
+        const { sim, feed } = start(venue, {}, [BTC])
+        // The first subscribe frames (before the socket is even open) are lost on the way in.
+        sim.server.loseClientFrames = (text) =>
+          /subscribe/i.test(text) && sim.server.lostClientFrames < 2
+        const wentLive: number[] = []
+        feed.books.events.on((e) => {
+          // How many subscribe frames had reached the venue when the book went live.
+          const through = sim.server.received.filter((r) => /subscribe/i.test(r.text)).length
+          if (e.type === 'live') wentLive.push(through)
+        })
+        await sim.server.waitFor(() => sim.server.lostClientFrames >= 1, 3000, 'a lost subscribe')
+        await exact(venue, sim, feed, BTC)
+        // It went live once, and only after a subscribe got through.
+        expect(wentLive.length).toBe(1)
+        expect(wentLive[0]).toBeGreaterThanOrEqual(1)
+        expect(feed.conn.stats.errors.resubscribe ?? 0).toBeGreaterThanOrEqual(
+          venue.sync.snapshot === 'rest' ? 1 : 0,
+        )
+      })
+    }
+
     test('markets the venue does not list are reported, not guessed', async () => {
       const { feed } = start(venue, {}, [BTC, 'DOGE/EUR'])
       const listed = await feed.conn.events.next('listed')

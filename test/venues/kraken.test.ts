@@ -396,7 +396,7 @@ describe('kraken: synchronisation', () => {
 })
 
 describe('kraken: venue behaviour', () => {
-  test('a rejected subscription is a venue error for that pair; pings are answered', async () => {
+  test('a rejected subscription is a venue error for that pair, which is subscribed again; pings are answered', async () => {
     const venue = {
       ...kraken,
       limits: { ...kraken.limits, pingIntervalMs: 30, sendPerSecond: 100 },
@@ -425,8 +425,11 @@ describe('kraken: venue behaviour', () => {
     expect(second!.req_id).toBeGreaterThan(first!.req_id!)
     const pong = await feed.conn.events.next('frame', (f) => f.events[0]?.type === 'info')
     expect(pong.events).toEqual([{ type: 'info' }])
-    expect(feed.conn.stats.errors).toEqual({ 'venue-error': 1 })
-    expect(feed.entry('BTC/USD').state).toBe('live')
+    expect(feed.conn.stats.errors['venue-error']).toBe(1)
+    // The refusal means that book's data is not flowing: it is rebuilt and subscribed again.
+    const e = await bookWhere(feed, 'BTC/USD', (x) => x.state === 'live' && x.resyncs === 1)
+    expect(e.lastFailure?.kind).toBe('venue')
+    expect(sim.requests.filter((r) => r.method === 'subscribe').length).toBeGreaterThanOrEqual(2)
   })
 
   test('heartbeats keep a quiet feed alive past the idle timeout', async () => {

@@ -31,6 +31,8 @@ export const binance: Venue = {
   endpoints: { wsUrl: 'wss://stream.binance.com:9443', restUrl: 'https://api.binance.com' },
   // The documented procedure: buffer, REST snapshot, drop u <= lastUpdateId, the first kept event
   // straddles lastUpdateId + 1, then every U is the previous u + 1 (prevSeq = U - 1, seq = u).
+  // The streams are in the URL: the connection itself is the subscription.
+  acksSubscriptions: false,
   sync: { snapshot: 'rest', sequence: 'chain', detectsGaps: true },
   limits: {
     idleTimeoutMs: 60_000,

@@ -10,7 +10,7 @@ import { joinPair } from '../../symbols.ts'
 import { SimBitstamp } from './sim.ts'
 import type { Level, Pair } from '../../types.ts'
 import { getJson, isDecimalText, parseJson, ParseError, toLevels } from '../venue.ts'
-import type { DeltaEvent, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
+import type { SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
 
 /** Channel prefix of the full-depth diff stream. */
 const DIFF_CHANNEL = 'diff_order_book_'
@@ -42,8 +42,6 @@ interface BitstampFrame {
   }
 }
 
-const NO_LEVELS: Level[] = []
-
 /**
  * Reads a microtimestamp (µs since the epoch as a decimal string; 16 digits, below 2^53, so a
  * JS number holds it exactly). Returns NaN when it is not one.
@@ -69,16 +67,30 @@ export const createBitstamp = ({
 }: BitstampOptions = {}): Venue => ({
   id: 'bitstamp',
   name: 'Bitstamp',
-  takerFeeBps: 40, // 0.40 % $0-10K
+  // 0.40 % taker / 0.30 % maker at $0-10K 30-day volume: api-evangelist/bitstamp finops/finops.yml,
+  // citing bitstamp.net/fee_schedule (Bitstamp's own page is not in the stored sources). Older
+  // tables differ (ccxt/ccxt ts/src/bitstamp.ts@0070b8a lists 0.50 % up to $20K); if that is still
+  // in force, set FEE_BPS_BITSTAMP=50.
+  takerFeeBps: 40,
   endpoints: { wsUrl: 'wss://ws.bitstamp.net', restUrl: 'https://www.bitstamp.net' },
   // Diffs carry only a microtimestamp: those at or before the snapshot's are dropped.
+  // `bts:subscription_succeeded` per channel (a `subscribed` event).
+  acksSubscriptions: true,
   sync: { snapshot: 'rest', sequence: 'stamp', detectsGaps: false },
   limits: {
     idleTimeoutMs,
     pingIntervalMs,
-    // No published limit for inbound frames; one subscribe frame per market goes out on connect.
+    // No connection, subscribe or inbound-frame limit is published in the WebSocket v2 docs
+    // (checked: copies of bitstamp.net/websocket/v2 at gpfgexchange.com and bqov.top), nor a
+    // maximum connection age: the "90 days" of older notes was found in no stored source, and the
+    // documented lifetime signal is `bts:request_reconnect`, so no maxLifetimeMs is set. One
+    // subscribe frame per market goes out on connect.
     sendPerSecond: 20,
-    // 8,000 requests per 10 minutes per client; stay well under it.
+    // REST: "Do not make more than 8000 requests per 10 minutes or we will ban your IP address"
+    // (bitstamp.net/api as quoted by docs.rs crypto-rest-client BitstampRestClient and by
+    // ccxt/ccxt ts/src/bitstamp.ts@0070b8a, rateLimit 75 ms); a newer summary (api-evangelist/
+    // bitstamp rate-limits/rate-limits.yml) gives 400/s and 10,000 per 10 minutes, an excess
+    // answered with response_code 400.002. 5/s (3,000 per 10 minutes) stays under both.
     snapshots: { burst: 10, perSecond: 5 },
   },
   ping: () => '{"event":"bts:heartbeat"}',
@@ -167,11 +179,9 @@ export const createBitstamp = ({
         case 'bts:subscription_succeeded': {
           const pair = typeof channel === 'string' ? byChannel.get(channel) : undefined
           if (pair === undefined) return [{ type: 'info' }]
-          // The subscription is live: seed the book now rather than at its first diff (quiet
-          // markets may send none for minutes). An empty update at seq 0 asks Books for the REST
-          // snapshot; the snapshot then discards it, and a live book ignores it.
-          const kick: DeltaEvent = { type: 'delta', pair, seq: 0, bids: NO_LEVELS, asks: NO_LEVELS }
-          return [kick]
+          // The subscription is live: book/sync.ts seeds the book now rather than at its first
+          // diff (quiet markets may send none for minutes).
+          return [{ type: 'subscribed', pairs: [pair] }]
         }
         case 'bts:unsubscription_succeeded':
         case 'bts:heartbeat':

@@ -72,6 +72,8 @@ export const bybit: Venue = {
   // docs/v5/market/orderbook.mdx "Update ID, is always in sequence", docs/v5/websocket/public/
   // full-ob.mdx), so deltas chain prevSeq = u - 1 → seq = u and a lost one is a gap. A snapshot
   // replaces the book, u = 1 (a service restart, orderbook.mdx) included.
+  // Acked per request; the snapshot proves the book's data flows.
+  acksSubscriptions: true,
   sync: { snapshot: 'ws', sequence: 'chain', maxDepth: BYBIT_DEPTH, detectsGaps: true },
   limits: {
     // Pongs arrive every 20 s even on a quiet book; two missed ones and a bit is a dead socket.

@@ -78,11 +78,18 @@ export const coinbase: Venue = {
   takerFeeBps: 120, // 1.20 % Advanced, under $1K 30-day volume
   endpoints: { wsUrl: 'wss://advanced-trade-ws.coinbase.com', restUrl: 'https://api.coinbase.com' },
   // Integrity is the connection-wide `sequence_num` (a `stream-seq` event), not a per-book rule.
+  // Acked with a `subscriptions` message; the snapshot proves the book's data flows.
+  acksSubscriptions: true,
   sync: { snapshot: 'ws', sequence: 'none', detectsGaps: true },
   limits: {
     // The heartbeats channel sends one message a second; ten silent seconds means a dead socket.
     idleTimeoutMs: 10_000,
-    // Unauthenticated clients may send 8 messages a second per IP; stay under it.
+    // Unauthenticated messages: 8 a second per IP (Coinbase's "Advanced Trade WebSocket Rate
+    // Limits" page, docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/
+    // websocket-rate-limits and the coinbase-business copy, both agree). Connections: 750 a
+    // second per IP there, but the page's .md rendition says 8, so count on 8. What the server
+    // answers when either is exceeded is not documented (nor handled in coinbase/
+    // coinbase-advanced-py@54fb8ed); stay under the message limit.
     sendPerSecond: 6,
   },
   simulate: (markets) => new SimCoinbase(markets),

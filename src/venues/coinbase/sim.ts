@@ -22,7 +22,9 @@ export interface SimCoinbaseOptions {
   readonly snapshotsOnSubscribe?: boolean
   /**
    * Client messages accepted per rolling second, over all connections (they share one IP):
-   * Coinbase allows unauthenticated clients 8; the rest get an error frame and are ignored.
+   * Coinbase allows unauthenticated clients 8 a second per IP (docs.cdp.coinbase.com/coinbase-app/
+   * advanced-trade-apis/websocket/websocket-rate-limits). The rest get an error frame and are
+   * ignored: that answer is this sim's choice, as Coinbase does not document its own.
    */
   readonly messagesPerSecond?: number
   /** A product `status` other than `online` (`delisted`, `offline`), by pair. */

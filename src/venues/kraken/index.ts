@@ -85,9 +85,15 @@ export function createKraken({ depth = 25 }: KrakenOptions = {}): Venue {
   return {
     id: 'kraken',
     name: 'Kraken',
-    takerFeeBps: 40, // 0.40 % Kraken Pro, $0-10K 30-day volume
+    // 0.40 % taker / 0.25 % maker at $0-10K 30-day volume: api-evangelist/kraken
+    // plans/kraken-plans-pricing.yml (2026-05-30), summarising kraken.com/features/fee-schedule.
+    // The 0.26 % still in ccxt/ccxt ts/src/kraken.ts@b872403 is the older $0-50K tier; 40 is the
+    // conservative of the two. FEE_BPS_KRAKEN overrides it.
+    takerFeeBps: 40,
     endpoints: { wsUrl: 'wss://ws.kraken.com/v2', restUrl: 'https://api.kraken.com' },
     // v2 has no sequence numbers: the CRC-32 of the top 10 levels is the only gap detector.
+    // Acked per symbol; the snapshot that follows proves the book's data flows.
+    acksSubscriptions: true,
     sync: {
       snapshot: 'ws',
       sequence: 'none',
@@ -100,7 +106,11 @@ export function createKraken({ depth = 25 }: KrakenOptions = {}): Venue {
       // Kraken sends a heartbeat about once a second once anything is subscribed.
       idleTimeoutMs: 10_000,
       pingIntervalMs: 20_000,
-      // No published number; a resubscribe costs two frames, so leave room for a few at once.
+      // Kraken publishes no number: its rate-limit guide (docs.kraken.com/api/docs/guides/
+      // spot-ratelimits, as quoted by nautilustrader.io nautilus_kraken
+      // KRAKEN_SPOT_WS_SUBSCRIPTION_QUOTA) says the message rate varies with system load and an
+      // excess is answered {"Error":"Exceeded msg rate"} and the connection stays open (seen on v1
+      // in bitrich-info/xchange-stream#502). A resubscribe costs two frames; leave room for a few.
       sendPerSecond: 10,
     },
     ping: () => JSON.stringify({ method: 'ping', req_id: ++reqId }),

@@ -130,6 +130,8 @@ export const okx: Venue = {
   takerFeeBps: 10, // 0.10 % regular Lv1
   endpoints: { wsUrl: 'wss://ws.okx.com:8443/ws/v5/public', restUrl: 'https://www.okx.com' },
   // prevSeqId/seqId chain; a maintenance reset (seqId < prevSeqId) still follows the chain rule.
+  // `{"event":"subscribe","arg":{...}}` per instrument (a `subscribed` event).
+  acksSubscriptions: true,
   sync: {
     snapshot: 'rest',
     sequence: 'chain',
@@ -153,6 +155,9 @@ export const okx: Venue = {
   async listMarkets(restUrl, opts) {
     const url = `${restUrl}/api/v5/public/instruments?instType=SPOT`
     const body = (await getJson('okx', url, opts)) as OkxResponse<OkxInstrument>
+    // Quotes come from the instrument list itself, so USD spot is used exactly when okx.com lists
+    // it. Whether it does is unsettled: the shared notes say no USD spot on the global site
+    // (regional entities only), and no OKX doc page, SDK or GitHub issue found settles it.
     const out = new Map<Pair, string>()
     for (const i of dataOf(body, 'instruments')) {
       if (i?.state !== 'live' || (i.instType !== undefined && i.instType !== 'SPOT')) continue
@@ -208,7 +213,11 @@ export const okx: Venue = {
       const arg = msg.arg
       if (msg.event !== undefined) {
         switch (msg.event) {
-          case 'subscribe':
+          case 'subscribe': {
+            const books = arg?.channel === 'books' && typeof arg.instId === 'string'
+            const pair = books ? markets.get(arg.instId as string) : undefined
+            return [pair === undefined ? { type: 'info' } : { type: 'subscribed', pairs: [pair] }]
+          }
           case 'unsubscribe':
             return [{ type: 'info' }]
           case 'error': {

@@ -33,6 +33,10 @@ export class SimServer {
   refused = 0
   /** While true, frames to clients are swallowed and client frames ignored (a stalled server). */
   stalled = false
+  /** Client frames this says yes to are lost on the way in (a subscribe that never arrives). */
+  loseClientFrames: ((text: string) => boolean) | undefined = undefined
+  /** Client frames lost through `loseClientFrames`. */
+  lostClientFrames = 0
   /** While true, new WebSocket upgrades are refused with 503. */
   refuseConnections = false
   readonly #waiters: { check: () => boolean; resolve: () => void }[] = []
@@ -72,6 +76,11 @@ export class SimServer {
         message: (ws, message) => {
           if (this.stalled) return
           const text = typeof message === 'string' ? message : new TextDecoder().decode(message)
+          if (this.loseClientFrames?.(text)) {
+            this.lostClientFrames++
+            this.#notify()
+            return
+          }
           this.received.push({ client: ws.data.id, text })
           this.#protocol.onMessage?.(ws, text)
           this.#notify()
