@@ -8,6 +8,7 @@
  */
 import type { BookEntry, Books } from '../book/books.ts'
 import { Emitter } from '../events.ts'
+import type { OpportunityRecord } from './record.ts'
 import { marketBetween } from '../symbols.ts'
 import type { Pair, VenueId } from '../types.ts'
 import {
@@ -40,6 +41,8 @@ export interface DetectorOptions {
   readonly hysteresisBps: number
   readonly maxSpreadBps: number
   readonly maxQuoteAgeMs: number
+  /** How long a resumed opportunity waits for live books before it closes as `restart`. */
+  readonly resumeGraceMs?: number
   /** At most one `updated` event per opportunity per this many ms. */
   readonly updateIntervalMs?: number
   /** How often open opportunities are checked for legs that went quiet. */
@@ -82,6 +85,12 @@ interface Slot {
   readonly entries: readonly BookEntry[]
   open: Opportunity | undefined
   lastEmitMs: number
+  /**
+   * Set while `open` is an opportunity resumed after a restart that the live books have not yet
+   * confirmed: until this time it survives stale legs; then, or at the first evaluation that does
+   * not find it, it closes with reason `restart`.
+   */
+  resumeUntilMs?: number
 }
 
 interface CrossSlot extends Slot {
@@ -254,6 +263,10 @@ export class Detector {
   sweep(nowMs = this.#now()): void {
     for (const slot of this.#slots) {
       if (slot.open === undefined) continue
+      if (slot.resumeUntilMs !== undefined) {
+        if (nowMs >= slot.resumeUntilMs) this.#close(slot, 'restart', nowMs)
+        continue
+      }
       const stale = this.#staleLeg(slot, nowMs)
       if (stale !== undefined) this.#close(slot, stale, nowMs)
     }
@@ -292,6 +305,66 @@ export class Detector {
     return slot === undefined ? undefined : this.#quote(slot, sizeQuote, nowMs)
   }
 
+  /**
+   * Takes back the opportunities that were open when the process last stopped (read from the
+   * store). Each stays the same opportunity (same id, no second `opened`) if the live books still
+   * show it at their first full evaluation; otherwise, or when the books are not live within
+   * `resumeGraceMs`, it closes with reason `restart`. One this detector no longer watches closes
+   * at once.
+   */
+  resume(records: readonly OpportunityRecord[], nowMs = this.#now()): void {
+    const grace = this.#o.resumeGraceMs ?? 30_000
+    for (const r of records) {
+      const slot = this.#slots.find(
+        (s) =>
+          s.kind === r.kind &&
+          s.symbol === r.symbol &&
+          s.buyVenue === r.buyVenue &&
+          s.sellVenue === r.sellVenue &&
+          s.open === undefined,
+      )
+      const last: Quote = {
+        grossBps: r.grossBps,
+        netBps: r.netBps,
+        sizeQuote: r.sizeQuote,
+        profitQuote: r.profitQuote,
+        maxSizeQuote: r.maxSizeQuote,
+        maxProfitQuote: r.maxProfitQuote,
+        buyPrice: r.buyPrice,
+        sellPrice: r.sellPrice,
+        feeBps: r.feeBps,
+        buyAgeMs: r.buyAgeMs,
+        sellAgeMs: r.sellAgeMs,
+        ...(r.legs ? { legs: r.legs } : {}),
+      }
+      const opp: Opportunity = {
+        id: r.id,
+        kind: r.kind,
+        symbol: r.symbol,
+        buyVenue: r.buyVenue,
+        sellVenue: r.sellVenue,
+        anomaly: r.anomaly,
+        openedAtMs: r.openedAtMs,
+        open: { ...last, grossBps: r.grossBpsOpen, netBps: r.netBpsOpen },
+        last,
+        peakNetBps: r.peakNetBps,
+        updatedAtMs: r.updatedAtMs,
+        closedAtMs: undefined,
+        closeReason: undefined,
+      }
+      if (slot === undefined) {
+        opp.closedAtMs = opp.updatedAtMs = nowMs
+        opp.closeReason = 'restart'
+        this.stats.closed++
+        this.#emit({ type: 'closed', opportunity: opp, atMs: nowMs })
+        continue
+      }
+      slot.open = opp
+      slot.lastEmitMs = nowMs
+      slot.resumeUntilMs = nowMs + grace
+    }
+  }
+
   openOpportunities(): Opportunity[] {
     return this.#slots.flatMap((s) => (s.open ? [s.open] : []))
   }
@@ -318,10 +391,15 @@ export class Detector {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!
       if (e.state !== 'live' || now - e.lastUpdateMs > o.maxQuoteAgeMs) {
-        if (slot.open) this.#close(slot, this.#staleLeg(slot, now) ?? 'leg stale', now)
+        if (slot.open && slot.resumeUntilMs === undefined) {
+          this.#close(slot, this.#staleLeg(slot, now) ?? 'leg stale', now)
+        }
         return
       }
     }
+    // Every leg is live: a resumed opportunity is confirmed here, or it is gone.
+    const resumed = slot.resumeUntilMs !== undefined
+    slot.resumeUntilMs = undefined
     const threshold = slot.open ? o.minSpreadBps - o.hysteresisBps : o.minSpreadBps
     // Cheap bound first: no size can beat the top of book after fees.
     const top =
@@ -329,19 +407,17 @@ export class Detector {
         ? topNetBps(slot.buy.book.asks, slot.sell.book.bids, slot.buyFeeBps, slot.sellFeeBps)
         : triangleTopNetBps(slot.legs)
     if (!(top >= threshold)) {
-      if (slot.open) this.#close(slot, 'spread fell below the threshold', now)
+      if (slot.open) this.#close(slot, resumed ? 'restart' : 'spread fell below the threshold', now)
       return
     }
     const quote = this.#quote(slot, o.sizeQuote, now)
     if (quote === undefined || !(quote.netBps >= threshold)) {
       if (slot.open) {
-        this.#close(
-          slot,
+        const why =
           quote === undefined
             ? 'not enough depth for the trade size'
-            : 'spread fell below the threshold',
-          now,
-        )
+            : 'spread fell below the threshold'
+        this.#close(slot, resumed ? 'restart' : why, now)
       }
       return
     }

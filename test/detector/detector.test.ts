@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { Books } from '../../src/book/books.ts'
 import { Detector, triangleMarkets, type DetectorOptions } from '../../src/detector/detector.ts'
+import { toRecord } from '../../src/detector/record.ts'
 import type { OpportunityEvent } from '../../src/detector/types.ts'
 import type { VenueId } from '../../src/types.ts'
 import { venueById } from '../../src/venues/index.ts'
@@ -216,5 +217,60 @@ describe('detector: triangles', () => {
       { market: 'ETH/BTC', side: 'buy', price: 0.05 },
       { market: 'ETH/USDT', side: 'sell', price: 2600 },
     ])
+  })
+})
+
+describe('detector: resuming after a restart', () => {
+  /** The record an earlier process stored for an opportunity it had open when it died. */
+  function openedEarlier() {
+    const first = setup()
+    first.book('binance', '99.9', '100')
+    first.book('kraken', '100.5', '100.6')
+    const o = first.events[0]!.opportunity
+    expect(o.closedAtMs).toBeUndefined()
+    return toRecord(o)
+  }
+
+  test('an opportunity still on the live books is the same one: no second opened event', () => {
+    const record = openedEarlier()
+    const { book, detector, events, types } = setup()
+    detector.resume([record])
+    expect(detector.openOpportunities().map((o) => o.id)).toEqual([record.id])
+    book('binance', '99.9', '100')
+    book('kraken', '100.5', '100.6')
+    expect(types()).not.toContain('opened')
+    book('kraken', '100.45', '100.6')
+    expect(types()).toEqual(['updated', 'updated'])
+    expect(events.at(-1)!.opportunity.id).toBe(record.id)
+    expect(events.at(-1)!.opportunity.openedAtMs).toBe(record.openedAtMs)
+  })
+
+  test('one the live books no longer show closes with reason restart', () => {
+    const record = openedEarlier()
+    const { book, detector, events } = setup()
+    detector.resume([record])
+    book('binance', '99.9', '100')
+    book('kraken', '100.0', '100.6') // the dislocation is over
+    expect(events.map((e) => [e.type, e.opportunity.id, e.opportunity.closeReason])).toEqual([
+      ['closed', record.id, 'restart'],
+    ])
+  })
+
+  test('one whose books never come back closes with reason restart after the grace period', () => {
+    const record = openedEarlier()
+    const { detector, events, tick } = setup({ resumeGraceMs: 5_000 })
+    detector.resume([record])
+    detector.sweep()
+    expect(events).toEqual([]) // the books are still syncing: it waits
+    tick(5_000)
+    detector.sweep()
+    expect(events.map((e) => [e.type, e.opportunity.closeReason])).toEqual([['closed', 'restart']])
+  })
+
+  test('one this process no longer watches closes at once', () => {
+    const record = { ...openedEarlier(), symbol: 'DOGE/USDT' }
+    const { detector, events } = setup()
+    detector.resume([record])
+    expect(events.map((e) => [e.type, e.opportunity.closeReason])).toEqual([['closed', 'restart']])
   })
 })
