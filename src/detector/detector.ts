@@ -286,14 +286,16 @@ export class Detector {
     this.#timer = setInterval(() => this.sweep(), this.#o.sweepIntervalMs ?? 250)
   }
 
-  /** Stops the sweep and closes what is open (reason `shutdown`), so history stays consistent. */
+  /**
+   * Stops following the books and the sweep. What is open stays open in the store: the next start
+   * resumes it (`resume`), so a restart neither alerts the same dislocation twice nor leaves it
+   * open forever.
+   */
   stop(): void {
     this.#offBooks?.()
     this.#offBooks = undefined
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
-    const now = this.#now()
-    for (const slot of this.#slots) if (slot.open) this.#close(slot, 'shutdown', now)
   }
 
   /**
