@@ -117,7 +117,10 @@ export async function startApp(
     defaultSizeQuote: config.tradeSize,
     allowedChats: config.allowedChats,
     cooldownMs: config.alertCooldownS * 1000,
+    repo,
   })
+  // Cooldowns still running when the last process stopped (kept with its alerts).
+  await fanout.load()
   // Every event is stored; an opening also writes one delivery per matching chat, in the same
   // transaction as the opportunity.
   detector.subscribe((event) => {
@@ -171,6 +174,7 @@ export async function startApp(
   const dispatcher = new Dispatcher({ repo, notifiers, pause, log: logger })
   store.events.on((e) => e.type === 'deliveries-written' && dispatcher.wake())
   metrics = createMetrics({ connections, books, store, dispatcher, repo })
+  detector.resume(await store.openOpportunities())
   detector.start()
 
   const api = createApi({
@@ -181,6 +185,8 @@ export async function startApp(
     log: logger,
     sizeQuote: config.tradeSize,
     apiToken: config.apiToken,
+    // Behind Fly's proxy every socket is the proxy's; it sets Fly-Client-IP (clients cannot).
+    clientIpHeader: env.FLY_APP_NAME ? 'fly-client-ip' : undefined,
     mount(app) {
       mountDashboard(app)
       app.get('/metrics', async (c) =>
@@ -241,12 +247,13 @@ export async function startApp(
     port: server.port!,
     stop() {
       stopped ??= (async () => {
-        // Stop taking commands, then stop the feeds, close what is open, flush, and let the
-        // dispatcher finish the pass it is in.
+        // Stop taking commands; stop the detector before the feeds, so what is open stays open
+        // for the next start to resume (the feeds going down would close it as stale); flush,
+        // and let the dispatcher finish the pass it is in.
         await Promise.allSettled([telegram?.stop(), discord?.stop()])
+        liveDetector.stop()
         await Promise.all(connections.map((c) => c.stop()))
         for (const s of syncs) s.stop()
-        liveDetector.stop()
         await store.stop()
         await dispatcher.stop()
         await server.stop(true)

@@ -147,6 +147,24 @@ export function createMetrics(src: MetricsSources): Metrics {
       this.inc(src.store.stats.failures)
     },
   })
+  new Gauge({
+    name: 'arbwatch_store_write_failing_seconds',
+    help: 'How long database writes have been failing (0 while they succeed)',
+    registers: [registry],
+    collect() {
+      const since = src.store.stats.failingSinceMs
+      this.set(since === null ? 0 : (Date.now() - since) / 1000)
+    },
+  })
+  new Counter({
+    name: 'arbwatch_alerts_dropped_total',
+    help: 'Alerts dropped unsent because their opportunity closed before they could be sent',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(src.store.stats.dropped)
+    },
+  })
   new Counter({
     name: 'arbwatch_alerts_sent_total',
     help: 'Alerts delivered',

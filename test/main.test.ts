@@ -122,6 +122,59 @@ describe('arbwatch process', () => {
     expect(spreads.spreads.filter((s: any) => s.symbol === 'BTC/USDT')).toHaveLength(2)
   })
 
+  test('a restart resumes the open opportunity: same row, no second opening; a gone one closes as restart', async () => {
+    const { binance, bybit, env } = twoVenues()
+    const dir = `${import.meta.dir}/../data/test-restart-${process.pid}`
+    const fileEnv = { ...env, DATABASE_URL: `file:${dir}/db.sqlite` }
+    app = await startApp(fileEnv, silent)
+    await binanceAndBybitLive(app.books, binance)
+    const asksGone: Row[] = bybit
+      .book('BTC/USDT')
+      .topAsks()
+      .map(([p]) => [p, '0'])
+    const opened = app.detector.events.next('opened', undefined, 3000)
+    bybit.update(
+      'BTC/USDT',
+      [['60200.00', '1.00000000']],
+      [...asksGone, ['60300.00', '1.00000000']],
+    )
+    const { opportunity } = await opened
+    await app.stop()
+
+    // Same database, same venues: the dislocation is still there.
+    const connected = (n: number) =>
+      binance.server.waitFor(() => binance.server.connections >= n, 5000, `connection ${n}`)
+    app = await startApp(fileEnv, silent)
+    await connected(2)
+    const events: string[] = []
+    app.detector.events.on((e) => events.push(`${e.type} ${e.opportunity.id}`))
+    expect(app.detector.openOpportunities().map((o) => o.id)).toEqual([opportunity.id])
+    const confirmed = app.detector.events.next(
+      'updated',
+      (e) => e.opportunity.id === opportunity.id,
+    )
+    await binanceAndBybitLive(app.books, binance)
+    bybit.update('BTC/USDT', [['60200.00', '1.50000000']], [])
+    await confirmed
+    expect(events.filter((e) => e.startsWith('opened'))).toEqual([])
+    await app.stop()
+
+    // Restarted after the dislocation ended while nobody watched: it closes as `restart`.
+    bybit.update('BTC/USDT', [['60200.00', '0']], [['60000.50', '1.00000000']])
+    app = await startApp(fileEnv, silent)
+    const closed = app.detector.events.next('closed', undefined, 5000)
+    await connected(3)
+    await binanceAndBybitLive(app.books, binance)
+    const { opportunity: gone } = await closed
+    expect([gone.id, gone.closeReason]).toEqual([opportunity.id, 'restart'])
+    await app.store.flush()
+    const rows = (await app.store.listOpportunities({})).items
+    expect(rows.map((r) => [r.id, r.closeReason])).toEqual([[opportunity.id, 'restart']])
+    await app.stop()
+    app = undefined
+    await Bun.$`rm -rf ${dir}`.quiet()
+  }, 20_000)
+
   test('a bad environment stops start-up with one message naming each bad variable', async () => {
     await expect(startApp({ PORT: 'eighty', EXCHANGES: 'mtgox' }, silent)).rejects.toThrow(
       /PORT="eighty".*\n.*EXCHANGES|EXCHANGES="mtgox"[\s\S]*PORT="eighty"/,

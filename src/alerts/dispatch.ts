@@ -1,9 +1,11 @@
 /**
  * @module
  * Sends alert deliveries (rows written with their opportunity) to the chat platforms and edits
- * them while the opportunity lasts and when it closes. Every delivery is claimed in the database
- * before it is sent, so none is sent twice, even across a crash; failures are retried with
- * backoff and, after a bounded number of tries, marked failed (counted and visible). What
+ * them while the opportunity lasts and when it closes. Each chat is its own queue: one send or
+ * edit at a time per chat, a few chats at once per platform, and a chat that is rate-limited (or
+ * slow) holds only itself. Every delivery is claimed in the database before it is sent, so none
+ * is sent twice, even across a crash; failures are retried with backoff (a 429 after exactly its
+ * `retry_after`) and, after a bounded number of tries, marked failed (counted and visible). What
  * happened to each delivery is announced on `events`.
  */
 import type { ChatRepo } from '../db/chats.ts'
@@ -70,7 +72,10 @@ export type DispatchEvent =
     }
   /** Deliveries found half-sent at start-up, marked failed instead of sent twice. */
   | { readonly type: 'deliveries-interrupted'; readonly count: number }
-  /** One pass over due deliveries and edits finished (also after a database error). */
+  /**
+   * One pass over due deliveries and edits finished (also after a database error): what it
+   * found is being sent, each chat's in its own queue.
+   */
   | { readonly type: 'pass-done' }
 
 export interface DispatcherOptions {
@@ -81,7 +86,13 @@ export interface DispatcherOptions {
   readonly log: Logger
   /** How often the database is checked for due deliveries and edits (also woken on new ones). */
   readonly pollMs?: number
-  /** Tries before a delivery is marked failed. */
+  /**
+   * Sends and edits in flight at once per platform, each to a different chat (default 3: grammY's
+   * advice for bulk messages is to send a few at a time, as fast as they go, and to respect every
+   * 429, rather than to throttle).
+   */
+  readonly concurrency?: number
+  /** Tries before a delivery is marked failed (429s may take four times as many). */
   readonly maxAttempts?: number
   readonly retryBaseMs?: number
   readonly retryCapMs?: number
@@ -114,6 +125,12 @@ export class Dispatcher {
   readonly #o: DispatcherOptions
   readonly #now: () => number
   readonly #logged = new Set<string>()
+  /** Chats (`platform:chatId`) with a send or edit in flight. */
+  readonly #busy = new Set<string>()
+  readonly #inflight = new Map<Platform, number>()
+  /** Chats (and `platform:*`, a whole platform) told to wait by a 429, until when. */
+  readonly #heldUntil = new Map<string, number>()
+  readonly #tasks = new Set<Promise<void>>()
   #timer: ReturnType<typeof setTimeout> | undefined
   #running: Promise<void> | undefined
   #again = false
@@ -163,12 +180,13 @@ export class Dispatcher {
     })
   }
 
-  /** Stops polling; resolves when the pass in progress (if any) has finished. */
+  /** Stops polling; resolves when the pass and the sends in progress (if any) have finished. */
   async stop(): Promise<void> {
     this.#stopped = true
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
     await this.#running
+    await Promise.allSettled([...this.#tasks])
   }
 
   /** One pass: send what is due, then edit what changed. */
@@ -181,34 +199,93 @@ export class Dispatcher {
     this.events.emit({ type: 'pass-done' })
   }
 
+  /** Starts the due sends first (the head of each chat's queue), then edits, in free chats. */
   async #sendAndEdit(): Promise<void> {
     for (const { delivery, opportunity } of await this.#o.repo.due(this.#now())) {
       if (this.#stopped) return
-      await this.#send(delivery, opportunity)
+      const notifier = this.#o.notifiers[delivery.platform]
+      if (notifier === undefined) await this.#unconfigured(delivery)
+      else this.#spawn(delivery, () => this.#send(notifier, delivery, opportunity))
     }
     const editEveryMs = this.#o.editEveryMs ?? 15_000
     for (const { delivery, opportunity } of await this.#o.repo.toEdit(editEveryMs)) {
       if (this.#stopped) return
-      await this.#edit(delivery, opportunity)
+      const notifier = this.#o.notifiers[delivery.platform]
+      if (notifier !== undefined && delivery.messageId !== null)
+        this.#spawn(delivery, () => this.#edit(notifier, delivery, opportunity))
     }
   }
 
-  async #send(d: DeliveryRow, o: OpportunityRecord): Promise<void> {
-    const ref = refOf(d)
-    const notifier = this.#o.notifiers[d.platform]
-    if (notifier === undefined) {
-      const error = `${d.platform} is not configured`
-      await this.#o.repo.markFailed(d.id, error)
-      this.stats.failed++
-      this.events.emit({
-        type: 'delivery-failed',
-        ...ref,
-        kind: 'unconfigured',
-        attempts: d.attempts,
-        error,
+  /**
+   * Runs a send or edit in its chat's queue, unless the chat is busy or told to wait, or its
+   * platform has `concurrency` in flight; then a later pass (woken when one finishes) runs it.
+   */
+  #spawn(d: DeliveryRow, job: () => Promise<void>): void {
+    const key = chatKey(d)
+    const now = this.#now()
+    if (this.#busy.has(key) || this.#held(key, now) || this.#held(`${d.platform}:*`, now)) return
+    const inflight = this.#inflight.get(d.platform) ?? 0
+    if (inflight >= (this.#o.concurrency ?? 3)) return
+    this.#busy.add(key)
+    this.#inflight.set(d.platform, inflight + 1)
+    const task: Promise<void> = job()
+      .catch((err: unknown) =>
+        this.#logOnce('database', 'alert dispatch could not update a delivery; retrying', err),
+      )
+      .finally(() => {
+        this.#busy.delete(key)
+        this.#inflight.set(d.platform, (this.#inflight.get(d.platform) ?? 1) - 1)
+        this.#tasks.delete(task)
+        this.wake()
       })
-      return
+    this.#tasks.add(task)
+  }
+
+  #held(key: string, now: number): boolean {
+    const until = this.#heldUntil.get(key)
+    if (until === undefined) return false
+    if (until > now) return true
+    this.#heldUntil.delete(key)
+    return false
+  }
+
+  /**
+   * A 429: the chat sends nothing more until `untilMs`. When several chats of a platform are
+   * told to wait at once, the limit is the bot's, not the chat's: the whole platform waits.
+   */
+  #hold(d: DeliveryRef, untilMs: number): void {
+    const now = this.#now()
+    const key = chatKey(d)
+    this.#heldUntil.set(key, Math.max(untilMs, this.#heldUntil.get(key) ?? 0))
+    let held = 0
+    for (const k of [...this.#heldUntil.keys()])
+      if (k.startsWith(`${d.platform}:`) && !k.endsWith(':*') && this.#held(k, now)) held++
+    const platform = `${d.platform}:*`
+    if (held >= PLATFORM_HOLD_AT && !this.#held(platform, now)) {
+      this.#heldUntil.set(platform, untilMs)
+      this.#o.log.warn(
+        { platform: d.platform, chats: held, untilMs },
+        'several chats are rate-limited at once: all alerts to the platform wait',
+      )
     }
+    setTimeout(() => this.wake(), Math.max(0, untilMs - now)).unref?.()
+  }
+
+  async #unconfigured(d: DeliveryRow): Promise<void> {
+    const error = `${d.platform} is not configured`
+    await this.#o.repo.markFailed(d.id, error)
+    this.stats.failed++
+    this.events.emit({
+      type: 'delivery-failed',
+      ...refOf(d),
+      kind: 'unconfigured',
+      attempts: d.attempts,
+      error,
+    })
+  }
+
+  async #send(notifier: Notifier, d: DeliveryRow, o: OpportunityRecord): Promise<void> {
+    const ref = refOf(d)
     if (!(await this.#o.repo.claim(d.id))) return
     const attempts = d.attempts + 1
     try {
@@ -224,7 +301,10 @@ export class Dispatcher {
         this.stats.failed++
         this.events.emit({ type: 'delivery-failed', ...ref, kind: e.kind, attempts, error: why })
         await this.#pause(d, e.message)
-      } else if (e.kind === 'rejected' || attempts >= (this.#o.maxAttempts ?? 5)) {
+      } else if (
+        e.kind === 'rejected' ||
+        attempts >= (this.#o.maxAttempts ?? 5) * (e.kind === 'rate-limited' ? 4 : 1)
+      ) {
         await this.#o.repo.markFailed(d.id, why)
         this.stats.failed++
         this.#logOnce(`failed:${e.kind}`, `alert delivery failed after ${attempts} tries`, err)
@@ -234,7 +314,9 @@ export class Dispatcher {
         const backoff =
           Math.min(this.#o.retryCapMs ?? 60_000, base * 2 ** (attempts - 1)) *
           (0.5 + Math.random() * 0.5)
-        const retryAtMs = this.#now() + Math.max(backoff, e.retryAfterMs ?? 0)
+        // A 429 is retried after exactly its retry_after, and holds its chat until then.
+        const retryAtMs = this.#now() + (e.retryAfterMs !== undefined ? e.retryAfterMs : backoff)
+        if (e.kind === 'rate-limited') this.#hold(ref, retryAtMs)
         await this.#o.repo.retryLater(d.id, retryAtMs, why)
         this.stats.retried++
         this.#logOnce(`retry:${e.kind}`, 'alert delivery will be retried', err)
@@ -250,9 +332,8 @@ export class Dispatcher {
     }
   }
 
-  async #edit(d: DeliveryRow, o: OpportunityRecord): Promise<void> {
-    const notifier = this.#o.notifiers[d.platform]
-    if (notifier === undefined || d.messageId === null) return
+  async #edit(notifier: Notifier, d: DeliveryRow, o: OpportunityRecord): Promise<void> {
+    if (d.messageId === null) return
     const closed = o.closedAtMs !== null
     try {
       await notifier.edit(d.chatId, d.messageId, formatAlert(o, d, this.#now()))
@@ -262,7 +343,9 @@ export class Dispatcher {
     } catch (err) {
       const e = asNotifierError(err)
       this.stats.editFailures++
-      if (e.kind === 'forbidden') {
+      if (e.kind === 'rate-limited') {
+        this.#hold(refOf(d), this.#now() + (e.retryAfterMs ?? 1000))
+      } else if (e.kind === 'forbidden') {
         await this.#o.repo.markEdited(d.id, this.#now(), true)
         await this.#pause(d, e.message)
       } else if (e.kind === 'rejected') {
@@ -304,6 +387,12 @@ function asNotifierError(err: unknown): NotifierError {
     { cause: err },
   )
 }
+
+/** Rate-limited chats of one platform at once that make the whole platform wait. */
+const PLATFORM_HOLD_AT = 3
+
+const chatKey = (d: { readonly platform: Platform; readonly chatId: string }): string =>
+  `${d.platform}:${d.chatId}`
 
 const refOf = (d: DeliveryRow): DeliveryRef => ({
   deliveryId: d.id,

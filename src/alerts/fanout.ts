@@ -1,9 +1,10 @@
 /**
  * @module
  * Who gets an alert: for an opening, the chats it should reach, each at its own trade size and
- * threshold, with a per-chat cooldown per market and venue pair; and the delivery rows the store
- * writes with the opportunity.
+ * threshold, with a per-chat cooldown per market and venue pair (kept in the database with the
+ * alerts, so a restart keeps it); and the delivery rows the store writes with the opportunity.
  */
+import type { ChatRepo } from '../db/chats.ts'
 import type { NewDeliveryRow, Platform } from '../db/schema.ts'
 import type { Opportunity } from '../detector/types.ts'
 
@@ -40,8 +41,17 @@ export interface FanoutOptions {
   readonly allowedChats?: ReadonlySet<string> | undefined
   /** Time between alerts to one chat for the same market and venue pair (default 60 s). */
   readonly cooldownMs?: number
+  /** Where the alerts already written are read back from by `load()` (`ChatRepo` has it). */
+  readonly repo?: Pick<ChatRepo, 'lastAlerts'>
   readonly now?: () => number
 }
+
+/** Cooldowns that ran out are forgotten once more than this many are kept. */
+const PRUNE_ABOVE = 10_000
+
+/** What a chat's cooldown is per: the kind, market and venue pair, e.g. `cross|BTC/USDT|a>b`. */
+export const cooldownKeyOf = (o: Opportunity): string =>
+  `${o.kind}|${o.symbol}|${o.buyVenue}>${o.sellVenue}`
 
 /**
  * Whether ALLOWED_CHATS lets a chat use the bot: listed as `<platform>:<id>` or as a bare id.
@@ -64,11 +74,13 @@ export function chatAllowed(
 
 /**
  * Decides which chats an opening alerts. It owns the cooldowns, so one instance serves the
- * process.
+ * process. Each delivery row carries its cooldown key, so the cooldown is written in the same
+ * transaction as the alert; `load()` reads the recent ones back after a restart.
  *
  * @example
  * ```ts
- * const fanout = new Fanout({ chats: () => core.chats(), defaultThresholdBps: 10, defaultSizeQuote: 1000 })
+ * const fanout = new Fanout({ chats: () => core.chats(), defaultThresholdBps: 10, defaultSizeQuote: 1000, repo })
+ * await fanout.load()
  * store.record(event, fanout.deliveries(event.opportunity, event.atMs, netAt))
  * ```
  */
@@ -81,6 +93,18 @@ export class Fanout {
   constructor(options: FanoutOptions) {
     this.#o = options
     this.#now = options.now ?? Date.now
+  }
+
+  /**
+   * Loads the cooldowns still running from the alerts in the database (call it before the first
+   * opening, e.g. at start-up). Without a `repo` it does nothing.
+   */
+  async load(): Promise<void> {
+    if (this.#o.repo === undefined) return
+    const since = this.#now() - (this.#o.cooldownMs ?? 60_000)
+    for (const [key, atMs] of await this.#o.repo.lastAlerts(since)) {
+      if (atMs > (this.#lastAlertMs.get(key) ?? -Infinity)) this.#lastAlertMs.set(key, atMs)
+    }
   }
 
   /**
@@ -97,6 +121,10 @@ export class Fanout {
     const now = this.#now()
     const markets = o.kind === 'cross' ? [o.symbol] : (o.open.legs ?? []).map((l) => l.market)
     const cooldownMs = this.#o.cooldownMs ?? 60_000
+    if (this.#lastAlertMs.size > PRUNE_ABOVE) {
+      for (const [key, atMs] of this.#lastAlertMs)
+        if (now - atMs >= cooldownMs) this.#lastAlertMs.delete(key)
+    }
     const targets: AlertTarget[] = []
     const netBySize = new Map<number, number | undefined>()
     for (const chat of this.#o.chats()) {
@@ -109,7 +137,7 @@ export class Fanout {
       const net = netBySize.get(size)
       if (net === undefined || !(net >= (chat.thresholdBps ?? this.#o.defaultThresholdBps)))
         continue
-      const cooldownKey = `${chat.platform}:${chat.chatId}|${o.kind}|${o.symbol}|${o.buyVenue}>${o.sellVenue}`
+      const cooldownKey = `${chat.platform}:${chat.chatId}|${cooldownKeyOf(o)}`
       const last = this.#lastAlertMs.get(cooldownKey)
       if (last !== undefined && now - last < cooldownMs) continue
       this.#lastAlertMs.set(cooldownKey, now)
@@ -136,6 +164,7 @@ export class Fanout {
       netBps: t.netBps,
       sizeQuote: t.sizeQuote,
       createdAtMs: atMs,
+      cooldownKey: cooldownKeyOf(o),
     }))
   }
 }

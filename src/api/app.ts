@@ -4,21 +4,20 @@
  * stream, both sending opportunities as the one `OpportunityRecord`. Built from its dependencies;
  * opens no port itself.
  */
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { timingSafeEqual } from 'hono/utils/buffer'
 import { secureHeaders } from 'hono/secure-headers'
-import { streamSSE } from 'hono/streaming'
 import { z } from 'zod'
 import type { Books } from '../book/books.ts'
 import { CursorError, MAX_LIMIT, type Store } from '../db/store.ts'
 import type { Detector } from '../detector/detector.ts'
-import { toRecord, type OpportunityRecord } from '../detector/record.ts'
-import type { Opportunity, OpportunityEvent } from '../detector/types.ts'
+import type { OpportunityRecord } from '../detector/record.ts'
 import type { Logger } from '../log.ts'
 import { normalizePair, SymbolError } from '../symbols.ts'
 import { ASSET_ALIASES, VENUE_IDS } from '../venues/index.ts'
 import { ApiError, onError } from './errors.ts'
 import { buildStatus, type StatusSource } from './status.ts'
+import { StreamHub, type StreamLimits } from './stream.ts'
 
 export interface ApiDeps {
   readonly connections: readonly StatusSource[]
@@ -36,10 +35,17 @@ export interface ApiDeps {
   readonly mount?: (app: Hono) => void
   /** Extra routes that carry their own authentication (the Telegram webhook's secret header). */
   readonly mountPublic?: (app: Hono) => void
-  /** Most concurrent /api/stream clients. */
+  /** Most concurrent /api/stream clients; at the cap a new one replaces the slowest (default 100). */
   readonly maxStreams?: number
   /** How often /api/stream checks venue states for changes. */
   readonly streamPollMs?: number
+  /** The other /api/stream bounds: streams per client address, unsent bytes per client, pings. */
+  readonly streamLimits?: Omit<StreamLimits, 'maxStreams' | 'pollMs'>
+  /**
+   * A header that carries the client's address, set by a proxy in front that overwrites it
+   * (`fly-client-ip` on Fly.io); without it the socket's address is used.
+   */
+  readonly clientIpHeader?: string
   readonly now?: () => number
 }
 
@@ -129,15 +135,6 @@ function toCsv(items: readonly OpportunityRecord[]): string {
   return `${lines.join('\r\n')}\r\n`
 }
 
-/** Idle streams get a ping this often (below Bun's default 10 s idle timeout, and proxies'). */
-const PING_MS = 8_000
-
-/**
- * An opportunity as the stream sends it: the same record `/api/opportunities` returns, plus the
- * full quotes it opened with and has now (`open`, `last`), which stream clients read.
- */
-const streamed = (o: Opportunity) => ({ ...toRecord(o), open: o.open, last: o.last })
-
 /** Validates query parameters; a bad one is a 400 that says what is wrong. */
 function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.infer<T> {
   const result = schema.safeParse(query)
@@ -185,6 +182,12 @@ export function createApi(deps: ApiDeps): Hono {
   app.get('/readyz', async (c) => {
     const reasons: string[] = []
     if (!(await store.ping())) reasons.push('the database does not answer')
+    // A database that answers reads can still refuse writes (a read-only file, a full disk).
+    const { failingSinceMs, lastError } = store.stats
+    if (failingSinceMs !== null) {
+      const s = Math.max(0, Math.round((Date.now() - failingSinceMs) / 1000))
+      reasons.push(`database writes have been failing for ${s} s: ${lastError}`)
+    }
     const live = connections.filter((x) =>
       [...books.ofVenue(x.venue)].some((e) => e.state === 'live'),
     )
@@ -204,8 +207,7 @@ export function createApi(deps: ApiDeps): Hono {
     // A bearer token, or `?token=` for what a browser cannot add headers to (EventSource, links).
     app.use('*', async (c, next) => {
       if (c.req.path === '/healthz' || c.req.path === '/readyz') return next()
-      const header = c.req.header('authorization') ?? ''
-      const given = header.startsWith('Bearer ') ? header.slice(7) : (c.req.query('token') ?? '')
+      const given = bearerToken(c.req.header('authorization')) ?? c.req.query('token') ?? ''
       if (given === '' || !(await timingSafeEqual(token, given))) {
         c.header('www-authenticate', 'Bearer realm="arbwatch"')
         throw new ApiError(401, 'this API needs the API_TOKEN as a bearer token')
@@ -214,11 +216,21 @@ export function createApi(deps: ApiDeps): Hono {
     })
   }
   deps.mount?.(app)
+  const hub = new StreamHub(
+    {
+      subscribe: (listener) => detector.subscribe(listener),
+      openOpportunities: () => detector.openOpportunities(),
+      venues: () => buildStatus(connections, books, now()).venues,
+      now,
+    },
+    { ...deps.streamLimits, maxStreams: deps.maxStreams, pollMs: deps.streamPollMs },
+  )
   app.get('/api/status', (c) =>
     c.json({
       ...buildStatus(connections, books, now()),
       detector: { ...detector.stats, open: detector.openOpportunities().length },
       store: store.stats,
+      stream: hub.stats,
     }),
   )
   app.get('/api/spreads', (c) => {
@@ -254,72 +266,39 @@ export function createApi(deps: ApiDeps): Hono {
       'content-disposition': 'attachment; filename="opportunities.csv"',
     })
   })
-  app.get('/api/opportunities/:id', async (c) => {
+  // Ids hold a `/` (`cross:BTC/USDT:binance>kraken:…`): the id is the rest of the path, `/` as
+  // typed or as `%2F`.
+  app.get('/api/opportunities/:id{.+}', async (c) => {
     const id = c.req.param('id')
     if (id.length > 200) throw new ApiError(400, 'id is too long')
     const row = await store.getOpportunity(id)
     if (row === undefined) throw new ApiError(404, `no opportunity ${id}`)
     return c.json(row)
   })
-  let streams = 0
   app.get('/api/stream', (c) => {
-    if (streams >= (deps.maxStreams ?? 100))
-      throw new ApiError(503, 'too many stream clients; try again later')
-    streams++
-    return streamSSE(c, async (stream) => {
-      const queue: { event: string; data: unknown }[] = []
-      let wake: (() => void) | undefined
-      const push = (event: string, data: unknown) => {
-        if (queue.length < 1000) queue.push({ event, data })
-        wake?.()
-      }
-      const states = new Map<string, string>()
-      const sample = (force: boolean) => {
-        const status = buildStatus(connections, books, now()).venues
-        for (const [venue, v] of Object.entries(status)) {
-          const sig = `${v!.state}|${Object.values(v!.books)
-            .map((b) => b.state)
-            .join(',')}`
-          if (force || states.get(venue) !== sig) {
-            states.set(venue, sig)
-            push('venue', { venue, ...v })
-          }
-        }
-      }
-      const unsubscribe = detector.subscribe((e: OpportunityEvent) =>
-        push('opportunity', { type: e.type, atMs: e.atMs, opportunity: streamed(e.opportunity) }),
-      )
-      const timer = setInterval(() => sample(false), deps.streamPollMs ?? 1000)
-      let closed = false
-      stream.onAbort(() => {
-        closed = true
-        wake?.()
-      })
-      try {
-        push('hello', { atMs: now(), open: detector.openOpportunities().map(streamed) })
-        sample(true)
-        let lastWrite = now()
-        while (!closed) {
-          while (queue.length > 0 && !closed) {
-            const { event, data } = queue.shift()!
-            await stream.writeSSE({ event, data: JSON.stringify(data) })
-            lastWrite = now()
-          }
-          if (closed) break
-          await new Promise<void>((resolve) => {
-            wake = resolve
-            setTimeout(resolve, PING_MS)
-          })
-          wake = undefined
-          if (queue.length === 0 && now() - lastWrite >= PING_MS)
-            await stream.writeSSE({ event: 'ping', data: '{}' })
-        }
-      } finally {
-        clearInterval(timer)
-        unsubscribe()
-        streams--
-      }
+    const body = hub.open(clientIp(c, deps.clientIpHeader))
+    if (body === 'refused') {
+      c.header('retry-after', '10')
+      throw new ApiError(429, 'too many streams from this address; close one and try again')
+    }
+    return c.body(body, 200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
     })
   })
   return app
+}
+
+/** The credentials of an `Authorization: Bearer …` header (the scheme in any case, RFC 7235). */
+function bearerToken(header: string | undefined): string | undefined {
+  return /^bearer +(\S+) *$/i.exec(header ?? '')?.[1]
+}
+
+/** The client's address: the proxy's header when configured, else the socket's (or `unknown`). */
+function clientIp(c: Context, header: string | undefined): string {
+  const forwarded = header === undefined ? undefined : c.req.header(header)?.split(',')[0]?.trim()
+  if (forwarded) return forwarded
+  const server = c.env as { requestIP?(req: Request): { address: string } | null } | undefined
+  return server?.requestIP?.(c.req.raw)?.address ?? 'unknown'
 }

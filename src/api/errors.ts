@@ -5,6 +5,7 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { databaseUnavailable } from '../db/client.ts'
 import type { Logger } from '../log.ts'
 
 export class ApiError extends HTTPException {
@@ -19,6 +20,9 @@ export const onError = (log: Logger) =>
     if (err instanceof HTTPException) {
       return c.json({ error: err.message }, err.status as ContentfulStatusCode)
     }
+    // A database that times out, is unreachable, read-only or full: a 503 that says so.
+    const unavailable = databaseUnavailable(err)
+    if (unavailable !== undefined) return c.json({ error: unavailable }, 503)
     log.error({ err }, 'unhandled API error')
     return c.json({ error: 'internal error' }, 500)
   }

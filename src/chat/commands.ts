@@ -1,10 +1,11 @@
 /**
  * @module
- * The chat command core, platform-free. `COMMANDS` defines every command and the range of its
- * argument; `parseCommand` turns text into a typed `Command` (or says what is wrong) against that
- * table; `runCommand` answers it with a typed `Reply`. `ChatCore` adds who may talk, rate limits
- * and the settings cache. Telegram and Discord only translate messages into `handle()` calls and
- * render the reply; Discord's option schema is built from the same table.
+ * The chat command core, platform-free. `commandDefinitions` defines every command and the range
+ * of its argument (the threshold's floor is the process's MIN_SPREAD_PCT); `parseCommand` turns
+ * text into a typed `Command` (or says what is wrong) against that table; `runCommand` answers it
+ * with a typed `Reply`. `ChatCore` adds who may talk, rate limits and the settings cache. Telegram
+ * and Discord only translate messages into `handle()` calls and render the reply; Discord's
+ * option schema is built from the core's table.
  */
 import { chatAllowed } from '../alerts/fanout.ts'
 import { ASSET_ALIASES, venueName } from '../venues/index.ts'
@@ -53,100 +54,128 @@ const DAY_MS = 86_400_000
 /** Longest argument text for any command (one without an argument ignores it). */
 const MAX_ARG_CHARS = 200
 
-/** Every command, its argument and that argument's range. */
-export const COMMANDS = [
-  { name: 'start', description: 'What this bot does and how to use it', readOnly: true },
-  { name: 'help', description: 'The commands and what they accept', readOnly: true },
-  {
-    name: 'subscribe',
-    description: 'Follow markets, e.g. /subscribe BTCUSDT ETH/USDT',
-    readOnly: false,
-    arg: {
-      name: 'symbols',
-      description: 'One or more markets, e.g. BTCUSDT',
-      type: 'symbols',
-      required: true,
-      min: 1,
-      max: 10,
-      unit: 'markets',
-      maxLength: MAX_ARG_CHARS,
+/** What the definitions depend on in this process's configuration. */
+export interface CommandConfig {
+  /**
+   * The lowest threshold a chat may set, in percent: the detector's MIN_SPREAD_PCT, below which
+   * nothing is ever detected, so nothing could be alerted (default 0.01).
+   */
+  readonly minThresholdPct?: number
+}
+
+/**
+ * Every command, its argument and that argument's range, for one configuration (built once at
+ * start-up; parsing and Discord's option schema read the same table).
+ *
+ * @param config the floor of `/threshold` (MIN_SPREAD_PCT)
+ * @returns the definitions, in /help order
+ * @example
+ * ```ts
+ * commandDefinitions({ minThresholdPct: 0.1 }).find((c) => c.name === 'threshold')!.arg!.min // 0.1
+ * ```
+ */
+export function commandDefinitions({ minThresholdPct = 0.01 }: CommandConfig = {}) {
+  return [
+    { name: 'start', description: 'What this bot does and how to use it', readOnly: true },
+    { name: 'help', description: 'The commands and what they accept', readOnly: true },
+    {
+      name: 'subscribe',
+      description: 'Follow markets, e.g. /subscribe BTCUSDT ETH/USDT',
+      readOnly: false,
+      arg: {
+        name: 'symbols',
+        description: 'One or more markets, e.g. BTCUSDT',
+        type: 'symbols',
+        required: true,
+        min: 1,
+        max: 10,
+        unit: 'markets',
+        maxLength: MAX_ARG_CHARS,
+      },
     },
-  },
-  {
-    name: 'unsubscribe',
-    description: 'Stop following markets, or all',
-    readOnly: false,
-    arg: {
-      name: 'symbols',
-      description: 'Markets to drop, or "all"',
-      type: 'symbols-or-all',
-      required: true,
-      min: 1,
-      max: 10,
-      unit: 'markets',
-      maxLength: MAX_ARG_CHARS,
+    {
+      name: 'unsubscribe',
+      description: 'Stop following markets, or all',
+      readOnly: false,
+      arg: {
+        name: 'symbols',
+        description: 'Markets to drop, or "all"',
+        type: 'symbols-or-all',
+        required: true,
+        min: 1,
+        max: 10,
+        unit: 'markets',
+        maxLength: MAX_ARG_CHARS,
+      },
     },
-  },
-  {
-    name: 'threshold',
-    description: 'Minimum net spread for alerts, in percent, e.g. /threshold 0.5',
-    readOnly: false,
-    arg: {
-      name: 'percent',
-      description: 'Net spread in percent, e.g. 0.5',
-      type: 'percent',
-      required: true,
-      min: 0.01,
-      max: 50,
-      unit: '%',
-      maxLength: 20,
+    {
+      name: 'threshold',
+      description: 'Minimum net spread for alerts, in percent, e.g. /threshold 0.5',
+      readOnly: false,
+      arg: {
+        name: 'percent',
+        description: 'Net spread in percent, e.g. 0.5',
+        type: 'percent',
+        required: true,
+        min: minThresholdPct,
+        max: Math.max(50, minThresholdPct),
+        unit: '%',
+        maxLength: 20,
+      },
     },
-  },
-  {
-    name: 'size',
-    description: 'Trade size net spreads are computed at, e.g. /size 2500',
-    readOnly: false,
-    arg: {
-      name: 'amount',
-      description: 'Amount of the quote currency, e.g. 2500',
-      type: 'amount',
-      required: true,
-      min: 1,
-      max: 10_000_000,
-      unit: 'quote',
-      maxLength: 20,
+    {
+      name: 'size',
+      description: 'Trade size net spreads are computed at, e.g. /size 2500',
+      readOnly: false,
+      arg: {
+        name: 'amount',
+        description: 'Amount of the quote currency, e.g. 2500',
+        type: 'amount',
+        required: true,
+        min: 1,
+        max: 10_000_000,
+        unit: 'quote',
+        maxLength: 20,
+      },
     },
-  },
-  { name: 'list', description: 'This chat’s markets and settings', readOnly: true },
-  {
-    name: 'status',
-    description: 'Best current spreads for your markets and venue health',
-    readOnly: true,
-  },
-  {
-    name: 'mute',
-    description: 'Pause alerts, e.g. /mute 2h (no duration: until /unmute)',
-    readOnly: false,
-    arg: {
-      name: 'duration',
-      description: 'e.g. 30m, 2h, 1d',
-      type: 'duration',
-      required: false,
-      min: 1,
-      max: 30 * DAY_MS,
-      unit: 'ms',
-      maxLength: 20,
+    { name: 'list', description: 'This chat’s markets and settings', readOnly: true },
+    {
+      name: 'status',
+      description: 'Best current spreads for your markets and venue health',
+      readOnly: true,
     },
-  },
-  { name: 'unmute', description: 'Resume alerts', readOnly: false },
-] as const satisfies readonly CommandSpec[]
+    {
+      name: 'mute',
+      description: 'Pause alerts, e.g. /mute 2h (no duration: until /unmute)',
+      readOnly: false,
+      arg: {
+        name: 'duration',
+        description: 'e.g. 30m, 2h, 1d',
+        type: 'duration',
+        required: false,
+        min: 1,
+        max: 30 * DAY_MS,
+        unit: 'ms',
+        maxLength: 20,
+      },
+    },
+    { name: 'unmute', description: 'Resume alerts', readOnly: false },
+  ] as const satisfies readonly CommandSpec[]
+}
+
+/** The definitions with the default floor: names and descriptions (the ranges come from config). */
+export const COMMANDS = commandDefinitions()
 
 export type CommandName = (typeof COMMANDS)[number]['name']
 
-const SPECS: ReadonlyMap<string, CommandSpec> = new Map(COMMANDS.map((c) => [c.name, c]))
-
-/** The definition of a command, or undefined for a name that is none. */
-export const commandSpec = (name: string): CommandSpec | undefined => SPECS.get(name.toLowerCase())
+/**
+ * The definition of a command in `commands` (default `COMMANDS`), or undefined for a name that is
+ * none.
+ */
+export const commandSpec = (
+  name: string,
+  commands: readonly CommandSpec[] = COMMANDS,
+): CommandSpec | undefined => commands.find((c) => c.name === name.toLowerCase())
 
 // ---- parsing -----------------------------------------------------------------------------------
 
@@ -181,6 +210,8 @@ export interface ParseFailure {
 export interface ParseOptions {
   /** When given, only these markets are accepted (the configured SYMBOLS). */
   readonly markets?: readonly Pair[]
+  /** The definitions to parse against (default `COMMANDS`; the core passes its configured ones). */
+  readonly commands?: readonly CommandSpec[]
 }
 
 /**
@@ -205,7 +236,7 @@ export function parseCommand(
   options: ParseOptions = {},
 ): Command | ParseFailure {
   const lower = name.toLowerCase()
-  const spec = commandSpec(lower)
+  const spec = commandSpec(lower, options.commands)
   if (spec === undefined) {
     return {
       type: 'invalid',
@@ -243,10 +274,17 @@ export function parseCommand(
     }
     case 'threshold': {
       const arg = spec.arg!
-      const percent = inRange(decimal(args), arg)
+      const typed = decimal(args)
+      const example = Math.min(Math.max(0.5, arg.min!), arg.max!)
+      if (typed !== undefined && typed < arg.min!) {
+        return bad(
+          `Alerts here start at a net spread of ${arg.min}% (the bot's MIN_SPREAD_PCT): nothing below it is ever detected, so a lower threshold could never alert. Give one between ${arg.min} and ${arg.max}, e.g. /threshold ${example}.`,
+        )
+      }
+      const percent = inRange(typed, arg)
       if (percent === undefined) {
         return bad(
-          `The threshold is a net spread in percent between ${arg.min} and ${arg.max}, e.g. /threshold 0.5.`,
+          `The threshold is a net spread in percent between ${arg.min} and ${arg.max}, e.g. /threshold ${example}.`,
         )
       }
       // Rounded to a millionth of a bp, so 0.07 % is 7 bps, not 7.000000000000001.
@@ -527,6 +565,8 @@ export interface CommandHandler {
   handle(ref: ChatRef, name: string, argText: string): Promise<Reply>
   /** The markets users can subscribe to (for autocomplete). */
   symbols(): readonly string[]
+  /** The definitions `handle` parses against (Discord builds its schema from them); default `COMMANDS`. */
+  commands?(): readonly CommandSpec[]
 }
 
 /** The settings queries the core uses (`ChatRepo` has them; tests may pass a fake). */
@@ -542,11 +582,21 @@ export interface ChatCoreOptions {
   /** Defaults for chats that set nothing: the configured MIN_SPREAD_PCT and TRADE_SIZE. */
   readonly defaultThresholdBps: number
   readonly defaultSizeQuote: number
+  /**
+   * The lowest threshold a chat may set: the detector's floor (MIN_SPREAD_PCT), below which nothing
+   * is ever detected. Default `defaultThresholdBps`, which is that same setting.
+   */
+  readonly minThresholdBps?: number
   readonly status: StatusSource
   /** When set, only these chats (`telegram:<id>`, `discord:<channel id>`, or a bare id) may use it. */
   readonly allowedChats?: ReadonlySet<string> | undefined
   /** Commands a user may send per minute. */
   readonly commandsPerMinute?: number
+  /**
+   * Most users whose recent commands are remembered for the rate limit (default 10,000). Users
+   * idle for a minute are forgotten anyway; past the bound the least recently active go first.
+   */
+  readonly maxTrackedUsers?: number
   readonly log: Logger
   readonly now?: () => number
 }
@@ -566,11 +616,26 @@ export class ChatCore implements CommandHandler {
   readonly #o: ChatCoreOptions
   readonly #now: () => number
   readonly #chats = new Map<string, ChatSettings>()
+  /** User → the times of their commands in the last minute; least recently active first. */
   readonly #usage = new Map<string, number[]>()
+  #swept = 0
+  readonly #commands: readonly CommandSpec[]
 
   constructor(options: ChatCoreOptions) {
     this.#o = options
     this.#now = options.now ?? Date.now
+    const minBps = options.minThresholdBps ?? options.defaultThresholdBps
+    // Rounded so that 7 bps is 0.07 %, not 0.07000000000000001 (which would refuse 0.07).
+    this.#commands = commandDefinitions({ minThresholdPct: Math.round(minBps * 1e6) / 1e8 })
+  }
+
+  commands(): readonly CommandSpec[] {
+    return this.#commands
+  }
+
+  /** How many users the rate limit remembers now (bounded by `maxTrackedUsers`). */
+  get trackedUsers(): number {
+    return this.#usage.size
   }
 
   /** Loads every chat's settings (call once at start-up). */
@@ -597,7 +662,16 @@ export class ChatCore implements CommandHandler {
     }
     if (!this.#withinRate(ref))
       return refused('rate-limited', 'Too many commands: wait a minute and try again.')
-    const cmd = parseCommand(name, argText, { markets: this.#o.symbols })
+    // Refused, not stripped: with a direction override the text the user saw is not the text we
+    // got, so acting on a cleaned-up version could change something they did not mean. The reply
+    // never repeats the input.
+    if (UNSAFE_CHARS.test(name) || UNSAFE_CHARS.test(argText)) {
+      return refused(
+        'bad-argument',
+        'That command contains invisible control or text-direction characters; type it again without them.',
+      )
+    }
+    const cmd = parseCommand(name, argText, { markets: this.#o.symbols, commands: this.#commands })
     if (cmd.type === 'invalid') return refused(cmd.reason, cmd.message)
     try {
       return await runCommand(cmd, this.#deps(ref))
@@ -665,20 +739,42 @@ export class ChatCore implements CommandHandler {
     Object.assign(this.#chat(ref), patch)
   }
 
-  /** A sliding one-minute window per user. */
+  /**
+   * A sliding one-minute window per user. Users with nothing in the window are swept out (at most
+   * once a window), and past `maxTrackedUsers` the least recently active is forgotten.
+   */
   #withinRate(ref: ChatRef): boolean {
     const limit = this.#o.commandsPerMinute ?? 20
     const now = this.#now()
-    const k = `${ref.platform}:${ref.userId}`
-    const times = (this.#usage.get(k) ?? []).filter((t) => now - t < 60_000)
-    if (times.length >= limit) {
-      this.#usage.set(k, times)
-      return false
+    if (now - this.#swept >= RATE_WINDOW_MS) {
+      this.#swept = now
+      for (const [k, times] of this.#usage)
+        if (!(now - times.at(-1)! < RATE_WINDOW_MS)) this.#usage.delete(k)
     }
-    times.push(now)
+    const k = `${ref.platform}:${ref.userId}`
+    const times = (this.#usage.get(k) ?? []).filter((t) => now - t < RATE_WINDOW_MS)
+    // Re-inserted, so the map stays ordered by last activity.
+    this.#usage.delete(k)
+    const allowed = times.length < limit
+    if (allowed) times.push(now)
     this.#usage.set(k, times)
-    return true
+    const max = this.#o.maxTrackedUsers ?? 10_000
+    for (const oldest of this.#usage.keys()) {
+      if (this.#usage.size <= max) break
+      this.#usage.delete(oldest)
+    }
+    return allowed
   }
 }
+
+const RATE_WINDOW_MS = 60_000
+
+/**
+ * C0 controls but tab, newline and carriage return (which separate words), DEL and C1 controls,
+ * and the bidirectional marks, embeddings, overrides and isolates (U+061C, U+200E/F,
+ * U+202A–U+202E, U+2066–U+2069).
+ */
+const UNSAFE_CHARS =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/
 
 const key = (platform: Platform, chatId: string) => `${platform}:${chatId}`

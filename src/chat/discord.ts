@@ -1,7 +1,7 @@
 /**
  * @module
  * Discord ↔ the chat core, with discord.js: slash commands over the gateway, their option schema
- * (types, bounds, symbol autocomplete) built from the core's `COMMANDS` table, the core's replies
+ * (types, bounds, symbol autocomplete) built from the core's command definitions, the core's replies
  * rendered as interaction replies; and a Notifier that posts and edits alert embeds over REST,
  * mapping Discord's failures to `NotifierError`.
  */
@@ -160,7 +160,10 @@ export function createDiscord({
   // Alerts need only REST: their own client works before start(), after stop() and whatever
   // the gateway does (the client's REST loses its token when the client is destroyed).
   const rest = new REST(restOptions).setToken(token)
-  const specs = new Map<string, CommandSpec>(COMMANDS.map((spec) => [spec.name, spec]))
+  // The core's own definitions (their bounds depend on its configuration), so that Discord's
+  // schema and the core's parser accept the same values.
+  const commands = core.commands?.() ?? COMMANDS
+  const specs = new Map<string, CommandSpec>(commands.map((spec) => [spec.name, spec]))
 
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'))
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord warning'))
@@ -253,9 +256,9 @@ export function createDiscord({
       const route = guildId
         ? Routes.applicationGuildCommands(appId, guildId)
         : Routes.applicationCommands(appId)
-      await client.rest.put(route, { body: slashCommands(COMMANDS) })
+      await client.rest.put(route, { body: slashCommands(commands) })
       log.info(
-        { guildId: guildId ?? 'global', count: COMMANDS.length },
+        { guildId: guildId ?? 'global', count: commands.length },
         'discord commands registered',
       )
     } catch (err) {

@@ -1,16 +1,18 @@
 /**
  * @module
  * Telegram through grammY: every command in `COMMANDS` is answered by the core and its `Reply`
- * rendered as plain text; alerts are posted and edited as a `Notifier`. Updates arrive by long polling (`@grammyjs/runner`) or, when a
- * webhook URL is given, by webhook. Telegram's limits are kept by grammY's own plugins:
- * `@grammyjs/transformer-throttler` paces calls per chat and overall, `@grammyjs/auto-retry` waits
- * out 429s.
+ * rendered as plain text; alerts are posted and edited as a `Notifier`. Updates arrive by long
+ * polling (`@grammyjs/runner`) or, when a webhook URL is given, by webhook. Telegram's limits are
+ * kept as grammY's "Flood Limits" guide says: no throttling, every 429 respected. Replies wait out
+ * a 429 with `@grammyjs/auto-retry`; alerts use their own API client, whose 429s go back to the
+ * dispatcher, which holds only that chat until `retry_after` (replies and alerts never share a
+ * queue).
  */
 import { createHash } from 'node:crypto'
 import { autoRetry } from '@grammyjs/auto-retry'
 import { run, sequentialize, type RunnerHandle } from '@grammyjs/runner'
-import { apiThrottler } from '@grammyjs/transformer-throttler'
 import {
+  Api,
   Bot,
   BotError,
   GrammyError,
@@ -98,14 +100,15 @@ export function createTelegram({
     throw new RangeError('webhookSecret must be 1-256 characters of A-Z, a-z, 0-9, _ and -')
   const webhookPath = webhookUrl === undefined ? undefined : new URL(webhookUrl).pathname
 
-  const bot = new Bot(token, {
-    botInfo,
-    client: { timeoutSeconds: 75, ...(apiRoot ? { apiRoot: apiRoot.replace(/\/+$/, '') } : {}) },
-  })
-  // The last transformer installed runs first: the throttler hands out a chat's turn, and the
-  // retry after a 429 happens inside that turn, so the chat's next message waits behind it.
-  // 5xx and network errors are not retried here: they surface as `transient` NotifierErrors for
-  // the dispatcher's backoff (auto-retry would retry network errors without limit).
+  const client = {
+    timeoutSeconds: 75,
+    ...(apiRoot ? { apiRoot: apiRoot.replace(/\/+$/, '') } : {}),
+  }
+  const bot = new Bot(token, { botInfo, client })
+  // Command replies (and polling): sent at once, a 429 waited out inside that chat's handler
+  // (updates are sequential per chat only), so it delays no other chat. No throttler: grammY
+  // advises against it. 5xx and network errors are not retried here (auto-retry would retry
+  // network errors without limit).
   bot.api.config.use(
     autoRetry({
       maxRetryAttempts: 3,
@@ -114,7 +117,6 @@ export function createTelegram({
       rethrowHttpErrors: true,
     }),
   )
-  bot.api.config.use(apiThrottler())
   bot.api.config.use(watchPolling(log))
 
   const inflight = new Set<Promise<void>>()
@@ -213,7 +215,9 @@ export function createTelegram({
   }
 
   const telegram: TelegramBot = {
-    notifier: createNotifier(bot),
+    // Alerts: a client of their own, without auto-retry, so a 429 comes back to the dispatcher at
+    // once (it holds that chat until retry_after) instead of holding a send slot while it sleeps.
+    notifier: createNotifier(new Api(token, client)),
     webhookPath,
     async start() {
       if (lifecycle) return
@@ -267,7 +271,7 @@ export function createTelegram({
   if (webhookUrl === undefined) return telegram
   const callback = webhookCallback(bot, 'std/http', {
     secretToken: secret,
-    // Answer Telegram after 10 s even if a (throttled) reply is still on its way.
+    // Answer Telegram after 10 s even if a reply (waiting out a 429) is still on its way.
     onTimeout: 'return',
     timeoutMilliseconds: 10_000,
   })
@@ -287,14 +291,14 @@ export function createTelegram({
   }
 }
 
-/** The Notifier over the bot's API: HTML alerts, failures mapped to `NotifierError`. */
-function createNotifier(bot: Bot): Notifier {
+/** The Notifier over a Bot API client: HTML alerts, failures mapped to `NotifierError`. */
+function createNotifier(api: Api): Notifier {
   const options = { parse_mode: 'HTML', link_preview_options: { is_disabled: true } } as const
   return {
     platform: 'telegram',
     async send(chatId, alert) {
       try {
-        const message = await bot.api.sendMessage(toChatId(chatId), renderAlertHtml(alert), options)
+        const message = await api.sendMessage(toChatId(chatId), renderAlertHtml(alert), options)
         return { messageId: String(message.message_id) }
       } catch (err) {
         throw toNotifierError(err)
@@ -302,7 +306,7 @@ function createNotifier(bot: Bot): Notifier {
     },
     async edit(chatId, messageId, alert) {
       try {
-        await bot.api.editMessageText(
+        await api.editMessageText(
           toChatId(chatId),
           Number(messageId),
           renderAlertHtml(alert),
@@ -319,7 +323,7 @@ function createNotifier(bot: Bot): Notifier {
 
 /**
  * Maps a grammY failure to what the dispatcher needs: 403 and "chat not found"-like 400s are
- * `forbidden`, a 429 (one that outlived auto-retry) `rate-limited` with its `retry_after`, 5xx and
+ * `forbidden`, a 429 `rate-limited` with its `retry_after`, 5xx and
  * network errors `transient`, other 4xx `rejected`.
  *
  * @param err what a Bot API call threw
@@ -466,7 +470,7 @@ function leadingCommand(
   return entity && text ? text.slice(0, entity.length) : undefined
 }
 
-/** Numeric chat ids as numbers (what Telegram and the throttler expect); `@channel` names as is. */
+/** Numeric chat ids as numbers (what Telegram expects); `@channel` names as is. */
 const toChatId = (chatId: string): number | string =>
   /^-?\d+$/.test(chatId) ? Number(chatId) : chatId
 

@@ -4,7 +4,8 @@
  * read and write through here, each typed by the few calls it makes (`ChatSettingsRepo`,
  * `DeliveryRepo`); deliveries come with their opportunity as the one `OpportunityRecord`.
  */
-import { and, asc, eq, inArray, isNotNull, lte, or, sql } from 'drizzle-orm'
+import { and, asc, eq, gte, inArray, isNotNull, lte, or, sql } from 'drizzle-orm'
+import { alias } from 'drizzle-orm/sqlite-core'
 import type { OpportunityRecord } from '../detector/record.ts'
 import type { Db } from './client.ts'
 import {
@@ -105,19 +106,60 @@ export class ChatRepo {
 
   // ---- deliveries -------------------------------------------------------------------------
 
-  /** Deliveries due to be sent now, oldest first, with their opportunity. */
-  async due(nowMs: number, limit = 50): Promise<DueDelivery[]> {
+  /**
+   * The head of each chat's queue when it is due now: per chat, its pending delivery with the
+   * earliest `nextAttemptAtMs` (then the lowest id), if that is due; oldest first, one per chat.
+   * A chat's deliveries go out one at a time, and one chat's backlog never hides another chat.
+   */
+  async due(nowMs: number, limit = 200): Promise<DueDelivery[]> {
+    const head = alias(deliveries, 'head')
+    const headId = this.#db
+      .select({ id: head.id })
+      .from(head)
+      .where(
+        and(
+          eq(head.platform, deliveries.platform),
+          eq(head.chatId, deliveries.chatId),
+          eq(head.status, 'pending'),
+        ),
+      )
+      .orderBy(asc(head.nextAttemptAtMs), asc(head.id))
+      .limit(1)
     const rows = await this.#db
       .select({ delivery: deliveries, opportunity: opportunities })
       .from(deliveries)
       .innerJoin(opportunities, eq(opportunities.id, deliveries.opportunityId))
-      .where(and(eq(deliveries.status, 'pending'), lte(deliveries.nextAttemptAtMs, nowMs)))
+      .where(
+        and(
+          eq(deliveries.status, 'pending'),
+          lte(deliveries.nextAttemptAtMs, nowMs),
+          eq(deliveries.id, sql`(${headId})`),
+        ),
+      )
       .orderBy(asc(deliveries.nextAttemptAtMs), asc(deliveries.id))
       .limit(limit)
     return rows.map(({ delivery, opportunity }) => ({
       delivery,
       opportunity: fromRow(opportunity),
     }))
+  }
+
+  /**
+   * When each chat was last alerted per cooldown key, from the alerts written since `sinceMs`:
+   * `platform:chatId|cooldownKey` → ms. The fan-out loads its cooldowns from here at start-up.
+   */
+  async lastAlerts(sinceMs: number): Promise<Map<string, number>> {
+    const rows = await this.#db
+      .select({
+        platform: deliveries.platform,
+        chatId: deliveries.chatId,
+        cooldownKey: deliveries.cooldownKey,
+        atMs: sql<number>`max(${deliveries.createdAtMs})`,
+      })
+      .from(deliveries)
+      .where(and(gte(deliveries.createdAtMs, sinceMs), isNotNull(deliveries.cooldownKey)))
+      .groupBy(deliveries.platform, deliveries.chatId, deliveries.cooldownKey)
+    return new Map(rows.map((r) => [`${r.platform}:${r.chatId}|${r.cooldownKey}`, Number(r.atMs)]))
   }
 
   /**

@@ -24,6 +24,11 @@ export interface DbOptions {
   readonly authToken?: string | undefined
   /** How long the first `select 1` may take before the database counts as unreachable. */
   readonly connectTimeoutMs?: number
+  /**
+   * How long any later query may take before it fails with a `DatabaseTimeoutError` (a hung
+   * server must not hang its callers; libSQL's HTTP client has no timeout of its own).
+   */
+  readonly queryTimeoutMs?: number
 }
 
 export interface DbHandle {
@@ -31,6 +36,17 @@ export interface DbHandle {
   readonly client: Client
   /** Closes the client; safe to call more than once. */
   close(): void
+}
+
+/** A query got no answer within the client's `queryTimeoutMs` (the query may still run). */
+export class DatabaseTimeoutError extends Error {
+  override name = 'DatabaseTimeoutError'
+  constructor(
+    readonly operation: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`the database did not answer within ${timeoutMs} ms (${operation})`)
+  }
 }
 
 /** The database could not be opened, reached or migrated. The message names the (redacted) URL. */
@@ -66,6 +82,7 @@ export async function openDb({
   url,
   authToken,
   connectTimeoutMs = 10_000,
+  queryTimeoutMs = 5_000,
 }: DbOptions): Promise<DbHandle> {
   const shown = redactUrl(url)
   const fail = (what: string, cause: unknown): DatabaseError =>
@@ -96,7 +113,13 @@ export async function openDb({
 
   let client: Client
   try {
-    client = createClient(local ? { url } : { url, authToken })
+    client = createClient(
+      local
+        ? { url }
+        : // The HTTP transport's requests are aborted a little after the query gives up, so a
+          // hung server does not keep sockets (and libSQL's 20 request slots) forever.
+          { url, authToken, fetch: abortingFetch(queryTimeoutMs + 1_000) },
+    )
   } catch (err) {
     throw fail('open', err)
   }
@@ -106,6 +129,7 @@ export async function openDb({
     client.close()
     throw fail('reach', err)
   }
+  limitQueries(client, queryTimeoutMs, local && !MEMORY.has(url))
   const db = drizzle(client, { schema })
   return {
     db,
@@ -142,6 +166,86 @@ async function answers(client: Client, timeoutMs: number): Promise<void> {
   } finally {
     clearTimeout(timer)
   }
+}
+
+/**
+ * Makes every query of the client fail with a `DatabaseTimeoutError` after `timeoutMs`, on the
+ * client itself so that drizzle and anything else holding it are bounded too. For a database
+ * file, a failure that a fixed file would cure (read-only, cannot open, I/O error) also reopens
+ * the connections: SQLite keeps a connection opened on a read-only file read-only forever.
+ */
+function limitQueries(client: Client, timeoutMs: number, file: boolean): void {
+  const reopen = (err: unknown) => {
+    if (file && REOPEN.test(errorCode(err))) void client.reconnect()
+    throw err
+  }
+  for (const name of ['execute', 'batch', 'migrate', 'executeMultiple', 'transaction'] as const) {
+    const call = (client[name] as (...args: unknown[]) => Promise<unknown>).bind(client)
+    Object.defineProperty(client, name, {
+      configurable: true,
+      writable: true,
+      value: (...args: unknown[]) => deadline(call(...args).catch(reopen), timeoutMs, name),
+    })
+  }
+}
+
+/** SQLite failures after which a database file's connections are reopened. */
+const REOPEN = /^SQLITE_(READONLY|CANTOPEN|IOERR)/
+
+/** The error's code (`SQLITE_FULL`, `ECONNREFUSED`…), from it or its causes; '' when none. */
+function errorCode(err: unknown): string {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && code !== '') return code
+  }
+  return ''
+}
+
+/** Codes that mean the database cannot serve requests now, not that the request was wrong. */
+const UNAVAILABLE =
+  /^(SQLITE_(READONLY|CANTOPEN|IOERR|FULL|BUSY|LOCKED|CORRUPT|NOTADB)|CLIENT_CLOSED|SERVER_ERROR|HRANA_|ECONN|ConnectionRe|ETIMEDOUT|EPIPE|UND_ERR|FailedToOpenSocket)/
+
+/**
+ * Why a failed query means the database is unavailable (it timed out, is unreachable, read-only
+ * or full), for an answer such as HTTP 503; undefined for any other error.
+ *
+ * @param err what a query threw (drizzle wraps the client's error as its `cause`)
+ * @returns a message fit for a client of the API, naming no URL or SQL
+ * @example
+ * ```ts
+ * const why = databaseUnavailable(err)
+ * if (why !== undefined) return c.json({ error: why }, 503)
+ * ```
+ */
+export function databaseUnavailable(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof DatabaseTimeoutError) {
+      return `the database did not answer within ${e.timeoutMs} ms; try again later`
+    }
+  }
+  const code = errorCode(err)
+  if (UNAVAILABLE.test(code)) return `the database is unavailable (${code}); try again later`
+  return undefined
+}
+
+/** Settles as the promise does, or rejects with a `DatabaseTimeoutError` after `timeoutMs`. */
+function deadline<T>(promise: Promise<T>, timeoutMs: number, operation: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseTimeoutError(operation, timeoutMs)), timeoutMs)
+  })
+  // A query that answers after its deadline must not become an unhandled rejection.
+  promise.catch(() => {})
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** `fetch` with every request aborted after `timeoutMs`. */
+function abortingFetch(timeoutMs: number): typeof fetch {
+  return Object.assign(
+    (input: string | URL | Request, init?: RequestInit) =>
+      fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) }),
+    { preconnect: fetch.preconnect },
+  )
 }
 
 /** The filesystem path of a `file:` URL, or undefined for an in-memory one. */

@@ -112,7 +112,8 @@ export const subscriptions = sqliteTable(
 /**
  * One alert for one chat about one opportunity: written in the same transaction as the
  * opportunity, then sent (and later edited in place) by the dispatcher.
- * status: pending → sending → sent | failed.
+ * status: pending → sending → sent | failed, or pending → dropped when the opportunity closed
+ * before the alert could be sent (the store does this in the transaction that writes the close).
  */
 export const deliveries = sqliteTable(
   'deliveries',
@@ -121,7 +122,7 @@ export const deliveries = sqliteTable(
     opportunityId: text('opportunity_id').notNull(),
     platform: text('platform', { enum: PLATFORMS }).notNull(),
     chatId: text('chat_id').notNull(),
-    status: text('status', { enum: ['pending', 'sending', 'sent', 'failed'] }).notNull(),
+    status: text('status', { enum: ['pending', 'sending', 'sent', 'failed', 'dropped'] }).notNull(),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAtMs: integer('next_attempt_at').notNull(),
     lastError: text('last_error'),
@@ -135,10 +136,20 @@ export const deliveries = sqliteTable(
     /** Last edit made to the message: when, and whether it showed the opportunity closed. */
     editedAtMs: integer('edited_at'),
     closedShown: integer('closed_shown', { mode: 'boolean' }).notNull().default(false),
+    /**
+     * What the chat's alert cooldown is per: `kind|symbol|buy>sell`. With `createdAtMs` it is the
+     * time the chat was last alerted for it, written in the same transaction as the alert, so a
+     * restart keeps the cooldown (null on rows written before it existed).
+     */
+    cooldownKey: text('cooldown_key'),
   },
   (t) => [
     uniqueIndex('deliveries_opportunity_chat_idx').on(t.opportunityId, t.platform, t.chatId),
     index('deliveries_status_next_idx').on(t.status, t.nextAttemptAtMs),
+    // The head of each chat's queue (the dispatcher sends one delivery per chat at a time).
+    index('deliveries_chat_queue_idx').on(t.platform, t.chatId, t.status, t.nextAttemptAtMs),
+    // Recent alerts per chat and cooldown key, read at start-up.
+    index('deliveries_created_cooldown_idx').on(t.createdAtMs, t.cooldownKey),
   ],
 )
 

@@ -1,11 +1,24 @@
 /**
  * @module
  * The opportunity queries. Opportunities are recorded synchronously from the detector's hot path
- * (as `toRecord` maps them) into an in-memory queue (coalesced per id) and written by a background
- * flusher in one transaction per flush; failed writes stay queued and are retried with backoff.
+ * (as `toRecord` maps them) into an in-memory queue (coalesced per id): an opening and its alert
+ * deliveries are written at once, updates by a background flusher in one transaction per flush;
+ * failed writes stay queued, are retried within half a second, and are announced on `events`.
  * Rows and records differ only in `legs` (JSON text in the row): `fromRow` is the way back.
  */
-import { and, desc, eq, getTableColumns, gte, lt, ne, sql, type SQL } from 'drizzle-orm'
+import {
+  and,
+  desc,
+  eq,
+  getTableColumns,
+  gte,
+  inArray,
+  isNull,
+  lt,
+  ne,
+  sql,
+  type SQL,
+} from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
 import { toRecord, type OpportunityRecord } from '../detector/record.ts'
 import type { OpportunityEvent, OpportunityKind, TriangleLeg } from '../detector/types.ts'
@@ -24,11 +37,18 @@ import {
 export interface StoreOptions {
   readonly db: Db
   readonly log: Logger
-  /** How often pending rows are written; events within one interval coalesce per id. */
+  /**
+   * How often pending updates are written; events within one interval coalesce per id. Openings
+   * (and anything carrying deliveries) do not wait for it: they are written at once.
+   */
   readonly flushIntervalMs?: number
   /** Most opportunities written in one transaction; a flush loops until the queue is empty. */
   readonly maxBatch?: number
-  /** First retry delay after a failed write; later ones double up to `retryCapMs`. */
+  /**
+   * First retry delay after a failed write; later ones double up to `retryCapMs` (default 500, so
+   * writes resume within half a second of the database answering again; jitter takes up to half
+   * off each delay).
+   */
   readonly retryBaseMs?: number
   readonly retryCapMs?: number
   /** How long `stop()` keeps trying to write what is pending before giving up (and logging). */
@@ -44,8 +64,12 @@ export interface StoreStats {
   transactions: number
   /** Write attempts that failed. */
   failures: number
-  /** The last write error, or null once nothing has failed. */
+  /** The last write error while writes fail; null once a write succeeds again. */
   lastError: string | null
+  /** When the current run of failed writes began; null while writes succeed. */
+  failingSinceMs: number | null
+  /** Alert deliveries dropped unsent because their opportunity had closed (see `write`). */
+  dropped: number
   /** Events refused by `record()` because they could not be stored (e.g. non-finite numbers). */
   rejected: number
 }
@@ -106,6 +130,12 @@ const UPSERT_SET = Object.fromEntries(
 
 const TIMED_OUT = Symbol('timed out')
 
+/** The upsert's condition: the recorded state is at least as new as the stored one. */
+const NEWER = sql`excluded.${sql.identifier(opportunities.updatedAtMs.name)} >= ${opportunities.updatedAtMs}`
+
+/** `last_error` of a delivery dropped because its opportunity closed before it was sent. */
+export const DROPPED = 'dropped: the opportunity closed before the alert was sent'
+
 /**
  * Persists opportunities without ever making the detector wait for the database.
  *
@@ -118,10 +148,16 @@ const TIMED_OUT = Symbol('timed out')
  * await store.stop()
  * ```
  */
-/** What the store announces: rows that reached the database. */
+/** What the store announces: rows that reached the database, and writes failing and recovering. */
 export type StoreEvent =
   /** Alert deliveries were committed (with their opportunity); the dispatcher can send them. */
-  { readonly type: 'deliveries-written'; readonly count: number }
+  | { readonly type: 'deliveries-written'; readonly count: number }
+  /** Unsent deliveries of opportunities that had closed were dropped (counted in `dropped`). */
+  | { readonly type: 'deliveries-dropped'; readonly count: number }
+  /** A write failed after writes had been succeeding (once per outage; retries are counted). */
+  | { readonly type: 'write-failed'; readonly error: string; readonly pending: number }
+  /** A write succeeded again after failures. */
+  | { readonly type: 'write-recovered'; readonly failures: number; readonly downMs: number }
 
 export class Store {
   readonly events = new Emitter<StoreEvent>()
@@ -148,15 +184,19 @@ export class Store {
   #transactions = 0
   #failures = 0
   #lastError: string | null = null
+  #failingSinceMs: number | null = null
+  #dropped = 0
   #rejected = 0
+  /** A write was asked for now (an opening); it runs as soon as the one in progress ends. */
+  #urgent = false
 
   constructor({
     db,
     log,
     flushIntervalMs = 250,
     maxBatch = 500,
-    retryBaseMs = 500,
-    retryCapMs = 30_000,
+    retryBaseMs = 50,
+    retryCapMs = 500,
     stopTimeoutMs = 5_000,
   }: StoreOptions) {
     this.#db = db
@@ -175,6 +215,8 @@ export class Store {
       transactions: this.#transactions,
       failures: this.#failures,
       lastError: this.#lastError,
+      failingSinceMs: this.#failingSinceMs,
+      dropped: this.#dropped,
       rejected: this.#rejected,
     }
   }
@@ -182,7 +224,9 @@ export class Store {
   /**
    * Queues the opportunity's current state. Synchronous, O(1), never throws and never touches the
    * database: the detector calls it on the hot path. A later event for the same id replaces the
-   * queued state.
+   * queued state. An opening, or an event with deliveries, is written as soon as the current
+   * task ends (after the write in progress, if any), not at the next flush: an alert is durable
+   * before it is sent, without waiting for a timer. Openings of one task share a transaction.
    */
   record(event: OpportunityEvent, deliveries: readonly NewDeliveryRow[] = []): void {
     try {
@@ -197,6 +241,7 @@ export class Store {
         if (list) list.push(...deliveries)
         else this.#deliveries.set(row.id, [...deliveries])
       }
+      if (event.type === 'opened' || deliveries.length > 0) this.#writeSoon()
     } catch (err) {
       this.#reject(safeId(event), err instanceof Error ? err.message : String(err))
     }
@@ -326,6 +371,16 @@ export class Store {
     return { items, nextCursor: rows.length > size && last ? encodeCursor(last) : null }
   }
 
+  /** The opportunities stored as still open (the detector resumes them at start-up). */
+  async openOpportunities(): Promise<OpportunityRecord[]> {
+    const rows = await this.#db
+      .select()
+      .from(opportunities)
+      .where(isNull(opportunities.closedAtMs))
+      .orderBy(desc(opportunities.openedAtMs))
+    return rows.map(fromRow)
+  }
+
   /** One stored opportunity, or undefined. */
   async getOpportunity(id: string): Promise<OpportunityRecord | undefined> {
     const rows = await this.#db.select().from(opportunities).where(eq(opportunities.id, id))
@@ -351,10 +406,27 @@ export class Store {
     )
   }
 
+  /** Asks for a write at the end of the current task (or of the write in progress). */
+  #writeSoon(): void {
+    if (!this.#running || this.#urgent) return
+    this.#urgent = true
+    queueMicrotask(() => this.#writeNow())
+  }
+
+  /** The write `#writeSoon` asked for, unless one is in progress or writes are being retried. */
+  #writeNow(): void {
+    if (!this.#urgent || this.#busy || !this.#running) return
+    this.#urgent = false
+    // While writes fail, the retry timer writes everything pending (openings included).
+    if (this.#consecutiveFailures > 0) return
+    void this.#run()
+  }
+
   /** Starts a drain; the caller has checked that no write is in progress. Never rejects. */
   #run(): Promise<boolean> {
     const run: Promise<boolean> = this.#drain().finally(() => {
       if (this.#busy === run) this.#busy = undefined
+      if (this.#urgent) queueMicrotask(() => this.#writeNow())
     })
     this.#busy = run
     return run
@@ -370,8 +442,11 @@ export class Store {
   }
 
   /**
-   * One transaction. Its statements are built as a list so that rows of other tables (e.g. alert
-   * deliveries) can later join the same transaction as the opportunities they refer to.
+   * One transaction: the opportunities, the deliveries recorded with them, and, for those that
+   * have closed, their deliveries still unsent marked `dropped` (an alert is never sent for an
+   * opportunity that is already over, e.g. a backlog written after an outage or a chat still
+   * waiting out a 429). A delivery claimed for sending is never dropped: the claim and the drop
+   * both need `pending`, so exactly one of them wins.
    */
   async #writeBatch(): Promise<boolean> {
     const taken = this.#opportunities.take(this.#maxBatch)
@@ -379,34 +454,66 @@ export class Store {
     // Deliveries go in the same transaction as their opportunity (and never twice: the unique
     // index on opportunity and chat makes a repeated insert a no-op).
     const deliveries: [string, number][] = []
-    const deliveryRows: NewDeliveryRow[] = []
-    for (const { id } of taken) {
+    const live: NewDeliveryRow[] = []
+    const late: NewDeliveryRow[] = []
+    const closed: string[] = []
+    for (const { id, row } of taken) {
+      const over = row.closedAtMs !== null && row.closedAtMs !== undefined
+      if (over) closed.push(id)
       const list = this.#deliveries.get(id)
       if (list === undefined) continue
       deliveries.push([id, list.length])
-      deliveryRows.push(...list)
+      if (!over) live.push(...list)
+      else for (const d of list) late.push({ ...d, status: 'dropped', lastError: DROPPED })
     }
+    let dropped = 0
     try {
       const statements: BatchItem<'sqlite'>[] = []
-      for (let i = 0; i < taken.length; i += ROWS_PER_STATEMENT) {
-        const rows = taken.slice(i, i + ROWS_PER_STATEMENT).map((e) => e.row)
+      /** Statements whose returned rows are dropped deliveries. */
+      const counted: number[] = []
+      for (const rows of chunks(
+        taken.map((e) => e.row),
+        ROWS_PER_STATEMENT,
+      )) {
         statements.push(
           this.#db
             .insert(opportunities)
             .values(rows)
-            .onConflictDoUpdate({ target: opportunities.id, set: UPSERT_SET }),
+            // A write that timed out may still land later: it never overwrites a newer state.
+            .onConflictDoUpdate({ target: opportunities.id, set: UPSERT_SET, setWhere: NEWER }),
         )
       }
-      for (let i = 0; i < deliveryRows.length; i += ROWS_PER_STATEMENT) {
+      for (const rows of chunks(live, ROWS_PER_STATEMENT)) {
+        statements.push(this.#db.insert(deliveriesTable).values(rows).onConflictDoNothing())
+      }
+      for (const rows of chunks(late, ROWS_PER_STATEMENT)) {
+        counted.push(statements.length)
         statements.push(
           this.#db
             .insert(deliveriesTable)
-            .values(deliveryRows.slice(i, i + ROWS_PER_STATEMENT))
-            .onConflictDoNothing(),
+            .values(rows)
+            .onConflictDoNothing()
+            .returning({ id: deliveriesTable.id }),
+        )
+      }
+      for (const ids of chunks(closed, 100)) {
+        counted.push(statements.length)
+        statements.push(
+          this.#db
+            .update(deliveriesTable)
+            .set({ status: 'dropped', lastError: DROPPED })
+            .where(
+              and(
+                eq(deliveriesTable.status, 'pending'),
+                inArray(deliveriesTable.opportunityId, ids),
+              ),
+            )
+            .returning({ id: deliveriesTable.id }),
         )
       }
       const [first, ...rest] = statements
-      if (first) await this.#db.batch([first, ...rest])
+      const results: unknown[] = first ? await this.#db.batch([first, ...rest]) : []
+      for (const i of counted) dropped += (results[i] as unknown[]).length
     } catch (err) {
       this.#failed(err, taken.length)
       return false
@@ -416,21 +523,30 @@ export class Store {
       list.splice(0, count)
       if (list.length === 0) this.#deliveries.delete(id)
     }
-    if (deliveryRows.length > 0) {
-      this.events.emit({ type: 'deliveries-written', count: deliveryRows.length })
-    }
     this.#opportunities.confirm(taken)
     this.#written += taken.length
     this.#transactions++
+    this.#dropped += dropped
     if (this.#consecutiveFailures > 0) {
+      const failures = this.#consecutiveFailures
+      const downMs = Date.now() - (this.#failingSinceMs ?? Date.now())
       this.#log.info(
-        { failures: this.#consecutiveFailures, pending: this.#opportunities.size },
+        { failures, downMs, pending: this.#opportunities.size },
         'database writes recovered',
       )
       this.#consecutiveFailures = 0
       this.#retryAtMs = 0
+      this.#lastError = null
+      this.#lastCause = undefined
+      this.#failingSinceMs = null
       this.#logged.clear()
+      this.events.emit({ type: 'write-recovered', failures, downMs })
     }
+    if (dropped > 0) {
+      this.#log.info({ dropped }, `${dropped} alerts dropped unsent: their opportunity had closed`)
+      this.events.emit({ type: 'deliveries-dropped', count: dropped })
+    }
+    if (live.length > 0) this.events.emit({ type: 'deliveries-written', count: live.length })
     return true
   }
 
@@ -443,12 +559,21 @@ export class Store {
     const delayMs = Math.min(this.#retryCapMs, stepMs) * (1 - Math.random() * 0.5)
     this.#retryAtMs = Date.now() + delayMs
     const kind = failureKind(err)
-    if (this.#logged.has(kind)) return
-    this.#logged.add(kind)
-    this.#log.error(
-      { err, kind, rows, pending: this.#opportunities.size, retryInMs: Math.round(delayMs) },
-      `database write failed (${kind}); opportunities stay queued and are retried`,
-    )
+    if (!this.#logged.has(kind)) {
+      this.#logged.add(kind)
+      this.#log.error(
+        { err, kind, rows, pending: this.#opportunities.size, retryInMs: Math.round(delayMs) },
+        `database write failed (${kind}); opportunities stay queued and are retried`,
+      )
+    }
+    if (this.#failingSinceMs === null) {
+      this.#failingSinceMs = Date.now()
+      this.events.emit({
+        type: 'write-failed',
+        error: this.#lastError,
+        pending: this.#opportunities.size,
+      })
+    }
   }
 
   #reject(id: string, why: string): void {
@@ -600,6 +725,12 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TI
   } finally {
     clearTimeout(timer)
   }
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
 }
 
 function failureKind(err: unknown): string {

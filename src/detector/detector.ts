@@ -440,7 +440,8 @@ export class Detector {
     opp.last = quote
     opp.updatedAtMs = now
     if (quote.netBps > opp.peakNetBps) opp.peakNetBps = quote.netBps
-    if (now - slot.lastEmitMs >= (o.updateIntervalMs ?? 1000)) {
+    // A resumed opportunity confirmed by the live books says so at once (its messages update).
+    if (resumed || now - slot.lastEmitMs >= (o.updateIntervalMs ?? 1000)) {
       slot.lastEmitMs = now
       this.#emit({ type: 'updated', opportunity: opp, atMs: now })
     }

@@ -11,7 +11,7 @@ import { deliveries } from '../../src/db/schema.ts'
 import { Store } from '../../src/db/store.ts'
 import { toRecord } from '../../src/detector/record.ts'
 import type { Opportunity, Quote } from '../../src/detector/types.ts'
-import { openMemoryDb, silent, stopAfterEach } from '../support.ts'
+import { openMemoryDb, silent, stopAfterEach, until } from '../support.ts'
 
 const track = stopAfterEach()
 
@@ -229,6 +229,43 @@ describe('dispatcher', () => {
       await pass
     }
     expect(notifier.edits).toHaveLength(count) // no more edits after the closing one
+  })
+
+  test('each chat is a queue: one send at a time per chat, at most `concurrency` chats at once', async () => {
+    const { notifier, make, open } = await setup({ concurrency: 3 })
+    // Sends wait for the test to let them through, so the in-flight picture can be checked.
+    const inFlight: string[] = []
+    let peak = 0
+    const gates: (() => void)[] = []
+    const send = notifier.send.bind(notifier)
+    notifier.send = async (chatId, alert) => {
+      expect(inFlight).not.toContain(chatId) // never two at once to one chat
+      inFlight.push(chatId)
+      peak = Math.max(peak, inFlight.length)
+      await new Promise<void>((resolve) => gates.push(resolve))
+      inFlight.splice(inFlight.indexOf(chatId), 1)
+      return send(chatId, alert)
+    }
+    const first = await open(['a', 'b', 'c', 'd', 'e'])
+    await until(() => Date.now() > first.openedAtMs, 1000, 'a new millisecond') // a new id
+    const second = await open(['a'])
+    const dispatcher = make()
+    const sent: string[] = []
+    dispatcher.events.on((e) => void (e.type === 'delivery-sent' && sent.push(e.chatId)))
+    const all = dispatcher.events.next('delivery-sent', () => sent.length === 6, 5000)
+    await dispatcher.start()
+    let done = false
+    const finish = () => void (done = true)
+    all.then(finish, finish)
+    while (!done) {
+      await until(() => gates.length > 0 || done, 3000, 'a send in flight')
+      gates.shift()?.()
+    }
+    await all
+    expect(peak).toBe(3)
+    expect(sent.toSorted()).toEqual(['a', 'a', 'b', 'c', 'd', 'e'])
+    expect(notifier.sent.filter((m) => m.chatId === 'a')).toHaveLength(2)
+    expect(first.id).not.toBe(second.id)
   })
 
   test('after a crash, pending deliveries are sent and one caught mid-send is never sent twice', async () => {

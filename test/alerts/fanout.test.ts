@@ -1,10 +1,15 @@
 /**
- * Who gets an alert, from plain chat settings (no database, no chat core).
+ * Who gets an alert, from plain chat settings (no chat core); and its cooldowns, kept in the
+ * database with the alerts, across a restart.
  */
-import { describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, test } from 'bun:test'
 import { chatAllowed, Fanout, type AlertChat, type FanoutOptions } from '../../src/alerts/fanout.ts'
+import { ChatRepo } from '../../src/db/chats.ts'
+import { openDb, runMigrations } from '../../src/db/client.ts'
+import { deliveries } from '../../src/db/schema.ts'
+import { Store } from '../../src/db/store.ts'
 import type { Opportunity } from '../../src/detector/types.ts'
-import { crossAt } from '../support.ts'
+import { crossAt, silent } from '../support.ts'
 
 const chat = (chatId: string, symbols: string[], extra: Partial<AlertChat> = {}): AlertChat => ({
   platform: 'telegram',
@@ -98,7 +103,71 @@ describe('fan-out', () => {
         netBps: 40,
         sizeQuote: 1000,
         createdAtMs: 1234,
+        cooldownKey: 'cross|BTC/USDT|binance>kraken',
       },
     ])
+  })
+})
+
+describe('cooldowns across a restart', () => {
+  const dir = `${import.meta.dir}/../../data/test-cooldown-${process.pid}`
+  afterEach(async () => void (await Bun.$`rm -rf ${dir}`.quiet()))
+
+  /** One process: the database opened, migrated, the fan-out loaded, its alerts stored. */
+  async function processAt(nowMs: number, chats: AlertChat[]) {
+    const handle = await openDb({ url: `file:${dir}/arbwatch.db` })
+    await runMigrations(handle.db)
+    const repo = new ChatRepo(handle.db)
+    const store = new Store({ db: handle.db, log: silent })
+    let now = nowMs
+    const fanout = new Fanout({
+      chats: () => chats,
+      defaultThresholdBps: 10,
+      defaultSizeQuote: 1000,
+      cooldownMs: 60_000,
+      repo,
+      now: () => now,
+    })
+    await fanout.load()
+    /** The same dislocation detected as a new opportunity; its deliveries written. */
+    const open = async (n: number) => {
+      const o = { ...crossAt(40), id: `cross:BTC/USDT:binance>kraken:${n}`, openedAtMs: now }
+      const rows = fanout.deliveries(o, now, () => 40)
+      store.record({ type: 'opened', opportunity: o, atMs: now }, rows)
+      await store.flush()
+      return rows.map((r) => r.chatId)
+    }
+    const stop = async () => {
+      await store.stop()
+      handle.close()
+    }
+    return { open, stop, handle, tick: (ms: number) => (now += ms) }
+  }
+
+  test('a restart within the cooldown alerts nobody again; after it, the chat is alerted', async () => {
+    const chats = [chat('a', ['BTC/USDT']), chat('b', ['BTC/USDT'])]
+    const start = Date.now()
+    const first = await processAt(start, chats)
+    expect(await first.open(1)).toEqual(['a', 'b'])
+    await first.stop()
+
+    // Restarted 20 s later: the dislocation is still there and is detected again.
+    const second = await processAt(start + 20_000, chats)
+    expect(await second.open(2)).toEqual([])
+    second.tick(41_000) // 61 s after the alert
+    expect(await second.open(3)).toEqual(['a', 'b'])
+    const rows = await second.handle.db.select().from(deliveries)
+    expect(rows.map((r) => [r.opportunityId.split(':').at(-1), r.chatId])).toEqual([
+      ['1', 'a'],
+      ['1', 'b'],
+      ['3', 'a'],
+      ['3', 'b'],
+    ])
+    await second.stop()
+
+    // And the cooldown that the second process started holds for a third one.
+    const third = await processAt(start + 61_000 + 30_000, chats)
+    expect(await third.open(4)).toEqual([])
+    await third.stop()
   })
 })

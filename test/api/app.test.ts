@@ -134,6 +134,16 @@ describe('API', () => {
     expect((await get(app, '/api/opportunities/nope')).status).toBe(404)
   })
 
+  test('GET /api/opportunities/<id> takes the id as it is, its `/` unescaped', async () => {
+    const { app } = await fixture()
+    const [item] = (await get(app, '/api/opportunities')).body.items
+    expect(item.id).toMatch(/^cross:BTC\/USDT:binance>kraken:\d+$/)
+    const raw = await get(app, `/api/opportunities/${item.id}`)
+    expect(raw.status).toBe(200)
+    expect(raw.body.id).toBe(item.id)
+    expect((await get(app, `/api/opportunities/${item.id}x`)).status).toBe(404)
+  })
+
   test.each([
     ['/api/spreads?size=abc', 'size must be a number'],
     ['/api/spreads?size=-5', 'positive'],
@@ -197,6 +207,16 @@ describe('API: readiness, auth, CSV and the live stream', () => {
       ).status,
     ).toBe(200)
     expect((await app.request('http://localhost/api/spreads?token=s3cret')).status).toBe(200)
+  })
+
+  test('the bearer scheme is matched in any case (RFC 7235), the token exactly', async () => {
+    const { app } = await fixture({ apiToken: 's3cret' })
+    const status = async (authorization: string) =>
+      (await app.request('http://localhost/api/status', { headers: { authorization } })).status
+    expect(await status('bearer s3cret')).toBe(200)
+    expect(await status('BEARER s3cret')).toBe(200)
+    expect(await status('bearer S3CRET')).toBe(401)
+    expect(await status('Basic s3cret')).toBe(401)
   })
 
   test('secure headers are set and errors carry no stack trace', async () => {

@@ -108,11 +108,12 @@ describe('chat core: commands', () => {
 
   test('/threshold and /size validate and say what is accepted', async () => {
     const { say, repo } = await setup()
-    for (const bad of ['abc', '-1', '0', '51', '']) {
+    for (const bad of ['abc', '-1', '51', '']) {
       expect(await say(`/threshold ${bad}`)).toBe(
-        'The threshold is a net spread in percent between 0.01 and 50, e.g. /threshold 0.5.',
+        'The threshold is a net spread in percent between 0.1 and 50, e.g. /threshold 0.5.',
       )
     }
+    expect(await say('/threshold 0')).toContain('start at a net spread of 0.1%')
     expect(await say('/threshold 0.5')).toBe('Alerts from a net spread of 0.5% after fees.')
     expect(await say('/size lots')).toContain('between 1 and 10000000')
     expect(await say('/size 2500')).toContain('2500')
@@ -179,6 +180,62 @@ describe('chat core: commands', () => {
     expect(await say('/list', { userId: '8' })).toContain('Markets')
     tick(60_001)
     expect(await say('/list')).toContain('Markets')
+  })
+
+  test('/threshold below MIN_SPREAD_PCT is refused: nothing below it is ever detected', async () => {
+    const { core, say, repo } = await setup({ minThresholdBps: 25 })
+    const threshold = core.commands().find((c) => c.name === 'threshold')!
+    expect(threshold.arg).toMatchObject({ min: 0.25, max: 50 })
+    for (const low of ['0.01', '0.1', '0.249']) {
+      const reply = await say(`/threshold ${low}`)
+      expect(reply).toContain('start at a net spread of 0.25%')
+      expect(reply).toContain('could never alert')
+      expect(reply).toContain('between 0.25 and 50')
+    }
+    expect(await repo.loadAll()).toEqual([])
+    expect(await say('/threshold 0.25')).toBe('Alerts from a net spread of 0.25% after fees.')
+    // The floor defaults to the default threshold (both are MIN_SPREAD_PCT in the process).
+    const plain = await setup({ defaultThresholdBps: 7 })
+    expect(plain.core.commands().find((c) => c.name === 'threshold')!.arg!.min).toBe(0.07)
+    expect(await plain.say('/threshold 0.07')).toBe('Alerts from a net spread of 0.07% after fees.')
+  })
+
+  test('bidi and control characters are refused and never echoed back', async () => {
+    const { say, repo } = await setup()
+    const unsafe = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/
+    const inputs = [
+      '/subscribe BTC\u202EUSDT',
+      '/subscribe \u2066ETHUSDT\u2069',
+      '/threshold 0.5\u202A',
+      '/size 25\u000700',
+      '/subscribe BTCUSDT\u0085',
+      '/li\u202Est',
+      '/mute 2h\u001B[2J',
+    ]
+    for (const text of inputs) {
+      const reply = await say(text)
+      expect(unsafe.test(reply)).toBe(false)
+      expect(reply).toBe(
+        'That command contains invisible control or text-direction characters; type it again without them.',
+      )
+    }
+    expect(await repo.loadAll()).toEqual([])
+    // Tabs and newlines still separate words.
+    expect(await say('/subscribe BTCUSDT\nETH/USDT\tSOLUSDT')).toContain(
+      'Subscribed to BTC/USDT, ETH/USDT, SOL/USDT',
+    )
+  })
+
+  test('rate-limit state is pruned: idle users are forgotten, and it never passes its bound', async () => {
+    const { core, say, tick } = await setup({ commandsPerMinute: 3, maxTrackedUsers: 100 })
+    for (let i = 0; i < 1000; i++) await say('/list', { userId: `u${i}` })
+    expect(core.trackedUsers).toBe(100)
+    // The most recent users are the ones kept, with their counts.
+    for (let i = 0; i < 2; i++) await say('/list', { userId: 'u999' })
+    expect(await say('/list', { userId: 'u999' })).toContain('Too many commands')
+    tick(60_001)
+    expect(await say('/list', { userId: 'u999' })).toContain('Markets')
+    expect(core.trackedUsers).toBe(1)
   })
 
   test('durations', () => {
@@ -327,7 +384,7 @@ describe('runCommand and the core, without a database', () => {
     expect(await core.handle(ref, 'threshold', 'abc')).toEqual({
       kind: 'error',
       reason: 'bad-argument',
-      lines: ['The threshold is a net spread in percent between 0.01 and 50, e.g. /threshold 0.5.'],
+      lines: ['The threshold is a net spread in percent between 0.1 and 50, e.g. /threshold 0.5.'],
     })
     expect(await core.handle(ref, 'threshold', '50.01')).toMatchObject({
       kind: 'error',

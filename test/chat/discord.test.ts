@@ -6,8 +6,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import pino from 'pino'
 import {
+  ChatCore,
   COMMANDS,
   parseCommand,
+  type ChatSettingsRepo,
   type ChatRef,
   type CommandHandler,
   type CommandSpec,
@@ -465,6 +467,30 @@ describe('discord bot lifecycle', () => {
     // Alerts only need REST; they still go out while the process shuts down.
     await bot.notifier.send(fake.channelIds[0]!, alert('info'))
     expect(fake.messages).toHaveLength(1)
+  })
+
+  test('the registered bounds are the core’s configured ones: /threshold starts at its MIN_SPREAD_PCT', async () => {
+    const core = new ChatCore({
+      repo: {} as ChatSettingsRepo,
+      symbols: SYMBOLS,
+      defaultThresholdBps: 10,
+      minThresholdBps: 25,
+      defaultSizeQuote: 1000,
+      status: { venues: () => [], spreads: () => [] },
+      log: silent,
+    })
+    const { fake, bot } = lone({}, { core })
+    await bot.start()
+    const [registration] = fake.registrations
+    const threshold = registration!.commands.find((c) => c.name === 'threshold')!
+    expect((threshold.options as Record<string, unknown>[])[0]).toMatchObject({
+      min_value: 0.25,
+      max_value: 50,
+    })
+    expect(registration!.commands).toEqual(
+      JSON.parse(JSON.stringify(slashCommands(core.commands()))),
+    )
+    await bot.stop()
   })
 
   test('start() rejects when Discord refuses the token', async () => {

@@ -1,7 +1,8 @@
 /**
- * Telegram through grammY (with the runner, auto-retry and throttler plugins) against a fake Bot
- * API on 127.0.0.1: commands reach the core and the answers reach the chat, alerts are posted and
- * edited, failures map to NotifierError kinds, webhook mode checks its secret, stop() stops.
+ * Telegram through grammY (with the runner and auto-retry plugins) against a fake Bot API on
+ * 127.0.0.1: commands reach the core and the answers reach the chat, alerts are posted and
+ * edited, failures map to NotifierError kinds, webhook mode checks its secret, stop() stops; and,
+ * with the dispatcher, each chat's alerts are their own queue, apart from command replies.
  */
 import { afterEach, describe, expect, test } from 'bun:test'
 import pino from 'pino'
@@ -21,8 +22,11 @@ import {
   type TelegramBot,
   type TelegramOptions,
 } from '../../src/chat/telegram.ts'
+import { Dispatcher, type DispatchEvent } from '../../src/alerts/dispatch.ts'
+import { ChatRepo } from '../../src/db/chats.ts'
+import { Store } from '../../src/db/store.ts'
 import { FakeTelegramServer, parseHtml } from '../fakes/telegram-server.ts'
-import { silent, until } from '../support.ts'
+import { crossAt, openMemoryDb, silent, until, type Track } from '../support.ts'
 
 interface RecordingCore extends CommandHandler {
   readonly calls: { ref: ChatRef; name: string; argText: string }[]
@@ -208,7 +212,8 @@ describe('commands over long polling', () => {
     await fake.waitForReply(901)
     await fake.waitFor(() => fake.openPolls > 0)
     await telegram.stop()
-    expect(fake.openPolls).toBe(0)
+    // The poll was aborted; the fake notices when the connection closes.
+    await fake.waitFor(() => fake.openPolls === 0, 2000, 'the poll dropped')
     const polls = fake.callsOf('getUpdates').length
     await fake.userSays(901, 9, '/help')
     await Bun.sleep(300)
@@ -236,22 +241,26 @@ describe('notifier', () => {
     ])
   })
 
-  test('a 429 is retried after its retry_after and delivered once', async () => {
+  test('an alert’s 429 comes back at once as rate-limited with retryAfterMs (the dispatcher waits)', async () => {
     const { fake, telegram } = setup()
-    fake.failNext('sendMessage', { error_code: 429, retry_after: 1 })
-    await telegram.notifier.send('1201', alert('spread', ['line']))
-    const [first, second] = fake.callsOf('sendMessage')
-    expect(second!.atMs - first!.atMs).toBeGreaterThanOrEqual(1000)
-    expect(fake.sent.map((m) => m.text)).toEqual(['spread\nline'])
+    for (const retryAfter of [1, 120]) {
+      fake.failNext('sendMessage', { error_code: 429, retry_after: retryAfter })
+      const err = await rejection(telegram.notifier.send('1301', alert('t', [])))
+      expect(err.kind).toBe('rate-limited')
+      expect(err.retryAfterMs).toBe(retryAfter * 1000)
+    }
+    expect(fake.callsOf('sendMessage')).toHaveLength(2)
+    expect(fake.sent).toEqual([])
   })
 
-  test('a 429 that outlives auto-retry is rate-limited with retryAfterMs', async () => {
-    const { fake, telegram } = setup()
-    fake.failNext('sendMessage', { error_code: 429, retry_after: 120 })
-    const err = await rejection(telegram.notifier.send('1301', alert('t', [])))
-    expect(err.kind).toBe('rate-limited')
-    expect(err.retryAfterMs).toBe(120_000)
-    expect(fake.sent).toEqual([])
+  test('a command reply that gets a 429 is sent again after its retry_after, once', async () => {
+    const { fake } = await polling()
+    fake.failNext('sendMessage', { error_code: 429, retry_after: 1 })
+    await fake.userSays(1201, 12, '/help')
+    expect((await fake.waitForReply(1201, 5000)).text).toBe('help:')
+    const [first, second] = fake.callsOf('sendMessage')
+    expect(second!.atMs - first!.atMs).toBeGreaterThanOrEqual(1000)
+    expect(fake.sent).toHaveLength(1)
   })
 
   test('403 and "chat not found" are forbidden; 5xx and network errors transient; other 400s rejected', async () => {
@@ -283,14 +292,114 @@ describe('notifier', () => {
     expect(fake.edits.map((e) => [e.messageId, e.text])).toEqual([
       [Number(messageId), 'closed\npeak 0.52%'],
     ])
-    // The throttler keeps one message per second per chat.
-    expect(fake.edits[0]!.atMs - fake.sent[0]!.atMs).toBeGreaterThanOrEqual(900)
     await telegram.notifier.edit('1501', messageId, alert('closed', ['peak 0.52%']))
     expect(fake.callsOf('editMessageText')).toHaveLength(2)
     expect(fake.edits).toHaveLength(1)
     const err = await rejection(telegram.notifier.edit('1502', '999', alert('x', [])))
     expect(err.kind).toBe('rejected')
   })
+})
+
+describe('alerts through the dispatcher', () => {
+  /** The bot, a database, and the dispatcher sending through the bot's notifier. */
+  async function alerting(options: { polling?: boolean } = {}) {
+    const s = options.polling ? await polling() : setup()
+    const track: Track = (it) => (cleanups.push(async () => void (await it.stop())), it)
+    const handle = await openMemoryDb(track)
+    const store = new Store({ db: handle.db, log: silent })
+    const dispatcher = track(
+      new Dispatcher({
+        repo: new ChatRepo(handle.db),
+        notifiers: { telegram: s.telegram.notifier },
+        pause: async () => {},
+        log: silent,
+        pollMs: 20,
+      }),
+    )
+    store.events.on((e) => e.type === 'deliveries-written' && dispatcher.wake())
+    const events: DispatchEvent[] = []
+    dispatcher.events.on((e) => void events.push(e))
+    let opened = 0
+    /** An opening that alerts `chats` (written as the store writes it). */
+    const open = async (chats: number[]) => {
+      const o = { ...crossAt(40), id: `cross:BTC/USDT:binance>kraken:${++opened}` }
+      const now = Date.now()
+      store.record(
+        { type: 'opened', opportunity: o, atMs: now },
+        chats.map((chatId) => ({
+          opportunityId: o.id,
+          platform: 'telegram' as const,
+          chatId: String(chatId),
+          status: 'pending' as const,
+          nextAttemptAtMs: now,
+          netBps: 40,
+          sizeQuote: 1000,
+          createdAtMs: now,
+        })),
+      )
+      await store.flush()
+    }
+    const sentTo = (chatId: number) =>
+      events.filter((e) => e.type === 'delivery-sent' && e.chatId === String(chatId))
+    return { ...s, dispatcher, events, open, sentTo }
+  }
+
+  test('one chat’s 429 (retry_after 10 s) delays no other chat: four fast chats get theirs while it waits', async () => {
+    const { fake, dispatcher, events, open, sentTo } = await alerting()
+    const slow = 7001
+    const fast = [7002, 7003, 7004, 7005]
+    fake.failNext('sendMessage', { error_code: 429, retry_after: 10 }, (p) => p.chat_id === slow)
+    await dispatcher.start()
+    const allFast = Promise.all(
+      fast.map((c) => dispatcher.events.next('delivery-sent', (e) => e.chatId === String(c), 5000)),
+    )
+    await open([slow, ...fast]) // the slow chat's delivery is the oldest
+    await allFast
+    // The slow chat was tried first, refused, and is left alone until its retry_after.
+    const calls = fake.callsOf('sendMessage')
+    expect(calls[0]!.payload.chat_id).toBe(slow)
+    const retry = events.find((e) => e.type === 'delivery-retrying')
+    expect(retry).toMatchObject({ chatId: String(slow), kind: 'rate-limited', attempts: 1 })
+    // Another alert meanwhile: the fast chat gets it, the waiting chat is not asked again.
+    const next = dispatcher.events.next('delivery-sent', (e) => e.chatId === '7002', 5000)
+    await open([slow, 7002])
+    await next
+    const pass = dispatcher.events.next('pass-done', undefined, 3000)
+    dispatcher.wake()
+    await pass
+    expect(fake.callsOf('sendMessage').filter((c) => c.payload.chat_id === slow)).toHaveLength(1)
+    expect(sentTo(slow)).toHaveLength(0)
+    for (const c of fast) expect(sentTo(c)).toHaveLength(c === 7002 ? 2 : 1)
+    expect(fake.sent.filter((m) => m.chatId === slow)).toEqual([])
+  })
+
+  test('a flood of commands from 200 users does not queue an alert behind its replies', async () => {
+    const { fake, core, dispatcher, open } = await alerting({ polling: true })
+    const users = Array.from({ length: 200 }, (_, i) => 8001 + i)
+    const flood = new Set(users)
+    // The Bot API is slow to answer the flood's replies: they pile up in flight.
+    const release = fake.hold(
+      (c) => c.method === 'sendMessage' && flood.has(Number(c.payload.chat_id)),
+    )
+    await dispatcher.start()
+    for (const name of ['status', 'list', 'help'])
+      for (const user of users) await fake.userSays(user, user, `/${name}`)
+    await fake.waitFor(() => fake.held > 0, 5000, 'the first reply of the flood')
+    const sent = dispatcher.events.next('delivery-sent', (e) => e.chatId === '4242', 5000)
+    await open([4242])
+    await sent
+    // The alert went out while the flood's replies were still on their way.
+    expect(fake.sent.filter((m) => m.chatId === 4242)).toHaveLength(1)
+    expect(fake.sent.filter((m) => flood.has(m.chatId))).toHaveLength(0)
+    release()
+    await fake.waitFor(
+      () => fake.sent.filter((m) => flood.has(m.chatId)).length === 600,
+      20_000,
+      'every reply of the flood',
+    )
+    expect(core.calls).toHaveLength(600)
+    expect(fake.sent.filter((m) => m.chatId === 4242)).toHaveLength(1)
+  }, 30_000)
 })
 
 describe('webhook mode', () => {

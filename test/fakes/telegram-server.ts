@@ -6,7 +6,8 @@
  * (holds the request up to `timeout` s, wakes on a new update or a client abort, honours
  * `offset`/`limit`), parses `parse_mode: 'HTML'` into plain text + entities as Telegram does (and
  * rejects bad markup), delivers updates to a webhook with the secret header, records what the bot
- * sent, and injects faults (429 with `retry_after`, 403, 500, ...).
+ * sent, and injects faults (429 with `retry_after`, 403, 500, ...), for every chat or for one, and
+ * holds chosen calls unanswered until released (a slow Bot API).
  */
 import type { Server } from 'bun'
 import type { Message, MessageEntity, Update, UserFromGetMe } from 'grammy/types'
@@ -80,7 +81,13 @@ export class FakeTelegramServer {
   /** `getUpdates` requests being held open right now. */
   openPolls = 0
 
-  readonly #faults = new Map<string, Fault[]>()
+  readonly #faults = new Map<
+    string,
+    { fault: Fault; match?: (payload: ApiCall['payload']) => boolean }[]
+  >()
+  readonly #holds = new Set<{ match: (call: ApiCall) => boolean; released: Promise<void> }>()
+  /** Calls being held unanswered right now (see `hold`). */
+  held = 0
   readonly #queue: Update[] = []
   readonly #polls = new Set<Poll>()
   readonly #messages = new Map<string, Posted>()
@@ -127,11 +134,28 @@ export class FakeTelegramServer {
     return this.calls.filter((c) => c.method === method)
   }
 
-  /** Makes the next call of `method` fail with `fault` (faults queue up, one per call). */
-  failNext(method: string, fault: Fault): void {
+  /**
+   * Makes the next call of `method` (whose payload `match`es, if given, e.g. one chat's) fail
+   * with `fault`; faults queue up, one per call.
+   */
+  failNext(method: string, fault: Fault, match?: (payload: ApiCall['payload']) => boolean): void {
     const list = this.#faults.get(method) ?? []
-    list.push(fault)
+    list.push({ fault, match })
     this.#faults.set(method, list)
+  }
+
+  /**
+   * Holds every call that `match`es unanswered (recorded in `calls`, not yet done) until the
+   * returned function is called: a Bot API that is slow for those calls.
+   */
+  hold(match: (call: ApiCall) => boolean): () => void {
+    let release!: () => void
+    const hold = { match, released: new Promise<void>((resolve) => (release = resolve)) }
+    this.#holds.add(hold)
+    return () => {
+      this.#holds.delete(hold)
+      release()
+    }
   }
 
   /** A user message as Telegram delivers it, with a `bot_command` entity for a leading /command. */
@@ -251,9 +275,19 @@ export class FakeTelegramServer {
     } catch {
       return fail(400, "Bad Request: can't parse request body")
     }
-    this.calls.push({ method, payload, atMs: performance.now() })
+    const call = { method, payload, atMs: performance.now() }
+    this.calls.push(call)
     try {
-      const fault = this.#faults.get(method)?.shift()
+      for (const hold of this.#holds) {
+        if (!hold.match(call)) continue
+        this.held++
+        this.#notify()
+        await hold.released
+        this.held--
+      }
+      const faults = this.#faults.get(method) ?? []
+      const i = faults.findIndex((f) => f.match === undefined || f.match(payload))
+      const fault = i === -1 ? undefined : faults.splice(i, 1)[0]!.fault
       if (fault) return fail(fault.error_code, fault.description, fault.retry_after)
       return await this.#call(method, payload, req.signal)
     } finally {
