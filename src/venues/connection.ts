@@ -47,7 +47,7 @@ export interface ConnectionOptions {
   readonly pairs: readonly Pair[]
   readonly log: Logger
   readonly fetch?: typeof fetch
-  /** First backoff step; later steps double up to `backoffCapMs`. Jitter takes 0-50 % off. */
+  /** First backoff step; later steps double up to `backoffCapMs` (5 s). Jitter takes 0-50 % off. */
   readonly backoffBaseMs?: number
   readonly backoffCapMs?: number
   /** Overrides the venue's idle timeout (tests). */
@@ -393,7 +393,9 @@ export class Connection {
 
   /** Exponential backoff with jitter: base·2^n capped, minus up to half at random. */
   #backoff(attempt: number, err?: unknown): number {
-    return backoffMs(attempt, this.#o.backoffBaseMs ?? 500, this.#o.backoffCapMs ?? 30_000, err)
+    // Capped at 5 s: once a venue accepts again the books are back within seconds, and one
+    // attempt per 2.5-5 s stays far inside every venue's connection-rate limit.
+    return backoffMs(attempt, this.#o.backoffBaseMs ?? 500, this.#o.backoffCapMs ?? 5_000, err)
   }
 
   #clearSendQueue(): void {
