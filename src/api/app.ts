@@ -266,7 +266,7 @@ export function createApi(deps: ApiDeps): Hono {
       'content-disposition': 'attachment; filename="opportunities.csv"',
     })
   })
-  // Ids hold a `/` (`cross:BTC/USDT:binance>kraken:…`): the id is the rest of the path, `/` as
+  // Ids hold a `/` (`cross:BTC/USDT:<buy>><sell>:…`): the id is the rest of the path, `/` as
   // typed or as `%2F`.
   app.get('/api/opportunities/:id{.+}', async (c) => {
     const id = c.req.param('id')

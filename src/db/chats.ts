@@ -14,6 +14,7 @@ import {
   opportunities,
   subscriptions,
   type DeliveryRow,
+  type OpportunityRow,
   type Platform,
 } from './schema.ts'
 import { fromRow } from './store.ts'
@@ -125,10 +126,7 @@ export class ChatRepo {
       )
       .orderBy(asc(head.nextAttemptAtMs), asc(head.id))
       .limit(1)
-    const rows = await this.#db
-      .select({ delivery: deliveries, opportunity: opportunities })
-      .from(deliveries)
-      .innerJoin(opportunities, eq(opportunities.id, deliveries.opportunityId))
+    const rows = await this.#withOpportunity()
       .where(
         and(
           eq(deliveries.status, 'pending'),
@@ -138,10 +136,7 @@ export class ChatRepo {
       )
       .orderBy(asc(deliveries.nextAttemptAtMs), asc(deliveries.id))
       .limit(limit)
-    return rows.map(({ delivery, opportunity }) => ({
-      delivery,
-      opportunity: fromRow(opportunity),
-    }))
+    return rows.map(toDue)
   }
 
   /**
@@ -167,10 +162,7 @@ export class ChatRepo {
    * say so yet, or it was updated at least `everyMs` after the last edit.
    */
   async toEdit(everyMs: number, limit = 50): Promise<DueDelivery[]> {
-    const rows = await this.#db
-      .select({ delivery: deliveries, opportunity: opportunities })
-      .from(deliveries)
-      .innerJoin(opportunities, eq(opportunities.id, deliveries.opportunityId))
+    const rows = await this.#withOpportunity()
       .where(
         and(
           eq(deliveries.status, 'sent'),
@@ -184,10 +176,15 @@ export class ChatRepo {
       )
       .orderBy(asc(deliveries.id))
       .limit(limit)
-    return rows.map(({ delivery, opportunity }) => ({
-      delivery,
-      opportunity: fromRow(opportunity),
-    }))
+    return rows.map(toDue)
+  }
+
+  /** Deliveries joined with their opportunity (the rows `due` and `toEdit` filter). */
+  #withOpportunity() {
+    return this.#db
+      .select({ delivery: deliveries, opportunity: opportunities })
+      .from(deliveries)
+      .innerJoin(opportunities, eq(opportunities.id, deliveries.opportunityId))
   }
 
   /** Claims a delivery before sending it (pending → sending); false when someone else has. */
@@ -267,3 +264,14 @@ export class ChatRepo {
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))
   }
 }
+
+const toDue = ({
+  delivery,
+  opportunity,
+}: {
+  delivery: DeliveryRow
+  opportunity: OpportunityRow
+}): DueDelivery => ({
+  delivery,
+  opportunity: fromRow(opportunity),
+})

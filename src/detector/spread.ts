@@ -155,17 +155,14 @@ export function crossSpread(input: CrossInput): CrossResult {
     }
   }
   const proceeds = sold.out * (1 - sellFeeBps / BPS)
+  const sellPrice = sold.out / baseAfterFee
+  return { grossBps, ...filled(proceeds, sizeQuote), buyPrice, sellPrice, feeBps, ...max }
+}
+
+/** The net figures of a trade of `sizeQuote` that came back as `proceeds` after every fee. */
+function filled(proceeds: number, sizeQuote: number) {
   const profitQuote = proceeds - sizeQuote
-  return {
-    grossBps,
-    netBps: (profitQuote / sizeQuote) * BPS,
-    depth: 'ok',
-    buyPrice,
-    sellPrice: sold.out / baseAfterFee,
-    profitQuote,
-    feeBps,
-    ...max,
-  }
+  return { netBps: (profitQuote / sizeQuote) * BPS, depth: 'ok' as const, profitQuote }
 }
 
 /**
@@ -303,16 +300,7 @@ export function triangleSpread(
   if (Number.isNaN(out)) {
     return { grossBps, netBps: NaN, depth: 'too-thin', legPrices, profitQuote: NaN, feeBps, ...max }
   }
-  const profitQuote = out - sizeQuote
-  return {
-    grossBps,
-    netBps: (profitQuote / sizeQuote) * BPS,
-    depth: 'ok',
-    legPrices,
-    profitQuote,
-    feeBps,
-    ...max,
-  }
+  return { grossBps, ...filled(out, sizeQuote), legPrices, feeBps, ...max }
 }
 
 function triangleMaxSize(
