@@ -100,6 +100,19 @@ export function createMetrics(src: MetricsSources): Metrics {
       }
     },
   })
+  new Counter({
+    name: 'arbwatch_cross_checks_total',
+    help: "Tops from a venue's independent channel compared with the book, or skipped",
+    labelNames: ['venue', 'outcome'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const { venue } of src.connections) {
+        for (const [outcome, n] of Object.entries(src.books.crossCheckCounts(venue)))
+          this.inc({ venue, outcome }, n)
+      }
+    },
+  })
   new Gauge({
     name: 'arbwatch_books_live',
     help: 'Live books per venue',

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { startApp, type App } from '../src/main.ts'
 import type { Row } from '../src/venues/sim/book.ts'
+import type { SimVenue } from '../src/venues/sim/venue.ts'
 import { binanceAndBybitLive, silent, simulateBinanceAndBybit } from './support.ts'
 
 let app: App | undefined
@@ -25,6 +26,20 @@ function twoVenues() {
     ...sims.env,
   }
   return { binance: sims.binance, bybit: sims.bybit, env }
+}
+
+/**
+ * Bybit's whole book jumps: its best bid 60,200.00 is above Binance's best ask 60,000.10.
+ * Resolves with the opening.
+ */
+function dislocate(a: App, bybit: SimVenue) {
+  const asksGone: Row[] = bybit
+    .book('BTC/USDT')
+    .topAsks()
+    .map(([p]) => [p, '0'])
+  const opened = a.detector.events.next('opened', undefined, 3000)
+  bybit.update('BTC/USDT', [['60200.00', '1.00000000']], [...asksGone, ['60300.00', '1.00000000']])
+  return opened
 }
 
 describe('arbwatch process', () => {
@@ -61,18 +76,7 @@ describe('arbwatch process', () => {
     await binanceAndBybitLive(app.books, binance)
     expect(app.detector.openOpportunities()).toHaveLength(0)
 
-    // Bybit's whole book jumps: its best bid 60,200.00 is above Binance's best ask 60,000.10.
-    const asksGone: Row[] = bybit
-      .book('BTC/USDT')
-      .topAsks()
-      .map(([p]) => [p, '0'])
-    const opened = app.detector.events.next('opened', undefined, 3000)
-    bybit.update(
-      'BTC/USDT',
-      [['60200.00', '1.00000000']],
-      [...asksGone, ['60300.00', '1.00000000']],
-    )
-    await opened
+    await dislocate(app, bybit)
     expect(app.detector.openOpportunities()).toHaveLength(1)
     await app.store.flush()
     expect(app.store.stats.written).toBeGreaterThanOrEqual(1)
@@ -128,17 +132,7 @@ describe('arbwatch process', () => {
     const fileEnv = { ...env, DATABASE_URL: `file:${dir}/db.sqlite` }
     app = await startApp(fileEnv, silent)
     await binanceAndBybitLive(app.books, binance)
-    const asksGone: Row[] = bybit
-      .book('BTC/USDT')
-      .topAsks()
-      .map(([p]) => [p, '0'])
-    const opened = app.detector.events.next('opened', undefined, 3000)
-    bybit.update(
-      'BTC/USDT',
-      [['60200.00', '1.00000000']],
-      [...asksGone, ['60300.00', '1.00000000']],
-    )
-    const { opportunity } = await opened
+    const { opportunity } = await dislocate(app, bybit)
     await app.stop()
 
     // Same database, same venues: the dislocation is still there.

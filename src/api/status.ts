@@ -35,6 +35,10 @@ export interface VenueStatus {
   checksumFailures: number
   sequenceFailures: number
   crossedBooks: number
+  /** Books whose top differed from the venue's independent channel (Binance bookTicker). */
+  crossCheckFailures: number
+  /** Tops from that channel compared with a book at exactly their sequence, and skipped. */
+  crossChecks: { compared: number; skipped: number }
   reconnects: number
   connectedSinceMs: number | null
   lastMessageAgeMs: number | null
@@ -84,10 +88,17 @@ export function buildStatus(
       state: stats.state,
       messages: stats.messages,
       messagesPerSec: silentMs > 2000 ? 0 : Math.round(stats.messagesPerSec * 10) / 10,
-      resyncs: resyncs.checksum + resyncs.sequence + resyncs.crossed + resyncs.other,
+      resyncs:
+        resyncs.checksum +
+        resyncs.sequence +
+        resyncs.crossed +
+        resyncs['cross-check'] +
+        resyncs.other,
       checksumFailures: resyncs.checksum,
       sequenceFailures: resyncs.sequence,
       crossedBooks: resyncs.crossed,
+      crossCheckFailures: resyncs['cross-check'],
+      crossChecks: books.crossCheckCounts(venue),
       reconnects: stats.reconnects,
       connectedSinceMs: stats.connectedSinceMs ?? null,
       lastMessageAgeMs: stats.lastMessageMs !== undefined ? nowMs - stats.lastMessageMs : null,

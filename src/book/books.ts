@@ -6,14 +6,22 @@
  */
 import { Emitter } from '../events.ts'
 import type { Pair, VenueId } from '../types.ts'
-import type { DeltaEvent } from '../venues/venue.ts'
+import type { DeltaEvent, TopEvent } from '../venues/venue.ts'
 import { createBook, type OrderBook } from './book.ts'
 
 export type BookState = 'syncing' | 'live' | 'stale'
 
 /** Why a book stopped being trusted: a typed value, never a prefix-matched string. */
 export interface BookFailure {
-  readonly kind: 'checksum' | 'sequence' | 'crossed' | 'bad-input' | 'venue' | 'other'
+  readonly kind:
+    | 'checksum'
+    | 'sequence'
+    | 'crossed'
+    /** The book's top differed from the venue's independent channel at the same sequence. */
+    | 'cross-check'
+    | 'bad-input'
+    | 'venue'
+    | 'other'
   readonly venue: VenueId
   readonly pair: Pair
   /** What the rule expected and what arrived (sequence ids, checksums, prices). */
@@ -51,6 +59,8 @@ export interface BookEntry {
   behindRun: number
   /** Incremented by every reset; lets a late snapshot for an earlier incarnation be discarded. */
   epoch: number
+  /** The latest top from the venue's independent channel, held until the book reaches its seq. */
+  pendingTop: TopEvent | undefined
 }
 
 /** Why books of a venue were rebuilt, by kind. */
@@ -58,8 +68,18 @@ export interface ResyncCounts {
   checksum: number
   sequence: number
   crossed: number
+  /** The top differed from the venue's independent channel (Binance bookTicker). */
+  'cross-check': number
   /** Bad input, connection-level resets and everything else. */
   other: number
+}
+
+/** Cross-checks of a venue's books against its independent channel, by outcome. */
+export interface CrossCheckCounts {
+  /** Tops compared with a book exactly at their sequence (mismatches are resyncs `cross-check`). */
+  compared: number
+  /** Tops never compared: the book passed their sequence first, or was replaced or not live. */
+  skipped: number
 }
 
 /** What happens to books. */
@@ -85,13 +105,20 @@ export type BooksEvent =
 
 export class Books {
   readonly events = new Emitter<BooksEvent>()
-  readonly #venues = new Map<VenueId, { books: Map<Pair, BookEntry>; resyncs: ResyncCounts }>()
+  readonly #venues = new Map<
+    VenueId,
+    { books: Map<Pair, BookEntry>; resyncs: ResyncCounts; crossChecks: CrossCheckCounts }
+  >()
 
   /** Registers a venue's books; they start `syncing` and empty. Returns them by pair. */
   addVenue(venue: VenueId, pairs: Iterable<Pair>): ReadonlyMap<Pair, BookEntry> {
     const books = new Map<Pair, BookEntry>()
     for (const pair of pairs) books.set(pair, newEntry(venue, pair))
-    this.#venues.set(venue, { books, resyncs: { checksum: 0, sequence: 0, crossed: 0, other: 0 } })
+    this.#venues.set(venue, {
+      books,
+      resyncs: noResyncs(),
+      crossChecks: { compared: 0, skipped: 0 },
+    })
     return books
   }
 
@@ -110,9 +137,18 @@ export class Books {
 
   /** Resyncs of a venue's books by kind (checksum and sequence failures, crossed books, other). */
   resyncCounts(venue: VenueId): ResyncCounts {
-    return {
-      ...(this.#venues.get(venue)?.resyncs ?? { checksum: 0, sequence: 0, crossed: 0, other: 0 }),
-    }
+    return { ...(this.#venues.get(venue)?.resyncs ?? noResyncs()) }
+  }
+
+  /** Cross-checks of a venue's books against its independent channel, compared and skipped. */
+  crossCheckCounts(venue: VenueId): CrossCheckCounts {
+    return { ...(this.#venues.get(venue)?.crossChecks ?? { compared: 0, skipped: 0 }) }
+  }
+
+  /** Counts one top from the venue's independent channel (called by book/sync.ts). */
+  countCrossCheck(venue: VenueId, outcome: keyof CrossCheckCounts): void {
+    const counts = this.#venues.get(venue)?.crossChecks
+    if (counts !== undefined) counts[outcome]++
   }
 
   /** Counts a resync by its kind (called by book/sync.ts). */
@@ -123,6 +159,7 @@ export class Books {
       case 'checksum':
       case 'sequence':
       case 'crossed':
+      case 'cross-check':
         counts[failure.kind]++
         break
       default:
@@ -151,5 +188,10 @@ function newEntry(venue: VenueId, pair: Pair): BookEntry {
     aligned: false,
     behindRun: 0,
     epoch: 0,
+    pendingTop: undefined,
   }
+}
+
+function noResyncs(): ResyncCounts {
+  return { checksum: 0, sequence: 0, crossed: 0, 'cross-check': 0, other: 0 }
 }

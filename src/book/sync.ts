@@ -12,10 +12,14 @@
  *   again (a recorded real session answered with a snapshot older than the stream);
  * - a REST snapshot older than the live book it would replace is discarded (a late answer to a
  *   repeated request must not rewind the book);
- * - a chain venue's REST snapshot without a sequence id cannot be aligned, and says so.
+ * - a chain venue's REST snapshot without a sequence id cannot be aligned, and says so;
+ * - where the venue has an independent channel for its best levels (Binance `bookTicker`), the book
+ *   is compared with it only when live and exactly at that channel's sequence: the latest top is
+ *   held per book until the book reaches its sequence and dropped once the book passes it
+ *   (bookTicker `u` is a single update id, often inside a 100 ms diff batch, so many never match).
  */
 import type { Logger } from '../log.ts'
-import type { Pair } from '../types.ts'
+import type { Level, Pair } from '../types.ts'
 import { backoffMs, sleep, type Connection, type ConnectionEvent } from '../venues/connection.ts'
 import {
   ExchangeError,
@@ -23,6 +27,7 @@ import {
   type DeltaEvent,
   type SnapshotEvent,
   type SyncRules,
+  type TopEvent,
   type Venue,
   type VenueEvent,
 } from '../venues/venue.ts'
@@ -48,7 +53,20 @@ export type SyncOutcome =
   /** The snapshot cannot be used; the book keeps what it has and another is needed. */
   | { readonly kind: 'refetch'; readonly why: string }
   /** The book is broken: resync it. */
-  | { readonly kind: 'failed'; readonly failure: BookFailure }
+  | Failed
+
+type Failed = { readonly kind: 'failed'; readonly failure: BookFailure }
+
+/** What the cross-check decided about a top from the venue's independent channel. */
+export type TopOutcome =
+  /** Compared with the book at exactly its sequence, and equal. */
+  | { readonly kind: 'matched' }
+  /** Held until the book reaches its sequence (the latest one per book). */
+  | { readonly kind: 'pending' }
+  /** Never comparable: the book is already past its sequence. */
+  | { readonly kind: 'skipped' }
+  /** The book's top differs from the venue's at the same sequence: resync it. */
+  | Failed
 
 /** Updates older than a fresh snapshot tolerated in a row before the book resyncs. */
 const MAX_BEHIND_RUN = 100
@@ -56,6 +74,9 @@ const MAX_BEHIND_RUN = 100
 const APPLIED: SyncOutcome = Object.freeze({ kind: 'applied' })
 const IGNORED: SyncOutcome = Object.freeze({ kind: 'ignored' })
 const BUFFERED: SyncOutcome = Object.freeze({ kind: 'buffered' })
+const MATCHED: TopOutcome = Object.freeze({ kind: 'matched' })
+const PENDING: TopOutcome = Object.freeze({ kind: 'pending' })
+const SKIPPED: TopOutcome = Object.freeze({ kind: 'skipped' })
 
 /**
  * Applies a snapshot to a book under the venue's rules. `fromRest` snapshots were fetched
@@ -183,6 +204,52 @@ function placeUpdate(e: BookEntry, rules: SyncRules, ev: DeltaEvent): SyncOutcom
   return check(e, rules, ev.checksum) ?? APPLIED
 }
 
+/**
+ * Places a top from the venue's independent channel against a book: compared at once when the book
+ * is live and exactly at its sequence, skipped when the book is past it, else held as the book's
+ * pending top (replacing any older one) until `settleTop` finds the book there.
+ */
+export function placeTop(e: BookEntry, ev: TopEvent): TopOutcome {
+  const last = e.lastSeq
+  if (e.state === 'live' && last !== undefined) {
+    if (ev.seq === last) return compareTop(e, ev)
+    if (ev.seq < last) return SKIPPED
+  }
+  e.pendingTop = ev
+  return PENDING
+}
+
+/**
+ * After a live book moved: compares its pending top if the book is exactly at that sequence, drops
+ * it if the book passed it. Undefined when there is nothing to decide yet.
+ */
+export function settleTop(e: BookEntry): TopOutcome | undefined {
+  const top = e.pendingTop
+  const last = e.lastSeq
+  if (top === undefined || e.state !== 'live' || last === undefined || last < top.seq) return
+  e.pendingTop = undefined
+  return last === top.seq ? compareTop(e, top) : SKIPPED
+}
+
+function compareTop(e: BookEntry, ev: TopEvent): TopOutcome {
+  const bid = e.book.bids[0]
+  const ask = e.book.asks[0]
+  let side: string
+  if (!sameLevel(bid, ev.bid)) side = 'bid'
+  else if (!sameLevel(ask, ev.ask)) side = 'ask'
+  else return MATCHED
+  const venue = levelText(side === 'bid' ? ev.bid : ev.ask)
+  const book = levelText(side === 'bid' ? bid : ask)
+  const detail = `cross-check at ${ev.seq}: venue best ${side} ${venue}, book ${book}`
+  return failed(e, 'cross-check', venue, book, detail)
+}
+
+const sameLevel = (a: Level | undefined, b: Level | undefined): boolean =>
+  a === undefined || b === undefined ? a === b : a.px === b.px && a.qty === b.qty
+
+const levelText = (l: Level | undefined): string =>
+  l === undefined ? 'none' : `${l.pxText} x ${l.qtyText}`
+
 const gap = (e: BookEntry, expected: number, got: number): SyncOutcome =>
   failed(e, 'sequence', expected, got, `sequence gap: expected ${expected}, got ${got}`)
 
@@ -192,7 +259,7 @@ function failed(
   expected: number | string | undefined,
   got: number | string | undefined,
   detail: string,
-): SyncOutcome {
+): Failed {
   return { kind: 'failed', failure: { kind, venue: e.venue, pair: e.pair, expected, got, detail } }
 }
 
@@ -333,7 +400,7 @@ export class BookSync {
         for (const e of this.#listed()) {
           if (!this.#venue.acksSubscriptions) this.#confirmed.add(e.pair)
           this.#invalidate(e, 'reconnected')
-          reset(e)
+          this.#reset(e)
           // A socket venue's subscription brings the snapshot; it is awaited like a request.
           if (this.#rules.snapshot === 'ws')
             this.#pending.set(e.pair, { atMs: ev.atMs, epoch: e.epoch })
@@ -345,7 +412,7 @@ export class BookSync {
           if (e.state === 'live') {
             e.state = 'stale'
             this.#books.events.emit({ type: 'invalid', entry: e, reason: 'connection down' })
-          } else if (e.state === 'syncing') reset(e)
+          } else if (e.state === 'syncing') this.#reset(e)
         }
         return
       case 'frame':
@@ -375,6 +442,13 @@ export class BookSync {
         this.#confirmed.add(ev.pair)
         const outcome = applyUpdate(e, this.#rules, ev, this.#maxBuffer)
         this.#settle(e, outcome, now, ev)
+        return
+      }
+      case 'top': {
+        const e = this.#entries.get(ev.pair)
+        if (e === undefined) return
+        if (e.pendingTop !== undefined) this.#books.countCrossCheck(e.venue, 'skipped')
+        this.#settleTop(e, placeTop(e, ev))
         return
       }
       case 'stream-seq': {
@@ -456,6 +530,11 @@ export class BookSync {
         e.updates++
         this.#attempts.delete(e.pair)
         if (!wasLive) this.#books.events.emit({ type: 'live', entry: e, atMs: now })
+        if (e.pendingTop !== undefined) {
+          const top = settleTop(e)
+          // A mismatch resyncs the book before anyone is told it changed.
+          if (top !== undefined && !this.#settleTop(e, top)) return
+        }
         this.#books.events.emit({ type: 'update', entry: e, receivedAtMs: now })
         return
       }
@@ -494,9 +573,37 @@ export class BookSync {
     }
   }
 
+  /** Counts a cross-check's outcome and resyncs on a mismatch. False when the book resynced. */
+  #settleTop(e: BookEntry, outcome: TopOutcome): boolean {
+    switch (outcome.kind) {
+      case 'pending':
+        return true
+      case 'matched':
+        this.#books.countCrossCheck(e.venue, 'compared')
+        return true
+      case 'skipped':
+        this.#books.countCrossCheck(e.venue, 'skipped')
+        return true
+      case 'failed':
+        this.#books.countCrossCheck(e.venue, 'compared')
+        this.#resync(e, outcome.failure)
+        return false
+      default: {
+        const never: never = outcome
+        throw new Error(`unhandled top outcome ${JSON.stringify(never)}`)
+      }
+    }
+  }
+
+  /** Empties a book for a new snapshot; a top it still held can no longer be compared. */
+  #reset(e: BookEntry): void {
+    if (e.pendingTop !== undefined) this.#books.countCrossCheck(e.venue, 'skipped')
+    reset(e)
+  }
+
   #resync(e: BookEntry, failure: BookFailure, reveal?: DeltaEvent): void {
     this.#invalidate(e, `resync: ${failure.detail}`)
-    reset(e)
+    this.#reset(e)
     e.resyncs++
     e.lastResyncReason = failure.detail
     e.lastFailure = failure
@@ -675,4 +782,5 @@ function reset(e: BookEntry): void {
   e.hasSnapshot = false
   e.aligned = false
   e.buffer.length = 0
+  e.pendingTop = undefined
 }

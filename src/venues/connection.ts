@@ -364,6 +364,7 @@ export class Connection {
         case 'info':
         case 'subscribed':
         case 'stream-seq':
+        case 'top':
           break
         default: {
           const never: never = ev

@@ -41,9 +41,23 @@ export interface DeltaEvent {
   readonly exchangeTsMs?: number
 }
 
+/**
+ * The venue's best levels from an independent channel of the same venue (Binance `bookTicker`),
+ * as they were at sequence `seq` of the book's own stream. book/sync.ts compares them with the
+ * book when the book is live and exactly at `seq`. An absent side means the venue's side is empty.
+ */
+export interface TopEvent {
+  readonly type: 'top'
+  readonly pair: Pair
+  readonly seq: number
+  readonly bid?: Level
+  readonly ask?: Level
+}
+
 export type VenueEvent =
   | SnapshotEvent
   | DeltaEvent
+  | TopEvent
   /**
    * A counter the venue puts on every message of the connection (Coinbase `sequence_num`): a gap
    * means a message was lost and it cannot be told which book it belonged to.

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { Books, type BookEntry, type BooksEvent } from '../../src/book/books.ts'
-import { applySnapshot, applyUpdate } from '../../src/book/sync.ts'
+import { applySnapshot, applyUpdate, placeTop, settleTop } from '../../src/book/sync.ts'
 import { buildStatus } from '../../src/api/status.ts'
 import { binance } from '../../src/venues/binance/index.ts'
 import type { SimBinance } from '../../src/venues/binance/sim.ts'
@@ -12,6 +12,7 @@ import {
   type DeltaEvent,
   type SnapshotEvent,
   type SyncRules,
+  type TopEvent,
   type Venue,
 } from '../../src/venues/venue.ts'
 import { bookWhere, rows, startFeed, type Feed } from '../support.ts'
@@ -333,5 +334,58 @@ describe('a sequence that went back without saying so', () => {
       outcomes.add(applyUpdate(e, okx.sync, delta(seq, seq + 2, [['9.5', '1']]), 100).kind)
     }
     expect([...outcomes]).toEqual(['ignored', 'failed'])
+  })
+})
+
+describe('the cross-check against an independent channel (pure)', () => {
+  const top = (seq: number, bid: Row, ask: Row): TopEvent => ({
+    type: 'top',
+    pair: 'BTC/USDT',
+    seq,
+    bid: toLevels([bid])[0],
+    ask: toLevels([ask])[0],
+  })
+  const liveAt = (seq: number): BookEntry => {
+    const e = entry()
+    applySnapshot(e, CHAIN_REST, snap(seq, [['9', '1']], [['20', '1']]), true)
+    e.state = 'live'
+    return e
+  }
+
+  test("compared only at exactly the book's sequence; held while ahead, dropped once passed", () => {
+    const e = liveAt(10)
+    expect(placeTop(e, top(10, ['9', '1.0'], ['20', '1'])).kind).toBe('matched')
+    expect(placeTop(e, top(9, ['1', '1'], ['2', '1'])).kind).toBe('skipped') // behind: never
+    expect(placeTop(e, top(12, ['9', '1'], ['20', '1'])).kind).toBe('pending')
+    applyUpdate(e, CHAIN_REST, delta(10, 11), 100)
+    expect(settleTop(e)).toBeUndefined() // not there yet
+    applyUpdate(e, CHAIN_REST, delta(11, 12), 100)
+    expect(settleTop(e)?.kind).toBe('matched')
+    expect(e.pendingTop).toBeUndefined()
+    placeTop(e, top(13, ['1', '1'], ['2', '1'])) // wrong, but the book jumps past it
+    applyUpdate(e, CHAIN_REST, delta(12, 15), 100)
+    expect(settleTop(e)?.kind).toBe('skipped')
+  })
+
+  test('a different price or quantity on either side at the same sequence is a cross-check failure', () => {
+    const e = liveAt(10)
+    const bid = placeTop(e, top(10, ['9', '2'], ['20', '1']))
+    expect(bid).toMatchObject({
+      kind: 'failed',
+      failure: { kind: 'cross-check', expected: '9 x 2', got: '9 x 1' },
+    })
+    const ask = placeTop(e, top(10, ['9', '1'], ['19', '1']))
+    expect(ask.kind === 'failed' && ask.failure.detail).toBe(
+      'cross-check at 10: venue best ask 19 x 1, book 20 x 1',
+    )
+    const empty: TopEvent = {
+      type: 'top',
+      pair: 'BTC/USDT',
+      seq: 10,
+      bid: toLevels([['9', '1']])[0],
+    }
+    expect(placeTop(e, empty).kind).toBe('failed') // the venue has no ask, the book has one
+    e.state = 'syncing'
+    expect(placeTop(e, top(10, ['1', '1'], ['2', '1'])).kind).toBe('pending') // not live: held
   })
 })

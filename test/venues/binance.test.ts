@@ -1,10 +1,12 @@
 /**
  * Binance's own behaviour: the recorded capture replayed into the documented books, the U/u
- * procedure around a REST snapshot, its parser's level checks, serverShutdown, its market list
- * and the simulated venue's limits. Generic faults are in contract.test.ts.
+ * procedure around a REST snapshot, the bookTicker cross-check, its parser's level checks,
+ * serverShutdown, its market list and the simulated venue's limits. Generic faults are in
+ * contract.test.ts.
  */
 import { describe, expect, test } from 'bun:test'
-import { binance } from '../../src/venues/binance/index.ts'
+import { Scanner } from '../../src/venues/binance/fast-json.ts'
+import { binance, scanBookTicker } from '../../src/venues/binance/index.ts'
 import { SimBinance } from '../../src/venues/binance/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { SimMarket } from '../../src/venues/sim/venue.ts'
@@ -93,8 +95,15 @@ describe('binance: recorded capture', () => {
     await sim.server.waitFor(() => sim.server.clients.size === 1, 3000, 'connection')
     const client = [...sim.server.clients][0]!
     expect(sim.streamsOf(client).sort()).toEqual(
-      markets.map((m) => `${m.symbol.toLowerCase()}@depth@100ms`).sort(),
+      markets
+        .flatMap((m) => [
+          `${m.symbol.toLowerCase()}@bookTicker`,
+          `${m.symbol.toLowerCase()}@depth@100ms`,
+        ])
+        .sort(),
     )
+    const tickers = frames.filter((f) => f.includes('@bookTicker"')).length
+    expect(tickers).toBe(84)
     for (const f of frames) {
       const stream = (JSON.parse(f) as { stream: string }).stream
       if (sim.streamsOf(client).includes(stream)) sim.server.send(f, client)
@@ -111,6 +120,14 @@ describe('binance: recorded capture', () => {
       expect(rows(e.book.asks)).toEqual(book.topAsks())
       expect(e.resyncs).toBe(0)
     }
+    // Every real bookTicker was read as a top and none disagreed with the books. Their ids fall
+    // inside the 100 ms diff batches, so none could be compared exactly: all were skipped (or
+    // are still pending, one per book at most).
+    expect(feed.books.resyncCounts('binance')['cross-check']).toBe(0)
+    const checks = feed.books.crossCheckCounts('binance')
+    const pending = markets.filter((m) => feed.entry(m.pair).pendingTop !== undefined).length
+    expect(checks.compared + checks.skipped + pending).toBe(tickers)
+    expect(checks.skipped).toBeGreaterThan(70)
     expect(applied.get('NKN/USDT')).toBeGreaterThan(100)
     expect(feed.conn.stats.errors).toEqual({})
     expect(depthRequests(sim).length).toBe(4)
@@ -150,6 +167,111 @@ describe('binance: synchronisation', () => {
     expect(e.book.asks[0]!.pxText).toBe('60000.15')
     expect(e.lastSeq).toBe(sim.seq(BTC))
     expect(e.resyncs).toBe(0)
+  })
+})
+
+describe('binance: bookTicker cross-check', () => {
+  /** Waits until the book has applied everything the sim sent. */
+  const caughtUp = (f: Feed, s: SimBinance, pair: string) =>
+    bookWhere(f, pair, (e) => e.state === 'live' && e.lastSeq === s.seq(pair))
+
+  test('matching tickers are compared at exactly their update id and never resync', async () => {
+    const { sim, feed } = simFeed([BTC])
+    await live(feed, sim, BTC)
+    const before = feed.books.crossCheckCounts('binance')
+    sim.update(BTC, [['59999.95', '1.50000000']], [])
+    sim.update(BTC, [], [['60000.05', '0.25000000']], { ids: 4 })
+    sim.update(BTC, [['59999.95', '0']], [])
+    sim.update(BTC, [['59000.00', '1.00000000']], []) // deep: no ticker
+    await caughtUp(feed, sim, BTC)
+    const after = feed.books.crossCheckCounts('binance')
+    expect(after.compared - before.compared).toBe(3)
+    expect(after.skipped - before.skipped).toBe(0)
+    expect(feed.entry(BTC).resyncs).toBe(0)
+    expect(feed.entry(BTC).pendingTop).toBeUndefined()
+    expectSame(feed, BTC, sim.book(BTC))
+  })
+
+  test('a ticker whose id falls inside a diff batch is held, then dropped when the book passes it', async () => {
+    const { sim, feed } = simFeed([BTC])
+    const e = await live(feed, sim, BTC)
+    const before = feed.books.crossCheckCounts('binance')
+    const [b] = sim.book(BTC).topBids(1)[0]!
+    const [a, A] = sim.book(BTC).topAsks(1)[0]!
+    // The venue's top at an id the diff stream will only send inside a batch ending later: even a
+    // wrong top there must not count (the book is never exactly at it).
+    const u = sim.seq(BTC) + 1
+    const data = { u, s: 'BTCUSDT', b, B: '999.00000000', a, A }
+    sim.pushToStream(sim.tickerStream(BTC), JSON.stringify({ stream: sim.tickerStream(BTC), data }))
+    await bookWhere(feed, BTC, (x) => x.pendingTop?.seq === u, 3000, 'the ticker held')
+    sim.update(BTC, [['1.00', '1.00000000']], [], { ids: 3 })
+    await caughtUp(feed, sim, BTC)
+    const after = feed.books.crossCheckCounts('binance')
+    expect(after.skipped - before.skipped).toBe(1)
+    expect(after.compared - before.compared).toBe(0)
+    expect(e.pendingTop).toBeUndefined()
+    expect(e.resyncs).toBe(0)
+  })
+
+  test('a top the venue changed without its diff resyncs the book (cross-check) and it comes back exact', async () => {
+    const { sim, feed } = simFeed([BTC, ETH])
+    await live(feed, sim, BTC)
+    await live(feed, sim, ETH)
+    const resync = feed.books.events.next('resync')
+    sim.corruptTop(BTC, 'bid')
+    const { entry, failure } = await resync
+    expect(entry.pair).toBe(BTC)
+    expect(failure.kind).toBe('cross-check')
+    expect(failure.detail).toContain(`cross-check at ${sim.seq(BTC)}: venue best bid`)
+    expect(feed.books.resyncCounts('binance')['cross-check']).toBe(1)
+    await caughtUp(feed, sim, BTC)
+    expectSame(feed, BTC, sim.book(BTC))
+    // The ask side too, and the rebuilt book keeps being checked.
+    const again = feed.books.events.next('resync')
+    sim.corruptTop(BTC, 'ask')
+    expect((await again).failure.detail).toContain('venue best ask')
+    await caughtUp(feed, sim, BTC)
+    expectSame(feed, BTC, sim.book(BTC))
+    sim.update(BTC, [['59999.99', '3.00000000']], [])
+    await caughtUp(feed, sim, BTC)
+    expect(feed.entry(BTC).resyncs).toBe(2)
+    expect(feed.entry(ETH).resyncs).toBe(0)
+    expect(feed.books.resyncCounts('binance')['cross-check']).toBe(2)
+  })
+
+  test('bookTicker frames parse the same on the fast and the JSON.parse paths', () => {
+    const markets = new Map([['BTCUSDT', BTC]])
+    const parse = binance.createParser(markets)
+    const data = {
+      u: 400900217,
+      s: 'BTCUSDT',
+      b: '25.35190000',
+      B: '31.21000000',
+      a: '25.36520000',
+      A: '40.66000000',
+    }
+    const combined = JSON.stringify({ stream: 'btcusdt@bookTicker', data })
+    const top = {
+      type: 'top',
+      pair: BTC,
+      seq: 400900217,
+      bid: { px: 25.3519, qty: 31.21, pxText: '25.35190000', qtyText: '31.21000000' },
+      ask: { px: 25.3652, qty: 40.66, pxText: '25.36520000', qtyText: '40.66000000' },
+    }
+    expect(scanBookTicker(new Scanner().reset(combined), markets)).toEqual(top as never)
+    expect(parse(combined, 0)).toEqual([top] as never)
+    expect(parse(JSON.stringify(data), 0)).toEqual([top] as never)
+    // Spaces defeat the scanner; the slow path reads the same event.
+    expect(parse(JSON.stringify({ stream: 'btcusdt@bookTicker', data }, null, 1), 0)).toEqual([
+      top,
+    ] as never)
+    // An empty side is a zero price and quantity.
+    const empty = JSON.stringify({
+      stream: 'btcusdt@bookTicker',
+      data: { ...data, a: '0.00000000', A: '0.00000000' },
+    })
+    expect(parse(empty, 0)).toEqual([{ ...top, ask: undefined }] as never)
+    expect(() => parse(JSON.stringify({ ...data, b: '-1' }), 0)).toThrow('bad level')
   })
 })
 

@@ -3,13 +3,24 @@
  * Binance spot: combined `<sym>@depth@100ms` streams in the URL, books seeded from the REST
  * snapshot and kept by the documented U/u/lastUpdateId rules (applied in book/sync.ts through the
  * normalised prevSeq = U - 1, seq = u). `serverShutdown` and the 24 h limit cause a planned reconnect.
+ *
+ * Binance sends no checksum, so each book is also cross-checked against `<sym>@bookTicker`, in the
+ * same combined stream: "Pushes any update to the best bid or ask's price or quantity in real-time
+ * for a specified symbol", payload `{u, s, b, B, a, A}` where `u` is the "order book updateId" and
+ * `b`/`B`, `a`/`A` the best bid and ask price and quantity (binance/binance-spot-api-docs
+ * web-socket-streams.md, "Individual Symbol Book Ticker Streams"; the field notes as in Binance's
+ * OpenAPI-generated binance-sdk `spot/websocket_streams/models/book_ticker_response.rs`). Its `u`
+ * is in the diff stream's id space, so book/sync.ts compares the top when the book is exactly at
+ * `u` (a `top` event). Recorded tickers carry single ids inside the 100 ms diff batches, so most
+ * are skipped, not compared (see test/fixtures/binance/README.md).
  */
 import { joinPair } from '../../symbols.ts'
 import type { Level, Pair } from '../../types.ts'
 import { Scanner } from './fast-json.ts'
 import { SimBinance } from './sim.ts'
 import { getJson, parseJson, ParseError, toLevels } from '../venue.ts'
-import type { DeltaEvent, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
+import { isDecimalText, toLevel } from '../venue.ts'
+import type { DeltaEvent, SnapshotEvent, TopEvent, Venue, VenueEvent } from '../venue.ts'
 
 /** Levels requested in the REST snapshot (weight 50; arbitrage needs only the top of the book). */
 export const BINANCE_SNAPSHOT_LIMIT = 1000
@@ -23,6 +34,18 @@ interface DepthUpdate {
   b: unknown
   a: unknown
 }
+
+/** `<sym>@bookTicker`: the best levels as of order book update id `u` (no event type `e`). */
+interface BookTicker {
+  u: number
+  s: string
+  b: unknown
+  B: unknown
+  a: unknown
+  A: unknown
+}
+
+const TICKER_STREAM = '@bookTicker'
 
 export const binance: Venue = {
   id: 'binance',
@@ -65,7 +88,9 @@ export const binance: Venue = {
   },
 
   wsUrl(base, natives) {
-    const streams = natives.map((n) => `${n.toLowerCase()}@depth@100ms`).join('/')
+    const streams = natives
+      .flatMap((n) => [`${n.toLowerCase()}@depth@100ms`, `${n.toLowerCase()}${TICKER_STREAM}`])
+      .join('/')
     return `${base}/stream?streams=${streams}`
   },
 
@@ -95,6 +120,8 @@ export const binance: Venue = {
     return (raw): VenueEvent[] => {
       const fast = scanDepthUpdate(scanner.reset(raw), markets)
       if (fast !== undefined) return [fast]
+      const top = scanBookTicker(scanner.reset(raw), markets)
+      if (top !== undefined) return [top]
       const msg = parseJson(raw) as {
         stream?: string
         data?: unknown
@@ -109,6 +136,12 @@ export const binance: Venue = {
         code?: unknown
         msg?: unknown
       }
+      if (
+        data.e === undefined &&
+        (msg.stream?.endsWith(TICKER_STREAM) === true ||
+          ('u' in data && 'B' in data && 'A' in data))
+      )
+        return [parseBookTicker(data as Partial<BookTicker>, markets)]
       switch (data.e) {
         case 'depthUpdate': {
           const pair = markets.get(data.s as string)
@@ -217,4 +250,89 @@ export function scanDepthUpdate(
     asks: a,
     exchangeTsMs: E >= 0 ? E : undefined,
   }
+}
+
+/** A bookTicker payload into a `top` event, validating like the fast path. */
+function parseBookTicker(
+  data: Partial<BookTicker>,
+  markets: ReadonlyMap<string, Pair>,
+): VenueEvent {
+  const pair = markets.get(data.s as string)
+  if (pair === undefined) return { type: 'unknown', what: `bookTicker for ${String(data.s)}` }
+  if (typeof data.u !== 'number' || !Number.isSafeInteger(data.u) || data.u < 0) {
+    throw new ParseError('bad-message', `bookTicker with bad u for ${pair}`, pair)
+  }
+  return {
+    type: 'top',
+    pair,
+    seq: data.u,
+    bid: tickerLevel(data.b, data.B, pair),
+    ask: tickerLevel(data.a, data.A, pair),
+  }
+}
+
+/** One side of a bookTicker; a zero price with zero quantity is an empty side. */
+function tickerLevel(px: unknown, qty: unknown, pair: Pair): Level | undefined {
+  if (typeof px === 'string' && typeof qty === 'string') {
+    const level = side(px, qty)
+    if (level !== null) return level
+  }
+  return toLevel(px, qty, pair) // throws, saying why
+}
+
+/**
+ * A compact bookTicker (raw or combined form) scanned into a `top` event, or undefined for
+ * anything else (the JSON.parse path then handles and validates it). Tried only after
+ * `scanDepthUpdate` gave up, so diff frames never pay for it.
+ */
+export function scanBookTicker(
+  s: Scanner,
+  markets: ReadonlyMap<string, Pair>,
+): TopEvent | undefined {
+  const wrapped = s.text.startsWith(COMBINED_PREFIX)
+  if (wrapped) {
+    s.i = COMBINED_PREFIX.length - 1
+    if (!s.string().endsWith(TICKER_STREAM)) return undefined
+    s.expectText(DATA_KEY)
+  }
+  s.expect(123) // {
+  let sym = ''
+  let u = -1
+  // Texts of b, B, a, A in that order; `seen` has one bit per key.
+  const texts = ['', '', '', '']
+  let seen = 0
+  while (!s.fail) {
+    const key = s.string()
+    s.expect(58) // :
+    if (s.fail) return undefined
+    const k = TICKER_KEYS.indexOf(key)
+    if (k < 0) return undefined
+    seen |= 1 << k
+    if (k === 0) u = s.integer()
+    else if (k === 1) sym = s.string()
+    else texts[k - 2] = s.string()
+    const c = s.peek()
+    s.i++
+    if (c === 125) break // }
+    if (c !== 44) return undefined
+  }
+  if (wrapped) s.expect(125)
+  if (s.fail || s.i !== s.text.length || seen !== 63) return undefined
+  const pair = markets.get(sym)
+  if (pair === undefined) return undefined
+  const bid = side(texts[0]!, texts[1]!)
+  const ask = side(texts[2]!, texts[3]!)
+  if (bid === null || ask === null) return undefined
+  return { type: 'top', pair, seq: u, bid, ask }
+}
+
+const TICKER_KEYS = ['u', 's', 'b', 'B', 'a', 'A']
+
+/** One bookTicker side: a level, undefined for an empty side (zero price and quantity), or null. */
+function side(px: string, qty: string): Level | undefined | null {
+  if (!isDecimalText(px) || !isDecimalText(qty)) return null
+  const p = +px
+  const q = +qty
+  if (p > 0) return { px: p, qty: q, pxText: px, qtyText: qty }
+  return q === 0 ? undefined : null
 }

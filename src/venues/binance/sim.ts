@@ -1,10 +1,13 @@
 /**
  * @module
  * A simulated Binance spot: `GET /api/v3/exchangeInfo`, `GET /api/v3/depth` and combined streams
- * at `/stream?streams=<sym>@depth@100ms/...` pushing `depthUpdate` events chained by U/u, with
- * Binance's limits (5 incoming messages/s per connection, 6,000 REST weight a minute) and error
- * bodies (`{code, msg}`). Faults: lost updates, crossed books, REST snapshot faults, held or
- * canned snapshots, serverShutdown, and everything SimServer offers.
+ * at `/stream?streams=<sym>@depth@100ms/<sym>@bookTicker/...` pushing `depthUpdate` events chained
+ * by U/u and, for every change of the best levels, a `bookTicker` `{u, s, b, B, a, A}` whose `u`
+ * is the update id of that change (sent before the diff, as the real-time ticker overtakes the
+ * 100 ms diff batch). Binance's limits (5 incoming messages/s per connection, 6,000 REST weight a
+ * minute) and error bodies (`{code, msg}`). Faults: lost updates, crossed books, a top changed
+ * without its diff (`corruptTop`), REST snapshot faults, held or canned snapshots,
+ * serverShutdown, and everything SimServer offers.
  */
 import type { Client } from '../sim/server.ts'
 import { SimBook, type Row } from '../sim/book.ts'
@@ -104,6 +107,11 @@ export class SimBinance extends SimRestVenueBase<Market> {
     return `${this.symbol(pair).toLowerCase()}@depth@100ms`
   }
 
+  /** The stream a pair's best levels go out on (`btcusdt@bookTicker`). */
+  tickerStream(pair: Pair): string {
+    return `${this.symbol(pair).toLowerCase()}@bookTicker`
+  }
+
   /** Streams a client subscribed to through its URL. */
   streamsOf(client: Client): string[] {
     const q = new URL(`http://x${client.data.path}`).searchParams.get('streams') ?? ''
@@ -112,9 +120,41 @@ export class SimBinance extends SimRestVenueBase<Market> {
 
   /** Applies and pushes one depthUpdate spanning `ids` update ids. Returns the frame. */
   update(pair: Pair, bids: Row[], asks: Row[], { ids = 1 }: BinanceUpdateOptions = {}): string {
-    const frame = this.#advance(this.market(pair), bids, asks, ids)
+    const m = this.market(pair)
+    const before = topOf(m.book)
+    const frame = this.#advance(m, bids, asks, ids)
+    // The levels of a multi-id event are taken to change at its last id.
+    if (topOf(m.book) !== before) this.#pushTicker(m)
     this.pushToStream(this.stream(pair), frame)
     return frame
+  }
+
+  /**
+   * A diff applied wrongly: the venue changes its best bid's quantity (or best ask's) at a new
+   * update id, sends the bookTicker for it, but the chained diff for that id omits the level. The
+   * diff stream alone cannot show it; only the cross-check can. Returns the (empty) diff sent.
+   */
+  corruptTop(pair: Pair, side: 'bid' | 'ask' = 'bid'): string {
+    const m = this.market(pair)
+    const top = (side === 'bid' ? m.book.topBids(1) : m.book.topAsks(1))[0]
+    if (top === undefined) throw new Error(`${pair} has no ${side} to corrupt`)
+    const changed: Row[] = [[top[0], (Number(top[1]) + 1).toFixed(8)]]
+    this.#advance(m, side === 'bid' ? changed : [], side === 'ask' ? changed : [], 1)
+    this.#pushTicker(m)
+    const frame = depthFrame(m.symbol, m.seq, m.seq, [], [])
+    this.pushToStream(this.stream(pair), frame)
+    return frame
+  }
+
+  /** Sends the market's best levels at its current update id on its bookTicker stream. */
+  #pushTicker(m: Market): void {
+    const [b = '0.00000000', B = '0.00000000'] = m.book.topBids(1)[0] ?? []
+    const [a = '0.00000000', A = '0.00000000'] = m.book.topAsks(1)[0] ?? []
+    const data = { u: m.seq, s: m.symbol, b, B, a, A }
+    this.pushToStream(
+      this.tickerStream(m.pair),
+      JSON.stringify({ stream: this.tickerStream(m.pair), data }),
+    )
   }
 
   /** Applies one update and consumes its id, but never sends it: the next U shows the gap. */
@@ -253,4 +293,9 @@ function depthFrame(symbol: string, U: number, u: number, b: unknown[], a: unkno
 
 function tooMuchWeight(): Response {
   return Response.json(errorBody(429), { status: 429, headers: { 'retry-after': '60' } })
+}
+
+/** The best levels as one comparable string. */
+function topOf(book: SimBook): string {
+  return JSON.stringify([book.topBids(1)[0], book.topAsks(1)[0]])
 }
