@@ -2,7 +2,8 @@
  * @module
  * `bun run bench`: ingest throughput of the real Binance adapter and book against the JSON.parse
  * floor and ccxt.pro on the same local stream, per-message processing time, and the memory of
- * 6 venues x 50 symbols of books. Each consumer runs in its own process.
+ * 6 venues x 50 symbols of books, and the whole bot's frame-to-alert-sent latency against a fake
+ * Bot API. Each consumer runs in its own process.
  *   MESSAGES=200000 bun run bench
  */
 const MESSAGES = Number(process.env.MESSAGES ?? 200_000)
@@ -151,6 +152,10 @@ const memory = await runJson<{
   heapMb: number
   peakRssMb: number
 }>([`${dir}/books-memory.ts`])
+const alerts = await runJson<{ openings: number; p50Ms: number; maxMs: number }>([
+  `${dir}/alert-latency.ts`,
+  '30',
+])
 
 const { parse, ours, ccxt } = results as Record<'parse' | 'ours' | 'ccxt', Result>
 console.log('\nconsumer            msgs/s   p50 µs   p99 µs  peak RSS MB')
@@ -196,3 +201,11 @@ for (const path of ['/api/status', '/api/spreads'] as const) {
     `     ${path} under load: ${l[path].rps.toFixed(0)} req/s, p50 ${l[path].p50Ms.toFixed(2)} ms, p99 ${l[path].p99Ms.toFixed(2)} ms (8 clients, ${l.errors} errors)`,
   )
 }
+console.log(
+  `${mark(alerts.p50Ms <= 25)} frame leaving the venue to sendMessage at the Bot API, whole bot: p50 ${alerts.p50Ms.toFixed(1)} ms ` +
+    `over ${alerts.openings} openings (target p50 <= 25 ms)`,
+)
+console.log(
+  `${mark(alerts.maxMs <= 100)} frame leaving the venue to sendMessage at the Bot API, whole bot: worst ${alerts.maxMs.toFixed(1)} ms ` +
+    `over ${alerts.openings} openings (target worst <= 100 ms)`,
+)

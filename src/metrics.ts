@@ -193,7 +193,16 @@ export function createMetrics(src: MetricsSources): Metrics {
     registers: [registry],
     collect() {
       this.reset()
-      this.inc((src.dispatcher?.stats.failed ?? 0) + (src.dispatcher?.stats.interrupted ?? 0))
+      this.inc(src.dispatcher?.stats.failed ?? 0)
+    },
+  })
+  new Counter({
+    name: 'arbwatch_alerts_interrupted_total',
+    help: 'Alerts caught mid-send by a crash: maybe delivered, never sent again (status unknown)',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(src.dispatcher?.stats.interrupted ?? 0)
     },
   })
   new Gauge({

@@ -26,7 +26,7 @@ export type DeliveryRepo = Pick<
   | 'retryLater'
   | 'markFailed'
   | 'markEdited'
-  | 'failInterrupted'
+  | 'markInterrupted'
 >
 
 /** Which delivery an event is about. */
@@ -147,12 +147,12 @@ export class Dispatcher {
   async start(): Promise<void> {
     if (!this.#stopped) return
     this.#stopped = false
-    const interrupted = await this.#o.repo.failInterrupted()
+    const interrupted = await this.#o.repo.markInterrupted()
     this.stats.interrupted += interrupted
     if (interrupted > 0) {
       this.#o.log.warn(
         { count: interrupted },
-        'deliveries interrupted mid-send were marked failed, not re-sent',
+        'deliveries interrupted mid-send are marked unknown (maybe delivered), not re-sent',
       )
       this.events.emit({ type: 'deliveries-interrupted', count: interrupted })
     }

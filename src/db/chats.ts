@@ -241,14 +241,17 @@ export class ChatRepo {
 
   /**
    * After a crash, a delivery left `sending` may or may not have reached the chat. It is marked
-   * failed (visible, counted) rather than sent again: an alert is never sent twice.
+   * `unknown` (visible, counted) rather than sent again, so an alert is never sent twice, and
+   * never recorded as failed when it may have been delivered.
    */
-  async failInterrupted(): Promise<number> {
+  async markInterrupted(): Promise<number> {
     const res = await this.#db
       .update(deliveries)
       .set({
-        status: 'failed',
-        lastError: 'interrupted while sending (not retried, to never send twice)',
+        status: 'unknown',
+        lastError:
+          'interrupted while sending: the platform may have delivered it; not sent again, ' +
+          'because neither Telegram nor Discord lets a retry be made safe',
       })
       .where(eq(deliveries.status, 'sending'))
       .returning({ id: deliveries.id })
