@@ -87,32 +87,35 @@ export function createMetrics(src: MetricsSources): Metrics {
       }
     },
   })
-  new Counter({
-    name: 'arbwatch_resyncs_total',
-    help: 'Books rebuilt per venue and reason',
-    labelNames: ['venue', 'reason'],
-    registers: [registry],
-    collect() {
-      this.reset()
-      for (const { venue } of src.connections) {
-        for (const [reason, n] of Object.entries(src.books.resyncCounts(venue)))
-          this.inc({ venue, reason }, n)
-      }
-    },
-  })
-  new Counter({
-    name: 'arbwatch_cross_checks_total',
-    help: "Tops from a venue's independent channel compared with the book, or skipped",
-    labelNames: ['venue', 'outcome'],
-    registers: [registry],
-    collect() {
-      this.reset()
-      for (const { venue } of src.connections) {
-        for (const [outcome, n] of Object.entries(src.books.crossCheckCounts(venue)))
-          this.inc({ venue, outcome }, n)
-      }
-    },
-  })
+  /** A counter per venue and one label, filled from a venue's counts by that label's values. */
+  const countsPerVenue = (
+    name: string,
+    help: string,
+    label: string,
+    counts: (venue: VenueId) => Record<string, number>,
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['venue', label],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const { venue } of src.connections) {
+          for (const [value, n] of Object.entries(counts(venue)))
+            this.inc({ venue, [label]: value }, n)
+        }
+      },
+    })
+  countsPerVenue('arbwatch_resyncs_total', 'Books rebuilt per venue and reason', 'reason', (v) => ({
+    ...src.books.resyncCounts(v),
+  }))
+  countsPerVenue(
+    'arbwatch_cross_checks_total',
+    "Tops from a venue's independent channel compared with the book, or skipped",
+    'outcome',
+    (v) => ({ ...src.books.crossCheckCounts(v) }),
+  )
   new Gauge({
     name: 'arbwatch_books_live',
     help: 'Live books per venue',

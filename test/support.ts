@@ -2,6 +2,9 @@
  * Shared test helpers: a silent logger, waits on events, a venue feed (a real Connection and
  * BookSync) against a simulated venue on 127.0.0.1, cleanup after each test, and opportunities.
  */
+import { createApi, type ApiDeps } from '../src/api/app.ts'
+import { Detector, type DetectorOptions } from '../src/detector/detector.ts'
+import { VENUE_IDS } from '../src/venues/index.ts'
 import { afterEach, expect } from 'bun:test'
 import { Books, type BookEntry } from '../src/book/books.ts'
 import { BookSync, type BookSyncOptions } from '../src/book/sync.ts'
@@ -379,3 +382,36 @@ export const crossAt = (netBps: number, symbol = 'BTC/USDT', anomaly = false): O
   closedAtMs: undefined,
   closeReason: undefined,
 })
+
+/** Every venue's taker fee at 10 bps, for tests whose numbers should not depend on the fee table. */
+export const FLAT_FEES: Readonly<Record<string, number>> = Object.fromEntries(
+  VENUE_IDS.map((v) => [v, 10]),
+)
+
+/** A detector over `books` with the tests' usual thresholds (0.1 % to open, 0.05 % hysteresis). */
+export function testDetector(
+  books: Books,
+  venues: readonly string[],
+  symbols: readonly string[],
+  over: Partial<DetectorOptions> = {},
+): Detector {
+  return new Detector({
+    books,
+    venues,
+    symbols,
+    feeBps: FLAT_FEES,
+    sizeQuote: 1000,
+    minSpreadBps: 10,
+    hysteresisBps: 5,
+    maxSpreadBps: 500,
+    maxQuoteAgeMs: 60_000,
+    ...over,
+  })
+}
+
+/** The API over these parts, with no venue connections and a 1,000 trade size unless given. */
+export function testApi(
+  parts: Pick<ApiDeps, 'books' | 'detector' | 'store'> & Partial<ApiDeps>,
+): ReturnType<typeof createApi> {
+  return createApi({ connections: [], log: silent, sizeQuote: 1000, ...parts })
+}

@@ -35,7 +35,7 @@ export interface VenueStatus {
   checksumFailures: number
   sequenceFailures: number
   crossedBooks: number
-  /** Books whose top differed from the venue's independent channel (Binance bookTicker). */
+  /** Books whose top differed from the venue's independent channel of best levels. */
   crossCheckFailures: number
   /** Tops from that channel compared with a book at exactly their sequence, and skipped. */
   crossChecks: { compared: number; skipped: number }

@@ -2,13 +2,11 @@ import { describe, expect, test } from 'bun:test'
 import { createApi } from '../../src/api/app.ts'
 import { Books } from '../../src/book/books.ts'
 import { Store } from '../../src/db/store.ts'
-import { Detector } from '../../src/detector/detector.ts'
 import type { ConnectionStats } from '../../src/venues/connection.ts'
 import { binance } from '../../src/venues/binance/index.ts'
 import { kraken } from '../../src/venues/kraken/index.ts'
-import { openMemoryDb, scriptFeed, silent, stopAfterEach } from '../support.ts'
+import { openMemoryDb, scriptFeed, silent, stopAfterEach, testDetector } from '../support.ts'
 
-const FEES = { binance: 10, kraken: 10, coinbase: 10, bitstamp: 10, okx: 10, bybit: 10 }
 const track = stopAfterEach()
 
 async function fixture(extra: Partial<Parameters<typeof createApi>[0]> = {}) {
@@ -17,16 +15,7 @@ async function fixture(extra: Partial<Parameters<typeof createApi>[0]> = {}) {
   const books = new Books()
   const krakenFeed = track(scriptFeed(books, kraken, ['BTC/USDT', 'ETH/USDT']))
   const binanceFeed = track(scriptFeed(books, binance, ['BTC/USDT', 'ETH/USDT']))
-  const detector = new Detector({
-    books,
-    venues: ['binance', 'kraken'],
-    symbols: ['BTC/USDT', 'ETH/USDT'],
-    feeBps: FEES,
-    sizeQuote: 1000,
-    minSpreadBps: 10,
-    hysteresisBps: 5,
-    maxSpreadBps: 500,
-    maxQuoteAgeMs: 60_000,
+  const detector = testDetector(books, ['binance', 'kraken'], ['BTC/USDT', 'ETH/USDT'], {
     now: () => 1000,
   })
   track(detector).start()

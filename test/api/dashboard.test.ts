@@ -1,16 +1,13 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { Hono } from 'hono'
-import { createApi } from '../../src/api/app.ts'
 import { mountDashboard, pageWithToken } from '../../src/api/dashboard/dashboard.ts'
 import { Books } from '../../src/book/books.ts'
 import { openDb, runMigrations, type DbHandle } from '../../src/db/client.ts'
 import { Store } from '../../src/db/store.ts'
-import { Detector } from '../../src/detector/detector.ts'
-import { silent } from '../support.ts'
+import { silent, testApi, testDetector } from '../support.ts'
 
 const DIR = `${import.meta.dir}/../../src/api/dashboard`
 const TOKEN = 'a-dashboard-token-0123456789'
-const FEES = { binance: 10, kraken: 10, coinbase: 10, bitstamp: 10, okx: 10, bybit: 10 }
 
 let handle: DbHandle | undefined
 afterEach(() => {
@@ -23,28 +20,9 @@ async function api(apiToken?: string) {
   handle = await openDb({ url: ':memory:' })
   await runMigrations(handle.db)
   const books = new Books()
-  const detector = new Detector({
-    books,
-    venues: [],
-    symbols: [],
-    feeBps: FEES,
-    sizeQuote: 1000,
-    minSpreadBps: 10,
-    hysteresisBps: 5,
-    maxSpreadBps: 500,
-    maxQuoteAgeMs: 5000,
-  })
+  const detector = testDetector(books, [], [], { maxQuoteAgeMs: 5000 })
   const store = new Store({ db: handle.db, log: silent })
-  return createApi({
-    connections: [],
-    books,
-    detector,
-    store,
-    log: silent,
-    sizeQuote: 1000,
-    apiToken,
-    mount: (app) => mountDashboard(app),
-  })
+  return testApi({ books, detector, store, apiToken, mount: (app) => mountDashboard(app) })
 }
 
 describe('dashboard routes', () => {

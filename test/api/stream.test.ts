@@ -1,15 +1,21 @@
 import { describe, expect, test } from 'bun:test'
 import net from 'node:net'
-import { createApi, type ApiDeps } from '../../src/api/app.ts'
+import type { ApiDeps } from '../../src/api/app.ts'
 import type { StreamStats } from '../../src/api/stream.ts'
 import { Books } from '../../src/book/books.ts'
 import { Store } from '../../src/db/store.ts'
-import { Detector } from '../../src/detector/detector.ts'
 import { binance } from '../../src/venues/binance/index.ts'
 import { kraken } from '../../src/venues/kraken/index.ts'
-import { openMemoryDb, scriptFeed, silent, stopAfterEach, until } from '../support.ts'
+import {
+  openMemoryDb,
+  scriptFeed,
+  silent,
+  stopAfterEach,
+  testApi,
+  testDetector,
+  until,
+} from '../support.ts'
 
-const FEES = { binance: 10, kraken: 10, coinbase: 10, bitstamp: 10, okx: 10, bybit: 10 }
 const track = stopAfterEach()
 
 /** The API on a real socket (127.0.0.1, a free port), over books the test feeds. */
@@ -19,29 +25,10 @@ async function serve(extra: Partial<ApiDeps> = {}) {
   const books = new Books()
   const krakenFeed = track(scriptFeed(books, kraken, ['BTC/USDT']))
   const binanceFeed = track(scriptFeed(books, binance, ['BTC/USDT']))
-  const detector = new Detector({
-    books,
-    venues: ['binance', 'kraken'],
-    symbols: ['BTC/USDT'],
-    feeBps: FEES,
-    sizeQuote: 1000,
-    minSpreadBps: 10,
-    hysteresisBps: 5,
-    maxSpreadBps: 500,
-    maxQuoteAgeMs: 60_000,
-    now: () => 1000,
-  })
+  const detector = testDetector(books, ['binance', 'kraken'], ['BTC/USDT'], { now: () => 1000 })
   track(detector).start()
   binanceFeed.snapshot('BTC/USDT', [['59000', '1']], [['59500', '1']], 1000)
-  const app = createApi({
-    connections: [],
-    books,
-    detector,
-    store,
-    log: silent,
-    sizeQuote: 1000,
-    ...extra,
-  })
+  const app = testApi({ books, detector, store, ...extra })
   const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: app.fetch, idleTimeout: 30 })
   track({ stop: () => server.stop(true) })
   const stats = async (): Promise<StreamStats> =>

@@ -11,15 +11,21 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LibsqlError, type Client } from '@libsql/client'
-import { createApi } from '../../src/api/app.ts'
 import { Books } from '../../src/book/books.ts'
 import { ChatRepo } from '../../src/db/chats.ts'
 import { openDb, runMigrations, type DbHandle } from '../../src/db/client.ts'
 import type { NewDeliveryRow } from '../../src/db/schema.ts'
 import { DROPPED, Store, type StoreOptions } from '../../src/db/store.ts'
-import { Detector } from '../../src/detector/detector.ts'
 import type { Opportunity, OpportunityEvent } from '../../src/detector/types.ts'
-import { crossAt, quoteAt, silent, stopAfterEach, until } from '../support.ts'
+import {
+  crossAt,
+  quoteAt,
+  silent,
+  stopAfterEach,
+  testApi,
+  testDetector,
+  until,
+} from '../support.ts'
 import {
   SQLD_SHA256,
   sqldSha256,
@@ -90,26 +96,8 @@ function storeAndApi(handle: DbHandle, options: Partial<StoreOptions> = {}) {
   track({ stop: () => store.stop() })
   store.start()
   const books = new Books()
-  const detector = new Detector({
-    books,
-    venues: ['binance', 'kraken'],
-    symbols: ['BTC/USDT'],
-    feeBps: { binance: 10, kraken: 10, coinbase: 10, bitstamp: 10, okx: 10, bybit: 10 },
-    sizeQuote: 1000,
-    minSpreadBps: 10,
-    hysteresisBps: 5,
-    maxSpreadBps: 500,
-    maxQuoteAgeMs: 60_000,
-  })
-  const app = createApi({
-    connections: [],
-    books,
-    detector,
-    store,
-    log: silent,
-    sizeQuote: 1000,
-    minLiveVenues: 0,
-  })
+  const detector = testDetector(books, ['binance', 'kraken'], ['BTC/USDT'])
+  const app = testApi({ books, detector, store, minLiveVenues: 0 })
   const readyz = async () => {
     const res = await app.request('/readyz')
     return { status: res.status, body: (await res.json()) as { reasons?: string[] } }
