@@ -38,6 +38,8 @@ export interface BookEntry {
   state: BookState
   /** Sequence the book is at (undefined when the venue has none). */
   lastSeq: number | undefined
+  /** The venue's cross sequence of the last applied message, where it sends one (Bybit `seq`). */
+  crossSeq: number | undefined
   /** The latest sequence received on the stream for this book (buffered or applied). */
   lastSeenSeq: number | undefined
   /** When the book last changed or was confirmed by a snapshot, local ms. */
@@ -175,6 +177,7 @@ function newEntry(venue: VenueId, pair: Pair): BookEntry {
     book: createBook(),
     state: 'syncing',
     lastSeq: undefined,
+    crossSeq: undefined,
     lastSeenSeq: undefined,
     lastUpdateMs: 0,
     exchangeTsMs: undefined,

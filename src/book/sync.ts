@@ -16,7 +16,9 @@
  * - where the venue has an independent channel for its best levels (Binance `bookTicker`), the book
  *   is compared with it only when live and exactly at that channel's sequence: the latest top is
  *   held per book until the book reaches its sequence and dropped once the book passes it
- *   (bookTicker `u` is a single update id, often inside a 100 ms diff batch, so many never match).
+ *   (bookTicker `u` is a single update id, often inside a 100 ms diff batch, so many never match);
+ *   where the venue's book messages carry a cross sequence (`crossSeq`, Bybit `seq`) the book's
+ *   comparable sequence is the `crossSeq` of its last applied message, else its `lastSeq`.
  */
 import type { Logger } from '../log.ts'
 import type { Level, Pair } from '../types.ts'
@@ -135,6 +137,7 @@ export function applySnapshot(
   replaceBook(e.book, ev.bids, ev.asks)
   if (rules.maxDepth !== undefined) truncateBook(e.book, rules.maxDepth)
   e.lastSeq = ev.seq
+  e.crossSeq = ev.crossSeq
   e.hasSnapshot = true
   e.aligned = false
   e.behindRun = 0
@@ -199,6 +202,7 @@ function placeUpdate(e: BookEntry, rules: SyncRules, ev: DeltaEvent): SyncOutcom
   applyDelta(e.book, ev.bids, ev.asks)
   if (rules.maxDepth !== undefined) truncateBook(e.book, rules.maxDepth)
   if (ev.seq !== undefined) e.lastSeq = ev.seq
+  e.crossSeq = ev.crossSeq
   e.aligned = true
   if (ev.exchangeTsMs !== undefined) e.exchangeTsMs = ev.exchangeTsMs
   return check(e, rules, ev.checksum) ?? APPLIED
@@ -210,7 +214,7 @@ function placeUpdate(e: BookEntry, rules: SyncRules, ev: DeltaEvent): SyncOutcom
  * pending top (replacing any older one) until `settleTop` finds the book there.
  */
 export function placeTop(e: BookEntry, ev: TopEvent): TopOutcome {
-  const last = e.lastSeq
+  const last = topSeq(e)
   if (e.state === 'live' && last !== undefined) {
     if (ev.seq === last) return compareTop(e, ev)
     if (ev.seq < last) return SKIPPED
@@ -225,11 +229,14 @@ export function placeTop(e: BookEntry, ev: TopEvent): TopOutcome {
  */
 export function settleTop(e: BookEntry): TopOutcome | undefined {
   const top = e.pendingTop
-  const last = e.lastSeq
+  const last = topSeq(e)
   if (top === undefined || e.state !== 'live' || last === undefined || last < top.seq) return
   e.pendingTop = undefined
   return last === top.seq ? compareTop(e, top) : SKIPPED
 }
+
+/** The sequence a top is compared at: the venue's cross sequence where it sends one. */
+const topSeq = (e: BookEntry): number | undefined => e.crossSeq ?? e.lastSeq
 
 function compareTop(e: BookEntry, ev: TopEvent): TopOutcome {
   const bid = e.book.bids[0]
@@ -778,6 +785,7 @@ function reset(e: BookEntry): void {
   clearBook(e.book)
   e.state = 'syncing'
   e.lastSeq = undefined
+  e.crossSeq = undefined
   e.lastSeenSeq = undefined
   e.hasSnapshot = false
   e.aligned = false

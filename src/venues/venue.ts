@@ -22,6 +22,11 @@ export interface SnapshotEvent {
   readonly checksum?: number
   /** Exchange timestamp of the data, ms since the epoch, when the venue sends one. */
   readonly exchangeTsMs?: number
+  /**
+   * The venue's sequence shared by its book channels (Bybit `seq`), when it differs from `seq`:
+   * `top` events are then compared against the book's last `crossSeq` instead of its `seq`.
+   */
+  readonly crossSeq?: number
 }
 
 /**
@@ -39,12 +44,15 @@ export interface DeltaEvent {
   readonly prevSeq?: number
   readonly checksum?: number
   readonly exchangeTsMs?: number
+  /** As on `SnapshotEvent`: the sequence `top` events are compared at (Bybit `seq`). */
+  readonly crossSeq?: number
 }
 
 /**
  * The venue's best levels from an independent channel of the same venue (Binance `bookTicker`),
- * as they were at sequence `seq` of the book's own stream. book/sync.ts compares them with the
- * book when the book is live and exactly at `seq`. An absent side means the venue's side is empty.
+ * as they were at sequence `seq` of the book's own stream (its `crossSeq` where the venue sends one,
+ * Bybit; else its `seq`). book/sync.ts compares them with the book when the book is live and
+ * exactly at `seq`. An absent side means the venue's side is empty.
  */
 export interface TopEvent {
   readonly type: 'top'

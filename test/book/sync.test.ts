@@ -367,6 +367,28 @@ describe('the cross-check against an independent channel (pure)', () => {
     expect(settleTop(e)?.kind).toBe('skipped')
   })
 
+  test("with a cross sequence (Bybit seq) tops are placed against the book's crossSeq, not its seq", () => {
+    const WS_CHAIN: SyncRules = { snapshot: 'ws', sequence: 'chain', detectsGaps: true }
+    const e = entry()
+    applySnapshot(e, WS_CHAIN, { ...snap(10, [['9', '1']], [['20', '1']]), crossSeq: 500 }, false)
+    e.state = 'live'
+    expect(e.crossSeq).toBe(500)
+    // At the book's update id, far behind its cross sequence: never compared.
+    expect(placeTop(e, top(10, ['1', '1'], ['2', '1'])).kind).toBe('skipped')
+    expect(placeTop(e, top(500, ['9', '1'], ['20', '1'])).kind).toBe('matched')
+    expect(placeTop(e, top(501, ['1', '1'], ['2', '1'])).kind).toBe('pending')
+    applyUpdate(e, WS_CHAIN, { ...delta(10, 11, [['9', '2']]), crossSeq: 503 }, 100)
+    expect(e.lastSeq).toBe(11)
+    expect(settleTop(e)?.kind).toBe('skipped') // the book went from 500 to 503: never at 501
+    expect(placeTop(e, top(503, ['9', '1'], ['20', '1']))).toMatchObject({
+      kind: 'failed',
+      failure: {
+        kind: 'cross-check',
+        detail: 'cross-check at 503: venue best bid 9 x 1, book 9 x 2',
+      },
+    })
+  })
+
   test('a different price or quantity on either side at the same sequence is a cross-check failure', () => {
     const e = liveAt(10)
     const bid = placeTop(e, top(10, ['9', '2'], ['20', '1']))

@@ -109,9 +109,14 @@ describe('bitstamp: recorded capture', () => {
 
     const pairs = MARKETS.map(([, pair]) => pair)
     const feed = feeds.start(bitstamp, sim, pairs)
-    await sim.server.waitFor(() => sim.subscriptions.get(1)?.size === 10, 3000, 'ten subscriptions')
-    // The subscribe frames are exactly those the recording client sent to the real venue.
-    expect(sim.server.received.map((r) => r.text).sort()).toEqual([...sent].sort())
+    await sim.server.waitFor(() => sim.subscriptions.get(1)?.size === 20, 3000, '20 subscriptions')
+    // The diff subscribe frames are exactly those the recording client sent to the real venue;
+    // each market also subscribes its order_book_ channel (the cross-check).
+    const received = sim.server.received.map((r) => r.text)
+    expect(received.filter((t) => t.includes('diff_order_book_')).sort()).toEqual([...sent].sort())
+    expect(received.filter((t) => !t.includes('diff_order_book_')).sort()).toEqual(
+      [...sent].map((t) => t.replace('diff_order_book_', 'order_book_')).sort(),
+    )
     sim.replay(frames)
 
     for (const [, pair] of MARKETS) {
@@ -157,6 +162,7 @@ describe('bitstamp: recorded capture', () => {
     ])
     expect(bitstamp.subscribe(['btcusd'])).toEqual([
       '{"event":"bts:subscribe","data":{"channel":"diff_order_book_btcusd"}}',
+      '{"event":"bts:subscribe","data":{"channel":"order_book_btcusd"}}',
     ])
     expect(bitstamp.wsUrl('wss://ws.bitstamp.net', ['btcusd'])).toBe('wss://ws.bitstamp.net')
   })
@@ -171,6 +177,7 @@ describe('bitstamp: synchronisation', () => {
     expect(sim.server.requests).toContain('/api/v2/order_book/btcusd/')
     expect(sim.server.received.map((r) => r.text)).toEqual([
       '{"event":"bts:subscribe","data":{"channel":"diff_order_book_btcusd"}}',
+      '{"event":"bts:subscribe","data":{"channel":"order_book_btcusd"}}',
     ])
     sim.update(BTC, [['59999', '2.5']], [['60001', '0']])
     await bookWhere(feed, BTC, (e) => e.book.bids[0]!.qtyText === '2.5', 3000, 'diff applied')
@@ -220,8 +227,13 @@ describe('bitstamp: synchronisation', () => {
     expect(e.resyncs).toBe(0)
   })
 
-  test('a lost diff cannot show (no sequence, no checksum); the next re-seed repairs the book', async () => {
-    const { sim, feed } = simFeed([BTC])
+  test('without order_book_, a lost diff cannot show (no sequence, no checksum); a re-seed repairs it', async () => {
+    // The diff channel alone (the cross-check that catches this is tested below).
+    const diffOnly: Venue = {
+      ...bitstamp,
+      subscribe: (n) => bitstamp.subscribe(n).filter((f) => f.includes('diff_order_book_')),
+    }
+    const { sim, feed } = simFeed([BTC], {}, diffOnly)
     const e = await live(feed, BTC)
     sim.lose(BTC, [['59999', '0']], [])
     sim.update(BTC, [['59998', '4']], [])
@@ -249,6 +261,122 @@ describe('bitstamp: synchronisation', () => {
   })
 })
 
+describe('bitstamp: order_book_ cross-check (issue 10)', () => {
+  /** Waits until `n` tops were compared (re-checked on every frame the feed applies). */
+  const compared = (f: Feed, n: number) =>
+    bookWhere(
+      f,
+      BTC,
+      () => f.books.crossCheckCounts('bitstamp').compared >= n,
+      3000,
+      `${n} compared`,
+    )
+  const caughtUp = (f: Feed, s: SimBitstamp, pair: string) =>
+    bookWhere(f, pair, (e) => e.state === 'live' && e.lastSeq === s.micros(pair))
+
+  test('tops are compared at exactly the diff book microtimestamp and never resync when right', async () => {
+    const { sim, feed } = simFeed([BTC])
+    const e = await live(feed, BTC)
+    const before = feed.books.crossCheckCounts('bitstamp')
+    sim.update(BTC, [['59999.5', '1.5']], [])
+    sim.update(BTC, [], [['60000.5', '0.25']])
+    sim.update(BTC, [['59000', '1']], []) // deep: the top is pushed again all the same
+    await caughtUp(feed, sim, BTC)
+    await compared(feed, before.compared + 3)
+    const after = feed.books.crossCheckCounts('bitstamp')
+    expect(after.compared - before.compared).toBe(3)
+    expect(after.skipped - before.skipped).toBe(0)
+    expect(e.resyncs).toBe(0)
+    expectSame(feed, BTC, sim.book(BTC))
+    expect(feed.conn.stats.errors).toEqual({})
+  })
+
+  test('a top at a microtimestamp the diff book never lands on is skipped and counted', async () => {
+    const { sim, feed } = simFeed([BTC])
+    const e = await live(feed, BTC)
+    const before = feed.books.crossCheckCounts('bitstamp')
+    // The diff of a deep change is lost; the top-100 push of that state arrives.
+    sim.lose(BTC, [['59000', '1']], [])
+    const lost = sim.micros(BTC)
+    await bookWhere(feed, BTC, (x) => x.pendingTop?.seq === lost, 3000, 'the top held')
+    sim.update(BTC, [['59999.5', '1.5']], [])
+    await caughtUp(feed, sim, BTC)
+    await compared(feed, before.compared + 1)
+    const after = feed.books.crossCheckCounts('bitstamp')
+    expect(after.skipped - before.skipped).toBe(1)
+    expect(after.compared - before.compared).toBe(1)
+    expect(e.pendingTop).toBeUndefined()
+    expect(e.resyncs).toBe(0)
+  })
+
+  test('a lost diff at the top no longer stays live: the next top resyncs the book (cross-check)', async () => {
+    const { sim, feed } = simFeed([BTC, ETH])
+    await live(feed, BTC)
+    await live(feed, ETH)
+    const [bid] = sim.book(BTC).topBids(1)[0]!
+    const resync = feed.books.events.next('resync')
+    sim.lose(BTC, [[bid, '0']], [])
+    sim.update(BTC, [['59000', '1']], [])
+    const { entry, failure } = await resync
+    expect([entry.pair, failure.kind]).toEqual([BTC, 'cross-check'])
+    expect(failure.detail).toContain(`cross-check at ${sim.micros(BTC)}: venue best bid`)
+    await caughtUp(feed, sim, BTC)
+    expectSame(feed, BTC, sim.book(BTC))
+    expect(feed.entry(BTC).book.bids.some((l) => l.pxText === bid)).toBe(false)
+  })
+
+  test('a top changed without its diff resyncs the book (cross-check); it comes back exact', async () => {
+    const { sim, feed } = simFeed([BTC, ETH])
+    await live(feed, BTC)
+    await live(feed, ETH)
+    const resync = feed.books.events.next('resync')
+    sim.corruptTop(BTC, 'bid')
+    const { entry, failure } = await resync
+    expect(entry.pair).toBe(BTC)
+    expect(failure.kind).toBe('cross-check')
+    expect(failure.detail).toContain(`cross-check at ${sim.micros(BTC)}: venue best bid`)
+    await caughtUp(feed, sim, BTC)
+    expectSame(feed, BTC, sim.book(BTC))
+    const again = feed.books.events.next('resync')
+    sim.corruptTop(BTC, 'ask')
+    expect((await again).failure.detail).toContain('venue best ask')
+    await caughtUp(feed, sim, BTC)
+    expectSame(feed, BTC, sim.book(BTC))
+    sim.update(BTC, [['59999.5', '3']], [])
+    await caughtUp(feed, sim, BTC)
+    expectSame(feed, BTC, sim.book(BTC))
+    expect(feed.entry(BTC).resyncs).toBe(2)
+    expect(feed.entry(ETH).resyncs).toBe(0)
+    expect(feed.books.resyncCounts('bitstamp')['cross-check']).toBe(2)
+  })
+
+  test('order_book_ pushes parse as tops; unreadable ones are unknown and resync nothing', () => {
+    const parse = bitstamp.createParser(new Map([['btcusd', BTC]]))
+    const push = (data: object) =>
+      parse(JSON.stringify({ data, channel: 'order_book_btcusd', event: 'data' }), 0)
+    const book = {
+      timestamp: '1700000000',
+      microtimestamp: '1700000000123456',
+      bids: [
+        ['59999', '1.5'],
+        ['59998', '2'],
+      ],
+      asks: [['60001', '0.25']],
+    }
+    const [top] = push(book)
+    expect(top).toMatchObject({ type: 'top', pair: BTC, seq: 1700000000123456 })
+    if (top?.type !== 'top') throw new Error('expected a top')
+    expect([top.bid?.pxText, top.bid?.qtyText, top.ask?.pxText]).toEqual(['59999', '1.5', '60001'])
+    expect(push({ ...book, microtimestamp: 'x' })[0]!.type).toBe('unknown')
+    expect(push({ ...book, bids: [['-1', '1']] })[0]!.type).toBe('unknown')
+    // Only the diff channel's ack confirms the book.
+    const ack = (channel: string) =>
+      parse(JSON.stringify({ event: 'bts:subscription_succeeded', channel, data: {} }), 0)
+    expect(ack('order_book_btcusd')).toEqual([{ type: 'info' }])
+    expect(ack('diff_order_book_btcusd')).toEqual([{ type: 'subscribed', pairs: [BTC] }])
+  })
+})
+
 describe('bitstamp: parser', () => {
   test('unknown message types are counted and the books stay exact', async () => {
     const { sim, feed } = simFeed()
@@ -258,13 +386,17 @@ describe('bitstamp: parser', () => {
       l.includes('"event":"trade"'),
     )!
     sim.server.send(trade)
+    // A top-100 push of another channel, stamped long before the book: a top never compared.
+    const skipped = feed.books.crossCheckCounts('bitstamp').skipped
     sim.server.send(
       '{"data":{"timestamp":"1","microtimestamp":"1000000","bids":[],"asks":[]},"channel":"order_book_btcusd","event":"data"}',
     )
+    sim.server.send('{"data":{},"channel":"order_book_ltcusd","event":"data"}')
     sim.server.send('{"event":"bts:something_new","channel":"","data":{}}')
     sim.update(BTC, [['59999', '4']], [])
     await bookWhere(feed, BTC, (e) => e.book.bids[0]!.qtyText === '4', 3000, 'update after')
     expect(feed.conn.stats.errors).toEqual({ 'unknown-message': 3 })
+    expect(feed.books.crossCheckCounts('bitstamp').skipped).toBe(skipped + 1)
     for (const pair of [BTC, ETH]) {
       expect(feed.entry(pair).state).toBe('live')
       expect(feed.entry(pair).resyncs).toBe(0)
@@ -335,13 +467,15 @@ describe('bitstamp: venue behaviour', () => {
     await expectReconnect(feed, sim, () => sim.requestReconnect(), 'bts:request_reconnect')
     const client = [...sim.server.clients].find((c) => c.data.id === 2)!
     await sim.server.waitFor(
-      () => sim.channelsOf(client).length === 2,
+      () => sim.channelsOf(client).length === 4,
       3000,
       'subscriptions replayed',
     )
     expect(sim.channelsOf(client).sort()).toEqual([
       'diff_order_book_btcusd',
       'diff_order_book_ethusd',
+      'order_book_btcusd',
+      'order_book_ethusd',
     ])
     await sim.server.waitFor(() => bookRequests(sim) === 4, 3000, 'books re-seeded')
     await bookWhere(feed, BTC, (e) => e.state === 'live' && e.lastSeq === sim.seq(BTC))
@@ -363,11 +497,14 @@ describe('bitstamp: venue behaviour', () => {
       [ETH, 'ethusd'],
       ['ETH/USDT', 'ethusdt'],
     ])
-    await sim.server.waitFor(() => sim.subscriptions.get(1)?.size === 3, 3000, 'subscriptions')
+    await sim.server.waitFor(() => sim.subscriptions.get(1)?.size === 6, 3000, 'subscriptions')
     expect([...sim.subscriptions.get(1)!].sort()).toEqual([
       'diff_order_book_btcusd',
       'diff_order_book_ethusd',
       'diff_order_book_ethusdt',
+      'order_book_btcusd',
+      'order_book_ethusd',
+      'order_book_ethusdt',
     ])
     await live(feed, 'ETH/USDT')
     await live(feed, ETH)

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { Books } from '../../src/book/books.ts'
 import { applySnapshot, applyUpdate } from '../../src/book/sync.ts'
 import { bybit } from '../../src/venues/bybit/index.ts'
-import { SimBybit, topicOf } from '../../src/venues/bybit/sim.ts'
+import { SimBybit, topicOf, topTopicOf } from '../../src/venues/bybit/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { SimMarket } from '../../src/venues/sim/venue.ts'
 import { ExchangeError, ParseError, type VenueEvent } from '../../src/venues/venue.ts'
@@ -183,9 +183,11 @@ describe('bybit: recorded capture (legacy orderBookL2_25 re-encoded as v5 orderb
       if (mismatches.length < 3 && !Bun.deepEquals(got, want))
         mismatches.push(`${e.pair} message ${i}`)
     })
-    await sim.server.waitFor(() => sim.topics.get(1)?.size === 4, 3000, 'four subscriptions')
+    await sim.server.waitFor(() => sim.topics.get(1)?.size === 8, 3000, 'eight subscriptions')
     expect(sim.requests('subscribe')).toHaveLength(1)
-    expect(sim.requests('subscribe')[0]!.args).toEqual(markets.map((m) => topicOf(m.symbol)))
+    expect(sim.requests('subscribe')[0]!.args).toEqual(
+      markets.flatMap((m) => [topicOf(m.symbol), topTopicOf(m.symbol)]),
+    )
     sim.replay(v5)
     for (const m of markets) {
       const all = (e: { updates: number }) => e.updates === expected.get(m.pair)!.length
@@ -299,8 +301,10 @@ describe('bybit: frames and parser', () => {
       type: 'unknown',
       what: 'topic publicTrade.BTCUSDT',
     })
-    const level1 = { s: 'BTCUSDT', b: [['1.00', '1']], a: [], u: 5 }
-    expect(one({ topic: 'orderbook.1.BTCUSDT', type: 'snapshot', data: level1 }).type).toBe(
+    // A level-1 push is a top only once the book's own pushes carry a cross sequence.
+    const level1 = { s: 'BTCUSDT', b: [['1.00', '1']], a: [], u: 5, seq: 9 }
+    expect(one({ topic: 'orderbook.1.BTCUSDT', type: 'snapshot', data: level1 }).type).toBe('info')
+    expect(one({ topic: 'orderbook.1.ETHUSDT', type: 'snapshot', data: level1 }).type).toBe(
       'unknown',
     )
     const doge = {
@@ -345,12 +349,16 @@ describe('bybit: frames and parser', () => {
     const frames = bybit
       .subscribe(natives)
       .map((f) => JSON.parse(f) as { op: string; args: string[]; req_id: string })
-    expect(frames.map((f) => f.args.length)).toEqual([10, 10, 3])
+    // Two topics per market (the book and its level-1 top) count against the 10.
+    expect(frames.map((f) => f.args.length)).toEqual([10, 10, 10, 10, 6])
     expect(frames.every((f) => f.op === 'subscribe' && typeof f.req_id === 'string')).toBe(true)
-    expect(frames.flatMap((f) => f.args)).toEqual(natives.map((n) => `orderbook.50.${n}`))
+    expect(frames.flatMap((f) => f.args)).toEqual(
+      natives.flatMap((n) => [`orderbook.50.${n}`, `orderbook.1.${n}`]),
+    )
+    const both = ['orderbook.50.BTCUSDT', 'orderbook.1.BTCUSDT']
     expect(bybit.resubscribe!('BTCUSDT').map((f) => JSON.parse(f) as unknown)).toEqual([
-      { req_id: 'orderbook.50.BTCUSDT', op: 'unsubscribe', args: ['orderbook.50.BTCUSDT'] },
-      { req_id: 'orderbook.50.BTCUSDT', op: 'subscribe', args: ['orderbook.50.BTCUSDT'] },
+      { req_id: 'orderbook.50.BTCUSDT', op: 'unsubscribe', args: both },
+      { req_id: 'orderbook.50.BTCUSDT', op: 'subscribe', args: both },
     ])
     expect(JSON.parse(bybit.ping!())).toMatchObject({ op: 'ping' })
     const spot = 'wss://stream.bybit.com/v5/public/spot'
@@ -414,7 +422,14 @@ describe('bybit: synchronisation', () => {
     await bookWhere(feed, 'ETH/USDT')
     expect([...sim.server.clients][0]!.data.path).toBe('/v5/public/spot')
     const subscribed = sim.requests('subscribe').map((r) => r.args)
-    expect(subscribed).toEqual([['orderbook.50.BTCUSDT', 'orderbook.50.ETHUSDT']])
+    expect(subscribed).toEqual([
+      [
+        'orderbook.50.BTCUSDT',
+        'orderbook.1.BTCUSDT',
+        'orderbook.50.ETHUSDT',
+        'orderbook.1.ETHUSDT',
+      ],
+    ])
     sim.update(
       'BTC/USDT',
       [
@@ -488,7 +503,9 @@ describe('bybit: synchronisation', () => {
       u + 1,
     ])
     const e = await bookWhere(feed, 'BTC/USDT')
-    expect(sim.requests('unsubscribe').map((r) => r.args)).toEqual([['orderbook.50.BTCUSDT']])
+    expect(sim.requests('unsubscribe').map((r) => r.args)).toEqual([
+      ['orderbook.50.BTCUSDT', 'orderbook.1.BTCUSDT'],
+    ])
     expect(e.book.bids.some((l) => l.pxText === '59999.90')).toBe(false)
     expectSame(feed, sim, 'BTC/USDT')
     expect(feed.entry('ETH/USDT').resyncs).toBe(0)
@@ -524,24 +541,145 @@ describe('bybit: synchronisation', () => {
     const pairs = markets.map((m) => `${m.base}/USDT`)
     const feed = feeds.start(bybit, sim, pairs)
     for (const p of pairs) await bookWhere(feed, p)
+    const topics = pairs.flatMap((p) => [sim.topic(p), sim.topTopic(p)])
     const first = sim.requests('subscribe')
-    expect(first.map((r) => (r.args as string[]).length)).toEqual([10, 2])
-    expect(first.flatMap((r) => r.args as string[])).toEqual(pairs.map((p) => sim.topic(p)))
+    expect(first.map((r) => (r.args as string[]).length)).toEqual([10, 10, 4])
+    expect(first.flatMap((r) => r.args as string[])).toEqual(topics)
 
     const down = feed.conn.events.next('down')
     sim.server.disconnectAll()
     await down
     const resubscribed = () =>
-      sim.server.connections === 2 && sim.topics.get(lastClient(sim))?.size === 12
+      sim.server.connections === 2 && sim.topics.get(lastClient(sim))?.size === 24
     await sim.server.waitFor(resubscribed, 3000, 'resubscribed')
     const again = sim.requests('subscribe').filter((r) => r.client === lastClient(sim))
-    expect(again.map((r) => (r.args as string[]).length)).toEqual([10, 2])
-    expect(again.flatMap((r) => r.args as string[])).toEqual(pairs.map((p) => sim.topic(p)))
+    expect(again.map((r) => (r.args as string[]).length)).toEqual([10, 10, 4])
+    expect(again.flatMap((r) => r.args as string[])).toEqual(topics)
     for (const p of pairs) {
       await bookWhere(feed, p)
       expectSame(feed, sim, p)
     }
     expect(feed.conn.stats.errors['venue-error']).toBeUndefined()
+  })
+})
+
+describe('bybit: orderbook.1 cross-check (issue 10)', () => {
+  const BTC = 'BTC/USDT'
+  const ETH = 'ETH/USDT'
+  /** Live, at the venue's latest cross sequence, with no top still held. */
+  const caughtUp = (f: Feed, s: SimBybit, pair: string) =>
+    bookWhere(
+      f,
+      pair,
+      (e) => e.state === 'live' && e.crossSeq === s.crossSeq(pair) && e.pendingTop === undefined,
+      3000,
+      `${pair} at seq ${s.crossSeq(pair)}`,
+    )
+  /** Waits until `n` tops were compared (re-checked on every frame the feed applies). */
+  const compared = (f: Feed, n: number) =>
+    bookWhere(f, BTC, () => f.books.crossCheckCounts('bybit').compared >= n, 3000, `${n} compared`)
+
+  test("level-1 tops are compared at exactly the book's seq (not u) and never resync when right", async () => {
+    const { sim, feed } = simFeed([BTC])
+    await caughtUp(feed, sim, BTC)
+    // The two subscription snapshots share one seq: the first comparison.
+    await compared(feed, 1)
+    const e = feed.entry(BTC)
+    expect(e.crossSeq).not.toBe(e.lastSeq)
+    const before = feed.books.crossCheckCounts('bybit')
+    sim.update(BTC, [['59999.95', '1.50000000']], [])
+    sim.update(BTC, [], [['60000.05', '0.25000000']])
+    sim.update(BTC, [['59999.95', '0']], [])
+    sim.update(BTC, [['59000.00', '1.00000000']], []) // deep: the top does not move, no push
+    await caughtUp(feed, sim, BTC)
+    await compared(feed, before.compared + 3)
+    const after = feed.books.crossCheckCounts('bybit')
+    expect(after.compared - before.compared).toBe(3)
+    expect(after.skipped - before.skipped).toBe(0)
+    expect(e.resyncs).toBe(0)
+    expectSame(feed, sim, BTC)
+    expect(feed.conn.stats.errors).toEqual({})
+  })
+
+  test('tops at seqs the depth-50 stream merges away are skipped and counted, not compared', async () => {
+    const { sim, feed } = simFeed([BTC])
+    const e = await caughtUp(feed, sim, BTC)
+    // The two subscription snapshots share one seq: the first comparison.
+    await compared(feed, 1)
+    const before = feed.books.crossCheckCounts('bybit')
+    // Three top changes, one depth-50 delta: the first two tops show states the book never has.
+    sim.updateBatch(BTC, [
+      { bids: [['59999.95', '1.50000000']], asks: [] },
+      { bids: [['59999.95', '2.50000000']], asks: [] },
+      { bids: [['59999.95', '0']], asks: [['60000.05', '0.25000000']] },
+    ])
+    await caughtUp(feed, sim, BTC)
+    await compared(feed, before.compared + 1)
+    const after = feed.books.crossCheckCounts('bybit')
+    expect(after.skipped - before.skipped).toBe(2)
+    expect(after.compared - before.compared).toBe(1)
+    expect(e.resyncs).toBe(0)
+    expectSame(feed, sim, BTC)
+  })
+
+  test('a top changed without its depth-50 change resyncs the book (cross-check); it comes back exact', async () => {
+    const { sim, feed } = simFeed([BTC, ETH])
+    await caughtUp(feed, sim, BTC)
+    await caughtUp(feed, sim, ETH)
+    const resync = feed.books.events.next('resync')
+    sim.corruptTop(BTC, 'bid')
+    const { entry, failure } = await resync
+    expect(entry.pair).toBe(BTC)
+    expect(failure.kind).toBe('cross-check')
+    expect(failure.detail).toContain(`cross-check at ${sim.crossSeq(BTC)}: venue best bid`)
+    expect(feed.books.resyncCounts('bybit')['cross-check']).toBe(1)
+    await caughtUp(feed, sim, BTC)
+    expectSame(feed, sim, BTC)
+    // The ask side too, and the rebuilt book keeps being checked.
+    const again = feed.books.events.next('resync')
+    sim.corruptTop(BTC, 'ask')
+    expect((await again).failure.detail).toContain('venue best ask')
+    await caughtUp(feed, sim, BTC)
+    expectSame(feed, sim, BTC)
+    sim.update(BTC, [['60000.00', '3.00000000']], [])
+    await caughtUp(feed, sim, BTC)
+    expectSame(feed, sim, BTC)
+    expect(feed.entry(BTC).resyncs).toBe(2)
+    expect(feed.entry(ETH).resyncs).toBe(0)
+    expect(feed.books.resyncCounts('bybit')['cross-check']).toBe(2)
+  })
+
+  test('the level-1 book is kept from its snapshot and u-chained deltas; a gap pauses its tops', () => {
+    const parse = bybit.createParser(new Map([['BTCUSDT', BTC]]))
+    const push = (topic: string, type: string, data: object): VenueEvent[] =>
+      parse(JSON.stringify({ topic, type, ts: 1, data: { s: 'BTCUSDT', ...data } }), 0)
+    const l1 = 'orderbook.1.BTCUSDT'
+    // Before any depth-50 push with a seq, a top could only be placed against u: none is made.
+    expect(push(l1, 'snapshot', { b: [['10.0', '1']], a: [['11.0', '2']], u: 5, seq: 90 })).toEqual(
+      [{ type: 'info' }],
+    )
+    const [book] = push('orderbook.50.BTCUSDT', 'snapshot', { b: [], a: [], u: 1, seq: 90 })
+    expect(book).toMatchObject({ type: 'snapshot', seq: 1, crossSeq: 90 })
+    const [top] = push(l1, 'delta', {
+      b: [
+        ['10.0', '0'],
+        ['10.5', '3'],
+      ],
+      a: [],
+      u: 6,
+      seq: 95,
+    })
+    expect(top).toMatchObject({ type: 'top', pair: BTC, seq: 95 })
+    if (top?.type !== 'top') throw new Error('expected a top')
+    expect([top.bid?.pxText, top.bid?.qtyText, top.ask?.pxText]).toEqual(['10.5', '3', '11.0'])
+    // u 8 after 6: the level-1 book may be wrong, so no top until its next snapshot.
+    expect(push(l1, 'delta', { b: [], a: [['11.0', '0']], u: 8, seq: 99 })[0]!.type).toBe('unknown')
+    expect(push(l1, 'delta', { b: [], a: [], u: 9, seq: 100 })[0]!.type).toBe('unknown')
+    const [fresh] = push(l1, 'snapshot', { b: [['10.5', '3']], a: [], u: 20, seq: 101 })
+    expect(fresh).toMatchObject({ type: 'top', seq: 101, ask: undefined })
+    // A depth-50 push without a seq stops the tops again.
+    push('orderbook.50.BTCUSDT', 'delta', { b: [], a: [], u: 2 })
+    expect(push(l1, 'delta', { b: [], a: [], u: 21, seq: 102 })).toEqual([{ type: 'info' }])
   })
 })
 

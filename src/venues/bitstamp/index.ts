@@ -5,6 +5,17 @@
  * snapshot's are dropped, the rest applied, in book/sync.ts by the `stamp` rule).
  * There are no sequence numbers or checksums, so lost data cannot be detected later: books are
  * re-seeded on every (re)connect, on `bts:request_reconnect` and after any unreadable frame.
+ *
+ * Each book is also cross-checked against `order_book_<pair>`, the venue's own top 100 levels
+ * pushed with a `microtimestamp` (issue 10): its best bid and ask become a `top` event at that
+ * microtimestamp, and book/sync.ts compares it only when the diff book is exactly at it. That the
+ * two channels stamp one state with the same microtimestamp is NOT documented (the v2 docs give
+ * both a `microtimestamp` and say nothing of their relation). The rule stays safe either way: a
+ * top is compared only on exact equality with the microtimestamp of the book's last diff (or
+ * snapshot), and one the book never lands on exactly is skipped and counted (`crossChecks` in
+ * /api/status). Unrelated stamps therefore never resync a book; they only make every top a skip.
+ * Only the diff channel's ack confirms a book; a refused `order_book_` channel loses the
+ * cross-check (a venue error) but not the book.
  */
 import { joinPair } from '../../symbols.ts'
 import { SimBitstamp } from './sim.ts'
@@ -14,6 +25,8 @@ import type { SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
 
 /** Channel prefix of the full-depth diff stream. */
 const DIFF_CHANNEL = 'diff_order_book_'
+/** Channel prefix of the top-100 book pushes: the independent channel tops come from. */
+const BOOK_CHANNEL = 'order_book_'
 
 export interface BitstampOptions {
   /** How often `{"event":"bts:heartbeat"}` is sent; its answer keeps a quiet socket alive. */
@@ -84,7 +97,7 @@ export const createBitstamp = ({
     // (checked: copies of bitstamp.net/websocket/v2 at gpfgexchange.com and bqov.top), nor a
     // maximum connection age: the "90 days" of older notes was found in no stored source, and the
     // documented lifetime signal is `bts:request_reconnect`, so no maxLifetimeMs is set. One
-    // subscribe frame per market goes out on connect.
+    // subscribe frame per channel, two per market, goes out on connect.
     sendPerSecond: 20,
     // REST: "Do not make more than 8000 requests per 10 minutes or we will ban your IP address"
     // (bitstamp.net/api as quoted by docs.rs crypto-rest-client BitstampRestClient and by
@@ -121,8 +134,10 @@ export const createBitstamp = ({
   wsUrl: (base) => base,
 
   subscribe: (natives) =>
-    natives.map((n) =>
-      JSON.stringify({ event: 'bts:subscribe', data: { channel: `${DIFF_CHANNEL}${n}` } }),
+    natives.flatMap((n) =>
+      [DIFF_CHANNEL, BOOK_CHANNEL].map((c) =>
+        JSON.stringify({ event: 'bts:subscribe', data: { channel: `${c}${n}` } }),
+      ),
     ),
 
   async fetchSnapshot(restUrl, native, pair, opts): Promise<SnapshotEvent> {
@@ -145,7 +160,11 @@ export const createBitstamp = ({
   createParser(markets) {
     // Channel name → pair, built once so a frame costs one map lookup.
     const byChannel = new Map<string, Pair>()
-    for (const [native, pair] of markets) byChannel.set(`${DIFF_CHANNEL}${native}`, pair)
+    const byBookChannel = new Map<string, Pair>()
+    for (const [native, pair] of markets) {
+      byChannel.set(`${DIFF_CHANNEL}${native}`, pair)
+      byBookChannel.set(`${BOOK_CHANNEL}${native}`, pair)
+    }
 
     return (raw): VenueEvent[] => {
       const msg = parseJson(raw) as BitstampFrame | null
@@ -156,7 +175,11 @@ export const createBitstamp = ({
       switch (msg.event) {
         case 'data': {
           const pair = typeof channel === 'string' ? byChannel.get(channel) : undefined
-          if (pair === undefined) return [{ type: 'unknown', what: `data on ${String(channel)}` }]
+          if (pair === undefined) {
+            const top = typeof channel === 'string' ? byBookChannel.get(channel) : undefined
+            if (top !== undefined) return [parseTop(msg.data, top)]
+            return [{ type: 'unknown', what: `data on ${String(channel)}` }]
+          }
           const data = msg.data
           if (data === null || typeof data !== 'object') {
             throw new ParseError('bad-message', `${pair} diff has no data`, pair)
@@ -177,6 +200,7 @@ export const createBitstamp = ({
           ]
         }
         case 'bts:subscription_succeeded': {
+          // Only the diff channel's ack says the book's own data flows.
           const pair = typeof channel === 'string' ? byChannel.get(channel) : undefined
           if (pair === undefined) return [{ type: 'info' }]
           // The subscription is live: book/sync.ts seeds the book now rather than at its first
@@ -210,5 +234,28 @@ export const createBitstamp = ({
     }
   },
 })
+
+/**
+ * An `order_book_` push as the venue's best levels at its microtimestamp. Unreadable data is only
+ * a lost cross-check (`unknown`), never a reason to resync the diff book.
+ */
+function parseTop(data: BitstampFrame['data'], pair: Pair): VenueEvent {
+  const seq = readMicros(data?.microtimestamp)
+  if (data === null || typeof data !== 'object' || Number.isNaN(seq)) {
+    return { type: 'unknown', what: `${pair} order_book without a microtimestamp` }
+  }
+  const { bids, asks } = data
+  if (!Array.isArray(bids) || !Array.isArray(asks)) {
+    return { type: 'unknown', what: `${pair} order_book without levels` }
+  }
+  try {
+    const [bid] = toLevels(bids.slice(0, 1), pair)
+    const [ask] = toLevels(asks.slice(0, 1), pair)
+    return { type: 'top', pair, seq, bid, ask }
+  } catch (err) {
+    if (!(err instanceof ParseError)) throw err
+    return { type: 'unknown', what: `${pair} order_book: ${err.message}` }
+  }
+}
 
 export const bitstamp: Venue = createBitstamp()

@@ -3,10 +3,13 @@
  * A simulated Bitstamp (WebSocket API v2): `GET /api/v2/trading-pairs-info/`,
  * `GET /api/v2/order_book/<pair>/` and a socket that takes `bts:subscribe`, `bts:unsubscribe` and
  * `bts:heartbeat` and pushes `diff_order_book_<pair>` data frames stamped with a rising
- * `microtimestamp`. Diffs carry no sequence number, so a lost diff cannot show. Faults: lost and
- * raw diffs (garbage, bad levels, crossed books, stale stamps), REST snapshot faults, refused
- * channels, held or canned snapshots, `bts:request_reconnect`, recorded-frame replay, and
- * everything SimServer offers.
+ * `microtimestamp`. Diffs carry no sequence number, so a lost diff cannot show on that channel.
+ * `order_book_<pair>` pushes the top 100 levels after every change, stamped with the same
+ * microtimestamp as the diff of that change (an assumption: Bitstamp does not document how the two
+ * channels' stamps relate). Faults: lost and raw diffs (garbage, bad levels, crossed books, stale
+ * stamps), a top changed without its diff (`corruptTop`), raw book pushes (`sendRawBook`), REST
+ * snapshot faults, refused channels, held or canned snapshots, `bts:request_reconnect`,
+ * recorded-frame replay, and everything SimServer offers.
  */
 import type { Client } from '../sim/server.ts'
 import { SimBook, type Row } from '../sim/book.ts'
@@ -31,6 +34,10 @@ interface Market extends SimSeqMarket {
 
 /** Channel prefix of the full-depth diff stream. */
 const DIFF = 'diff_order_book_'
+/** Channel prefix of the top-100 book pushes. */
+const BOOK = 'order_book_'
+/** Levels per side in an `order_book_` push. */
+const BOOK_DEPTH = 100
 
 /** Bitstamp's error body for an HTTP status (`{status, reason, code}`). */
 function errorBody(status: number): { status: 'error'; reason: string; code: string } {
@@ -89,6 +96,16 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
     return `${DIFF}${this.symbol(pair)}`
   }
 
+  /** The top-100 book channel of a pair (`order_book_btcusd`). */
+  bookChannel(pair: Pair): string {
+    return `${BOOK}${this.symbol(pair)}`
+  }
+
+  /** The microtimestamp of the pair's last change. */
+  micros(pair: Pair): number {
+    return this.market(pair).seq
+  }
+
   /** Channels a client is subscribed to. */
   channelsOf(client: Client): string[] {
     return [...(this.subscriptions.get(client.data.id) ?? [])]
@@ -102,14 +119,53 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
 
   /** Applies one change to the venue's book and pushes it as a diff. Returns the frame. */
   update(pair: Pair, bids: Row[], asks: Row[]): string {
-    const frame = this.#change(this.market(pair), bids, asks)
+    const m = this.market(pair)
+    const frame = this.#change(m, bids, asks)
     this.pushToChannel(this.channel(pair), frame)
+    this.#pushBook(m)
     return frame
   }
 
-  /** Applies one change but never sends it (Bitstamp has nothing that would show the loss). */
+  /**
+   * Applies one change but its diff never arrives (the diff channel has nothing that would show
+   * the loss); the `order_book_` push of that state still does, at a stamp the book never reaches.
+   */
   lose(pair: Pair, bids: Row[], asks: Row[]): string {
-    return this.#change(this.market(pair), bids, asks)
+    const m = this.market(pair)
+    const frame = this.#change(m, bids, asks)
+    this.#pushBook(m)
+    return frame
+  }
+
+  /**
+   * The venue's best `side` quantity changes by one: the `order_book_` push shows it, but the diff
+   * at the same microtimestamp omits it (a silently corrupted book only the cross-check can
+   * reveal). Returns the (empty) diff sent.
+   */
+  corruptTop(pair: Pair, side: 'bid' | 'ask' = 'bid'): string {
+    const m = this.market(pair)
+    const top = (side === 'bid' ? m.book.topBids(1) : m.book.topAsks(1))[0]
+    if (top === undefined) throw new Error(`${pair} has no ${side} to corrupt`)
+    const changed: Row[] = [[top[0], (Number(top[1]) + 1).toFixed(8)]]
+    this.#change(m, side === 'bid' ? changed : [], side === 'ask' ? changed : [])
+    const frame = diffFrame(m.symbol, m.seq, [], [])
+    this.pushToChannel(this.channel(pair), frame)
+    this.#pushBook(m)
+    return frame
+  }
+
+  /** Pushes an `order_book_` frame with these rows as they are at `micros`; nothing else moves. */
+  sendRawBook(pair: Pair, bids: unknown[], asks: unknown[], micros: number): string {
+    const frame = bookFrame(this.symbol(pair), micros, bids, asks)
+    this.pushToChannel(this.bookChannel(pair), frame)
+    return frame
+  }
+
+  /** The venue's top 100 at its last change's stamp, to `order_book_` subscribers. */
+  #pushBook(m: Market): void {
+    const bids = m.book.topBids(BOOK_DEPTH)
+    const asks = m.book.topAsks(BOOK_DEPTH)
+    this.pushToChannel(`${BOOK}${m.symbol}`, bookFrame(m.symbol, m.seq, bids, asks))
   }
 
   /** Pushes a diff with a bid at the best ask; the venue's book does not take it. */
@@ -202,7 +258,8 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
     const channel = typeof msg?.data?.channel === 'string' ? msg.data.channel : ''
     switch (msg?.event) {
       case 'bts:subscribe': {
-        const symbol = channel.startsWith(DIFF) ? channel.slice(DIFF.length) : ''
+        const prefix = [DIFF, BOOK].find((p) => channel.startsWith(p))
+        const symbol = prefix === undefined ? '' : channel.slice(prefix.length)
         if (!this.#bySymbol.has(symbol) || this.refusedChannels.has(channel)) {
           this.#error(client, 'Bad subscription string.', channel)
           return
@@ -243,6 +300,14 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
 }
 
 function diffFrame(symbol: string, micros: number, bids: unknown[], asks: unknown[]): string {
+  return dataFrame(`${DIFF}${symbol}`, micros, bids, asks)
+}
+
+function bookFrame(symbol: string, micros: number, bids: unknown[], asks: unknown[]): string {
+  return dataFrame(`${BOOK}${symbol}`, micros, bids, asks)
+}
+
+function dataFrame(channel: string, micros: number, bids: unknown[], asks: unknown[]): string {
   return JSON.stringify({
     data: {
       timestamp: String(Math.floor(micros / 1e6)),
@@ -250,7 +315,7 @@ function diffFrame(symbol: string, micros: number, bids: unknown[], asks: unknow
       bids,
       asks,
     },
-    channel: `${DIFF}${symbol}`,
+    channel,
     event: 'data',
   })
 }

@@ -4,10 +4,22 @@
  * frame. Every `snapshot` replaces the book (u = 1 after a service restart); `delta`s carry
  * absolute levels (size "0" deletes) and an update id `u` one above the previous message's, so a
  * lost delta is a sequence gap (book/sync.ts resubscribes that book for a fresh snapshot).
+ *
+ * Bybit sends no checksum, so each book is also cross-checked against `orderbook.1.<SYMBOL>`, the
+ * venue's own best bid and ask pushed every 10 ms (issue 10). `u` counts messages per topic, so it
+ * cannot align the two; `seq` can: bybit-exchange/docs docs/v5/websocket/public/orderbook.mdx
+ * calls it the "Cross sequence", and the published page adds "You can use this field to compare
+ * different levels orderbook data, and for the smaller seq, then it means the data is generated
+ * earlier". Depth-50 pushes therefore carry `crossSeq` = `seq` and level-1 pushes become `top`
+ * events at their `seq`; book/sync.ts compares a top only when the book's last depth-50 message
+ * has exactly that `seq` (two depths' data at one `seq` describe one engine state; that equal
+ * `seq`s mean equal states is our reading of "compare", not a sentence of the docs). A top whose
+ * `seq` the depth-50 stream never reports (it pushes less often) is skipped and counted, never
+ * compared, so the rule can miss a fault for a while but cannot resync a good book.
  */
 import { joinPair, SymbolError } from '../../symbols.ts'
 import { SimBybit } from './sim.ts'
-import type { Pair } from '../../types.ts'
+import type { Level, Pair } from '../../types.ts'
 import { ExchangeError, getJson, parseJson, ParseError, toLevels } from '../venue.ts'
 import type { Venue, VenueEvent } from '../venue.ts'
 
@@ -19,7 +31,9 @@ export const BYBIT_MAX_ARGS = 10
 const MAX_PAGES = 50
 
 const TOPIC_PREFIX = `orderbook.${BYBIT_DEPTH}.`
-const TOPIC_RE = new RegExp(`orderbook\\.${BYBIT_DEPTH}\\.([A-Z0-9]+)`)
+/** The level-1 book: the independent channel the books are cross-checked against. */
+const TOP_PREFIX = 'orderbook.1.'
+const TOPIC_RE = new RegExp(`orderbook\\.(?:${BYBIT_DEPTH}|1)\\.([A-Z0-9]+)`)
 
 /** `{topic, type, ts, data: {s, b, a, u, seq}, cts}`: a book push. */
 interface BookFrame {
@@ -52,13 +66,24 @@ interface InstrumentsBody {
 }
 
 const topicOf = (native: string): string => TOPIC_PREFIX + native
+/** A market's topics: its book, then its level-1 top (the order a refusal names them in). */
+const topicsOf = (native: string): string[] => [topicOf(native), TOP_PREFIX + native]
+
+/** A market's level-1 book as this connection last received it. */
+interface TopState {
+  u: number
+  bid: Level | undefined
+  ask: Level | undefined
+}
 
 /**
- * One `op` frame for these topics. `req_id` comes back in the answer: it names the topic when there
- * is only one, so a rejection can be tied to its book.
+ * One `op` frame for these topics. `req_id` comes back in the answer: it names the book's topic
+ * when all are one market's, so a rejection can be tied to its book.
  */
 function opFrame(op: 'subscribe' | 'unsubscribe', topics: readonly string[], batch = 0): string {
-  const reqId = topics.length === 1 ? topics[0] : `${op}-${batch}`
+  const native = (t: string) => t.slice(t.lastIndexOf('.') + 1)
+  const one = topics.every((t) => native(t) === native(topics[0]!))
+  const reqId = one ? topics[0] : `${op}-${batch}`
   return JSON.stringify({ req_id: reqId, op, args: topics })
 }
 
@@ -122,34 +147,49 @@ export const bybit: Venue = {
 
   wsUrl: (base) => base,
 
+  // Two topics per market (book and level-1 top), at most 10 per frame.
   subscribe(natives) {
+    const topics = natives.flatMap(topicsOf)
     const frames: string[] = []
-    for (let i = 0; i < natives.length; i += BYBIT_MAX_ARGS) {
-      const topics = natives.slice(i, i + BYBIT_MAX_ARGS).map(topicOf)
-      frames.push(opFrame('subscribe', topics, i / BYBIT_MAX_ARGS))
+    for (let i = 0; i < topics.length; i += BYBIT_MAX_ARGS) {
+      const batch = topics.slice(i, i + BYBIT_MAX_ARGS)
+      frames.push(opFrame('subscribe', batch, i / BYBIT_MAX_ARGS))
     }
     return frames
   },
 
-  // A fresh subscription starts with a snapshot.
+  // A fresh subscription starts with a snapshot, of the level-1 top too.
   resubscribe(native) {
-    const topics = [topicOf(native)]
-    return [opFrame('unsubscribe', topics), opFrame('subscribe', topics)]
+    const topics = topicsOf(native)
+    return [opFrame('unsubscribe', topics, 0), opFrame('subscribe', topics, 0)]
   },
 
   createParser(markets) {
+    const tops = new Map<Pair, TopState>()
+    /** Books whose last depth-50 push carried a cross sequence: only theirs can be compared. */
+    const crossed = new Set<Pair>()
     return (raw): VenueEvent[] => {
       const msg = parseJson(raw) as BookFrame | OpFrame | null
       if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
         throw new ParseError('bad-message', 'frame is not an object')
       }
-      if (typeof (msg as BookFrame).topic === 'string') return parseTopic(msg as BookFrame, markets)
-      return parseOp(msg as OpFrame, markets)
+      const topic = (msg as BookFrame).topic
+      if (typeof topic !== 'string') return parseOp(msg as OpFrame, markets)
+      if (topic.startsWith(TOP_PREFIX)) return parseTop(msg as BookFrame, markets, tops, crossed)
+      return parseTopic(msg as BookFrame, markets, crossed)
     }
   },
 }
 
-function parseTopic(msg: BookFrame, markets: ReadonlyMap<string, Pair>): VenueEvent[] {
+/** A `seq` usable as a cross sequence, or undefined. */
+const crossSeqOf = (seq: unknown): number | undefined =>
+  typeof seq === 'number' && Number.isSafeInteger(seq) && seq > 0 ? seq : undefined
+
+function parseTopic(
+  msg: BookFrame,
+  markets: ReadonlyMap<string, Pair>,
+  crossed: Set<Pair>,
+): VenueEvent[] {
   const topic = msg.topic
   if (!topic.startsWith(TOPIC_PREFIX)) return [{ type: 'unknown', what: `topic ${topic}` }]
   const native = topic.slice(TOPIC_PREFIX.length)
@@ -169,16 +209,85 @@ function parseTopic(msg: BookFrame, markets: ReadonlyMap<string, Pair>): VenueEv
   const bids = toLevels(data.b, pair)
   const asks = toLevels(data.a, pair)
   const exchangeTsMs = typeof msg.ts === 'number' ? msg.ts : undefined
+  const crossSeq = crossSeqOf(data.seq)
+  let ev: VenueEvent
   switch (msg.type) {
     case 'delta':
-      return [{ type: 'delta', pair, bids, asks, prevSeq: u - 1, seq: u, exchangeTsMs }]
+      ev = { type: 'delta', pair, bids, asks, prevSeq: u - 1, seq: u, exchangeTsMs, crossSeq }
+      break
     case 'snapshot':
       // Every snapshot replaces the book, u = 1 (service restart) included.
-      return [{ type: 'snapshot', pair, bids, asks, seq: u, exchangeTsMs }]
+      ev = { type: 'snapshot', pair, bids, asks, seq: u, exchangeTsMs, crossSeq }
+      break
     default:
       // A book push we cannot place may hide changes: resync that book.
       throw new ParseError('bad-message', `${topic} with type ${String(msg.type)}`, pair)
   }
+  // Without a cross sequence the book's comparable sequence would be `u`, another topic's count.
+  if (crossSeq === undefined) crossed.delete(pair)
+  else crossed.add(pair)
+  return [ev]
+}
+
+/**
+ * A level-1 push into a `top` event at its `seq`. The level-1 book is kept per connection from its
+ * snapshot and deltas (chained by its own `u`); a delta without its predecessor, or before any
+ * snapshot, pauses that market's tops until the next level-1 snapshot (a resubscribe brings one).
+ */
+function parseTop(
+  msg: BookFrame,
+  markets: ReadonlyMap<string, Pair>,
+  tops: Map<Pair, TopState>,
+  crossed: ReadonlySet<Pair>,
+): VenueEvent[] {
+  const topic = msg.topic
+  const native = topic.slice(TOP_PREFIX.length)
+  const pair = markets.get(native)
+  if (pair === undefined) return [{ type: 'unknown', what: `${topic}: not subscribed` }]
+  const data = msg.data
+  if (data === null || typeof data !== 'object' || (data.s !== native && data.s !== undefined)) {
+    tops.delete(pair)
+    return [{ type: 'unknown', what: `${topic}: unusable data` }]
+  }
+  const u = data.u
+  const bids = toLevels(data.b, pair)
+  const asks = toLevels(data.a, pair)
+  if (typeof u !== 'number' || !Number.isSafeInteger(u) || u < 1) {
+    tops.delete(pair)
+    return [{ type: 'unknown', what: `${topic} without a valid update id u` }]
+  }
+  let state = tops.get(pair)
+  if (msg.type === 'snapshot') {
+    state = { u, bid: undefined, ask: undefined }
+    tops.set(pair, state)
+  } else if (msg.type !== 'delta' || state === undefined || u !== state.u + 1) {
+    tops.delete(pair)
+    return [{ type: 'unknown', what: `${topic}: ${String(msg.type)} ${u} out of sequence` }]
+  }
+  state.u = u
+  state.bid = applyTopSide(state.bid, bids, (a, b) => a > b)
+  state.ask = applyTopSide(state.ask, asks, (a, b) => a < b)
+  const seq = crossSeqOf(data.seq)
+  if (seq === undefined || !crossed.has(pair)) return [{ type: 'info' }]
+  return [{ type: 'top', pair, seq, bid: state.bid, ask: state.ask }]
+}
+
+/** One side of a level-1 book after these rows (quantity 0 deletes): its best level. */
+function applyTopSide(
+  best: Level | undefined,
+  rows: readonly Level[],
+  better: (a: number, b: number) => boolean,
+): Level | undefined {
+  if (rows.length === 0) return best
+  const side = new Map<number, Level>()
+  if (best !== undefined) side.set(best.px, best)
+  for (const l of rows) {
+    if (l.qty === 0) side.delete(l.px)
+    else side.set(l.px, l)
+  }
+  let out: Level | undefined
+  for (const l of side.values()) if (out === undefined || better(l.px, out.px)) out = l
+  return out
 }
 
 function parseOp(msg: OpFrame, markets: ReadonlyMap<string, Pair>): VenueEvent[] {

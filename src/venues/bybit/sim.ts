@@ -4,7 +4,13 @@
  * and a retCode to fail with), and `/v5/public/spot` speaking the subscribe/unsubscribe/ping ops
  * with their acks, a `snapshot` on every new `orderbook.50.<SYM>` subscription and `delta`s
  * computed as the change of each book's top 50. Each topic's update id `u` rises by exactly one per
- * message (a restart snapshot has u = 1), as on the real feed.
+ * message (a restart snapshot has u = 1), as on the real feed. `orderbook.1.<SYM>` pushes the best
+ * bid and ask (a snapshot on subscribing, then a delta whenever they change). Both topics share
+ * one cross sequence `seq` per market that rises with every change of the venue's book, so pushes
+ * of the two topics describing the same state carry the same `seq`, as Bybit documents `seq` for
+ * comparing different depths. Faults: lost deltas, crossed pushes, a top changed without its
+ * depth-50 change (`corruptTop`), and changes merged into one depth-50 delta (`updateBatch`, so
+ * the level-1 tops in between are at `seq`s the book never reaches).
  */
 import type { Client } from '../sim/server.ts'
 import { SimBook, type Row } from '../sim/book.ts'
@@ -16,6 +22,7 @@ export const BYBIT_SPOT_PATH = '/v5/public/spot'
 const DEPTH = 50
 const MAX_ARGS = 10
 const PREFIX = `orderbook.${DEPTH}.`
+const TOP_PREFIX = 'orderbook.1.'
 
 export interface SimBybitOptions {
   /**
@@ -38,7 +45,14 @@ interface State {
   u: number
   /** Bybit's cross sequence: rises with every change, across depths. */
   seq: number
+  /** The update id of the level-1 topic's last message. */
+  topU: number
+  /** The best bid and ask as last pushed on the level-1 topic. */
+  topShown: TopRows
 }
+
+/** The best bid and ask rows (undefined: that side is empty). */
+type TopRows = readonly [Row | undefined, Row | undefined]
 
 export interface SnapshotOptions {
   /** Replaces the venue's book first. */
@@ -100,6 +114,8 @@ export class SimBybit extends SimVenueBase<State> {
         shown,
         u: 1000,
         seq: 50_000,
+        topU: 7000,
+        topShown: topRows(book),
       }
       this.#state.set(symbol, s)
       this.list(pair, s)
@@ -119,6 +135,16 @@ export class SimBybit extends SimVenueBase<State> {
   /** The book topic of a pair (`orderbook.50.BTCUSDT`). */
   topic(pair: Pair): string {
     return topicOf(this.market(pair).symbol)
+  }
+
+  /** The level-1 topic of a pair (`orderbook.1.BTCUSDT`). */
+  topTopic(pair: Pair): string {
+    return topTopicOf(this.market(pair).symbol)
+  }
+
+  /** The pair's cross sequence: the `seq` of its latest state, on both topics. */
+  crossSeq(pair: Pair): number {
+    return this.market(pair).seq
   }
 
   /** The update id of the pair's last message. */
@@ -152,13 +178,57 @@ export class SimBybit extends SimVenueBase<State> {
   update(pair: Pair, bids: Row[], asks: Row[]): string {
     const s = this.market(pair)
     const frame = this.#change(s, bids, asks)
+    this.#pushTop(s)
     this.pushToTopic(topicOf(s.symbol), frame)
     return frame
   }
 
-  /** A lost delta: the book changes and `u` moves on, nothing is sent; the next `u` skips one. */
+  /**
+   * Several changes, each with its own `seq` and level-1 push when the top moves, but one depth-50
+   * delta for all of them (at the last `seq`), as the 20 ms depth-50 push merges what the 10 ms
+   * level-1 push shows one by one. Returns the delta frame.
+   */
+  updateBatch(pair: Pair, changes: readonly { bids: Row[]; asks: Row[] }[]): string {
+    const s = this.market(pair)
+    for (const c of changes) {
+      s.book.apply(c.bids, c.asks)
+      s.seq++
+      this.#pushTop(s)
+    }
+    // The delta describes the state at the last change's seq: no change of its own.
+    const frame = this.#change(s, [], [], false)
+    this.pushToTopic(topicOf(s.symbol), frame)
+    return frame
+  }
+
+  /**
+   * A lost delta: the book changes and `u` moves on, no depth-50 delta is sent (the next `u` skips
+   * one); the level-1 topic, an independent channel, still shows the new top.
+   */
   lose(pair: Pair, bids: Row[], asks: Row[]): void {
-    this.#change(this.market(pair), bids, asks)
+    const s = this.market(pair)
+    this.#change(s, bids, asks)
+    this.#pushTop(s)
+  }
+
+  /**
+   * The venue's best `side` quantity changes by one: the level-1 topic shows it at the next `seq`,
+   * but the depth-50 delta at that `seq` omits it (a silently corrupted book, which the depth-50
+   * stream alone cannot reveal; only the cross-check can). Returns the (empty) delta sent.
+   */
+  corruptTop(pair: Pair, side: 'bid' | 'ask' = 'bid'): string {
+    const s = this.market(pair)
+    const top = (side === 'bid' ? s.book.topBids(1) : s.book.topAsks(1))[0]
+    if (top === undefined) throw new Error(`${pair} has no ${side} to corrupt`)
+    const changed: Row[] = [[top[0], (Number(top[1]) + 1).toFixed(8)]]
+    s.book.apply(side === 'bid' ? changed : [], side === 'ask' ? changed : [])
+    s.shown.apply(side === 'bid' ? changed : [], side === 'ask' ? changed : [])
+    s.u++
+    s.seq++
+    this.#pushTop(s)
+    const frame = this.bookFrame(pair, 'delta', [], [])
+    this.pushToTopic(topicOf(s.symbol), frame)
+    return frame
   }
 
   /**
@@ -178,7 +248,7 @@ export class SimBybit extends SimVenueBase<State> {
   pushDelta(pair: Pair, b: Row[], a: Row[]): string {
     const s = this.market(pair)
     s.u++
-    s.seq += 3
+    s.seq++
     const frame = this.bookFrame(pair, 'delta', b, a)
     this.pushToTopic(topicOf(s.symbol), frame)
     return frame
@@ -190,9 +260,13 @@ export class SimBybit extends SimVenueBase<State> {
    */
   pushSnapshot(pair: Pair, { book, restart = false }: SnapshotOptions = {}): string {
     const s = this.market(pair)
-    if (book) s.book = book
+    if (book) {
+      s.book = book
+      s.seq++
+    }
     s.u = restart ? 1 : s.u + 1
     const frame = this.snapshotFrame(pair)
+    this.#pushTop(s)
     this.pushToTopic(topicOf(s.symbol), frame)
     return frame
   }
@@ -234,8 +308,35 @@ export class SimBybit extends SimVenueBase<State> {
     return this.bookFrame(pair, 'snapshot', s.shown.topBids(), s.shown.topAsks())
   }
 
-  /** Applies a change and moves `u` on by one; returns the delta frame it makes. */
-  #change(s: State, bids: Row[], asks: Row[]): string {
+  /** The level-1 snapshot frame of the pair's best levels at its current `seq`. */
+  topSnapshotFrame(pair: Pair): string {
+    const s = this.market(pair)
+    s.topShown = topRows(s.book)
+    const [b, a] = s.topShown
+    return this.#topFrame(s, 'snapshot', b ? [b] : [], a ? [a] : [])
+  }
+
+  /** Pushes a level-1 delta when the venue's best levels differ from the last ones shown. */
+  #pushTop(s: State): void {
+    const now = topRows(s.book)
+    const [b, a] = [topDiff(s.topShown[0], now[0]), topDiff(s.topShown[1], now[1])]
+    if (b.length === 0 && a.length === 0) return
+    s.topShown = now
+    s.topU++
+    this.pushToTopic(topTopicOf(s.symbol), this.#topFrame(s, 'delta', b, a))
+  }
+
+  #topFrame(s: State, type: 'snapshot' | 'delta', b: Row[], a: Row[]): string {
+    const ts = Date.now()
+    const data = { s: s.symbol, b, a, u: s.topU, seq: s.seq }
+    return JSON.stringify({ topic: topTopicOf(s.symbol), ts, type, data, cts: ts - 1 })
+  }
+
+  /**
+   * Applies a change and moves `u` on by one (and `seq`, unless the change is already counted);
+   * returns the delta frame it makes.
+   */
+  #change(s: State, bids: Row[], asks: Row[], newSeq = true): string {
     s.book.apply(bids, asks)
     const view = s.book.clone()
     view.truncate(DEPTH)
@@ -243,13 +344,14 @@ export class SimBybit extends SimVenueBase<State> {
     const a = diffSide(s.shown.asks, view.asks)
     s.shown = view
     s.u++
-    s.seq += 3
+    if (newSeq) s.seq++
     return this.bookFrame(s.pair, 'delta', b, a)
   }
 
   #sendSnapshot(client: Client, topic: string): void {
-    const s = this.#state.get(topic.slice(PREFIX.length))!
-    this.server.send(this.snapshotFrame(s.pair), client)
+    const top = topic.startsWith(TOP_PREFIX)
+    const s = this.#state.get(topic.slice(top ? TOP_PREFIX.length : PREFIX.length))!
+    this.server.send(top ? this.topSnapshotFrame(s.pair) : this.snapshotFrame(s.pair), client)
   }
 
   protected override rest(url: URL): Response | undefined {
@@ -309,9 +411,8 @@ export class SimBybit extends SimVenueBase<State> {
       case 'subscribe': {
         if (args.length > MAX_ARGS) return answer(false, `error:args size >${MAX_ARGS}`)
         for (const topic of args) {
-          const s = topic.startsWith(PREFIX)
-            ? this.#state.get(topic.slice(PREFIX.length))
-            : undefined
+          const prefix = [PREFIX, TOP_PREFIX].find((p) => topic.startsWith(p))
+          const s = prefix === undefined ? undefined : this.#state.get(topic.slice(prefix.length))
           if (s === undefined || this.rejectPairs.has(s.pair)) {
             return answer(false, `error:handler not found,topic:${topic}`)
           }
@@ -336,6 +437,18 @@ export class SimBybit extends SimVenueBase<State> {
 }
 
 export const topicOf = (symbol: string): string => PREFIX + symbol
+export const topTopicOf = (symbol: string): string => TOP_PREFIX + symbol
+
+const topRows = (book: SimBook): TopRows => [book.topBids(1)[0], book.topAsks(1)[0]]
+
+/** The level-1 rows turning best level `from` into `to` (the old price deleted if it moved). */
+function topDiff(from: Row | undefined, to: Row | undefined): Row[] {
+  if (from?.[0] === to?.[0] && from?.[1] === to?.[1]) return []
+  const rows: Row[] = []
+  if (from !== undefined && from[0] !== to?.[0]) rows.push([from[0], '0'])
+  if (to !== undefined) rows.push(to)
+  return rows
+}
 
 /** The rows that turn side `from` into side `to`: changed or new levels, and deletes as '0'. */
 function diffSide(from: Map<string, string>, to: Map<string, string>): Row[] {
