@@ -38,7 +38,7 @@ export interface BookEntry {
   state: BookState
   /** Sequence the book is at (undefined when the venue has none). */
   lastSeq: number | undefined
-  /** The venue's cross sequence of the last applied message, where it sends one (Bybit `seq`). */
+  /** The venue's cross sequence of the last applied message, where it sends one. */
   crossSeq: number | undefined
   /** The latest sequence received on the stream for this book (buffered or applied). */
   lastSeenSeq: number | undefined
@@ -70,7 +70,7 @@ export interface ResyncCounts {
   checksum: number
   sequence: number
   crossed: number
-  /** The top differed from the venue's independent channel (Binance bookTicker). */
+  /** The top differed from the venue's independent channel (its ticker or top-of-book stream). */
   'cross-check': number
   /** Bad input, connection-level resets and everything else. */
   other: number

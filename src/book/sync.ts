@@ -13,11 +13,11 @@
  * - a REST snapshot older than the live book it would replace is discarded (a late answer to a
  *   repeated request must not rewind the book);
  * - a chain venue's REST snapshot without a sequence id cannot be aligned, and says so;
- * - where the venue has an independent channel for its best levels (Binance `bookTicker`), the book
+ * - where the venue has an independent channel for its best levels (a ticker stream), the book
  *   is compared with it only when live and exactly at that channel's sequence: the latest top is
  *   held per book until the book reaches its sequence and dropped once the book passes it
  *   (bookTicker `u` is a single update id, often inside a 100 ms diff batch, so many never match);
- *   where the venue's book messages carry a cross sequence (`crossSeq`, Bybit `seq`) the book's
+ *   where the venue's book messages carry a cross sequence (`crossSeq`) the book's
  *   comparable sequence is the `crossSeq` of its last applied message, else its `lastSeq`.
  */
 import type { Logger } from '../log.ts'

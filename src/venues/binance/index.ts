@@ -179,6 +179,23 @@ const COMBINED_PREFIX = '{"stream":"'
 const DATA_KEY = ',"data":'
 
 /**
+ * Steps into a frame's payload: over the combined-stream envelope (`{"stream":…,"data":`) when
+ * there is one, then past the payload's `{`. Returns whether it was wrapped, or undefined when
+ * `stream` is given and the envelope names another stream.
+ */
+function openPayload(s: Scanner, stream?: string): boolean | undefined {
+  const wrapped = s.text.startsWith(COMBINED_PREFIX)
+  if (wrapped) {
+    s.i = COMBINED_PREFIX.length - 1
+    const name = s.string()
+    if (stream !== undefined && !name.endsWith(stream)) return undefined
+    s.expectText(DATA_KEY)
+  }
+  s.expect(123) // {
+  return wrapped
+}
+
+/**
  * The hot path: a compact `depthUpdate` (raw or combined form) scanned straight into a delta.
  * Returns undefined for anything it does not fully understand; the JSON.parse path then handles
  * (and validates) the frame, so both paths accept exactly the same frames.
@@ -187,13 +204,7 @@ export function scanDepthUpdate(
   s: Scanner,
   markets: ReadonlyMap<string, Pair>,
 ): DeltaEvent | undefined {
-  const wrapped = s.text.startsWith(COMBINED_PREFIX)
-  if (wrapped) {
-    s.i = COMBINED_PREFIX.length - 1
-    s.string()
-    s.expectText(DATA_KEY)
-  }
-  s.expect(123) // {
+  const wrapped = openPayload(s)
   let e = ''
   let sym = ''
   let E = -1
@@ -289,13 +300,8 @@ export function scanBookTicker(
   s: Scanner,
   markets: ReadonlyMap<string, Pair>,
 ): TopEvent | undefined {
-  const wrapped = s.text.startsWith(COMBINED_PREFIX)
-  if (wrapped) {
-    s.i = COMBINED_PREFIX.length - 1
-    if (!s.string().endsWith(TICKER_STREAM)) return undefined
-    s.expectText(DATA_KEY)
-  }
-  s.expect(123) // {
+  const wrapped = openPayload(s, TICKER_STREAM)
+  if (wrapped === undefined) return undefined
   let sym = ''
   let u = -1
   // Texts of b, B, a, A in that order; `seen` has one bit per key.

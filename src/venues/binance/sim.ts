@@ -10,7 +10,7 @@
  * serverShutdown, and everything SimServer offers.
  */
 import type { Client } from '../sim/server.ts'
-import { SimBook, type Row } from '../sim/book.ts'
+import { bumpTop, SimBook, type Row } from '../sim/book.ts'
 import { SimRestVenueBase, type SimSeqMarket } from '../sim/base.ts'
 import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
@@ -136,10 +136,8 @@ export class SimBinance extends SimRestVenueBase<Market> {
    */
   corruptTop(pair: Pair, side: 'bid' | 'ask' = 'bid'): string {
     const m = this.market(pair)
-    const top = (side === 'bid' ? m.book.topBids(1) : m.book.topAsks(1))[0]
-    if (top === undefined) throw new Error(`${pair} has no ${side} to corrupt`)
-    const changed: Row[] = [[top[0], (Number(top[1]) + 1).toFixed(8)]]
-    this.#advance(m, side === 'bid' ? changed : [], side === 'ask' ? changed : [], 1)
+    const { bids: changedBids, asks: changedAsks } = bumpTop(m.book, pair, side)
+    this.#advance(m, changedBids, changedAsks, 1)
     this.#pushTicker(m)
     const frame = depthFrame(m.symbol, m.seq, m.seq, [], [])
     this.pushToStream(this.stream(pair), frame)

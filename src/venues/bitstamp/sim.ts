@@ -12,7 +12,7 @@
  * recorded-frame replay, and everything SimServer offers.
  */
 import type { Client } from '../sim/server.ts'
-import { SimBook, type Row } from '../sim/book.ts'
+import { bumpTop, SimBook, type Row } from '../sim/book.ts'
 import { SimRestVenueBase, type SimSeqMarket } from '../sim/base.ts'
 import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
@@ -144,10 +144,8 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
    */
   corruptTop(pair: Pair, side: 'bid' | 'ask' = 'bid'): string {
     const m = this.market(pair)
-    const top = (side === 'bid' ? m.book.topBids(1) : m.book.topAsks(1))[0]
-    if (top === undefined) throw new Error(`${pair} has no ${side} to corrupt`)
-    const changed: Row[] = [[top[0], (Number(top[1]) + 1).toFixed(8)]]
-    this.#change(m, side === 'bid' ? changed : [], side === 'ask' ? changed : [])
+    const { bids: changedBids, asks: changedAsks } = bumpTop(m.book, pair, side)
+    this.#change(m, changedBids, changedAsks)
     const frame = diffFrame(m.symbol, m.seq, [], [])
     this.pushToChannel(this.channel(pair), frame)
     this.#pushBook(m)

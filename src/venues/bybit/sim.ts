@@ -13,7 +13,7 @@
  * the level-1 tops in between are at `seq`s the book never reaches).
  */
 import type { Client } from '../sim/server.ts'
-import { SimBook, type Row } from '../sim/book.ts'
+import { bumpTop, SimBook, type Row } from '../sim/book.ts'
 import { SimVenueBase } from '../sim/base.ts'
 import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
@@ -218,11 +218,9 @@ export class SimBybit extends SimVenueBase<State> {
    */
   corruptTop(pair: Pair, side: 'bid' | 'ask' = 'bid'): string {
     const s = this.market(pair)
-    const top = (side === 'bid' ? s.book.topBids(1) : s.book.topAsks(1))[0]
-    if (top === undefined) throw new Error(`${pair} has no ${side} to corrupt`)
-    const changed: Row[] = [[top[0], (Number(top[1]) + 1).toFixed(8)]]
-    s.book.apply(side === 'bid' ? changed : [], side === 'ask' ? changed : [])
-    s.shown.apply(side === 'bid' ? changed : [], side === 'ask' ? changed : [])
+    const { bids, asks } = bumpTop(s.book, pair, side)
+    s.book.apply(bids, asks)
+    s.shown.apply(bids, asks)
     s.u++
     s.seq++
     this.#pushTop(s)

@@ -55,3 +55,18 @@ export function makeBook(mid: number, levels = 20, tick = 0.1, decimals = 2): Si
   }
   return new SimBook(bids, asks)
 }
+
+/**
+ * The change that raises a book's best `side` quantity by one (what a simulated venue's
+ * `corruptTop` pushes on its independent channel but leaves out of its diffs).
+ */
+export function bumpTop(
+  book: SimBook,
+  pair: string,
+  side: 'bid' | 'ask',
+): { bids: Row[]; asks: Row[] } {
+  const top = (side === 'bid' ? book.topBids(1) : book.topAsks(1))[0]
+  if (top === undefined) throw new Error(`${pair} has no ${side} to corrupt`)
+  const changed: Row[] = [[top[0], (Number(top[1]) + 1).toFixed(8)]]
+  return side === 'bid' ? { bids: changed, asks: [] } : { bids: [], asks: changed }
+}
