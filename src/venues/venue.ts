@@ -122,6 +122,8 @@ export interface SyncRules {
   readonly maxDepth?: number
   /** True when lost messages show up (a sequence gap, a checksum mismatch). */
   readonly detectsGaps: boolean
+  /** The venue's independent channel of best levels the books are cross-checked against. */
+  readonly topChannel?: string
 }
 
 /** The venue's published limits, as this client must respect them. */

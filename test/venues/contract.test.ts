@@ -132,6 +132,30 @@ for (const venue of VENUES) {
       })
     }
 
+    if (venue.sync.topChannel !== undefined) {
+      test(`a top changed without its book message is caught against ${venue.sync.topChannel}`, async () => {
+        const { sim, feed } = start(venue)
+        await exact(venue, sim, feed, BTC)
+        await exact(venue, sim, feed, ETH)
+        expect(sim.corruptTop).toBeDefined()
+        for (const side of ['bid', 'ask'] as const) {
+          const resync = feed.books.events.next('resync')
+          sim.corruptTop!(BTC, side)
+          const { entry, failure } = await resync
+          expect([entry.pair, failure.kind]).toEqual([BTC, 'cross-check'])
+          expect(failure.detail).toContain(`venue best ${side}`)
+          await exact(venue, sim, feed, BTC)
+        }
+        // The rebuilt book keeps being checked, and right tops never resync it.
+        const { bids, asks } = change(sim, BTC, 5)
+        sim.update(BTC, bids, asks)
+        await exact(venue, sim, feed, BTC)
+        expect(feed.entry(BTC).resyncs).toBe(2)
+        expect(feed.entry(ETH).resyncs).toBe(0)
+        expect(feed.books.resyncCounts(venue.id)['cross-check']).toBe(2)
+      })
+    }
+
     test('a crossed book is never live: it resyncs and comes back exact', async () => {
       const { sim, feed } = start(venue)
       await exact(venue, sim, feed, BTC)

@@ -56,7 +56,7 @@ export const binance: Venue = {
   // straddles lastUpdateId + 1, then every U is the previous u + 1 (prevSeq = U - 1, seq = u).
   // The streams are in the URL: the connection itself is the subscription.
   acksSubscriptions: false,
-  sync: { snapshot: 'rest', sequence: 'chain', detectsGaps: true },
+  sync: { snapshot: 'rest', sequence: 'chain', detectsGaps: true, topChannel: '<sym>@bookTicker' },
   limits: {
     idleTimeoutMs: 60_000,
     // The server pings every 20 s and the runtime answers; this request keeps traffic flowing on

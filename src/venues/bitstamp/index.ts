@@ -89,7 +89,12 @@ export const createBitstamp = ({
   // Diffs carry only a microtimestamp: those at or before the snapshot's are dropped.
   // `bts:subscription_succeeded` per channel (a `subscribed` event).
   acksSubscriptions: true,
-  sync: { snapshot: 'rest', sequence: 'stamp', detectsGaps: false },
+  sync: {
+    snapshot: 'rest',
+    sequence: 'stamp',
+    detectsGaps: false,
+    topChannel: 'order_book_<pair>',
+  },
   limits: {
     idleTimeoutMs,
     pingIntervalMs,

@@ -99,7 +99,13 @@ export const bybit: Venue = {
   // replaces the book, u = 1 (a service restart, orderbook.mdx) included.
   // Acked per request; the snapshot proves the book's data flows.
   acksSubscriptions: true,
-  sync: { snapshot: 'ws', sequence: 'chain', maxDepth: BYBIT_DEPTH, detectsGaps: true },
+  sync: {
+    snapshot: 'ws',
+    sequence: 'chain',
+    maxDepth: BYBIT_DEPTH,
+    detectsGaps: true,
+    topChannel: 'orderbook.1',
+  },
   limits: {
     // Pongs arrive every 20 s even on a quiet book; two missed ones and a bit is a dead socket.
     idleTimeoutMs: 45_000,

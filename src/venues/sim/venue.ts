@@ -47,6 +47,11 @@ export interface SimVenue {
   lose(pair: Pair, bids: Row[], asks: Row[]): void
   /** Pushes a change that crosses the book (a bid at the best ask), not applied venue-side. */
   pushCrossed(pair: Pair): void
+  /**
+   * Changes the venue's best `side` quantity and shows it on the independent top-of-book channel,
+   * but leaves it out of the book messages (venues whose books are cross-checked).
+   */
+  corruptTop?(pair: Pair, side: 'bid' | 'ask'): void
   /** Pushes an otherwise valid change whose checksum is wrong (venues that send checksums). */
   corruptChecksum?(pair: Pair): void
   /** REST snapshot answers to serve before the normal ones (venues seeded from REST). */
