@@ -77,7 +77,10 @@ export const coinbase: Venue = {
   name: 'Coinbase',
   takerFeeBps: 120, // 1.20 % Advanced, under $1K 30-day volume
   endpoints: { wsUrl: 'wss://advanced-trade-ws.coinbase.com', restUrl: 'https://api.coinbase.com' },
-  // Integrity is the connection-wide `sequence_num` (a `stream-seq` event), not a per-book rule.
+  // Integrity is the connection-wide `sequence_num` (a `stream-seq` event), not a per-book rule:
+  // any lost message, on any channel, shows as a gap. No top-of-book cross-check: the `ticker`
+  // channel's best_bid/best_ask carry no level2 sequence to align with, so no exact comparison
+  // exists (the issue asks for one only where one exists), and a lost message is already caught.
   // Acked with a `subscriptions` message; the snapshot proves the book's data flows.
   acksSubscriptions: true,
   sync: { snapshot: 'ws', sequence: 'none', detectsGaps: true },
