@@ -385,11 +385,6 @@ export class BookSync {
     this.#pending.clear()
   }
 
-  /** Snapshot requests in flight or queued (for status and tests). */
-  get pendingSnapshots(): number {
-    return this.#pending.size + this.#queue.size
-  }
-
   #onConnection(ev: ConnectionEvent): void {
     switch (ev.type) {
       case 'listed':
