@@ -104,6 +104,14 @@ export type BooksEvent =
     }
   /** A book was rebuilt because a rule failed. */
   | { readonly type: 'resync'; readonly entry: BookEntry; readonly failure: BookFailure }
+  /** Books were registered (a connection's markets, a market that joined the universe). */
+  | { readonly type: 'added'; readonly entries: readonly BookEntry[] }
+  /** Books were dropped (their market left the universe); nothing reads them any more. */
+  | {
+      readonly type: 'removed'
+      readonly entries: readonly BookEntry[]
+      readonly reason: string
+    }
 
 export class Books {
   readonly events = new Emitter<BooksEvent>()
@@ -112,16 +120,50 @@ export class Books {
     { books: Map<Pair, BookEntry>; resyncs: ResyncCounts; crossChecks: CrossCheckCounts }
   >()
 
-  /** Registers a venue's books; they start `syncing` and empty. Returns them by pair. */
+  /**
+   * Registers books of a venue (several connections of one venue each add theirs); new ones
+   * start `syncing` and empty, ones already registered are kept. Returns those asked for, by pair.
+   */
   addVenue(venue: VenueId, pairs: Iterable<Pair>): ReadonlyMap<Pair, BookEntry> {
-    const books = new Map<Pair, BookEntry>()
-    for (const pair of pairs) books.set(pair, newEntry(venue, pair))
-    this.#venues.set(venue, {
-      books,
-      resyncs: noResyncs(),
-      crossChecks: { compared: 0, skipped: 0 },
-    })
-    return books
+    let v = this.#venues.get(venue)
+    if (v === undefined) {
+      v = { books: new Map(), resyncs: noResyncs(), crossChecks: { compared: 0, skipped: 0 } }
+      this.#venues.set(venue, v)
+    }
+    const out = new Map<Pair, BookEntry>()
+    const added: BookEntry[] = []
+    for (const pair of pairs) {
+      let e = v.books.get(pair)
+      if (e === undefined) {
+        e = newEntry(venue, pair)
+        v.books.set(pair, e)
+        added.push(e)
+      }
+      out.set(pair, e)
+    }
+    if (added.length > 0) this.events.emit({ type: 'added', entries: added })
+    return out
+  }
+
+  /**
+   * Drops books of a venue (a market left the universe): a live one is first announced
+   * `invalid` with `reason`, then each is announced `removed`.
+   */
+  remove(venue: VenueId, pairs: Iterable<Pair>, reason: string): void {
+    const v = this.#venues.get(venue)
+    if (v === undefined) return
+    const removed: BookEntry[] = []
+    for (const pair of pairs) {
+      const e = v.books.get(pair)
+      if (e === undefined) continue
+      v.books.delete(pair)
+      if (e.state === 'live') {
+        e.state = 'stale'
+        this.events.emit({ type: 'invalid', entry: e, reason })
+      }
+      removed.push(e)
+    }
+    if (removed.length > 0) this.events.emit({ type: 'removed', entries: removed, reason })
   }
 
   get(venue: VenueId, pair: Pair): BookEntry | undefined {

@@ -22,9 +22,9 @@
  */
 import type { Logger } from '../log.ts'
 import type { Level, Pair } from '../types.ts'
-import { backoffMs, sleep, type Connection, type ConnectionEvent } from '../venues/connection.ts'
+import { backoffMs, type Connection, type ConnectionEvent } from '../venues/connection.ts'
+import { RestBudget } from '../venues/rest-budget.ts'
 import {
-  ExchangeError,
   ParseError,
   type DeltaEvent,
   type SnapshotEvent,
@@ -308,6 +308,8 @@ export interface BookSyncOptions {
   readonly maxBuffer?: number
   /** Told how long applying each frame's events took, seconds (metrics; includes listeners). */
   readonly onFrameApplied?: (seconds: number) => void
+  /** The venue's REST budget, shared by every connection to it (default: this sync's own). */
+  readonly budget?: RestBudget
 }
 
 interface Pending {
@@ -342,9 +344,9 @@ export class BookSync {
   readonly #queue = new Set<Pair>()
   readonly #attempts = new Map<Pair, number>()
   readonly #timers = new Set<ReturnType<typeof setTimeout>>()
-  #tokens: number
-  #tokensAtMs = Date.now()
-  #pausedUntilMs = 0
+  readonly #budget: RestBudget
+  readonly #concurrency: number
+  #inFlight = 0
   #pumpTimer: ReturnType<typeof setTimeout> | undefined
   #sweeper: ReturnType<typeof setInterval> | undefined
   #upSinceMs: number | undefined
@@ -364,7 +366,9 @@ export class BookSync {
     this.#capMs = options.backoffCapMs ?? 30_000
     this.#maxBuffer = options.maxBuffer ?? 20_000
     this.#onFrameApplied = options.onFrameApplied
-    this.#tokens = this.#venue.limits.snapshots?.burst ?? Infinity
+    this.#budget =
+      options.budget ?? new RestBudget(this.#venue.limits.rest, { fetch: options.connection.fetch })
+    this.#concurrency = this.#venue.limits.rest.concurrency ?? 8
     this.#entries = options.books.addVenue(this.#venue.id, options.connection.pairs)
   }
 
@@ -660,31 +664,27 @@ export class BookSync {
     this.#timers.add(t)
   }
 
-  /** Starts queued REST requests while the venue's budget allows. */
+  /**
+   * Starts queued REST requests while the venue's budget allows (and a pause it asked for is
+   * over), a few at a time; the snapshot timeout starts only once a request is sent.
+   */
   #pump(): void {
     this.#pumpTimer = undefined
-    const budget = this.#venue.limits.snapshots
-    const now = Date.now()
-    if (budget !== undefined) {
-      this.#tokens = Math.min(
-        budget.burst,
-        this.#tokens + ((now - this.#tokensAtMs) / 1000) * budget.perSecond,
-      )
-      this.#tokensAtMs = now
-    }
-    while (this.#queue.size > 0 && now >= this.#pausedUntilMs && this.#tokens >= 1) {
+    const cost = this.#venue.limits.rest.snapshotCost
+    let waitMs = 0
+    while (this.#queue.size > 0 && this.#inFlight < this.#concurrency) {
+      waitMs = this.#budget.tryTake(cost)
+      if (waitMs > 0) break
       const [pair] = this.#queue
       this.#queue.delete(pair!)
-      this.#tokens--
-      void this.#fetch(pair!)
+      this.#inFlight++
+      void this.#fetch(pair!).finally(() => {
+        this.#inFlight--
+        if (this.#queue.size > 0 && this.#pumpTimer === undefined) this.#pump()
+      })
     }
-    if (this.#queue.size === 0) return
-    const waitMs = Math.max(
-      this.#pausedUntilMs - now,
-      budget === undefined ? 0 : ((1 - this.#tokens) / budget.perSecond) * 1000,
-      5,
-    )
-    this.#pumpTimer ??= setTimeout(() => this.#pump(), waitMs)
+    if (this.#queue.size === 0 || waitMs === 0) return
+    this.#pumpTimer ??= setTimeout(() => this.#pump(), Math.max(5, waitMs))
   }
 
   async #fetch(pair: Pair): Promise<void> {
@@ -698,17 +698,13 @@ export class BookSync {
     let snap: SnapshotEvent
     try {
       snap = await fetchSnapshot.call(this.#venue, this.#conn.restUrl, native, pair, {
-        fetch: this.#conn.fetch,
+        fetch: this.#budget.observing,
         signal,
       })
     } catch (err) {
       if (this.#conn.signal.aborted) return
       const kind = err instanceof ParseError ? err.kind : 'snapshot'
       this.#conn.countError(kind, `${pair} snapshot failed: ${(err as Error).message}`)
-      if (err instanceof ExchangeError && err.retryAfterMs !== undefined) {
-        // The venue asked every request to wait (429/418 Retry-After): pause the whole queue.
-        this.#pausedUntilMs = Math.max(this.#pausedUntilMs, Date.now() + err.retryAfterMs)
-      }
       if (this.#pending.get(pair)?.epoch === epoch) this.#retryLater(pair, err)
       return
     }

@@ -128,7 +128,7 @@ export interface SyncRules {
 
 /** The venue's published limits, as this client must respect them. */
 export interface VenueLimits {
-  /** Outbound frame budget per second (subscribe, ping). */
+  /** Outbound frame budget per second per connection (subscribe, ping). */
   readonly sendPerSecond: number
   /** Reconnect when nothing at all arrives for this long. */
   readonly idleTimeoutMs: number
@@ -136,8 +136,33 @@ export interface VenueLimits {
   readonly pingIntervalMs?: number
   /** Planned reconnect before the venue's own connection lifetime ends (Binance: 24 h). */
   readonly maxLifetimeMs?: number
-  /** REST snapshot budget: at most `burst` at once, refilled at `perSecond`. */
-  readonly snapshots?: { readonly burst: number; readonly perSecond: number }
+  /**
+   * Most markets one connection carries, from the venue's per-connection stream, subscription or
+   * argument limits (Binance: 1024 streams, two per market). venues/feed.ts shards by it.
+   */
+  readonly marketsPerConnection: number
+  /** New connections per IP: at most `count` opened in any `windowMs` (shards and reconnects). */
+  readonly connects: { readonly count: number; readonly windowMs: number }
+  /** The REST budget per IP, shared by instrument lists, tickers and snapshots (rest-budget.ts). */
+  readonly rest: RestLimits
+}
+
+/**
+ * A venue's REST rate limit as a weight budget: `weight` per `windowMs`, each request costing
+ * `cost(url)` (1 where the venue counts requests, not weight). Where the venue reports the weight
+ * it has counted (Binance `X-MBX-USED-WEIGHT-1M`) the budget follows the venue's own figure.
+ */
+export interface RestLimits {
+  readonly weight: number
+  readonly windowMs: number
+  /** The cost of one snapshot request (Binance depth at the venue's snapshot limit). */
+  readonly snapshotCost: number
+  /** The cost of a GET of `url` (instrument lists, tickers); 1 when absent. */
+  cost?(url: URL): number
+  /** Response header carrying the weight the venue counted in its current window. */
+  readonly usedWeightHeader?: string
+  /** REST snapshot requests in flight at once at most (default 8). */
+  readonly concurrency?: number
 }
 
 /** What a venue module provides. */
@@ -154,8 +179,21 @@ export interface Venue {
   /** Asset codes this venue uses for coins others name differently (venue code → unified). */
   readonly assetAliases?: AssetAliases
   ping?(): string
-  /** The venue's listed spot markets, unified pair → native name, from its own instrument list. */
+  /**
+   * The venue's spot markets whose status is trading, unified pair → native name, from its own
+   * instrument list (halted, delisted or pre-trading markets are left out).
+   */
   listMarkets(restUrl: string, opts: FetchOptions): Promise<Map<Pair, string>>
+  /**
+   * 24 h traded volume per market in its quote asset, from the venue's public tickers (the
+   * universe keeps the `MAX_MARKETS` most traded). One request where the venue allows it.
+   */
+  fetchVolumes?(restUrl: string, opts: FetchOptions): Promise<Map<Pair, number>>
+  /**
+   * Asset codes this venue uses for a different token than the other venues do (code → why).
+   * Markets of these assets are never compared across venues; the universe leaves them out.
+   */
+  readonly distinctAssets?: Readonly<Record<string, string>>
   /** The socket URL for these native markets (Binance puts its streams in the URL). */
   wsUrl(base: string, natives: readonly string[]): string
   /** Frames that subscribe to these native markets, sent after every (re)connect. */

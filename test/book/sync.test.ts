@@ -186,7 +186,7 @@ afterEach(async () => {
 /** The feed's book events, with the sequence each book was at when it happened. */
 function record(f: Feed): { type: BooksEvent['type']; seq: number | undefined }[] {
   const seen: { type: BooksEvent['type']; seq: number | undefined }[] = []
-  f.books.events.on((e) => seen.push({ type: e.type, seq: e.entry.lastSeq }))
+  f.books.events.on((e) => 'entry' in e && seen.push({ type: e.type, seq: e.entry.lastSeq }))
   return seen
 }
 
@@ -262,7 +262,7 @@ describe('defect 4: a late snapshot never rewinds a live book', () => {
   test('with snapshots queued behind the REST budget, no live book is invalidated', async () => {
     const venue: Venue = {
       ...binance,
-      limits: { ...binance.limits, snapshots: { burst: 2, perSecond: 25 } },
+      limits: { ...binance.limits, rest: { ...binance.limits.rest, weight: 25, windowMs: 200 } },
     }
     const bases = Array.from({ length: 30 }, (_, i) => `C${i}`)
     sim = venue.simulate(

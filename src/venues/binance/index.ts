@@ -65,7 +65,16 @@ export const binance: Venue = {
     maxLifetimeMs: 23 * 60 * 60 * 1000 + 50 * 60 * 1000,
     sendPerSecond: 4,
     // 6,000 request weight a minute per IP; a limit-1000 depth snapshot weighs 50.
-    snapshots: { burst: 20, perSecond: 1.5 },
+    // PROVISIONAL: sharding and REST figures to be settled from the venue's docs.
+    marketsPerConnection: 200,
+    connects: { count: 300, windowMs: 300_000 },
+    rest: {
+      weight: 6000,
+      windowMs: 60_000,
+      snapshotCost: 5,
+      usedWeightHeader: 'x-mbx-used-weight-1m',
+      cost: (url) => (url.pathname.endsWith('/exchangeInfo') ? 20 : url.pathname.endsWith('/ticker/24hr') ? 80 : 1),
+    },
   },
   ping: () => JSON.stringify({ method: 'LIST_SUBSCRIPTIONS', id: Date.now() }),
   simulate: (markets) => new SimBinance(markets),

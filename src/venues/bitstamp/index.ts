@@ -109,7 +109,10 @@ export const createBitstamp = ({
     // ccxt/ccxt ts/src/bitstamp.ts@0070b8a, rateLimit 75 ms); a newer summary (api-evangelist/
     // bitstamp rate-limits/rate-limits.yml) gives 400/s and 10,000 per 10 minutes, an excess
     // answered with response_code 400.002. 5/s (3,000 per 10 minutes) stays under both.
-    snapshots: { burst: 10, perSecond: 5 },
+    // PROVISIONAL
+    marketsPerConnection: 100,
+    connects: { count: 10, windowMs: 1000 },
+    rest: { weight: 8000, windowMs: 600_000, snapshotCost: 1 },
   },
   ping: () => '{"event":"bts:heartbeat"}',
   simulate: (markets) => new SimBitstamp(markets),

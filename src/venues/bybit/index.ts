@@ -112,6 +112,10 @@ export const bybit: Venue = {
     pingIntervalMs: 20_000,
     // Bybit publishes no inbound frame limit for public streams; stay modest.
     sendPerSecond: 10,
+    // PROVISIONAL
+    marketsPerConnection: 100,
+    connects: { count: 10, windowMs: 1000 },
+    rest: { weight: 10, windowMs: 1000, snapshotCost: 1 },
   },
   ping: () => JSON.stringify({ req_id: `ping-${Date.now()}`, op: 'ping' }),
   simulate: (markets) => new SimBybit(markets),

@@ -94,6 +94,10 @@ export const coinbase: Venue = {
     // answers when either is exceeded is not documented (nor handled in coinbase/
     // coinbase-advanced-py@54fb8ed); stay under the message limit.
     sendPerSecond: 6,
+    // PROVISIONAL
+    marketsPerConnection: 100,
+    connects: { count: 10, windowMs: 1000 },
+    rest: { weight: 10, windowMs: 1000, snapshotCost: 1 },
   },
   simulate: (markets) => new SimCoinbase(markets),
 

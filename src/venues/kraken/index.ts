@@ -112,6 +112,10 @@ export function createKraken({ depth = 25 }: KrakenOptions = {}): Venue {
       // excess is answered {"Error":"Exceeded msg rate"} and the connection stays open (seen on v1
       // in bitrich-info/xchange-stream#502). A resubscribe costs two frames; leave room for a few.
       sendPerSecond: 10,
+      // PROVISIONAL
+      marketsPerConnection: 100,
+      connects: { count: 10, windowMs: 1000 },
+      rest: { weight: 10, windowMs: 1000, snapshotCost: 1 },
     },
     ping: () => JSON.stringify({ method: 'ping', req_id: ++reqId }),
     simulate: (markets) => new SimKraken(markets),

@@ -147,7 +147,10 @@ export const okx: Venue = {
     // 480 subscribe ops per connection per hour: subscriptions go out batched, once per connect.
     sendPerSecond: 3,
     // Public REST market data: 40 requests per 2 s per IP on market/books.
-    snapshots: { burst: 10, perSecond: 10 },
+    // PROVISIONAL
+    marketsPerConnection: 25,
+    connects: { count: 3, windowMs: 1000 },
+    rest: { weight: 40, windowMs: 2000, snapshotCost: 1 },
   },
   ping: () => 'ping',
   simulate: (markets) => new SimOkx(markets),
