@@ -15,7 +15,20 @@ export interface VenueEndpoints {
 
 export interface Config {
   readonly exchanges: readonly VenueId[]
+  /** `auto` (every market common to MIN_VENUES venues), or the markets listed in SYMBOLS. */
+  readonly universe: 'auto' | 'list'
+  /** The markets listed in SYMBOLS (empty with `auto`). */
   readonly symbols: readonly Pair[]
+  /** `auto`: a market is watched when this many enabled venues trade it. */
+  readonly minVenues: number
+  /** Quote assets markets may have (`auto`), and between which cross-quote routes convert. */
+  readonly quotes: readonly string[]
+  /** Assets (`DOGE`) and markets (`PEPE/USDT`) never watched. */
+  readonly exclude: readonly string[]
+  /** `auto`: keep at most this many markets, the most traded first (undefined: all). */
+  readonly maxMarkets: number | undefined
+  /** How often the venues' instrument lists are read again, seconds. */
+  readonly universeRefreshS: number
   readonly port: number
   readonly host: string
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -64,6 +77,7 @@ export const DEFAULT_ENDPOINTS: Readonly<Record<VenueId, VenueEndpoints>> = Obje
 )
 
 export const DEFAULT_SYMBOLS = 'BTC/USDT,ETH/USDT,SOL/USDT'
+export const DEFAULT_QUOTES = 'USDT,USD,USDC'
 export const DEFAULT_TRIANGLES = 'USDT-BTC-ETH'
 export const DEFAULT_DATABASE_URL = 'file:data/arbwatch.db'
 
@@ -95,11 +109,12 @@ const venueList = z.string().transform((text, ctx) => {
 })
 
 const pairList = z.string().transform((text, ctx) => {
+  if (text.trim().toLowerCase() === 'auto') return 'auto' as const
   const items = list(text)
   if (items.length === 0) {
     ctx.addIssue({
       code: 'custom',
-      message: 'expected a comma-separated list of markets like BTC/USDT',
+      message: 'expected "auto" or a comma-separated list of markets like BTC/USDT',
     })
     return z.NEVER
   }
@@ -113,6 +128,38 @@ const pairList = z.string().transform((text, ctx) => {
     }
   }
   return [...new Set(pairs)]
+})
+
+const assetList = z.string().transform((text, ctx) => {
+  const items = list(text).map((a) => normalizeAsset(a, ASSET_ALIASES))
+  const bad = items.filter((a) => !/^[A-Z0-9]{2,12}$/.test(a))
+  if (items.length === 0 || bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a comma-separated list of assets like USDT,USD,USDC${bad.length ? ` (bad: ${bad.join(', ')})` : ''}`,
+    })
+    return z.NEVER
+  }
+  return [...new Set(items)]
+})
+
+const excludeList = z.string().transform((text, ctx) => {
+  const out: string[] = []
+  for (const item of list(text)) {
+    if (/^[A-Za-z0-9]{2,12}$/.test(item)) out.push(normalizeAsset(item, ASSET_ALIASES))
+    else {
+      try {
+        out.push(normalizePair(item, ASSET_ALIASES))
+      } catch (err) {
+        if (!(err instanceof SymbolError)) throw err
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${item}" is neither an asset (DOGE) nor a market (PEPE/USDT)`,
+        })
+      }
+    }
+  }
+  return [...new Set(out)]
 })
 
 const triangleList = z.string().transform((text, ctx) => {
@@ -167,6 +214,26 @@ const httpUrl = z
 const envSchema = z.object({
   EXCHANGES: venueList.prefault(VENUE_IDS.join(',')),
   SYMBOLS: pairList.prefault(DEFAULT_SYMBOLS),
+  MIN_VENUES: z.coerce
+    .number({ message: 'expected a whole number of venues (1-12)' })
+    .int('expected a whole number of venues (1-12)')
+    .min(1, 'expected a whole number of venues (1-12)')
+    .max(12, 'expected a whole number of venues (1-12)')
+    .default(2),
+  QUOTES: assetList.prefault(DEFAULT_QUOTES),
+  EXCLUDE: excludeList.prefault(''),
+  MAX_MARKETS: z.coerce
+    .number({ message: 'expected a whole number of markets (1-100000)' })
+    .int('expected a whole number of markets (1-100000)')
+    .min(1, 'expected a whole number of markets (1-100000)')
+    .max(100_000, 'expected a whole number of markets (1-100000)')
+    .optional(),
+  UNIVERSE_REFRESH_S: z.coerce
+    .number({ message: 'expected seconds (30-86400)' })
+    .int('expected whole seconds (30-86400)')
+    .min(30, 'expected seconds (30-86400)')
+    .max(86_400, 'expected seconds (30-86400)')
+    .default(600),
   PORT: z.coerce
     .number({ message: 'expected a TCP port number (0-65535)' })
     .int('expected a whole TCP port number')
@@ -315,7 +382,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   ) as Record<VenueId, VenueEndpoints>
   return Object.freeze({
     exchanges: Object.freeze(e.EXCHANGES),
-    symbols: Object.freeze(e.SYMBOLS),
+    universe: e.SYMBOLS === 'auto' ? 'auto' : 'list',
+    symbols: Object.freeze(e.SYMBOLS === 'auto' ? [] : e.SYMBOLS),
+    minVenues: e.MIN_VENUES,
+    quotes: Object.freeze(e.QUOTES),
+    exclude: Object.freeze(e.EXCLUDE),
+    maxMarkets: e.MAX_MARKETS,
+    universeRefreshS: e.UNIVERSE_REFRESH_S,
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,

@@ -1,7 +1,7 @@
 /**
  * @module
- * The composition root: config → logger → database → venue connections and their book sync →
- * detector → store, fan-out and dispatcher → chat bots → HTTP server. It only builds and wires;
+ * The composition root: config → logger → database → venue feeds (sharded connections and their
+ * book sync) and the universe that decides their markets → detector → store, fan-out and dispatcher → chat bots → HTTP server. It only builds and wires;
  * the rules live in the modules. The only reader of `process.env`.
  */
 import { Dispatcher } from './alerts/dispatch.ts'
@@ -19,8 +19,9 @@ import { ChatRepo } from './db/chats.ts'
 import { openDb, runMigrations, type DbHandle } from './db/client.ts'
 import { Store } from './db/store.ts'
 import { Detector, marketsToWatch } from './detector/detector.ts'
-import { BookSync } from './book/sync.ts'
-import { Connection } from './venues/connection.ts'
+import type { Connection } from './venues/connection.ts'
+import { VenueFeed } from './venues/feed.ts'
+import { UniverseWatcher } from './universe/watcher.ts'
 import { venueById } from './venues/index.ts'
 import { createLogger, type Logger } from './log.ts'
 import { createMetrics } from './metrics.ts'
@@ -36,6 +37,8 @@ export interface App {
   readonly dispatcher: Dispatcher
   readonly telegram: TelegramBot | undefined
   readonly discord: DiscordBot | undefined
+  readonly universe: UniverseWatcher
+  /** Every venue's connections (shards), as they are now. */
   readonly connections: readonly Connection[]
   readonly port: number
   stop(): Promise<void>
@@ -59,33 +62,38 @@ export async function startApp(
   const store = new Store({ db: db.db, log: logger })
   store.start()
 
-  const pairs = marketsToWatch(config.symbols, config.triangles)
   let metrics: ReturnType<typeof createMetrics> | undefined
   const books = new Books()
-  const connections: Connection[] = []
-  const syncs: BookSync[] = []
-  for (const id of config.exchanges) {
-    const connection = new Connection({
-      venue: venueById(id)!,
-      wsUrl: config.endpoints[id]!.wsUrl,
-      restUrl: config.endpoints[id]!.restUrl,
-      pairs,
-      log: logger,
-    })
-    connections.push(connection)
-    syncs.push(
-      new BookSync({
-        connection,
+  const feeds = config.exchanges.map(
+    (id) =>
+      new VenueFeed({
+        venue: venueById(id)!,
+        wsUrl: config.endpoints[id]!.wsUrl,
+        restUrl: config.endpoints[id]!.restUrl,
         books,
         log: logger,
-        onFrameApplied: (seconds) => metrics?.bookUpdate.observe(seconds),
+        sync: { onFrameApplied: (seconds) => metrics?.bookUpdate.observe(seconds) },
       }),
-    )
-  }
+  )
+  const connections = (): Connection[] => feeds.flatMap((f) => f.connections)
+  const universe = new UniverseWatcher({
+    feeds,
+    rules: {
+      symbols: config.universe === 'auto' ? 'auto' : config.symbols,
+      minVenues: config.minVenues,
+      quotes: config.quotes,
+      exclude: config.exclude,
+      maxMarkets: config.maxMarkets,
+      extra: marketsToWatch([], config.triangles),
+    },
+    refreshMs: config.universeRefreshS * 1000,
+    log: logger,
+  })
   const detector = new Detector({
     books,
     venues: config.exchanges,
-    symbols: config.symbols,
+    symbols: config.universe === 'auto' ? undefined : config.symbols,
+    quotes: config.quotes,
     triangles: config.triangles,
     feeBps: config.feeBps,
     sizeQuote: config.tradeSize,
@@ -99,13 +107,13 @@ export async function startApp(
 
   const core = new ChatCore({
     repo,
-    symbols: config.symbols,
+    symbols: () => universe.markets,
     defaultThresholdBps: config.minSpreadBps,
     defaultSizeQuote: config.tradeSize,
     allowedChats: config.allowedChats,
     log: logger,
     status: {
-      venues: () => summarizeVenues(connections, books),
+      venues: () => summarizeVenues(connections(), books),
       spreads: (size) => liveDetector.spreads(size),
     },
   })
@@ -173,12 +181,14 @@ export async function startApp(
   if (discord) notifiers.discord = discord.notifier
   const dispatcher = new Dispatcher({ repo, notifiers, pause, log: logger })
   store.events.on((e) => e.type === 'deliveries-written' && dispatcher.wake())
-  metrics = createMetrics({ connections, books, store, dispatcher, repo })
+  const budgets = () => feeds.map((f) => [f.venue.id, f.budget.stats] as const)
+  metrics = createMetrics({ connections, budgets, books, store, dispatcher, repo })
   detector.resume(await store.openOpportunities())
   detector.start()
 
   const api = createApi({
     connections,
+    budgets,
     books,
     detector,
     store,
@@ -208,8 +218,9 @@ export async function startApp(
     fetch: api.fetch,
     idleTimeout: 30,
   })
-  for (const s of syncs) s.start()
-  for (const c of connections) c.start()
+  for (const f of feeds) f.start()
+  // The instrument lists are read in the background; each venue's books follow its first answer.
+  void universe.start()
   await dispatcher.start()
   for (const [name, bot] of [
     ['telegram', telegram],
@@ -224,8 +235,7 @@ export async function startApp(
   logger.info(
     {
       exchanges: config.exchanges,
-      symbols: config.symbols,
-      markets: pairs,
+      symbols: config.universe === 'auto' ? 'auto' : config.symbols,
       port: server.port,
       telegram: !!telegram,
       discord: !!discord,
@@ -243,7 +253,10 @@ export async function startApp(
     dispatcher,
     telegram,
     discord,
-    connections,
+    universe,
+    get connections() {
+      return connections()
+    },
     port: server.port!,
     stop() {
       stopped ??= (async () => {
@@ -252,8 +265,8 @@ export async function startApp(
         // and let the dispatcher finish the pass it is in.
         await Promise.allSettled([telegram?.stop(), discord?.stop()])
         liveDetector.stop()
-        await Promise.all(connections.map((c) => c.stop()))
-        for (const s of syncs) s.stop()
+        await universe.stop()
+        await Promise.all(feeds.map((f) => f.stop()))
         await store.stop()
         await dispatcher.stop()
         await server.stop(true)

@@ -101,3 +101,9 @@ export function marketBetween(x: string, y: string): Pair {
   const [base, quote] = rank(x) < rank(y) ? [y, x] : rank(y) < rank(x) ? [x, y] : [x, y].sort()
   return `${base}/${quote}`
 }
+
+/** The base and quote asset of a unified pair (`BTC/USDT` → BTC, USDT). */
+export function splitPair(pair: Pair): { readonly base: string; readonly quote: string } {
+  const i = pair.indexOf('/')
+  return { base: pair.slice(0, i), quote: pair.slice(i + 1) }
+}

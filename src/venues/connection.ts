@@ -52,6 +52,15 @@ export interface ConnectionOptions {
   readonly backoffCapMs?: number
   /** Overrides the venue's idle timeout (tests). */
   readonly idleTimeoutMs?: number
+  /**
+   * The markets to subscribe, unified → native, when the caller has read the instrument list
+   * already (the universe); the connection then lists nothing itself.
+   */
+  readonly markets?: ReadonlyMap<Pair, string>
+  /** Awaited before every connection attempt (venues/feed.ts paces new connections per IP). */
+  readonly beforeConnect?: (signal: AbortSignal) => Promise<void>
+  /** Names this connection in logs when a venue has several (`binance#2`). */
+  readonly label?: string
 }
 
 export interface ConnectionStats {
@@ -119,7 +128,9 @@ export class Connection {
     this.#o = options
     this.#venue = options.venue
     this.venue = options.venue.id
-    this.#log = options.log.child({ venue: this.venue })
+    this.#log = options.log.child(
+      options.label === undefined ? { venue: this.venue } : { venue: this.venue, shard: options.label },
+    )
     this.#fetch = options.fetch ?? fetch
   }
 
@@ -131,6 +142,11 @@ export class Connection {
   /** The unified pairs asked for (listed or not). */
   get pairs(): readonly Pair[] {
     return this.#o.pairs
+  }
+
+  /** How this connection is named in logs (`binance#2` for a venue's second shard). */
+  get label(): string {
+    return this.#o.label ?? this.venue
   }
 
   get restUrl(): string {
@@ -187,6 +203,13 @@ export class Connection {
     const signal = this.#abort.signal
     for (let attempt = 0; !signal.aborted;) {
       this.stats.state = 'connecting'
+      if (this.#o.beforeConnect !== undefined) {
+        try {
+          await this.#o.beforeConnect(signal)
+        } catch {
+          break // stopped while waiting for a connection slot
+        }
+      }
       const end = await this.#session(natives)
       if (end.opened) this.#markDown(end.why)
       if (signal.aborted) break
@@ -208,10 +231,9 @@ export class Connection {
     const signal = this.#abort.signal
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
-        const listed = await this.#venue.listMarkets(this.#o.restUrl, {
-          fetch: this.#fetch,
-          signal,
-        })
+        const listed =
+          this.#o.markets ??
+          (await this.#venue.listMarkets(this.#o.restUrl, { fetch: this.#fetch, signal }))
         const markets = new Map<Pair, string>()
         const unlisted: Pair[] = []
         for (const pair of this.#o.pairs) {

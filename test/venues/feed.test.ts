@@ -1,0 +1,104 @@
+import { describe, expect, test } from 'bun:test'
+import { Books, type BooksEvent } from '../../src/book/books.ts'
+import type { Pair } from '../../src/types.ts'
+import { binance } from '../../src/venues/binance/index.ts'
+import { VenueFeed } from '../../src/venues/feed.ts'
+import { makeBook } from '../../src/venues/sim/book.ts'
+import { silent, stopAfterEach, until } from '../support.ts'
+
+const track = stopAfterEach()
+const bases = Array.from({ length: 12 }, (_, i) => `C${String(i).padStart(2, '0')}`)
+const pairOf = (base: string): Pair => `${base}/USDT`
+const nativesOf = (pairs: readonly Pair[]) => new Map(pairs.map((p) => [p, p.replace('/', '')]))
+
+function setup(perShard: number) {
+  const sim = track(
+    binance.simulate(bases.map((base, i) => ({ base, quote: 'USDT', book: makeBook(10 + i, 5, 0.01) }))),
+  )
+  const books = new Books()
+  const feed = track(
+    new VenueFeed({
+      venue: binance,
+      wsUrl: sim.wsUrl,
+      restUrl: sim.restUrl,
+      books,
+      log: silent,
+      marketsPerConnection: perShard,
+      connection: { backoffBaseMs: 20 },
+      sync: { snapshotTimeoutMs: 500 },
+    }),
+  )
+  /** Nudges every market until every book of `pairs` is live. */
+  const live = async (pairs: readonly Pair[]) => {
+    let n = 0
+    await until(
+      () => {
+        n++
+        for (const p of pairs) sim.update(p, [[sim.book(p).topBids(1)[0]![0], `${n}.5`]], [])
+        return pairs.every((p) => books.get('binance', p)?.state === 'live')
+      },
+      10_000,
+      'every book live',
+    )
+  }
+  return { sim, books, feed, live }
+}
+
+describe('VenueFeed', () => {
+  test('shards the markets over as many connections as the venue allows, and every book goes live', async () => {
+    const { sim, feed, live } = setup(4)
+    const pairs = bases.slice(0, 10).map(pairOf)
+    feed.setMarkets(nativesOf(pairs))
+    feed.start()
+    await live(pairs)
+    expect(feed.connections).toHaveLength(3)
+    expect(feed.connections.map((c) => c.stats.markets.size)).toEqual([4, 4, 2])
+    expect(feed.connections.map((c) => c.label)).toEqual(['binance#1', 'binance#2', 'binance#3'])
+    expect(sim.server.connections).toBe(3)
+    // Each connection subscribed only its own markets (two streams each: depth and bookTicker).
+    const urls = sim.server.clients.size
+    expect(urls).toBe(3)
+  })
+
+  test('a changed market set rebuilds only the shards it touches; a dropped book leaves the books', async () => {
+    const { sim, books, feed, live } = setup(4)
+    const first = bases.slice(0, 10).map(pairOf)
+    feed.setMarkets(nativesOf(first))
+    feed.start()
+    await live(first)
+    const untouched = feed.connections[0]!
+    const seen: BooksEvent[] = []
+    books.events.on((e) => seen.push(e))
+
+    // C05 (shard 2) is delisted; C10 and C11 are listed.
+    const next = [...first.filter((p) => p !== 'C05/USDT'), 'C10/USDT', 'C11/USDT']
+    feed.setMarkets(nativesOf(next), 'no longer trading on Binance')
+    await feed.settled()
+    await live(next)
+
+    expect(books.get('binance', 'C05/USDT')).toBeUndefined()
+    const removed = seen.find((e) => e.type === 'removed')
+    expect(removed).toMatchObject({ reason: 'no longer trading on Binance' })
+    expect(removed?.type === 'removed' && removed.entries.map((e) => e.pair)).toEqual(['C05/USDT'])
+    // Shard 1 kept its socket and its books were never invalidated.
+    expect(feed.connections[0]).toBe(untouched)
+    expect(untouched.stats.reconnects).toBe(0)
+    const invalid = seen.filter((e) => e.type === 'invalid').map((e) => 'entry' in e && e.entry.pair)
+    for (const p of first.slice(0, 4)) expect(invalid).not.toContain(p)
+    // Shard 2 took C10 in place of C05, shard 3 took C11: two new sockets, none for shard 1.
+    expect(feed.connections.map((c) => [...c.stats.markets.keys()].length)).toEqual([4, 4, 3])
+    expect(sim.server.connections).toBe(5)
+    expect(feed.connections.flatMap((c) => [...c.stats.markets.keys()]).sort()).toEqual([...next].sort())
+  })
+
+  test('stop closes every shard', async () => {
+    const { sim, feed, live } = setup(3)
+    const pairs = bases.slice(0, 6).map(pairOf)
+    feed.setMarkets(nativesOf(pairs))
+    feed.start()
+    await live(pairs)
+    await feed.stop()
+    await sim.server.waitFor(() => sim.server.clients.size === 0, 5000, 'clients gone')
+    expect(feed.connections).toHaveLength(0)
+  })
+})
