@@ -28,6 +28,50 @@ describe('parseConfig', () => {
     expect(c.endpoints.okx?.wsUrl).toBe('wss://ws.okx.com:8443/ws/v5/public')
   })
 
+  test('SYMBOLS=auto with the universe settings', () => {
+    const c = parseConfig({
+      SYMBOLS: 'AUTO',
+      MIN_VENUES: '3',
+      QUOTES: 'usdt, usd',
+      EXCLUDE: 'doge, PEPE-USDT, xbt',
+      MAX_MARKETS: '250',
+      UNIVERSE_REFRESH_S: '120',
+    })
+    expect(c.universe).toBe('auto')
+    expect(c.symbols).toEqual([])
+    expect(c.minVenues).toBe(3)
+    expect(c.quotes).toEqual(['USDT', 'USD'])
+    // An asset or a market; venue aliases are mapped (XBT is BTC).
+    expect(c.exclude).toEqual(['DOGE', 'PEPE/USDT', 'BTC'])
+    expect(c.maxMarkets).toBe(250)
+    expect(c.universeRefreshS).toBe(120)
+    const d = parseConfig({})
+    expect([d.universe, d.minVenues, d.quotes, d.exclude, d.maxMarkets, d.universeRefreshS]).toEqual([
+      'list',
+      2,
+      ['USDT', 'USD', 'USDC'],
+      [],
+      undefined,
+      600,
+    ])
+  })
+
+  test('bad universe settings are named with what they expect', () => {
+    let err: unknown
+    try {
+      parseConfig({ MIN_VENUES: '0', QUOTES: 'US$', EXCLUDE: 'a/b/c', MAX_MARKETS: 'lots', UNIVERSE_REFRESH_S: '5' })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(ConfigError)
+    const problems = (err as ConfigError).problems.join('\n')
+    expect(problems).toContain('MIN_VENUES="0": expected a whole number of venues (1-12)')
+    expect(problems).toContain('QUOTES="US$": expected a comma-separated list of assets')
+    expect(problems).toContain('EXCLUDE="a/b/c": "a/b/c" is neither an asset (DOGE) nor a market (PEPE/USDT)')
+    expect(problems).toContain('MAX_MARKETS="lots": expected a whole number of markets')
+    expect(problems).toContain('UNIVERSE_REFRESH_S="5": expected seconds (30-86400)')
+  })
+
   test('empty values count as unset', () => {
     expect(parseConfig({ PORT: '', SYMBOLS: '  ' }).port).toBe(8080)
   })

@@ -13,14 +13,29 @@ afterEach(async () => {
 })
 
 describe('offline demo', () => {
-  test('six simulated venues go live through the real adapters and an opportunity opens', async () => {
-    venues = startSimulatedVenues({ firstDislocationMs: 300, stepMs: 100 })
+  test('every simulated venue lists its share of the universe, every common market goes live through the real adapters, and an opportunity opens', async () => {
+    venues = startSimulatedVenues({ firstDislocationMs: 300, marketsPerVenue: 12 })
     app = await startApp(
-      { ...venues.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: ':memory:', TRIANGLES: 'off' },
+      {
+        ...venues.env,
+        SYMBOLS: 'auto',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATABASE_URL: ':memory:',
+        TRIANGLES: 'off',
+      },
       silent,
     )
-    await allLive(app.books, undefined, 10_000)
-    expect([...app.books.venues()]).toEqual([...VENUE_IDS])
+    const decided = app.universe.current ?? (await app.universe.events.next('changed')).universe
+    // Markets common to two or more venues, in both quote families, plus conversion books.
+    expect(decided.markets.length).toBeGreaterThan(12)
+    expect(decided.markets).toEqual(expect.arrayContaining(['BTC/USDT', 'BTC/USD']))
+    await allLive(app.books, undefined, 15_000)
+    expect([...app.books.venues()].sort()).toEqual([...VENUE_IDS].sort())
+    for (const v of VENUE_IDS) {
+      const subscribed = decided.perVenue.get(v)!
+      expect([...app.books.ofVenue(v)].map((e) => e.pair).sort()).toEqual([...subscribed.keys()].sort())
+    }
     if (app.detector.stats.opened === 0) {
       await app.detector.events.next('opened', undefined, 20_000)
     }

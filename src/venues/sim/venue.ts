@@ -16,6 +16,19 @@ export interface SimMarket {
   readonly book?: SimBook
   /** False: listed, but not trading (halted, disabled, offline). */
   readonly trading?: boolean
+  /** 24 h traded volume in the quote asset, as the venue's ticker endpoint reports it. */
+  readonly volume24h?: number
+}
+
+/**
+ * The 24 h quote volume a simulated ticker reports for a market: its `volume24h`, else a
+ * deterministic figure from its pair (1,000,000 to 1,999,999, the same on every run).
+ */
+export function simVolume24h(m: SimMarket): number {
+  if (m.volume24h !== undefined) return m.volume24h
+  let h = 2166136261
+  for (const c of `${m.base}/${m.quote}`.toUpperCase()) h = Math.imul(h ^ c.charCodeAt(0), 16777619)
+  return 1_000_000 + ((h >>> 0) % 1_000_000)
 }
 
 /**
