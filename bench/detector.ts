@@ -3,6 +3,9 @@
  * Detector benchmarks, printed as one JSON line:
  *   - detector cost per book update with 6 venues x 50 symbols (p50/p99), on a random walk of
  *     the books with occasional dislocations;
+ *   - the same at universe scale: ~2,000 books on 6 venues (X/USDT, X/USDC and X/USD markets and
+ *     their conversion books), every cross, and cross-quote routes between USDT, USD and USDC,
+ *     all made from Books' `added` events; conversion-book updates are reported on their own;
  *   - frame-to-event latency: a local Binance server replays a stream that opens and closes an
  *     opportunity every two messages; time from the frame reaching JS to the `opened` event.
  *   bun bench/detector.ts <port-of-a-dislocation-server> <messages>
@@ -111,6 +114,106 @@ function detectorCost(updates = 200_000) {
   return { updates, opened, p50Us: pct(samples, 0.5), p99Us: pct(samples, 0.99) }
 }
 
+/**
+ * ~2,000 books across the 6 venues, listed the way the venues list them (docs/exchange-protocols.md
+ * section 8): Binance, OKX and Bybit quote in USDT and USDC, Kraken, Coinbase and Bitstamp in USD
+ * and USDT, and the USD venues have USDT/USD and USDC/USD books. The detector is started first and
+ * makes every route from the `added` events.
+ */
+function universeCost(updates = 200_000) {
+  const rand = prng(23)
+  const BASES = 220
+  const usdVenues = new Set(['kraken', 'coinbase', 'bitstamp'])
+  const markets = (venue: string): string[] => {
+    const out: string[] = []
+    for (let b = 0; b < BASES; b++) {
+      if (usdVenues.has(venue)) {
+        out.push(`B${b}/USD`)
+        if (b % 2 === 0) out.push(`B${b}/USDT`)
+      } else {
+        out.push(`B${b}/USDT`)
+        if (b % 2 === 1) out.push(`B${b}/USDC`)
+      }
+    }
+    if (usdVenues.has(venue)) out.push('USDT/USD', 'USDC/USD')
+    else out.push('USDC/USDT')
+    return out
+  }
+  const books = new Books()
+  const detector = new Detector({
+    books,
+    venues: VENUE_IDS,
+    quotes: ['USDT', 'USD', 'USDC'],
+    feeBps: FEES,
+    ...thresholds,
+  })
+  detector.start()
+  const t0 = performance.now()
+  for (const v of VENUE_IDS) books.addVenue(v, markets(v))
+  const addMs = performance.now() - t0
+  const entries = VENUE_IDS.flatMap((v) => [...books.ofVenue(v)])
+  const isConversion = (pair: string) => /^(USDT|USDC|USD)\/(USDT|USDC|USD)$/.test(pair)
+  /** Prices in ticks: X books at 0.01, conversion books at 0.0001 around 1. */
+  const tickOf = (pair: string) => (isConversion(pair) ? 0.0001 : 0.01)
+  const lvl = (ticks: number, tick: number, qty: number): Level => {
+    const pxText = (ticks * tick).toFixed(tick < 0.01 ? 4 : 2)
+    return { px: +pxText, qty, pxText, qtyText: qty.toFixed(8) }
+  }
+  const baseMid = Array.from({ length: BASES }, () => 1_000_000 + Math.floor(rand() * 1_000_000))
+  const midOf = (pair: string) => {
+    if (isConversion(pair)) return 10_000 + (pair.startsWith('USDC/USDT') ? -1 : 2)
+    return baseMid[Number(pair.slice(1, pair.indexOf('/')))]!
+  }
+  const samples = new Float64Array(updates)
+  const conversion: number[] = []
+  let opened = 0
+  detector.subscribe((e) => e.type === 'opened' && opened++)
+  const update = (e: BookEntry, bids: Level[], asks: Level[], nowMs: number, k: number) => {
+    if (!put(e, bids, asks, nowMs)) return detector.onBookInvalid(e, 'resync: crossed book')
+    const t = Bun.nanoseconds()
+    detector.onBookUpdate(e, nowMs)
+    if (k < 0) return
+    samples[k] = (Bun.nanoseconds() - t) / 1000
+    if (isConversion(e.pair)) conversion.push(samples[k]!)
+  }
+  for (const e of entries) {
+    const tick = tickOf(e.pair)
+    const mid = midOf(e.pair)
+    const bids: Level[] = []
+    const asks: Level[] = []
+    for (let i = 1; i <= 50; i++) {
+      bids.push(lvl(mid - i, tick, 1 + rand() * 1000))
+      asks.push(lvl(mid + i, tick, 1 + rand() * 1000))
+    }
+    update(e, bids, asks, 0, -1)
+  }
+  for (let current = 0; current < updates; current++) {
+    const e = entries[Math.floor(rand() * entries.length)]!
+    const tick = tickOf(e.pair)
+    const mid = midOf(e.pair)
+    const shift = rand() < 0.01 ? Math.round(mid * 0.005) * (rand() < 0.5 ? 1 : -1) : 0
+    const bestBid = lvl(mid - 1 + shift, tick, 1 + rand() * 1000)
+    const bestAsk = lvl(mid + 1 + shift, tick, 1 + rand() * 1000)
+    const bids = [bestBid, ...e.book.bids.filter((l) => l.px < bestBid.px)].slice(0, 50)
+    const asks = [bestAsk, ...e.book.asks.filter((l) => l.px > bestAsk.px)].slice(0, 50)
+    update(e, bids, asks, current, current)
+  }
+  detector.stop()
+  const conv = Float64Array.from(conversion)
+  return {
+    books: entries.length,
+    routes: detector.routeCount,
+    addMs: Math.round(addMs),
+    updates,
+    opened,
+    p50Us: pct(samples, 0.5),
+    p99Us: pct(samples, 0.99),
+    conversionUpdates: conv.length,
+    conversionP50Us: conv.length > 0 ? pct(conv, 0.5) : null,
+    conversionP99Us: conv.length > 0 ? pct(conv, 0.99) : null,
+  }
+}
+
 async function frameToEvent(port: number, n: number) {
   const base = `127.0.0.1:${port}`
   let t0 = 0
@@ -174,6 +277,11 @@ async function frameToEvent(port: number, n: number) {
 }
 
 const cost = detectorCost(Number(process.env.UPDATES ?? 200_000))
+const universe = universeCost(Number(process.env.UPDATES ?? 200_000))
+if (portText === undefined) {
+  console.log(JSON.stringify({ cost, universe }))
+  process.exit(0)
+}
 const latency = await frameToEvent(Number(portText), Number(nText))
-console.log(JSON.stringify({ cost, latency }))
+console.log(JSON.stringify({ cost, universe, latency }))
 process.exit(0)

@@ -1,8 +1,10 @@
 /**
  * @module
- * Prometheus metrics (prom-client), on a registry of their own: per-venue feed counters, book and
- * detector timings, opportunities, alert delivery, and the runtime's defaults (event-loop lag).
- * Counters that live elsewhere (connection stats, dispatcher stats) are read at scrape time.
+ * Prometheus metrics (prom-client), on a registry of their own: per-venue feed counters (summed
+ * over the venue's connections), books by state, REST budgets, book and detector timings,
+ * opportunities, alert delivery, and the runtime's defaults (event-loop lag). Counters that live
+ * elsewhere (connection stats, budgets, dispatcher stats) are read at scrape time. Labels are
+ * venues and kinds, never markets, so the series stay few with thousands of books.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Dispatcher } from './alerts/dispatch.ts'
@@ -10,11 +12,16 @@ import type { Books } from './book/books.ts'
 import type { ChatRepo } from './db/chats.ts'
 import type { Store } from './db/store.ts'
 import type { OpportunityEvent } from './detector/types.ts'
+import { connectionsOf, venueState, type BudgetSource, type StatusSource } from './api/status.ts'
 import type { ConnectionStats } from './venues/connection.ts'
+import type { RestBudgetStats } from './venues/rest-budget.ts'
 import type { VenueId } from './types.ts'
 
 export interface MetricsSources {
-  readonly connections: readonly { venue: VenueId; stats: ConnectionStats }[]
+  /** Every venue connection, or a function of the live set (shards come and go). */
+  readonly connections: readonly StatusSource[] | (() => readonly StatusSource[])
+  /** Each venue's REST budget figures. */
+  readonly budgets?: BudgetSource
   readonly books: Books
   readonly store: Store
   readonly dispatcher?: Dispatcher
@@ -38,42 +45,69 @@ const FAST_BUCKETS = [1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3
 export function createMetrics(src: MetricsSources): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'arbwatch_' })
-  const perVenue = (read: (s: ConnectionStats) => number) =>
+  /** The connections by venue, read once per scrape per metric. */
+  const venues = (): Map<VenueId, ConnectionStats[]> => {
+    const out = new Map<VenueId, ConnectionStats[]>()
+    for (const { venue, stats } of connectionsOf(src.connections)) {
+      const list = out.get(venue)
+      if (list === undefined) out.set(venue, [stats])
+      else list.push(stats)
+    }
+    return out
+  }
+  /** One value per venue from its connections' stats. */
+  const perVenue = (read: (s: readonly ConnectionStats[]) => number) =>
     function collect(this: Counter<'venue'> | Gauge<'venue'>) {
       this.reset()
-      for (const { venue, stats } of src.connections) {
+      for (const [venue, stats] of venues()) {
         const v = read(stats)
         if (this instanceof Counter) this.inc({ venue }, v)
         else this.set({ venue }, v)
       }
     }
+  const sum = (read: (s: ConnectionStats) => number) => (stats: readonly ConnectionStats[]) =>
+    stats.reduce((n, s) => n + read(s), 0)
   new Counter({
     name: 'arbwatch_messages_total',
-    help: 'Frames received per venue',
+    help: 'Frames received per venue (all its connections)',
     labelNames: ['venue'],
     registers: [registry],
-    collect: perVenue((s) => s.messages),
+    collect: perVenue(sum((s) => s.messages)),
   })
   new Counter({
     name: 'arbwatch_reconnects_total',
-    help: 'Reconnections per venue',
+    help: 'Reconnections per venue (all its connections)',
     labelNames: ['venue'],
     registers: [registry],
-    collect: perVenue((s) => s.reconnects),
+    collect: perVenue(sum((s) => s.reconnects)),
   })
   new Gauge({
     name: 'arbwatch_venue_connected',
-    help: '1 while the venue connection is up',
+    help: "1 while every one of the venue's connections is up",
     labelNames: ['venue'],
     registers: [registry],
-    collect: perVenue((s) => (s.state === 'connected' ? 1 : 0)),
+    collect: perVenue((stats) => (venueState(stats.map((s) => s.state)) === 'connected' ? 1 : 0)),
+  })
+  new Gauge({
+    name: 'arbwatch_venue_connections',
+    help: "The venue's connections (shards) by state",
+    labelNames: ['venue', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [venue, stats] of venues()) {
+        const counts = { connected: 0, connecting: 0, down: 0 }
+        for (const s of stats) counts[s.state]++
+        for (const [state, n] of Object.entries(counts)) this.set({ venue, state }, n)
+      }
+    },
   })
   new Gauge({
     name: 'arbwatch_venue_latency_seconds',
-    help: 'Exchange-to-receive latency of the last timestamped update',
+    help: 'Exchange-to-receive latency of the last timestamped update, the worst connection',
     labelNames: ['venue'],
     registers: [registry],
-    collect: perVenue((s) => (s.latencyMs ?? 0) / 1000),
+    collect: perVenue((stats) => Math.max(0, ...stats.map((s) => s.latencyMs ?? 0)) / 1000),
   })
   new Counter({
     name: 'arbwatch_input_errors_total',
@@ -82,8 +116,12 @@ export function createMetrics(src: MetricsSources): Metrics {
     registers: [registry],
     collect() {
       this.reset()
-      for (const { venue, stats } of src.connections) {
-        for (const [kind, n] of Object.entries(stats.errors)) this.inc({ venue, kind }, n)
+      for (const [venue, stats] of venues()) {
+        const merged: Record<string, number> = {}
+        for (const s of stats) {
+          for (const [kind, n] of Object.entries(s.errors)) merged[kind] = (merged[kind] ?? 0) + n
+        }
+        for (const [kind, n] of Object.entries(merged)) this.inc({ venue, kind }, n)
       }
     },
   })
@@ -101,7 +139,7 @@ export function createMetrics(src: MetricsSources): Metrics {
       registers: [registry],
       collect() {
         this.reset()
-        for (const { venue } of src.connections) {
+        for (const venue of venues().keys()) {
           for (const [value, n] of Object.entries(counts(venue)))
             this.inc({ venue, [label]: value }, n)
         }
@@ -116,6 +154,12 @@ export function createMetrics(src: MetricsSources): Metrics {
     'outcome',
     (v) => ({ ...src.books.crossCheckCounts(v) }),
   )
+  /** A venue's books by state, counted once per scrape for both gauges. */
+  const bookStates = (venue: VenueId) => {
+    const counts = { live: 0, syncing: 0, stale: 0 }
+    for (const e of src.books.ofVenue(venue)) counts[e.state]++
+    return counts
+  }
   new Gauge({
     name: 'arbwatch_books_live',
     help: 'Live books per venue',
@@ -123,10 +167,73 @@ export function createMetrics(src: MetricsSources): Metrics {
     registers: [registry],
     collect() {
       this.reset()
-      for (const { venue } of src.connections) {
-        this.set({ venue }, [...src.books.ofVenue(venue)].filter((e) => e.state === 'live').length)
+      for (const venue of venues().keys()) this.set({ venue }, bookStates(venue).live)
+    },
+  })
+  new Gauge({
+    name: 'arbwatch_books',
+    help: 'Books per venue and state (syncing, live, stale)',
+    labelNames: ['venue', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const venue of venues().keys()) {
+        for (const [state, n] of Object.entries(bookStates(venue))) this.set({ venue, state }, n)
       }
     },
+  })
+  /** A metric per venue read from its REST budget's figures. */
+  const perBudget = (read: (b: RestBudgetStats, nowMs: number) => number) =>
+    function collect(this: Counter<'venue'> | Gauge<'venue'>) {
+      this.reset()
+      const nowMs = Date.now()
+      for (const [venue, b] of src.budgets?.() ?? []) {
+        const v = read(b, nowMs)
+        if (this instanceof Counter) this.inc({ venue }, v)
+        else this.set({ venue }, v)
+      }
+    }
+  new Counter({
+    name: 'arbwatch_rest_requests_total',
+    help: 'REST requests per venue, through its budget',
+    labelNames: ['venue'],
+    registers: [registry],
+    collect: perBudget((b) => b.requests),
+  })
+  new Gauge({
+    name: 'arbwatch_rest_peak_weight',
+    help: "Most REST weight spent in one of the venue's windows",
+    labelNames: ['venue'],
+    registers: [registry],
+    collect: perBudget((b) => b.peakWeight),
+  })
+  new Gauge({
+    name: 'arbwatch_rest_venue_used_weight',
+    help: 'REST weight the venue last said it had counted (where it says so)',
+    labelNames: ['venue'],
+    registers: [registry],
+    collect: perBudget((b) => b.venueUsedWeight ?? 0),
+  })
+  new Counter({
+    name: 'arbwatch_rest_throttled_total',
+    help: 'REST answers 429 (too many requests) per venue',
+    labelNames: ['venue'],
+    registers: [registry],
+    collect: perBudget((b) => b.throttled),
+  })
+  new Counter({
+    name: 'arbwatch_rest_banned_total',
+    help: 'REST answers 418 (IP banned for not backing off) per venue',
+    labelNames: ['venue'],
+    registers: [registry],
+    collect: perBudget((b) => b.banned),
+  })
+  new Gauge({
+    name: 'arbwatch_rest_paused_seconds',
+    help: 'Seconds left of a pause the venue asked for (0 when none)',
+    labelNames: ['venue'],
+    registers: [registry],
+    collect: perBudget((b, nowMs) => Math.max(0, b.pausedUntilMs - nowMs) / 1000),
   })
   const bookUpdate = new Histogram({
     name: 'arbwatch_book_update_seconds',

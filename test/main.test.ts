@@ -47,26 +47,32 @@ describe('arbwatch process', () => {
     const { binance, env } = twoVenues()
     app = await startApp(env, silent)
     await binanceAndBybitLive(app.books, binance)
-    const body = (await (await fetch(`http://127.0.0.1:${app.port}/api/status`)).json()) as any
+    const status = async (query = '') =>
+      (await (await fetch(`http://127.0.0.1:${app!.port}/api/status${query}`)).json()) as any
+    const body = await status()
     expect(body.venues.binance.state).toBe('connected')
     expect(body.venues.binance.unlisted).toEqual(['SOL/USDT'])
-    expect(body.venues.binance.books['BTC/USDT']).toMatchObject({
+    expect(body.venues.binance.books).toEqual({ total: 2, live: 2, syncing: 0, stale: 0 })
+    expect(body.books).toBeUndefined()
+    const book = async (venue: string, symbol: string) =>
+      (await status(`?venue=${venue}&symbol=${encodeURIComponent(symbol)}`)).books[0]
+    expect(await book('binance', 'BTC/USDT')).toMatchObject({
       state: 'live',
       bestBid: '59999.95',
       bestAsk: '60000.10',
       resyncs: 0,
     })
-    expect(body.venues.binance.books['ETH/USDT']).toMatchObject({
+    expect(await book('binance', 'ETH/USDT')).toMatchObject({
       state: 'live',
       bestBid: '2999.99',
       bestAsk: '3000.01',
     })
-    expect(body.venues.bybit.books['BTC/USDT']).toMatchObject({
+    expect(await book('bybit', 'BTC/USDT')).toMatchObject({
       state: 'live',
       bestBid: '59999.90',
       bestAsk: '60000.10',
     })
-    expect(body.venues.binance.books['SOL/USDT']).toBeUndefined()
+    expect(await book('binance', 'SOL/USDT')).toBeUndefined()
     expect((await fetch(`http://127.0.0.1:${app.port}/healthz`)).status).toBe(200)
   })
 

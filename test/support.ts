@@ -343,6 +343,10 @@ export function simulateBinanceAndBybit(): {
  * subscribed: BTC/USDT gets a bid at 59,999.95 and ETH/USDT an ask at 3,000.015.
  */
 export async function binanceAndBybitLive(books: Books, binance: SimVenue): Promise<void> {
+  // The books exist once each venue's instrument list has been read (the universe decides them).
+  const registered = () =>
+    ['binance', 'bybit'].every((v) => books.get(v, 'BTC/USDT') && books.get(v, 'ETH/USDT'))
+  if (!registered()) await books.events.next('added', registered, 5000)
   const live = allLive(books, (e) => e.pair === 'BTC/USDT' || e.pair === 'ETH/USDT')
   await binance.server.waitFor(() => binance.server.clients.size > 0, 5000, 'a Binance client')
   binance.update('BTC/USDT', [['59999.95', '1.00000000']], [])

@@ -13,14 +13,25 @@ import { CursorError, MAX_LIMIT, type Store } from '../db/store.ts'
 import type { Detector } from '../detector/detector.ts'
 import type { OpportunityRecord } from '../detector/record.ts'
 import type { Logger } from '../log.ts'
-import { normalizePair, SymbolError } from '../symbols.ts'
+import { normalizeAsset, normalizePair, splitPair, SymbolError } from '../symbols.ts'
+import type { Pair } from '../types.ts'
 import { ASSET_ALIASES, VENUE_IDS } from '../venues/index.ts'
 import { ApiError, onError } from './errors.ts'
-import { buildStatus, type StatusSource } from './status.ts'
+import { selectSpreads, SPREAD_SORTS } from './spreads.ts'
+import {
+  buildStatus,
+  connectionsOf,
+  listBooks,
+  type BudgetSource,
+  type StatusSource,
+} from './status.ts'
 import { StreamHub, type StreamLimits } from './stream.ts'
 
 export interface ApiDeps {
-  readonly connections: readonly StatusSource[]
+  /** Every venue connection, or a function of the live set (shards come and go). */
+  readonly connections: readonly StatusSource[] | (() => readonly StatusSource[])
+  /** Each venue's REST budget figures, for `/api/status`. */
+  readonly budgets?: BudgetSource
   readonly books: Books
   readonly detector: Detector
   readonly store: Store
@@ -49,12 +60,76 @@ export interface ApiDeps {
   readonly now?: () => number
 }
 
+/** Most rows one page of `/api/status` books or `/api/spreads` holds. */
+export const MAX_PAGE_LIMIT = 500
+
+const venueParam = z
+  .enum(VENUE_IDS as [string, ...string[]], {
+    message: `venue must be one of ${VENUE_IDS.join(', ')}`,
+  })
+  .optional()
+
+const pageParams = {
+  page: z.coerce
+    .number({ message: 'page must be a whole number from 1' })
+    .int('page must be a whole number from 1')
+    .min(1, 'page must be a whole number from 1')
+    .max(1e6, 'page must be at most 1000000')
+    .optional(),
+  limit: z.coerce
+    .number({ message: `limit must be a whole number from 1 to ${MAX_PAGE_LIMIT}` })
+    .int(`limit must be a whole number from 1 to ${MAX_PAGE_LIMIT}`)
+    .min(1, `limit must be a whole number from 1 to ${MAX_PAGE_LIMIT}`)
+    .max(MAX_PAGE_LIMIT, `limit must be a whole number from 1 to ${MAX_PAGE_LIMIT}`)
+    .optional(),
+}
+
+const BOOK_STATES = ['syncing', 'live', 'stale'] as const
+type BookStateName = (typeof BOOK_STATES)[number]
+
+const statusQuery = z.object({
+  venue: venueParam,
+  symbol: z.string().max(40, 'symbol is too long').optional(),
+  state: z
+    .string()
+    .max(40, 'state is too long')
+    .transform((text, ctx) => {
+      const states = text.split(',').map((s) => s.trim().toLowerCase())
+      const bad = states.find((s) => !(BOOK_STATES as readonly string[]).includes(s))
+      if (bad !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `state must be ${BOOK_STATES.join(', ')} or several of them joined by commas`,
+        })
+        return z.NEVER
+      }
+      return states as BookStateName[]
+    })
+    .optional(),
+  ...pageParams,
+})
+
 const sizeQuery = z.object({
   size: z.coerce
     .number({ message: 'size must be a number' })
     .positive('size must be a positive amount of the quote currency')
     .max(1e9, 'size must be below 1e9')
     .optional(),
+})
+
+const spreadsQuery = sizeQuery.extend({
+  q: z.string().max(100, 'q is too long').optional(),
+  kind: z
+    .enum(['cross', 'triangle', 'cross-quote'], {
+      message: 'kind must be cross, triangle or cross-quote',
+    })
+    .optional(),
+  group: z.enum(['symbol'], { message: 'group must be symbol' }).optional(),
+  sort: z
+    .enum(SPREAD_SORTS, { message: `sort must be one of ${SPREAD_SORTS.join(', ')}` })
+    .optional(),
+  order: z.enum(['asc', 'desc'], { message: 'order must be asc or desc' }).optional(),
+  ...pageParams,
 })
 
 const opportunitiesQuery = z.object({
@@ -64,7 +139,11 @@ const opportunitiesQuery = z.object({
       message: `venue must be one of ${VENUE_IDS.join(', ')}`,
     })
     .optional(),
-  kind: z.enum(['cross', 'triangle'], { message: 'kind must be cross or triangle' }).optional(),
+  kind: z
+    .enum(['cross', 'triangle', 'cross-quote'], {
+      message: 'kind must be cross, triangle or cross-quote',
+    })
+    .optional(),
   since: z.coerce
     .number({ message: 'since must be a time in ms since the epoch' })
     .int()
@@ -135,8 +214,24 @@ function toCsv(items: readonly OpportunityRecord[]): string {
   return `${lines.join('\r\n')}\r\n`
 }
 
-/** Validates query parameters; a bad one is a 400 that says what is wrong. */
-function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.infer<T> {
+/**
+ * Validates query parameters; a bad one is a 400 that says what is wrong. With `known`, a
+ * parameter outside it (a typo) is one too; `token` is always allowed.
+ */
+function parseQuery<T extends z.ZodType>(
+  schema: T,
+  query: Record<string, string>,
+  known?: readonly string[],
+): z.infer<T> {
+  if (known !== undefined) {
+    const unknown = Object.keys(query).filter((k) => k !== 'token' && !known.includes(k))
+    if (unknown.length > 0) {
+      throw new ApiError(
+        400,
+        `unknown parameter ${unknown.map((k) => JSON.stringify(k.slice(0, 40))).join(', ')}; this route takes ${known.join(', ')}`,
+      )
+    }
+  }
   const result = schema.safeParse(query)
   if (!result.success) {
     throw new ApiError(400, result.error.issues.map((i) => i.message).join('; '))
@@ -156,6 +251,29 @@ function parseSymbol(text: string): string {
 }
 
 /**
+ * Which pairs the `symbol` of `/api/status` selects: an asset (`SOL`: every market it is the base
+ * or quote of, when some book trades it), else a market as users type it (`solusdt`).
+ */
+function pairFilter(text: string, books: Books): (pair: Pair) => boolean {
+  const asset = normalizeAsset(text, ASSET_ALIASES)
+  if (/^[A-Z0-9]{1,20}$/.test(asset)) {
+    for (const venue of books.venues()) {
+      for (const e of books.ofVenue(venue)) {
+        const { base, quote } = splitPair(e.pair)
+        if (base === asset || quote === asset) {
+          return (pair) => {
+            const p = splitPair(pair)
+            return p.base === asset || p.quote === asset
+          }
+        }
+      }
+    }
+  }
+  const market = parseSymbol(text)
+  return (pair) => pair === market
+}
+
+/**
  * @example
  * ```ts
  * const app = createApi({ connections, books, detector, store, log, sizeQuote: 1000 })
@@ -163,7 +281,8 @@ function parseSymbol(text: string): string {
  * ```
  */
 export function createApi(deps: ApiDeps): Hono {
-  const { connections, books, detector, store, log, sizeQuote, now = Date.now } = deps
+  const { books, detector, store, log, sizeQuote, now = Date.now } = deps
+  const connections = () => connectionsOf(deps.connections)
   const app = new Hono()
   app.onError(onError(log))
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404))
@@ -188,17 +307,19 @@ export function createApi(deps: ApiDeps): Hono {
       const s = Math.max(0, Math.round((Date.now() - failingSinceMs) / 1000))
       reasons.push(`database writes have been failing for ${s} s: ${lastError}`)
     }
-    const live = connections.filter((x) =>
-      [...books.ofVenue(x.venue)].some((e) => e.state === 'live'),
-    )
+    const venues = new Set(connections().map((x) => x.venue))
+    const live = [...venues].filter((v) => {
+      for (const e of books.ofVenue(v)) if (e.state === 'live') return true
+      return false
+    })
     const need = deps.minLiveVenues ?? 2
     if (live.length < need) {
       reasons.push(
-        `${live.length} venue(s) with live books (${live.map((x) => x.venue).join(', ') || 'none'}), need ${need}`,
+        `${live.length} venue(s) with live books (${live.join(', ') || 'none'}), need ${need}`,
       )
     }
     return reasons.length === 0
-      ? c.json({ ready: true, liveVenues: live.map((x) => x.venue) })
+      ? c.json({ ready: true, liveVenues: live })
       : c.json({ ready: false, reasons }, 503)
   })
   deps.mountPublic?.(app)
@@ -220,22 +341,37 @@ export function createApi(deps: ApiDeps): Hono {
     {
       subscribe: (listener) => detector.subscribe(listener),
       openOpportunities: () => detector.openOpportunities(),
-      venues: () => buildStatus(connections, books, now()).venues,
+      venues: () => buildStatus(connections(), books, now(), deps.budgets).venues,
       now,
     },
     { ...deps.streamLimits, maxStreams: deps.maxStreams, pollMs: deps.streamPollMs },
   )
-  app.get('/api/status', (c) =>
-    c.json({
-      ...buildStatus(connections, books, now()),
+  // A summary per venue; with any book parameter, also a page of the books that match.
+  app.get('/api/status', (c) => {
+    const query = c.req.query()
+    const q = parseQuery(statusQuery, query, Object.keys(statusQuery.shape))
+    const nowMs = now()
+    const list = connections()
+    const body = {
+      ...buildStatus(list, books, nowMs, deps.budgets),
       detector: { ...detector.stats, open: detector.openOpportunities().length },
       store: store.stats,
       stream: hub.stats,
-    }),
-  )
+    }
+    const wantsBooks = Object.keys(query).some((k) => k !== 'token')
+    if (!wantsBooks) return c.json(body)
+    const page = listBooks(list, books, nowMs, {
+      venue: q.venue,
+      pair: q.symbol === undefined ? undefined : pairFilter(q.symbol, books),
+      states: q.state,
+      page: q.page ?? 1,
+      limit: q.limit ?? 100,
+    })
+    return c.json({ ...body, ...page })
+  })
   app.get('/api/spreads', (c) => {
-    const { size = sizeQuote } = parseQuery(sizeQuery, c.req.query())
-    return c.json({ sizeQuote: size, spreads: detector.spreads(size, now()) })
+    const { size = sizeQuote, ...q } = parseQuery(spreadsQuery, c.req.query())
+    return c.json({ sizeQuote: size, ...selectSpreads(detector.spreads(size, now()), q) })
   })
   app.get('/api/opportunities', async (c) => {
     const q = parseQuery(opportunitiesQuery, c.req.query())

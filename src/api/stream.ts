@@ -249,10 +249,13 @@ export class StreamHub {
   }
 }
 
-/** What makes a venue's state "changed": its connection state and each book's state. */
-const signature = (v: VenueStatus | undefined): string =>
-  v === undefined
-    ? 'none'
-    : `${v.state}|${Object.values(v.books)
-        .map((b) => b.state)
-        .join(',')}`
+/**
+ * What makes a venue's state "changed": its state, its connections by state, its books by state
+ * and a REST pause (not every message count, which changes all the time).
+ */
+const signature = (v: VenueStatus | undefined): string => {
+  if (v === undefined) return 'none'
+  const c = v.connections
+  const b = v.books
+  return `${v.state}|${c.connected}/${c.connecting}/${c.down}|${b.live}/${b.syncing}/${b.stale}|${v.rest?.pausedUntilMs ?? ''}`
+}

@@ -5,7 +5,9 @@
  * text into a typed `Command` (or says what is wrong) against that table; `runCommand` answers it
  * with a typed `Reply`. `ChatCore` adds who may talk, rate limits and the settings cache. Telegram
  * and Discord only translate messages into `handle()` calls and render the reply; Discord's
- * option schema is built from the core's table.
+ * option schema is built from the core's table. The watched markets may be hundreds and change at
+ * run time: a chat names markets, base assets (every market of that base) or `all`, and replies
+ * name a count and a few examples rather than every market.
  */
 import { chatAllowed } from '../alerts/fanout.ts'
 import { ASSET_ALIASES, venueName } from '../venues/index.ts'
@@ -13,7 +15,7 @@ import type { ChatPatch, ChatRepo, ChatSettings } from '../db/chats.ts'
 import type { Platform } from '../db/schema.ts'
 import type { SpreadView } from '../detector/detector.ts'
 import type { Logger } from '../log.ts'
-import { normalizePair, SymbolError } from '../symbols.ts'
+import { normalizeAsset, normalizePair, splitPair, SymbolError } from '../symbols.ts'
 import type { Pair } from '../types.ts'
 
 /** Who is talking: the chat (a Telegram chat, a Discord channel) and the user in it. */
@@ -80,12 +82,13 @@ export function commandDefinitions({ minThresholdPct = 0.01 }: CommandConfig = {
     { name: 'help', description: 'The commands and what they accept', readOnly: true },
     {
       name: 'subscribe',
-      description: 'Follow markets, e.g. /subscribe BTCUSDT ETH/USDT',
+      description:
+        'Follow markets, a base asset (all its markets) or all, e.g. /subscribe BTCUSDT SOL',
       readOnly: false,
       arg: {
         name: 'symbols',
-        description: 'One or more markets, e.g. BTCUSDT',
-        type: 'symbols',
+        description: 'Markets (BTCUSDT), base assets (SOL) or "all"',
+        type: 'symbols-or-all',
         required: true,
         min: 1,
         max: 10,
@@ -95,11 +98,11 @@ export function commandDefinitions({ minThresholdPct = 0.01 }: CommandConfig = {
     },
     {
       name: 'unsubscribe',
-      description: 'Stop following markets, or all',
+      description: 'Stop following markets, a base asset (all its markets) or all',
       readOnly: false,
       arg: {
         name: 'symbols',
-        description: 'Markets to drop, or "all"',
+        description: 'Markets (BTCUSDT), base assets (SOL) or "all"',
         type: 'symbols-or-all',
         required: true,
         min: 1,
@@ -183,8 +186,20 @@ export const commandSpec = (
 export type Command =
   | { readonly type: 'start' }
   | { readonly type: 'help' }
-  | { readonly type: 'subscribe'; readonly pairs: readonly Pair[] }
-  | { readonly type: 'unsubscribe'; readonly pairs: readonly Pair[] | 'all' }
+  /**
+   * Markets, plus every market of each of `bases` (resolved when run: against the markets watched
+   * then for /subscribe, the chat's own for /unsubscribe), or `all` of them.
+   */
+  | {
+      readonly type: 'subscribe'
+      readonly pairs: readonly Pair[] | 'all'
+      readonly bases?: readonly string[]
+    }
+  | {
+      readonly type: 'unsubscribe'
+      readonly pairs: readonly Pair[] | 'all'
+      readonly bases?: readonly string[]
+    }
   /** The percent typed, as basis points (0.5 % → 50). */
   | { readonly type: 'threshold'; readonly thresholdBps: number }
   | { readonly type: 'size'; readonly sizeQuote: number }
@@ -208,7 +223,10 @@ export interface ParseFailure {
 }
 
 export interface ParseOptions {
-  /** When given, only these markets are accepted (the configured SYMBOLS). */
+  /**
+   * When given, /subscribe accepts only these markets and the bases among them (the watched
+   * markets); /unsubscribe accepts any market, so a chat can drop one that is no longer watched.
+   */
   readonly markets?: readonly Pair[]
   /** The definitions to parse against (default `COMMANDS`; the core passes its configured ones). */
   readonly commands?: readonly CommandSpec[]
@@ -228,6 +246,7 @@ export interface ParseOptions {
  * parseCommand('threshold', '0.5') // { type: 'threshold', thresholdBps: 50 }
  * parseCommand('threshold', 'abc').type // 'invalid'
  * parseCommand('subscribe', 'btcusdt eth-usdt') // { type: 'subscribe', pairs: ['BTC/USDT', 'ETH/USDT'] }
+ * parseCommand('subscribe', 'sol', { markets: ['SOL/USDT'] }) // { …, pairs: [], bases: ['SOL'] }
  * ```
  */
 export function parseCommand(
@@ -262,15 +281,12 @@ export function parseCommand(
     case 'status':
     case 'unmute':
       return { type: cmd }
-    case 'subscribe': {
-      const r = parsePairs(args, spec.arg!, false, options.markets)
-      if ('error' in r) return bad(r.error)
-      if (r.pairs === 'all') return bad('Name the markets to follow, e.g. /subscribe BTCUSDT.')
-      return { type: 'subscribe', pairs: r.pairs }
-    }
+    case 'subscribe':
     case 'unsubscribe': {
-      const r = parsePairs(args, spec.arg!, true, options.markets)
-      return 'error' in r ? bad(r.error) : { type: 'unsubscribe', pairs: r.pairs }
+      const r = parseSelection(args, spec.arg!, options.markets, cmd === 'unsubscribe')
+      if ('error' in r) return bad(r.error)
+      if (r.pairs === 'all' || r.bases.length === 0) return { type: cmd, pairs: r.pairs }
+      return { type: cmd, pairs: r.pairs, bases: r.bases }
     }
     case 'threshold': {
       const arg = spec.arg!
@@ -318,33 +334,105 @@ export function parseCommand(
   }
 }
 
-/** A market list, 'all' (when allowed), or the message saying what is wrong. */
-function parsePairs(
+/** An asset code as users type it (`sol`, `1INCH`). */
+const ASSET_CODE = /^[A-Z0-9]{1,20}$/
+
+/**
+ * Markets and base assets, 'all', or the message saying what is wrong. A word is a base asset
+ * when a watched market has it as base, else a market when it reads as one (`BTCUSDT`), else a
+ * base asset when it looks like one and there is no list to check it against (or it is for
+ * /unsubscribe, checked against the chat's markets when run).
+ */
+function parseSelection(
   args: string,
   arg: ArgSpec,
-  allowAll: boolean,
   markets: readonly Pair[] | undefined,
-): { pairs: Pair[] | 'all' } | { error: string } {
-  const available = markets ? ` Available: ${markets.join(', ')}.` : ''
-  if (args === '') return { error: `Name one or more markets, e.g. BTCUSDT.${available}` }
-  if (allowAll && args.toLowerCase() === 'all') return { pairs: 'all' }
+  dropping: boolean,
+): { pairs: Pair[] | 'all'; bases: string[] } | { error: string } {
+  const available = markets ? ` ${availableText(markets)}` : ''
+  if (args === '') {
+    return { error: `Name markets (BTCUSDT), base assets (SOL) or all.${available}` }
+  }
   const parts = args.split(/[\s,]+/).filter(Boolean)
+  if (parts.some((p) => p.toLowerCase() === 'all')) {
+    if (parts.length > 1) return { error: '"all" goes on its own, e.g. /subscribe all.' }
+    return { pairs: 'all', bases: [] }
+  }
   if (arg.max !== undefined && parts.length > arg.max)
     return { error: `At most ${arg.max} markets at a time.` }
-  const out: Pair[] = []
+  const bases = markets === undefined ? undefined : baseAssets(markets)
+  const pairs: Pair[] = []
+  const named: string[] = []
   for (const part of parts) {
+    const asset = normalizeAsset(part, ASSET_ALIASES)
+    if (bases?.has(asset)) {
+      if (!named.includes(asset)) named.push(asset)
+      continue
+    }
     let pair: Pair
     try {
       pair = normalizePair(part, ASSET_ALIASES)
     } catch (err) {
       if (!(err instanceof SymbolError)) throw err
+      if (ASSET_CODE.test(asset) && (bases === undefined || dropping)) {
+        if (!named.includes(asset)) named.push(asset)
+        continue
+      }
+      if (ASSET_CODE.test(asset)) {
+        return { error: `No watched market has the base ${asset}.${available}` }
+      }
       return { error: `${err.message}.${available}` }
     }
-    if (markets && !markets.includes(pair))
-      return { error: `${pair} is not watched here.${available}` }
-    if (!out.includes(pair)) out.push(pair)
+    if (markets && !dropping && !markets.includes(pair)) {
+      return { error: `${pair} is not watched here.${sameBase(pair, markets) ?? available}` }
+    }
+    if (!pairs.includes(pair)) pairs.push(pair)
   }
-  return { pairs: out }
+  return { pairs, bases: named }
+}
+
+/** The base assets of `markets`, each with how many markets it has. */
+function baseAssets(markets: readonly Pair[]): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const m of markets) {
+    const { base } = splitPair(m)
+    out.set(base, (out.get(base) ?? 0) + 1)
+  }
+  return out
+}
+
+/** ` SOL is watched as SOL/USD, SOL/USDC.` for a market not watched whose base is. */
+function sameBase(pair: Pair, markets: readonly Pair[]): string | undefined {
+  const { base } = splitPair(pair)
+  const others = markets.filter((m) => splitPair(m).base === base)
+  if (others.length === 0) return undefined
+  return ` ${base} is watched as ${brief(others)}; /subscribe ${base} follows ${others.length === 1 ? 'it' : 'them all'}.`
+}
+
+/** What may be named: every market when few, else a count and examples. */
+function availableText(markets: readonly Pair[]): string {
+  if (markets.length === 0) return 'No markets are watched right now.'
+  if (markets.length <= BRIEF_MAX) return `Available: ${markets.join(', ')}.`
+  return `${markets.length} markets are watched, e.g. ${markets.slice(0, BRIEF_EXAMPLES).join(', ')}; /subscribe ${splitPair(markets[0]!).base} follows every ${splitPair(markets[0]!).base} market.`
+}
+
+/** Lists of markets longer than this are shown as a count and a few examples. */
+const BRIEF_MAX = 10
+const BRIEF_EXAMPLES = 3
+
+/**
+ * Markets as a reply shows them: all of them when few, else a count and a few examples.
+ *
+ * @example
+ * ```ts
+ * brief(['BTC/USDT', 'ETH/USDT']) // 'BTC/USDT, ETH/USDT'
+ * brief(hundreds) // '845 markets (BTC/USDT, ETH/USDT, SOL/USDT and 842 more)'
+ * ```
+ */
+export function brief(markets: readonly Pair[]): string {
+  if (markets.length <= BRIEF_MAX) return markets.join(', ')
+  const shown = markets.slice(0, BRIEF_EXAMPLES).join(', ')
+  return `${markets.length} markets (${shown} and ${markets.length - BRIEF_EXAMPLES} more)`
 }
 
 /** The value when it lies within the argument's bounds (inclusive), else undefined. */
@@ -403,15 +491,25 @@ export const replyText = (reply: Reply): string => reply.lines.join('\n')
 
 /** The live state `/status` reports. */
 export interface StatusSource {
-  /** Each venue's connection state and how many of its books are live. */
-  venues(): { venue: string; state: string; liveBooks: number; books: number }[]
+  /**
+   * Each venue's state over its connections and how many of its books are live; `connections`
+   * and `connected` when it has several.
+   */
+  venues(): {
+    venue: string
+    state: string
+    liveBooks: number
+    books: number
+    connections?: number
+    connected?: number
+  }[]
   /** Current spreads at a size (the detector's view). */
   spreads(sizeQuote: number): SpreadView[]
 }
 
 /** What `runCommand` reads and changes: one chat's settings, the defaults and the live state. */
 export interface CommandDeps {
-  /** Markets users may subscribe to (the configured SYMBOLS). */
+  /** Markets users may subscribe to: those watched now. */
   readonly markets: readonly Pair[]
   readonly defaultThresholdBps: number
   readonly defaultSizeQuote: number
@@ -463,20 +561,42 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
           return `/${c.name}${arg}: ${c.description}`
         }),
         '',
-        `Markets: ${deps.markets.join(', ')}`,
+        `Markets: ${brief(deps.markets) || 'none watched right now'}`,
+        'Name a market (BTCUSDT), a base asset (SOL: all its markets) or all.',
       ])
-    case 'subscribe':
-      await deps.subscribe(cmd.pairs)
-      return ok(
-        `Subscribed to ${cmd.pairs.join(', ')}. You follow: ${[...(deps.chat()?.symbols ?? [])].join(', ')}.`,
-      )
+    case 'subscribe': {
+      const pairs = selectMarkets(cmd, deps.markets)
+      if (pairs.length === 0) {
+        return refused(
+          'bad-argument',
+          cmd.pairs === 'all'
+            ? 'No markets are watched right now; try again shortly.'
+            : `No watched market has the base ${(cmd.bases ?? []).join(' or ')}.`,
+        )
+      }
+      await deps.subscribe(pairs)
+      return ok(`Subscribed to ${brief(pairs)}. You follow: ${brief(followed(deps))}.`)
+    }
     case 'unsubscribe': {
-      await deps.unsubscribe(cmd.pairs)
-      const left = [...(deps.chat()?.symbols ?? [])]
+      const before = followed(deps)
+      if (cmd.pairs === 'all') {
+        await deps.unsubscribe('all')
+        return ok('You follow no markets now.')
+      }
+      const mine = new Set(before)
+      const pairs = selectMarkets(cmd, before).filter((p) => mine.has(p))
+      if (pairs.length === 0) {
+        const named = [...cmd.pairs, ...(cmd.bases ?? []).map((b) => `${b} markets`)]
+        return ok(
+          `You do not follow ${named.join(', ')}.${before.length === 0 ? '' : ` You follow: ${brief(before)}.`}`,
+        )
+      }
+      await deps.unsubscribe(pairs)
+      const left = followed(deps)
       return ok(
         left.length === 0
           ? 'You follow no markets now.'
-          : `Unsubscribed. You follow: ${left.join(', ')}.`,
+          : `Unsubscribed${pairs.length > 1 ? ` from ${brief(pairs)}` : ''}. You follow: ${brief(left)}.`,
       )
     }
     case 'threshold':
@@ -499,7 +619,7 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
       return {
         kind: 'list',
         lines: [
-          `Markets: ${chat && chat.symbols.size > 0 ? [...chat.symbols].join(', ') : 'none (use /subscribe)'}`,
+          `Markets: ${chat && chat.symbols.size > 0 ? brief([...chat.symbols]) : 'none (use /subscribe)'}`,
           `Threshold: ${threshold / 100}% net after fees`,
           `Trade size: ${size}`,
           `Alerts: ${alerts}`,
@@ -527,6 +647,27 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
   }
 }
 
+/** The markets a command names, resolved against `markets` (its `all`, and its bases). */
+function selectMarkets(
+  cmd: { readonly pairs: readonly Pair[] | 'all'; readonly bases?: readonly string[] },
+  markets: readonly Pair[],
+): Pair[] {
+  if (cmd.pairs === 'all') return [...markets]
+  const out = [...cmd.pairs]
+  const bases = new Set(cmd.bases ?? [])
+  if (bases.size === 0) return out
+  const seen = new Set(out)
+  for (const m of markets) {
+    if (!seen.has(m) && bases.has(splitPair(m).base)) {
+      seen.add(m)
+      out.push(m)
+    }
+  }
+  return out
+}
+
+const followed = (deps: CommandDeps): Pair[] => [...(deps.chat()?.symbols ?? [])]
+
 const ok = (line: string): Reply => ({ kind: 'ok', lines: [line] })
 const info = (lines: string[]): Reply => ({ kind: 'info', lines })
 const refused = (reason: Extract<Reply, { kind: 'error' }>['reason'], line: string): Reply => ({
@@ -535,25 +676,51 @@ const refused = (reason: Extract<Reply, { kind: 'error' }>['reason'], line: stri
   lines: [line],
 })
 
+/** Most markets `/status` gives a line of their own (the best ones); the rest are counted. */
+const STATUS_MAX_MARKETS = 10
+
 function statusLines(deps: CommandDeps): string[] {
   const chat = deps.chat()
   const size = chat?.sizeQuote ?? deps.defaultSizeQuote
-  const mine = chat && chat.symbols.size > 0 ? chat.symbols : new Set(deps.markets)
-  const spreads = deps.status.spreads(size)
+  const mine = chat && chat.symbols.size > 0 ? [...chat.symbols] : deps.markets
+  const wanted = new Set(mine)
+  // The best fresh route per market: cross routes, and cross-quote routes by the market bought.
+  const best = new Map<Pair, SpreadView>()
+  for (const s of deps.status.spreads(size)) {
+    if (!s.fresh || s.netBps === null || s.grossBps === null) continue
+    const market =
+      s.kind === 'cross' ? s.symbol : s.kind === 'cross-quote' ? s.symbol.split('>')[0]! : undefined
+    if (market === undefined || !wanted.has(market)) continue
+    const held = best.get(market)
+    if (held === undefined || s.netBps > held.netBps!) best.set(market, s)
+  }
+  const line = (symbol: Pair, s: SpreadView | undefined) => {
+    if (s === undefined) return `${symbol}: no two fresh books to compare right now`
+    const via = s.kind === 'cross-quote' ? ` (sold as ${s.symbol.split('>')[1]})` : ''
+    return `${symbol}: best buy ${s.buyVenue} / sell ${s.sellVenue}${via}, net ${(s.netBps! / 100).toFixed(3)}% (gross ${(s.grossBps! / 100).toFixed(3)}%) at ${size}`
+  }
   const lines: string[] = []
-  for (const symbol of mine) {
-    const best = spreads
-      .filter((s) => s.kind === 'cross' && s.symbol === symbol && s.fresh && s.netBps !== null)
-      .sort((a, b) => b.netBps! - a.netBps!)[0]
+  if (mine.length <= STATUS_MAX_MARKETS) {
+    for (const symbol of mine) lines.push(line(symbol, best.get(symbol)))
+  } else {
+    const ranked = [...best].sort((a, b) => b[1].netBps! - a[1].netBps!)
+    const shown = ranked.slice(0, STATUS_MAX_MARKETS)
+    lines.push(`Best of your ${mine.length} markets:`)
+    for (const [symbol, s] of shown) lines.push(line(symbol, s))
+    const priced = ranked.length - shown.length
+    const unpriced = mine.length - ranked.length
     lines.push(
-      best
-        ? `${symbol}: best buy ${best.buyVenue} / sell ${best.sellVenue}, net ${(best.netBps! / 100).toFixed(3)}% (gross ${(best.grossBps! / 100).toFixed(3)}%) at ${size}`
-        : `${symbol}: no two fresh books to compare right now`,
+      `…and ${mine.length - shown.length} more: ${priced} with a fresh spread, ${unpriced} without two fresh books.`,
     )
   }
   lines.push('', 'Venues:')
-  for (const v of deps.status.venues())
-    lines.push(`${v.venue}: ${v.state}, ${v.liveBooks}/${v.books} books live`)
+  for (const v of deps.status.venues()) {
+    const shards =
+      v.connections !== undefined && v.connections > 1
+        ? `, ${v.connected ?? 0}/${v.connections} connections up`
+        : ''
+    lines.push(`${v.venue}: ${v.state}, ${v.liveBooks}/${v.books} books live${shards}`)
+  }
   return lines
 }
 
@@ -563,7 +730,7 @@ function statusLines(deps: CommandDeps): string[] {
 export interface CommandHandler {
   /** Answers one command; never throws for bad input (the reply says what is wrong). */
   handle(ref: ChatRef, name: string, argText: string): Promise<Reply>
-  /** The markets users can subscribe to (for autocomplete). */
+  /** The markets users can subscribe to now (for autocomplete). */
   symbols(): readonly string[]
   /** The definitions `handle` parses against (Discord builds its schema from them); default `COMMANDS`. */
   commands?(): readonly CommandSpec[]
@@ -577,8 +744,11 @@ export type ChatSettingsRepo = Pick<
 
 export interface ChatCoreOptions {
   readonly repo: ChatSettingsRepo
-  /** Markets users may subscribe to (the configured SYMBOLS). */
-  readonly symbols: readonly Pair[]
+  /**
+   * Markets users may subscribe to: a list (the configured SYMBOLS) or a function of the watched
+   * markets, read at every command (the universe changes at run time).
+   */
+  readonly symbols: readonly Pair[] | (() => readonly Pair[])
   /** Defaults for chats that set nothing: the configured MIN_SPREAD_PCT and TRADE_SIZE. */
   readonly defaultThresholdBps: number
   readonly defaultSizeQuote: number
@@ -644,8 +814,9 @@ export class ChatCore implements CommandHandler {
       this.#chats.set(key(chat.platform, chat.chatId), chat)
   }
 
-  symbols(): readonly string[] {
-    return this.#o.symbols
+  symbols(): readonly Pair[] {
+    const { symbols } = this.#o
+    return typeof symbols === 'function' ? symbols() : symbols
   }
 
   /** Every chat's current settings (what the alert fan-out reads). */
@@ -671,10 +842,11 @@ export class ChatCore implements CommandHandler {
         'That command contains invisible control or text-direction characters; type it again without them.',
       )
     }
-    const cmd = parseCommand(name, argText, { markets: this.#o.symbols, commands: this.#commands })
+    const markets = this.symbols()
+    const cmd = parseCommand(name, argText, { markets, commands: this.#commands })
     if (cmd.type === 'invalid') return refused(cmd.reason, cmd.message)
     try {
-      return await runCommand(cmd, this.#deps(ref))
+      return await runCommand(cmd, this.#deps(ref, markets))
     } catch (err) {
       this.#o.log.error({ err, command: cmd.type }, 'chat command failed')
       return refused(
@@ -690,10 +862,10 @@ export class ChatCore implements CommandHandler {
     await this.#o.repo.failChat(platform, chatId, `chat paused: ${reason}`)
   }
 
-  #deps(ref: ChatRef): CommandDeps {
+  #deps(ref: ChatRef, markets: readonly Pair[]): CommandDeps {
     const { repo } = this.#o
     return {
-      markets: this.#o.symbols,
+      markets,
       defaultThresholdBps: this.#o.defaultThresholdBps,
       defaultSizeQuote: this.#o.defaultSizeQuote,
       status: this.#o.status,

@@ -382,12 +382,16 @@ function commandOption(arg: ArgSpec): APIApplicationCommandOption {
 const compact = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]/g, '')
 
 /**
- * Autocomplete choices for a symbols option: markets matching the last word typed (ignoring case
- * and separators; prefix matches first), after the words already typed; at most 25.
+ * Autocomplete choices for a symbols option over any number of markets (Discord shows at most 25):
+ * for the last word typed (ignoring case and separators), `all` first (alone, when allowed), then
+ * base assets with more than one market (each stands for all of them; in the order the markets
+ * list them), then markets starting with it, then markets containing it; words already typed are
+ * kept in front and not offered again.
  *
  * @example
  * ```ts
- * symbolChoices(['BTC/USDT', 'ETH/USDT'], 'btcusdt eth', false) // [{ name: 'btcusdt ETH/USDT', … }]
+ * symbolChoices(['BTC/USDT', 'ETH/USDT', 'ETH/BTC'], 'btcusdt eth', false)
+ * // [{ name: 'btcusdt ETH (2 markets)', value: 'btcusdt ETH' }, { name: 'btcusdt ETH/USDT', … }, …]
  * ```
  */
 export function symbolChoices(
@@ -399,16 +403,35 @@ export function symbolChoices(
   const last = compact(words.pop() ?? '')
   const done = words.filter(Boolean)
   const taken = new Set(done.map(compact))
-  const free = symbols.filter((s) => !taken.has(compact(s)))
-  const starting = free.filter((s) => compact(s).startsWith(last))
-  const containing = free.filter((s) => !compact(s).startsWith(last) && compact(s).includes(last))
   const prefix = done.length ? `${done.join(' ')} ` : ''
-  const values = [...starting, ...containing].map((s) => prefix + s)
-  if (withAll && done.length === 0 && 'ALL'.startsWith(last)) values.unshift('all')
-  return values
-    .filter((v) => v.length <= LIMITS.choice)
-    .slice(0, LIMITS.choices)
-    .map((value) => ({ name: value, value }))
+  const out: { name: string; value: string }[] = []
+  const add = (value: string, label = value) => {
+    const full = prefix + value
+    if (full.length > LIMITS.choice || out.length >= LIMITS.choices) return
+    const name = prefix + label
+    out.push({ name: name.length <= LIMITS.choice ? name : full, value: full })
+  }
+  if (withAll && done.length === 0 && 'ALL'.startsWith(last)) add('all')
+  const bases = new Map<string, number>()
+  for (const s of symbols) {
+    const base = compact(s.slice(0, Math.max(0, s.indexOf('/'))))
+    if (base !== '') bases.set(base, (bases.get(base) ?? 0) + 1)
+  }
+  const matchingBases = [...bases].filter(([b, n]) => n > 1 && !taken.has(b) && b.startsWith(last))
+  // An exact base first (typing `eth` offers ETH before ETHFI).
+  matchingBases.sort(([a], [b]) => Number(b === last) - Number(a === last))
+  for (const [base, n] of matchingBases) add(base, `${base} (${n} markets)`)
+  const starting: string[] = []
+  const containing: string[] = []
+  for (const s of symbols) {
+    if (out.length + starting.length >= LIMITS.choices) break
+    const c = compact(s)
+    if (taken.has(c)) continue
+    if (c.startsWith(last)) starting.push(s)
+    else if (containing.length < LIMITS.choices && c.includes(last)) containing.push(s)
+  }
+  for (const s of [...starting, ...containing]) add(s)
+  return out
 }
 
 /** The embed of an alert: title, the lines as description, footer, colour by tone. */

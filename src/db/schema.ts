@@ -15,7 +15,7 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/sqlite-core'
-import type { OpportunityKind } from '../detector/types.ts'
+import { OPPORTUNITY_KINDS } from '../detector/types.ts'
 import type { VenueId } from '../types.ts'
 
 /** The chat platforms alerts go to: one constant for every column and type that names one. */
@@ -30,10 +30,11 @@ export const opportunities = sqliteTable(
   'opportunities',
   {
     id: text('id').primaryKey(),
-    kind: text('kind', { enum: ['cross', 'triangle'] })
-      .$type<OpportunityKind>()
-      .notNull(),
-    /** The market (cross) or the cycle, e.g. `USDT>BTC>ETH>USDT` (triangle). */
+    kind: text('kind', { enum: OPPORTUNITY_KINDS }).notNull(),
+    /**
+     * The market (cross), the cycle, e.g. `USDT>BTC>ETH>USDT` (triangle), or the bought and sold
+     * markets, e.g. `BTC/USDT>BTC/USD` (cross-quote).
+     */
     symbol: text('symbol').notNull(),
     buyVenue: text('buy_venue').$type<VenueId>().notNull(),
     sellVenue: text('sell_venue').$type<VenueId>().notNull(),
@@ -58,7 +59,10 @@ export const opportunities = sqliteTable(
     buyAgeMs: real('buy_age_ms').notNull(),
     sellAgeMs: real('sell_age_ms').notNull(),
     peakNetBps: real('peak_net_bps').notNull(),
-    /** Triangles only: the three legs as JSON text (`TriangleLeg[]`); serialised when recorded. */
+    /**
+     * Triangles and cross-quote routes: the three legs as JSON text (`RouteLeg[]`: venue, market,
+     * side, price), serialised when recorded. Triangle legs written before 0003 have no venue.
+     */
     legs: text('legs'),
   },
   (t) => [
@@ -69,7 +73,10 @@ export const opportunities = sqliteTable(
     index('opportunities_buy_venue_opened_at_idx').on(t.buyVenue, t.openedAtMs, t.id),
     index('opportunities_sell_venue_opened_at_idx').on(t.sellVenue, t.openedAtMs, t.id),
     index('opportunities_kind_opened_at_idx').on(t.kind, t.openedAtMs, t.id),
-    check('opportunities_kind_check', sql`${t.kind} in ('cross', 'triangle')`),
+    check(
+      'opportunities_kind_check',
+      sql`${t.kind} in (${sql.raw(OPPORTUNITY_KINDS.map((k) => `'${k}'`).join(', '))})`,
+    ),
   ],
 )
 

@@ -4,7 +4,8 @@
  * (as `toRecord` maps them) into an in-memory queue (coalesced per id): an opening and its alert
  * deliveries are written at once, updates by a background flusher in one transaction per flush;
  * failed writes stay queued, are retried within half a second, and are announced on `events`.
- * Rows and records differ only in `legs` (JSON text in the row): `fromRow` is the way back.
+ * Rows and records differ only in `legs` (JSON text in the row, each leg with its venue):
+ * `fromRow` is the way back.
  */
 import {
   and,
@@ -21,7 +22,12 @@ import {
 } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
 import { toRecord, type OpportunityRecord } from '../detector/record.ts'
-import type { OpportunityEvent, OpportunityKind, TriangleLeg } from '../detector/types.ts'
+import {
+  OPPORTUNITY_KINDS,
+  type OpportunityEvent,
+  type OpportunityKind,
+  type RouteLeg,
+} from '../detector/types.ts'
 import { Emitter } from '../events.ts'
 import type { Logger } from '../log.ts'
 import type { VenueId } from '../types.ts'
@@ -77,7 +83,7 @@ export interface StoreStats {
 export type { OpportunityRecord }
 
 export interface ListOptions {
-  /** Exact market (`BTC/USDT`) or triangle cycle. */
+  /** Exact market (`BTC/USDT`), triangle cycle or cross-quote route (`BTC/USDT>BTC/USD`). */
   readonly symbol?: string | undefined
   /** Either side's venue. */
   readonly venue?: VenueId | undefined
@@ -659,7 +665,7 @@ function toRow(record: OpportunityRecord): NewOpportunityRow | string {
     legs: record.legs ? JSON.stringify(record.legs) : null,
   } satisfies NewOpportunityRow
   if (typeof row.id !== 'string' || row.id === '') return 'missing id'
-  if (row.kind !== 'cross' && row.kind !== 'triangle') return `unknown kind ${String(row.kind)}`
+  if (!OPPORTUNITY_KINDS.includes(row.kind)) return `unknown kind ${String(row.kind)}`
   for (const key of NUMERIC_KEYS) {
     if (!Number.isFinite(row[key])) return `${key} is not a finite number`
   }
@@ -671,6 +677,7 @@ function toRow(record: OpportunityRecord): NewOpportunityRow | string {
 
 /**
  * A stored row as the record (`legs` parsed). The dispatcher's queries read through it too.
+ * Triangle legs stored before legs carried their venue get the triangle's venue.
  *
  * @param row a row of `opportunities`
  * @returns the same record `toRecord` made when it was stored
@@ -678,8 +685,13 @@ function toRow(record: OpportunityRecord): NewOpportunityRow | string {
 export function fromRow(row: OpportunityRow): OpportunityRecord {
   return {
     ...row,
-    legs: row.legs === null ? null : (JSON.parse(row.legs) as TriangleLeg[]),
+    legs: row.legs === null ? null : parseLegs(row.legs, row.buyVenue),
   } satisfies OpportunityRecord
+}
+
+function parseLegs(text: string, venue: VenueId): RouteLeg[] {
+  const legs = JSON.parse(text) as (Omit<RouteLeg, 'venue'> & { venue?: VenueId })[]
+  return legs.map((l) => (l.venue === undefined ? { ...l, venue } : (l as RouteLeg)))
 }
 
 function newestFirst(a: OpportunityRow, b: OpportunityRow): number {

@@ -5,7 +5,7 @@
  * here plus a schema column and its generated migration.
  */
 import type { Pair } from '../types.ts'
-import type { Opportunity, Quote, TriangleLeg } from './types.ts'
+import type { Opportunity, Quote, RouteLeg } from './types.ts'
 
 /**
  * An opportunity as plain JSON-friendly data: its identity from `Opportunity`, the latest numbers
@@ -23,8 +23,8 @@ export interface OpportunityRecord
   readonly grossBpsOpen: number
   readonly netBpsOpen: number
   readonly peakNetBps: number
-  /** Triangles only: the three legs in order. */
-  readonly legs: readonly TriangleLeg[] | null
+  /** Triangles and cross-quote routes: the three legs in order, each with its venue. */
+  readonly legs: readonly RouteLeg[] | null
 }
 
 /**

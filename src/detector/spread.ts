@@ -5,7 +5,8 @@
  *
  * Model of a cross-venue trade of size q: spend q quote on venue A walking its asks, pay A's
  * taker fee out of the base received, sell that base on venue B walking its bids, pay B's taker
- * fee out of the quote received. Net spread = (proceeds after fees - q) / q.
+ * fee out of the quote received. Net spread = (proceeds after fees - q) / q. Chains of legs
+ * (triangles, cross-quote routes) pass each leg's output after its fee to the next leg.
  */
 import type { Level } from '../types.ts'
 
@@ -271,9 +272,19 @@ export function triangleTopNetBps(legs: readonly TriangleLegBook[]): number {
 }
 
 /**
- * A triangular cycle on one venue at a trade size (in the start asset), fees on every leg; the
- * largest size still at the threshold is found by bisection (the average return falls
- * monotonically with size, as each leg walks deeper into its book).
+ * A chain of legs at a trade size (in the start asset), fees on every leg: a triangular cycle on
+ * one venue, or a cross-quote route across two (buy X/Q1 on A, sell X/Q2 on B, convert Q2 to Q1
+ * on B). The largest size still at the threshold is exact (see `chainMaxSize`).
+ *
+ * @example
+ * ```ts
+ * // USDT → BTC → USD → USDT: buy BTC/USDT on A, sell BTC/USD on B, buy USDT/USD on B.
+ * const r = triangleSpread([
+ *   { side: 'buy', levels: a.asks, feeBps: 10 },
+ *   { side: 'sell', levels: b.bids, feeBps: 40 },
+ *   { side: 'buy', levels: conversion.asks, feeBps: 40 },
+ * ], 1000, 10)
+ * ```
  */
 export function triangleSpread(
   legs: readonly TriangleLegBook[],
@@ -296,35 +307,70 @@ export function triangleSpread(
     }
   }
   const out = runCycle(legs, sizeQuote, legPrices)
-  const max = triangleMaxSize(legs, sizeQuote, thresholdBps)
+  const max = chainMaxSize(legs, thresholdBps)
   if (Number.isNaN(out)) {
     return { grossBps, netBps: NaN, depth: 'too-thin', legPrices, profitQuote: NaN, feeBps, ...max }
   }
   return { grossBps, ...filled(out, sizeQuote), legPrices, feeBps, ...max }
 }
 
-function triangleMaxSize(
+/** What one level of a leg takes in (quote for a buy, base for a sell) and gives per unit. */
+const levelInput = (side: 'buy' | 'sell', l: Level) => (side === 'buy' ? l.px * l.qty : l.qty)
+const levelRate = (side: 'buy' | 'sell', l: Level) => (side === 'buy' ? 1 / l.px : l.px)
+
+/**
+ * Largest size (start asset) of a chain of legs whose average net is still at or above the
+ * threshold, and the profit there; limited by the books' depth. Exact, in one merged walk of every
+ * leg's book, as `maxSizeAtThreshold` does for two: between level boundaries each extra unit of
+ * the start asset returns a constant product of the legs' rates after fees, so the average falls
+ * monotonically and the crossing point is solved in closed form.
+ */
+export function chainMaxSize(
   legs: readonly TriangleLegBook[],
-  sizeHint: number,
   thresholdBps: number,
 ): { maxSizeQuote: number; maxProfitQuote: number } {
-  const target = 1 + thresholdBps / BPS
   if (!(triangleTopNetBps(legs) >= thresholdBps)) return { maxSizeQuote: 0, maxProfitQuote: 0 }
-  const ok = (q: number) => {
-    const out = runCycle(legs, q)
-    return !Number.isNaN(out) && out >= target * q
+  const n = legs.length
+  const target = 1 + thresholdBps / BPS
+  const level = new Array<number>(n).fill(0)
+  /** Input left at each leg's current level, in that leg's input asset. */
+  const left = legs.map((l) => levelInput(l.side, l.levels[0]!))
+  /** Units of each leg's input per unit of the start asset, at the current levels. */
+  const per = new Array<number>(n).fill(0)
+  let spent = 0 // start asset put in so far
+  let got = 0 // start asset back after every fee
+  for (;;) {
+    let r = 1
+    let dq = Infinity
+    for (let k = 0; k < n; k++) {
+      const leg = legs[k]!
+      const l = leg.levels[level[k]!]
+      if (l === undefined) return { maxSizeQuote: spent, maxProfitQuote: got - spent }
+      per[k] = r
+      dq = Math.min(dq, left[k]! / r)
+      r *= levelRate(leg.side, l) * (1 - leg.feeBps / BPS)
+    }
+    const endSpent = spent + dq
+    const endGot = got + r * dq
+    if (endGot < target * endSpent) {
+      // The average crosses the target inside this segment (or never reached it: r < target at 0).
+      if (r >= target) break // numerical edge: treat as the segment end
+      const q = (got - r * spent) / (target - r)
+      if (q <= spent) return { maxSizeQuote: spent, maxProfitQuote: got - spent }
+      return { maxSizeQuote: q, maxProfitQuote: got + r * (q - spent) - q }
+    }
+    spent = endSpent
+    got = endGot
+    for (let k = 0; k < n; k++) {
+      const leg = legs[k]!
+      const whole = levelInput(leg.side, leg.levels[level[k]!]!)
+      left[k] = left[k]! - dq * per[k]!
+      if (left[k]! <= whole * 1e-12) {
+        level[k]!++
+        const next = leg.levels[level[k]!]
+        left[k] = next === undefined ? 0 : levelInput(leg.side, next)
+      }
+    }
   }
-  let lo = 0
-  let hi = sizeHint > 0 ? sizeHint : 1
-  for (let n = 0; n < 40 && ok(hi); n++) {
-    lo = hi
-    hi *= 2
-  }
-  for (let n = 0; n < 40; n++) {
-    const mid = (lo + hi) / 2
-    if (ok(mid)) lo = mid
-    else hi = mid
-  }
-  const out = lo > 0 ? runCycle(legs, lo) : 0
-  return { maxSizeQuote: lo, maxProfitQuote: lo > 0 ? out - lo : 0 }
+  return { maxSizeQuote: spent, maxProfitQuote: got - spent }
 }

@@ -5,10 +5,19 @@
  */
 import type { Pair, VenueId } from '../types.ts'
 
-export type OpportunityKind = 'cross' | 'triangle'
+/**
+ * The kinds of opportunity: one constant for the type, the store's column and its check.
+ *   - `cross`: buy a market on one venue, sell the same market on another;
+ *   - `triangle`: a cycle of three markets on one venue;
+ *   - `cross-quote`: buy X/Q1 on one venue, sell X/Q2 on another, convert Q2 back to Q1 on the
+ *     second venue's Q1/Q2 (or Q2/Q1) book.
+ */
+export const OPPORTUNITY_KINDS = ['cross', 'triangle', 'cross-quote'] as const
+export type OpportunityKind = (typeof OPPORTUNITY_KINDS)[number]
 
-/** One leg of a triangular cycle: trade `from` into `to` on `market` (buying or selling its base). */
-export interface TriangleLeg {
+/** One leg of a route: buy or sell the base of `market` on `venue`. */
+export interface RouteLeg {
+  readonly venue: VenueId
   readonly market: Pair
   readonly side: 'buy' | 'sell'
   /** Volume-weighted price paid or received at the trade size. */
@@ -29,24 +38,36 @@ export interface Quote {
   readonly maxSizeQuote: number
   /** Estimated profit at `maxSizeQuote`. */
   readonly maxProfitQuote: number
-  /** Volume-weighted buy price at `sizeQuote` (cross) or the first leg's price (triangle). */
+  /**
+   * Volume-weighted buy price at `sizeQuote` (cross), the first leg's price (triangle, cross-quote:
+   * in the starting quote Q1).
+   */
   readonly buyPrice: number
-  /** Volume-weighted sell price at `sizeQuote` (cross) or the last leg's price (triangle). */
+  /**
+   * Volume-weighted sell price at `sizeQuote` (cross), the last leg's price (triangle), the second
+   * leg's price (cross-quote: in the other quote Q2).
+   */
   readonly sellPrice: number
   /** Sum of the taker fees charged, basis points of notional per leg added up. */
   readonly feeBps: number
-  /** Age of the buy and sell books' data when computed, ms. */
+  /**
+   * Age of the buy and sell books' data when computed, ms (a triangle: its oldest leg's; a
+   * cross-quote's sell side: the older of the sell and conversion books).
+   */
   readonly buyAgeMs: number
   readonly sellAgeMs: number
-  /** Triangles only: the three legs in order. */
-  readonly legs?: readonly TriangleLeg[]
+  /** Triangles and cross-quote routes: the three legs in order. */
+  readonly legs?: readonly RouteLeg[]
 }
 
 export interface Opportunity {
   /** Stable id, e.g. `cross:BTC/USDT:<buy venue>><sell venue>:1795307804603`. */
   readonly id: string
   readonly kind: OpportunityKind
-  /** The market (cross) or the cycle, e.g. `USDT>BTC>ETH>USDT` (triangle). */
+  /**
+   * The market (cross), the cycle, e.g. `USDT>BTC>ETH>USDT` (triangle), or the bought and the sold
+   * market, e.g. `BTC/USDT>BTC/USD` (cross-quote; the conversion market is in its legs).
+   */
   readonly symbol: string
   readonly buyVenue: VenueId
   readonly sellVenue: VenueId

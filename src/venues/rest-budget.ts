@@ -103,6 +103,8 @@ export class RestBudget {
   /** The venue's own count and the end of the window it belongs to. */
   #venueUsed = 0
   #venueUsedUntilMs = 0
+  /** Weight spent since the venue's last figure (which does not count it yet). */
+  #sinceVenue = 0
 
   /**
    * `share` of the venue's budget is used (default 0.8: the rest is headroom for another process
@@ -123,7 +125,8 @@ export class RestBudget {
   }
 
   /** The weight the venue counts as used right now: its own figure or ours, the larger. */
-  #extra = (): number => (this.#now() < this.#venueUsedUntilMs ? this.#venueUsed : 0)
+  #extra = (): number =>
+    this.#now() < this.#venueUsedUntilMs ? this.#venueUsed + this.#sinceVenue : 0
 
   /**
    * Spends `weight` now if it fits and no pause is on; returns 0 when spent, else how long to
@@ -134,6 +137,7 @@ export class RestBudget {
     if (now < this.stats.pausedUntilMs) return this.stats.pausedUntilMs - now
     const wait = this.#window.tryTake(weight, this.#extra(), now)
     if (wait === 0) {
+      this.#sinceVenue += weight
       this.stats.requests++
       this.stats.peakWeight = Math.max(this.stats.peakWeight, this.#window.used(now))
     }
@@ -158,15 +162,18 @@ export class RestBudget {
     if (Number.isFinite(used) && used >= 0) {
       this.stats.venueUsedWeight = used
       this.#venueUsed = used
+      this.#sinceVenue = 0
       // The venue counts per fixed window (Binance: per minute): its figure holds until that ends.
       const w = this.#limits.windowMs
       this.#venueUsedUntilMs = Math.floor(now / w) * w + w
     }
-    if (res.status === 429 || res.status === 418) {
-      if (res.status === 429) this.stats.throttled++
-      else this.stats.banned++
+    const other = this.#limits.pauseOn?.[res.status]
+    if (res.status === 429 || res.status === 418 || other !== undefined) {
+      if (res.status === 418) this.stats.banned++
+      else this.stats.throttled++
       const retry = Number(res.headers.get('retry-after'))
-      const waitMs = Number.isFinite(retry) && retry > 0 ? retry * 1000 : this.#limits.windowMs
+      const waitMs =
+        Number.isFinite(retry) && retry > 0 ? retry * 1000 : (other ?? this.#limits.windowMs)
       this.stats.pausedUntilMs = Math.max(this.stats.pausedUntilMs, now + waitMs)
     }
   }

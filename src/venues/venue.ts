@@ -161,6 +161,11 @@ export interface RestLimits {
   cost?(url: URL): number
   /** Response header carrying the weight the venue counted in its current window. */
   readonly usedWeightHeader?: string
+  /**
+   * Statuses besides 429 and 418 with which the venue says "slow down" (Bybit: 403 and a
+   * 10-minute IP ban), and how long to pause every request when it gives no `Retry-After`.
+   */
+  readonly pauseOn?: Readonly<Record<number, number>>
   /** REST snapshot requests in flight at once at most (default 8). */
   readonly concurrency?: number
 }

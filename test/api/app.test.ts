@@ -62,19 +62,39 @@ describe('API', () => {
     expect((await get(app, '/healthz')).status).toBe(200)
   })
 
-  test("GET /api/status has the documented shape with the venue's own price strings", async () => {
+  test('GET /api/status is a summary per venue: book counts and feed figures, no book list', async () => {
     const { app } = await fixture()
     const { body } = await get(app, '/api/status')
     const kraken = body.venues.kraken
     expect(kraken).toMatchObject({
       state: 'connected',
+      connections: { total: 1, connected: 1, connecting: 0, down: 0 },
+      markets: 2,
+      books: { total: 2, live: 1, syncing: 1, stale: 0 },
       messages: 123,
+      messagesPerSec: 12.5,
       reconnects: 0,
       errors: { 'malformed-json': 2 },
       latencyMs: 7,
       lastMessageAgeMs: 42,
+      connectedSinceMs: 500,
+      rest: null,
     })
-    expect(kraken.books['BTC/USDT']).toMatchObject({
+    expect(body.books).toBeUndefined()
+    expect(body.total).toBeUndefined()
+    expect(body.detector.open).toBe(1)
+  })
+
+  test("GET /api/status?venue= lists the books with the venue's own price strings", async () => {
+    const { app } = await fixture()
+    const { status, body } = await get(app, '/api/status?venue=kraken')
+    expect(status).toBe(200)
+    expect(body.venues.kraken.books.live).toBe(1)
+    expect(body).toMatchObject({ total: 2, page: 1, limit: 100 })
+    expect(body.books).toHaveLength(2)
+    expect(body.books[0]).toMatchObject({
+      venue: 'kraken',
+      pair: 'BTC/USDT',
       state: 'live',
       bestBid: '60000.1',
       bestAsk: '60000.2',
@@ -82,13 +102,14 @@ describe('API', () => {
       ageMs: 42,
       bestBidQty: '0.50000000',
     })
-    expect(kraken.books['ETH/USDT']).toMatchObject({
+    expect(body.books[1]).toMatchObject({
+      venue: 'kraken',
+      pair: 'ETH/USDT',
       state: 'syncing',
       bestBid: null,
       bestAsk: null,
       ageMs: null,
     })
-    expect(body.detector.open).toBe(1)
   })
 
   test('GET /api/spreads gives every venue pair, recomputed at ?size=', async () => {

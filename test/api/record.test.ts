@@ -24,9 +24,9 @@ const triangle: Opportunity = {
   last: quoteAt(42, {
     feeBps: 30,
     legs: [
-      { market: 'BTC/USDT', side: 'buy', price: 60000 },
-      { market: 'ETH/BTC', side: 'buy', price: 0.05 },
-      { market: 'ETH/USDT', side: 'sell', price: 3001 },
+      { venue: 'okx', market: 'BTC/USDT', side: 'buy', price: 60000 },
+      { venue: 'okx', market: 'ETH/BTC', side: 'buy', price: 0.05 },
+      { venue: 'okx', market: 'ETH/USDT', side: 'sell', price: 3001 },
     ],
   }),
   updatedAtMs: 1500,

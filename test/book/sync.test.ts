@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { Books, type BookEntry, type BooksEvent } from '../../src/book/books.ts'
 import { applySnapshot, applyUpdate, placeTop, settleTop } from '../../src/book/sync.ts'
-import { buildStatus } from '../../src/api/status.ts'
+import { listBooks } from '../../src/api/status.ts'
 import { binance } from '../../src/venues/binance/index.ts'
 import type { SimBinance } from '../../src/venues/binance/sim.ts'
 import { okx } from '../../src/venues/okx/index.ts'
@@ -318,10 +318,10 @@ describe('defect 3: OKX books sync in every form OKX sends, or say why not', () 
     const refused = feed.books.events.next('snapshot-rejected')
     nudge(sim, 0)
     expect((await refused).why).toContain('no sequence id')
-    const status = buildStatus([feed.conn], feed.books, Date.now())
-    const book = status.venues.okx!.books['BTC/USDT']!
-    expect(book.state).toBe('syncing')
-    expect(book.syncNote).toContain('no sequence id')
+    const query = { venue: 'okx', pair: (p: string) => p === 'BTC/USDT', page: 1, limit: 1 }
+    const [book] = listBooks([feed.conn], feed.books, Date.now(), query).books
+    expect(book!.state).toBe('syncing')
+    expect(book!.syncNote).toContain('no sequence id')
   })
 })
 

@@ -22,6 +22,8 @@ const FLAGS = [
   '--disable-sync',
 ]
 const ARTIFACTS = `${import.meta.dir}/../artifacts`
+/** The route table's row for buying BTC/USDT on Binance and selling it on Bybit. */
+const BUY_BINANCE = '#spreads-body tr[data-key="cross|BTC/USDT|binance|bybit"]'
 const TOKEN = 'browser-test-token-0123456789'
 const hasChromium = existsSync(CHROMIUM)
 
@@ -110,8 +112,11 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     }
     await page.waitForSelector('#conn[data-state="live"]')
     expect(await page.isVisible('#scanning')).toBe(true)
-    await page.waitForSelector('#spreads-body tr[data-symbol="BTC/USDT"] td.net')
-    await page.waitForSelector('#spreads-body tr[data-symbol="ETH/USDT"]')
+    // Every route: both directions of both markets.
+    await page.waitForSelector(`${BUY_BINANCE} td.net`)
+    await page.waitForSelector('#spreads-body tr[data-key="cross|BTC/USDT|bybit|binance"]')
+    await page.waitForSelector('#spreads-body tr[data-key="cross|ETH/USDT|binance|bybit"]')
+    await page.waitForSelector('#spreads-page:has-text("Page 1 of 1 · 4 routes")')
   })
 
   test('an injected opportunity reaches the table and the alert log within two seconds', async () => {
@@ -119,7 +124,9 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     await page.evaluate(() => {
       const seen: string[] = ((window as any).btcTrends = [])
       new MutationObserver(() => {
-        const cell = document.querySelector('#spreads-body tr[data-symbol="BTC/USDT"] td.trend')
+        const cell = document.querySelector(
+          '#spreads-body tr[data-key="cross|BTC/USDT|binance|bybit"] td.trend',
+        )
         if (cell) seen.push(`${cell.className}:${cell.textContent}`)
       }).observe(document.getElementById('spreads-body')!, { childList: true, subtree: true })
     })
@@ -135,7 +142,7 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
       [...asksGone, ['60300.00', '1.00000000']],
     )
     await Promise.all([
-      page.waitForSelector('#spreads-body tr.open[data-symbol="BTC/USDT"]', { timeout: 2000 }),
+      page.waitForSelector(`${BUY_BINANCE}.open`, { timeout: 2000 }),
       page.waitForSelector('#feed li[data-type="opened"][data-symbol="BTC/USDT"]', {
         timeout: 2000,
       }),
@@ -145,7 +152,10 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     expect(await page.isVisible('#scanning')).toBe(false)
 
     const net = ((60200 / 60000.1) * 0.999 * 0.999 - 1) * 10_000
-    const row = page.locator('#spreads-body tr[data-symbol="BTC/USDT"]')
+    // The best route is the table's first row (best net first), marked open.
+    const row = page.locator('#spreads-body tr').first()
+    expect(await row.getAttribute('data-key')).toBe('cross|BTC/USDT|binance|bybit')
+    expect(await row.getAttribute('class')).toBe('open')
     expect(await row.locator('.route').textContent()).toBe('binance → bybit')
     expect(await row.locator('td.net').textContent()).toBe(`+${net.toFixed(2)}`)
     expect(await page.evaluate(() => (window as any).btcTrends)).toContain('trend up:▲')

@@ -261,6 +261,127 @@ async function setupFanout() {
   return { ...fixture, fanout }
 }
 
+/** Hundreds of markets: 300 bases on USDT, every tenth also on USD and USDC, and SOL on three. */
+function manyMarkets(): string[] {
+  const out = ['SOL/USDT', 'SOL/USD', 'SOL/USDC']
+  for (let i = 0; i < 300; i++) {
+    const base = `A${String(i).padStart(3, '0')}`
+    out.push(`${base}/USDT`)
+    if (i % 10 === 0) out.push(`${base}/USD`, `${base}/USDC`)
+  }
+  return out
+}
+
+describe('chat core: hundreds of markets, base assets and all', () => {
+  test('/subscribe SOL follows every watched SOL market; /unsubscribe SOL drops them', async () => {
+    const { say, repo } = await setup({ symbols: manyMarkets() })
+    expect(await say('/subscribe sol')).toBe(
+      'Subscribed to SOL/USDT, SOL/USD, SOL/USDC. You follow: SOL/USDT, SOL/USD, SOL/USDC.',
+    )
+    expect(await say('/subscribe A000 a001usdt')).toBe(
+      'Subscribed to A001/USDT, A000/USDT, A000/USD, A000/USDC. You follow: SOL/USDT, SOL/USD, SOL/USDC, A001/USDT, A000/USDT, A000/USD, A000/USDC.',
+    )
+    expect(await say('/unsubscribe SOL')).toBe(
+      'Unsubscribed from SOL/USDT, SOL/USD, SOL/USDC. You follow: A001/USDT, A000/USDT, A000/USD, A000/USDC.',
+    )
+    const [chat] = await repo.loadAll()
+    expect([...chat!.symbols].sort()).toEqual(['A000/USD', 'A000/USDC', 'A000/USDT', 'A001/USDT'])
+    expect(await say('/unsubscribe SOL')).toBe(
+      'You do not follow SOL markets. You follow: A001/USDT, A000/USDT, A000/USD, A000/USDC.',
+    )
+  })
+
+  test('/subscribe all follows every watched market; replies name a count and a few', async () => {
+    const markets = manyMarkets()
+    const { say, repo } = await setup({ symbols: markets })
+    const reply = await say('/subscribe all')
+    expect(reply).toBe(
+      `Subscribed to ${markets.length} markets (SOL/USDT, SOL/USD, SOL/USDC and ${markets.length - 3} more). You follow: ${markets.length} markets (SOL/USDT, SOL/USD, SOL/USDC and ${markets.length - 3} more).`,
+    )
+    expect((await repo.loadAll())[0]!.symbols.size).toBe(markets.length)
+    const list = await say('/list')
+    expect(list).toContain(`Markets: ${markets.length} markets (SOL/USDT, SOL/USD, SOL/USDC and`)
+    expect(list.length).toBeLessThan(300)
+    const help = await say('/help')
+    expect(help).toContain(`Markets: ${markets.length} markets (SOL/USDT,`)
+    expect(help.length).toBeLessThan(1500)
+    expect(await say('/unsubscribe all')).toBe('You follow no markets now.')
+    expect(await repo.loadAll().then((c) => c[0]!.symbols.size)).toBe(0)
+  })
+
+  test('what is not watched is refused with a short hint, never the whole list', async () => {
+    const markets = manyMarkets()
+    const { say } = await setup({ symbols: markets })
+    expect(await say('/subscribe SOL/EUR')).toBe(
+      'SOL/EUR is not watched here. SOL is watched as SOL/USDT, SOL/USD, SOL/USDC; /subscribe SOL follows them all.',
+    )
+    const none = await say('/subscribe DOGE')
+    expect(none).toStartWith(
+      `No watched market has the base DOGE. ${markets.length} markets are watched, e.g. SOL/USDT, SOL/USD, SOL/USDC;`,
+    )
+    expect(none.length).toBeLessThan(200)
+    expect(await say('/subscribe ZZZ/USDT')).toContain(
+      `${markets.length} markets are watched, e.g.`,
+    )
+    expect(await say('/subscribe all BTC')).toBe('"all" goes on its own, e.g. /subscribe all.')
+  })
+
+  test('/status with hundreds of markets: the best ten and a count of the rest', async () => {
+    const markets = manyMarkets()
+    // Twelve markets have a fresh spread, A000 the best; one is stale and does not count.
+    const priced = markets.slice(3, 15)
+    const spreads = (size: number) => [
+      ...priced.map((symbol, i) => ({ ...status.spreads(size)[0]!, symbol, netBps: 50 - i })),
+      { ...status.spreads(size)[0]!, symbol: markets[20]!, fresh: false },
+    ]
+    const { say } = await setup({ symbols: markets, status: { ...status, spreads } })
+    const text = await say('/status')
+    const lines = text.split('\n')
+    expect(lines[0]).toBe(`Best of your ${markets.length} markets:`)
+    expect(lines[1]).toBe(
+      `${priced[0]}: best buy binance / sell okx, net 0.500% (gross 0.300%) at 1000`,
+    )
+    expect(lines[10]).toStartWith(`${priced[9]}: best buy`)
+    expect(lines[11]).toBe(
+      `…and ${markets.length - 10} more: 2 with a fresh spread, ${markets.length - 12} without two fresh books.`,
+    )
+    expect(lines.length).toBeLessThan(20)
+  })
+
+  test('the markets are read at every command: a market added at run time can be followed', async () => {
+    const markets = ['BTC/USDT']
+    const { say, core } = await setup({ symbols: () => markets })
+    expect(await say('/subscribe ETHUSDT')).toContain('ETH/USDT is not watched here.')
+    markets.push('ETH/USDT')
+    expect(core.symbols()).toEqual(['BTC/USDT', 'ETH/USDT'])
+    expect(await say('/subscribe ETHUSDT')).toBe('Subscribed to ETH/USDT. You follow: ETH/USDT.')
+    // A market that left can still be dropped.
+    markets.splice(1)
+    expect(await say('/unsubscribe ETHUSDT')).toBe('You follow no markets now.')
+  })
+
+  test('/status names a venue’s connections when it has several', async () => {
+    const { say } = await setup({
+      status: {
+        ...status,
+        venues: () => [
+          {
+            venue: 'binance',
+            state: 'partial',
+            liveBooks: 700,
+            books: 800,
+            connections: 4,
+            connected: 3,
+          },
+        ],
+      },
+    })
+    expect(await say('/status')).toContain(
+      'binance: partial, 700/800 books live, 3/4 connections up',
+    )
+  })
+})
+
 describe('chat core: the settings the fan-out reads', () => {
   test('the core’s chats drive the fan-out: threshold, size, mute', async () => {
     const { say, fanout } = await setupFanout()
@@ -296,6 +417,22 @@ describe('parseCommand: text to a typed command, no database', () => {
       pairs: ['BTC/USDT', 'ETH/USDT'],
     })
     expect(parseCommand('unsubscribe', 'ALL')).toEqual({ type: 'unsubscribe', pairs: 'all' })
+    expect(parseCommand('subscribe', 'all', { markets: MARKETS })).toEqual({
+      type: 'subscribe',
+      pairs: 'all',
+    })
+    // A base asset is kept as such: resolved when run, against the markets of that moment.
+    expect(parseCommand('subscribe', 'sol btcusdt', { markets: MARKETS })).toEqual({
+      type: 'subscribe',
+      pairs: ['BTC/USDT'],
+      bases: ['SOL'],
+    })
+    // /unsubscribe takes markets and bases no longer watched (the chat may still follow them).
+    expect(parseCommand('unsubscribe', 'luna doge/usdt', { markets: MARKETS })).toEqual({
+      type: 'unsubscribe',
+      pairs: ['DOGE/USDT'],
+      bases: ['LUNA'],
+    })
     expect(parseCommand('threshold', '0.5')).toEqual({ type: 'threshold', thresholdBps: 50 })
     expect(parseCommand('threshold', '0.07%')).toEqual({ type: 'threshold', thresholdBps: 7 })
     expect(parseCommand('Size', ' 2500 ')).toEqual({ type: 'size', sizeQuote: 2500 })

@@ -29,7 +29,8 @@ import {
   PERMISSIONS,
   type DiscordFakeOptions,
 } from '../fakes/discord-server.ts'
-import { silent, stopAfterEach, until } from '../support.ts'
+import { ChatRepo } from '../../src/db/chats.ts'
+import { openMemoryDb, silent, stopAfterEach, until } from '../support.ts'
 
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'ETH/BTC']
 const GREEN = 0x57f287
@@ -260,7 +261,9 @@ describe('discord bot in a guild', () => {
     ])
     await until(() => [eth, more, all].every((id) => fake.callbackFor(id)), 3000, 'choices')
     expect(fake.callbackFor(eth)!.type).toBe(8)
+    // A base asset with several markets comes first: it stands for all of them.
     expect(fake.callbackFor(eth)!.data!.choices).toEqual([
+      { name: 'ETH (2 markets)', value: 'ETH' },
       { name: 'ETH/USDT', value: 'ETH/USDT' },
       { name: 'ETH/BTC', value: 'ETH/BTC' },
     ])
@@ -268,7 +271,7 @@ describe('discord bot in a guild', () => {
       { name: 'btcusdt SOL/USDT', value: 'btcusdt SOL/USDT' },
     ])
     const names = (fake.callbackFor(all)!.data!.choices as { name: string }[]).map((c) => c.name)
-    expect(names).toEqual(['all', ...SYMBOLS])
+    expect(names).toEqual(['all', 'ETH (2 markets)', ...SYMBOLS])
   })
 
   test('a /subscribe where the bot cannot post says which permission is missing', async () => {
@@ -493,6 +496,52 @@ describe('discord bot lifecycle', () => {
     await bot.stop()
   })
 
+  test('with the real core over hundreds of markets: base assets, all, and short replies', async () => {
+    const markets = [...HUNDREDS]
+    const handle = await openMemoryDb(track)
+    const core = new ChatCore({
+      repo: new ChatRepo(handle.db),
+      symbols: () => markets,
+      defaultThresholdBps: 10,
+      defaultSizeQuote: 1000,
+      status: { venues: () => [], spreads: () => [] },
+      log: silent,
+    })
+    await core.load()
+    const { fake, bot } = lone({}, { core })
+    await bot.start()
+    const typed = fake.autocomplete('subscribe', [
+      { name: 'symbols', type: 3, value: 'so', focused: true },
+    ])
+    const sol = fake.chatInput('subscribe', [{ name: 'symbols', type: 3, value: 'SOL' }])
+    await until(() => !!fake.callbackFor(typed) && !!fake.callbackFor(sol), 3000, 'answers')
+    expect(
+      (fake.callbackFor(typed)!.data!.choices as { name: string; value: string }[])[0],
+    ).toEqual({
+      name: 'SOL (3 markets)',
+      value: 'SOL',
+    })
+    expect(fake.callbackFor(sol)!.data!.content).toBe(
+      'Subscribed to SOL/USDT, SOL/USD, SOL/USDC. You follow: SOL/USDT, SOL/USD, SOL/USDC.',
+    )
+    // A market that joins the universe is offered and can be followed at once.
+    markets.push('NEW/USDT')
+    const added = fake.autocomplete('subscribe', [
+      { name: 'symbols', type: 3, value: 'new', focused: true },
+    ])
+    const all = fake.chatInput('subscribe', [{ name: 'symbols', type: 3, value: 'all' }])
+    await until(() => !!fake.callbackFor(added) && !!fake.callbackFor(all), 3000, 'answers')
+    expect(fake.callbackFor(added)!.data!.choices).toEqual([
+      { name: 'NEW/USDT', value: 'NEW/USDT' },
+    ])
+    const content = fake.callbackFor(all)!.data!.content as string
+    expect(content).toStartWith(
+      `Subscribed to ${markets.length} markets (BTC/USDT, BTC/USD, BTC/USDC and`,
+    )
+    expect(content.length).toBeLessThan(300)
+    await bot.stop()
+  })
+
   test('start() rejects when Discord refuses the token', async () => {
     const { fake, bot } = lone({}, { token: 'wrong' })
     await expect(bot.start()).rejects.toThrow()
@@ -532,11 +581,60 @@ describe('discord bot lifecycle', () => {
   })
 })
 
+/** 900 markets: 300 bases on USDT, USD and USDC, ETHFI among them beside ETH. */
+const HUNDREDS = (() => {
+  const bases = ['BTC', 'ETH', 'ETHFI', 'SOL', ...Array.from({ length: 296 }, (_, i) => `T${i}`)]
+  return bases.flatMap((b) => [`${b}/USDT`, `${b}/USD`, `${b}/USDC`])
+})()
+
+describe('symbolChoices over hundreds of markets', () => {
+  test('nothing typed: all, then base assets, at most 25', () => {
+    const choices = symbolChoices(HUNDREDS, '', true)
+    expect(choices).toHaveLength(25)
+    expect(choices.slice(0, 4).map((c) => c.value)).toEqual(['all', 'BTC', 'ETH', 'ETHFI'])
+    expect(choices[1]).toEqual({ name: 'BTC (3 markets)', value: 'BTC' })
+  })
+
+  test('filtered by what is typed: the exact base first, then other bases, then markets', () => {
+    expect(symbolChoices(HUNDREDS, 'eth', true).map((c) => c.value)).toEqual([
+      'ETH',
+      'ETHFI',
+      'ETH/USDT',
+      'ETH/USD',
+      'ETH/USDC',
+      'ETHFI/USDT',
+      'ETHFI/USD',
+      'ETHFI/USDC',
+    ])
+    expect(symbolChoices(HUNDREDS, 'sol/usd', false).map((c) => c.value)).toEqual([
+      'SOL/USDT',
+      'SOL/USD',
+      'SOL/USDC',
+    ])
+    // Containing matches come after prefix ones, and the list still stops at 25.
+    const usdc = symbolChoices(HUNDREDS, 'usdc', false)
+    expect(usdc).toHaveLength(25)
+    expect(usdc[0]!.value).toBe('BTC/USDC')
+  })
+
+  test('after a first word: no "all", bases and markets after the words typed, all within 100 characters', () => {
+    const choices = symbolChoices(HUNDREDS, 'btc t12', true)
+    expect(choices.map((c) => c.value).slice(0, 3)).toEqual(['btc T12', 'btc T120', 'btc T121'])
+    expect(choices.some((c) => c.value.endsWith(' all'))).toBe(false)
+    const long = symbolChoices(HUNDREDS, `${'x'.repeat(95)} sol`, false)
+    for (const c of long) {
+      expect(c.name.length).toBeLessThanOrEqual(100)
+      expect(c.value.length).toBeLessThanOrEqual(100)
+    }
+  })
+})
+
 describe('symbolChoices', () => {
   test('caps at 25 and skips markets already typed', () => {
     const many = Array.from({ length: 40 }, (_, i) => `C${i}/USDT`)
     expect(symbolChoices(many, '', false)).toHaveLength(25)
     expect(symbolChoices(SYMBOLS, 'eth/usdt e', false).map((c) => c.value)).toEqual([
+      'eth/usdt ETH',
       'eth/usdt ETH/BTC',
     ])
     expect(symbolChoices(SYMBOLS, 'usdt', true).map((c) => c.value)).toEqual([

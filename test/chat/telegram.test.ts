@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import pino from 'pino'
 import {
+  ChatCore,
   COMMANDS,
   type ChatRef,
   type CommandHandler,
@@ -170,6 +171,38 @@ describe('commands over long polling', () => {
     expect(first.text.length).toBeLessThanOrEqual(4096)
     expect(second.text.length).toBeLessThanOrEqual(4096)
     expect(`${first.text}\n${second.text}`).toBe(lines.join('\n'))
+  })
+
+  test('with the real core over hundreds of markets: a base asset, all, and short replies', async () => {
+    const track: Track = (it) => (cleanups.push(async () => void (await it.stop())), it)
+    const handle = await openMemoryDb(track)
+    const markets = ['SOL/USDT', 'SOL/USD']
+    for (let i = 0; i < 500; i++) markets.push(`T${i}/USDT`)
+    const core = new ChatCore({
+      repo: new ChatRepo(handle.db),
+      symbols: () => markets,
+      defaultThresholdBps: 10,
+      defaultSizeQuote: 1000,
+      status: { venues: () => [], spreads: () => [] },
+      log: silent,
+    })
+    await core.load()
+    const { fake } = await polling({ core })
+    await fake.userSays(701, 7, '/subscribe sol')
+    expect((await fake.waitForReply(701)).text).toBe(
+      'Subscribed to SOL/USDT, SOL/USD. You follow: SOL/USDT, SOL/USD.',
+    )
+    await fake.userSays(701, 7, '/subscribe all')
+    const all = (await fake.waitForReply(701)).text
+    expect(all).toStartWith('Subscribed to 502 markets (SOL/USDT, SOL/USD, T0/USDT and 499 more).')
+    await fake.userSays(701, 7, '/list')
+    const list = (await fake.waitForReply(701)).text
+    expect(list).toContain('Markets: 502 markets (SOL/USDT, SOL/USD, T0/USDT and 499 more)')
+    expect(list.length).toBeLessThan(300)
+    await fake.userSays(701, 7, '/unsubscribe SOL')
+    expect((await fake.waitForReply(701)).text).toBe(
+      'Unsubscribed from SOL/USDT, SOL/USD. You follow: 500 markets (T0/USDT, T1/USDT, T2/USDT and 497 more).',
+    )
   })
 
   test('a failing core gets an apology; a failing reply is logged; the bot keeps answering', async () => {

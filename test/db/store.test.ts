@@ -12,7 +12,7 @@ import { openDb, runMigrations, type DbHandle } from '../../src/db/client.ts'
 import { opportunities } from '../../src/db/schema.ts'
 import { CursorError, Store, StoreError, type StoreOptions } from '../../src/db/store.ts'
 import { toRecord } from '../../src/detector/record.ts'
-import type { Opportunity, OpportunityEvent, Quote, TriangleLeg } from '../../src/detector/types.ts'
+import type { Opportunity, OpportunityEvent, Quote, RouteLeg } from '../../src/detector/types.ts'
 import type { VenueId } from '../../src/types.ts'
 import { silent, until } from '../support.ts'
 
@@ -237,10 +237,10 @@ describe('record and flush', () => {
       closedAtMs: T0 + 2,
       closeReason: 'stale book',
     })
-    const legs: TriangleLeg[] = [
-      { market: 'BTC/USDT', side: 'buy', price: 60000.12345678 },
-      { market: 'ETH/BTC', side: 'buy', price: 0.0512340001 },
-      { market: 'ETH/USDT', side: 'sell', price: 3075.99 },
+    const legs: RouteLeg[] = [
+      { venue: 'okx', market: 'BTC/USDT', side: 'buy', price: 60000.12345678 },
+      { venue: 'okx', market: 'ETH/BTC', side: 'buy', price: 0.0512340001 },
+      { venue: 'okx', market: 'ETH/USDT', side: 'sell', price: 3075.99 },
     ]
     const triangle = opportunity({
       kind: 'triangle',

@@ -213,9 +213,9 @@ describe('detector: triangles', () => {
     expect(o.open.netBps).toBeCloseTo((usdt / 1000 - 1) * 10_000, 8)
     expect(o.open.grossBps).toBeCloseTo(400, 8)
     expect(o.open.legs).toEqual([
-      { market: 'BTC/USDT', side: 'buy', price: 50000 },
-      { market: 'ETH/BTC', side: 'buy', price: 0.05 },
-      { market: 'ETH/USDT', side: 'sell', price: 2600 },
+      { venue: 'binance', market: 'BTC/USDT', side: 'buy', price: 50000 },
+      { venue: 'binance', market: 'ETH/BTC', side: 'buy', price: 0.05 },
+      { venue: 'binance', market: 'ETH/USDT', side: 'sell', price: 2600 },
     ])
   })
 })

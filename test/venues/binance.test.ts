@@ -5,13 +5,14 @@
  * contract.test.ts.
  */
 import { describe, expect, test } from 'bun:test'
-import { Scanner } from '../../src/venues/binance/fast-json.ts'
-import { binance, scanBookTicker } from '../../src/venues/binance/index.ts'
+import { createFastParser } from '../../src/venues/binance/fast.ts'
+import { binance, BINANCE_SNAPSHOT_LIMIT } from '../../src/venues/binance/index.ts'
 import { SimBinance } from '../../src/venues/binance/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { SimMarket } from '../../src/venues/sim/venue.ts'
-import { ExchangeError } from '../../src/venues/venue.ts'
-import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions } from '../support.ts'
+import { ExchangeError, ParseError } from '../../src/venues/venue.ts'
+import { allLive, bookWhere, readLines, rows, useFeeds } from '../support.ts'
+import type { Feed, FeedOptions } from '../support.ts'
 import { expectEachRejected, expectReconnect } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures/binance`
@@ -232,7 +233,7 @@ describe('binance: bookTicker cross-check', () => {
       bid: { px: 25.3519, qty: 31.21, pxText: '25.35190000', qtyText: '31.21000000' },
       ask: { px: 25.3652, qty: 40.66, pxText: '25.36520000', qtyText: '40.66000000' },
     }
-    expect(scanBookTicker(new Scanner().reset(combined), markets)).toEqual(top as never)
+    expect(createFastParser(markets)(combined)).toEqual([top] as never)
     expect(parse(combined, 0)).toEqual([top] as never)
     expect(parse(JSON.stringify(data), 0)).toEqual([top] as never)
     // Spaces defeat the scanner; the slow path reads the same event.
@@ -291,34 +292,47 @@ describe('binance: venue behaviour', () => {
     expect([...listed.markets]).toEqual([[BTC, 'BTCUSDT']])
   })
 
-  test('REST errors carry Binance bodies; the request-weight budget answers 429 with Retry-After', async () => {
+  test('REST errors carry Binance bodies; past the weight budget a 429, then a 418 ban', async () => {
+    // A window far longer than the test, so no window boundary falls inside it.
     const sim = feeds.sim(
       new SimBinance([{ base: 'BTC', quote: 'USDT', book: makeBook(60000) }], {
         weightPerMinute: 120,
+        weightWindowMs: 1e12,
       }),
     )
     const depth = `${sim.restUrl}/api/v3/depth?symbol=BTCUSDT&limit=1000`
+    const used = (r: Response) => r.headers.get('x-mbx-used-weight-1m')
+    const unknown = await fetch(`${sim.restUrl}/api/v3/depth?symbol=NOPE&limit=5`)
+    expect([unknown.status, await unknown.json(), used(unknown)]).toEqual([
+      400,
+      { code: -1121, msg: 'Invalid symbol.' },
+      '5',
+    ])
     sim.snapshotFaults.push({ kind: 'status', status: 500 })
     const failed = await fetch(depth)
-    expect(failed.status).toBe(500)
+    expect([failed.status, used(failed)]).toEqual([500, '55'])
     expect(await failed.json()).toMatchObject({ code: -1001 })
-    // Weight 50 a request: the second passes, the third is over 120 a minute.
-    expect((await fetch(depth)).status).toBe(200)
+    // Weight 50 a request: the second passes, the third is over 120 in the window.
+    const passed = await fetch(depth)
+    expect([passed.status, used(passed)]).toEqual([200, '105'])
     const limited = await fetch(depth)
-    expect(limited.status).toBe(429)
-    expect(limited.headers.get('retry-after')).toBe('60')
+    expect([limited.status, used(limited)]).toEqual([429, '105'])
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
     expect(await limited.json()).toMatchObject({ code: -1003 })
+    expect(sim.limited).toMatchObject({ throttled: 1, banned: 0 })
+    // Sending again before Retry-After has passed earns the ban.
     const signal = AbortSignal.timeout(2000)
     const err = await binance.fetchSnapshot!(sim.restUrl, 'BTCUSDT', BTC, { fetch, signal }).catch(
       (e: unknown) => e,
     )
     expect(err).toBeInstanceOf(ExchangeError)
-    expect((err as ExchangeError).retryAfterMs).toBe(60_000)
-    const unknown = await fetch(`${sim.restUrl}/api/v3/depth?symbol=NOPE&limit=5`)
-    expect([unknown.status, await unknown.json()]).toEqual([
-      400,
-      { code: -1121, msg: 'Invalid symbol.' },
-    ])
+    expect((err as ExchangeError).message).toContain('418')
+    expect((err as ExchangeError).retryAfterMs).toBe(120_000)
+    const banned = await fetch(`${sim.restUrl}/api/v3/exchangeInfo`)
+    expect(banned.status).toBe(418)
+    expect(Number(banned.headers.get('retry-after'))).toBeGreaterThan(100)
+    expect(((await banned.json()) as { msg: string }).msg).toContain('IP banned until')
+    expect(sim.limited).toMatchObject({ throttled: 1, banned: 2 })
   })
 
   test('more than 5 incoming messages a second close the connection, as Binance does', async () => {
@@ -332,5 +346,206 @@ describe('binance: venue behaviour', () => {
     expect((await closed).code).toBe(1008)
     expect(replies[0]).toEqual({ result: ['btcusdt@depth@100ms'], id: 1 })
     expect(replies.length).toBe(5)
+  })
+})
+
+describe('binance: limits the simulated venue enforces', () => {
+  /** Resolves with how the socket ended (a refused upgrade closes it too). */
+  const ended = (ws: WebSocket) =>
+    new Promise<{ code: number; reason: string }>((resolve) => {
+      ws.onclose = (e) => resolve({ code: e.code, reason: e.reason })
+    })
+  const opened = (ws: WebSocket) => new Promise((resolve) => (ws.onopen = resolve))
+  /** `n` short stream names (a long URL is refused before its streams are counted). */
+  const streams = (n: number) => Array.from({ length: n }, (_, i) => `${i.toString(36)}@t`)
+
+  test('1,024 streams a connection: one more in the URL closes it, a SUBSCRIBE past it is refused', async () => {
+    const sim = feeds.sim(new SimBinance([{ base: 'BTC', quote: 'USDT' }]))
+    const over = new WebSocket(`${sim.wsUrl}/stream?streams=${streams(1025).join('/')}`)
+    expect(await ended(over)).toEqual({ code: 1008, reason: 'Too many subscriptions' })
+    const full = new WebSocket(`${sim.wsUrl}/stream?streams=${streams(1024).join('/')}`)
+    const replies = new Promise<unknown[]>((resolve) => {
+      const got: unknown[] = []
+      full.onmessage = (m) => got.push(JSON.parse(String(m.data))) === 3 && resolve(got)
+    })
+    await opened(full)
+    full.send(JSON.stringify({ method: 'SUBSCRIBE', params: ['btcusdt@depth@100ms'], id: 7 }))
+    full.send(JSON.stringify({ method: 'UNSUBSCRIBE', params: ['0@t'], id: 8 }))
+    full.send(JSON.stringify({ method: 'SUBSCRIBE', params: ['btcusdt@depth@100ms'], id: 9 }))
+    expect(await replies).toEqual([
+      { error: { code: 4, msg: 'Too many subscriptions' }, id: 7 },
+      { result: null, id: 8 },
+      { result: null, id: 9 },
+    ])
+    expect(sim.streamsOf([...sim.server.clients][0]!).length).toBe(1024)
+    expect(sim.limited.streams).toBe(2)
+    full.close()
+  })
+
+  test('connections past the rate per IP and request targets over 8,004 characters are refused', async () => {
+    const sim = feeds.sim(
+      new SimBinance([{ base: 'BTC', quote: 'USDT' }], { connectsPerWindow: 2 }),
+    )
+    const url = `${sim.wsUrl}/stream?streams=btcusdt@depth@100ms`
+    const [a, b] = [new WebSocket(url), new WebSocket(url)]
+    await Promise.all([opened(a), opened(b)])
+    await ended(new WebSocket(url))
+    expect(sim.limited.connects).toBe(1)
+    await ended(new WebSocket(`${sim.wsUrl}/stream?streams=${streams(1600).join('/')}`))
+    expect(sim.limited.urls).toBe(1)
+    expect(sim.server.connections).toBe(2)
+    a.close()
+    b.close()
+  })
+})
+
+describe('binance: the product within the limits', () => {
+  test('a full shard fits: 200 streams, a URL under the 8,004 characters measured in 2019', () => {
+    const per = binance.limits.marketsPerConnection
+    // Long symbols (20 characters) for the worst case.
+    const natives = Array.from({ length: per }, (_, i) => `A${String(i).padStart(15, '0')}USDT`)
+    const url = binance.wsUrl(binance.endpoints.wsUrl, natives)
+    const names = new URL(url).searchParams.get('streams')!.split('/')
+    expect(names.length).toBe(2 * per)
+    expect(names.length).toBeLessThanOrEqual(1024)
+    expect(url.length).toBeLessThan(8004)
+    expect(binance.subscribe(natives)).toEqual([])
+    // Connection attempts under 300 per 5 minutes, frames under 5 a second.
+    const { count, windowMs } = binance.limits.connects
+    expect(count / windowMs).toBeLessThan(300 / 300_000)
+    expect(binance.limits.sendPerSecond).toBeLessThan(5)
+  })
+
+  test('snapshots ask for 100 levels at weight 5; every request is weighed as Binance weighs it', () => {
+    const url = (path: string) => new URL(`https://api.binance.com${path}`)
+    const weigh = binance.limits.rest.cost!
+    const snapshot = url(`/api/v3/depth?symbol=BTCUSDT&limit=${BINANCE_SNAPSHOT_LIMIT}`)
+    expect(binance.limits.rest.snapshotCost).toBe(weigh(snapshot))
+    expect(binance.limits.rest.snapshotCost).toBe(5)
+    expect(weigh(url('/api/v3/depth?symbol=BTCUSDT&limit=1000'))).toBe(50)
+    expect(weigh(url('/api/v3/depth?symbol=BTCUSDT'))).toBe(5)
+    expect(weigh(url('/api/v3/exchangeInfo?permissions=SPOT'))).toBe(20)
+    expect(weigh(url('/api/v3/ticker/24hr?type=MINI'))).toBe(80)
+    expect(weigh(url('/api/v3/ticker/24hr?symbol=BTCUSDT'))).toBe(2)
+    expect(binance.limits.rest).toMatchObject({ weight: 6000, windowMs: 60_000 })
+    expect(binance.limits.rest.usedWeightHeader).toBe('x-mbx-used-weight-1m')
+  })
+
+  test('a shard of 100 markets, snapshots queued behind the budget: all live, no 429, no 418', async () => {
+    // The budget scaled to 200 weight a second, sim and client alike, so the queue shows in a
+    // test: 100 snapshots of weight 5 are 500 weight, more than two windows' worth.
+    const rest = { ...binance.limits.rest, weight: 200, windowMs: 1000 }
+    const venue = { ...binance, limits: { ...binance.limits, rest } }
+    const n = binance.limits.marketsPerConnection
+    const bases = Array.from({ length: n }, (_, i) => `C${i}`)
+    const sim = feeds.sim(
+      new SimBinance(
+        bases.map((base) => ({ base, quote: 'USDT', book: makeBook(100, 5, 0.01) })),
+        { weightPerMinute: 200, weightWindowMs: 1000 },
+      ),
+    )
+    const pairs = bases.map((b) => `${b}/USDT`)
+    const feed = feeds.start(venue, sim, pairs, { snapshotTimeoutMs: 10_000 })
+    await sim.server.waitFor(() => sim.server.clients.size === 1, 3000, 'the connection')
+    // Each book asks for its snapshot when its first update arrives.
+    for (const pair of pairs) sim.update(pair, [['99.95', '1.00000000']], [])
+    await allLive(feed.books, () => true, 15_000)
+    const depth = depthRequests(sim)
+    expect(depth.length).toBe(n)
+    expect(depth.every((r) => r.endsWith(`&limit=${BINANCE_SNAPSHOT_LIMIT}`))).toBe(true)
+    expect(sim.limited).toEqual({
+      throttled: 0,
+      banned: 0,
+      connects: 0,
+      urls: 0,
+      streams: 0,
+      messages: 0,
+    })
+    // 500 weight at 200 a window without a refusal: the requests waited for later windows.
+    const windows = new Set(sim.server.requestTimesMs.map((t) => Math.floor(t / 1000)))
+    expect(windows.size).toBeGreaterThanOrEqual(3)
+    for (const pair of pairs) expectSame(feed, pair, sim.book(pair))
+  })
+})
+
+describe('binance: 24 h volumes', () => {
+  test('fetchVolumes reads quoteVolume per TRADING market from ticker/24hr (weight 80 + 20)', async () => {
+    const sim = feeds.sim(
+      new SimBinance([
+        { base: 'BTC', quote: 'USDT', book: makeBook(60000), volume24h: 1_234_567.5 },
+        { base: 'ETH', quote: 'USDT', book: makeBook(3000), volume24h: 654_321 },
+        { base: 'BTC', quote: 'USD', trading: false, volume24h: 99 },
+      ]),
+    )
+    const signal = AbortSignal.timeout(3000)
+    const volumes = await binance.fetchVolumes!(sim.restUrl, { fetch, signal })
+    expect([...volumes]).toEqual([
+      [BTC, 1_234_567.5],
+      [ETH, 654_321],
+    ])
+    expect(sim.server.requests).toContain('/api/v3/ticker/24hr?type=MINI')
+    expect(sim.usedWeight).toBe(100)
+  })
+
+  test('the documented ticker body parses; rows without a usable symbol or quoteVolume are skipped', async () => {
+    // The FULL response example of rest-api.md, then rows a venue could send wrong.
+    const documented = {
+      symbol: 'BNBBTC',
+      priceChange: '-94.99999800',
+      priceChangePercent: '-95.960',
+      weightedAvgPrice: '0.29628482',
+      prevClosePrice: '0.10002000',
+      lastPrice: '4.00000200',
+      lastQty: '200.00000000',
+      bidPrice: '4.00000000',
+      bidQty: '100.00000000',
+      askPrice: '4.00000200',
+      askQty: '100.00000000',
+      openPrice: '99.00000000',
+      highPrice: '100.00000000',
+      lowPrice: '0.10000000',
+      volume: '8913.30000000',
+      quoteVolume: '15.30000000',
+      openTime: 1499783499040,
+      closeTime: 1499869899040,
+      firstId: 28385,
+      lastId: 28460,
+      count: 76,
+    }
+    const tickers = [
+      documented,
+      { symbol: 'LTCBTC', quoteVolume: '0.77000000' },
+      { symbol: 'ETHBTC', quoteVolume: -1 },
+      { symbol: 'XRPBTC', quoteVolume: '1e5' },
+      { symbol: 'ADABTC' },
+      null,
+      { quoteVolume: '5.0' },
+      { symbol: 'NOTLISTED', quoteVolume: '1.0' },
+    ]
+    const info = {
+      symbols: ['BNBBTC', 'LTCBTC', 'ETHBTC', 'XRPBTC', 'ADABTC'].map((symbol) => ({
+        symbol,
+        status: 'TRADING',
+        baseAsset: symbol.slice(0, 3),
+        quoteAsset: 'BTC',
+      })),
+    }
+    const answer = (body: unknown) =>
+      (async (input: string | URL | Request) =>
+        Response.json(String(input).includes('/exchangeInfo') ? info : body)) as typeof fetch
+    const signal = AbortSignal.timeout(3000)
+    const volumes = await binance.fetchVolumes!('http://binance.test', {
+      fetch: answer(tickers),
+      signal,
+    })
+    expect([...volumes]).toEqual([
+      ['BNB/BTC', 15.3],
+      ['LTC/BTC', 0.77],
+    ])
+    const err = await binance.fetchVolumes!('http://binance.test', {
+      fetch: answer({ code: -1000 }),
+      signal,
+    }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ParseError)
   })
 })

@@ -7,6 +7,7 @@ import { describe, expect, test } from 'bun:test'
 import { bitstamp, createBitstamp } from '../../src/venues/bitstamp/index.ts'
 import { SimBitstamp } from '../../src/venues/bitstamp/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
+import { RestBudget } from '../../src/venues/rest-budget.ts'
 import type { Venue } from '../../src/venues/venue.ts'
 import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions } from '../support.ts'
 import { expectEachRejected, expectReconnect } from '../support.ts'
@@ -29,6 +30,12 @@ function simFeed(pairs = [BTC, ETH], options: FeedOptions = {}, venue: Venue = b
   const feed = feeds.start(venue, sim, pairs, options)
   return { sim, feed }
 }
+
+/** Two markets, for tests of the venue's limits. */
+const SIM_FEW = () => [
+  { base: 'BTC', quote: 'USD', book: makeBook(60000, 5, 1, 0) },
+  { base: 'ETH', quote: 'USD', book: makeBook(3000, 5, 0.1, 1) },
+]
 
 /** Books are seeded from REST as soon as their subscription is acknowledged. */
 const live = (f: Feed, pair: string) => bookWhere(f, pair)
@@ -497,5 +504,211 @@ describe('bitstamp: venue behaviour', () => {
       reason: 'Request rejected due to exceeded rate limit.',
       code: '400.002',
     })
+  })
+})
+
+/** `n` markets `T0000/USD`, `T0001/USD`, ... with small books (a listing at real-venue scale). */
+const manyMarkets = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    base: `T${String(i).padStart(4, '0')}`,
+    quote: 'USD',
+    book: makeBook(100 + i, 5, 0.01),
+  }))
+
+type Frame = { event?: string; channel?: string; data?: { message?: string } }
+
+/** A raw client socket: the frames it got, parsed, and a wait on them. */
+function rawSocket(url: string) {
+  const ws = new WebSocket(url)
+  const frames: Frame[] = []
+  let wake = () => {}
+  ws.onmessage = (m) => {
+    frames.push(JSON.parse(String(m.data)) as Frame)
+    wake()
+  }
+  const opened = new Promise<boolean>((resolve) => {
+    ws.onopen = () => resolve(true)
+    ws.onclose = () => resolve(false)
+  })
+  /** Resolves once `check` holds over the frames received, re-checked on every frame. */
+  const until = (check: (frames: Frame[]) => boolean, what: string, timeoutMs = 3000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs)
+      const test = () => {
+        if (!check(frames)) return
+        clearTimeout(timer)
+        resolve()
+      }
+      wake = test
+      test()
+    })
+  return { ws, frames, opened, until }
+}
+
+const subscribe = (channel: string) => JSON.stringify({ event: 'bts:subscribe', data: { channel } })
+
+describe('bitstamp: limits', () => {
+  test('the REST budget stays under 400 a second and 8,000 per 10 minutes; the socket under the sim', () => {
+    const sim = feeds.sim(new SimBitstamp([]))
+    const { rest, ...limits } = bitstamp.limits
+    // rest-budget.ts spends at most 80 % of the weight per window.
+    const perWindow = Math.floor(rest.weight * 0.8)
+    expect(perWindow).toBeLessThanOrEqual(sim.limits.restPerSecond)
+    expect(perWindow * Math.ceil(600_000 / rest.windowMs)).toBeLessThanOrEqual(
+      sim.limits.restPer10Min,
+    )
+    expect(2 * limits.marketsPerConnection).toBeLessThanOrEqual(sim.limits.channelsPerConnection)
+    expect(limits.sendPerSecond).toBeLessThan(sim.limits.framesPerSecond)
+    expect(limits.connects.count / limits.connects.windowMs).toBeLessThan(
+      sim.limits.connectsPer10s / 10_000,
+    )
+  })
+
+  test('subscribe sends one channel per message, two per market', () => {
+    const frames = bitstamp.subscribe(['btcusd', 'ethusd']).map((f) => JSON.parse(f) as unknown)
+    expect(frames).toEqual([
+      { event: 'bts:subscribe', data: { channel: 'diff_order_book_btcusd' } },
+      { event: 'bts:subscribe', data: { channel: 'order_book_btcusd' } },
+      { event: 'bts:subscribe', data: { channel: 'diff_order_book_ethusd' } },
+      { event: 'bts:subscribe', data: { channel: 'order_book_ethusd' } },
+    ])
+  })
+
+  test('REST over its window is answered 429 with code 400.002', async () => {
+    const sim = feeds.sim(new SimBitstamp(SIM_FEW(), { limits: { restPerSecond: 5 } }))
+    const url = `${sim.restUrl}/api/v2/trading-pairs-info/`
+    const answers = await Promise.all(
+      Array.from({ length: 7 }, async () => {
+        const res = await fetch(url)
+        return { status: res.status, body: (await res.json()) as unknown }
+      }),
+    )
+    expect(answers.filter((a) => a.status === 200).length).toBe(5)
+    const refused = answers.filter((a) => a.status === 429)
+    expect(refused.length).toBe(2)
+    expect(refused[0]!.body).toEqual({
+      status: 'error',
+      reason: 'Request rejected due to exceeded rate limit.',
+      code: '400.002',
+    })
+    expect(sim.throttled).toBe(2)
+  })
+
+  test('channels past the per-connection limit and frames past 50 a second get bts:error', async () => {
+    const sim = feeds.sim(new SimBitstamp(manyMarkets(3), { limits: { channelsPerConnection: 4 } }))
+    const raw = rawSocket(sim.wsUrl)
+    expect(await raw.opened).toBe(true)
+    for (const c of ['diff_order_book_', 'order_book_']) {
+      for (const s of ['t0000usd', 't0001usd', 't0002usd']) raw.ws.send(subscribe(c + s))
+    }
+    const answers = (f: Frame[]) => f.filter((x) => x.event !== 'data')
+    await raw.until((f) => answers(f).length === 6, 'six answers')
+    const errors = answers(raw.frames).filter((x) => x.event === 'bts:error')
+    expect(errors.map((x) => [x.channel, x.data?.message])).toEqual([
+      ['order_book_t0001usd', 'Maximum number of subscriptions reached.'],
+      ['order_book_t0002usd', 'Maximum number of subscriptions reached.'],
+    ])
+    expect(sim.refusedSubscriptions).toBe(2)
+    // 50 frames a second: 44 heartbeats more (6 sent already), the rest are refused.
+    for (let i = 0; i < 50; i++) raw.ws.send('{"event":"bts:heartbeat"}')
+    await raw.until((f) => answers(f).length === 56, '50 more answers')
+    const later = answers(raw.frames).slice(6)
+    expect(later.filter((x) => x.event === 'bts:heartbeat').length).toBe(44)
+    const limited = later.filter((x) => x.event === 'bts:error')
+    expect(limited.map((x) => x.data?.message)).toEqual(Array(6).fill('Rate limit exceeded.'))
+    expect(sim.rateLimitedFrames).toBe(6)
+    expect(raw.ws.readyState).toBe(WebSocket.OPEN)
+    raw.ws.close()
+  })
+
+  test('the 21st connection within 10 s is refused with HTTP 429', async () => {
+    const sim = feeds.sim(new SimBitstamp(SIM_FEW()))
+    const sockets = Array.from({ length: 21 }, () => rawSocket(sim.wsUrl))
+    const opened = await Promise.all(sockets.map((s) => s.opened))
+    expect(opened.filter((x) => !x).length).toBe(1)
+    expect(sim.refusedConnects).toBe(1)
+    for (const s of sockets) s.ws.close()
+  })
+
+  test('snapshots queued behind the REST budget bring every book live with no 429', async () => {
+    // The venue's and the budget's windows scaled down (10 a second), so the queue shows in a
+    // few seconds: 24 books (of a 1,500-market listing) need three windows. The budget's window
+    // is a tenth longer: a request reaches the venue a few ms after its weight is taken, and on
+    // windows this short that lag would otherwise count one window's requests in the next.
+    const sim = feeds.sim(new SimBitstamp(manyMarkets(1500), { limits: { restPerSecond: 10 } }))
+    const budget = new RestBudget({ ...bitstamp.limits.rest, weight: 10, windowMs: 1100 })
+    const pairs = manyMarkets(1500)
+      .slice(900, 924)
+      .map((m) => `${m.base}/${m.quote}`)
+    const feed = feeds.start(bitstamp, sim, pairs, { budget })
+    for (const pair of pairs) await bookWhere(feed, pair, undefined, 8000)
+    for (const pair of pairs.slice(0, 3)) expectSame(feed, pair, sim.book(pair))
+    expect(sim.throttled).toBe(0)
+    expect(budget.stats.throttled + budget.stats.banned).toBe(0)
+    expect(budget.stats.peakWeight).toBeLessThanOrEqual(8)
+    expect(bookRequests(sim)).toBe(24)
+    expect([sim.refusedSubscriptions, sim.rateLimitedFrames, sim.refusedConnects]).toEqual([
+      0, 0, 0,
+    ])
+    expect(feed.conn.stats.errors).toEqual({})
+  })
+})
+
+describe('bitstamp: 24 h volumes', () => {
+  test('one GET /api/v2/ticker/ gives volume x vwap per market', async () => {
+    const sim = feeds.sim(
+      new SimBitstamp([
+        { base: 'BTC', quote: 'USD', book: makeBook(60000, 5, 1, 0), volume24h: 80_000_000 },
+        { base: 'ETH', quote: 'USDT', book: makeBook(3000, 5, 0.1, 1), volume24h: 5_000_000 },
+        { base: 'LTC', quote: 'USD' },
+      ]),
+    )
+    const signal = new AbortController().signal
+    const volumes = await bitstamp.fetchVolumes!(sim.restUrl, { fetch, signal })
+    expect([...volumes.keys()]).toEqual(['BTC/USD', 'ETH/USDT', 'LTC/USD'])
+    expect(volumes.get('BTC/USD')!).toBeCloseTo(80_000_000, 0)
+    expect(volumes.get('ETH/USDT')!).toBeCloseTo(5_000_000, 0)
+    // Without a volume the sim lists a deterministic one (earlier markets trade more).
+    expect(volumes.get('LTC/USD')!).toBeCloseTo(10_000_000 / 3, 0)
+    expect(sim.server.requests).toEqual(['/api/v2/ticker/'])
+    const one = (await (await fetch(`${sim.restUrl}/api/v2/ticker/btcusd/`)).json()) as object
+    expect(Object.keys(one)).toContain('vwap')
+  })
+
+  test('a real ticker body gives the quote volume ccxt computed from it; bad rows are skipped', async () => {
+    // ccxt/ccxt ts/src/test/static/response/bitstamp.json: Bitstamp's BTC/USDT ticker of
+    // 2024-03-13 and ccxt's parse of it (quoteVolume 9586192.71102062). The all-markets
+    // endpoint adds `pair` to each row.
+    const recorded = {
+      timestamp: '1710328241',
+      open: '71448',
+      high: '73656',
+      low: '68626',
+      last: '73285',
+      volume: '135.29692054',
+      vwap: '70853',
+      bid: '73353',
+      ask: '73367',
+      side: '0',
+      open_24: '72144',
+      percent_change_24: '1.58',
+      pair: 'BTC/USDT',
+    }
+    const body = [
+      recorded,
+      { ...recorded, pair: 'ETH/USD', volume: '-1' },
+      { ...recorded, pair: 'XRP/USD', vwap: null },
+      { ...recorded, pair: 'USDUSD' },
+      null,
+    ]
+    const stub = (async () => Response.json(body)) as unknown as typeof fetch
+    const signal = new AbortController().signal
+    const volumes = await bitstamp.fetchVolumes!('http://bitstamp.test', { fetch: stub, signal })
+    expect([...volumes.keys()]).toEqual(['BTC/USDT'])
+    expect(volumes.get('BTC/USDT')!).toBeCloseTo(9586192.71102062, 6)
+    const notList = (async () => Response.json({ error: 'x' })) as unknown as typeof fetch
+    const err = bitstamp.fetchVolumes!('http://bitstamp.test', { fetch: notList, signal })
+    await expect(err).rejects.toThrow('ticker list is not a list')
+    expect(Object.keys(bitstamp.distinctAssets ?? {})).toEqual(['UST'])
   })
 })

@@ -6,7 +6,8 @@ import { SimBybit, topicOf, topTopicOf } from '../../src/venues/bybit/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { SimMarket } from '../../src/venues/sim/venue.ts'
 import { ExchangeError, ParseError, type VenueEvent } from '../../src/venues/venue.ts'
-import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions } from '../support.ts'
+import { allLive, bookWhere, readLines, rows, useFeeds } from '../support.ts'
+import type { Feed, FeedOptions } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures/bybit`
 
@@ -666,7 +667,8 @@ describe('bybit: venue behaviour', () => {
     await new Promise((resolve) => (ws.onopen = resolve))
     const args = Array.from({ length: 11 }, () => 'orderbook.50.BTCUSDT')
     ws.send(JSON.stringify({ req_id: 'x', op: 'subscribe', args }))
-    expect(await reply).toMatchObject({ success: false, ret_msg: 'error:args size >10' })
+    expect(await reply).toMatchObject({ success: false, ret_msg: 'args size >10' })
+    expect(sim.limited.argsPerRequest).toBe(1)
     ws.close()
   })
 
@@ -732,5 +734,164 @@ describe('bybit: a lost delta on the recorded session is a gap (issue "One owner
       // The delta right after the loss names the one before it: 100 + lost, not 100 + lost + 1.
       expect(outcomes).toEqual([`sequence ${100 + lost}->${101 + lost}`])
     }
+  })
+})
+
+describe('bybit: limits the simulated venue enforces', () => {
+  const opened = (ws: WebSocket) =>
+    new Promise<boolean>((resolve) => {
+      ws.onopen = () => resolve(true)
+      ws.onclose = () => resolve(false)
+    })
+  type Ack = { success: boolean; ret_msg: string; req_id?: string }
+  /** The next `n` frames a socket receives, parsed. */
+  const replies = (ws: WebSocket, n: number) =>
+    new Promise<Ack[]>((resolve) => {
+      const got: Ack[] = []
+      ws.onmessage = (m) => got.push(JSON.parse(String(m.data))) === n && resolve(got)
+    })
+
+  test('more than 21,000 characters of args on a connection: the request past it is refused', async () => {
+    // 330 markets with 17-character symbols: 660 topics, ~21,400 characters as a JSON array.
+    const bases = Array.from({ length: 330 }, (_, i) => `A${String(i).padStart(12, '0')}`)
+    const sim = feeds.sim(new SimBybit(bases.map((base) => ({ base, quote: 'USDT' }))))
+    sim.autoSnapshot = false
+    const ws = new WebSocket(sim.wsUrl)
+    await opened(ws)
+    const frames = bybit.subscribe(bases.map((b) => `${b}USDT`))
+    const got = replies(ws, frames.length)
+    for (const f of frames) ws.send(f)
+    const acks = await got
+    const refused = acks.findIndex((a) => !a.success)
+    expect(refused).toBeGreaterThan(0)
+    expect(acks[refused]).toMatchObject({ success: false, ret_msg: 'args length >21000' })
+    // Every request after the limit is refused too; what is held stays under it.
+    expect(acks.slice(refused).every((a) => !a.success)).toBe(true)
+    const held = [...sim.topics.get([...sim.server.clients][0]!.data.id)!]
+    expect(JSON.stringify(held).length).toBeLessThanOrEqual(21_000)
+    expect(held.length).toBe(refused * 10)
+    expect(sim.limited.argsChars).toBe(acks.length - refused)
+    ws.close()
+  })
+
+  test('connections past 500 in 5 minutes and REST requests past 600 in 5 s are answered 403', async () => {
+    const sim = feeds.sim(new SimBybit(MARKETS(), { connectsPer5Min: 2, requestsPer5s: 2 }))
+    const sockets = Array.from({ length: 3 }, () => new WebSocket(sim.wsUrl))
+    expect((await Promise.all(sockets.map(opened))).filter(Boolean).length).toBe(2)
+    expect(sim.limited.connects).toBe(1)
+    for (const ws of sockets) ws.close()
+    const get = () => fetch(`${sim.restUrl}/v5/market/tickers?category=spot`)
+    expect([(await get()).status, (await get()).status]).toEqual([200, 200])
+    const refused = await get()
+    expect([refused.status, await refused.text()]).toEqual([403, 'access too frequent'])
+    // The IP then waits 10 minutes: every request meanwhile gets the same answer.
+    expect((await fetch(`${sim.restUrl}/v5/market/instruments-info?category=spot`)).status).toBe(
+      403,
+    )
+    expect(sim.limited.throttled).toBe(2)
+  })
+})
+
+describe('bybit: the product within the limits', () => {
+  test('a full shard: frames of at most 10 args, all of them under 21,000 characters', () => {
+    const per = bybit.limits.marketsPerConnection
+    // Long symbols (20 characters) for the worst case.
+    const natives = Array.from({ length: per }, (_, i) => `A${String(i).padStart(15, '0')}USDT`)
+    const frames = bybit.subscribe(natives).map((f) => JSON.parse(f) as { args: string[] })
+    expect(frames.every((f) => f.args.length <= 10)).toBe(true)
+    const args = frames.flatMap((f) => f.args)
+    expect(args.length).toBe(2 * per)
+    expect(JSON.stringify(args).length).toBeLessThan(21_000 / 2)
+    const { count, windowMs } = bybit.limits.connects
+    expect(count / windowMs).toBeLessThan(500 / 300_000)
+    expect(bybit.limits.rest).toMatchObject({ weight: 600, windowMs: 5000 })
+  })
+
+  test('a shard of 100 markets comes live on one connection with nothing refused', async () => {
+    const n = bybit.limits.marketsPerConnection
+    const bases = Array.from({ length: n }, (_, i) => `C${i}`)
+    const sim = feeds.sim(
+      new SimBybit(bases.map((base) => ({ base, quote: 'USDT', book: makeBook(100, 5, 0.01) }))),
+    )
+    const pairs = bases.map((b) => `${b}/USDT`)
+    const feed = feeds.start(bybit, sim, pairs)
+    await allLive(feed.books, () => true, 10_000)
+    expect(sim.topics.get(lastClient(sim))!.size).toBe(2 * n)
+    expect(sim.requests('subscribe').every((r) => (r.args as string[]).length <= 10)).toBe(true)
+    expect(sim.limited).toEqual({ throttled: 0, connects: 0, argsPerRequest: 0, argsChars: 0 })
+    expect(feed.conn.stats.errors).toEqual({})
+  })
+})
+
+describe('bybit: 24 h volumes', () => {
+  test('fetchVolumes reads turnover24h of the Trading markets from the spot tickers', async () => {
+    const sim = feeds.sim(
+      new SimBybit(
+        [
+          { base: 'BTC', quote: 'USDT', book: makeBook(60000), volume24h: 243_765_620.5 },
+          { base: 'ETH', quote: 'USDC', book: makeBook(3000), volume24h: 1_000 },
+          { base: 'SOL', quote: 'USDT', trading: false, volume24h: 5 },
+        ],
+        { symbols: { 'ETH/USDC': 'ETHUSDCX' } },
+      ),
+    )
+    const signal = AbortSignal.timeout(3000)
+    const volumes = await bybit.fetchVolumes!(sim.restUrl, { fetch, signal })
+    expect([...volumes]).toEqual([
+      ['BTC/USDT', 243_765_620.5],
+      ['ETH/USDC', 1_000],
+    ])
+    expect(sim.server.requests).toContain('/v5/market/tickers?category=spot')
+  })
+
+  test('the documented spot ticker parses; bad rows are skipped, a retCode is an error', async () => {
+    // The spot response example of docs/v5/market/tickers.mdx, then rows a venue could send wrong.
+    const documented = {
+      symbol: 'BTCUSDT',
+      bid1Price: '20517.96',
+      bid1Size: '2',
+      ask1Price: '20527.77',
+      ask1Size: '1.862172',
+      lastPrice: '20533.13',
+      prevPrice24h: '20393.48',
+      price24hPcnt: '0.0068',
+      highPrice24h: '21128.12',
+      lowPrice24h: '20318.89',
+      turnover24h: '243765620.65899866',
+      volume24h: '11801.27771',
+      usdIndexPrice: '20784.12009279',
+    }
+    const list = [
+      documented,
+      { symbol: 'ETHUSDT', turnover24h: '' },
+      { symbol: 'SOLUSDT', turnover24h: 12 },
+      { turnover24h: '1' },
+      null,
+      { symbol: 'XRPUSDT', turnover24h: '1.5' },
+    ]
+    const instruments = ['BTC', 'ETH', 'SOL'].map((b) => ({
+      symbol: `${b}USDT`,
+      baseCoin: b,
+      quoteCoin: 'USDT',
+      status: 'Trading',
+    }))
+    const answer = (tickers: unknown) =>
+      (async (input: string | URL | Request) =>
+        Response.json(
+          String(input).includes('/instruments-info')
+            ? { retCode: 0, retMsg: 'OK', result: { list: instruments, nextPageCursor: '' } }
+            : tickers,
+        )) as typeof fetch
+    const signal = AbortSignal.timeout(3000)
+    const ok = { retCode: 0, retMsg: 'OK', result: { category: 'spot', list } }
+    const volumes = await bybit.fetchVolumes!('http://bybit.test', { fetch: answer(ok), signal })
+    expect([...volumes]).toEqual([['BTC/USDT', 243_765_620.65899866]])
+    const failing = { retCode: 10006, retMsg: 'Too many visits!', result: {} }
+    const err = await bybit.fetchVolumes!('http://bybit.test', {
+      fetch: answer(failing),
+      signal,
+    }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ExchangeError)
+    expect(bybit.distinctAssets?.NEIRO).toBeDefined()
   })
 })

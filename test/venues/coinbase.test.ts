@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'bun:test'
-import { coinbase } from '../../src/venues/coinbase/index.ts'
+import { Books } from '../../src/book/books.ts'
+import { COINBASE_L2_PER_CONNECTION, coinbase } from '../../src/venues/coinbase/index.ts'
+import { VenueFeed } from '../../src/venues/feed.ts'
 import {
   encodeExchangeCapture,
   SimCoinbase,
@@ -9,11 +11,13 @@ import {
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { SimMarket } from '../../src/venues/sim/venue.ts'
 import type { SnapshotEvent, VenueEvent } from '../../src/venues/venue.ts'
-import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions } from '../support.ts'
+import { bookWhere, readLines, rows, silent, stopAfterEach, useFeeds } from '../support.ts'
+import type { Feed, FeedOptions } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures/coinbase`
 
 const feeds = useFeeds()
+const track = stopAfterEach()
 
 const MARKETS = (): SimMarket[] => [
   { base: 'BTC', quote: 'USD', book: makeBook(60000, 20, 0.01) },
@@ -436,5 +440,238 @@ describe('coinbase: venue behaviour', () => {
       '/api/v3/brokerage/market/products?product_type=SPOT&offset=2',
       '/api/v3/brokerage/market/products?product_type=SPOT&offset=4',
     ])
+  })
+})
+
+/** `n` markets `T0000/USD`, `T0001/USD`, ... with small books (a listing at real-venue scale). */
+const manyMarkets = (n: number): SimMarket[] =>
+  Array.from({ length: n }, (_, i) => ({
+    base: `T${String(i).padStart(4, '0')}`,
+    quote: 'USD',
+    book: makeBook(100 + i, 5, 0.01),
+  }))
+
+type Frame = { type?: string; channel?: string; message?: string; events?: unknown[] }
+
+/** A raw client socket: the frames it got, parsed, and a wait on them. */
+function rawSocket(url: string) {
+  const ws = new WebSocket(url)
+  const frames: Frame[] = []
+  let wake = () => {}
+  ws.onmessage = (m) => {
+    frames.push(JSON.parse(String(m.data)) as Frame)
+    wake()
+  }
+  const opened = new Promise<boolean>((resolve) => {
+    ws.onopen = () => resolve(true)
+    ws.onclose = () => resolve(false)
+  })
+  /** Resolves once `check` holds over the frames received, re-checked on every frame. */
+  const until = (check: (frames: Frame[]) => boolean, what: string, timeoutMs = 3000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs)
+      const test = () => {
+        if (!check(frames)) return
+        clearTimeout(timer)
+        resolve()
+      }
+      wake = test
+      test()
+    })
+  return { ws, frames, opened, until }
+}
+
+const level2 = (type: string, ids: string[]) =>
+  JSON.stringify({ type, product_ids: ids, channel: 'level2' })
+
+describe('coinbase: limits', () => {
+  test('the module stays inside what the simulated venue enforces', () => {
+    const sim = feeds.sim(new SimCoinbase([], { heartbeatIntervalMs: 0 }))
+    const { limits } = coinbase
+    expect(COINBASE_L2_PER_CONNECTION).toBe(sim.limits.l2PerConnection)
+    expect(limits.marketsPerConnection).toBeLessThan(COINBASE_L2_PER_CONNECTION)
+    // The message limit is per IP: two connections at full rate stay within it.
+    expect(2 * limits.sendPerSecond).toBeLessThanOrEqual(sim.limits.messagesPerSecond)
+    expect(limits.connects.count / limits.connects.windowMs).toBeLessThan(
+      sim.limits.connectsPerSecond / 1000,
+    )
+    expect(Math.floor(limits.rest.weight * 0.8)).toBeLessThan(sim.limits.restPerSecond)
+  })
+
+  test('subscribe sends one channel per message and at most 30 level2 products in each', () => {
+    const natives = Array.from({ length: 70 }, (_, i) => `T${i}-USD`)
+    const frames = coinbase
+      .subscribe(natives)
+      .map((f) => JSON.parse(f) as { type: string; channel: string; product_ids: string[] })
+    expect(frames.map((f) => [f.channel, f.product_ids.length])).toEqual([
+      ['level2', 30],
+      ['level2', 30],
+      ['level2', 10],
+      ['heartbeats', 70],
+    ])
+    const l2 = frames.filter((f) => f.channel === 'level2').flatMap((f) => f.product_ids)
+    expect(l2).toEqual(natives)
+    expect(frames.every((f) => f.type === 'subscribe' && !('channels' in f))).toBe(true)
+  })
+
+  test('a level2 subscribe past 30 products on a connection is refused whole; the socket stays open', async () => {
+    const sim = feeds.sim(
+      new SimCoinbase(manyMarkets(40), { heartbeatIntervalMs: 0, snapshotsOnSubscribe: false }),
+    )
+    const ids = manyMarkets(40).map((m) => `${m.base}-${m.quote}`)
+    const raw = rawSocket(sim.wsUrl)
+    expect(await raw.opened).toBe(true)
+    raw.ws.send(level2('subscribe', ids.slice(0, 30)))
+    raw.ws.send(level2('subscribe', ids.slice(30, 31)))
+    // An unsubscribe frees a place.
+    raw.ws.send(level2('unsubscribe', ids.slice(0, 1)))
+    raw.ws.send(level2('subscribe', ids.slice(30, 31)))
+    const answers = (f: Frame[]) =>
+      f.filter((x) => x.type === 'error' || x.channel === 'subscriptions')
+    await raw.until((f) => answers(f).length === 4, 'four answers')
+    const [first, refused, , last] = answers(raw.frames)
+    expect(first!.channel).toBe('subscriptions')
+    expect(refused).toEqual({
+      type: 'error',
+      message: 'too many L2 streams requested in a single session',
+    })
+    expect(last!.channel).toBe('subscriptions')
+    const client = [...sim.server.clients][0]!
+    expect(sim.session(client).level2.size).toBe(30)
+    expect(sim.session(client).level2.has(ids[30]!)).toBe(true)
+    expect(sim.refusedL2).toBe(1)
+    expect(raw.ws.readyState).toBe(WebSocket.OPEN)
+    // The parser reports the refusal as a venue error.
+    const events = coinbase.createParser(new Map())(JSON.stringify(refused), 0)
+    expect(events).toEqual([
+      { type: 'venue-error', message: 'too many L2 streams requested in a single session' },
+    ])
+    raw.ws.close()
+  })
+
+  test('the 9th connection within a second is refused with HTTP 429', async () => {
+    const sim = feeds.sim(new SimCoinbase(MARKETS(), { heartbeatIntervalMs: 0 }))
+    const sockets = Array.from({ length: 9 }, () => rawSocket(sim.wsUrl))
+    const opened = await Promise.all(sockets.map((s) => s.opened))
+    expect(opened.filter((x) => !x).length).toBe(1)
+    expect(sim.refusedConnects).toBe(1)
+    for (const s of sockets) s.ws.close()
+  })
+
+  test('REST past 15 requests a second is answered 429', async () => {
+    const sim = feeds.sim(new SimCoinbase(MARKETS(), { heartbeatIntervalMs: 0 }))
+    const url = `${sim.restUrl}/api/v3/brokerage/market/products?product_type=SPOT`
+    const statuses = await Promise.all(
+      Array.from({ length: 17 }, async () => (await fetch(url)).status),
+    )
+    expect(statuses.filter((s) => s === 429).length).toBe(2)
+    expect(sim.throttled).toBe(2)
+  })
+
+  test('a connection of marketsPerConnection books from a 1,500-market listing goes live within every limit', async () => {
+    const markets = manyMarkets(1500)
+    const sim = feeds.sim(new SimCoinbase(markets, { heartbeatIntervalMs: 0 }))
+    const wanted = markets
+      .slice(600, 600 + coinbase.limits.marketsPerConnection)
+      .map((m) => `${m.base}/${m.quote}`)
+    const feed = feeds.start(coinbase, sim, wanted)
+    await allLive(feed, wanted)
+    for (const pair of wanted.slice(0, 3)) expectSame(feed, pair, sim.book(pair))
+    expect(level2Requests(sim)).toEqual([`subscribe ${wanted.map((p) => p.replace('/', '-'))}`])
+    expect([sim.refusedL2, sim.rateLimited, sim.refusedConnects, sim.throttled]).toEqual([
+      0, 0, 0, 0,
+    ])
+    expect(feed.conn.stats.errors).toEqual({})
+  })
+
+  test('a VenueFeed shards 60 markets over three connections, all live within the per-IP limits', async () => {
+    const markets = manyMarkets(60)
+    const sim = feeds.sim(new SimCoinbase(markets, { heartbeatIntervalMs: 0 }))
+    const books = new Books()
+    const feed = new VenueFeed({
+      venue: coinbase,
+      wsUrl: sim.wsUrl,
+      restUrl: sim.restUrl,
+      books,
+      log: silent,
+    })
+    track(feed)
+    feed.setMarkets(await feed.listMarkets(new AbortController().signal))
+    feed.start()
+    await feed.settled()
+    expect(feed.connections.map((c) => c.pairs.length)).toEqual([25, 25, 10])
+    await allLiveBooks(books, 60)
+    expect([sim.refusedL2, sim.rateLimited, sim.refusedConnects, sim.throttled]).toEqual([
+      0, 0, 0, 0,
+    ])
+    expect(sim.server.connections).toBe(3)
+  })
+})
+
+/** Resolves once `n` coinbase books are live (checked on every book event). */
+async function allLiveBooks(books: Books, n: number): Promise<void> {
+  const live = () => [...books.ofVenue('coinbase')].filter((e) => e.state === 'live').length
+  if (live() < n) await books.events.next('live', () => live() === n, 5000)
+}
+
+describe('coinbase: 24 h volumes', () => {
+  test('the product list gives approximate_quote_24h_volume; alias books are not listed twice', async () => {
+    const markets: SimMarket[] = [
+      { base: 'BTC', quote: 'USD', book: makeBook(60000, 5, 0.01), volume24h: 900_000_000 },
+      { base: 'BTC', quote: 'USDC', volume24h: 5 },
+      { base: 'ETH', quote: 'USDT', book: makeBook(3000, 5, 0.01) },
+      { base: 'XRP', quote: 'USD', trading: false, volume24h: 7 },
+    ]
+    const sim = feeds.sim(new SimCoinbase(markets, { heartbeatIntervalMs: 0 }))
+    const signal = new AbortController().signal
+    const volumes = await coinbase.fetchVolumes!(sim.restUrl, { fetch, signal })
+    expect([...volumes]).toEqual([
+      ['BTC/USD', 900_000_000],
+      ['ETH/USDT', Math.round(10_000_000 / 3)],
+    ])
+    expect(sim.server.requests).toEqual(['/api/v3/brokerage/market/products?product_type=SPOT'])
+  })
+
+  test('recorded prices and base volumes give volume_24h x price; bad rows are skipped', async () => {
+    // The capture's Exchange-feed tickers carry each product's real `price` and `volume_24h`
+    // (base), the fields the product list has; without approximate_quote_24h_volume their
+    // product is the quote volume.
+    const tickers = new Map<string, { price: string; volume_24h: string }>()
+    for (const line of await readLines(`${FIX}/COINBASE_ws_28_0.frames.jsonl`)) {
+      const f = JSON.parse(line) as { type?: string; product_id?: string }
+      if (f.type === 'ticker' && !tickers.has(f.product_id!)) tickers.set(f.product_id!, f as never)
+    }
+    expect(tickers.size).toBe(10)
+    const product = (id: string, extra: object) => {
+      const [base, quote] = id.split('-')
+      return {
+        product_id: id,
+        base_currency_id: base,
+        quote_currency_id: quote,
+        status: 'online',
+        ...extra,
+      }
+    }
+    const products = [...tickers].map(([id, t]) =>
+      product(id, { price: t.price, volume_24h: t.volume_24h }),
+    )
+    products.push(
+      product('BAD-USD', { price: '1', volume_24h: 'lots' }),
+      product('QV-USD', { price: '2', volume_24h: '3', approximate_quote_24h_volume: '7.5' }),
+      product('ALIAS-USDC', { price: '1', volume_24h: '1', alias: 'ALIAS-USD' }),
+    )
+    const body = { products: [...products, null, 'x'], num_products: products.length + 2 }
+    const stub = (async () => Response.json(body)) as unknown as typeof fetch
+    const signal = new AbortController().signal
+    const volumes = await coinbase.fetchVolumes!('http://coinbase.test', { fetch: stub, signal })
+    expect(volumes.size).toBe(11)
+    // BAND-GBP in the capture: 94381.28 BAND at 14.7775.
+    expect(volumes.get('BAND/GBP')).toBe(94381.28 * 14.7775)
+    for (const [id, t] of tickers) {
+      expect(volumes.get(id.replace('-', '/'))).toBe(Number(t.volume_24h) * Number(t.price))
+    }
+    expect(volumes.get('QV/USD')).toBe(7.5)
+    expect(volumes.has('BAD/USD') || volumes.has('ALIAS/USDC')).toBe(false)
+    expect(coinbase.distinctAssets).toBeUndefined()
   })
 })

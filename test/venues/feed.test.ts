@@ -102,3 +102,39 @@ describe('VenueFeed', () => {
     expect(feed.connections).toHaveLength(0)
   })
 })
+
+describe('RestBudget', () => {
+  test('a 429 pauses every request until its Retry-After; 418s are never earned', async () => {
+    const { RestBudget } = await import('../../src/venues/rest-budget.ts')
+    let now = 1_000_000
+    const answers: Response[] = [new Response('{}', { status: 429, headers: { 'retry-after': '7' } })]
+    const budget = new RestBudget(
+      { weight: 100, windowMs: 60_000, snapshotCost: 5, usedWeightHeader: 'x-used' },
+      { fetch: (async () => answers.shift() ?? new Response('{}', { headers: { 'x-used': '70' } })) as unknown as typeof fetch, now: () => now },
+    )
+    expect(budget.tryTake(5)).toBe(0)
+    await budget.observing('http://venue/depth')
+    expect(budget.stats.throttled).toBe(1)
+    // Nothing may go out before Retry-After, whatever the weight left.
+    expect(budget.tryTake(5)).toBe(7000)
+    now += 7000
+    expect(budget.tryTake(5)).toBe(0)
+    // The venue's own count wins over ours: 70 used of 80 usable (80 % of 100).
+    await budget.observing('http://venue/depth')
+    expect(budget.stats.venueUsedWeight).toBe(70)
+    expect(budget.tryTake(5)).toBe(0)
+    expect(budget.tryTake(10)).toBeGreaterThan(0)
+    expect(budget.stats.banned).toBe(0)
+  })
+
+  test("a venue's own slow-down status pauses as long as it says (Bybit 403)", async () => {
+    const { RestBudget } = await import('../../src/venues/rest-budget.ts')
+    const now = 5_000
+    const budget = new RestBudget(
+      { weight: 600, windowMs: 5000, snapshotCost: 1, pauseOn: { 403: 600_000 } },
+      { fetch: (async () => new Response('access too frequent', { status: 403 })) as unknown as typeof fetch, now: () => now },
+    )
+    await budget.observing('http://venue/x')
+    expect(budget.tryTake(1)).toBe(600_000)
+  })
+})

@@ -5,9 +5,11 @@ import { applySnapshot, applyUpdate } from '../../src/book/sync.ts'
 import { krakenChecksum } from '../../src/venues/kraken/checksum.ts'
 import { createKraken, kraken, quoteLevelNumbers } from '../../src/venues/kraken/index.ts'
 import { checksumOf, crc32Of, reencodeV1, SimKraken } from '../../src/venues/kraken/sim.ts'
+import type { ClientRequest } from '../../src/venues/kraken/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { SimMarket } from '../../src/venues/sim/venue.ts'
-import { ParseError, toLevel, type Venue, type VenueEvent } from '../../src/venues/venue.ts'
+import { ExchangeError, ParseError, toLevel } from '../../src/venues/venue.ts'
+import type { Venue, VenueEvent } from '../../src/venues/venue.ts'
 import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures`
@@ -399,7 +401,8 @@ describe('kraken: venue behaviour', () => {
   test('a rejected subscription is a venue error for that pair, which is subscribed again; pings are answered', async () => {
     const venue = {
       ...kraken,
-      limits: { ...kraken.limits, pingIntervalMs: 30, sendPerSecond: 100 },
+      // 16 pings a second: within the 20 frames a second the sim allows a connection.
+      limits: { ...kraken.limits, pingIntervalMs: 60, sendPerSecond: 100 },
     }
     const { sim, feed } = simFeed(['BTC/USD'], { venue })
     await bookWhere(feed, 'BTC/USD')
@@ -479,5 +482,231 @@ describe('kraken: venue behaviour', () => {
     expect(createKraken({ depth: 1000 }).sync.maxDepth).toBe(1000)
     expect(kraken.sync.maxDepth).toBe(25)
     expect(kraken.wsUrl('wss://ws.kraken.com/v2', ['BTC/USD'])).toBe('wss://ws.kraken.com/v2')
+  })
+})
+
+/** `n` markets `T0000/USD`, `T0001/USD`, ... with small books (a listing at real-venue scale). */
+const manyMarkets = (n: number): SimMarket[] =>
+  Array.from({ length: n }, (_, i) => ({
+    base: `T${String(i).padStart(4, '0')}`,
+    quote: 'USD',
+    book: makeBook(100 + i, 5, 0.01),
+  }))
+
+type Frame = Record<string, unknown>
+
+/** A raw client socket: the frames it got, parsed, and a wait on them. */
+function rawSocket(url: string) {
+  const ws = new WebSocket(url)
+  const frames: Frame[] = []
+  let wake = () => {}
+  ws.onmessage = (m) => {
+    frames.push(JSON.parse(String(m.data)) as Frame)
+    wake()
+  }
+  const opened = new Promise<boolean>((resolve) => {
+    ws.onopen = () => resolve(true)
+    ws.onclose = () => resolve(false)
+  })
+  /** Resolves once `check` holds over the frames received, re-checked on every frame. */
+  const until = (check: (frames: Frame[]) => boolean, what: string, timeoutMs = 3000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs)
+      const test = () => {
+        if (!check(frames)) return
+        clearTimeout(timer)
+        resolve()
+      }
+      wake = test
+      test()
+    })
+  return { ws, frames, opened, until }
+}
+
+describe('kraken: limits', () => {
+  test('the module stays inside what the simulated venue enforces', () => {
+    const sim = feeds.sim(new SimKraken([], { heartbeatMs: 0 }))
+    const { limits } = kraken
+    expect(limits.marketsPerConnection).toBeLessThanOrEqual(sim.limits.symbolsPerConnection / 2)
+    expect(limits.sendPerSecond).toBeLessThan(sim.limits.framesPerSecond)
+    expect(limits.connects.count / limits.connects.windowMs).toBeLessThan(
+      sim.limits.connects / sim.limits.connectWindowMs,
+    )
+    // Kraken: one public call a second stays within its limits.
+    expect(limits.rest.weight / limits.rest.windowMs).toBeLessThanOrEqual(1 / 1000)
+  })
+
+  test('subscribe frames name at most marketsPerConnection symbols each, all of them in order', () => {
+    const natives = Array.from({ length: 250 }, (_, i) => `T${i}/USD`)
+    const frames = kraken.subscribe(natives).map((f) => JSON.parse(f) as ClientRequest)
+    expect(frames.map((f) => f.params!.symbol!.length)).toEqual([100, 100, 50])
+    expect(frames.flatMap((f) => f.params!.symbol!)).toEqual(natives)
+    expect(frames.every((f) => f.method === 'subscribe' && f.params!.depth === 25)).toBe(true)
+    expect(kraken.subscribe([])).toEqual([])
+  })
+
+  test('REST past one call a second is answered EGeneral:Too many requests, with a wait', async () => {
+    const sim = feeds.sim(new SimKraken(SIM_MARKETS(), { heartbeatMs: 0 }))
+    const url = `${sim.restUrl}/0/public/AssetPairs`
+    const bodies = await Promise.all(
+      [1, 2, 3].map(async () => (await (await fetch(url)).json()) as { error: string[] }),
+    )
+    expect(bodies.map((b) => b.error)).toContainEqual(['EGeneral:Too many requests'])
+    expect(sim.throttled).toBe(1)
+    // The module reads it as the venue asking to wait a few seconds.
+    const signal = new AbortController().signal
+    const err = await kraken.listMarkets(sim.restUrl, { fetch, signal }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ExchangeError)
+    expect((err as ExchangeError).message).toContain('EGeneral:Too many requests')
+    expect((err as ExchangeError).retryAfterMs).toBe(5000)
+    expect(sim.throttled).toBe(2)
+  })
+
+  test('frames past 20 a second on one connection are answered "Exceeded msg rate"; it stays open', async () => {
+    const sim = feeds.sim(new SimKraken(SIM_MARKETS(), { heartbeatMs: 0 }))
+    const raw = rawSocket(sim.wsUrl)
+    expect(await raw.opened).toBe(true)
+    for (let i = 1; i <= 25; i++) raw.ws.send(JSON.stringify({ method: 'ping', req_id: i }))
+    const replies = (f: Frame[]) => f.filter((x) => x.req_id !== undefined)
+    await raw.until((f) => replies(f).length === 25, '25 replies')
+    const refused = replies(raw.frames).filter((x) => x.error === 'Exceeded msg rate')
+    expect(refused.map((x) => x.req_id)).toEqual([21, 22, 23, 24, 25])
+    expect(refused[0]).toMatchObject({ method: 'ping', success: false })
+    expect(sim.rateLimitedFrames).toBe(5)
+    expect(raw.ws.readyState).toBe(WebSocket.OPEN)
+    raw.ws.close()
+  })
+
+  test('symbols past 200 on one connection get an error ack each; the rest are subscribed', async () => {
+    const sim = feeds.sim(new SimKraken(manyMarkets(203), { heartbeatMs: 0 }))
+    const raw = rawSocket(sim.wsUrl)
+    expect(await raw.opened).toBe(true)
+    const symbols = manyMarkets(203).map((m) => `${m.base}/${m.quote}`)
+    const params = { channel: 'book', symbol: symbols, depth: 10, snapshot: false }
+    raw.ws.send(JSON.stringify({ method: 'subscribe', params, req_id: 1 }))
+    const acks = (f: Frame[]) => f.filter((x) => x.method === 'subscribe')
+    await raw.until((f) => acks(f).length === 203, '203 acks')
+    const failed = acks(raw.frames).filter((x) => x.success === false)
+    expect(failed.map((x) => x.symbol)).toEqual(symbols.slice(200))
+    expect(failed[0]!.error).toBe('Exceeded 200 symbols per connection')
+    expect(sim.subscribed()).toEqual(symbols.slice(0, 200))
+    expect(sim.refusedSymbols).toBe(3)
+    // The parser reports each as a venue error for that book.
+    const events = kraken.createParser(new Map([[symbols[200]!, symbols[200]!]]))(
+      JSON.stringify(failed[0]),
+      0,
+    )
+    expect(events).toEqual([
+      { type: 'venue-error', message: `subscribe: ${failed[0]!.error}`, pair: symbols[200] },
+    ])
+    raw.ws.close()
+  })
+
+  test('the 21st connection within 10 s is refused with HTTP 429', async () => {
+    const sim = feeds.sim(new SimKraken(SIM_MARKETS(), { heartbeatMs: 0 }))
+    const sockets = Array.from({ length: 21 }, () => rawSocket(sim.wsUrl))
+    const opened = await Promise.all(sockets.map((s) => s.opened))
+    expect(opened.filter((x) => !x).length).toBe(1)
+    expect(sim.refusedConnects).toBe(1)
+    expect(sim.server.connections).toBe(20)
+    for (const s of sockets) s.ws.close()
+  })
+
+  test('a connection of marketsPerConnection books from a 1,500-market listing goes live within every limit', async () => {
+    const markets = manyMarkets(1500)
+    const sim = feeds.sim(new SimKraken(markets, { heartbeatMs: 0 }))
+    const pairs = markets.slice(700, 700 + kraken.limits.marketsPerConnection)
+    const wanted = pairs.map((m) => `${m.base}/${m.quote}`)
+    const feed = feeds.start(kraken, sim, wanted)
+    for (const pair of wanted) await bookWhere(feed, pair)
+    for (const pair of wanted.slice(0, 3)) expectSame(feed, sim, pair, 25)
+    const subscribes = sim.requests.filter((r) => r.method === 'subscribe')
+    expect(subscribes.length).toBe(1)
+    expect(subscribes[0]!.params!.symbol).toEqual(wanted)
+    expect([sim.throttled, sim.rateLimitedFrames, sim.refusedSymbols, sim.refusedConnects]).toEqual(
+      [0, 0, 0, 0],
+    )
+    expect(feed.conn.stats.errors).toEqual({})
+  })
+})
+
+/** The Ticker entries of the recorded v1 ticker channel (the same object REST Ticker returns). */
+async function capturedTickers(): Promise<Map<string, { v: string[]; p: string[] }>> {
+  const out = new Map<string, { v: string[]; p: string[] }>()
+  for (const line of await readLines(`${FIX}/kraken/KRAKEN_ws_49_0.frames.jsonl`)) {
+    const msg = JSON.parse(line) as unknown
+    if (!Array.isArray(msg) || msg[msg.length - 2] !== 'ticker') continue
+    // The first ticker of each pair.
+    const wsname = msg[msg.length - 1] as string
+    if (!out.has(wsname)) out.set(wsname, msg[1] as { v: string[]; p: string[] })
+  }
+  return out
+}
+
+describe('kraken: 24 h volumes', () => {
+  test("the simulated Ticker gives each online market's quote volume, one request for all", async () => {
+    const markets: SimMarket[] = [
+      { base: 'BTC', quote: 'USD', book: makeBook(60000, 5, 0.1), volume24h: 250_000_000 },
+      { base: 'ETH', quote: 'USD', book: makeBook(3000, 5, 0.01), volume24h: 90_000_000 },
+      { base: 'BTC', quote: 'USDT' },
+      { base: 'DOT', quote: 'USD', trading: false, volume24h: 1_000 },
+    ]
+    const sim = feeds.sim(new SimKraken(markets, { heartbeatMs: 0 }))
+    const signal = new AbortController().signal
+    const volumes = await kraken.fetchVolumes!(sim.restUrl, { fetch, signal })
+    expect([...volumes.keys()]).toEqual(['BTC/USD', 'ETH/USD', 'BTC/USDT'])
+    expect(volumes.get('BTC/USD')!).toBeCloseTo(250_000_000, 0)
+    expect(volumes.get('ETH/USD')!).toBeCloseTo(90_000_000, 0)
+    // Without a volume the sim lists a deterministic one (earlier markets trade more).
+    expect(volumes.get('BTC/USDT')!).toBeCloseTo(10_000_000 / 3, 0)
+    expect(sim.server.requests).toEqual(['/0/public/AssetPairs', '/0/public/Ticker'])
+  })
+
+  test('recorded ticker values give v[1] x p[1]; rows that are not readable are skipped', async () => {
+    const recorded = await capturedTickers()
+    expect(recorded.size).toBe(10)
+    // AssetPairs and Ticker keyed the Kraken way; the ticker objects are the recorded ones.
+    const keyOf = (wsname: string) => wsname.replace('/', '')
+    const assetPairs: Record<string, object> = {}
+    const ticker: Record<string, unknown> = {}
+    for (const [wsname, info] of recorded) {
+      assetPairs[keyOf(wsname)] = { wsname, status: 'online' }
+      ticker[keyOf(wsname)] = info
+    }
+    assetPairs['BADUSD'] = { wsname: 'BAD/USD', status: 'online' }
+    ticker['BADUSD'] = { v: ['1', '-2'], p: ['1', '1'] }
+    assetPairs['NOVUSD'] = { wsname: 'NOV/USD', status: 'online' }
+    ticker['NOVUSD'] = { p: ['1', '1'] }
+    ticker['UNLISTEDUSD'] = { v: ['1', '1'], p: ['1', '1'] }
+    const stub = (async (input: string | URL | Request) => {
+      const path = new URL(String(input)).pathname
+      const result = path.endsWith('/AssetPairs') ? assetPairs : ticker
+      return Response.json({ error: [], result })
+    }) as typeof fetch
+    const signal = new AbortController().signal
+    const volumes = await kraken.fetchVolumes!('http://kraken.test', { fetch: stub, signal })
+    expect(volumes.size).toBe(10)
+    // XMR/USD from the capture: 33470.74135600 XMR at a VWAP of 349.16721624.
+    expect(volumes.get('XMR/USD')).toBe(33470.741356 * 349.16721624)
+    for (const [wsname, info] of recorded) {
+      const pair = wsname.replace('XBT', 'BTC')
+      expect(volumes.get(pair)).toBe(Number(info.v[1]) * Number(info.p[1]))
+    }
+  })
+
+  test('a Ticker error list is an ExchangeError; Kraken LUNA, UST and REP are other tokens', async () => {
+    const stub = (async (input: string | URL | Request) => {
+      const path = new URL(String(input)).pathname
+      if (path.endsWith('/AssetPairs')) return Response.json({ error: [], result: {} })
+      return Response.json({ error: ['EService:Unavailable'] })
+    }) as typeof fetch
+    const signal = new AbortController().signal
+    const err = await kraken.fetchVolumes!('http://kraken.test', { fetch: stub, signal }).catch(
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(ExchangeError)
+    expect((err as ExchangeError).message).toBe('Ticker answered EService:Unavailable')
+    expect((err as ExchangeError).retryAfterMs).toBeUndefined()
+    expect(Object.keys(kraken.distinctAssets ?? {})).toEqual(['LUNA', 'UST', 'REP'])
   })
 })

@@ -2,11 +2,12 @@
  * OKX's own behaviour: the 2022 capture as recorded (socket snapshot, real checksums) and
  * re-encoded in today's form (updates only, REST seqId), the published checksum vectors, the
  * seqId chain's keep-alive and maintenance-reset exceptions, an older server's snapshot form,
- * its parser, the 64008 notice, its instrument list and its REST errors. Generic faults are in
+ * its parser, the 64008 notice, its instrument list, its REST errors, the limits the simulated
+ * venue enforces and the product keeps to, and 24 h volumes. Generic faults are in
  * contract.test.ts; the snapshot forms of defect 3 in test/book/sync.test.ts.
  */
 import { describe, expect, test } from 'bun:test'
-import { okx } from '../../src/venues/okx/index.ts'
+import { okx, OKX_BOOK_DEPTH } from '../../src/venues/okx/index.ts'
 import { okxChecksumOf, SimOkx, type SimOkxOptions } from '../../src/venues/okx/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { Venue } from '../../src/venues/venue.ts'
@@ -403,5 +404,170 @@ describe('okx: venue behaviour', () => {
       429,
       { code: '50011', msg: 'Too Many Requests', data: [] },
     ])
+    expect(sim.limited.throttled).toBe(1)
+  })
+})
+
+describe('okx: limits the simulated venue enforces', () => {
+  const opened = (ws: WebSocket) =>
+    new Promise<boolean>((resolve) => {
+      ws.onopen = () => resolve(true)
+      ws.onclose = () => resolve(false)
+    })
+  /** The next `n` frames a socket receives, parsed (text `pong` aside). */
+  const replies = (ws: WebSocket, n: number) =>
+    new Promise<{ event?: string; code?: string; msg?: string }[]>((resolve) => {
+      const got: { event?: string; code?: string; msg?: string }[] = []
+      ws.onmessage = (m) => got.push(JSON.parse(String(m.data))) === n && resolve(got)
+    })
+  const books = (instId: string) => ({ channel: 'books', instId })
+
+  test('more than 3 new connections a second are refused with HTTP 429', async () => {
+    const sim = feeds.sim(new SimOkx([{ base: 'BTC', quote: 'USDT' }]))
+    const sockets = Array.from({ length: 4 }, () => new WebSocket(`${sim.wsUrl}/ws/v5/public`))
+    const results = await Promise.all(sockets.map(opened))
+    expect(results.filter(Boolean).length).toBe(3)
+    expect(sim.limited.connects).toBe(1)
+    for (const ws of sockets) ws.close()
+  })
+
+  test('480 subscribe requests a connection an hour: the next is answered 60014, not applied', async () => {
+    const sim = feeds.sim(
+      new SimOkx([
+        { base: 'BTC', quote: 'USDT' },
+        { base: 'ETH', quote: 'USDT' },
+      ]),
+    )
+    const ws = new WebSocket(`${sim.wsUrl}/ws/v5/public`)
+    await opened(ws)
+    const got = replies(ws, 481)
+    const frame = JSON.stringify({ op: 'subscribe', args: [books('BTC-USDT')] })
+    for (let i = 0; i < 480; i++) ws.send(frame)
+    ws.send(JSON.stringify({ id: 'x', op: 'subscribe', args: [books('ETH-USDT')] }))
+    const all = await got
+    expect(all.filter((r) => r.event === 'subscribe').length).toBe(480)
+    expect(all[480]).toMatchObject({
+      id: 'x',
+      event: 'error',
+      code: '60014',
+      msg: 'Requests too frequent',
+    })
+    const client = [...sim.server.clients][0]!.data.id
+    expect([...sim.subscriptions.get(client)!]).toEqual(['BTC-USDT'])
+    expect(sim.limited.ops).toBe(1)
+    ws.close()
+  })
+
+  test('a request over 64 KB closes the socket with 1009', async () => {
+    const sim = feeds.sim(new SimOkx([{ base: 'BTC', quote: 'USDT' }]))
+    const ws = new WebSocket(`${sim.wsUrl}/ws/v5/public`)
+    await opened(ws)
+    const closed = new Promise<CloseEvent>((resolve) => (ws.onclose = resolve))
+    const args = Array.from({ length: 2000 }, () => books('BTC-USDT'))
+    ws.send(JSON.stringify({ op: 'subscribe', args }))
+    expect((await closed).code).toBe(1009)
+    expect(sim.limited.frames).toBe(1)
+  })
+
+  test('market/tickers and public/instruments (per instType) answer 429 past 20 requests in 2 s', async () => {
+    const sim = feeds.sim(new SimOkx([{ base: 'BTC', quote: 'USDT' }], { listsPer2s: 2 }))
+    const get = async (path: string) => (await fetch(`${sim.restUrl}${path}`)).status
+    const tickers = '/api/v5/market/tickers?instType=SPOT'
+    const spot = '/api/v5/public/instruments?instType=SPOT'
+    expect([await get(tickers), await get(tickers), await get(tickers)]).toEqual([200, 200, 429])
+    expect([await get(spot), await get(spot), await get(spot)]).toEqual([200, 200, 429])
+    expect(await get('/api/v5/public/instruments?instType=SWAP')).toBe(200)
+    expect(sim.limited.throttled).toBe(2)
+  })
+})
+
+describe('okx: the product within the limits', () => {
+  test('limits as OKX publishes them: 25 books a connection, 2 connections a second, REST costs', () => {
+    const { limits } = okx
+    expect(limits.marketsPerConnection).toBeLessThan(30)
+    expect(limits.connects.count / limits.connects.windowMs).toBeLessThan(3 / 1000)
+    expect(limits.rest).toMatchObject({ weight: 40, windowMs: 2000, snapshotCost: 1 })
+    const cost = (path: string) => limits.rest.cost!(new URL(`https://www.okx.com${path}`))
+    expect(cost('/api/v5/market/books?instId=BTC-USDT&sz=400')).toBe(1)
+    expect(cost('/api/v5/market/tickers?instType=SPOT')).toBe(2)
+    expect(cost('/api/v5/public/instruments?instType=SPOT')).toBe(2)
+    // A shard's subscriptions are one request (one of the 480 an hour), far under 64 KB.
+    const natives = Array.from(
+      { length: limits.marketsPerConnection },
+      (_, i) => `A${i}XYZABCD-USDT`,
+    )
+    const frames = okx.subscribe(natives)
+    expect(frames.length).toBe(1)
+    expect(Buffer.byteLength(frames[0]!)).toBeLessThan(64 * 1024)
+    expect((JSON.parse(frames[0]!) as { args: unknown[] }).args.length).toBe(natives.length)
+  })
+
+  test('a shard of 25 markets comes live from one subscribe request and 25 snapshots, nothing refused', async () => {
+    const n = okx.limits.marketsPerConnection
+    const bases = Array.from({ length: n }, (_, i) => `C${i}`)
+    const sim = feeds.sim(
+      new SimOkx(bases.map((base) => ({ base, quote: 'USDT', book: makeBook(100, 5, 0.01) }))),
+    )
+    const pairs = bases.map((b) => `${b}/USDT`)
+    const feed = feeds.start(okx, sim, pairs)
+    for (const pair of pairs) await live(feed, sim, pair)
+    const ops = sim.server.received.filter((r) => r.text.includes('"op":"subscribe"'))
+    expect(ops.length).toBe(1)
+    expect(bookRequests(sim).length).toBe(n)
+    expect(bookRequests(sim).every((r) => r.endsWith(`&sz=${OKX_BOOK_DEPTH}`))).toBe(true)
+    expect(sim.limited).toEqual({ throttled: 0, connects: 0, ops: 0, frames: 0 })
+  })
+})
+
+describe('okx: 24 h volumes', () => {
+  test('fetchVolumes reads volCcy24h of the live SPOT markets from market/tickers', async () => {
+    const sim = feeds.sim(
+      new SimOkx([
+        { base: 'BTC', quote: 'USDT', book: makeBook(60000), volume24h: 525_802_090.5 },
+        { base: 'ETH', quote: 'USDC', book: makeBook(3000), volume24h: 1_000 },
+        { base: 'DOGE', quote: 'USDT', trading: false, volume24h: 5 },
+        { base: 'BTC', quote: 'USD', instType: 'SWAP', volume24h: 7 },
+      ]),
+    )
+    const signal = AbortSignal.timeout(3000)
+    const volumes = await okx.fetchVolumes!(sim.restUrl, { fetch, signal })
+    expect([...volumes]).toEqual([
+      [BTC, 525_802_090.5],
+      ['ETH/USDC', 1_000],
+    ])
+    expect(sim.server.requests).toContain('/api/v5/market/tickers?instType=SPOT')
+  })
+
+  test('the recorded ticker rows parse; derivatives and rows without a usable volume are skipped', async () => {
+    // The 2022 capture's `tickers` pushes carry the rows GET market/tickers lists: the last of
+    // each instrument, as the REST answer would give it, and some a venue could send wrong.
+    const lines = await readLines(`${FIX}/okx/OKX_ws_1_0.frames.jsonl`)
+    const last = new Map<string, Record<string, unknown>>()
+    for (const l of lines) {
+      const m = JSON.parse(l) as { arg?: { channel?: string }; data?: Record<string, unknown>[] }
+      if (m.arg?.channel === 'tickers' && m.data?.[0]) last.set(String(m.data[0].instId), m.data[0])
+    }
+    expect([...last.keys()].sort()).toEqual(['BTC-USD-220527', 'BTC-USDT', 'UNI-USD-SWAP'])
+    const rows = [
+      ...last.values(),
+      { instType: 'SPOT', instId: 'ETH-USDT', volCcy24h: '-3' },
+      { instType: 'SPOT', instId: 'SOL-USDT' },
+      null,
+    ]
+    const instruments = ['BTC-USDT', 'ETH-USDT', 'SOL-USDT'].map((instId) => ({
+      instType: 'SPOT',
+      instId,
+      baseCcy: instId.split('-')[0],
+      quoteCcy: 'USDT',
+      state: 'live',
+    }))
+    const fake = (async (input: string | URL | Request) => {
+      const data = String(input).includes('/public/instruments') ? instruments : rows
+      return Response.json({ code: '0', msg: '', data })
+    }) as typeof fetch
+    const signal = AbortSignal.timeout(3000)
+    const volumes = await okx.fetchVolumes!('http://okx.test', { fetch: fake, signal })
+    expect([...volumes]).toEqual([[BTC, Number(last.get('BTC-USDT')!.volCcy24h)]])
+    expect(volumes.get(BTC)).toBeGreaterThan(5e8)
   })
 })

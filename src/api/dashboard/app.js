@@ -1,7 +1,9 @@
 // arbwatch live dashboard: a plain ES module, no dependencies, no build step.
-// Live data comes from the server-sent events of /api/stream (venues, opportunities); the spread
-// table, the chart and the trend arrows come from polling /api/spreads; badges' latencies are
-// refreshed from /api/status. Everything is rendered with DOM calls and textContent, never HTML.
+// Live data comes from the server-sent events of /api/stream (venues, opportunities); the route
+// table, the chart and the trend arrows come from polling /api/spreads, which searches, sorts and
+// pages on the server (there may be thousands of routes); badges' latencies are refreshed from
+// /api/status (a summary per venue). Everything is rendered with DOM calls and textContent, never
+// HTML.
 
 const TOKEN = new URLSearchParams(location.search).get('token') ?? ''
 const SPREADS_EVERY_MS = 2000
@@ -18,6 +20,13 @@ const RETRY_MAX_MS = 15_000
 /** Net changes smaller than this (bps) count as flat for the trend arrow. */
 const TREND_EPSILON_BPS = 0.005
 const SERIES_COLOURS = 6
+/** Routes per page of the table. */
+const PAGE_SIZE = 20
+/** Markets in the calculator's answer (the best ones). */
+const CALC_ROWS = 20
+/** Most markets whose chart history is kept (the top ones of the last hour). */
+const HISTORY_MAX_SERIES = 24
+const SEARCH_DEBOUNCE_MS = 250
 
 const state = {
   /** venue → the latest status (from `venue` events and /api/status). */
@@ -26,12 +35,18 @@ const state = {
   open: new Map(),
   /** key (`id:opened` / `id:closed`) → alert log entry. */
   feed: new Map(),
-  /** symbol → previous best net, bps (null when there was none), for the trend arrow. */
+  /** route key → previous net, bps (null when there was none), for the trend arrow. */
   prevNet: new Map(),
-  /** symbol → last trend: 'up' | 'down' | 'flat'. */
+  /** route key → last trend: 'up' | 'down' | 'flat'. */
   trend: new Map(),
-  /** symbol → [{ t, net }] of the best net at the default size, oldest first. */
+  /** symbol → [{ t, net }] of the best net at the default size, oldest first (top markets only). */
   history: new Map(),
+  /** What the route table shows: search words, sort column and order, page. */
+  view: { q: '', sort: 'net', order: 'desc', page: 1 },
+  /** Bumped whenever `view` changes, so an answer to an older view is not drawn. */
+  viewSeq: 0,
+  /** The markets charted: the top ones by best net at the last poll. */
+  chartSymbols: [],
   /** Server clock minus this browser's, from `hello`. */
   skewMs: 0,
   /** symbol → colour index for the chart. */
@@ -118,46 +133,55 @@ function fmtDuration(ms) {
   if (m < 60) return `${m} m ${total % 60} s`
   return `${Math.floor(m / 60)} h ${m % 60} m`
 }
-/** The quote currency of a market (`BTC/USDT` → USDT) or the start of a cycle (`USDT>BTC>…`). */
-const quoteOf = (symbol) =>
-  (symbol.includes('>') ? symbol.split('>')[0] : symbol.split('/')[1]) ?? ''
-const routeOf = (o) =>
-  o.kind === 'triangle' ? `${o.buyVenue} (triangle)` : `${o.buyVenue} → ${o.sellVenue}`
+/**
+ * The currency profits are in: a market's quote (`BTC/USDT` → USDT), a cross-quote route's first
+ * quote (`BTC/USDT>BTC/USD` → USDT), a cycle's start (`USDT>BTC>ETH>USDT` → USDT).
+ */
+function quoteOf(symbol) {
+  const first = String(symbol ?? '').split('>')[0] ?? ''
+  return first.includes('/') ? (first.split('/')[1] ?? '') : first
+}
+/** A route in a few words: `binance → kraken`, `binance (triangle)`, `binance → kraken (via USD)`. */
+function routeOf(o) {
+  if (o.kind === 'triangle') return `${o.buyVenue} (triangle)`
+  if (o.kind === 'cross-quote') {
+    const sold = String(o.symbol).split('>')[1]
+    return `${o.buyVenue} → ${o.sellVenue}${sold ? ` (sold as ${sold})` : ''}`
+  }
+  return `${o.buyVenue} → ${o.sellVenue}`
+}
+/**
+ * A route's legs, each with its venue: a leg's own, else (a triangle, all on one venue) the buy
+ * venue. Empty for a route without legs (cross).
+ */
+function legsOf(o) {
+  if (!Array.isArray(o.legs)) return []
+  return o.legs.map((leg) => ({
+    side: leg.side === 'sell' ? 'sell' : 'buy',
+    market: String(leg.market ?? ''),
+    venue: typeof leg.venue === 'string' ? leg.venue : o.kind === 'triangle' ? o.buyVenue : '',
+  }))
+}
+function renderLegs(o) {
+  const legs = legsOf(o)
+  if (legs.length === 0) return null
+  return h(
+    'ol',
+    { class: 'legs' },
+    legs.map((leg) =>
+      h(
+        'li',
+        { class: `leg ${leg.side}`, data: { venue: leg.venue } },
+        `${leg.side} ${leg.market}`,
+        leg.venue ? h('span', { class: 'leg-venue' }, ` @ ${leg.venue}`) : null,
+      ),
+    ),
+  )
+}
+/** A row's identity across polls (the trend arrow). */
+const routeKey = (r) => `${r.kind}|${r.symbol}|${r.buyVenue}|${r.sellVenue}`
 const signClass = (x) => (!isNum(x) ? '' : x > 0 ? 'pos' : x < 0 ? 'neg' : '')
-
-/** Per symbol, the row with the best net among fresh rows (else the best gross, else the first). */
-function bestBySymbol(rows) {
-  const groups = new Map()
-  for (const row of rows) {
-    const list = groups.get(row.symbol) ?? []
-    list.push(row)
-    groups.set(row.symbol, list)
-  }
-  const best = new Map()
-  for (const [symbol, list] of groups) {
-    const usable = list.filter((r) => r.fresh && isNum(r.netBps))
-    const priced = list.filter((r) => isNum(r.grossBps))
-    const pick = (xs, key) => xs.reduce((a, b) => (b[key] > a[key] ? b : a))
-    const row = usable.length
-      ? pick(usable, 'netBps')
-      : priced.length
-        ? pick(priced, 'grossBps')
-        : list[0]
-    best.set(symbol, {
-      row,
-      anyOpen: list.some((r) => r.openId !== null),
-      usable: usable.length > 0,
-    })
-  }
-  return best
-}
-
-/** Why a row has no usable net spread, in a few words. */
-function whyNoNet(row) {
-  if (!row.fresh) return 'stale'
-  if (row.depth !== 'ok') return row.depth === 'empty-book' ? 'empty book' : 'too thin'
-  return ''
-}
+const usableNet = (r) => r.fresh && isNum(r.netBps)
 
 // ---------------------------------------------------------------------------------------------
 // Connection banner
@@ -182,41 +206,59 @@ function setConn(kind, detail = '') {
 // ---------------------------------------------------------------------------------------------
 // Venues
 
+/** A venue's books by state (the status summary's counts). */
+function bookCounts(v) {
+  const b = v.books ?? {}
+  const n = (x) => (isNum(x) ? x : 0)
+  return { total: n(b.total), live: n(b.live), syncing: n(b.syncing), stale: n(b.stale) }
+}
+
 function venueView(v) {
-  const books = Object.values(v.books ?? {})
+  const books = bookCounts(v)
   if (v.state === 'down') return { label: 'down', tone: 'bad' }
   if (v.state === 'connecting') {
     return { label: v.reconnects > 0 ? 'reconnecting' : 'connecting', tone: 'warn' }
   }
-  if (books.some((b) => b.state === 'stale') || (v.lastMessageAgeMs ?? 0) > SILENT_STALE_MS) {
+  // Some of its connections are down or reconnecting (each carries a share of its markets).
+  if (v.state === 'partial') return { label: 'partial', tone: 'warn' }
+  if (books.stale > 0 || (v.lastMessageAgeMs ?? 0) > SILENT_STALE_MS) {
     return { label: 'stale', tone: 'bad' }
   }
-  if (books.some((b) => b.state === 'syncing')) return { label: 'syncing', tone: 'warn' }
+  if (books.syncing > 0) return { label: 'syncing', tone: 'warn' }
   return { label: 'connected', tone: 'ok' }
+}
+
+/** The badge's tooltip: books, connections, latency, traffic and the REST budget. */
+function venueTitle(v) {
+  const books = bookCounts(v)
+  const c = v.connections
+  const rest = v.rest
+  return [
+    `${books.live}/${books.total} books live`,
+    books.syncing > 0 ? `${books.syncing} syncing` : '',
+    books.stale > 0 ? `${books.stale} stale` : '',
+    c && c.total > 1 ? `${c.connected}/${c.total} connections up` : '',
+    isNum(v.latencyMs) ? `latency ${Math.round(v.latencyMs)} ms` : '',
+    isNum(v.lastMessageAgeMs) ? `last message ${fmtDuration(v.lastMessageAgeMs)} ago` : '',
+    `${v.messagesPerSec ?? 0} msg/s`,
+    rest ? `REST ${rest.requests} requests, peak weight ${rest.peakWeight}` : '',
+    rest && rest.throttled + rest.banned > 0 ? `${rest.throttled}×429, ${rest.banned}×418` : '',
+    rest && isNum(rest.pausedUntilMs) ? `REST paused until ${fmtTime(rest.pausedUntilMs)}` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ')
 }
 
 function renderVenues() {
   const items = [...state.venues.entries()].map(([venue, v]) => {
     const { label, tone } = venueView(v)
-    const books = Object.values(v.books ?? {})
-    const live = books.filter((b) => b.state === 'live').length
     const latency = fmtLatency(v.latencyMs)
-    const age = isNum(v.lastMessageAgeMs)
-      ? `last message ${fmtDuration(v.lastMessageAgeMs)} ago`
-      : ''
     return h(
       'li',
       {
         class: `venue ${tone}`,
         data: { venue, state: label },
-        title: [
-          `${live}/${books.length} books live`,
-          isNum(v.latencyMs) ? `latency ${Math.round(v.latencyMs)} ms` : '',
-          age,
-          `${v.messagesPerSec ?? 0} msg/s`,
-        ]
-          .filter(Boolean)
-          .join(' · '),
+        title: venueTitle(v),
       },
       h('span', { class: 'dot', 'aria-hidden': 'true' }),
       h('span', { class: 'venue-name' }, venue),
@@ -262,6 +304,7 @@ function renderOpen() {
           ),
         ),
         h('div', { class: 'opp-route' }, routeOf(o)),
+        renderLegs(o),
         h(
           'div',
           { class: 'opp-meta' },
@@ -442,11 +485,19 @@ function connectStream() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Spreads: the table, the trend arrows and the chart
+// Routes: the table (searched, sorted and paged by the API), the trend arrows and the chart
 
 let spreadsTimer = 0
 let spreadsBusy = false
 let spreadsAgain = false
+
+/** The table's query: the view, one page of PAGE_SIZE routes. */
+function tableParams() {
+  const { q, sort, order, page } = state.view
+  const params = { sort, order, page, limit: PAGE_SIZE }
+  if (q.trim() !== '') params.q = q.trim()
+  return params
+}
 
 async function refreshSpreads() {
   clearTimeout(spreadsTimer)
@@ -455,9 +506,16 @@ async function refreshSpreads() {
     return
   }
   spreadsBusy = true
+  const seq = state.viewSeq
   try {
-    const body = await getJson('/api/spreads')
-    onSpreads(body.spreads, Date.now())
+    // The page the table shows, and each top market's best route for the chart.
+    const [table, top] = await Promise.all([
+      getJson('/api/spreads', tableParams()),
+      getJson('/api/spreads', { group: 'symbol', sort: 'net', limit: SERIES_COLOURS }),
+    ])
+    onChart(top.spreads, Date.now())
+    if (seq === state.viewSeq) onTable(table, Date.now())
+    else spreadsAgain = true
     byId('spreads').classList.remove('stale')
   } catch (err) {
     byId('spreads').classList.add('stale')
@@ -474,52 +532,121 @@ function refreshSpreadsSoon() {
   spreadsTimer = setTimeout(refreshSpreads, 50)
 }
 
-function onSpreads(rows, nowMs) {
-  const best = bestBySymbol(rows)
-  for (const [symbol, { row, usable }] of best) {
-    const net = usable ? row.netBps : null
-    const prev = state.prevNet.get(symbol)
+/** Changes what the table shows and asks for it at once. */
+function setView(change) {
+  Object.assign(state.view, change)
+  state.viewSeq++
+  renderSortHeaders()
+  if (spreadsBusy) spreadsAgain = true
+  else refreshSpreadsSoon()
+}
+
+function onTable(body, nowMs) {
+  const { spreads: rows, total, sizeQuote } = body
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE))
+  if (state.view.page > pages) {
+    // The routes shrank under the page being shown: go to the last one.
+    setView({ page: pages })
+    return
+  }
+  const seen = new Map()
+  for (const row of rows) {
+    const key = routeKey(row)
+    const net = usableNet(row) ? row.netBps : null
+    const prev = state.prevNet.get(key)
     let trend = 'flat'
     if (isNum(net) && isNum(prev) && Math.abs(net - prev) > TREND_EPSILON_BPS) {
       trend = net > prev ? 'up' : 'down'
     }
-    state.trend.set(symbol, trend)
-    state.prevNet.set(symbol, net)
-    const points = state.history.get(symbol) ?? []
-    points.push({ t: nowMs, net })
-    while (points.length > 0 && points[0].t < nowMs - HISTORY_MS) points.shift()
-    state.history.set(symbol, points)
-    if (!state.colours.has(symbol)) state.colours.set(symbol, state.colours.size % SERIES_COLOURS)
+    state.trend.set(key, trend)
+    seen.set(key, net)
   }
-  renderSpreads(best)
-  renderChart()
+  // Only what is on screen is remembered (paging away and back starts the arrows afresh).
+  state.prevNet = seen
+  for (const key of state.trend.keys()) if (!seen.has(key)) state.trend.delete(key)
+  renderSpreads(rows)
+  renderPager(total, pages)
+  // Which view the rows are of (`net:desc:1:btc`), for whoever waits for a view to be drawn.
+  const { sort, order, page, q } = state.view
+  byId('spreads-body').dataset.view = `${sort}:${order}:${page}:${q.trim()}`
   byId('spreads-note').textContent =
-    `Net after taker fees at ${fmtSize(rows[0]?.sizeQuote)} of the quote currency · updated ${fmtTime(nowMs)}`
+    `Net after taker fees at ${fmtSize(sizeQuote)} of the quote currency · updated ${fmtTime(nowMs)}`
+}
+
+/** Chart history: each top market's best net now; at most HISTORY_MAX_SERIES markets are kept. */
+function onChart(rows, nowMs) {
+  for (const row of rows) {
+    const points = state.history.get(row.symbol) ?? []
+    points.push({ t: nowMs, net: usableNet(row) ? row.netBps : null })
+    state.history.set(row.symbol, points)
+  }
+  for (const [symbol, points] of state.history) {
+    while (points.length > 0 && points[0].t < nowMs - HISTORY_MS) points.shift()
+    if (points.length === 0) state.history.delete(symbol)
+  }
+  if (state.history.size > HISTORY_MAX_SERIES) {
+    const oldest = [...state.history].sort((a, b) => a[1].at(-1).t - b[1].at(-1).t)
+    for (const [symbol] of oldest.slice(0, state.history.size - HISTORY_MAX_SERIES)) {
+      state.history.delete(symbol)
+    }
+  }
+  state.chartSymbols = rows.map((r) => r.symbol)
+  // A market charted again keeps its colour; a new one takes one the others do not use.
+  const colours = new Map()
+  const used = new Set()
+  for (const symbol of state.chartSymbols) {
+    const colour = state.colours.get(symbol)
+    if (colour === undefined || used.has(colour)) continue
+    colours.set(symbol, colour)
+    used.add(colour)
+  }
+  for (const symbol of state.chartSymbols) {
+    if (colours.has(symbol)) continue
+    let colour = 0
+    while (used.has(colour) && colour < SERIES_COLOURS - 1) colour++
+    colours.set(symbol, colour)
+    used.add(colour)
+  }
+  state.colours = colours
+  renderChart()
 }
 
 const ARROWS = { up: '▲', down: '▼', flat: '→' }
 
-function renderSpreads(best) {
+/** Why a row has no usable net spread, in a few words. */
+function whyNoNet(row) {
+  if (!row.fresh) return 'stale'
+  if (row.depth !== 'ok') return row.depth === 'empty-book' ? 'empty book' : 'too thin'
+  return ''
+}
+
+function renderSpreads(rows) {
   const body = byId('spreads-body')
-  if (best.size === 0) {
-    body.replaceChildren(h('tr', { class: 'placeholder' }, h('td', { colspan: 4 }, 'No symbols.')))
+  if (rows.length === 0) {
+    const text = state.view.q.trim() ? 'No route matches the search.' : 'No routes yet.'
+    body.replaceChildren(h('tr', { class: 'placeholder' }, h('td', { colspan: 4 }, text)))
     return
   }
   body.replaceChildren(
-    ...[...best].map(([symbol, { row, anyOpen, usable }]) => {
-      const trend = state.trend.get(symbol) ?? 'flat'
+    ...rows.map((row) => {
+      const key = routeKey(row)
+      const usable = usableNet(row)
+      const open = row.openId !== null && row.openId !== undefined
+      const trend = state.trend.get(key) ?? 'flat'
       const why = usable ? '' : whyNoNet(row)
       return h(
         'tr',
-        { class: anyOpen ? 'open' : undefined, data: { symbol } },
+        { class: open ? 'open' : undefined, data: { symbol: row.symbol, key, kind: row.kind } },
         h(
           'th',
           { scope: 'row' },
-          symbol,
-          anyOpen ? h('span', { class: 'tag ok' }, 'open') : null,
+          row.symbol,
+          row.kind !== 'cross' ? h('span', { class: 'tag muted' }, row.kind) : null,
+          open ? h('span', { class: 'tag ok' }, 'open') : null,
           h('div', { class: 'route' }, routeOf(row)),
+          renderLegs(row),
         ),
-        h('td', { class: `num ${signClass(row.grossBps)}` }, fmtBps(row.grossBps)),
+        h('td', { class: `num gross ${signClass(row.grossBps)}` }, fmtBps(row.grossBps)),
         h(
           'td',
           { class: `num net ${usable ? signClass(row.netBps) : 'muted'}` },
@@ -533,6 +660,45 @@ function renderSpreads(best) {
       )
     }),
   )
+}
+
+function renderPager(total, pages) {
+  const { page } = state.view
+  byId('spreads-prev').disabled = page <= 1
+  byId('spreads-next').disabled = page >= pages
+  byId('spreads-page').textContent =
+    total === 0
+      ? '0 routes'
+      : `Page ${page} of ${pages} · ${total.toLocaleString()} route${total === 1 ? '' : 's'}`
+}
+
+/** The first click on a column sorts it its natural way (figures high first, names A-Z). */
+function renderSortHeaders() {
+  for (const th of document.querySelectorAll('#spreads th[data-sort]')) {
+    const active = th.dataset.sort === state.view.sort
+    th.setAttribute(
+      'aria-sort',
+      active ? (state.view.order === 'asc' ? 'ascending' : 'descending') : 'none',
+    )
+  }
+}
+
+function onSortClick(ev) {
+  const th = ev.target.closest('th[data-sort]')
+  if (!th) return
+  const sort = th.dataset.sort
+  const natural = sort === 'symbol' ? 'asc' : 'desc'
+  const order = sort === state.view.sort ? (state.view.order === 'asc' ? 'desc' : 'asc') : natural
+  setView({ sort, order, page: 1 })
+}
+
+let searchTimer = 0
+function onSearchInput() {
+  clearTimeout(searchTimer)
+  searchTimer = setTimeout(() => {
+    const q = byId('spreads-q').value
+    if (q !== state.view.q) setView({ q, page: 1 })
+  }, SEARCH_DEBOUNCE_MS)
 }
 
 /** Round tick values (1, 2, 2.5, 5 × 10^k apart) spanning [lo, hi]. */
@@ -550,7 +716,10 @@ let chartWidth = 0
 
 function renderChart() {
   const box = byId('chart')
-  const series = [...state.history].filter(([, pts]) => pts.some((p) => isNum(p.net)))
+  // The markets at the top now, with what the last hour held of them.
+  const series = (state.chartSymbols ?? [])
+    .map((symbol) => [symbol, state.history.get(symbol) ?? []])
+    .filter(([, pts]) => pts.some((p) => isNum(p.net)))
   const legend = byId('legend')
   if (series.length === 0) {
     box.replaceChildren(h('p', { class: 'empty' }, 'Collecting spreads…'))
@@ -683,7 +852,12 @@ async function calculate(ev) {
   const button = byId('calc').querySelector('button')
   button.disabled = true
   try {
-    const body = await getJson('/api/spreads', { size: raw })
+    const body = await getJson('/api/spreads', {
+      size: raw,
+      group: 'symbol',
+      sort: 'net',
+      limit: CALC_ROWS,
+    })
     calcError('')
     renderCalc(body)
   } catch (err) {
@@ -696,11 +870,11 @@ async function calculate(ev) {
   }
 }
 
-function renderCalc({ sizeQuote, spreads }) {
-  const best = bestBySymbol(spreads)
-  const rows = [...best].map(([symbol, { row, usable }]) => {
+function renderCalc({ sizeQuote, spreads, total }) {
+  const rows = spreads.map((row) => {
+    const symbol = row.symbol
     const ccy = quoteOf(symbol)
-    if (!usable) {
+    if (!usableNet(row)) {
       return h(
         'tr',
         { data: { symbol } },
@@ -739,7 +913,8 @@ function renderCalc({ sizeQuote, spreads }) {
     h(
       'p',
       { class: 'note' },
-      `At ${fmtSize(sizeQuote)} per trade on the current books, ${fmtTime(Date.now())}`,
+      `At ${fmtSize(sizeQuote)} per trade on the current books, ${fmtTime(Date.now())}` +
+        (total > spreads.length ? ` · the best ${spreads.length} of ${total} markets` : ''),
     ),
     h(
       'div',
@@ -777,6 +952,13 @@ function tick() {
 function start() {
   byId('api-link').href = apiUrl('/api/status')
   byId('calc').addEventListener('submit', calculate)
+  byId('spreads').querySelector('thead').addEventListener('click', onSortClick)
+  byId('spreads-q').addEventListener('input', onSearchInput)
+  byId('spreads-prev').addEventListener('click', () =>
+    setView({ page: Math.max(1, state.view.page - 1) }),
+  )
+  byId('spreads-next').addEventListener('click', () => setView({ page: state.view.page + 1 }))
+  renderSortHeaders()
   new ResizeObserver(() => {
     if (Math.round(byId('chart').clientWidth) !== chartWidth) renderChart()
   }).observe(byId('chart'))

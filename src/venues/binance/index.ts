@@ -16,14 +16,52 @@
  */
 import { joinPair } from '../../symbols.ts'
 import type { Level, Pair } from '../../types.ts'
-import { Scanner } from './fast-json.ts'
+import { createFastParser, tickerSide } from './fast.ts'
 import { SimBinance } from './sim.ts'
 import { getJson, parseJson, ParseError, toLevels } from '../venue.ts'
 import { isDecimalText, toLevel } from '../venue.ts'
-import type { DeltaEvent, SnapshotEvent, TopEvent, Venue, VenueEvent } from '../venue.ts'
+import type { FrameParser, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
 
-/** Levels requested in the REST snapshot (weight 50; arbitrage needs only the top of the book). */
-export const BINANCE_SNAPSHOT_LIMIT = 1000
+/**
+ * Levels requested in the REST snapshot: 100, weight 5 (1,000 would weigh 50; rest-api.md "Order
+ * book"), so a universe of 1,500 markets syncs in under two minutes of the 6,000 a minute instead
+ * of a quarter of an hour. 100 levels suffice: the detector walks a book only as deep as the trade
+ * size reaches, and a level beyond the snapshot that the venue has not changed since is simply
+ * missing from the local book (one it changes arrives in the diffs), which can only make a walk
+ * more pessimistic, never rosier; a book too thin for the size says so.
+ */
+export const BINANCE_SNAPSHOT_LIMIT = 100
+
+/** Request weight of `GET /api/v3/depth` by `limit` (rest-api.md "Order book"). */
+function depthWeight(limit: number): number {
+  if (limit <= 100) return 5
+  if (limit <= 500) return 25
+  if (limit <= 1000) return 50
+  return 250
+}
+
+/**
+ * The request weight of a GET, as binance/binance-spot-api-docs rest-api.md lists it (commit
+ * a5e0bc3d, 2026-07): `exchangeInfo` 20; `depth` by limit (default 100); `ticker/24hr` 2 for one
+ * symbol, 2/40/80 for 1-20/21-100/more `symbols`, 80 for all; anything else 1.
+ */
+export function binanceWeight(url: URL): number {
+  const path = url.pathname
+  if (path.endsWith('/exchangeInfo')) return 20
+  if (path.endsWith('/depth')) return depthWeight(Number(url.searchParams.get('limit') ?? '100'))
+  if (path.endsWith('/ticker/24hr')) {
+    if (url.searchParams.has('symbol')) return 2
+    const symbols = url.searchParams.get('symbols')
+    if (symbols === null) return 80
+    const n = symbols.split(',').length
+    return n <= 20 ? 2 : n <= 100 ? 40 : 80
+  }
+  return 1
+}
+
+/** A volume as Binance writes it (a plain decimal string), or undefined. */
+const volumeOf = (v: unknown): number | undefined =>
+  typeof v === 'string' && isDecimalText(v) ? +v : undefined
 
 interface DepthUpdate {
   e: 'depthUpdate'
@@ -57,23 +95,32 @@ export const binance: Venue = {
   // The streams are in the URL: the connection itself is the subscription.
   acksSubscriptions: false,
   sync: { snapshot: 'rest', sequence: 'chain', detectsGaps: true, topChannel: '<sym>@bookTicker' },
+  // Limits from binance/binance-spot-api-docs (commit a5e0bc3d, 2026-07): web-socket-streams.md
+  // "WebSocket Limits" and rest-api.md "IP Limits"; enums.md gives REQUEST_WEIGHT 6,000 a minute.
   limits: {
     idleTimeoutMs: 60_000,
     // The server pings every 20 s and the runtime answers; this request keeps traffic flowing on
     // a quiet connection so the watchdog sees it alive (1 frame per 30 s, far under 5 msg/s).
     pingIntervalMs: 30_000,
     maxLifetimeMs: 23 * 60 * 60 * 1000 + 50 * 60 * 1000,
+    // 5 incoming messages a second per connection, pings and pongs included (more disconnects):
+    // one is left for the pong to the server's ping.
     sendPerSecond: 4,
-    // 6,000 request weight a minute per IP; a limit-1000 depth snapshot weighs 50.
-    // PROVISIONAL: sharding and REST figures to be settled from the venue's docs.
-    marketsPerConnection: 200,
-    connects: { count: 300, windowMs: 300_000 },
+    // 1,024 streams per connection, two per market (depth and bookTicker). The streams go in the
+    // URL, which Binance cuts at 8,004 characters (2019) or about 16,000 (2020)
+    // (oliver-zehentleitner/unicorn-binance-websocket-api issues #17, #120): 100 markets are 200
+    // streams and at most ~6,600 characters even with 20-character symbols.
+    marketsPerConnection: 100,
+    // 300 connection attempts per 5 minutes per IP; 80 % of it leaves room for another process.
+    connects: { count: 240, windowMs: 300_000 },
+    // 6,000 request weight a minute per IP, reported in X-MBX-USED-WEIGHT-1M on every answer; a
+    // 429 names a Retry-After and sending before it ends earns a 418 ban (rest-budget.ts pauses).
     rest: {
       weight: 6000,
       windowMs: 60_000,
-      snapshotCost: 5,
+      snapshotCost: depthWeight(BINANCE_SNAPSHOT_LIMIT),
       usedWeightHeader: 'x-mbx-used-weight-1m',
-      cost: (url) => (url.pathname.endsWith('/exchangeInfo') ? 20 : url.pathname.endsWith('/ticker/24hr') ? 80 : 1),
+      cost: binanceWeight,
     },
   },
   ping: () => JSON.stringify({ method: 'LIST_SUBSCRIPTIONS', id: Date.now() }),
@@ -92,6 +139,25 @@ export const binance: Venue = {
     const out = new Map<Pair, string>()
     for (const s of body.symbols) {
       if (s.status === 'TRADING') out.set(joinPair(s.baseAsset, s.quoteAsset), s.symbol)
+    }
+    return out
+  },
+
+  // `quoteVolume` is the 24 h "Total trade volume (in quote asset)" (rest-api.md "24hr ticker
+  // price change statistics", MINI response); all symbols in one request of weight 80. The
+  // ticker names only the symbol, so pairs come from exchangeInfo, as in listMarkets.
+  async fetchVolumes(restUrl, opts) {
+    const [markets, body] = await Promise.all([
+      this.listMarkets(restUrl, opts),
+      getJson('binance', `${restUrl}/api/v3/ticker/24hr?type=MINI`, opts),
+    ])
+    if (!Array.isArray(body)) throw new ParseError('bad-message', 'ticker/24hr is not an array')
+    const pairOf = new Map([...markets].map(([pair, native]) => [native, pair]))
+    const out = new Map<Pair, number>()
+    for (const t of body as ({ symbol?: unknown; quoteVolume?: unknown } | null)[]) {
+      const pair = typeof t?.symbol === 'string' ? pairOf.get(t.symbol) : undefined
+      const volume = volumeOf(t?.quoteVolume)
+      if (pair !== undefined && volume !== undefined) out.set(pair, volume)
     }
     return out
   },
@@ -125,150 +191,67 @@ export const binance: Venue = {
   },
 
   createParser(markets) {
-    const scanner = new Scanner()
-    return (raw): VenueEvent[] => {
-      const fast = scanDepthUpdate(scanner.reset(raw), markets)
-      if (fast !== undefined) return [fast]
-      const top = scanBookTicker(scanner.reset(raw), markets)
-      if (top !== undefined) return [top]
-      const msg = parseJson(raw) as {
-        stream?: string
-        data?: unknown
-        result?: unknown
-        id?: unknown
-      }
-      if (msg === null || typeof msg !== 'object')
-        throw new ParseError('bad-message', 'frame is not an object')
-      if ('result' in msg && 'id' in msg) return [{ type: 'info' }]
-      const data = (msg.data ?? msg) as Omit<Partial<DepthUpdate>, 'e'> & {
-        e?: string
-        code?: unknown
-        msg?: unknown
-      }
-      if (
-        data.e === undefined &&
-        (msg.stream?.endsWith(TICKER_STREAM) === true ||
-          ('u' in data && 'B' in data && 'A' in data))
-      )
-        return [parseBookTicker(data as Partial<BookTicker>, markets)]
-      switch (data.e) {
-        case 'depthUpdate': {
-          const pair = markets.get(data.s as string)
-          if (pair === undefined)
-            return [{ type: 'unknown', what: `depthUpdate for ${String(data.s)}` }]
-          if (typeof data.U !== 'number' || typeof data.u !== 'number' || data.u < data.U) {
-            throw new ParseError('bad-message', `depthUpdate with bad U/u for ${pair}`, pair)
-          }
-          return [
-            {
-              type: 'delta',
-              pair,
-              prevSeq: data.U - 1,
-              seq: data.u,
-              bids: toLevels(data.b, pair),
-              asks: toLevels(data.a, pair),
-              exchangeTsMs: typeof data.E === 'number' ? data.E : undefined,
-            },
-          ]
-        }
-        case 'serverShutdown':
-          return [{ type: 'reconnect', reason: 'serverShutdown' }]
-        default:
-          if (data.code !== undefined)
-            return [{ type: 'venue-error', message: String(data.msg ?? data.code) }]
-          return [
-            { type: 'unknown', what: String(data.e ?? msg.stream ?? 'frame without event type') },
-          ]
-      }
-    }
+    const fast = createFastParser(markets)
+    const slow = createJsonParser(markets)
+    return (raw, now) => fast(raw) ?? slow(raw, now)
   },
 }
 
-const COMBINED_PREFIX = '{"stream":"'
-const DATA_KEY = ',"data":'
-
 /**
- * Steps into a frame's payload: over the combined-stream envelope (`{"stream":…,"data":`) when
- * there is one, then past the payload's `{`. Returns whether it was wrapped, or undefined when
- * `stream` is given and the envelope names another stream.
+ * The `JSON.parse` path: every frame the scanner (fast.ts) leaves, and the reference it is tested
+ * against (test/venues/binance.test.ts, "fast path").
  */
-function openPayload(s: Scanner, stream?: string): boolean | undefined {
-  const wrapped = s.text.startsWith(COMBINED_PREFIX)
-  if (wrapped) {
-    s.i = COMBINED_PREFIX.length - 1
-    const name = s.string()
-    if (stream !== undefined && !name.endsWith(stream)) return undefined
-    s.expectText(DATA_KEY)
-  }
-  s.expect(123) // {
-  return wrapped
-}
-
-/**
- * The hot path: a compact `depthUpdate` (raw or combined form) scanned straight into a delta.
- * Returns undefined for anything it does not fully understand; the JSON.parse path then handles
- * (and validates) the frame, so both paths accept exactly the same frames.
- */
-export function scanDepthUpdate(
-  s: Scanner,
-  markets: ReadonlyMap<string, Pair>,
-): DeltaEvent | undefined {
-  const wrapped = openPayload(s)
-  let e = ''
-  let sym = ''
-  let E = -1
-  let U = -1
-  let u = -1
-  let b: Level[] | undefined
-  let a: Level[] | undefined
-  while (!s.fail) {
-    const key = s.string()
-    s.expect(58) // :
-    if (s.fail) return undefined
-    switch (key) {
-      case 'e':
-        e = s.string()
-        break
-      case 's':
-        sym = s.string()
-        break
-      case 'E':
-        E = s.integer()
-        break
-      case 'U':
-        U = s.integer()
-        break
-      case 'u':
-        u = s.integer()
-        break
-      case 'b':
-        b = s.levels()
-        break
-      case 'a':
-        a = s.levels()
-        break
-      default:
-        return undefined
+export function createJsonParser(markets: ReadonlyMap<string, Pair>): FrameParser {
+  return (raw): VenueEvent[] => {
+    const msg = parseJson(raw) as {
+      stream?: string
+      data?: unknown
+      result?: unknown
+      id?: unknown
     }
-    const c = s.peek()
-    s.i++
-    if (c === 125) break // }
-    if (c !== 44) return undefined
-  }
-  if (wrapped) s.expect(125)
-  if (s.fail || s.i !== s.text.length || e !== 'depthUpdate' || b === undefined || a === undefined)
-    return undefined
-  if (U < 0 || u < U) return undefined
-  const pair = markets.get(sym)
-  if (pair === undefined) return undefined
-  return {
-    type: 'delta',
-    pair,
-    prevSeq: U - 1,
-    seq: u,
-    bids: b,
-    asks: a,
-    exchangeTsMs: E >= 0 ? E : undefined,
+    if (msg === null || typeof msg !== 'object')
+      throw new ParseError('bad-message', 'frame is not an object')
+    if ('result' in msg && 'id' in msg) return [{ type: 'info' }]
+    const data = (msg.data ?? msg) as Omit<Partial<DepthUpdate>, 'e'> & {
+      e?: string
+      code?: unknown
+      msg?: unknown
+    }
+    if (
+      data.e === undefined &&
+      (msg.stream?.endsWith(TICKER_STREAM) === true ||
+        ('u' in data && 'B' in data && 'A' in data))
+    )
+      return [parseBookTicker(data as Partial<BookTicker>, markets)]
+    switch (data.e) {
+      case 'depthUpdate': {
+        const pair = markets.get(data.s as string)
+        if (pair === undefined)
+          return [{ type: 'unknown', what: `depthUpdate for ${String(data.s)}` }]
+        if (typeof data.U !== 'number' || typeof data.u !== 'number' || data.u < data.U) {
+          throw new ParseError('bad-message', `depthUpdate with bad U/u for ${pair}`, pair)
+        }
+        return [
+          {
+            type: 'delta',
+            pair,
+            prevSeq: data.U - 1,
+            seq: data.u,
+            bids: toLevels(data.b, pair),
+            asks: toLevels(data.a, pair),
+            exchangeTsMs: typeof data.E === 'number' ? data.E : undefined,
+          },
+        ]
+      }
+      case 'serverShutdown':
+        return [{ type: 'reconnect', reason: 'serverShutdown' }]
+      default:
+        if (data.code !== undefined)
+          return [{ type: 'venue-error', message: String(data.msg ?? data.code) }]
+        return [
+          { type: 'unknown', what: String(data.e ?? msg.stream ?? 'frame without event type') },
+        ]
+    }
   }
 }
 
@@ -294,60 +277,8 @@ function parseBookTicker(
 /** One side of a bookTicker; a zero price with zero quantity is an empty side. */
 function tickerLevel(px: unknown, qty: unknown, pair: Pair): Level | undefined {
   if (typeof px === 'string' && typeof qty === 'string') {
-    const level = side(px, qty)
+    const level = tickerSide(px, qty)
     if (level !== null) return level
   }
   return toLevel(px, qty, pair) // throws, saying why
-}
-
-/**
- * A compact bookTicker (raw or combined form) scanned into a `top` event, or undefined for
- * anything else (the JSON.parse path then handles and validates it). Tried only after
- * `scanDepthUpdate` gave up, so diff frames never pay for it.
- */
-export function scanBookTicker(
-  s: Scanner,
-  markets: ReadonlyMap<string, Pair>,
-): TopEvent | undefined {
-  const wrapped = openPayload(s, TICKER_STREAM)
-  if (wrapped === undefined) return undefined
-  let sym = ''
-  let u = -1
-  // Texts of b, B, a, A in that order; `seen` has one bit per key.
-  const texts = ['', '', '', '']
-  let seen = 0
-  while (!s.fail) {
-    const key = s.string()
-    s.expect(58) // :
-    if (s.fail) return undefined
-    const k = TICKER_KEYS.indexOf(key)
-    if (k < 0) return undefined
-    seen |= 1 << k
-    if (k === 0) u = s.integer()
-    else if (k === 1) sym = s.string()
-    else texts[k - 2] = s.string()
-    const c = s.peek()
-    s.i++
-    if (c === 125) break // }
-    if (c !== 44) return undefined
-  }
-  if (wrapped) s.expect(125)
-  if (s.fail || s.i !== s.text.length || seen !== 63) return undefined
-  const pair = markets.get(sym)
-  if (pair === undefined) return undefined
-  const bid = side(texts[0]!, texts[1]!)
-  const ask = side(texts[2]!, texts[3]!)
-  if (bid === null || ask === null) return undefined
-  return { type: 'top', pair, seq: u, bid, ask }
-}
-
-const TICKER_KEYS = ['u', 's', 'b', 'B', 'a', 'A']
-
-/** One bookTicker side: a level, undefined for an empty side (zero price and quantity), or null. */
-function side(px: string, qty: string): Level | undefined | null {
-  if (!isDecimalText(px) || !isDecimalText(qty)) return null
-  const p = +px
-  const q = +qty
-  if (p > 0) return { px: p, qty: q, pxText: px, qtyText: qty }
-  return q === 0 ? undefined : null
 }

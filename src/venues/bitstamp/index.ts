@@ -42,6 +42,35 @@ interface PairInfo {
   trading?: unknown
 }
 
+/** One market of `GET /api/v2/ticker/` (the fields used here). */
+interface TickerInfo {
+  pair?: unknown
+  volume?: unknown
+  vwap?: unknown
+}
+
+/**
+ * Bitstamp codes that name another token than the same code elsewhere, as ccxt/ccxt
+ * ts/src/bitstamp.ts (commonCurrencies) maps them; not aliased, as aliases also apply to what
+ * users type.
+ */
+export const BITSTAMP_DISTINCT_ASSETS = Object.freeze({
+  UST: 'Bitstamp UST is TerraClassicUSD (USTC elsewhere)',
+})
+
+/** A BASE/QUOTE name (`BTC/USD`, as trading-pairs-info and the tickers give it) as a pair. */
+function pairOf(name: unknown): Pair | undefined {
+  if (typeof name !== 'string') return undefined
+  const slash = name.indexOf('/')
+  if (slash <= 0) return undefined
+  try {
+    return joinPair(name.slice(0, slash), name.slice(slash + 1))
+  } catch {
+    // A name we cannot read as BASE/QUOTE is a market nobody can ask for.
+    return undefined
+  }
+}
+
 /** Every shape on the socket: `{event, channel, data}`. */
 interface BitstampFrame {
   event?: unknown
@@ -104,16 +133,21 @@ export const createBitstamp = ({
     // documented lifetime signal is `bts:request_reconnect`, so no maxLifetimeMs is set. One
     // subscribe frame per channel, two per market, goes out on connect.
     sendPerSecond: 20,
+    // Nothing published (above). Chosen: 50 markets, 100 channels, subscribed in 5 s at 20 frames
+    // a second; each `order_book_` push carries 100 levels a side, so a connection stays light.
+    marketsPerConnection: 50,
+    // Nothing published. Chosen: 5 new connections per 10 s.
+    connects: { count: 5, windowMs: 10_000 },
     // REST: "Do not make more than 8000 requests per 10 minutes or we will ban your IP address"
     // (bitstamp.net/api as quoted by docs.rs crypto-rest-client BitstampRestClient and by
     // ccxt/ccxt ts/src/bitstamp.ts@0070b8a, rateLimit 75 ms); a newer summary (api-evangelist/
     // bitstamp rate-limits/rate-limits.yml) gives 400/s and 10,000 per 10 minutes, an excess
-    // answered with response_code 400.002. 5/s (3,000 per 10 minutes) stays under both.
-    // PROVISIONAL
-    marketsPerConnection: 100,
-    connects: { count: 10, windowMs: 1000 },
-    rest: { weight: 8000, windowMs: 600_000, snapshotCost: 1 },
+    // answered with response_code 400.002. 200 per 15 s (160 used: rest-budget.ts keeps a fifth
+    // back) is at most 160 in any second and 6,400 in any 10 minutes: under all three. Every
+    // request counts 1 (tickers, pair list, each order_book); no used-weight header is sent.
+    rest: { weight: 200, windowMs: 15_000, snapshotCost: 1 },
   },
+  distinctAssets: BITSTAMP_DISTINCT_ASSETS,
   ping: () => '{"event":"bts:heartbeat"}',
   simulate: (markets) => new SimBitstamp(markets),
 
@@ -124,17 +158,31 @@ export const createBitstamp = ({
     }
     const out = new Map<Pair, string>()
     for (const info of body as (PairInfo | null)[]) {
-      const name = info?.name
       const native = info?.url_symbol
-      if (info?.trading !== 'Enabled') continue
-      if (typeof name !== 'string' || typeof native !== 'string') continue
-      const slash = name.indexOf('/')
-      if (slash <= 0) continue
-      try {
-        out.set(joinPair(name.slice(0, slash), name.slice(slash + 1)), native)
-      } catch {
-        // A name we cannot read as BASE/QUOTE is a market nobody can ask for: skip it.
-      }
+      if (info?.trading !== 'Enabled' || typeof native !== 'string') continue
+      const pair = pairOf(info.name)
+      if (pair !== undefined) out.set(pair, native)
+    }
+    return out
+  },
+
+  /**
+   * `GET /api/v2/ticker/`: every market's ticker, named by `pair` (`BTC/USD`); `volume` is the
+   * last 24 hours' base volume and `vwap` their volume-weighted average price, so their product
+   * is the quote volume (ccxt/ccxt ts/src/bitstamp.ts parseTicker and fetchTickers, citing
+   * bitstamp.net/api #tag/Tickers/operation/GetCurrencyPairTickers). Unreadable rows are skipped.
+   */
+  async fetchVolumes(restUrl, opts) {
+    const body = await getJson('bitstamp', `${restUrl}/api/v2/ticker/`, opts)
+    if (!Array.isArray(body)) throw new ParseError('bad-message', 'ticker list is not a list')
+    const out = new Map<Pair, number>()
+    for (const t of body as (TickerInfo | null)[]) {
+      const pair = pairOf(t?.pair)
+      const { volume, vwap } = t ?? {}
+      if (pair === undefined || typeof volume !== 'string' || typeof vwap !== 'string') continue
+      if (!isDecimalText(volume) || !isDecimalText(vwap)) continue
+      const quote = +volume * +vwap
+      if (Number.isFinite(quote)) out.set(pair, quote)
     }
     return out
   },

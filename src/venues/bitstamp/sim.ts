@@ -1,7 +1,8 @@
 /**
  * @module
  * A simulated Bitstamp (WebSocket API v2): `GET /api/v2/trading-pairs-info/`,
- * `GET /api/v2/order_book/<pair>/` and a socket that takes `bts:subscribe`, `bts:unsubscribe` and
+ * `GET /api/v2/order_book/<pair>/`, `GET /api/v2/ticker/` (all markets) and
+ * `/api/v2/ticker/<pair>/`, and a socket that takes `bts:subscribe`, `bts:unsubscribe` and
  * `bts:heartbeat` and pushes `diff_order_book_<pair>` data frames stamped with a rising
  * `microtimestamp`. Diffs carry no sequence number, so a lost diff cannot show on that channel.
  * `order_book_<pair>` pushes the top 100 levels after every change, stamped with the same
@@ -9,17 +10,50 @@
  * channels' stamps relate). Faults: lost and raw diffs (garbage, bad levels, crossed books, stale
  * stamps), a top changed without its diff (`corruptTop`), raw book pushes (`sendRawBook`), REST
  * snapshot faults, refused channels, held or canned snapshots, `bts:request_reconnect`,
- * recorded-frame replay, and everything SimServer offers.
+ * recorded-frame replay, and everything SimServer offers. Limits: see `SimBitstampLimits`.
  */
 import type { Client } from '../sim/server.ts'
 import { bumpTop, SimBook, type Row } from '../sim/book.ts'
-import { SimRestVenueBase, type SimSeqMarket } from '../sim/base.ts'
+import { SimRestVenueBase, SimWindow, type SimSeqMarket } from '../sim/base.ts'
 import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
+
+/**
+ * What the simulated Bitstamp refuses. REST follows the published figures; Bitstamp publishes no
+ * WebSocket limit, so those are this sim's documented choices (above what the client allows
+ * itself), answered with `bts:error` (the answer Bitstamp gives invalid requests) or, for
+ * connections, HTTP 429 on the upgrade.
+ */
+export interface SimBitstampLimits {
+  /** REST requests per second per IP: 400 (api-evangelist/bitstamp rate-limits.yml). */
+  readonly restPerSecond: number
+  /**
+   * REST requests per 10 minutes per IP: 8,000 ("Do not make more than 8000 requests per 10
+   * minutes", bitstamp.net/api as quoted by ccxt; the newer 10,000 is the looser). Over either,
+   * HTTP 429 with response code 400.002 "Request rejected due to exceeded rate limit".
+   */
+  readonly restPer10Min: number
+  /** New connections per IP per 10 s (choice). */
+  readonly connectsPer10s: number
+  /** Channels one connection may hold (choice). */
+  readonly channelsPerConnection: number
+  /** Client frames one connection may send per second (choice). */
+  readonly framesPerSecond: number
+}
+
+const LIMITS: SimBitstampLimits = {
+  restPerSecond: 400,
+  restPer10Min: 8000,
+  connectsPer10s: 20,
+  channelsPerConnection: 200,
+  framesPerSecond: 50,
+}
 
 export interface SimBitstampOptions {
   /** The venue clock at start, µs since the epoch (now unless set). */
   readonly startMicros?: number
+  /** Overrides some of the limits the sim enforces. */
+  readonly limits?: Partial<SimBitstampLimits>
 }
 
 /** `seq` is the microtimestamp of the last change. */
@@ -30,6 +64,14 @@ interface Market extends SimSeqMarket {
   readonly name: Pair
   /** `Enabled`, or `Disabled` for a market that is not trading. */
   readonly trading: string
+  /** 24 h traded volume in the quote asset. */
+  readonly volume24h: number
+}
+
+/** One connection's channels and its frames in the last second. */
+interface Session {
+  readonly channels: Set<string>
+  readonly frames: SimWindow
 }
 
 /** Channel prefix of the full-depth diff stream. */
@@ -65,14 +107,36 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
   readonly subscriptions = new Map<number, Set<string>>()
   /** Channels the socket refuses with `bts:error` (listed over REST all the same). */
   readonly refusedChannels = new Set<string>()
+  readonly limits: SimBitstampLimits
+  /** REST requests answered 429 (400.002). */
+  throttled = 0
+  /** WebSocket upgrades refused with 429 for going over the connection rate. */
+  refusedConnects = 0
+  /** Subscriptions refused for going over the per-connection channel limit. */
+  refusedSubscriptions = 0
+  /** Client frames refused for going over the per-connection frame rate. */
+  rateLimitedFrames = 0
   readonly #bySymbol = new Map<string, Market>()
+  /** Subscribers of each channel. */
+  readonly #byChannel = new Map<string, Set<Client>>()
+  readonly #sessions = new Map<Client, Session>()
+  readonly #restSecond: SimWindow
+  readonly #rest10Min: SimWindow
+  readonly #connects: SimWindow
   /** The venue clock, µs; every pushed change moves it on. */
   #micros: number
 
-  constructor(markets: readonly SimMarket[], { startMicros }: SimBitstampOptions = {}) {
+  constructor(
+    markets: readonly SimMarket[],
+    { startMicros, limits = {} }: SimBitstampOptions = {},
+  ) {
     super('Bitstamp')
     this.#micros = startMicros ?? Date.now() * 1000
-    for (const m of markets) {
+    this.limits = { ...LIMITS, ...limits }
+    this.#restSecond = new SimWindow(this.limits.restPerSecond, 1000)
+    this.#rest10Min = new SimWindow(this.limits.restPer10Min, 600_000)
+    this.#connects = new SimWindow(this.limits.connectsPer10s, 10_000)
+    for (const [i, m] of markets.entries()) {
       const market: Market = {
         symbol: `${m.base}${m.quote}`.toLowerCase(),
         name: `${m.base}/${m.quote}`.toUpperCase(),
@@ -80,6 +144,7 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
         book: m.book ?? new SimBook(),
         seq: this.#micros,
         history: [],
+        volume24h: m.volume24h ?? defaultVolume(i),
       }
       this.list(market.name, market)
       this.#bySymbol.set(market.symbol, market)
@@ -188,10 +253,11 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
 
   /** Sends a frame to every client subscribed to `channel`, or to all with no channel. */
   pushToChannel(channel: string | undefined, frame: string): void {
-    const everyone = channel === undefined || channel === ''
-    for (const c of this.server.clients) {
-      if (everyone || this.subscriptions.get(c.data.id)?.has(channel)) this.server.send(frame, c)
+    if (channel === undefined || channel === '') {
+      this.server.send(frame)
+      return
     }
+    for (const c of this.#byChannel.get(channel) ?? []) this.server.send(frame, c)
   }
 
   /** Replays recorded frames, each to the clients subscribed to its channel (in order). */
@@ -212,6 +278,21 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
   }
 
   protected override async rest(url: URL): Promise<Response | undefined> {
+    // A refused request counts in neither window.
+    if (this.#rest10Min.count() >= this.limits.restPer10Min || !this.#restSecond.hit()) {
+      this.throttled++
+      return Response.json(errorBody(429), { status: 429 })
+    }
+    this.#rest10Min.hit()
+    if (url.pathname === '/api/v2/ticker/') {
+      return Response.json(this.markets().map((m) => ({ ...tickerOf(m), pair: m.name })))
+    }
+    const ticker = /^\/api\/v2\/ticker\/([a-z0-9]+)\/?$/.exec(url.pathname)
+    if (ticker) {
+      const m = this.#bySymbol.get(ticker[1]!)
+      if (!m) return new Response('Not Found', { status: 404 })
+      return Response.json(tickerOf(m))
+    }
     if (url.pathname === '/api/v2/trading-pairs-info/') {
       return Response.json(
         this.markets().map((m) => ({
@@ -245,7 +326,31 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
     return undefined
   }
 
+  protected override refuseUpgrade(): Response | undefined {
+    if (this.#connects.hit()) return undefined
+    this.refusedConnects++
+    return new Response('Too Many Requests', { status: 429 })
+  }
+
+  protected override onOpen(client: Client): void {
+    const frames = new SimWindow(this.limits.framesPerSecond, 1000)
+    this.#sessions.set(client, { channels: new Set(), frames })
+  }
+
+  protected override onClose(client: Client): void {
+    for (const channel of this.#sessions.get(client)?.channels ?? []) {
+      this.#byChannel.get(channel)?.delete(client)
+    }
+    this.#sessions.delete(client)
+  }
+
   protected override onMessage(client: Client, text: string): void {
+    const session = this.#sessions.get(client)
+    if (session !== undefined && !session.frames.hit()) {
+      this.rateLimitedFrames++
+      this.#error(client, 'Rate limit exceeded.')
+      return
+    }
     let msg: { event?: unknown; data?: { channel?: unknown } }
     try {
       msg = JSON.parse(text) as typeof msg
@@ -264,7 +369,16 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
         }
         let subs = this.subscriptions.get(client.data.id)
         if (!subs) this.subscriptions.set(client.data.id, (subs = new Set()))
+        if (!subs.has(channel) && subs.size >= this.limits.channelsPerConnection) {
+          this.refusedSubscriptions++
+          this.#error(client, 'Maximum number of subscriptions reached.', channel)
+          return
+        }
         subs.add(channel)
+        session?.channels.add(channel)
+        let subscribers = this.#byChannel.get(channel)
+        if (!subscribers) this.#byChannel.set(channel, (subscribers = new Set()))
+        subscribers.add(client)
         this.server.send(
           JSON.stringify({ event: 'bts:subscription_succeeded', channel, data: {} }),
           client,
@@ -273,6 +387,8 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
       }
       case 'bts:unsubscribe':
         this.subscriptions.get(client.data.id)?.delete(channel)
+        session?.channels.delete(channel)
+        this.#byChannel.get(channel)?.delete(client)
         this.server.send(
           JSON.stringify({ event: 'bts:unsubscription_succeeded', channel, data: {} }),
           client,
@@ -294,6 +410,37 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
       JSON.stringify({ event: 'bts:error', channel, data: { code: null, message } }),
       client,
     )
+  }
+}
+
+/** A deterministic 24 h volume for the `i`th listed market (earlier ones trade more). */
+function defaultVolume(i: number): number {
+  return Math.round(10_000_000 / (i + 1))
+}
+
+/**
+ * A market's ticker as `GET /api/v2/ticker/<pair>/` gives it (ccxt/ccxt ts/src/bitstamp.ts
+ * parseTicker): `vwap` near the book's mid and `volume` the base amount that makes `volume` x
+ * `vwap` the market's 24 h quote volume.
+ */
+function tickerOf(m: Market): Record<string, string> {
+  const [bid] = m.book.topBids(1)
+  const [ask] = m.book.topAsks(1)
+  const mid = bid && ask ? (Number(bid[0]) + Number(ask[0])) / 2 : Number((bid ?? ask)?.[0] ?? 1)
+  const vwap = mid.toFixed(10)
+  return {
+    timestamp: String(Math.floor(m.seq / 1e6)),
+    open: vwap,
+    high: vwap,
+    low: vwap,
+    last: vwap,
+    volume: (m.volume24h / Number(vwap)).toFixed(8),
+    vwap,
+    bid: bid?.[0] ?? vwap,
+    ask: ask?.[0] ?? vwap,
+    side: '0',
+    open_24: vwap,
+    percent_change_24: '0.00',
   }
 }
 

@@ -20,7 +20,7 @@
 import { joinPair, SymbolError } from '../../symbols.ts'
 import { SimBybit } from './sim.ts'
 import type { Level, Pair } from '../../types.ts'
-import { ExchangeError, getJson, parseJson, ParseError, toLevels } from '../venue.ts'
+import { ExchangeError, getJson, isDecimalText, parseJson, ParseError, toLevels } from '../venue.ts'
 import type { Venue, VenueEvent } from '../venue.ts'
 
 /** The subscribed depth: 50 levels a side, pushed every 20 ms. */
@@ -106,16 +106,32 @@ export const bybit: Venue = {
     detectsGaps: true,
     topChannel: 'orderbook.1',
   },
+  // Limits from bybit-exchange/docs (commit 072c197d, 2026-07): docs/v5/websocket/
+  // wss-authentication.mdx "IP Limits" and "Public channel - Args limits", docs/v5/rate-limit/
+  // rate-limit.mdx "IP Limit".
   limits: {
     // Pongs arrive every 20 s even on a quiet book; two missed ones and a bit is a dead socket.
     idleTimeoutMs: 45_000,
     pingIntervalMs: 20_000,
     // Bybit publishes no inbound frame limit for public streams; stay modest.
     sendPerSecond: 10,
-    // PROVISIONAL
+    // At most 21,000 characters of args per public connection; a market holds two topics
+    // (orderbook.50.X, orderbook.1.X), ~71 characters of JSON even with a 20-character symbol:
+    // 100 markets are about a third of the limit.
     marketsPerConnection: 100,
-    connects: { count: 10, windowMs: 1000 },
-    rest: { weight: 10, windowMs: 1000, snapshotCost: 1 },
+    // 500 connections per 5 minutes per IP ("do not frequently connect and disconnect"); 80 %.
+    connects: { count: 400, windowMs: 300_000 },
+    // 600 requests per 5 s per IP; past it HTTP 403 "access too frequent" and a 10-minute wait.
+    // Requests are counted, not weighed; no header reports the IP's count (X-Bapi-Limit-* are
+    // per-UID API limits). Books come on the socket, so only lists and tickers use it.
+    // Over the IP limit Bybit answers 403 "access too frequent" and bans the IP for 10 minutes
+    // (docs/v5/rate-limit/rate-limit.mdx): every request pauses that long.
+    rest: { weight: 600, windowMs: 5000, snapshotCost: 1, pauseOn: { 403: 600_000 } },
+  },
+  // Bybit's NEIRO is not the NEIRO of Binance and OKX (First Neiro On Ethereum): the same pair
+  // priced about 100 times apart in 2025 (ccxt/ccxt issue #25500, no renaming by ccxt).
+  distinctAssets: {
+    NEIRO: 'Bybit NEIRO is another token than First Neiro On Ethereum, NEIRO on Binance and OKX',
   },
   ping: () => JSON.stringify({ req_id: `ping-${Date.now()}`, op: 'ping' }),
   simulate: (markets) => new SimBybit(markets),
@@ -151,6 +167,38 @@ export const bybit: Venue = {
       const next = body.result?.nextPageCursor
       if (typeof next !== 'string' || next === '' || next === cursor) break
       cursor = next
+    }
+    return out
+  },
+
+  // `turnover24h` is the spot ticker's 24 h turnover, in the quote coin (docs/v5/market/
+  // tickers.mdx: its BTCUSDT example has volume24h 11,801.28 and turnover24h 243,765,620.66, at
+  // ~20,650 a coin); every spot ticker in one request. Pairs come from instruments-info.
+  async fetchVolumes(restUrl, opts) {
+    const [markets, body] = await Promise.all([
+      this.listMarkets(restUrl, opts),
+      getJson('bybit', `${restUrl}/v5/market/tickers?category=spot`, opts),
+    ])
+    const b = body as {
+      retCode?: unknown
+      retMsg?: unknown
+      result?: { list?: unknown }
+    } | null
+    if (b === null || typeof b !== 'object') {
+      throw new ParseError('bad-message', 'tickers is not an object')
+    }
+    if (b.retCode !== 0) {
+      const why = `retCode ${String(b.retCode)}: ${String(b.retMsg)}`
+      throw new ExchangeError('bybit', `tickers answered ${why}`)
+    }
+    const list = b.result?.list
+    if (!Array.isArray(list)) throw new ParseError('bad-message', 'tickers has no result.list')
+    const pairOf = new Map([...markets].map(([pair, native]) => [native, pair]))
+    const out = new Map<Pair, number>()
+    for (const t of list as ({ symbol?: unknown; turnover24h?: unknown } | null)[]) {
+      const pair = typeof t?.symbol === 'string' ? pairOf.get(t.symbol) : undefined
+      const v = t?.turnover24h
+      if (pair !== undefined && typeof v === 'string' && isDecimalText(v)) out.set(pair, +v)
     }
     return out
   },

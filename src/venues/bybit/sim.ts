@@ -11,16 +11,32 @@
  * comparing different depths. Faults: lost deltas, crossed pushes, a top changed without its
  * depth-50 change (`corruptTop`), and changes merged into one depth-50 delta (`updateBatch`, so
  * the level-1 tops in between are at `seq`s the book never reaches).
+ *
+ * Bybit's limits, answered as Bybit answers (bybit-exchange/docs commit 072c197d, 2026-07:
+ * docs/v5/websocket/wss-authentication.mdx "IP Limits", "Public channel - Args limits";
+ * docs/v5/rate-limit/rate-limit.mdx "IP Limit"):
+ * - a spot subscribe request with more than 10 args is refused whole, `{"success":false,
+ *   "ret_msg":"args size >10",...}` (the text Bybit sends: yufuquant/rust-bybit issue #24);
+ * - more than 21,000 characters of args held on one connection: the request that would pass it is
+ *   refused (`success:false`, "args length >21000", our wording: Bybit documents none); the
+ *   length is that of the JSON array of every topic held;
+ * - 600 REST requests per 5 s per IP: past it HTTP 403 "access too frequent" and the IP waits 10
+ *   minutes (every request meanwhile gets the same 403);
+ * - 500 connections per 5 minutes per IP: upgrades past it are answered HTTP 403 "access too
+ *   frequent" (Bybit documents no answer for sockets; this is its HTTP one).
+ * Pushes go only to a topic's holders (an index per topic).
  */
 import type { Client } from '../sim/server.ts'
 import { bumpTop, SimBook, type Row } from '../sim/book.ts'
-import { SimVenueBase } from '../sim/base.ts'
-import type { SimMarket } from '../sim/venue.ts'
+import { SimVenueBase, SimWindow } from '../sim/base.ts'
+import { simVolume24h, type SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
 
 export const BYBIT_SPOT_PATH = '/v5/public/spot'
 const DEPTH = 50
 const MAX_ARGS = 10
+/** Characters of args one public connection may hold. */
+const MAX_ARGS_CHARS = 21_000
 const PREFIX = `orderbook.${DEPTH}.`
 const TOP_PREFIX = 'orderbook.1.'
 
@@ -30,6 +46,23 @@ export interface SimBybitOptions {
    * `baseCoin`/`quoteCoin`, never by splitting the symbol.
    */
   readonly symbols?: Readonly<Record<Pair, string>>
+  /** REST requests per 5 s per IP (Bybit: 600), and how long the IP then waits (10 minutes). */
+  readonly requestsPer5s?: number
+  readonly banMs?: number
+  /** New connections per 5 minutes per IP (Bybit: 500). */
+  readonly connectsPer5Min?: number
+}
+
+/** What the sim's limits refused, by kind (tests and the benchmark expect zeros of the product). */
+export interface BybitLimited {
+  /** REST answers 403 "access too frequent". */
+  throttled: number
+  /** Upgrades answered 403: over 500 connections in 5 minutes. */
+  connects: number
+  /** Subscribe requests refused for more than 10 args. */
+  argsPerRequest: number
+  /** Subscribe requests refused for more than 21,000 characters of args on the connection. */
+  argsChars: number
 }
 
 interface State {
@@ -38,6 +71,8 @@ interface State {
   readonly base: string
   readonly quote: string
   readonly status: string
+  /** The 24 h quote volume its ticker reports (`turnover24h`). */
+  readonly volume24h: number
   book: SimBook
   /** The top 50 as last pushed to subscribers: deltas are the change from this view. */
   shown: SimBook
@@ -79,6 +114,7 @@ interface OpRequest {
 export class SimBybit extends SimVenueBase<State> {
   /** Topics each client holds, by client id. */
   readonly topics = new Map<number, Set<string>>()
+  readonly limited: BybitLimited = { throttled: 0, connects: 0, argsPerRequest: 0, argsChars: 0 }
   /** Pairs whose subscription is refused (`success:false`, topic named in ret_msg). */
   readonly rejectPairs = new Set<Pair>()
   /** Non-zero: instruments-info answers with this retCode. */
@@ -94,9 +130,28 @@ export class SimBybit extends SimVenueBase<State> {
   /** By native symbol. */
   readonly #state = new Map<string, State>()
   readonly #held: { client: Client; topic: string }[] = []
+  /** Each topic's holders. */
+  readonly #holders = new Map<string, Set<Client>>()
+  /** Per client: the JSON length of its held args, less the array's brackets. */
+  readonly #argsChars = new Map<number, number>()
+  readonly #requests: SimWindow
+  readonly #banMs: number
+  #bannedUntilMs = 0
+  readonly #connects: SimWindow
 
-  constructor(markets: readonly SimMarket[], { symbols = {} }: SimBybitOptions = {}) {
+  constructor(
+    markets: readonly SimMarket[],
+    {
+      symbols = {},
+      requestsPer5s = 600,
+      banMs = 600_000,
+      connectsPer5Min = 500,
+    }: SimBybitOptions = {},
+  ) {
     super('Bybit')
+    this.#requests = new SimWindow(requestsPer5s, 5000)
+    this.#banMs = banMs
+    this.#connects = new SimWindow(connectsPer5Min, 300_000)
     for (const m of markets) {
       const pair: Pair = `${m.base}/${m.quote}`
       const symbol = symbols[pair] ?? m.base + m.quote
@@ -110,6 +165,7 @@ export class SimBybit extends SimVenueBase<State> {
         base: m.base,
         quote: m.quote,
         status,
+        volume24h: simVolume24h(m),
         book,
         shown,
         u: 1000,
@@ -168,7 +224,7 @@ export class SimBybit extends SimVenueBase<State> {
 
   /** Clients holding `topic`. */
   subscribersOf(topic: string): Client[] {
-    return [...this.server.clients].filter((c) => this.topics.get(c.data.id)?.has(topic))
+    return [...(this.#holders.get(topic) ?? [])]
   }
 
   /**
@@ -279,8 +335,8 @@ export class SimBybit extends SimVenueBase<State> {
 
   /** Sends a raw frame to every holder of `topic` (or to every client with no topic). */
   pushToTopic(topic: string | undefined, frame: string): void {
-    const to = topic === undefined ? [...this.server.clients] : this.subscribersOf(topic)
-    for (const c of to) this.server.send(frame, c)
+    const to = topic === undefined ? this.server.clients : this.#holders.get(topic)
+    for (const c of to ?? []) this.server.send(frame, c)
   }
 
   /** Sends raw frames in order, each to the holders of the topic it names (no topic: to all). */
@@ -353,8 +409,16 @@ export class SimBybit extends SimVenueBase<State> {
   }
 
   protected override rest(url: URL): Response | undefined {
+    const now = Date.now()
+    if (now < this.#bannedUntilMs || !this.#requests.hit(now)) {
+      // Past the IP limit the IP waits 10 minutes from the first refusal.
+      if (now >= this.#bannedUntilMs) this.#bannedUntilMs = now + this.#banMs
+      this.limited.throttled++
+      return new Response('access too frequent', { status: 403 })
+    }
     const fail = (retCode: number, retMsg: string) =>
       Response.json({ retCode, retMsg, result: {}, retExtInfo: {}, time: Date.now() })
+    if (url.pathname === '/v5/market/tickers') return this.#tickers(url, fail)
     if (url.pathname !== '/v5/market/instruments-info') return undefined
     if (url.searchParams.get('category') !== 'spot') return fail(10001, 'params error: category')
     if (this.instrumentsRetCode !== 0) return fail(this.instrumentsRetCode, 'simulated failure')
@@ -381,9 +445,75 @@ export class SimBybit extends SimVenueBase<State> {
     })
   }
 
+  /** GET /v5/market/tickers?category=spot (docs/v5/market/tickers.mdx, the spot response). */
+  #tickers(url: URL, fail: (retCode: number, retMsg: string) => Response): Response {
+    if (url.searchParams.get('category') !== 'spot') return fail(10001, 'params error: category')
+    const one = url.searchParams.get('symbol')
+    const list = this.markets()
+      .filter((s) => one === null || s.symbol === one)
+      .map((s) => {
+        const [bid1Price = '', bid1Size = ''] = s.book.topBids(1)[0] ?? []
+        const [ask1Price = '', ask1Size = ''] = s.book.topAsks(1)[0] ?? []
+        const mid = (Number(bid1Price) + Number(ask1Price)) / 2
+        const last = mid > 0 ? String(mid) : '0'
+        return {
+          symbol: s.symbol,
+          bid1Price,
+          bid1Size,
+          ask1Price,
+          ask1Size,
+          lastPrice: last,
+          prevPrice24h: last,
+          price24hPcnt: '0',
+          highPrice24h: last,
+          lowPrice24h: last,
+          turnover24h: String(s.volume24h),
+          volume24h: mid > 0 ? String(s.volume24h / mid) : '0',
+          usdIndexPrice: '',
+        }
+      })
+    return Response.json({
+      retCode: 0,
+      retMsg: 'OK',
+      result: { category: 'spot', list },
+      retExtInfo: {},
+      time: Date.now(),
+    })
+  }
+
+  protected override refuseUpgrade(): Response | undefined {
+    if (this.#connects.hit()) return undefined
+    this.limited.connects++
+    return new Response('access too frequent', { status: 403 })
+  }
+
   protected override onOpen(client: Client): void {
     this.topics.set(client.data.id, new Set())
+    this.#argsChars.set(client.data.id, 0)
     if (client.data.path !== BYBIT_SPOT_PATH) client.close(1008, `no endpoint ${client.data.path}`)
+  }
+
+  protected override onClose(client: Client): void {
+    for (const topic of this.topics.get(client.data.id) ?? [])
+      this.#holders.get(topic)?.delete(client)
+    this.topics.delete(client.data.id)
+    this.#argsChars.delete(client.data.id)
+  }
+
+  #hold(client: Client, topic: string): void {
+    const held = this.topics.get(client.data.id)!
+    if (held.has(topic)) return
+    held.add(topic)
+    this.#argsChars.set(client.data.id, this.#argsChars.get(client.data.id)! + topic.length + 3)
+    let holders = this.#holders.get(topic)
+    if (holders === undefined) this.#holders.set(topic, (holders = new Set()))
+    holders.add(client)
+  }
+
+  #release(client: Client, topic: string): void {
+    if (!this.topics.get(client.data.id)!.delete(topic)) return
+    this.#argsChars.set(client.data.id, this.#argsChars.get(client.data.id)! - topic.length - 3)
+    this.#holders.get(topic)?.delete(client)
   }
 
   protected override onMessage(client: Client, text: string): void {
@@ -407,7 +537,10 @@ export class SimBybit extends SimVenueBase<State> {
         if (this.answerPings) answer(true, 'pong')
         return
       case 'subscribe': {
-        if (args.length > MAX_ARGS) return answer(false, `error:args size >${MAX_ARGS}`)
+        if (args.length > MAX_ARGS) {
+          this.limited.argsPerRequest++
+          return answer(false, `args size >${MAX_ARGS}`)
+        }
         for (const topic of args) {
           const prefix = [PREFIX, TOP_PREFIX].find((p) => topic.startsWith(p))
           const s = prefix === undefined ? undefined : this.#state.get(topic.slice(prefix.length))
@@ -416,9 +549,16 @@ export class SimBybit extends SimVenueBase<State> {
           }
           if (held.has(topic)) return answer(false, `error:already subscribed,topic:${topic}`)
         }
+        // The JSON array of every topic held: each adds its quotes and a comma, less one comma,
+        // plus the brackets.
+        const chars = args.reduce((n, t) => n + t.length + 3, this.#argsChars.get(client.data.id)!)
+        if (chars + 1 > MAX_ARGS_CHARS) {
+          this.limited.argsChars++
+          return answer(false, `args length >${MAX_ARGS_CHARS}`)
+        }
         answer(true, 'subscribe')
         for (const topic of args) {
-          held.add(topic)
+          this.#hold(client, topic)
           if (!this.autoSnapshot) continue
           if (this.holdSnapshots) this.#held.push({ client, topic })
           else this.#sendSnapshot(client, topic)
@@ -426,7 +566,7 @@ export class SimBybit extends SimVenueBase<State> {
         return
       }
       case 'unsubscribe':
-        for (const topic of args) held.delete(topic)
+        for (const topic of args) this.#release(client, topic)
         return answer(true, '')
       default:
         return answer(false, `error:unknown op ${String(msg.op)}`)

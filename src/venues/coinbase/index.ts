@@ -10,10 +10,20 @@
 import { joinPair } from '../../symbols.ts'
 import { SimCoinbase } from './sim.ts'
 import type { Level, Pair } from '../../types.ts'
-import { getJson, parseJson, ParseError, toLevel, type Venue, type VenueEvent } from '../venue.ts'
+import { getJson, isDecimalText, parseJson, ParseError, toLevel } from '../venue.ts'
+import type { FetchOptions, Venue, VenueEvent } from '../venue.ts'
 
 /** Most pages of the product list fetched (a guard; the list normally comes in one page). */
 const MAX_PRODUCT_PAGES = 20
+
+/**
+ * Most level2 products one connection may hold at once: Coinbase answers the 31st with
+ * `{"type":"error","message":"too many L2 streams requested in a single session"}` and keeps the
+ * socket open (undocumented; measured by bisection, 30 accepted and 31 refused, in public design
+ * notes of 2026-09-06 and 2026-09-08; JKorf/Coinbase.Net#19 saw 32 refused, 16 accepted).
+ * An unsubscribe frees its place.
+ */
+export const COINBASE_L2_PER_CONNECTION = 30
 
 /** One product of `GET /api/v3/brokerage/market/products` (the fields used here). */
 interface Product {
@@ -24,6 +34,9 @@ interface Product {
   trading_disabled?: unknown
   is_disabled?: unknown
   alias?: unknown
+  price?: unknown
+  volume_24h?: unknown
+  approximate_quote_24h_volume?: unknown
 }
 
 interface ProductList {
@@ -93,51 +106,57 @@ export const coinbase: Venue = {
     // second per IP there, but the page's .md rendition says 8, so count on 8. What the server
     // answers when either is exceeded is not documented (nor handled in coinbase/
     // coinbase-advanced-py@54fb8ed); stay under the message limit.
-    sendPerSecond: 6,
-    // PROVISIONAL
-    marketsPerConnection: 100,
-    connects: { count: 10, windowMs: 1000 },
+    // The message limit is per IP, this budget per connection: two connections resubscribing at
+    // once stay at 8 a second; opening one adds 2 frames (level2 + heartbeats).
+    sendPerSecond: 4,
+    // level2 holds at most 30 products per connection (COINBASE_L2_PER_CONNECTION); 25 leaves
+    // room for the unsubscribe-then-subscribe of a resync to never touch the limit.
+    marketsPerConnection: 25,
+    // 8 connections a second per IP (above); 2 keeps the subscribe frames of new connections at
+    // 4 a second of the 8 messages the IP may send.
+    connects: { count: 2, windowMs: 1000 },
+    // Public REST: 10 requests a second per IP (docs.cloud.coinbase.com/advanced-trade/docs/
+    // rest-api-rate-limits, as quoted by ccxt/ccxt ts/src/coinbase.ts@000ed66; the Exchange API
+    // states the same, bursts up to 15, 429 over: docs.cdp.coinbase.com/exchange/rest-api/
+    // rate-limits). Every request counts 1; no used-weight header. Books come over the socket:
+    // only the product list is fetched (snapshotCost is unused).
     rest: { weight: 10, windowMs: 1000, snapshotCost: 1 },
   },
   simulate: (markets) => new SimCoinbase(markets),
 
   async listMarkets(restUrl, opts) {
     const out = new Map<Pair, string>()
-    let seen = 0
-    for (let page = 0; page < MAX_PRODUCT_PAGES; page++) {
-      const offset = seen === 0 ? '' : `&offset=${seen}`
-      const url = `${restUrl}/api/v3/brokerage/market/products?product_type=SPOT${offset}`
-      const body = (await getJson('coinbase', url, opts)) as ProductList
-      if (!Array.isArray(body?.products)) {
-        throw new ParseError('bad-message', 'product list has no products')
-      }
-      const products = body.products as Product[]
-      for (const p of products) {
-        if (p === null || typeof p !== 'object' || !isOwnBook(p)) continue
-        const { product_id: id, base_currency_id: base, quote_currency_id: quote } = p
-        if (typeof id !== 'string' || typeof base !== 'string' || typeof quote !== 'string') {
-          continue
-        }
-        try {
-          out.set(joinPair(base, quote), id)
-        } catch {
-          // base equals quote: not a market
-        }
-      }
-      seen += products.length
-      // The endpoint pages with limit/offset; ask again only while it says more exist.
-      const total = body.num_products
-      if (products.length === 0 || typeof total !== 'number' || seen >= total) break
+    for (const { pair, id } of await fetchOwnBooks(restUrl, opts)) out.set(pair, id)
+    return out
+  },
+
+  /**
+   * From the same product list: `approximate_quote_24h_volume` (the 24 h volume in the quote
+   * asset), else `volume_24h` (base) x `price`: product fields of the official SDK
+   * (coinbase/coinbase-advanced-py coinbase/rest/types/product_types.py@314a675), strings. Alias
+   * books are not markets (see listMarkets).
+   */
+  async fetchVolumes(restUrl, opts) {
+    const out = new Map<Pair, number>()
+    for (const { pair, product } of await fetchOwnBooks(restUrl, opts)) {
+      const volume = quoteVolume(product)
+      if (!Number.isNaN(volume)) out.set(pair, volume)
     }
     return out
   },
 
   wsUrl: (base) => base,
 
-  subscribe: (natives) => [
-    frame('subscribe', 'level2', natives),
-    frame('subscribe', 'heartbeats', natives),
-  ],
+  // One channel per message (CB-AT). level2 frames name at most COINBASE_L2_PER_CONNECTION
+  // products, so a connection given more still gets its first 30 (the rest are refused).
+  subscribe: (natives) => {
+    const frames: string[] = []
+    for (let i = 0; i < natives.length; i += COINBASE_L2_PER_CONNECTION) {
+      frames.push(frame('subscribe', 'level2', natives.slice(i, i + COINBASE_L2_PER_CONNECTION)))
+    }
+    frames.push(frame('subscribe', 'heartbeats', natives))
+    return frames
+  },
 
   // Subscribing again to a product sends a fresh snapshot event for it.
   resubscribe: (native) => [
@@ -178,6 +197,53 @@ export const coinbase: Venue = {
       }
     }
   },
+}
+
+/**
+ * Every product of `GET /api/v3/brokerage/market/products?product_type=SPOT` that is a market of
+ * its own (`isOwnBook`), with its unified pair. Rows that are not products are skipped.
+ */
+async function fetchOwnBooks(
+  restUrl: string,
+  opts: FetchOptions,
+): Promise<{ pair: Pair; id: string; product: Product }[]> {
+  const out: { pair: Pair; id: string; product: Product }[] = []
+  let seen = 0
+  for (let page = 0; page < MAX_PRODUCT_PAGES; page++) {
+    const offset = seen === 0 ? '' : `&offset=${seen}`
+    const url = `${restUrl}/api/v3/brokerage/market/products?product_type=SPOT${offset}`
+    const body = (await getJson('coinbase', url, opts)) as ProductList
+    if (!Array.isArray(body?.products)) {
+      throw new ParseError('bad-message', 'product list has no products')
+    }
+    const products = body.products as Product[]
+    for (const p of products) {
+      if (p === null || typeof p !== 'object' || !isOwnBook(p)) continue
+      const { product_id: id, base_currency_id: base, quote_currency_id: quote } = p
+      if (typeof id !== 'string' || typeof base !== 'string' || typeof quote !== 'string') {
+        continue
+      }
+      try {
+        out.push({ pair: joinPair(base, quote), id, product: p })
+      } catch {
+        // base equals quote: not a market
+      }
+    }
+    seen += products.length
+    // The endpoint pages with limit/offset; ask again only while it says more exist.
+    const total = body.num_products
+    if (products.length === 0 || typeof total !== 'number' || seen >= total) break
+  }
+  return out
+}
+
+/** A product's 24 h volume in its quote asset, or NaN when it gives none readable. */
+function quoteVolume(p: Product): number {
+  const decimal = (x: unknown): number => (typeof x === 'string' && isDecimalText(x) ? +x : NaN)
+  const quote = decimal(p.approximate_quote_24h_volume)
+  if (!Number.isNaN(quote)) return quote
+  const volume = decimal(p.volume_24h) * decimal(p.price)
+  return Number.isFinite(volume) ? volume : NaN
 }
 
 /** Turns the events of one `l2_data` frame into snapshots and deltas, appended to `out`. */

@@ -1,17 +1,52 @@
 /**
  * @module
  * A simulated Coinbase Advanced Trade: `GET /api/v3/brokerage/market/products` (paged with
- * limit/offset) and the public socket with one channel per subscribe message. `level2` answers
- * with a `snapshot` event from the product's SimBook, then pushes `update` events; `heartbeats`
- * ticks on a timer. Every frame to a client carries that connection's own contiguous
- * `sequence_num`, shared by all channels. Client messages over the venue's per-IP budget are
- * refused with an error frame.
+ * limit/offset, with each product's 24 h volume) and the public socket with one channel per
+ * subscribe message. `level2` answers with a `snapshot` event from the product's SimBook, then
+ * pushes `update` events; `heartbeats` ticks on a timer. Every frame to a client carries that
+ * connection's own contiguous `sequence_num`, shared by all channels. The venue's limits are
+ * enforced as it answers them (see `SimCoinbaseLimits`).
  */
 import type { Client } from '../sim/server.ts'
 import { SimBook, type Row } from '../sim/book.ts'
-import { SimVenueBase } from '../sim/base.ts'
+import { SimVenueBase, SimWindow } from '../sim/base.ts'
 import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
+
+/** What the simulated Coinbase refuses, and how. */
+export interface SimCoinbaseLimits {
+  /**
+   * Client messages per rolling second over all connections (one IP): Coinbase allows
+   * unauthenticated clients 8 (docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/
+   * websocket-rate-limits). The rest get an error frame and are ignored: that answer is this
+   * sim's choice, as Coinbase does not document its own.
+   */
+  readonly messagesPerSecond: number
+  /**
+   * New connections per rolling second (same page: 8; the coinbase-business copy says 750). More
+   * are refused with HTTP 429 on the upgrade, as the feed refused clients "connecting too fast"
+   * (coinbase/coinbase-pro-node#27).
+   */
+  readonly connectsPerSecond: number
+  /**
+   * level2 products one connection may hold at once: a subscribe that would go past it is
+   * refused whole with "too many L2 streams requested in a single session", the socket stays
+   * open (measured; see COINBASE_L2_PER_CONNECTION in the venue module).
+   */
+  readonly l2PerConnection: number
+  /**
+   * Public REST requests per rolling second: 10 a second, bursts up to 15, 429 over
+   * (docs.cdp.coinbase.com/exchange/rest-api/rate-limits; Advanced Trade: 10 a second).
+   */
+  readonly restPerSecond: number
+}
+
+const LIMITS: SimCoinbaseLimits = {
+  messagesPerSecond: 8,
+  connectsPerSecond: 8,
+  l2PerConnection: 30,
+  restPerSecond: 15,
+}
 
 export interface SimCoinbaseOptions {
   /** Heartbeat period for clients subscribed to `heartbeats`; 0 turns the timer off. */
@@ -20,13 +55,8 @@ export interface SimCoinbaseOptions {
   readonly pageSize?: number
   /** When false, subscribing to `level2` sends no snapshot (the test pushes its own frames). */
   readonly snapshotsOnSubscribe?: boolean
-  /**
-   * Client messages accepted per rolling second, over all connections (they share one IP):
-   * Coinbase allows unauthenticated clients 8 a second per IP (docs.cdp.coinbase.com/coinbase-app/
-   * advanced-trade-apis/websocket/websocket-rate-limits). The rest get an error frame and are
-   * ignored: that answer is this sim's choice, as Coinbase does not document its own.
-   */
-  readonly messagesPerSecond?: number
+  /** Overrides some of the limits the sim enforces. */
+  readonly limits?: Partial<SimCoinbaseLimits>
   /** A product `status` other than `online` (`delisted`, `offline`), by pair. */
   readonly statuses?: Readonly<Record<Pair, string>>
 }
@@ -49,6 +79,12 @@ interface Product {
   readonly tradingDisabled: boolean
   /** The product whose book this one shows (USDC products alias the USD ones). */
   readonly alias?: string
+  /** Products that alias this one (`alias_to`). */
+  readonly aliasTo: string[]
+  /** 24 h traded volume in the quote asset. */
+  readonly volume24h: number
+  /** Clients subscribed to this book's level2 (kept on the product whose book it is). */
+  readonly level2: Set<Client>
 }
 
 interface Session {
@@ -75,29 +111,40 @@ const EPOCH_TIME = '1970-01-01T00:00:00Z'
  */
 export class SimCoinbase extends SimVenueBase<Product> {
   readonly sessions = new Map<number, Session>()
+  readonly limits: SimCoinbaseLimits
   /** Heartbeat frames sent, over all clients. */
   heartbeatsSent = 0
   /** Client messages refused for going over the rate limit. */
   rateLimited = 0
+  /** level2 subscribe requests refused for going over the per-connection product limit. */
+  refusedL2 = 0
+  /** WebSocket upgrades refused with 429 for going over the connection rate. */
+  refusedConnects = 0
+  /** REST requests answered 429. */
+  throttled = 0
   /** By product id. */
   readonly #products = new Map<string, Product>()
-  readonly #options: Required<Omit<SimCoinbaseOptions, 'statuses'>>
+  readonly #options: Required<Omit<SimCoinbaseOptions, 'statuses' | 'limits'>>
   readonly #timer: ReturnType<typeof setInterval> | undefined
-  /** Arrival times of recent client messages (the rate limit's window). */
-  readonly #recent: number[] = []
+  readonly #messages: SimWindow
+  readonly #connects: SimWindow
+  readonly #rest: SimWindow
 
   constructor(markets: readonly SimMarket[], options: SimCoinbaseOptions = {}) {
     super('Coinbase')
-    const { statuses = {}, ...rest } = options
+    const { statuses = {}, limits = {}, ...rest } = options
     this.#options = {
       heartbeatIntervalMs: 1000,
       pageSize: 1000,
       snapshotsOnSubscribe: true,
-      messagesPerSecond: 8,
       ...rest,
     }
+    this.limits = { ...LIMITS, ...limits }
+    this.#messages = new SimWindow(this.limits.messagesPerSecond, 1000)
+    this.#connects = new SimWindow(this.limits.connectsPerSecond, 1000)
+    this.#rest = new SimWindow(this.limits.restPerSecond, 1000)
     const ids = new Set(markets.map((m) => `${m.base}-${m.quote}`))
-    for (const m of markets) {
+    for (const [i, m] of markets.entries()) {
       const pair: Pair = `${m.base}/${m.quote}`
       const productId = `${m.base}-${m.quote}`
       const usd = `${m.base}-USD`
@@ -111,9 +158,15 @@ export class SimCoinbase extends SimVenueBase<Product> {
         status: statuses[pair] ?? 'online',
         tradingDisabled: m.trading === false,
         alias,
+        aliasTo: [],
+        volume24h: m.volume24h ?? defaultVolume(i),
+        level2: new Set(),
       }
       this.#products.set(productId, product)
       this.list(pair, product)
+    }
+    for (const p of this.#products.values()) {
+      if (p.alias !== undefined) this.#products.get(p.alias)!.aliasTo.push(p.productId)
     }
     const every = this.#options.heartbeatIntervalMs
     if (every > 0) this.#timer = setInterval(() => this.heartbeat(), every)
@@ -182,8 +235,7 @@ export class SimCoinbase extends SimVenueBase<Product> {
 
   /** Clients subscribed to a pair's level2. */
   subscribersOf(pair: Pair): Client[] {
-    const id = this.#shown(this.market(pair)).productId
-    return [...this.server.clients].filter((c) => this.session(c).level2.has(id))
+    return [...this.#shown(this.market(pair)).level2]
   }
 
   /**
@@ -229,7 +281,7 @@ export class SimCoinbase extends SimVenueBase<Product> {
   /** One heartbeat to every client subscribed to heartbeats. */
   heartbeat({ skip = 0 } = {}): void {
     for (const c of this.server.clients) {
-      const s = this.session(c)
+      const s = this.sessions.get(c.data.id)
       if (!s?.heartbeats || this.server.stalled) continue
       const current_time = new Date().toISOString()
       const events = [{ current_time, heartbeat_counter: ++s.heartbeatCounter }]
@@ -269,15 +321,12 @@ export class SimCoinbase extends SimVenueBase<Product> {
     return { type: 'snapshot', product_id: p.productId, updates }
   }
 
-  /** True when one more client message fits the rolling one-second budget (and counts it). */
-  #admit(nowMs: number): boolean {
-    while (this.#recent.length > 0 && nowMs - this.#recent[0]! >= 1000) this.#recent.shift()
-    if (this.#recent.length >= this.#options.messagesPerSecond) return false
-    this.#recent.push(nowMs)
-    return true
-  }
-
   protected override rest(url: URL): Response | undefined {
+    if (!this.#rest.hit()) {
+      this.throttled++
+      const error = { error: 'RATE_LIMIT_EXCEEDED', error_details: 'Too many requests' }
+      return Response.json({ ...error, message: 'Too many requests' }, { status: 429 })
+    }
     if (url.pathname !== '/api/v3/brokerage/market/products') {
       const error = { error: 'NOT_FOUND', error_details: 'Not Found', message: 'Not Found' }
       return Response.json(error, { status: 404 })
@@ -289,7 +338,7 @@ export class SimCoinbase extends SimVenueBase<Product> {
       .filter(() => spot)
       .map((p) => ({
         product_id: p.productId,
-        price: '1',
+        ...volumeFields(this.#shown(p)),
         base_increment: '0.00000001',
         quote_increment: '0.01',
         base_name: p.base,
@@ -308,7 +357,7 @@ export class SimCoinbase extends SimVenueBase<Product> {
         quote_display_symbol: p.quote,
         view_only: false,
         alias: p.alias ?? '',
-        alias_to: products.filter((q) => q.alias === p.productId).map((q) => q.productId),
+        alias_to: p.aliasTo,
         new: false,
       }))
     const offset = Number(url.searchParams.get('offset') ?? 0)
@@ -317,12 +366,25 @@ export class SimCoinbase extends SimVenueBase<Product> {
     return Response.json({ products: all.slice(offset, offset + limit), num_products: all.length })
   }
 
+  protected override refuseUpgrade(): Response | undefined {
+    if (this.#connects.hit()) return undefined
+    this.refusedConnects++
+    return new Response('Too Many Requests', { status: 429 })
+  }
+
   protected override onOpen(client: Client): void {
     this.sessions.set(client.data.id, newSession())
   }
 
+  protected override onClose(client: Client): void {
+    const s = this.sessions.get(client.data.id)
+    for (const id of s?.level2 ?? []) this.#products.get(id)?.level2.delete(client)
+    // The session stays: tests read what a closed connection was sent.
+    s?.level2.clear()
+  }
+
   protected override onMessage(client: Client, text: string): void {
-    if (!this.#admit(Date.now())) {
+    if (!this.#messages.hit()) {
       this.rateLimited++
       this.errorFrame('rate limit exceeded', client)
       return
@@ -350,14 +412,22 @@ export class SimCoinbase extends SimVenueBase<Product> {
         this.errorFrame(`failure to subscribe: unknown products ${unknown.join(',')}`, client)
         return
       }
-      for (const id of ids) {
-        // An alias shares its target's book: the socket sends the target's data.
-        const p = this.#shown(this.#products.get(id)!)
+      // An alias shares its target's book: the socket sends the target's data.
+      const shown = ids.map((id) => this.#shown(this.#products.get(id)!))
+      const adding = new Set(shown.filter((p) => !s.level2.has(p.productId)))
+      if (subscribing && s.level2.size + adding.size > this.limits.l2PerConnection) {
+        this.refusedL2++
+        this.errorFrame('too many L2 streams requested in a single session', client)
+        return
+      }
+      for (const p of shown) {
         if (!subscribing) {
           s.level2.delete(p.productId)
+          p.level2.delete(client)
           continue
         }
         s.level2.add(p.productId)
+        p.level2.add(client)
         if (this.#options.snapshotsOnSubscribe) {
           this.sendEnvelope(client, 'l2_data', [this.#snapshotOf(p)])
         }
@@ -371,6 +441,27 @@ export class SimCoinbase extends SimVenueBase<Product> {
       ...(s.heartbeats ? { heartbeats: ['heartbeats'] } : {}),
     }
     this.sendEnvelope(client, 'subscriptions', [{ subscriptions }])
+  }
+}
+
+/** A deterministic 24 h volume for the `i`th listed market (earlier ones trade more). */
+function defaultVolume(i: number): number {
+  return Math.round(10_000_000 / (i + 1))
+}
+
+/**
+ * A product's price and 24 h volumes as the product list gives them: `volume_24h` in the base
+ * asset, `approximate_quote_24h_volume` in the quote asset, `price` near the book's mid.
+ */
+function volumeFields(p: Product): Record<string, string> {
+  const [bid] = p.book.topBids(1)
+  const [ask] = p.book.topAsks(1)
+  const mid = bid && ask ? (Number(bid[0]) + Number(ask[0])) / 2 : Number((bid ?? ask)?.[0] ?? 1)
+  const price = mid.toFixed(10)
+  return {
+    price,
+    volume_24h: (p.volume24h / Number(price)).toFixed(8),
+    approximate_quote_24h_volume: p.volume24h.toFixed(2),
   }
 }
 

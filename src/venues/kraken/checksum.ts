@@ -6,17 +6,52 @@
  * checksum"; vectors in test/fixtures/vectors/kraken-checksum.json.
  */
 import type { Level } from '../../types.ts'
+import { finish, feedByte, shift, START } from '../crc32.ts'
 
-/** Kraken's digits for one number: the decimal point removed, leading zeros stripped. */
-function krakenDigits(text: string): string {
-  const digits = text.replace('.', '')
+/** Levels per side the checksum covers. */
+const TOP = 10
+
+/** What each of the 20 places (asks 0-9, then bids 0-9) held last time, and its CRC part. */
+interface Parts {
+  levels: (Level | undefined)[]
+  regs: Int32Array
+  lens: Int32Array
+}
+
+const newParts = (): Parts => ({
+  levels: new Array<Level | undefined>(2 * TOP).fill(undefined),
+  regs: new Int32Array(2 * TOP),
+  lens: new Int32Array(2 * TOP),
+})
+
+/** Per book: the parts of its last checksum, and a spare set to write the next one into. */
+const memo = new WeakMap<object, { last: Parts; spare: Parts }>()
+
+/** How many digits the last `feedDigits` calls fed. */
+let fed = 0
+
+/**
+ * Feeds Kraken's digits of one number to register `c`: the text without its first '.', leading
+ * zeros dropped while more than one character is left (`0.00100000` is `100000`, `0.0` is `0`).
+ */
+function feedDigits(c: number, text: string): number {
+  const n = text.length
+  const dot = text.indexOf('.')
+  let left = dot >= 0 ? n - 1 : n
   let i = 0
-  while (i < digits.length - 1 && digits.charCodeAt(i) === 48) i++
-  return digits.slice(i)
+  for (; i < n; i++) {
+    if (i === dot) continue
+    if (left <= 1 || text.charCodeAt(i) !== 48) break
+    left--
+  }
+  fed += left
+  for (; i < n; i++) if (i !== dot) c = feedByte(c, text.charCodeAt(i))
+  return c
 }
 
 /**
- * The checksum Kraken sends with every book message.
+ * The checksum Kraken sends with every book message. Each level's CRC part is computed once
+ * while it stays among the top 10 (crc32.ts), so a message pays only for the levels it changed.
  *
  * @example
  * ```ts
@@ -27,16 +62,38 @@ export function krakenChecksum(book: {
   readonly bids: readonly Level[]
   readonly asks: readonly Level[]
 }): number {
-  let s = ''
-  const asks = Math.min(10, book.asks.length)
-  for (let i = 0; i < asks; i++) {
-    const l = book.asks[i]!
-    s += krakenDigits(l.pxText) + krakenDigits(l.qtyText)
+  let m = memo.get(book)
+  if (m === undefined) {
+    m = { last: newParts(), spare: newParts() }
+    memo.set(book, m)
   }
-  const bids = Math.min(10, book.bids.length)
-  for (let i = 0; i < bids; i++) {
-    const l = book.bids[i]!
-    s += krakenDigits(l.pxText) + krakenDigits(l.qtyText)
+  const last = m.last
+  const next = m.spare
+  let c = START
+  for (let slot = 0; slot < 2 * TOP; slot++) {
+    const level = slot < TOP ? book.asks[slot] : book.bids[slot - TOP]
+    next.levels[slot] = level
+    if (level === undefined) continue
+    // A level still in the top 10 sits where it was, or one place up or down.
+    let from = -1
+    if (last.levels[slot] === level) from = slot
+    else if (slot > 0 && last.levels[slot - 1] === level) from = slot - 1
+    else if (slot < 2 * TOP - 1 && last.levels[slot + 1] === level) from = slot + 1
+    let reg: number
+    let len: number
+    if (from >= 0) {
+      reg = last.regs[from]!
+      len = last.lens[from]!
+    } else {
+      fed = 0
+      reg = feedDigits(feedDigits(0, level.pxText), level.qtyText)
+      len = fed
+    }
+    next.regs[slot] = reg
+    next.lens[slot] = len
+    c = shift(c, len) ^ reg
   }
-  return Bun.hash.crc32(s) >>> 0
+  m.last = next
+  m.spare = last
+  return finish(c)
 }

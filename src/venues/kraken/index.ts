@@ -10,8 +10,9 @@ import { joinPair } from '../../symbols.ts'
 import { krakenChecksum } from './checksum.ts'
 import { SimKraken } from './sim.ts'
 import type { Level, Pair } from '../../types.ts'
-import { ExchangeError, getJson, parseJson, ParseError, toLevel } from '../venue.ts'
-import type { Venue, VenueEvent } from '../venue.ts'
+import { ExchangeError, getJson, isDecimalText, parseJson, ParseError, toLevel } from '../venue.ts'
+import type { FetchOptions, FrameParser, Venue, VenueEvent } from '../venue.ts'
+import { createFastParser } from './fast.ts'
 
 /**
  * Kraken's own asset codes for coins others name differently (AssetPairs `wsname` still says
@@ -23,6 +24,17 @@ export const KRAKEN_ASSETS = Object.freeze({
   XDG: 'DOGE',
   XXDG: 'DOGE',
   XETH: 'ETH',
+})
+
+/**
+ * Kraken codes that name another token than the same code elsewhere, as ccxt/ccxt ts/src/kraken.ts
+ * (commonCurrencies, @0000ca11) maps them. They are not aliased: the registry merges alias tables
+ * for what users type, and `LUNA` must keep meaning Terra 2.0 there.
+ */
+export const KRAKEN_DISTINCT_ASSETS = Object.freeze({
+  LUNA: 'Kraken LUNA is Terra Classic (LUNC elsewhere); Terra 2.0 is LUNA2 on Kraken',
+  UST: 'Kraken UST is TerraClassicUSD (USTC elsewhere)',
+  REP: 'Kraken REP is Augur v1 (REPV1 elsewhere); Augur v2 is REPV2 on Kraken',
 })
 
 /** Book depths Kraken v2 accepts. */
@@ -38,6 +50,18 @@ interface AssetPair {
   wsname?: unknown
   status?: unknown
 }
+
+/** One market of `GET /0/public/Ticker` (the fields used here): `[today, last 24 hours]`. */
+interface TickerInfo {
+  v?: unknown
+  p?: unknown
+}
+
+/** Most symbols one connection carries (and one subscribe frame names); see `limits`. */
+const MARKETS_PER_CONNECTION = 100
+
+/** How long Kraken restricts public calls after "EGeneral:Too many requests": "a few seconds". */
+const TOO_MANY_REQUESTS_WAIT_MS = 5_000
 
 interface BookData {
   symbol?: unknown
@@ -102,6 +126,7 @@ export function createKraken({ depth = 25 }: KrakenOptions = {}): Venue {
       detectsGaps: true,
     },
     assetAliases: KRAKEN_ASSETS,
+    distinctAssets: KRAKEN_DISTINCT_ASSETS,
     limits: {
       // Kraken sends a heartbeat about once a second once anything is subscribed.
       idleTimeoutMs: 10_000,
@@ -112,70 +137,151 @@ export function createKraken({ depth = 25 }: KrakenOptions = {}): Venue {
       // excess is answered {"Error":"Exceeded msg rate"} and the connection stays open (seen on v1
       // in bitrich-info/xchange-stream#502). A resubscribe costs two frames; leave room for a few.
       sendPerSecond: 10,
-      // PROVISIONAL
-      marketsPerConnection: 100,
-      connects: { count: 10, windowMs: 1000 },
-      rest: { weight: 10, windowMs: 1000, snapshotCost: 1 },
+      // No symbol limit is published for `book`. The only per-connection figure Kraken gives is
+      // 200 symbols for `level3` (docs.kraken.com/api/docs/websocket-v2/level3, "Subscription
+      // limits"); 188 `book` symbols at depth 1000 on one connection were measured to work
+      // (a public design note, 2026-09-08). Half of 200: one subscribe frame (see `subscribe`),
+      // and a dropped connection takes 100 books down at most.
+      marketsPerConnection: MARKETS_PER_CONNECTION,
+      // No connection rate is published (the Cloudflare in front of ws.kraken.com drops
+      // connections it dislikes: support.kraken.com 360044504011). Chosen: 5 per 10 s.
+      connects: { count: 5, windowMs: 10_000 },
+      // Public REST is limited per IP: "calling the public endpoints at a frequency of 1 per
+      // second (or less) would remain within the rate limits" (support.kraken.com 206548367).
+      // Every request counts 1 and no used-weight header is sent. Books come over the socket,
+      // so only AssetPairs and Ticker are fetched (snapshotCost is unused).
+      rest: { weight: 1, windowMs: 1000, snapshotCost: 1 },
     },
     ping: () => JSON.stringify({ method: 'ping', req_id: ++reqId }),
     simulate: (markets) => new SimKraken(markets),
 
     async listMarkets(restUrl, opts) {
-      const body = (await getJson('kraken', `${restUrl}/0/public/AssetPairs`, opts)) as {
-        error?: unknown
-        result?: Record<string, AssetPair>
-      }
-      if (Array.isArray(body?.error) && body.error.length > 0) {
-        throw new ExchangeError('kraken', `AssetPairs answered ${body.error.join('; ')}`)
-      }
-      if (body?.result === null || typeof body?.result !== 'object') {
-        throw new ParseError('bad-message', 'AssetPairs has no result')
-      }
       const out = new Map<Pair, string>()
-      for (const info of Object.values(body.result)) {
-        // Dark-pool pairs (`.d`) have no wsname; only 'online' pairs stream a live book.
-        if (info?.status !== 'online' || typeof info.wsname !== 'string') continue
-        const slash = info.wsname.indexOf('/')
-        if (slash <= 0 || slash === info.wsname.length - 1) continue
-        let pair: Pair
-        try {
-          pair = joinPair(info.wsname.slice(0, slash), info.wsname.slice(slash + 1), KRAKEN_ASSETS)
-        } catch {
-          continue
-        }
-        // v2 names are the normalised BASE/QUOTE (XBT/USD is BTC/USD), the same as our pairs.
-        out.set(pair, pair)
+      // v2 names are the normalised BASE/QUOTE (XBT/USD is BTC/USD), the same as our pairs.
+      for (const pair of (await fetchOnlinePairs(restUrl, opts)).values()) out.set(pair, pair)
+      return out
+    },
+
+    /**
+     * `GET /0/public/Ticker` without `pair` answers every tradeable pair (krakenfx/api-specs
+     * spot-rest/openapi_v3.yaml), keyed like AssetPairs: `v[1]` is the base volume of the last
+     * 24 hours and `p[1]` its volume-weighted average price (spot-rest/schemas/objects/public/
+     * ticker.yaml), so their product is the quote volume. AssetPairs names the keys.
+     */
+    async fetchVolumes(restUrl, opts) {
+      const pairs = await fetchOnlinePairs(restUrl, opts)
+      const result = await fetchResult(restUrl, 'Ticker', opts)
+      const out = new Map<Pair, number>()
+      for (const [key, info] of Object.entries(result as Record<string, TickerInfo | null>)) {
+        const pair = pairs.get(key)
+        const volume = pair === undefined ? NaN : quoteVolume(info?.v, info?.p)
+        if (pair !== undefined && !Number.isNaN(volume)) out.set(pair, volume)
       }
       return out
     },
 
     wsUrl: (base) => base,
 
-    subscribe: (natives) => (natives.length === 0 ? [] : [request('subscribe', natives)]),
+    // One frame per MARKETS_PER_CONNECTION symbols (no per-message limit is published; a frame of
+    // 188 is known to work); Kraken acks every symbol on its own.
+    subscribe: (natives) => {
+      const frames: string[] = []
+      for (let i = 0; i < natives.length; i += MARKETS_PER_CONNECTION) {
+        frames.push(request('subscribe', natives.slice(i, i + MARKETS_PER_CONNECTION)))
+      }
+      return frames
+    },
 
     resubscribe: (native) => [request('unsubscribe', [native]), request('subscribe', [native])],
 
     createParser(markets) {
-      return (raw): VenueEvent[] => {
-        // Only book frames carry prices; the search is cheap on the small control frames.
-        const text = raw.indexOf('"book"') === -1 ? raw : quoteLevelNumbers(raw)
-        const msg = parseJson(text) as Frame
-        if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
-          throw new ParseError('bad-message', 'frame is not an object')
-        }
-        const channel = msg.channel
-        if (channel === 'book') return parseBook(msg, markets)
-        if (channel === 'heartbeat') return [{ type: 'info' }]
-        if (channel === 'status') return parseStatus(msg)
-        if (channel !== undefined) return [{ type: 'unknown', what: `channel ${String(channel)}` }]
-        return parseResponse(msg, markets)
-      }
+      const fast = createFastParser(markets)
+      const slow = createJsonParser(markets)
+      return (raw, now) => fast(raw) ?? slow(raw, now)
     },
   }
 }
 
 /** Kraken at the default depth of 25 levels per side. */
 export const kraken: Venue = createKraken()
+
+/**
+ * The `JSON.parse` path: every frame the scanner (fast.ts) leaves, and the reference it is tested
+ * against (test/venues/kraken.test.ts, "fast path").
+ */
+export function createJsonParser(markets: ReadonlyMap<string, Pair>): FrameParser {
+  return (raw): VenueEvent[] => {
+    // Only book frames carry prices; the search is cheap on the small control frames.
+    const text = raw.indexOf('"book"') === -1 ? raw : quoteLevelNumbers(raw)
+    const msg = parseJson(text) as Frame
+    if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
+      throw new ParseError('bad-message', 'frame is not an object')
+    }
+    const channel = msg.channel
+    if (channel === 'book') return parseBook(msg, markets)
+    if (channel === 'heartbeat') return [{ type: 'info' }]
+    if (channel === 'status') return parseStatus(msg)
+    if (channel !== undefined) return [{ type: 'unknown', what: `channel ${String(channel)}` }]
+    return parseResponse(msg, markets)
+  }
+}
+
+/**
+ * The `result` of a public REST method. Kraken answers errors in the body's `error` list (HTTP
+ * status codes "are generally not used": docs.kraken.com/rest); a rate limit ("EGeneral:Too many
+ * requests", ccxt/ccxt#20648) says when to try again ("restricted for a few seconds",
+ * support.kraken.com 206548367).
+ */
+async function fetchResult(
+  restUrl: string,
+  method: 'AssetPairs' | 'Ticker',
+  opts: FetchOptions,
+): Promise<object> {
+  const body = (await getJson('kraken', `${restUrl}/0/public/${method}`, opts)) as {
+    error?: unknown
+    result?: unknown
+  } | null
+  if (Array.isArray(body?.error) && body.error.length > 0) {
+    const errors = body.error.map(String)
+    const wait = errors.some((e) => e.startsWith('EGeneral:Too many requests'))
+    const message = `${method} answered ${errors.join('; ')}`
+    throw new ExchangeError('kraken', message, wait ? TOO_MANY_REQUESTS_WAIT_MS : undefined)
+  }
+  if (body?.result === null || typeof body?.result !== 'object') {
+    throw new ParseError('bad-message', `${method} has no result`)
+  }
+  return body.result
+}
+
+/** AssetPairs keys of the pairs that stream a live book, with their unified pairs. */
+async function fetchOnlinePairs(restUrl: string, opts: FetchOptions): Promise<Map<string, Pair>> {
+  const result = (await fetchResult(restUrl, 'AssetPairs', opts)) as Record<string, AssetPair>
+  const out = new Map<string, Pair>()
+  for (const [key, info] of Object.entries(result)) {
+    // Dark-pool pairs (`.d`) have no wsname; only 'online' pairs stream a live book.
+    if (info?.status !== 'online' || typeof info.wsname !== 'string') continue
+    const slash = info.wsname.indexOf('/')
+    if (slash <= 0 || slash === info.wsname.length - 1) continue
+    const [base, quote] = [info.wsname.slice(0, slash), info.wsname.slice(slash + 1)]
+    try {
+      out.set(key, joinPair(base, quote, KRAKEN_ASSETS))
+    } catch {
+      // base equals quote: not a market
+    }
+  }
+  return out
+}
+
+/** Base volume x VWAP over the last 24 hours (`[1]` of each), or NaN when unreadable. */
+function quoteVolume(volume: unknown, vwap: unknown): number {
+  const v = Array.isArray(volume) ? volume[1] : undefined
+  const p = Array.isArray(vwap) ? vwap[1] : undefined
+  if (typeof v !== 'string' || typeof p !== 'string' || !isDecimalText(v) || !isDecimalText(p)) {
+    return NaN
+  }
+  const quote = +v * +p
+  return Number.isFinite(quote) ? quote : NaN
+}
 
 function parseBook(msg: Frame, markets: ReadonlyMap<string, Pair>): VenueEvent[] {
   const type = msg.type

@@ -1,15 +1,16 @@
 /**
  * @module
- * A simulated Kraken spot on WebSocket v2: `GET /0/public/AssetPairs`, and a socket that answers
- * `ping`, `subscribe`/`unsubscribe` for the `book` channel (acks, errors), sends the `status`
- * frame on connect, heartbeats, and book snapshots and updates with JSON-number prices/qtys and a
- * checksum it computes itself (its own CRC-32, independent of the adapter). Each subscription sees
- * the venue book through its depth window: a level pushed out of the window gets no delete, as on
- * Kraken. Also re-encodes the v1 capture into v2 frames.
+ * A simulated Kraken spot on WebSocket v2: `GET /0/public/AssetPairs` and `/0/public/Ticker`, and
+ * a socket that answers `ping`, `subscribe`/`unsubscribe` for the `book` channel (acks, errors),
+ * sends the `status` frame on connect, heartbeats, and book snapshots and updates with JSON-number
+ * prices/qtys and a checksum it computes itself (its own CRC-32, independent of the adapter). Each
+ * subscription sees the venue book through its depth window: a level pushed out of the window gets
+ * no delete, as on Kraken. Limits are enforced as Kraken answers them (see `SimKrakenLimits`).
+ * Also re-encodes the v1 capture into v2 frames.
  */
 import type { Client } from '../sim/server.ts'
 import { SimBook, type Row } from '../sim/book.ts'
-import { SimVenueBase } from '../sim/base.ts'
+import { SimVenueBase, SimWindow } from '../sim/base.ts'
 import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
 
@@ -23,11 +24,50 @@ export interface ClientRequest {
   params?: { channel?: string; symbol?: string[]; depth?: number; snapshot?: boolean }
 }
 
+/**
+ * What the simulated Kraken refuses. Kraken publishes a number for public REST only; the rest are
+ * this sim's documented choices, each above what the client module allows itself.
+ */
+export interface SimKrakenLimits {
+  /**
+   * Public REST requests per IP per second. Kraken: "1 per second (or less) would remain within
+   * the rate limits, but exceeding this frequency could cause the calls to be rate limited"
+   * (support.kraken.com 206548367). The sim answers the third within a second with Kraken's body
+   * `{"error":["EGeneral:Too many requests"]}` (ccxt/ccxt#20648), HTTP 200 as Kraken sends its
+   * errors ("HTTP status codes are generally not used": docs.kraken.com/rest).
+   */
+  readonly restPerSecond: number
+  /** New connections per IP per `connectWindowMs`; more are refused with HTTP 429 (choice). */
+  readonly connects: number
+  readonly connectWindowMs: number
+  /**
+   * Symbols one connection may hold: 200, the figure Kraken documents for `level3`
+   * (docs.kraken.com/api/docs/websocket-v2/level3); each symbol over it gets an error ack.
+   */
+  readonly symbolsPerConnection: number
+  /**
+   * Client frames one connection may send per second (Kraken's limit is "dynamic"; choice). More
+   * are dropped and answered "Exceeded msg rate" (nautilus_kraken KRAKEN_SPOT_WS_SUBSCRIPTION_QUOTA),
+   * the connection stays open.
+   */
+  readonly framesPerSecond: number
+}
+
+const LIMITS: SimKrakenLimits = {
+  restPerSecond: 2,
+  connects: 20,
+  connectWindowMs: 10_000,
+  symbolsPerConnection: 200,
+  framesPerSecond: 20,
+}
+
 export interface SimKrakenOptions {
   /** Heartbeat period to clients holding a subscription (Kraken: about 1 s); 0 turns it off. */
   readonly heartbeatMs?: number
   /** False: subscriptions are acknowledged without a snapshot (a replay supplies the frames). */
   readonly sendSnapshots?: boolean
+  /** Overrides some of the limits the sim enforces. */
+  readonly limits?: Partial<SimKrakenLimits>
 }
 
 export interface UpdateOptions {
@@ -62,6 +102,14 @@ interface State {
   readonly symbol: string
   readonly book: SimBook
   readonly views: Map<Client, View>
+  /** 24 h traded volume in the quote asset (what Ticker's `v[1]` x `p[1]` gives). */
+  readonly volume24h: number
+}
+
+/** One connection: the symbols it holds and its frames in the last second. */
+interface Session {
+  readonly symbols: Set<string>
+  readonly frames: SimWindow
 }
 
 /** Assets Kraken still names the v1 way (XBT, XDG), by their common name. */
@@ -120,20 +168,36 @@ export function v2Symbol(wsname: string): string {
 export class SimKraken extends SimVenueBase<State> {
   /** False: acknowledge subscriptions without sending snapshots (a replay supplies the frames). */
   sendSnapshots: boolean
+  readonly limits: SimKrakenLimits
+  /** REST requests answered "EGeneral:Too many requests". */
+  throttled = 0
+  /** WebSocket upgrades refused with 429 for going over the connection rate. */
+  refusedConnects = 0
+  /** Symbols refused for going over the per-connection symbol limit. */
+  refusedSymbols = 0
+  /** Client frames dropped with "Exceeded msg rate". */
+  rateLimitedFrames = 0
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined
+  readonly #sessions = new Map<Client, Session>()
+  readonly #rest: SimWindow
+  readonly #connects: SimWindow
 
   constructor(
     markets: readonly SimMarket[],
-    { heartbeatMs = 1000, sendSnapshots = true }: SimKrakenOptions = {},
+    { heartbeatMs = 1000, sendSnapshots = true, limits = {} }: SimKrakenOptions = {},
   ) {
     super('Kraken')
-    for (const m of markets) {
+    for (const [i, m] of markets.entries()) {
       const listing = listingOf(m)
       const symbol = v2Symbol(listing.wsname)
       const book = m.book ?? new SimBook()
-      this.list(symbol, { listing, symbol, book, views: new Map() })
+      const volume24h = m.volume24h ?? defaultVolume(i)
+      this.list(symbol, { listing, symbol, book, views: new Map(), volume24h })
     }
     this.sendSnapshots = sendSnapshots
+    this.limits = { ...LIMITS, ...limits }
+    this.#rest = new SimWindow(this.limits.restPerSecond, 1000)
+    this.#connects = new SimWindow(this.limits.connects, this.limits.connectWindowMs)
     if (heartbeatMs > 0) this.#heartbeat = setInterval(() => this.heartbeat(), heartbeatMs)
   }
 
@@ -146,8 +210,7 @@ export class SimKraken extends SimVenueBase<State> {
   /** Symbols subscribed by `client` (or by the only client). */
   subscribed(client?: Client): string[] {
     const c = client ?? [...this.server.clients][0]
-    const states = this.markets()
-    return states.filter((s) => c !== undefined && s.views.has(c)).map((s) => s.symbol)
+    return c === undefined ? [] : [...(this.#sessions.get(c)?.symbols ?? [])]
   }
 
   /**
@@ -217,10 +280,8 @@ export class SimKraken extends SimVenueBase<State> {
 
   /** A heartbeat to every client with a subscription (Kraken starts them once one exists). */
   heartbeat(): void {
-    const clients = new Set<Client>()
-    for (const s of this.markets()) for (const c of s.views.keys()) clients.add(c)
-    for (const c of clients) {
-      if (this.server.clients.has(c)) this.server.send('{"channel":"heartbeat"}', c)
+    for (const [c, session] of this.#sessions) {
+      if (session.symbols.size > 0) this.server.send('{"channel":"heartbeat"}', c)
     }
   }
 
@@ -230,6 +291,11 @@ export class SimKraken extends SimVenueBase<State> {
   }
 
   protected override rest(url: URL): Response | undefined {
+    if (!this.#rest.hit()) {
+      this.throttled++
+      return Response.json({ error: ['EGeneral:Too many requests'] })
+    }
+    if (url.pathname === '/0/public/Ticker') return Response.json(this.#tickers(url))
     if (url.pathname !== '/0/public/AssetPairs') {
       // Kraken answers an unknown method with its own error list.
       return Response.json({ error: ['EGeneral:Unknown method'] }, { status: 404 })
@@ -253,8 +319,37 @@ export class SimKraken extends SimVenueBase<State> {
     return Response.json({ error: [], result })
   }
 
+  /**
+   * `GET /0/public/Ticker`: every listed pair, or those named in `pair` (comma-separated REST
+   * keys), keyed like AssetPairs. `v` x `p` (last 24 h) gives the market's `volume24h`.
+   */
+  #tickers(url: URL): object {
+    const asked = url.searchParams.get('pair')?.split(',')
+    const keys = asked === undefined ? undefined : new Set(asked)
+    const result: Record<string, object> = {}
+    for (const s of this.markets()) {
+      if (keys !== undefined && !keys.has(s.listing.key)) continue
+      result[s.listing.key] = tickerOf(s)
+    }
+    return { error: [], result }
+  }
+
+  protected override refuseUpgrade(): Response | undefined {
+    if (this.#connects.hit()) return undefined
+    this.refusedConnects++
+    return new Response('Too Many Requests', { status: 429 })
+  }
+
   protected override onOpen(client: Client): void {
+    const frames = new SimWindow(this.limits.framesPerSecond, 1000)
+    this.#sessions.set(client, { symbols: new Set(), frames })
     this.server.send(statusFrame('online', '14949390454975033707'), client)
+  }
+
+  protected override onClose(client: Client): void {
+    const session = this.#sessions.get(client)
+    this.#sessions.delete(client)
+    for (const symbol of session?.symbols ?? []) this.find(symbol)?.views.delete(client)
   }
 
   protected override onMessage(client: Client, text: string): void {
@@ -262,14 +357,22 @@ export class SimKraken extends SimVenueBase<State> {
       const now = new Date().toISOString()
       this.server.send(JSON.stringify({ ...body, time_in: now, time_out: now }), client)
     }
+    const session = this.#sessions.get(client)
+    // Every frame counts, readable or not.
+    const limited = session !== undefined && !session.frames.hit()
     let msg: ClientRequest
     try {
       msg = JSON.parse(text)
     } catch {
-      reply({ error: 'Malformed request', success: false })
+      if (limited) this.rateLimitedFrames++
+      reply({ error: limited ? 'Exceeded msg rate' : 'Malformed request', success: false })
       return
     }
     const { method, req_id, params } = msg
+    if (limited) {
+      this.rateLimitedFrames++
+      return reply({ error: 'Exceeded msg rate', method, req_id, success: false })
+    }
     if (method === 'ping') return reply({ method: 'pong', req_id })
     if (method !== 'subscribe' && method !== 'unsubscribe') {
       return reply({ error: 'Unsupported method', method, req_id, success: false })
@@ -283,11 +386,19 @@ export class SimKraken extends SimVenueBase<State> {
         fail(`Currency pair not supported ${symbol}`)
       } else if (method === 'unsubscribe') {
         if (!s.views.delete(client)) fail('Subscription Not Found')
-        else reply({ method, result: { channel: 'book', depth, symbol }, success: true, req_id })
+        else {
+          session?.symbols.delete(symbol)
+          reply({ method, result: { channel: 'book', depth, symbol }, success: true, req_id })
+        }
       } else if (s.views.has(client)) fail('Already subscribed')
-      else {
+      else if ((session?.symbols.size ?? 0) >= this.limits.symbolsPerConnection) {
+        // The sim's wording: Kraken documents the limit, not its answer.
+        this.refusedSymbols++
+        fail(`Exceeded ${this.limits.symbolsPerConnection} symbols per connection`)
+      } else {
         const view = { depth, book: windowOf(s.book, depth) }
         s.views.set(client, view)
+        session?.symbols.add(symbol)
         const snapshot = params.snapshot ?? true
         const result = { channel: 'book', depth, snapshot, symbol }
         reply({ method, result, success: true, req_id })
@@ -299,6 +410,34 @@ export class SimKraken extends SimVenueBase<State> {
         }
       }
     }
+  }
+}
+
+/** A deterministic 24 h volume for the `i`th listed market (earlier ones trade more). */
+function defaultVolume(i: number): number {
+  return Math.round(10_000_000 / (i + 1))
+}
+
+/**
+ * A Ticker entry (krakenfx/api-specs spot-rest/schemas/objects/public/ticker.yaml): prices around
+ * the book's mid, `p` its VWAP and `v` the base volume that makes `v[1] x p[1]` the quote volume.
+ */
+function tickerOf(s: State): object {
+  const [bid] = s.book.topBids(1)
+  const [ask] = s.book.topAsks(1)
+  const mid = bid && ask ? (Number(bid[0]) + Number(ask[0])) / 2 : Number((bid ?? ask)?.[0] ?? 1)
+  const px = mid.toFixed(10)
+  const base = (s.volume24h / Number(px)).toFixed(8)
+  return {
+    a: [ask?.[0] ?? px, '1', '1.000'],
+    b: [bid?.[0] ?? px, '1', '1.000'],
+    c: [px, '0.10000000'],
+    v: [base, base],
+    p: [px, px],
+    t: [100, 100],
+    l: [px, px],
+    h: [px, px],
+    o: px,
   }
 }
 

@@ -21,14 +21,34 @@ import { joinPair } from '../../symbols.ts'
 import { okxChecksum } from './checksum.ts'
 import { SimOkx } from './sim.ts'
 import type { Pair } from '../../types.ts'
-import { ExchangeError, getJson, parseJson, ParseError, toLevels } from '../venue.ts'
+import { ExchangeError, getJson, isDecimalText, parseJson, ParseError, toLevels } from '../venue.ts'
 import type { DeltaEvent, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
 
-/** Levels in the `books` channel and in the REST snapshot (the REST maximum). */
+/**
+ * Levels in the `books` channel and in the REST snapshot (the REST maximum, `sz` 400). A
+ * market/books request costs one of the 40 per 2 s whatever its `sz` ("GET / Order book"), so
+ * the snapshot takes the channel's whole depth: a shallower one would leave levels the channel
+ * keeps missing until they change.
+ */
 export const OKX_BOOK_DEPTH = 400
 
-/** Subscribe args per frame; OKX caps a request at 64 KB, a `books` arg is ~40 bytes. */
+/**
+ * Subscribe args per request: OKX caps a request's channels at 64 KB in total ("Subscribe") and a
+ * `books` arg is ~45 bytes, so 100 are ~4.5 KB. A shard (25 markets) goes in one request: one of
+ * the 480 subscribe/unsubscribe requests a connection may send per hour ("Connect").
+ */
 const ARGS_PER_FRAME = 100
+
+/** GET market/tickers and public/instruments: 20 per 2 s each, so 2 of the 40 books requests. */
+function okxCost(url: URL): number {
+  return url.pathname.endsWith('/market/tickers') || url.pathname.endsWith('/public/instruments')
+    ? 2
+    : 1
+}
+
+/** A volume as OKX writes it (a plain decimal string), or undefined. */
+const volumeOf = (v: unknown): number | undefined =>
+  typeof v === 'string' && isDecimalText(v) ? +v : undefined
 
 /** The `notice` code OKX sends 30-60 s before a service upgrade closes the socket. */
 const SERVICE_UPGRADE_CODE = '64008'
@@ -139,18 +159,25 @@ export const okx: Venue = {
     maxDepth: OKX_BOOK_DEPTH,
     detectsGaps: true,
   },
+  // Limits from OKX's docs-v5 ("Connect", "Rate limits", "WS / Order book channel", the REST
+  // endpoints' own limits), as mirrored in arakinyemi/exchange-api-docs OKX/.
   limits: {
     // OKX drops a socket after 30 s without a push and `books` may stay quiet for ~60 s, so the
     // bare `ping` every 20 s (answered `pong`) keeps both OKX and our watchdog satisfied.
     idleTimeoutMs: 30_000,
     pingIntervalMs: 20_000,
-    // 480 subscribe ops per connection per hour: subscriptions go out batched, once per connect.
+    // No per-second frame limit is published for public sockets, only 480 subscribe/unsubscribe
+    // requests per connection per hour: we send one subscribe request per connect (and pings).
     sendPerSecond: 3,
-    // Public REST market data: 40 requests per 2 s per IP on market/books.
-    // PROVISIONAL
+    // "If subscribing to many 50 or 400 depth level channels, use multiple websocket connections
+    // each with less than 30 channels": one `books` channel per market, 25 with headroom.
     marketsPerConnection: 25,
-    connects: { count: 3, windowMs: 1000 },
-    rest: { weight: 40, windowMs: 2000, snapshotCost: 1 },
+    // "Connection limit: 3 requests per second (based on IP)"; 2 leaves room for jitter.
+    connects: { count: 2, windowMs: 1000 },
+    // Per IP: market/books 40 requests per 2 s, market/tickers and public/instruments 20 per 2 s
+    // (counted apart by OKX, here in one budget: tickers and instruments cost 2); over it a 429
+    // with code 50011. OKX sends no used-weight header.
+    rest: { weight: 40, windowMs: 2000, snapshotCost: 1, cost: okxCost },
   },
   ping: () => 'ping',
   simulate: (markets) => new SimOkx(markets),
@@ -167,6 +194,26 @@ export const okx: Venue = {
       if (typeof i.baseCcy !== 'string' || typeof i.quoteCcy !== 'string') continue
       if (i.baseCcy === '' || i.quoteCcy === '') continue
       out.set(joinPair(i.baseCcy, i.quoteCcy), i.instId)
+    }
+    return out
+  },
+
+  // `volCcy24h` is the "24h trading volume ... SPOT: quantity in quote currency" (docs-v5 "GET /
+  // Tickers"); every spot ticker in one request. Pairs come from the instrument list, as in
+  // listMarkets.
+  async fetchVolumes(restUrl, opts) {
+    const [markets, body] = await Promise.all([
+      this.listMarkets(restUrl, opts),
+      getJson('okx', `${restUrl}/api/v5/market/tickers?instType=SPOT`, opts),
+    ])
+    const pairOf = new Map([...markets].map(([pair, native]) => [native, pair]))
+    const out = new Map<Pair, number>()
+    type Ticker = { instType?: unknown; instId?: unknown; volCcy24h?: unknown } | null
+    for (const t of dataOf(body as OkxResponse<Ticker>, 'tickers')) {
+      if (t?.instType !== undefined && t.instType !== 'SPOT') continue
+      const pair = typeof t?.instId === 'string' ? pairOf.get(t.instId) : undefined
+      const volume = volumeOf(t?.volCcy24h)
+      if (pair !== undefined && volume !== undefined) out.set(pair, volume)
     }
     return out
   },

@@ -1,19 +1,32 @@
 /**
  * @module
  * A simulated OKX v5 public API as it works since August 2026: `GET /api/v5/public/instruments`,
- * `GET /api/v5/market/books` (with `seqId`, as the 2026-07 docs list it), and a socket where
- * `{"op":"subscribe"}` to `books` is acked and then followed by updates only (no initial
- * snapshot), chained by seqId/prevSeqId, with `checksum` 0. Options bring back the older forms: a
- * REST body without `seqId`, the WebSocket `action: snapshot` push, real checksums. Bare text
- * `ping` is answered `pong`; market/books allows 40 requests per 2 s (then 429, code 50011).
- * Faults: lost updates, keep-alive updates, maintenance sequence resets, wrong checksums, crossed
- * books, REST snapshot faults, held or canned snapshots, raw frames, the 64008 upgrade notice,
- * and everything SimServer offers.
+ * `GET /api/v5/market/books` (with `seqId`, as the 2026-07 docs list it), `GET
+ * /api/v5/market/tickers`, and a socket where `{"op":"subscribe"}` to `books` is acked and then
+ * followed by updates only (no initial snapshot), chained by seqId/prevSeqId, with `checksum` 0.
+ * Options bring back the older forms: a REST body without `seqId`, the WebSocket `action:
+ * snapshot` push, real checksums. Bare text `ping` is answered `pong`.
+ *
+ * OKX's limits, answered as OKX answers (OKX docs-v5 "Rate limits", "Connect", "Subscribe", the
+ * endpoints' own rate limits, "Error codes" as mirrored in arakinyemi/exchange-api-docs):
+ * - REST per IP: market/books 40 requests per 2 s, market/tickers 20 per 2 s, public/instruments
+ *   20 per 2 s per instType; over them HTTP 429 `{"msg":"Too Many Requests","code":"50011"}`;
+ * - 3 new connections per second per IP: upgrades past it are answered HTTP 429 (the answer is
+ *   not documented);
+ * - 480 subscribe/unsubscribe requests per connection per hour: past it the request is answered
+ *   with error 60014 "Requests too frequent" (the answer ccxt/ccxt issue #25373 shows) and not
+ *   applied;
+ * - a request over 64 KB closes the socket with 1009 "Request message exceeds the maximum frame
+ *   length" (the close code OKX lists).
+ * Pushes go only to an instrument's subscribers (an index per instId). Faults: lost updates,
+ * keep-alive updates, maintenance sequence resets, wrong checksums, crossed books, REST snapshot
+ * faults, held or canned snapshots, raw frames, the 64008 upgrade notice, and everything
+ * SimServer offers.
  */
 import type { Client } from '../sim/server.ts'
 import { SimBook, type Row } from '../sim/book.ts'
-import { SimRestVenueBase, type SimSeqMarket } from '../sim/base.ts'
-import type { SimMarket } from '../sim/venue.ts'
+import { SimRestVenueBase, SimWindow, type SimSeqMarket } from '../sim/base.ts'
+import { simVolume24h, type SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
 
 /** A market OKX lists; `instType` other than SPOT makes it a derivative (`BTC-USD-SWAP`). */
@@ -30,6 +43,24 @@ export interface SimOkxOptions {
   readonly firstSeqId?: number
   /** market/books requests allowed per 2 s per IP (OKX: 40). */
   readonly booksPer2s?: number
+  /** market/tickers and public/instruments (per instType) requests per 2 s per IP (OKX: 20). */
+  readonly listsPer2s?: number
+  /** New connections per second per IP (OKX: 3). */
+  readonly connectsPerSecond?: number
+  /** Subscribe/unsubscribe requests per connection per hour (OKX: 480). */
+  readonly opsPerHour?: number
+}
+
+/** What the sim's limits refused, by kind (tests and the benchmark expect zeros of the product). */
+export interface OkxLimited {
+  /** REST answers 429 (code 50011). */
+  throttled: number
+  /** Upgrades answered 429: over 3 connections a second. */
+  connects: number
+  /** Subscribe/unsubscribe requests answered 60014: over 480 an hour on the connection. */
+  ops: number
+  /** Sockets closed (1009) for a request over 64 KB. */
+  frames: number
 }
 
 export interface OkxUpdateOptions {
@@ -51,6 +82,8 @@ interface Market extends SimSeqMarket {
 
 /** Levels in a socket snapshot and the REST maximum. */
 const MAX_DEPTH = 400
+/** The most a request may carry (OKX "Subscribe": the channels' total length, 64 KB). */
+const MAX_REQUEST_BYTES = 64 * 1024
 
 /** CRC-32 (IEEE, zlib) written out here, so the sim does not share the adapter's code. */
 const CRC_TABLE = (() => {
@@ -95,6 +128,8 @@ const errorFrame = (code: string, msg: string) =>
 /** OKX's REST error body for an HTTP status. */
 function errorBody(status: number): { code: string; msg: string; data: [] } {
   if (status === 429) return { code: '50011', msg: 'Too Many Requests', data: [] }
+  if (status === 400)
+    return { code: '50014', msg: 'Parameter instType can not be empty.', data: [] }
   if (status === 503) return { code: '50001', msg: 'Service temporarily unavailable', data: [] }
   if (status >= 500) return { code: '50026', msg: 'System error. Try again later', data: [] }
   return { code: '50014', msg: 'Parameter instId cannot be empty', data: [] }
@@ -113,15 +148,26 @@ function errorBody(status: number): { code: string; msg: string; data: [] } {
 export class SimOkx extends SimRestVenueBase<Market> {
   /** `books` instIds each client subscribed to, by client id. */
   readonly subscriptions = new Map<number, Set<string>>()
+  readonly limited: OkxLimited = { throttled: 0, connects: 0, ops: 0, frames: 0 }
   /** Answer this many instrument requests with an OKX error code first. */
   failInstruments = 0
   /** Every market, spot or not, by instId (the spot ones are listed by pair too). */
   readonly #markets = new Map<string, Market>()
+  /** The 24 h quote volume each market's ticker reports, by instId. */
+  readonly #volumes = new Map<string, number>()
+  /** Each instId's subscribed clients. */
+  readonly #subscribers = new Map<string, Set<Client>>()
   readonly #restSeqId: boolean
   readonly #wsSnapshot: boolean
   readonly #checksums: boolean
-  readonly #booksPer2s: number
-  readonly #booksAt: number[] = []
+  readonly #books: SimWindow
+  readonly #tickers: SimWindow
+  readonly #instruments = new Map<string, SimWindow>()
+  readonly #listsPer2s: number
+  readonly #connects: SimWindow
+  readonly #opsPerHour: number
+  /** Each connection's subscribe/unsubscribe requests in the last hour, by client id. */
+  readonly #ops = new Map<number, SimWindow>()
 
   constructor(
     markets: readonly SimOkxMarket[],
@@ -131,6 +177,9 @@ export class SimOkx extends SimRestVenueBase<Market> {
       checksums = false,
       firstSeqId = 10_000_000_000,
       booksPer2s = 40,
+      listsPer2s = 20,
+      connectsPerSecond = 3,
+      opsPerHour = 480,
     }: SimOkxOptions = {},
   ) {
     super('OKX')
@@ -149,12 +198,17 @@ export class SimOkx extends SimRestVenueBase<Market> {
         history: [],
       }
       this.#markets.set(market.instId, market)
+      this.#volumes.set(market.instId, simVolume24h(m))
       if (instType === 'SPOT') this.list(`${base}/${quote}`, market)
     }
     this.#restSeqId = restSeqId
     this.#wsSnapshot = wsSnapshot
     this.#checksums = checksums
-    this.#booksPer2s = booksPer2s
+    this.#books = new SimWindow(booksPer2s, 2000)
+    this.#tickers = new SimWindow(listsPer2s, 2000)
+    this.#listsPer2s = listsPer2s
+    this.#connects = new SimWindow(connectsPerSecond, 1000)
+    this.#opsPerHour = opsPerHour
   }
 
   /** The instId of a spot pair (`BTC-USDT`). */
@@ -250,9 +304,8 @@ export class SimOkx extends SimRestVenueBase<Market> {
 
   /** Sends a raw frame to every client subscribed to `books` of `instId` (all without one). */
   push(instId: string | undefined, frame: string): void {
-    for (const c of this.server.clients) {
-      if (instId === undefined || this.#subscribed(c, instId)) this.server.send(frame, c)
-    }
+    const to = instId === undefined ? this.server.clients : this.#subscribers.get(instId)
+    for (const c of to ?? []) this.server.send(frame, c)
   }
 
   /**
@@ -265,15 +318,11 @@ export class SimOkx extends SimRestVenueBase<Market> {
       const msg = JSON.parse(f) as { arg?: { channel?: string; instId?: string }; event?: string }
       const instId = msg.arg?.instId
       if (msg.event !== undefined || msg.arg?.channel !== 'books' || instId === undefined) continue
-      if (![...this.server.clients].some((c) => this.#subscribed(c, instId))) continue
+      if ((this.#subscribers.get(instId)?.size ?? 0) === 0) continue
       this.push(instId, f)
       sent++
     }
     return sent
-  }
-
-  #subscribed(client: Client, instId: string): boolean {
-    return this.subscriptions.get(client.data.id)?.has(instId) === true
   }
 
   /** Applies a change, moves seqId to `seqId` and returns its (unsent) update frame. */
@@ -308,22 +357,25 @@ export class SimOkx extends SimRestVenueBase<Market> {
     return booksFrame(m.instId, 'update', { ...data, prevSeqId, seqId })
   }
 
-  /** Counts a market/books request; false past the 2 s budget. */
-  #allowBooks(): boolean {
-    const now = Date.now()
-    while (this.#booksAt.length > 0 && this.#booksAt[0]! <= now - 2000) this.#booksAt.shift()
-    if (this.#booksAt.length >= this.#booksPer2s) return false
-    this.#booksAt.push(now)
-    return true
+  /** OKX's answer past an endpoint's rate limit (counted). */
+  #tooMany(): Response {
+    this.limited.throttled++
+    return Response.json(errorBody(429), { status: 429 })
   }
 
   protected override async rest(url: URL): Promise<Response | undefined> {
     if (url.pathname === '/api/v5/public/instruments') {
+      const instType = url.searchParams.get('instType')
+      let window = this.#instruments.get(instType ?? '')
+      if (window === undefined) {
+        window = new SimWindow(this.#listsPer2s, 2000)
+        this.#instruments.set(instType ?? '', window)
+      }
+      if (!window.hit()) return this.#tooMany()
       if (this.failInstruments > 0) {
         this.failInstruments--
         return Response.json({ code: '50001', msg: 'Service temporarily unavailable', data: [] })
       }
-      const instType = url.searchParams.get('instType')
       if (!instType) return Response.json({ code: '50014', msg: 'instType is empty', data: [] })
       const data = [...this.#markets.values()]
         .filter((m) => m.instType === instType)
@@ -339,8 +391,17 @@ export class SimOkx extends SimRestVenueBase<Market> {
         }))
       return Response.json({ code: '0', msg: '', data })
     }
+    if (url.pathname === '/api/v5/market/tickers') {
+      if (!this.#tickers.hit()) return this.#tooMany()
+      const instType = url.searchParams.get('instType')
+      if (!instType) return Response.json(errorBody(400), { status: 400 })
+      const data = [...this.#markets.values()]
+        .filter((m) => m.instType === instType)
+        .map((m) => this.#ticker(m))
+      return Response.json({ code: '0', msg: '', data })
+    }
     if (url.pathname === '/api/v5/market/books') {
-      if (!this.#allowBooks()) return Response.json(errorBody(429), { status: 429 })
+      if (!this.#books.hit()) return this.#tooMany()
       const instId = url.searchParams.get('instId') ?? ''
       const m = this.#markets.get(instId)
       if (!m) return Response.json({ code: '51001', msg: "Instrument ID doesn't exist.", data: [] })
@@ -357,13 +418,60 @@ export class SimOkx extends SimRestVenueBase<Market> {
     return undefined
   }
 
+  /** A market's ticker as GET market/tickers lists it; `volCcy24h` is its `volume24h`. */
+  #ticker(m: Market): Record<string, unknown> {
+    const [bidPx = '', bidSz = ''] = m.book.topBids(1)[0] ?? []
+    const [askPx = '', askSz = ''] = m.book.topAsks(1)[0] ?? []
+    const volCcy24h = this.#volumes.get(m.instId) ?? 0
+    const mid = (Number(bidPx) + Number(askPx)) / 2
+    const last = mid > 0 ? String(mid) : '0'
+    return {
+      instType: m.instType,
+      instId: m.instId,
+      last,
+      lastSz: '0.1',
+      askPx,
+      askSz,
+      bidPx,
+      bidSz,
+      open24h: last,
+      high24h: last,
+      low24h: last,
+      volCcy24h: String(volCcy24h),
+      vol24h: mid > 0 ? String(volCcy24h / mid) : '0',
+      ts: String(Date.now()),
+      sodUtc0: last,
+      sodUtc8: last,
+    }
+  }
+
+  protected override refuseUpgrade(): Response | undefined {
+    if (this.#connects.hit()) return undefined
+    this.limited.connects++
+    return Response.json(errorBody(429), { status: 429 })
+  }
+
   protected override onOpen(client: Client): void {
     this.subscriptions.set(client.data.id, new Set())
+    this.#ops.set(client.data.id, new SimWindow(this.#opsPerHour, 3_600_000))
+  }
+
+  protected override onClose(client: Client): void {
+    for (const instId of this.subscriptions.get(client.data.id) ?? []) {
+      this.#subscribers.get(instId)?.delete(client)
+    }
+    this.subscriptions.delete(client.data.id)
+    this.#ops.delete(client.data.id)
   }
 
   protected override onMessage(client: Client, text: string): void {
     if (text === 'ping') {
       this.server.send('pong', client)
+      return
+    }
+    if (Buffer.byteLength(text) > MAX_REQUEST_BYTES) {
+      this.limited.frames++
+      client.close(1009, 'Request message exceeds the maximum frame length')
       return
     }
     let msg: { op?: unknown; args?: unknown; id?: unknown } | undefined
@@ -374,6 +482,13 @@ export class SimOkx extends SimRestVenueBase<Market> {
     }
     if (!msg || (msg.op !== 'subscribe' && msg.op !== 'unsubscribe') || !Array.isArray(msg.args)) {
       this.server.send(errorFrame('60012', `Invalid request: ${text}`), client)
+      return
+    }
+    if (this.#ops.get(client.data.id)?.hit() === false) {
+      this.limited.ops++
+      const id = msg.id === undefined ? {} : { id: msg.id }
+      const error = { ...id, event: 'error', code: '60014', msg: 'Requests too frequent' }
+      this.server.send(JSON.stringify({ ...error, connId: 'sim' }), client)
       return
     }
     const subs = this.subscriptions.get(client.data.id)!
@@ -388,9 +503,13 @@ export class SimOkx extends SimRestVenueBase<Market> {
       this.server.send(JSON.stringify({ ...id, event: msg.op, arg, connId: 'sim' }), client)
       if (msg.op === 'unsubscribe') {
         subs.delete(m.instId)
+        this.#subscribers.get(m.instId)?.delete(client)
         continue
       }
       subs.add(m.instId)
+      let clients = this.#subscribers.get(m.instId)
+      if (clients === undefined) this.#subscribers.set(m.instId, (clients = new Set()))
+      clients.add(client)
       if (this.#wsSnapshot) {
         const data = {
           asks: wire(m.book.topAsks(MAX_DEPTH)),

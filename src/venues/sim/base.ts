@@ -10,6 +10,43 @@ import type { Row, SimBook } from './book.ts'
 import { serveSnapshot, type SimVenue, type SnapshotFault } from './venue.ts'
 import type { Pair } from '../../types.ts'
 
+/**
+ * Events in a sliding window, counted as a venue's limiter counts them (connections per IP,
+ * requests per endpoint); a refused event is not counted.
+ * @example
+ * ```ts
+ * const connects = new SimWindow(3, 1000)
+ * if (!connects.hit()) return new Response('Too Many Requests', { status: 429 })
+ * ```
+ */
+export class SimWindow {
+  readonly #times: number[] = []
+  #head = 0
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+  ) {}
+
+  /** Events counted in the window ending at `nowMs`. */
+  count(nowMs = Date.now()): number {
+    const from = nowMs - this.windowMs
+    while (this.#head < this.#times.length && this.#times[this.#head]! <= from) this.#head++
+    if (this.#head > 1024 && this.#head * 2 > this.#times.length) {
+      this.#times.splice(0, this.#head)
+      this.#head = 0
+    }
+    return this.#times.length - this.#head
+  }
+
+  /** Counts one event and returns true, or returns false when the window is full. */
+  hit(nowMs = Date.now()): boolean {
+    if (this.count(nowMs) >= this.limit) return false
+    this.#times.push(nowMs)
+    return true
+  }
+}
+
 /** Past books kept per market for `stale` answers. */
 const HISTORY = 50
 
@@ -54,6 +91,8 @@ export abstract class SimVenueBase<M extends SimVenueMarket> implements SimVenue
       rest: (url, req) => this.rest(url, req),
       onOpen: (client) => this.onOpen(client),
       onMessage: (client, text) => this.onMessage(client, text),
+      onClose: (client) => this.onClose(client),
+      refuseUpgrade: (url, req) => this.refuseUpgrade(url, req),
     })
   }
 
@@ -106,6 +145,13 @@ export abstract class SimVenueBase<M extends SimVenueMarket> implements SimVenue
   protected onOpen(_client: Client): void {}
 
   protected onMessage(_client: Client, _text: string): void {}
+
+  protected onClose(_client: Client): void {}
+
+  /** Answers an upgrade instead of accepting it (a venue's limit); undefined accepts it. */
+  protected refuseUpgrade(_url: URL, _req: Request): Response | undefined {
+    return undefined
+  }
 }
 
 /** A simulated venue whose clients seed their books from a REST snapshot. */

@@ -17,6 +17,12 @@ export interface Protocol {
   rest?(url: URL, req: Request): Response | undefined | Promise<Response | undefined>
   onOpen?(client: Client): void
   onMessage?(client: Client, text: string): void
+  onClose?(client: Client): void
+  /**
+   * Answers a WebSocket upgrade in place of accepting it (a venue's connection-rate limit, a URL
+   * it refuses), or returns undefined to accept it.
+   */
+  refuseUpgrade?(url: URL, req: Request): Response | undefined
 }
 
 export class SimServer {
@@ -56,6 +62,11 @@ export class SimServer {
             this.#notify()
             return new Response('unavailable', { status: 503 })
           }
+          const refusal = this.#protocol.refuseUpgrade?.(url, req)
+          if (refusal !== undefined) {
+            this.#notify()
+            return refusal
+          }
           if (server.upgrade(req, { data: { path: url.pathname + url.search, id: ++nextId } }))
             return undefined
           return new Response('upgrade failed', { status: 400 })
@@ -87,6 +98,7 @@ export class SimServer {
         },
         close: (ws) => {
           this.clients.delete(ws)
+          this.#protocol.onClose?.(ws)
           this.#notify()
         },
       },

@@ -287,18 +287,31 @@ export class SimUniverse {
     const factor = d !== undefined && d.venue === f.venue && d.base === f.base ? d.factor : 1
     const center = Math.round((this.#price(f.base, f.quote) * factor) / f.tick)
     if (center === f.center) return
-    const before = this.#ladder(f)
+    // Bids sit at center - i and asks at center + 1 + i ticks (i < levels): the prices the move
+    // leaves go to 0 and the ones it reaches get a quantity; the rest stay (a small move touches
+    // a few levels, so only those are formatted).
+    const was = f.center
     f.center = center
-    const after = this.#ladder(f)
-    const change = (was: Row[], now: Row[]): Row[] => {
-      const keep = new Map(now)
-      const out: Row[] = was.filter(([p]) => !keep.has(p)).map(([p]) => [p, '0'])
-      const had = new Map(was)
-      for (const [p, q] of now) if (!had.has(p)) out.push([p, q])
-      return out
+    const n = this.#levels
+    const px = (ticks: number) => (ticks * f.tick).toFixed(f.decimals)
+    const bids: Row[] = []
+    const asks: Row[] = []
+    for (let i = 0; i < n; i++) {
+      const p = was - i
+      if (p > center || p <= center - n) bids.push([px(p), '0'])
     }
-    const bids = change(before[0], after[0])
-    const asks = change(before[1], after[1])
+    for (let i = 0; i < n; i++) {
+      const p = center - i
+      if (p > was || p <= was - n) bids.push([px(p), this.#qty(f)])
+    }
+    for (let i = 0; i < n; i++) {
+      const p = was + 1 + i
+      if (p <= center || p > center + n) asks.push([px(p), '0'])
+    }
+    for (let i = 0; i < n; i++) {
+      const p = center + 1 + i
+      if (p <= was || p > was + n) asks.push([px(p), this.#qty(f)])
+    }
     if (bids.length + asks.length > 0) f.sim.update(f.pair, bids, asks)
   }
 
@@ -316,7 +329,12 @@ export class SimUniverse {
   #qty(f: Feed): string {
     const qty = (200 + this.#rand() * 4800) / this.#price(f.base, f.quote)
     const text = qty.toFixed(Math.max(0, Math.min(8, 6 - Math.ceil(Math.log10(qty)))))
-    return text.includes('.') ? text.replace(/\.?0+$/, '') : text
+    if (text.indexOf('.') === -1) return text
+    // Trailing zeros and then a bare point go (what /\.?0+$/ removes, without the regex).
+    let end = text.length
+    while (text.charCodeAt(end - 1) === 48) end--
+    if (text.charCodeAt(end - 1) === 46) end--
+    return text.slice(0, end)
   }
 }
 

@@ -1,0 +1,203 @@
+/**
+ * @module
+ * Every venue's adapter against the JSON.parse floor, in one process: the same deterministic
+ * frames (bench/venue-feed.ts) go (a) through `JSON.parse` and nothing else, and (b) through the
+ * venue's real parser (`createParser`) and the book rules of book/sync.ts on a book entry
+ * (sequencing, levels, depth, checksums, crossed-book and top-of-book cross-checks), frame by
+ * frame. Warmed up, then measured in alternating rounds; prints a table and one JSON line.
+ *   bun bench/parse-floor.ts [frames per venue] [rounds]
+ */
+import { Books, type BookEntry } from '../src/book/books.ts'
+import { applySnapshot, applyUpdate, placeTop, settleTop } from '../src/book/sync.ts'
+import type { SyncOutcome, TopOutcome } from '../src/book/sync.ts'
+import type { FrameParser, VenueEvent } from '../src/venues/venue.ts'
+import { FEEDS, type VenueFeed } from './venue-feed.ts'
+
+const FRAMES = Number(process.argv[2] ?? process.env.FRAMES ?? 20_000)
+const ROUNDS = Number(process.argv[3] ?? process.env.ROUNDS ?? 7)
+
+export interface FloorRow {
+  venue: string
+  frames: number
+  bytesPerFrame: number
+  mix: Record<string, number>
+  floorMsgsPerSec: number
+  productMsgsPerSec: number
+  ratio: number
+  floorP99Us: number
+  productP99Us: number
+  /** What the product did with the frames (a check that the stream kept the book live). */
+  outcome: { applied: number; ignored: number; compared: number; skipped: number }
+}
+
+/** The frames through JSON.parse only; returns something of each result so none is dead. */
+function floor(frames: readonly string[], times?: Float64Array): number {
+  let sink = 0
+  for (let i = 0; i < frames.length; i++) {
+    const t0 = times === undefined ? 0 : Bun.nanoseconds()
+    const msg = JSON.parse(frames[i]!) as object | null
+    if (msg !== null) sink++
+    if (times !== undefined) times[i] = Bun.nanoseconds() - t0
+  }
+  return sink
+}
+
+/** One product run: a fresh book and parser, every frame parsed and applied. */
+class Product {
+  readonly entry: BookEntry
+  readonly parse: FrameParser
+  readonly outcome = { applied: 0, ignored: 0, compared: 0, skipped: 0 }
+  streamSeq: number | undefined
+
+  constructor(readonly f: VenueFeed) {
+    this.entry = new Books().addVenue(f.venue.id, [f.pair]).get(f.pair)!
+    this.parse = f.venue.createParser(f.markets)
+    if (f.snapshot !== undefined) {
+      this.#settle(applySnapshot(this.entry, f.venue.sync, f.snapshot, true), 'REST snapshot')
+    }
+  }
+
+  run(frames: readonly string[], times?: Float64Array): void {
+    const rules = this.f.venue.sync
+    const e = this.entry
+    for (let i = 0; i < frames.length; i++) {
+      const t0 = times === undefined ? 0 : Bun.nanoseconds()
+      const events = this.parse(frames[i]!, 0)
+      for (let j = 0; j < events.length; j++) {
+        const ev = events[j]!
+        switch (ev.type) {
+          case 'snapshot':
+            this.#settle(applySnapshot(e, rules, ev, false), ev)
+            break
+          case 'delta':
+            this.#settle(applyUpdate(e, rules, ev, 20_000), ev)
+            break
+          case 'top':
+            this.#top(placeTop(e, ev), ev)
+            break
+          case 'stream-seq':
+            if (this.streamSeq !== undefined && ev.seq !== this.streamSeq + 1) this.#broke(ev)
+            this.streamSeq = ev.seq
+            break
+          case 'info':
+            break
+          default:
+            this.#broke(ev)
+        }
+      }
+      if (times !== undefined) times[i] = Bun.nanoseconds() - t0
+    }
+  }
+
+  /** What BookSync does with an outcome, minus its events and metrics. */
+  #settle(outcome: SyncOutcome, ev: VenueEvent | string): void {
+    if (outcome.kind === 'applied') {
+      this.outcome.applied++
+      this.entry.state = 'live'
+      if (this.entry.pendingTop !== undefined) {
+        const top = settleTop(this.entry)
+        if (top !== undefined) this.#top(top, ev)
+      }
+    } else if (outcome.kind === 'ignored') this.outcome.ignored++
+    else this.#broke(ev, outcome)
+  }
+
+  #top(outcome: TopOutcome, ev: VenueEvent | string): void {
+    if (outcome.kind === 'matched') this.outcome.compared++
+    else if (outcome.kind === 'skipped') this.outcome.skipped++
+    else if (outcome.kind !== 'pending') this.#broke(ev, outcome)
+  }
+
+  #broke(ev: VenueEvent | string, outcome?: unknown): never {
+    const what = JSON.stringify(ev).slice(0, 300)
+    throw new Error(`${this.f.name}: the bench stream broke the book: ${JSON.stringify(outcome)} at ${what}`)
+  }
+}
+
+const msgsPerSec = (frames: number, ns: number) => frames / (ns / 1e9)
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const p99 = (times: Float64Array) => [...times].sort((a, b) => a - b)[Math.floor(times.length * 0.99)]! / 1000
+
+function measure(f: VenueFeed): FloorRow {
+  const frames = f.frames
+  const timeFloor = () => {
+    const t0 = Bun.nanoseconds()
+    floor(frames)
+    return Bun.nanoseconds() - t0
+  }
+  let last: Product | undefined
+  const timeProduct = () => {
+    const p = new Product(f) // the REST snapshot, when there is one, is not timed
+    const t0 = Bun.nanoseconds()
+    p.run(frames)
+    const ns = Bun.nanoseconds() - t0
+    last = p
+    return ns
+  }
+  // Warm-up: both paths reach their optimising tiers.
+  for (let i = 0; i < 3; i++) {
+    timeFloor()
+    timeProduct()
+  }
+  const floorNs: number[] = []
+  const productNs: number[] = []
+  for (let r = 0; r < ROUNDS; r++) {
+    // Alternate which goes first so neither always follows the other's garbage.
+    if (r % 2 === 0) {
+      floorNs.push(timeFloor())
+      productNs.push(timeProduct())
+    } else {
+      productNs.push(timeProduct())
+      floorNs.push(timeFloor())
+    }
+  }
+  const floorTimes = new Float64Array(frames.length)
+  const productTimes = new Float64Array(frames.length)
+  floor(frames, floorTimes)
+  new Product(f).run(frames, productTimes)
+  const floorRate = msgsPerSec(frames.length, median(floorNs))
+  const productRate = msgsPerSec(frames.length, median(productNs))
+  return {
+    venue: f.name,
+    frames: frames.length,
+    bytesPerFrame: Math.round(f.bytes / frames.length),
+    mix: f.mix,
+    floorMsgsPerSec: floorRate,
+    productMsgsPerSec: productRate,
+    ratio: productRate / floorRate,
+    floorP99Us: p99(floorTimes),
+    productP99Us: p99(productTimes),
+    outcome: last!.outcome,
+  }
+}
+
+/** The table bench/index.ts prints too. */
+export function formatTable(rows: readonly FloorRow[]): string {
+  const lines = [
+    'venue             bytes/msg  floor msgs/s  product msgs/s  ratio  p99 floor µs  p99 product µs',
+  ]
+  for (const r of rows) {
+    lines.push(
+      `${r.venue.padEnd(17)} ${String(r.bytesPerFrame).padStart(9)} ${r.floorMsgsPerSec.toFixed(0).padStart(13)} ` +
+        `${r.productMsgsPerSec.toFixed(0).padStart(15)} ${r.ratio.toFixed(2).padStart(5)}x ` +
+        `${r.floorP99Us.toFixed(2).padStart(13)} ${r.productP99Us.toFixed(2).padStart(15)}`,
+    )
+  }
+  return lines.join('\n')
+}
+
+if (import.meta.main) {
+  const only = process.env.VENUES?.split(',')
+  const rows: FloorRow[] = []
+  for (const [name, make] of Object.entries(FEEDS)) {
+    if (only !== undefined && !only.includes(name)) continue
+    const row = measure(make(FRAMES))
+    rows.push(row)
+    if (process.env.QUIET === undefined) {
+      const mix = Object.entries(row.mix).map(([k, v]) => `${k} ${v}`).join(', ')
+      console.error(`${formatTable([row]).split('\n')[1]}   (${mix}; ${JSON.stringify(row.outcome)})`)
+    }
+  }
+  if (process.env.QUIET === undefined) console.error(`\n${formatTable(rows)}\n`)
+  console.log(JSON.stringify(rows))
+}
