@@ -8,6 +8,7 @@
  * counted per kind and logged once per kind; nothing here throws into the caller.
  */
 import { Emitter } from '../events.ts'
+import type { RateWindow } from './rest-budget.ts'
 import type { Logger } from '../log.ts'
 import type { Pair, VenueId } from '../types.ts'
 import {
@@ -59,6 +60,8 @@ export interface ConnectionOptions {
   readonly markets?: ReadonlyMap<Pair, string>
   /** Awaited before every connection attempt (venues/feed.ts paces new connections per IP). */
   readonly beforeConnect?: (signal: AbortSignal) => Promise<void>
+  /** The venue's per-IP outbound frame window, shared by its connections (venues/feed.ts). */
+  readonly sendWindow?: RateWindow
   /** Names this connection in logs when a venue has several (`binance#2`). */
   readonly label?: string
 }
@@ -435,13 +438,17 @@ export class Connection {
       this.#sentInWindow = 0
     }
     const ws = this.#ws
+    const shared = this.#o.sendWindow
+    let sharedWaitMs = 0
     while (this.#sentInWindow < this.#venue.limits.sendPerSecond && this.#sendQueue.length > 0) {
+      if (shared !== undefined && (sharedWaitMs = shared.tryTake(1)) > 0) break
       const frame = this.#sendQueue.shift()!
       this.#sentInWindow++
       if (ws?.readyState === WebSocket.OPEN) ws.send(frame)
     }
     if (this.#sendQueue.length > 0) {
-      this.#sendTimer = setTimeout(() => this.#drain(), this.#windowStartMs + 1000 - now)
+      const waitMs = sharedWaitMs > 0 ? sharedWaitMs : this.#windowStartMs + 1000 - now
+      this.#sendTimer = setTimeout(() => this.#drain(), waitMs)
     }
   }
 }

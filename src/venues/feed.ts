@@ -2,8 +2,9 @@
  * @module
  * One venue's whole feed: its markets sharded over as many connections as the venue's limits
  * require (`limits.marketsPerConnection`), each shard a `Connection` with its own `BookSync`, all
- * sharing the venue's REST budget and its connection-rate window (`limits.connects`: first
- * connections and reconnects alike wait for a slot). The market set can change while running
+ * sharing the venue's REST budget, its connection-rate window (`limits.connects`: first
+ * connections and reconnects alike wait for a slot) and, where the venue counts frames per IP,
+ * its outbound frame window (`limits.sendPerSecondPerIp`). The market set can change while running
  * (`setMarkets`, from the universe): only the shards whose markets changed are rebuilt, so a
  * listing or delisting, like a reconnect, touches only that shard's books.
  */
@@ -64,6 +65,7 @@ export class VenueFeed {
   readonly #o: VenueFeedOptions
   readonly #log: Logger
   readonly #connects: RateWindow
+  readonly #sends: RateWindow | undefined
   readonly #perShard: number
   #shards: Shard[] = []
   #markets = new Map<Pair, string>()
@@ -81,6 +83,8 @@ export class VenueFeed {
     const limits = options.venue.limits
     this.budget = new RestBudget(limits.rest, { fetch: options.fetch ?? fetch })
     this.#connects = new RateWindow(limits.connects.count, limits.connects.windowMs)
+    const perIp = limits.sendPerSecondPerIp
+    this.#sends = perIp === undefined ? undefined : new RateWindow(perIp, 1000)
     this.#perShard = Math.max(1, options.marketsPerConnection ?? limits.marketsPerConnection)
   }
 
@@ -211,6 +215,7 @@ export class VenueFeed {
       log: o.log,
       label,
       beforeConnect: (signal) => this.#connects.take(1, signal),
+      sendWindow: this.#sends,
     })
     const sync = new BookSync({ ...o.sync, connection, books: o.books, log: o.log, budget: this.budget })
     return { n, markets, connection, sync }

@@ -130,6 +130,8 @@ export interface SyncRules {
 export interface VenueLimits {
   /** Outbound frame budget per second per connection (subscribe, ping). */
   readonly sendPerSecond: number
+  /** Outbound frames per second across all connections from one IP, where the venue counts so. */
+  readonly sendPerSecondPerIp?: number
   /** Reconnect when nothing at all arrives for this long. */
   readonly idleTimeoutMs: number
   /** Application-level keep-alive: send `ping()` every `pingIntervalMs`. */

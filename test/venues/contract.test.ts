@@ -11,7 +11,9 @@ import { VENUES } from '../../src/venues/index.ts'
 import { makeBook, type Row, type SimBook } from '../../src/venues/sim/book.ts'
 import type { SnapshotFault, SimVenue } from '../../src/venues/sim/venue.ts'
 import type { Venue } from '../../src/venues/venue.ts'
-import { bookWhere, rows, useFeeds, type Feed, type FeedOptions } from '../support.ts'
+import { Books } from '../../src/book/books.ts'
+import { VenueFeed } from '../../src/venues/feed.ts'
+import { bookWhere, rows, silent, stopAfterEach, until, useFeeds, type Feed, type FeedOptions } from '../support.ts'
 
 const BTC = 'BTC/USDT'
 const ETH = 'ETH/USDT'
@@ -322,3 +324,50 @@ for (const venue of VENUES) {
 function isSnapshotRequest(path: string): boolean {
   return /\/depth\?|\/order_book\/|\/market\/books\?/.test(path)
 }
+
+describe('venue contract: more markets than one connection carries, within every published limit', () => {
+  const track = stopAfterEach()
+  for (const venue of VENUES) {
+    test(`${venue.name}: sharded, every book live, nothing refused`, async () => {
+      const per = venue.limits.marketsPerConnection
+      const count = 2 * per + 1
+      const bases = Array.from({ length: count }, (_, i) => `M${String(i).padStart(4, '0')}`)
+      const sim = feeds.sim(
+        venue.simulate(bases.map((base, i) => ({ base, quote: 'USDT', book: makeBook(1 + i / 100, 5, 0.0001, 4) }))),
+      )
+      const books = new Books()
+      const feed = track(
+        new VenueFeed({ venue, wsUrl: sim.wsUrl, restUrl: sim.restUrl, books, log: silent }),
+      )
+      const listed = await feed.listMarkets(AbortSignal.timeout(10_000))
+      expect(listed.size).toBe(count)
+      feed.setMarkets(listed)
+      feed.start()
+      const pairs = [...listed.keys()]
+      let n = 0
+      await until(
+        () => {
+          // REST venues seed a book when an update arrives: the quiet ones get one.
+          n++
+          let live = 0
+          for (const p of pairs) {
+            const e = books.get(venue.id, p)
+            if (e?.state === 'live') live++
+            else if (n % 20 === 0) {
+              const best = sim.book(p).topBids(1)[0]!
+              sim.update(p, [[best[0], bump(best[1])]], [])
+            }
+          }
+          return live === count
+        },
+        60_000,
+        `${count} ${venue.name} books live`,
+      )
+      expect(feed.connections).toHaveLength(3)
+      for (const c of feed.connections) expect(c.stats.markets.size).toBeLessThanOrEqual(per)
+      expect(sim.limited).toBeDefined()
+      expect(Object.entries(sim.limited!).filter(([, v]) => v > 0)).toEqual([])
+      expect(feed.budget.stats.throttled + feed.budget.stats.banned).toBe(0)
+    }, 90_000)
+  }
+})

@@ -138,3 +138,31 @@ describe('RestBudget', () => {
     expect(budget.tryTake(1)).toBe(600_000)
   })
 })
+
+describe('VenueFeed per-IP frame budget', () => {
+  /** Eight one-market shards of Coinbase opening at once; resolves with the sim's refusals. */
+  async function eightShards(sendPerSecondPerIp: number | undefined) {
+    const { coinbase } = await import('../../src/venues/coinbase/index.ts')
+    const limits = { ...coinbase.limits, connects: { count: 100, windowMs: 1000 }, sendPerSecondPerIp }
+    const venue = { ...coinbase, limits }
+    const markets = Array.from({ length: 8 }, (_, i) => ({ base: `P${i}`, quote: 'USD', book: makeBook(10 + i, 5, 0.01) }))
+    const sim = track(venue.simulate(markets))
+    const books = new Books()
+    const feed = track(
+      new VenueFeed({ venue, wsUrl: sim.wsUrl, restUrl: sim.restUrl, books, log: silent, marketsPerConnection: 1 }),
+    )
+    feed.setMarkets(await feed.listMarkets(AbortSignal.timeout(5000)))
+    feed.start()
+    // 8 connections x 2 subscribe frames.
+    await sim.server.waitFor(() => sim.server.received.length >= 16, 15_000, 'every subscribe frame')
+    return sim.limited!
+  }
+
+  test("every shard's frames share the venue's per-IP window, so the venue refuses none", async () => {
+    expect(await eightShards(5)).toMatchObject({ rateLimited: 0 })
+  }, 20_000)
+
+  test('without the shared window the same start breaks the per-IP limit (the check can fail)', async () => {
+    expect((await eightShards(undefined)).rateLimited).toBeGreaterThan(0)
+  }, 20_000)
+})

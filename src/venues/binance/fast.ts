@@ -1,18 +1,26 @@
 /**
  * @module
- * Binance's hot frames read in place (venues/scan.ts): compact `depthUpdate` and `bookTicker`
- * payloads, raw or in the combined-stream envelope, straight into `delta` and `top` events.
- * Anything else, or anything not fully understood, gives undefined and index.ts parses it with
- * `JSON.parse`; both paths give the same events for every frame this one accepts.
+ * Binance's hot frames read in place (venues/scan.ts): `depthUpdate` and `bookTicker` payloads,
+ * raw or in the combined-stream envelope, in the shape and key order Binance documents
+ * (web-socket-streams.md), straight into `delta` and `top` events. Any other frame gives
+ * undefined and index.ts parses it with `JSON.parse`; for every frame this path accepts both give
+ * the same events.
  */
 import type { Level, Pair } from '../../types.ts'
-import { isDecimalText, type DeltaEvent, type TopEvent, type VenueEvent } from '../venue.ts'
-import { Scanner } from '../scan.ts'
+import { isDecimalText, type VenueEvent } from '../venue.ts'
+import { Cursor, ROWS, STRING, SymbolTable, UINT, wholeFrame } from '../scan.ts'
 
-const COMBINED_PREFIX = '{"stream":"'
-const DATA_KEY = ',"data":'
-const TICKER_STREAM = '@bookTicker'
-const TICKER_KEYS = ['u', 's', 'b', 'B', 'a', 'A']
+const DEPTH = String.raw`\{"e":"depthUpdate","E":${UINT},"s":${STRING},"U":${UINT},"u":${UINT},"b":${ROWS},"a":${ROWS}\}`
+const TICKER = String.raw`\{"u":${UINT},"s":${STRING},"b":${STRING},"B":${STRING},"a":${STRING},"A":${STRING}\}`
+const envelope = (payload: string) => String.raw`\{"stream":${STRING},"data":${payload}\}`
+
+const COMBINED_DEPTH = wholeFrame(envelope(DEPTH))
+const COMBINED_TICKER = wholeFrame(envelope(TICKER))
+const RAW_DEPTH = wholeFrame(DEPTH)
+const RAW_TICKER = wholeFrame(TICKER)
+
+const COMBINED = '{"stream":"'
+const DEPTH_E = '{"e":"depthUpdate","E":'.length
 
 /**
  * The scanning parser: events for the frames it reads, undefined for the rest.
@@ -26,117 +34,51 @@ const TICKER_KEYS = ['u', 's', 'b', 'B', 'a', 'A']
 export function createFastParser(
   markets: ReadonlyMap<string, Pair>,
 ): (raw: string) => VenueEvent[] | undefined {
-  const s = new Scanner()
+  const c = new Cursor()
+  const symbols = new SymbolTable(markets)
   return (raw) => {
-    const ev = scanFrame(s.reset(raw), markets)
+    c.text = raw
+    let payload = 0
+    let ticker: boolean
+    if (raw.startsWith(COMBINED)) {
+      // The stream name says which payload to expect; the payload alone decides what it is.
+      c.stringEnd(COMBINED.length)
+      payload = c.at + 8 // ,"data":
+      ticker = raw.endsWith('@bookTicker', c.at - 1)
+      if (!(ticker ? COMBINED_TICKER : COMBINED_DEPTH).test(raw)) return undefined
+    } else {
+      ticker = raw.startsWith('{"u":')
+      if (!(ticker ? RAW_TICKER : RAW_DEPTH).test(raw)) return undefined
+    }
+    const ev = ticker ? readTicker(c, payload, symbols) : readDepth(c, payload, symbols)
     return ev === undefined ? undefined : [ev]
   }
 }
 
-/** One frame, raw or combined, into its event. */
-function scanFrame(s: Scanner, markets: ReadonlyMap<string, Pair>): VenueEvent | undefined {
-  const wrapped = s.text.startsWith(COMBINED_PREFIX)
-  let ticker: boolean
-  if (wrapped) {
-    s.i = COMBINED_PREFIX.length - 1
-    ticker = s.string().endsWith(TICKER_STREAM)
-    s.expectText(DATA_KEY)
-  } else ticker = s.text.startsWith('{"u":')
-  const ev = ticker ? scanBookTicker(s, markets) : scanDepthUpdate(s, markets)
-  if (wrapped) s.expect(125) // }
-  return s.done ? ev : undefined
+/** A matched `DEPTH` payload at `i` into a delta. */
+function readDepth(c: Cursor, i: number, symbols: SymbolTable<Pair>): VenueEvent | undefined {
+  const E = c.integer(i + DEPTH_E)
+  const symbol = c.at + 6 // ,"s":"
+  const pair = symbols.get(c.text, symbol, c.stringEnd(symbol))
+  const U = c.integer(c.at + 5) // ,"U":
+  const u = c.integer(c.at + 5) // ,"u":
+  if (pair === undefined || u < U) return undefined
+  const bids = c.rows(c.at + 5) // ,"b":
+  if (bids === undefined) return undefined
+  const asks = c.rows(c.at + 5) // ,"a":
+  if (asks === undefined) return undefined
+  return { type: 'delta', pair, prevSeq: U - 1, seq: u, bids, asks, exchangeTsMs: E }
 }
 
-/**
- * A `depthUpdate` payload at the cursor into a delta (undefined: not one this path reads).
- * The caller checks that the frame ends after it.
- */
-export function scanDepthUpdate(
-  s: Scanner,
-  markets: ReadonlyMap<string, Pair>,
-): DeltaEvent | undefined {
-  s.expect(123) // {
-  let e = ''
-  let sym = ''
-  let E = -1
-  let U = -1
-  let u = -1
-  let b: Level[] | undefined
-  let a: Level[] | undefined
-  do {
-    const key = s.key()
-    if (s.fail) return undefined
-    switch (key) {
-      case 'e':
-        e = s.string()
-        break
-      case 's':
-        sym = s.string()
-        break
-      case 'E':
-        E = s.integer()
-        break
-      case 'U':
-        U = s.integer()
-        break
-      case 'u':
-        u = s.integer()
-        break
-      case 'b':
-        b = s.levels()
-        break
-      case 'a':
-        a = s.levels()
-        break
-      default:
-        return undefined
-    }
-  } while (!s.fail && s.more(125))
-  if (s.fail || e !== 'depthUpdate' || b === undefined || a === undefined) return undefined
-  if (U < 0 || u < U) return undefined
-  const pair = markets.get(sym)
-  if (pair === undefined) return undefined
-  return {
-    type: 'delta',
-    pair,
-    prevSeq: U - 1,
-    seq: u,
-    bids: b,
-    asks: a,
-    exchangeTsMs: E >= 0 ? E : undefined,
-  }
-}
-
-/**
- * A `bookTicker` payload at the cursor into a `top` event (undefined: not one this path reads).
- * The caller checks that the frame ends after it.
- */
-export function scanBookTicker(
-  s: Scanner,
-  markets: ReadonlyMap<string, Pair>,
-): TopEvent | undefined {
-  s.expect(123) // {
-  let sym = ''
-  let u = -1
-  // Texts of b, B, a, A in that order; `seen` has one bit per key.
-  let b = ''
-  let B = ''
-  let a = ''
-  let A = ''
-  let seen = 0
-  do {
-    const k = TICKER_KEYS.indexOf(s.key())
-    if (s.fail || k < 0) return undefined
-    seen |= 1 << k
-    if (k === 0) u = s.integer()
-    else if (k === 1) sym = s.string()
-    else if (k === 2) b = s.string()
-    else if (k === 3) B = s.string()
-    else if (k === 4) a = s.string()
-    else A = s.string()
-  } while (!s.fail && s.more(125))
-  if (s.fail || seen !== 63) return undefined
-  const pair = markets.get(sym)
+/** A matched `TICKER` payload at `i` into a `top` event. */
+function readTicker(c: Cursor, i: number, symbols: SymbolTable<Pair>): VenueEvent | undefined {
+  const u = c.integer(i + 5) // {"u":
+  const symbol = c.at + 6 // ,"s":"
+  const pair = symbols.get(c.text, symbol, c.stringEnd(symbol))
+  const b = c.string(c.at + 6) // ,"b":"
+  const B = c.string(c.at + 6) // ,"B":"
+  const a = c.string(c.at + 6) // ,"a":"
+  const A = c.string(c.at + 6) // ,"A":"
   if (pair === undefined) return undefined
   const bid = tickerSide(b, B)
   const ask = tickerSide(a, A)

@@ -55,7 +55,7 @@ export interface SimBinanceOptions {
 }
 
 /** What the sim's limits refused, by kind (tests and the benchmark expect zeros of the product). */
-export interface BinanceLimited {
+export type BinanceLimited = {
   /** REST answers 429: over the weight budget. */
   throttled: number
   /** REST answers 418: a request during a 429's Retry-After, or during a ban. */

@@ -116,6 +116,11 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
   refusedSubscriptions = 0
   /** Client frames refused for going over the per-connection frame rate. */
   rateLimitedFrames = 0
+
+  /** Every limit refusal above, by kind (all zero for a client within the limits). */
+  get limited(): Readonly<Record<string, number>> {
+    return { throttled: this.throttled, refusedConnects: this.refusedConnects, refusedSubscriptions: this.refusedSubscriptions, rateLimitedFrames: this.rateLimitedFrames }
+  }
   readonly #bySymbol = new Map<string, Market>()
   /** Subscribers of each channel. */
   readonly #byChannel = new Map<string, Set<Client>>()

@@ -54,7 +54,7 @@ export interface SimBybitOptions {
 }
 
 /** What the sim's limits refused, by kind (tests and the benchmark expect zeros of the product). */
-export interface BybitLimited {
+export type BybitLimited = {
   /** REST answers 403 "access too frequent". */
   throttled: number
   /** Upgrades answered 403: over 500 connections in 5 minutes. */

@@ -106,9 +106,11 @@ export const coinbase: Venue = {
     // second per IP there, but the page's .md rendition says 8, so count on 8. What the server
     // answers when either is exceeded is not documented (nor handled in coinbase/
     // coinbase-advanced-py@54fb8ed); stay under the message limit.
-    // The message limit is per IP, this budget per connection: two connections resubscribing at
-    // once stay at 8 a second; opening one adds 2 frames (level2 + heartbeats).
+    // The message limit is per IP: every connection's frames share one window of 5 a second
+    // (venues/feed.ts), 3 under the limit for the jitter of the way there; one connection sends
+    // at most 4 of them.
     sendPerSecond: 4,
+    sendPerSecondPerIp: 5,
     // level2 holds at most 30 products per connection (COINBASE_L2_PER_CONNECTION); 25 leaves
     // room for the unsubscribe-then-subscribe of a resync to never touch the limit.
     marketsPerConnection: 25,

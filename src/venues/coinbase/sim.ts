@@ -122,6 +122,11 @@ export class SimCoinbase extends SimVenueBase<Product> {
   refusedConnects = 0
   /** REST requests answered 429. */
   throttled = 0
+
+  /** Every limit refusal above, by kind (all zero for a client within the limits). */
+  get limited(): Readonly<Record<string, number>> {
+    return { rateLimited: this.rateLimited, refusedL2: this.refusedL2, refusedConnects: this.refusedConnects, throttled: this.throttled }
+  }
   /** By product id. */
   readonly #products = new Map<string, Product>()
   readonly #options: Required<Omit<SimCoinbaseOptions, 'statuses' | 'limits'>>

@@ -11,21 +11,29 @@ import { finish, feedByte, shift, START } from '../crc32.ts'
 /** Levels per side the checksum covers. */
 const TOP = 10
 
-/** What each of the 20 places (asks 0-9, then bids 0-9) held last time, and its CRC part. */
-interface Parts {
-  levels: (Level | undefined)[]
-  regs: Int32Array
-  lens: Int32Array
+/**
+ * One side's top 10 at the last checksum: the levels, each one's CRC part (`regs`, `lens`), and
+ * the register over the side's first k parts from 0 (`runs[k]`, `runLens[k]` bytes).
+ */
+class SideParts {
+  levels: (Level | undefined)[] = new Array<Level | undefined>(TOP).fill(undefined)
+  regs = new Int32Array(TOP)
+  lens = new Int32Array(TOP)
+  runs = new Int32Array(TOP + 1)
+  runLens = new Int32Array(TOP + 1)
 }
 
-const newParts = (): Parts => ({
-  levels: new Array<Level | undefined>(2 * TOP).fill(undefined),
-  regs: new Int32Array(2 * TOP),
-  lens: new Int32Array(2 * TOP),
-})
+/** A book's parts at its last checksum (two sets per side: the last one and a spare). */
+interface BookParts {
+  asks: SideParts
+  bids: SideParts
+  spareAsks: SideParts
+  spareBids: SideParts
+  result: number
+}
 
-/** Per book: the parts of its last checksum, and a spare set to write the next one into. */
-const memo = new WeakMap<object, { last: Parts; spare: Parts }>()
+/** Per book: the parts of its last checksum. */
+const memo = new WeakMap<object, BookParts>()
 
 /** How many digits the last `feedDigits` calls fed. */
 let fed = 0
@@ -36,22 +44,87 @@ let fed = 0
  */
 function feedDigits(c: number, text: string): number {
   const n = text.length
-  const dot = text.indexOf('.')
-  let left = dot >= 0 ? n - 1 : n
   let i = 0
+  let dot = false
+  let zeros = 0
   for (; i < n; i++) {
-    if (i === dot) continue
-    if (left <= 1 || text.charCodeAt(i) !== 48) break
-    left--
+    const ch = text.charCodeAt(i)
+    if (ch === 48) zeros++
+    else if (ch === 46 && !dot) dot = true
+    else break
   }
-  fed += left
-  for (; i < n; i++) if (i !== dot) c = feedByte(c, text.charCodeAt(i))
+  if (i === n) {
+    // Nothing but zeros (and the dot): one zero is left, none of an empty text.
+    if (zeros === 0) return c
+    fed++
+    return feedByte(c, 48)
+  }
+  for (; i < n; i++) {
+    const ch = text.charCodeAt(i)
+    if (ch === 46 && !dot) dot = true
+    else {
+      c = feedByte(c, ch)
+      fed++
+    }
+  }
   return c
 }
 
 /**
+ * The parts of `side`'s top 10 into `next`, reusing from `last` what did not change: the places
+ * before the first changed one keep their runs, and a level still in the top 10 keeps its part.
+ * Returns `last` itself when nothing changed.
+ */
+function updateSide(side: readonly Level[], last: SideParts, next: SideParts): SideParts {
+  let f = 0
+  while (f < TOP && side[f] === last.levels[f]) f++
+  if (f === TOP) return last
+  for (let k = 0; k < f; k++) {
+    next.levels[k] = last.levels[k]
+    next.regs[k] = last.regs[k]!
+    next.lens[k] = last.lens[k]!
+    next.runs[k] = last.runs[k]!
+    next.runLens[k] = last.runLens[k]!
+  }
+  let run = last.runs[f]!
+  let runLen = last.runLens[f]!
+  for (let k = f; k < TOP; k++) {
+    const level = side[k]
+    next.levels[k] = level
+    next.runs[k] = run
+    next.runLens[k] = runLen
+    let reg = 0
+    let len = 0
+    if (level !== undefined) {
+      // Inserts and deletes move levels by a place or two; look there first.
+      let from = -1
+      if (last.levels[k] === level) from = k
+      else if (last.levels[k + 1] === level) from = k + 1
+      else if (last.levels[k - 1] === level) from = k - 1
+      else for (let j = 0; j < TOP && from < 0; j++) if (last.levels[j] === level) from = j
+      if (from >= 0) {
+        reg = last.regs[from]!
+        len = last.lens[from]!
+      } else {
+        fed = 0
+        reg = feedDigits(feedDigits(0, level.pxText), level.qtyText)
+        len = fed
+      }
+    }
+    next.regs[k] = reg
+    next.lens[k] = len
+    run = shift(run, len) ^ reg
+    runLen += len
+  }
+  next.runs[TOP] = run
+  next.runLens[TOP] = runLen
+  return next
+}
+
+/**
  * The checksum Kraken sends with every book message. Each level's CRC part is computed once
- * while it stays among the top 10 (crc32.ts), so a message pays only for the levels it changed.
+ * while it stays among the top 10 (crc32.ts), and each side resumes after its places that did not
+ * change, so a message pays only for what it changed.
  *
  * @example
  * ```ts
@@ -64,36 +137,23 @@ export function krakenChecksum(book: {
 }): number {
   let m = memo.get(book)
   if (m === undefined) {
-    m = { last: newParts(), spare: newParts() }
+    const empty = { asks: new SideParts(), bids: new SideParts() }
+    m = { ...empty, spareAsks: new SideParts(), spareBids: new SideParts(), result: finish(START) }
     memo.set(book, m)
   }
-  const last = m.last
-  const next = m.spare
-  let c = START
-  for (let slot = 0; slot < 2 * TOP; slot++) {
-    const level = slot < TOP ? book.asks[slot] : book.bids[slot - TOP]
-    next.levels[slot] = level
-    if (level === undefined) continue
-    // A level still in the top 10 sits where it was, or one place up or down.
-    let from = -1
-    if (last.levels[slot] === level) from = slot
-    else if (slot > 0 && last.levels[slot - 1] === level) from = slot - 1
-    else if (slot < 2 * TOP - 1 && last.levels[slot + 1] === level) from = slot + 1
-    let reg: number
-    let len: number
-    if (from >= 0) {
-      reg = last.regs[from]!
-      len = last.lens[from]!
-    } else {
-      fed = 0
-      reg = feedDigits(feedDigits(0, level.pxText), level.qtyText)
-      len = fed
-    }
-    next.regs[slot] = reg
-    next.lens[slot] = len
-    c = shift(c, len) ^ reg
+  const asks = updateSide(book.asks, m.asks, m.spareAsks)
+  const bids = updateSide(book.bids, m.bids, m.spareBids)
+  if (asks === m.asks && bids === m.bids) return m.result
+  if (asks !== m.asks) {
+    m.spareAsks = m.asks
+    m.asks = asks
   }
-  m.last = next
-  m.spare = last
-  return finish(c)
+  if (bids !== m.bids) {
+    m.spareBids = m.bids
+    m.bids = bids
+  }
+  // The asks' parts from the start register, then the bids'.
+  const c = shift(shift(START, asks.runLens[TOP]!) ^ asks.runs[TOP]!, bids.runLens[TOP]!)
+  m.result = finish(c ^ bids.runs[TOP]!)
+  return m.result
 }

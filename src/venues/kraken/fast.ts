@@ -1,19 +1,29 @@
 /**
  * @module
- * Kraken v2's hot frames read in place (venues/scan.ts): compact `book` snapshots and updates,
- * their levels' JSON-number tokens kept as the venue's text (what `quoteLevelNumbers` does before
- * `JSON.parse`), and heartbeats. Anything else, or anything not fully understood, gives undefined
- * and index.ts parses it with `JSON.parse`; both paths give the same events for every frame this
- * one accepts.
+ * Kraken v2's hot frames read in place (venues/scan.ts): `book` snapshots and updates in the
+ * shape Kraken sends them (docs/exchange-protocols.md §2.2: one symbol, keys in this order, levels
+ * as JSON numbers), their number tokens kept as the venue's text as `quoteLevelNumbers` keeps
+ * them, and heartbeats. Any other frame gives undefined and index.ts parses it with
+ * `JSON.parse`; for every frame this path accepts both give the same events.
  */
 import type { Level, Pair } from '../../types.ts'
 import type { VenueEvent } from '../venue.ts'
-import { Scanner, SymbolTable, UtcClock } from '../scan.ts'
+import { Cursor, DECIMAL, list, STRING, SymbolTable, UTC_TIME, UtcClock } from '../scan.ts'
+import { wholeFrame } from '../scan.ts'
 
-const BOOK_PREFIX = '{"channel":"book","type":"'
+const LEVELS = list(String.raw`\{"price":${DECIMAL},"qty":${DECIMAL}\}`)
+/** A checksum is a uint32: at most 10 digits (and at most 0xffffffff, checked when read). */
+const CHECKSUM = String.raw`(?:0|[1-9]\d{0,9})`
+
+/** The frames read here. */
+const BOOK = wholeFrame(
+  String.raw`\{"channel":"book","type":"(?:snapshot|update)","data":\[\{"symbol":${STRING},` +
+    String.raw`"bids":${LEVELS},"asks":${LEVELS},"checksum":${CHECKSUM},"timestamp":${UTC_TIME}\}\]\}`,
+)
 const HEARTBEAT = '{"channel":"heartbeat"}'
-const PRICE = '{"price":'
-const QTY = ',"qty":'
+/** Where the symbol starts in an update, and in a snapshot. */
+const UPDATE_SYMBOL = '{"channel":"book","type":"update","data":[{"symbol":"'.length
+const SNAPSHOT_SYMBOL = '{"channel":"book","type":"snapshot","data":[{"symbol":"'.length
 const UINT32_MAX = 0xffffffff
 
 /**
@@ -28,96 +38,57 @@ const UINT32_MAX = 0xffffffff
 export function createFastParser(
   markets: ReadonlyMap<string, Pair>,
 ): (raw: string) => VenueEvent[] | undefined {
-  const s = new Scanner()
+  const c = new Cursor()
   const clock = new UtcClock()
   const symbols = new SymbolTable(markets)
   return (raw) => {
     if (raw === HEARTBEAT) return [{ type: 'info' }]
-    s.reset(raw)
-    if (!s.take(BOOK_PREFIX)) return undefined
-    const type = s.take('snapshot"') ? 'snapshot' : s.take('update"') ? 'update' : undefined
-    if (type === undefined) return undefined
-    s.expectText(',"data":[')
-    const events: VenueEvent[] = []
-    do {
-      const ev = scanEntry(s, type, symbols, clock)
-      if (ev === undefined) return undefined
-      events.push(ev)
-    } while (!s.fail && s.more(93)) // ]
-    s.expect(125) // }
-    return s.done ? events : undefined
+    if (!BOOK.test(raw)) return undefined
+    c.text = raw
+    const update = raw.charCodeAt(26) === 117 // u
+    const from = update ? UPDATE_SYMBOL : SNAPSHOT_SYMBOL
+    const to = c.stringEnd(from)
+    const pair = symbols.get(raw, from, to)
+    if (pair === undefined) return undefined
+    const bids = objectLevels(c, c.at + 8) // ,"bids":
+    if (bids === undefined) return undefined
+    const asks = objectLevels(c, c.at + 8) // ,"asks":
+    if (asks === undefined) return undefined
+    const checksum = c.integer(c.at + 12) // ,"checksum":
+    if (checksum > UINT32_MAX) return undefined
+    const ts = clock.at(raw, c.at + 14) // ,"timestamp":"
+    const exchangeTsMs = Number.isNaN(ts) ? undefined : ts
+    return [
+      update
+        ? { type: 'delta', pair, bids, asks, checksum, exchangeTsMs }
+        : { type: 'snapshot', pair, bids, asks, checksum, exchangeTsMs },
+    ]
   }
 }
 
-const ENTRY_KEYS = ['symbol', 'bids', 'asks', 'checksum', 'timestamp']
-
-/** One element of `data`: `{symbol, bids, asks, checksum, timestamp}` in any order. */
-function scanEntry(
-  s: Scanner,
-  type: 'snapshot' | 'update',
-  symbols: SymbolTable<Pair>,
-  clock: UtcClock,
-): VenueEvent | undefined {
-  s.expect(123) // {
-  let pair: Pair | undefined
-  let bids: Level[] = []
-  let asks: Level[] = []
-  let checksum = -1
-  let exchangeTsMs: number | undefined
-  do {
-    switch (s.member(ENTRY_KEYS)) {
-      case 0:
-        s.span()
-        pair = symbols.get(s.text, s.from, s.to)
-        break
-      case 1:
-        bids = objectLevels(s)
-        break
-      case 2:
-        asks = objectLevels(s)
-        break
-      case 3:
-        checksum = s.integer()
-        break
-      case 4: {
-        // `Date.parse`, as the JSON.parse path reads it; only a string is read here.
-        s.span()
-        const ts = clock.parseAt(s.text, s.from, s.to)
-        exchangeTsMs = Number.isNaN(ts) ? undefined : ts
-        break
-      }
-      default:
-        s.skip()
-    }
-  } while (!s.fail && s.more(125))
-  if (s.fail || checksum < 0 || checksum > UINT32_MAX || pair === undefined) return undefined
-  return type === 'snapshot'
-    ? { type: 'snapshot', pair, bids, asks, checksum, exchangeTsMs }
-    : { type: 'delta', pair, bids, asks, checksum, exchangeTsMs }
-}
-
 /**
- * `[{"price":45283.5,"qty":0.10000000},...]`: number tokens in plain decimal form, the price
- * positive, their text kept as sent.
+ * `[{"price":45283.5,"qty":0.10000000},...]` at `i` (the '['), or undefined when a price is not
+ * positive or a text too long (what `toLevel` rejects).
  */
-function objectLevels(s: Scanner): Level[] {
-  const t = s.text
+function objectLevels(c: Cursor, i: number): Level[] | undefined {
+  const t = c.text
   const out: Level[] = []
-  s.expect(91) // [
-  if (s.take(']')) return out
-  do {
-    s.expectText(PRICE)
-    const px = s.decimal()
-    const pxText = t.slice(s.from, s.to)
-    s.expectText(QTY)
-    const qty = s.decimal()
-    const qtyText = t.slice(s.from, s.to)
-    s.expect(125) // }
-    if (s.fail || !(px > 0)) {
-      s.fail = true
+  if (t.charCodeAt(i + 1) === 93) {
+    c.at = i + 2
+    return out
+  }
+  i += 10 // [{"price":
+  for (;;) {
+    const px = c.decimal(i)
+    const pxEnd = c.at
+    const qty = c.decimal(pxEnd + 7) // ,"qty":
+    const qtyEnd = c.at
+    if (!(px > 0) || qty !== qty) return undefined
+    out.push({ px, qty, pxText: t.slice(i, pxEnd), qtyText: t.slice(pxEnd + 7, qtyEnd) })
+    if (t.charCodeAt(qtyEnd + 1) === 93) {
+      c.at = qtyEnd + 2
       return out
     }
-    out.push({ px, qty, pxText, qtyText })
-  } while (s.more(93)) // ]
-  return out
+    i = qtyEnd + 11 // },{"price":
+  }
 }

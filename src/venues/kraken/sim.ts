@@ -177,6 +177,11 @@ export class SimKraken extends SimVenueBase<State> {
   refusedSymbols = 0
   /** Client frames dropped with "Exceeded msg rate". */
   rateLimitedFrames = 0
+
+  /** Every limit refusal above, by kind (all zero for a client within the limits). */
+  get limited(): Readonly<Record<string, number>> {
+    return { throttled: this.throttled, refusedConnects: this.refusedConnects, refusedSymbols: this.refusedSymbols, rateLimitedFrames: this.rateLimitedFrames }
+  }
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined
   readonly #sessions = new Map<Client, Session>()
   readonly #rest: SimWindow

@@ -52,7 +52,7 @@ export interface SimOkxOptions {
 }
 
 /** What the sim's limits refused, by kind (tests and the benchmark expect zeros of the product). */
-export interface OkxLimited {
+export type OkxLimited = {
   /** REST answers 429 (code 50011). */
   throttled: number
   /** Upgrades answered 429: over 3 connections a second. */

@@ -24,12 +24,12 @@ export class SimBook {
 
   /** Bids best-first (descending), optionally only the top `n`. */
   topBids(n = Infinity): Row[] {
-    return [...this.bids].sort((a, b) => Number(b[0]) - Number(a[0])).slice(0, n)
+    return n === 1 ? best(this.bids, 1) : sorted(this.bids, 1, n)
   }
 
   /** Asks best-first (ascending). */
   topAsks(n = Infinity): Row[] {
-    return [...this.asks].sort((a, b) => Number(a[0]) - Number(b[0])).slice(0, n)
+    return n === 1 ? best(this.asks, -1) : sorted(this.asks, -1, n)
   }
 
   /** Keeps only the best `depth` levels per side (what a depth-limited venue shows). */
@@ -41,8 +41,40 @@ export class SimBook {
   }
 
   clone(): SimBook {
-    return new SimBook([...this.bids], [...this.asks])
+    // The levels are copied as they are (a book never holds a zero quantity: `apply` deletes it);
+    // a Map copied whole is several times cheaper than one filled level by level.
+    return Object.assign(new SimBook(), { bids: new Map(this.bids), asks: new Map(this.asks) })
   }
+}
+
+/**
+ * A side best-first (`sign` 1: highest price first, -1: lowest), its top `n`; each price is
+ * parsed once, not at every comparison. The sort is stable: equal prices keep their order.
+ */
+function sorted(side: ReadonlyMap<string, string>, sign: 1 | -1, n: number): Row[] {
+  const keyed: { key: number; row: Row }[] = []
+  for (const [p, q] of side) keyed.push({ key: sign * Number(p), row: [p, q] })
+  keyed.sort((a, b) => b.key - a.key)
+  const out: Row[] = []
+  for (let i = 0; i < keyed.length && i < n; i++) out.push(keyed[i]!.row)
+  return out
+}
+
+/**
+ * The best level of a side without sorting it (`sign` 1: highest price, -1: lowest), as `[row]`
+ * or `[]`; of equal prices the first listed, as the stable sort gives.
+ */
+function best(side: ReadonlyMap<string, string>, sign: 1 | -1): Row[] {
+  let top: Row | undefined
+  let topPx = -Infinity
+  for (const [p, q] of side) {
+    const px = sign * Number(p)
+    if (px > topPx || top === undefined) {
+      top = [p, q]
+      topPx = px
+    }
+  }
+  return top === undefined ? [] : [top]
 }
 
 /** A deterministic book around `mid` with `levels` levels a side, `tick` apart. */

@@ -211,6 +211,7 @@ export class SimUniverse {
     const rand = this.#rand
     const stepMs = 20
     let carry = 0
+    let lastMs = Date.now()
     let nextDislocationMs = Date.now() + (o.firstDislocationMs ?? 8_000)
     const [lo, hi] = o.dislocationSize ?? [0.004, 0.008]
     const timer = setInterval(() => {
@@ -233,7 +234,10 @@ export class SimUniverse {
           for (const x of this.#feeds) if (x.venue === venue && x.base === f.base) this.#recenter(x)
         }
       }
-      carry += (o.ratePerSecond * stepMs) / 1000
+      // By the time that passed, not the ticks: a timer firing late (a busy process) must not
+      // lower the rate. After a stall, at most 200 ms worth is caught up (no huge burst).
+      carry = Math.min(carry + (o.ratePerSecond * (now - lastMs)) / 1000, o.ratePerSecond / 5)
+      lastMs = now
       for (; carry >= 1; carry--) this.#step(this.#pick())
     }, stepMs)
     this.#timers.push(timer)

@@ -67,6 +67,12 @@ export interface SimVenue {
   corruptTop?(pair: Pair, side: 'bid' | 'ask'): void
   /** Pushes an otherwise valid change whose checksum is wrong (venues that send checksums). */
   corruptChecksum?(pair: Pair): void
+  /**
+   * Every way a client broke the venue's published limits, counted as the venue answered it
+   * (429s and 418s, refused connections, too many streams or args): all zero for a client that
+   * keeps them.
+   */
+  readonly limited?: Readonly<Record<string, number>>
   /** REST snapshot answers to serve before the normal ones (venues seeded from REST). */
   readonly snapshotFaults: SnapshotFault[]
   stop(): void
