@@ -109,7 +109,7 @@ export class Fanout {
 
   /**
    * The chats an opening should alert: subscribed to the market (for a triangle, to any market
-   * it trades), net spread at the chat's own size at or above its threshold, not muted or
+   * it trades; for a cross-quote route, to either market it buys or sells), net spread at the chat's own size at or above its threshold, not muted or
    * paused, allowed, and not alerted for the same market and venue pair within the cooldown.
    * Anomalies alert nobody. Each chat returned starts its cooldown.
    *
@@ -119,7 +119,13 @@ export class Fanout {
   targets(o: Opportunity, netAt: NetAt): AlertTarget[] {
     if (o.anomaly) return []
     const now = this.#now()
-    const markets = o.kind === 'cross' ? [o.symbol] : (o.open.legs ?? []).map((l) => l.market)
+    // A cross-quote route trades its two markets; its conversion leg (USDT/USD) is not a market a
+    // chat follows to hear about BTC.
+    const legs = o.open.legs ?? []
+    const markets =
+      o.kind === 'cross'
+        ? [o.symbol]
+        : (o.kind === 'cross-quote' ? legs.slice(0, 2) : legs).map((l) => l.market)
     const cooldownMs = this.#o.cooldownMs ?? 60_000
     if (this.#lastAlertMs.size > PRUNE_ABOVE) {
       for (const [key, atMs] of this.#lastAlertMs)

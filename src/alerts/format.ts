@@ -38,7 +38,39 @@ export function duration(ms: number): string {
   return m % 60 === 0 ? `${h} h` : `${h} h ${m % 60} min`
 }
 
-const quoteOf = (symbol: string) => symbol.split('/')[1] ?? symbol.split('>')[0] ?? ''
+/**
+ * The currency sizes and profits are in: the market's quote (cross), the cycle's first asset
+ * (triangle, `USDT>BTC>ETH>USDT`), the bought market's quote (cross-quote, `BTC/USDT>BTC/USD`).
+ */
+function quoteOf(o: OpportunityRecord): string {
+  switch (o.kind) {
+    case 'cross':
+      return o.symbol.split('/')[1] ?? ''
+    case 'triangle':
+      return o.symbol.split('>')[0] ?? ''
+    case 'cross-quote':
+      return o.symbol.split('>')[0]?.split('/')[1] ?? ''
+  }
+}
+
+/**
+ * One line per leg of a cross-quote route: buy on the first venue, sell on the second, and the
+ * conversion back to the starting quote on the second venue's book, e.g.
+ * `3. Convert USD→USDT on Kraken (buy USDT/USD at 1.0010)`.
+ */
+function crossQuoteLines(o: OpportunityRecord): string[] {
+  const [buy, sell, convert] = o.legs ?? []
+  if (buy === undefined || sell === undefined || convert === undefined) return []
+  const from = sell.market.split('/')[1]
+  const to = buy.market.split('/')[1]
+  const side = convert.side === 'buy' ? 'buy' : 'sell'
+  return [
+    `1. Buy ${buy.market} on ${venueName(buy.venue)} at ${price(buy.price)} (quote ${duration(o.buyAgeMs)} old)`,
+    `2. Sell ${sell.market} on ${venueName(sell.venue)} at ${price(sell.price)}`,
+    `3. Convert ${from}→${to} on ${venueName(convert.venue)} (${side} ${convert.market} at ${price(convert.price)})`,
+    `Sell and conversion quotes up to ${duration(o.sellAgeMs)} old`,
+  ]
+}
 
 /**
  * The alert for one chat: everything a trader needs to judge it, and, once closed, how long it
@@ -48,10 +80,12 @@ const quoteOf = (symbol: string) => symbol.split('/')[1] ?? symbol.split('>')[0]
  * ```ts
  * formatAlert(record, { netBps: 42, sizeQuote: 1000 }, Date.now()).title
  * // 'BTC/USDT: buy <buy venue's name>, sell <sell venue's name>, net 0.42%'
+ * // a cross-quote route: 'BTC/USDT>BTC/USD: buy Binance, sell Kraken, net 0.42%', its lines
+ * // listing the buy, the sell and the conversion leg with their venues
  * ```
  */
 export function formatAlert(o: OpportunityRecord, chat: ChatQuote, nowMs: number): AlertText {
-  const q = quoteOf(o.symbol)
+  const q = quoteOf(o)
   const closed = o.closedAtMs !== null
   const lines: string[] = []
   let title: string
@@ -61,6 +95,9 @@ export function formatAlert(o: OpportunityRecord, chat: ChatQuote, nowMs: number
       `Buy on ${venueName(o.buyVenue)} at ${price(o.buyPrice)} (quote ${duration(o.buyAgeMs)} old)`,
       `Sell on ${venueName(o.sellVenue)} at ${price(o.sellPrice)} (quote ${duration(o.sellAgeMs)} old)`,
     )
+  } else if (o.kind === 'cross-quote') {
+    title = `${o.symbol}: buy ${venueName(o.buyVenue)}, sell ${venueName(o.sellVenue)}, net ${pct(chat.netBps)}`
+    lines.push(...crossQuoteLines(o))
   } else {
     title = `Triangle on ${venueName(o.buyVenue)}: ${o.symbol}, net ${pct(chat.netBps)}`
     for (const [i, leg] of (o.legs ?? []).entries()) {

@@ -369,9 +369,22 @@ export function createApi(deps: ApiDeps): Hono {
     })
     return c.json({ ...body, ...page })
   })
+  // Every route's figures at a size take tens of ms with thousands of routes: computed at most
+  // once a second per size, whoever asks (dashboards poll every 2 s).
+  const computed = new Map<number, { atMs: number; rows: ReturnType<typeof detector.spreads> }>()
+  const spreadsAt = (size: number) => {
+    const t = now()
+    let hit = computed.get(size)
+    if (hit === undefined || t - hit.atMs >= 1000) {
+      if (computed.size > 16) computed.clear()
+      hit = { atMs: t, rows: detector.spreads(size, t) }
+      computed.set(size, hit)
+    }
+    return hit.rows
+  }
   app.get('/api/spreads', (c) => {
     const { size = sizeQuote, ...q } = parseQuery(spreadsQuery, c.req.query())
-    return c.json({ sizeQuote: size, ...selectSpreads(detector.spreads(size, now()), q) })
+    return c.json({ sizeQuote: size, ...selectSpreads(spreadsAt(size), q) })
   })
   app.get('/api/opportunities', async (c) => {
     const q = parseQuery(opportunitiesQuery, c.req.query())

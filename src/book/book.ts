@@ -40,29 +40,49 @@ export function applyDelta(book: OrderBook, bids: readonly Level[], asks: readon
   for (let i = 0; i < asks.length; i++) setLevel(book.asks, asks[i]!, false)
 }
 
+/** Longest run of levels moved by hand; a longer one is moved by `splice` (a native memmove). */
+const MAX_HAND_MOVE = 48
+
 /**
  * Sets one level on a side kept sorted best-first. `descending` is true for bids.
  * Binary search, then replace, insert or remove.
  */
 export function setLevel(side: Level[], level: Level, descending: boolean): void {
   const px = level.px
+  const n = side.length
   let lo = 0
-  let hi = side.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    const p = side[mid]!.px
-    if (descending ? p > px : p < px) lo = mid + 1
-    else hi = mid
+  let hi = n
+  if (descending) {
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (side[mid]!.px > px) lo = mid + 1
+      else hi = mid
+    }
+  } else {
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (side[mid]!.px < px) lo = mid + 1
+      else hi = mid
+    }
   }
-  const found = lo < side.length && side[lo]!.px === px
+  const found = lo < n && side[lo]!.px === px
   if (level.qty === 0) {
-    if (found) side.splice(lo, 1)
+    if (!found) return
+    if (n - lo > MAX_HAND_MOVE) side.splice(lo, 1)
+    else {
+      for (let i = lo + 1; i < n; i++) side[i - 1] = side[i]!
+      side.pop()
+    }
   } else if (found) {
     side[lo] = level
-  } else if (lo === side.length) {
+  } else if (lo === n) {
     side.push(level)
-  } else {
+  } else if (n - lo > MAX_HAND_MOVE) {
     side.splice(lo, 0, level)
+  } else {
+    side.push(side[n - 1]!)
+    for (let i = n - 1; i > lo; i--) side[i] = side[i - 1]!
+    side[lo] = level
   }
 }
 

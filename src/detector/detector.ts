@@ -1,10 +1,12 @@
 /**
  * @module
- * The arbitrage detector: watches every ordered venue pair of each symbol and every configured
- * triangle, and turns their spreads into opportunities with a lifecycle (open at the threshold,
- * update while it lasts, close below the threshold minus a hysteresis margin or when a leg goes
- * stale). Work per book update is proportional to the venues quoting that symbol (plus the
- * triangles using that book), and most updates end at a top-of-book bound without a depth walk.
+ * The arbitrage detector: watches every ordered venue pair of each market, every configured
+ * triangle and every cross-quote route (X/Q1 on one venue, X/Q2 on another, converted back through
+ * a live Q1/Q2 book), as their books appear and disappear, and turns their spreads into
+ * opportunities with a lifecycle (open at the threshold, update while it lasts, close below the
+ * threshold minus a hysteresis margin, when a leg goes stale or when its market leaves the
+ * universe). Work per book update is proportional to the routes reading that book, and most end
+ * at a top-of-book bound read from a compact cache, without touching the books or walking depth.
  */
 import type { BookEntry, Books } from '../book/books.ts'
 import { Emitter } from '../events.ts'
@@ -28,6 +30,7 @@ import type {
   OpportunityKind,
   OpportunityListener,
   Quote,
+  RouteLeg,
 } from './types.ts'
 
 export interface DetectorOptions {
@@ -93,6 +96,24 @@ export interface SpreadView {
   readonly openId: string | null
 }
 
+/** What a route is, without its numbers (for choosing which spreads to compute). */
+export interface RouteView {
+  readonly kind: OpportunityKind
+  readonly symbol: string
+  readonly buyVenue: VenueId
+  readonly sellVenue: VenueId
+  /** The markets it trades, in leg order (a cross route's market twice: bought, then sold). */
+  readonly markets: readonly Pair[]
+}
+
+const routeView = (slot: Slot): RouteView => ({
+  kind: slot.kind,
+  symbol: slot.symbol,
+  buyVenue: slot.buyVenue,
+  sellVenue: slot.sellVenue,
+  markets: slot.entries.map((e) => e.pair),
+})
+
 /** One watched route: a cross pair of venues, a triangle on one venue, or a cross-quote route. */
 interface Slot {
   /** `kind|symbol|buy>sell`: unique among the slots. */
@@ -103,6 +124,13 @@ interface Slot {
   readonly sellVenue: VenueId
   /** Every book the slot reads. */
   readonly entries: readonly BookEntry[]
+  /** What every leg's fee leaves of the amount: the product of (1 - fee). */
+  readonly keep: number
+  /**
+   * Where each leg's top price is in the detector's top cache, in leg order: a buy leg reads its
+   * book's best ask (odd places), a sell leg its best bid (even places).
+   */
+  readonly at: readonly number[]
   open: Opportunity | undefined
   lastEmitMs: number
   /**
@@ -133,13 +161,8 @@ interface LegSlot extends Slot {
   readonly legs: readonly SlotLeg[]
   /** Cross-quote routes: the routes sharing this one's conversion book. */
   readonly group: ConversionGroup | undefined
-  /** What every leg's fee leaves of the amount: the product of (1 - fee). */
-  readonly keep: number
-  /**
-   * Cross-quote routes: the top-of-book return of every leg but the conversion's rate, fees of
-   * all three included (0 while a side is empty), as of the route's last evaluation.
-   */
-  xRate: number
+  /** Cross-quote routes: this route's place in its group's `slots` and `xRates`. */
+  groupIx: number
 }
 
 /**
@@ -149,15 +172,31 @@ interface LegSlot extends Slot {
  */
 interface ConversionGroup {
   readonly entry: BookEntry
-  /** The conversion leg's side on this book (`buy` walks its asks, `sell` its bids). */
-  readonly side: 'buy' | 'sell'
+  /** Where the conversion leg's top price is in the top cache (odd: a buy on the asks). */
+  readonly at: number
   readonly slots: LegSlot[]
+  /**
+   * Per route (same place as in `slots`): the top-of-book return of its legs but the conversion's
+   * rate, fees of all three included (0 while a side is empty), as of its last evaluation.
+   */
+  xRates: Float64Array
   readonly open: Set<LegSlot>
-  /** At least the largest `xRate` of `slots`: raised as routes are evaluated, exact after a scan. */
+  /** At least the largest of `xRates`: raised as routes are evaluated, exact after a scan. */
   maxXRate: number
 }
 
 type AnySlot = CrossSlot | LegSlot
+
+/** A book the detector follows. */
+interface Tracked {
+  readonly entry: BookEntry
+  /** Its place in the top cache: best bid at `2 * ix`, best ask at `2 * ix + 1`. */
+  readonly ix: number
+  /** The routes its updates evaluate (not the cross-quote routes converting through it). */
+  readonly slots: AnySlot[]
+  /** The cross-quote routes converting through it. */
+  group: ConversionGroup | undefined
+}
 
 /** A triangle direction, prepared once. */
 interface Cycle {
@@ -186,9 +225,17 @@ export function triangleMarkets(
   })
 }
 
-/** The figures a cross or triangle spread computation gives, as a quote carries them. */
-function spreadFigures(r: CrossResult | TriangleResult, sizeQuote: number) {
-  return {
+/** A spread computation's figures as a quote carries them (one object: this runs per route). */
+function figures(
+  r: CrossResult | TriangleResult,
+  sizeQuote: number,
+  buyPrice: number,
+  sellPrice: number,
+  buyAgeMs: number,
+  sellAgeMs: number,
+  legs: RouteLeg[] | undefined,
+): Quote & { depth: SpreadView['depth'] } {
+  const q = {
     depth: r.depth,
     grossBps: r.grossBps,
     netBps: r.netBps,
@@ -196,8 +243,13 @@ function spreadFigures(r: CrossResult | TriangleResult, sizeQuote: number) {
     profitQuote: r.profitQuote,
     maxSizeQuote: r.maxSizeQuote,
     maxProfitQuote: r.maxProfitQuote,
+    buyPrice,
+    sellPrice,
     feeBps: r.feeBps,
+    buyAgeMs,
+    sellAgeMs,
   }
+  return legs === undefined ? q : { ...q, legs }
 }
 
 /** The markets to subscribe: the configured symbols plus every market a triangle needs. */
@@ -212,22 +264,6 @@ export function marketsToWatch(
     }
   }
   return [...out]
-}
-
-/**
- * The conversion markets cross-quote routes between `quotes` may use, in both orientations
- * (`USDT/USD` and `USD/USDT`): a venue's universe should include those it lists, whatever
- * MIN_VENUES says, or its cross-quote routes have no conversion leg.
- *
- * @example
- * ```ts
- * conversionMarkets(['USDT', 'USD']) // ['USDT/USD', 'USD/USDT']
- * ```
- */
-export function conversionMarkets(quotes: readonly string[]): Pair[] {
-  const out: Pair[] = []
-  for (const a of quotes) for (const b of quotes) if (a !== b) out.push(`${a}/${b}`)
-  return out
 }
 
 /** The symbol of a cross-quote route: the market bought, then the market sold. */
@@ -276,13 +312,17 @@ export class Detector {
   readonly #books = new Map<VenueId, Map<Pair, BookEntry>>()
   /** The same books by pair, every venue's. */
   readonly #byPair = new Map<Pair, BookEntry[]>()
+  /** Every followed book with the routes reading it: the work a book update causes. */
+  readonly #tracked = new Map<BookEntry, Tracked>()
   /**
-   * The slots reading each book, but for cross-quote routes on their conversion book (those are
-   * in `#groups`): the work a book update causes.
+   * Each followed book's best bid and ask (NaN when a side is empty), refreshed on its updates:
+   * the routes' top-of-book bounds read this one compact array instead of every book.
    */
-  readonly #byBook = new Map<BookEntry, AnySlot[]>()
-  /** Cross-quote routes by conversion book. */
-  readonly #groups = new Map<BookEntry, ConversionGroup>()
+  #tops = new Float64Array(512)
+  readonly #freeIx: number[] = []
+  #nextIx = 0
+  /** A route that is not open is evaluated further only when its bound reaches this. */
+  readonly #openReturn: number
   readonly #slots = new Map<string, AnySlot>()
   /** Slots with an open opportunity (what the sweep looks at). */
   readonly #openSlots = new Set<AnySlot>()
@@ -306,7 +346,10 @@ export class Detector {
     const cycles: Cycle[] = []
     for (const cycle of options.triangles ?? []) {
       for (const direction of [cycle, [cycle[0], cycle[2], cycle[1]] as const]) {
-        const c = { symbol: [...direction, direction[0]].join('>'), markets: triangleMarkets(direction) }
+        const c = {
+          symbol: [...direction, direction[0]].join('>'),
+          markets: triangleMarkets(direction),
+        }
         cycles.push(c)
         for (const { market } of c.markets) {
           const list = this.#cyclesByMarket.get(market)
@@ -316,6 +359,8 @@ export class Detector {
       }
     }
     this.#cycles = cycles
+    // A hair of margin so rounding never skips a route the exact bound would let through.
+    this.#openReturn = (1 + options.minSpreadBps / BPS) / (1 + 1e-9)
     this.#reconcile()
   }
 
@@ -326,10 +371,12 @@ export class Detector {
 
   /** A book changed: re-evaluate the routes that read it. */
   onBookUpdate(entry: BookEntry, nowMs: number): void {
-    const slots = this.#byBook.get(entry)
-    if (slots !== undefined) for (let i = 0; i < slots.length; i++) this.#evaluate(slots[i]!, nowMs)
-    const group = this.#groups.get(entry)
-    if (group !== undefined) this.#evaluateGroup(group, nowMs)
+    const t = this.#tracked.get(entry)
+    if (t === undefined) return
+    this.#refreshTop(t)
+    const slots = t.slots
+    for (let i = 0; i < slots.length; i++) this.#evaluate(slots[i]!, nowMs)
+    if (t.group !== undefined) this.#evaluateGroup(t.group, nowMs)
   }
 
   /**
@@ -337,7 +384,10 @@ export class Detector {
    * universe): close what depends on it.
    */
   onBookInvalid(entry: BookEntry, reason: string): void {
-    const slots = this.#readers(entry)
+    const t = this.#tracked.get(entry)
+    if (t === undefined) return
+    this.#refreshTop(t)
+    const slots = this.#readers(t)
     if (slots.length === 0) return
     const now = this.#now()
     // Books.remove unregisters a book before announcing it invalid.
@@ -486,10 +536,26 @@ export class Detector {
     return out
   }
 
-  /** Every route's spread now, recomputed at `sizeQuote` (for the API). */
-  spreads(sizeQuote = this.#o.sizeQuote, nowMs = this.#now()): SpreadView[] {
+  /**
+   * Every route's spread now, recomputed at `sizeQuote` (for the API). Each row walks its books
+   * (a few µs; ~10,000 routes at universe scale take tens of ms): `where` picks routes by what
+   * they are before any is computed.
+   *
+   * @example
+   * ```ts
+   * detector.spreads(1000, Date.now(), (r) => r.markets.includes('BTC/USD'))
+   * ```
+   */
+  spreads(
+    sizeQuote = this.#o.sizeQuote,
+    nowMs = this.#now(),
+    where?: (route: RouteView) => boolean,
+  ): SpreadView[] {
     const out: SpreadView[] = []
-    for (const slot of this.#slots.values()) out.push(this.#view(slot, sizeQuote, nowMs))
+    for (const slot of this.#slots.values()) {
+      if (where !== undefined && !where(routeView(slot))) continue
+      out.push(this.#view(slot, sizeQuote, nowMs))
+    }
     return out
   }
 
@@ -522,6 +588,15 @@ export class Detector {
     if (known === e) return
     if (known !== undefined) this.#untrack(known, 'book replaced', this.#now())
     venueBooks.set(e.pair, e)
+    const ix = this.#freeIx.pop() ?? this.#nextIx++
+    if (2 * ix + 1 >= this.#tops.length) {
+      const tops = new Float64Array(this.#tops.length * 2)
+      tops.set(this.#tops)
+      this.#tops = tops
+    }
+    const t: Tracked = { entry: e, ix, slots: [], group: undefined }
+    this.#tracked.set(e, t)
+    this.#refreshTop(t)
     const same = this.#byPair.get(e.pair)
     if (same) same.push(e)
     else this.#byPair.set(e.pair, [e])
@@ -531,17 +606,46 @@ export class Detector {
   }
 
   /** Every route reading a book. */
-  #readers(e: BookEntry): AnySlot[] {
-    const slots = this.#byBook.get(e) ?? []
-    const group = this.#groups.get(e)
-    return group === undefined ? slots : [...slots, ...group.slots]
+  #readers(t: Tracked): AnySlot[] {
+    return t.group === undefined ? t.slots : [...t.slots, ...t.group.slots]
+  }
+
+  /** The book's best bid and ask into the top cache. */
+  #refreshTop(t: Tracked): void {
+    const { bids, asks } = t.entry.book
+    this.#tops[2 * t.ix] = bids.length > 0 ? bids[0]!.px : NaN
+    this.#tops[2 * t.ix + 1] = asks.length > 0 ? asks[0]!.px : NaN
+  }
+
+  /** Where a leg on this followed book reads its top price in the cache. */
+  #at(e: BookEntry, side: 'buy' | 'sell'): number {
+    return 2 * this.#tracked.get(e)!.ix + (side === 'buy' ? 1 : 0)
+  }
+
+  /**
+   * The top-of-book return of a route's legs from the cache, every fee included (NaN when a side
+   * is empty): an upper bound of its return at any size.
+   */
+  #bound(slot: AnySlot, legs: number): number {
+    const tops = this.#tops
+    const at = slot.at
+    let x = slot.keep
+    for (let k = 0; k < legs; k++) {
+      const i = at[k]!
+      x = (i & 1) === 1 ? x / tops[i]! : x * tops[i]!
+    }
+    return x
   }
 
   /** Stops following a book: drops every route reading it (closing what was open with `why`). */
   #untrack(e: BookEntry, why: string, now: number): void {
-    for (const slot of [...this.#readers(e)]) this.#drop(slot, why, now)
-    this.#byBook.delete(e)
-    this.#groups.delete(e)
+    const t = this.#tracked.get(e)
+    if (t !== undefined) {
+      for (const slot of [...this.#readers(t)]) this.#drop(slot, why, now)
+      this.#tracked.delete(e)
+      this.#tops[2 * t.ix] = this.#tops[2 * t.ix + 1] = NaN
+      this.#freeIx.push(t.ix)
+    }
     const venueBooks = this.#books.get(e.venue)
     if (venueBooks?.get(e.pair) === e) venueBooks.delete(e.pair)
     const same = this.#byPair.get(e.pair)
@@ -576,6 +680,8 @@ export class Detector {
       buyVenue: buy.venue,
       sellVenue: sell.venue,
       entries: [buy, sell],
+      keep: (1 - this.#fee(buy.venue) / BPS) * (1 - this.#fee(sell.venue) / BPS),
+      at: [this.#at(buy, 'buy'), this.#at(sell, 'sell')],
       buy,
       sell,
       buyFeeBps: this.#fee(buy.venue),
@@ -601,10 +707,11 @@ export class Detector {
       buyVenue: venue,
       sellVenue: venue,
       entries: legs.map((l) => l.entry),
+      keep: keepOf(legs),
+      at: legs.map((l) => this.#at(l.entry, l.side)),
       legs,
       group: undefined,
-      keep: keepOf(legs),
-      xRate: 0,
+      groupIx: -1,
       open: undefined,
       lastEmitMs: 0,
       resumeUntilMs: undefined,
@@ -655,10 +762,19 @@ export class Detector {
     const conversion = direct ?? venueBooks?.get(`${q2}/${q1}`)
     if (conversion === undefined) return
     const side = direct === undefined ? 'sell' : 'buy'
-    let group = this.#groups.get(conversion)
+    const tracked = this.#tracked.get(conversion)!
+    let group = tracked.group
     if (group === undefined) {
-      group = { entry: conversion, side, slots: [], open: new Set(), maxXRate: 0 }
-      this.#groups.set(conversion, group)
+      const at = this.#at(conversion, side)
+      group = {
+        entry: conversion,
+        at,
+        slots: [],
+        xRates: new Float64Array(64),
+        open: new Set(),
+        maxXRate: 0,
+      }
+      tracked.group = group
     }
     const legs = [
       leg(buy, 'buy', this.#fee(buy.venue)),
@@ -672,16 +788,23 @@ export class Detector {
       buyVenue: buy.venue,
       sellVenue: sell.venue,
       entries: legs.map((l) => l.entry),
+      keep: keepOf(legs),
+      at: legs.map((l) => this.#at(l.entry, l.side)),
       legs,
       group,
-      keep: keepOf(legs),
-      // Unknown until evaluated: the next conversion update evaluates every route of the group.
-      xRate: Infinity,
+      groupIx: group.slots.length,
       open: undefined,
       lastEmitMs: 0,
       resumeUntilMs: undefined,
     }
+    if (slot.groupIx >= group.xRates.length) {
+      const xRates = new Float64Array(group.xRates.length * 2)
+      xRates.set(group.xRates)
+      group.xRates = xRates
+    }
     group.slots.push(slot)
+    // Unknown until evaluated: the next conversion update evaluates the route.
+    group.xRates[slot.groupIx] = Infinity
     group.maxXRate = Infinity
     this.#register(slot)
   }
@@ -690,10 +813,7 @@ export class Detector {
     this.#slots.set(slot.key, slot)
     const group = slot.kind === 'cross' ? undefined : slot.group
     for (const e of slot.entries) {
-      if (e === group?.entry) continue
-      const list = this.#byBook.get(e)
-      if (list) list.push(slot)
-      else this.#byBook.set(e, [slot])
+      if (e !== group?.entry) this.#tracked.get(e)!.slots.push(slot)
     }
     const waiting = this.#awaiting.get(slot.key)
     if (waiting === undefined) return
@@ -708,18 +828,21 @@ export class Detector {
     this.#slots.delete(slot.key)
     const group = slot.kind === 'cross' ? undefined : slot.group
     if (group !== undefined) {
-      const i = group.slots.indexOf(slot as LegSlot)
-      if (i !== -1) group.slots.splice(i, 1)
-      if (group.slots.length === 0 && this.#groups.get(group.entry) === group) {
-        this.#groups.delete(group.entry)
+      // The last route takes the dropped one's place.
+      const i = (slot as LegSlot).groupIx
+      const last = group.slots.pop()!
+      if (last !== slot) {
+        group.slots[i] = last
+        group.xRates[i] = group.xRates[last.groupIx]!
+        last.groupIx = i
       }
+      const t = this.#tracked.get(group.entry)
+      if (group.slots.length === 0 && t?.group === group) t.group = undefined
     }
     for (const e of slot.entries) {
-      const list = this.#byBook.get(e)
-      if (list === undefined) continue
-      const i = list.indexOf(slot)
-      if (i !== -1) list.splice(i, 1)
-      if (list.length === 0) this.#byBook.delete(e)
+      const list = this.#tracked.get(e)?.slots
+      const i = list === undefined ? -1 : list.indexOf(slot)
+      if (i !== -1) list!.splice(i, 1)
     }
   }
 
@@ -744,37 +867,35 @@ export class Detector {
   }
 
   /**
-   * The conversion book of these routes changed. A route's top bound is its `xRate` times the
+   * The conversion book of these routes changed. A route's top bound is its `xRates` entry times the
    * book's top rate: the open routes are evaluated (to update or close them), the others only
    * when that bound reaches the threshold, and none of them when even `maxXRate` cannot.
    */
   #evaluateGroup(group: ConversionGroup, now: number): void {
-    const top = group.side === 'buy' ? group.entry.book.asks[0] : group.entry.book.bids[0]
-    const rate = top === undefined ? NaN : group.side === 'buy' ? 1 / top.px : top.px
-    // A hair of margin so rounding never skips a route the exact bound would let through.
-    const target = (1 + this.#o.minSpreadBps / BPS) / (1 + 1e-9)
+    const top = this.#tops[group.at]!
+    const rate = (group.at & 1) === 1 ? 1 / top : top
+    const target = this.#openReturn
     if (!(group.maxXRate * rate >= target)) {
       if (group.open.size === 0) return
       for (const slot of [...group.open]) this.#evaluate(slot, now)
       return
     }
-    const slots = group.slots
+    for (const slot of [...group.open]) this.#evaluate(slot, now)
+    const { slots, xRates } = group
     let max = 0
     for (let i = 0; i < slots.length; i++) {
-      const slot = slots[i]!
-      if (slot.open !== undefined || slot.xRate * rate >= target) this.#evaluate(slot, now)
-      if (slot.xRate > max) max = slot.xRate
+      if (xRates[i]! * rate >= target && slots[i]!.open === undefined)
+        this.#evaluate(slots[i]!, now)
+      if (xRates[i]! > max) max = xRates[i]!
     }
     group.maxXRate = max
   }
 
-  /** A cross-quote route's `xRate`, refreshed at each evaluation (its group's bound follows). */
+  /** A cross-quote route's entry in `xRates`, refreshed at each evaluation (and the group's max). */
   #noteXRate(slot: LegSlot, group: ConversionGroup): void {
-    const legs = slot.legs
-    const ask = legs[0]!.levels[0]
-    const bid = legs[1]!.levels[0]
-    const x = ask === undefined || bid === undefined ? 0 : (bid.px / ask.px) * slot.keep
-    slot.xRate = x
+    const bound = this.#bound(slot, 2)
+    const x = bound >= 0 ? bound : 0
+    group.xRates[slot.groupIx] = x
     if (x > group.maxXRate) group.maxXRate = x
   }
 
@@ -819,8 +940,10 @@ export class Detector {
 
   #evaluate(slot: AnySlot, now: number): void {
     this.stats.evaluations++
-    // Before anything can return: a conversion update may skip this route on its xRate.
+    // Before anything can return: a conversion update may skip this route on its xRates entry.
     if (slot.kind !== 'cross' && slot.group !== undefined) this.#noteXRate(slot, slot.group)
+    // A route that is not open stops here unless its top of book could open it.
+    if (slot.open === undefined && !(this.#bound(slot, slot.at.length) >= this.#openReturn)) return
     const o = this.#o
     const entries = slot.entries
     for (let i = 0; i < entries.length; i++) {
@@ -898,42 +1021,25 @@ export class Detector {
         sizeQuote,
         thresholdBps,
       })
-      return {
-        ...spreadFigures(r, sizeQuote),
-        buyPrice: r.buyPrice,
-        sellPrice: r.sellPrice,
-        buyAgeMs: now - slot.buy.lastUpdateMs,
-        sellAgeMs: now - slot.sell.lastUpdateMs,
-      }
+      const buyAgeMs = now - slot.buy.lastUpdateMs
+      const sellAgeMs = now - slot.sell.lastUpdateMs
+      return figures(r, sizeQuote, r.buyPrice, r.sellPrice, buyAgeMs, sellAgeMs, undefined)
     }
     // A cross-quote route is the triangle walk across two venues: same legs, sides and fees.
     const r = triangleSpread(slot.legs, sizeQuote, thresholdBps)
-    const ages = slot.legs.map((l) => now - l.entry.lastUpdateMs)
+    const [a, b, c] = slot.legs.map((l) => now - l.entry.lastUpdateMs) as [number, number, number]
     const legs = slot.legs.map((l, k) => ({
       venue: l.venue,
       market: l.market,
       side: l.side,
       price: r.legPrices[k]!,
     }))
+    const prices = r.legPrices
     if (slot.kind === 'triangle') {
-      const oldest = Math.max(...ages)
-      return {
-        ...spreadFigures(r, sizeQuote),
-        buyPrice: r.legPrices[0]!,
-        sellPrice: r.legPrices[2]!,
-        buyAgeMs: oldest,
-        sellAgeMs: oldest,
-        legs,
-      }
+      const oldest = Math.max(a, b, c)
+      return figures(r, sizeQuote, prices[0]!, prices[2]!, oldest, oldest, legs)
     }
-    return {
-      ...spreadFigures(r, sizeQuote),
-      buyPrice: r.legPrices[0]!,
-      sellPrice: r.legPrices[1]!,
-      buyAgeMs: ages[0]!,
-      sellAgeMs: Math.max(ages[1]!, ages[2]!),
-      legs,
-    }
+    return figures(r, sizeQuote, prices[0]!, prices[1]!, a, Math.max(b, c), legs)
   }
 
   #open(slot: AnySlot, quote: Quote, anomaly: boolean, now: number): void {

@@ -139,6 +139,23 @@ export class Cursor {
       i = j + 4 // ],["
     }
   }
+
+  /**
+   * The first row of the `ROWS` at `i` (the '['): its level, undefined for an empty list, null
+   * when `toLevel` would reject it. `at` is not moved.
+   */
+  firstRow(i: number): Level | undefined | null {
+    const t = this.text
+    if (t.charCodeAt(i + 1) === 93) return undefined
+    const at = this.at
+    const px = this.decimal(i + 3) // [["
+    const pxEnd = this.at
+    const qty = this.decimal(pxEnd + 3) // ","
+    const qtyEnd = this.at
+    this.at = at
+    if (!(px > 0) || qty !== qty) return null
+    return { px, qty, pxText: t.slice(i + 3, pxEnd), qtyText: t.slice(pxEnd + 3, qtyEnd) }
+  }
 }
 
 /**

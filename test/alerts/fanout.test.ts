@@ -72,12 +72,28 @@ describe('fan-out', () => {
     const { fanout } = setup([chat('a', ['ETH/BTC']), chat('b', ['SOL/USDT'])])
     const o = crossAt(40, 'USDT>BTC>ETH>USDT')
     const legs = [
-      { market: 'BTC/USDT', side: 'buy' as const, price: 1 },
-      { market: 'ETH/BTC', side: 'buy' as const, price: 1 },
-      { market: 'ETH/USDT', side: 'sell' as const, price: 1 },
+      { venue: 'binance', market: 'BTC/USDT', side: 'buy' as const, price: 1 },
+      { venue: 'binance', market: 'ETH/BTC', side: 'buy' as const, price: 1 },
+      { venue: 'binance', market: 'ETH/USDT', side: 'sell' as const, price: 1 },
     ]
     const triangle: Opportunity = { ...o, kind: 'triangle', open: { ...o.open, legs } }
     expect(fanout.targets(triangle, () => 40).map((t) => t.chatId)).toEqual(['a'])
+  })
+
+  test('a cross-quote route reaches chats following either market it trades, not its conversion book', () => {
+    const { fanout } = setup([
+      chat('usdt', ['BTC/USDT']),
+      chat('usd', ['BTC/USD']),
+      chat('conversion', ['USDT/USD']),
+    ])
+    const o = crossAt(40, 'BTC/USDT>BTC/USD')
+    const legs = [
+      { venue: 'binance', market: 'BTC/USDT', side: 'buy' as const, price: 60000 },
+      { venue: 'kraken', market: 'BTC/USD', side: 'sell' as const, price: 60300 },
+      { venue: 'kraken', market: 'USDT/USD', side: 'buy' as const, price: 1.001 },
+    ]
+    const route: Opportunity = { ...o, kind: 'cross-quote', open: { ...o.open, legs } }
+    expect(fanout.targets(route, () => 40).map((t) => t.chatId).sort()).toEqual(['usd', 'usdt'])
   })
 
   test('ALLOWED_CHATS limits who gets alerts, by platform:id or bare id', () => {

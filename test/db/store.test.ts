@@ -4,6 +4,9 @@
  * cursor pagination and stop().
  */
 import { afterEach, describe, expect, test } from 'bun:test'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Client, InStatement, ResultSet, TransactionMode } from '@libsql/client'
 import { getTableColumns } from 'drizzle-orm'
 import pino from 'pino'
@@ -281,6 +284,113 @@ describe('record and flush', () => {
     expect(JSON.parse(String(rs.rows[0]?.legs))).toEqual(legs)
     expect(rs.rows[0]?.anomaly).toBe(0)
     expect(await store.getOpportunity('nope')).toBeUndefined()
+  })
+
+  test('a cross-quote route round-trips with its three legs and their venues', async () => {
+    const { store, handle } = await harness()
+    const legs: RouteLeg[] = [
+      { venue: 'binance', market: 'BTC/USDT', side: 'buy', price: 60000.12345678 },
+      { venue: 'kraken', market: 'BTC/USD', side: 'sell', price: 60500.5 },
+      { venue: 'kraken', market: 'USDT/USD', side: 'buy', price: 1.0010001 },
+    ]
+    const o = opportunity({
+      id: `cross-quote:BTC/USDT>BTC/USD:binance>kraken:${T0}`,
+      kind: 'cross-quote',
+      symbol: 'BTC/USDT>BTC/USD',
+      open: quote({ legs }),
+      last: quote({ legs, netBps: 5.5 }),
+    })
+    store.record(event('opened', o))
+    await store.flush()
+    const record = toRecord(o)
+    expect(record.legs).toEqual(legs)
+    expect(await store.getOpportunity(o.id)).toEqual(record)
+    expect(await store.openOpportunities()).toEqual([record])
+    const page = await store.listOpportunities({ kind: 'cross-quote', venue: 'kraken' })
+    expect(page.items).toEqual([record])
+    expect((await store.listOpportunities({ symbol: 'BTC/USDT>BTC/USD' })).items).toHaveLength(1)
+    const rs = await handle.client.execute({
+      sql: 'select kind, legs from opportunities where id = ?',
+      args: [o.id],
+    })
+    expect(rs.rows[0]?.kind).toBe('cross-quote')
+    expect(JSON.parse(String(rs.rows[0]?.legs))).toEqual(legs)
+    // The column's check refuses a kind the program does not know.
+    const bad = handle.client.execute({
+      sql: `update opportunities set kind = 'cross-venue' where id = ?`,
+      args: [o.id],
+    })
+    await expect(bad).rejects.toThrow(/CHECK constraint failed/)
+  })
+
+  test("triangle legs stored before legs carried a venue come back with the triangle's venue", async () => {
+    const { store, handle } = await harness()
+    const o = opportunity({
+      kind: 'triangle',
+      symbol: 'USDT>BTC>ETH>USDT',
+      buyVenue: 'okx',
+      sellVenue: 'okx',
+    })
+    store.record(event('opened', o))
+    await store.flush()
+    await handle.client.execute({
+      sql: 'update opportunities set legs = ? where id = ?',
+      args: [
+        JSON.stringify([
+          { market: 'BTC/USDT', side: 'buy', price: 50000 },
+          { market: 'ETH/BTC', side: 'buy', price: 0.05 },
+          { market: 'ETH/USDT', side: 'sell', price: 2600 },
+        ]),
+        o.id,
+      ],
+    })
+    expect((await store.getOpportunity(o.id))?.legs).toEqual([
+      { venue: 'okx', market: 'BTC/USDT', side: 'buy', price: 50000 },
+      { venue: 'okx', market: 'ETH/BTC', side: 'buy', price: 0.05 },
+      { venue: 'okx', market: 'ETH/USDT', side: 'sell', price: 2600 },
+    ])
+  })
+
+  test('migration 0003 keeps the rows of a database made before cross-quote routes', async () => {
+    // The migrations up to 0002, as a database from before 0003 was made.
+    const dir = mkdtempSync(join(tmpdir(), 'arbwatch-migrations-'))
+    try {
+      cpSync(join(import.meta.dir, '../../migrations'), dir, { recursive: true })
+      rmSync(join(dir, '0003_cross_quote.sql'))
+      const journal = JSON.parse(readFileSync(join(dir, 'meta/_journal.json'), 'utf8')) as {
+        entries: { tag: string }[]
+      }
+      journal.entries = journal.entries.filter((e) => e.tag < '0003')
+      writeFileSync(join(dir, 'meta/_journal.json'), JSON.stringify(journal))
+      const handle = await openDb({ url: ':memory:' })
+      try {
+        await runMigrations(handle.db, dir)
+        const store = new Store({ db: handle.db, log: silent })
+        const o = opportunity({
+          kind: 'triangle',
+          symbol: 'USDT>BTC>ETH>USDT',
+          buyVenue: 'okx',
+          sellVenue: 'okx',
+        })
+        store.record(event('opened', o))
+        await store.flush()
+        await runMigrations(handle.db)
+        expect(await store.getOpportunity(o.id)).toEqual(toRecord(o))
+        const cq = opportunity({
+          id: 'cross-quote:x',
+          kind: 'cross-quote',
+          symbol: 'BTC/USDT>BTC/USD',
+        })
+        store.record(event('opened', cq))
+        await store.flush()
+        expect((await store.getOpportunity(cq.id))?.kind).toBe('cross-quote')
+        await store.stop()
+      } finally {
+        handle.close()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('every reader gets back exactly the record toRecord made, and the table has its fields', async () => {

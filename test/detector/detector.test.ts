@@ -274,3 +274,337 @@ describe('detector: resuming after a restart', () => {
     expect(events.map((e) => [e.type, e.opportunity.closeReason])).toEqual([['closed', 'restart']])
   })
 })
+
+/**
+ * Books on a scripted clock: each venue lists its own markets (a scripted feed each), and the
+ * detector watches them with cross-quote routes between USDT and USD unless told otherwise.
+ */
+function world(
+  listings: Record<VenueId, readonly string[]>,
+  opts: Partial<DetectorOptions> = {},
+  fees: Record<VenueId, number> = { binance: 10, kraken: 26, okx: 10, bitstamp: 40 },
+) {
+  let now = 1_000_000
+  const books = new Books()
+  const feeds = new Map<VenueId, ScriptedFeed>()
+  const list = (venue: VenueId, pairs: readonly string[]) =>
+    feeds.set(venue, track(scriptFeed(books, venueById(venue)!, pairs, now)))
+  for (const [venue, pairs] of Object.entries(listings)) list(venue, pairs)
+  const detector = new Detector({
+    books,
+    venues: Object.keys(fees),
+    quotes: ['USDT', 'USD'],
+    feeBps: fees,
+    sizeQuote: 1000,
+    minSpreadBps: 10,
+    hysteresisBps: 5,
+    maxSpreadBps: 500,
+    maxQuoteAgeMs: 1000,
+    updateIntervalMs: 0,
+    now: () => now,
+    ...opts,
+  })
+  track(detector).start()
+  const events: OpportunityEvent[] = []
+  detector.subscribe((e) => events.push(e))
+  const book = (venue: VenueId, pair: string, bid: [string, string], ask: [string, string]) =>
+    feeds.get(venue)!.snapshot(pair, [bid], [ask], now)
+  const routes = (kind: string) =>
+    detector
+      .spreads()
+      .filter((r) => r.kind === kind)
+      .map((r) => `${r.symbol} ${r.buyVenue}>${r.sellVenue}`)
+      .sort()
+  return {
+    books,
+    detector,
+    events,
+    book,
+    list,
+    feed: (venue: VenueId) => feeds.get(venue)!,
+    routes,
+    tick: (ms: number) => (now += ms),
+    types: () => events.map((e) => e.type),
+  }
+}
+
+describe('detector: cross-quote routes', () => {
+  /** Binance quotes BTC in USDT, Kraken in USD and converts on its USDT/USD book. */
+  const LISTINGS = { binance: ['BTC/USDT'], kraken: ['BTC/USD', 'USDT/USD'] }
+
+  test('buy X/USDT, sell X/USD, buy USDT back on USDT/USD: exact net, every fee, legs listed', () => {
+    const { book, events, routes, detector } = world(LISTINGS)
+    expect(routes('cross-quote')).toEqual(['BTC/USDT>BTC/USD binance>kraken'])
+    book('binance', 'BTC/USDT', ['99.9', '100'], ['100', '100'])
+    book('kraken', 'BTC/USD', ['102', '100'], ['102.1', '100'])
+    expect(events).toHaveLength(0) // no conversion rate yet: no route
+    book('kraken', 'USDT/USD', ['1.0005', '100000'], ['1.001', '100000'])
+    expect(events.map((e) => e.type)).toEqual(['opened'])
+    const o = events[0]!.opportunity
+    expect(o).toMatchObject({
+      kind: 'cross-quote',
+      symbol: 'BTC/USDT>BTC/USD',
+      buyVenue: 'binance',
+      sellVenue: 'kraken',
+      anomaly: false,
+    })
+    // 1,000 USDT → 10 BTC, less Binance's 0.10 % → 9.99 BTC → × 102 USD, less Kraken's 0.26 %
+    // → ÷ 1.001 USDT per USD, less Kraken's 0.26 % again.
+    const btc = (1000 / 100) * (1 - 0.001)
+    const usd = btc * 102 * (1 - 0.0026)
+    const usdt = (usd / 1.001) * (1 - 0.0026)
+    expect(o.open.netBps).toBeCloseTo((usdt / 1000 - 1) * 10_000, 9)
+    expect(o.open.profitQuote).toBeCloseTo(usdt - 1000, 9)
+    expect(o.open.grossBps).toBeCloseTo((102 / 100 / 1.001 - 1) * 10_000, 9)
+    expect(o.open.feeBps).toBe(10 + 26 + 26)
+    expect(o.open.buyPrice).toBeCloseTo(100, 12)
+    expect(o.open.sellPrice).toBeCloseTo(102, 12)
+    expect(o.open.legs).toEqual([
+      { venue: 'binance', market: 'BTC/USDT', side: 'buy', price: 100 },
+      { venue: 'kraken', market: 'BTC/USD', side: 'sell', price: 102 },
+      { venue: 'kraken', market: 'USDT/USD', side: 'buy', price: 1.001 },
+    ])
+    // Depth: Binance's 100 BTC at 100 (10,000 USDT) run out first, at a constant return.
+    const r = usdt / 1000
+    expect(o.open.maxSizeQuote).toBeCloseTo(10_000, 6)
+    expect(o.open.maxProfitQuote).toBeCloseTo(10_000 * (r - 1), 6)
+    expect(toRecord(o).legs).toEqual(o.open.legs!)
+    // The API's row for the route, chosen before any spread is computed.
+    const rows = detector.spreads(1000, undefined, (r) => r.markets.includes('USDT/USD'))
+    expect(rows.map((r) => [r.kind, r.symbol, r.fresh, r.openId])).toEqual([
+      ['cross-quote', 'BTC/USDT>BTC/USD', true, o.id],
+    ])
+    expect(rows[0]!.netBps).toBeCloseTo(o.open.netBps, 9)
+    expect(rows[0]!.legs!.map((l) => `${l.side} ${l.market} on ${l.venue}`)).toEqual([
+      'buy BTC/USDT on binance',
+      'sell BTC/USD on kraken',
+      'buy USDT/USD on kraken',
+    ])
+  })
+
+  test('a conversion book listed the other way round (USD/USDT) is sold into', () => {
+    const { book, events } = world({ binance: ['BTC/USDT'], kraken: ['BTC/USD', 'USD/USDT'] })
+    book('binance', 'BTC/USDT', ['99.9', '100'], ['100', '100'])
+    book('kraken', 'BTC/USD', ['102', '100'], ['102.1', '100'])
+    book('kraken', 'USD/USDT', ['0.999', '100000'], ['0.9995', '100000'])
+    const o = events[0]!.opportunity
+    const usdt = (1000 / 100) * 0.999 * 102 * 0.9974 * 0.999 * 0.9974
+    expect(o.open.netBps).toBeCloseTo((usdt / 1000 - 1) * 10_000, 9)
+    expect(o.open.legs![2]).toEqual({
+      venue: 'kraken',
+      market: 'USD/USDT',
+      side: 'sell',
+      price: 0.999,
+    })
+  })
+
+  test('no conversion book, or none live: no route and no opportunity, USD is never USDT', () => {
+    const none = world({ binance: ['BTC/USDT'], kraken: ['BTC/USD'] })
+    none.book('binance', 'BTC/USDT', ['99.9', '100'], ['100', '100'])
+    none.book('kraken', 'BTC/USD', ['110', '100'], ['110.1', '100'])
+    expect(none.routes('cross-quote')).toEqual([])
+    expect(none.events).toEqual([])
+    // The conversion book is listed but has no data yet (syncing).
+    const syncing = world(LISTINGS)
+    syncing.book('binance', 'BTC/USDT', ['99.9', '100'], ['100', '100'])
+    syncing.book('kraken', 'BTC/USD', ['110', '100'], ['110.1', '100'])
+    expect(syncing.routes('cross-quote')).toHaveLength(1)
+    expect(syncing.detector.spreads().find((r) => r.kind === 'cross-quote')!.fresh).toBe(false)
+    expect(syncing.events).toEqual([])
+    // Without QUOTES there are no cross-quote routes at all.
+    const off = world(LISTINGS, { quotes: undefined })
+    off.book('binance', 'BTC/USDT', ['99.9', '100'], ['100', '100'])
+    off.book('kraken', 'BTC/USD', ['110', '100'], ['110.1', '100'])
+    off.book('kraken', 'USDT/USD', ['1.0005', '100000'], ['1.001', '100000'])
+    expect(off.detector.spreads().map((r) => r.kind)).toEqual([])
+    expect(off.events).toEqual([])
+  })
+
+  test('the route closes when its conversion book resyncs, and when it goes quiet', () => {
+    const { book, events, feed, detector, tick, types } = world(LISTINGS)
+    const open = () => {
+      book('binance', 'BTC/USDT', ['99.9', '100'], ['100', '100'])
+      book('kraken', 'BTC/USD', ['102', '100'], ['102.1', '100'])
+      book('kraken', 'USDT/USD', ['1.0005', '100000'], ['1.001', '100000'])
+    }
+    open()
+    expect(types()).toEqual(['opened'])
+    // Kraken's checksum over the conversion book does not match: that book resyncs.
+    feed('kraken').snapshot('USDT/USD', [['1.0005', '1']], [['1.001', '1']], 0, { checksum: 1 })
+    expect(types()).toEqual(['opened', 'closed'])
+    expect(events[1]!.opportunity.closeReason).toMatch(/^leg stale: kraken USDT\/USD .*checksum/)
+    open()
+    expect(types()).toEqual(['opened', 'closed', 'opened'])
+    tick(600)
+    book('binance', 'BTC/USDT', ['99.9', '100'], ['100', '100'])
+    book('kraken', 'BTC/USD', ['102', '100'], ['102.1', '100'])
+    tick(600) // the conversion book is 1,200 ms old, the others 600 ms
+    detector.sweep()
+    expect(types().filter((t) => t !== 'updated')).toEqual(['opened', 'closed', 'opened', 'closed'])
+    expect(events.at(-1)!.opportunity.closeReason).toBe(
+      'leg stale: kraken USDT/USD quote older than 1000 ms',
+    )
+  })
+
+  test('a conversion update alone opens the routes it makes profitable, and skips the others', () => {
+    const bases = Array.from({ length: 30 }, (_, i) => `C${i}`)
+    const { book, events, detector } = world({
+      binance: bases.map((b) => `${b}/USDT`),
+      kraken: [...bases.map((b) => `${b}/USD`), 'USDT/USD'],
+    })
+    for (const b of bases) book('binance', `${b}/USDT`, ['99.9', '100'], ['100', '100'])
+    // C7 sells 1 % higher on Kraken; the others at par.
+    for (const b of bases) {
+      book('kraken', `${b}/USD`, b === 'C7' ? ['101', '100'] : ['100', '100'], ['101.1', '100'])
+    }
+    // USDT at 1.01 USD: C7 returns 1.01 / 1.01 less fees, a loss.
+    book('kraken', 'USDT/USD', ['1.0095', '100000'], ['1.01', '100000'])
+    expect(events).toEqual([])
+    let before = detector.stats.evaluations
+    book('kraken', 'USDT/USD', ['1.0096', '100000'], ['1.0101', '100000'])
+    // 30 routes convert through this book, none near the threshold: none is evaluated.
+    expect(detector.stats.evaluations - before).toBe(0)
+    before = detector.stats.evaluations
+    // USDT back at par: C7's route reaches 1.01 × 0.999 × 0.9974² − 1 ≈ 42 bps.
+    book('kraken', 'USDT/USD', ['0.9999', '100000'], ['1', '100000'])
+    expect(events.map((e) => [e.type, e.opportunity.symbol])).toEqual([
+      ['opened', 'C7/USDT>C7/USD'],
+    ])
+    expect(events[0]!.opportunity.open.netBps).toBeCloseTo(
+      (1.01 * 0.999 * 0.9974 * 0.9974 - 1) * 10_000,
+      9,
+    )
+    expect(detector.stats.evaluations - before).toBe(1)
+    // The open route is evaluated on every conversion update, and closes when the rate turns.
+    book('kraken', 'USDT/USD', ['1.0095', '100000'], ['1.01', '100000'])
+    expect(events.map((e) => e.type)).toEqual(['opened', 'closed'])
+  })
+
+  test('anomaly cap and hysteresis apply as for cross routes', () => {
+    const { book, events, types } = world(LISTINGS)
+    book('binance', 'BTC/USDT', ['99.9', '100'], ['100', '100'])
+    book('kraken', 'USDT/USD', ['0.9999', '100000'], ['1', '100000'])
+    book('kraken', 'BTC/USD', ['110', '100'], ['110.1', '100']) // 1,000 bps gross > 500
+    expect(events.map((e) => [e.type, e.opportunity.anomaly])).toEqual([['opened', true]])
+    // Net: 1.0xx × 0.999 × 0.9974² − 1; 100.7 gives ~ 8.8 bps: under 10 but over 10 − 5.
+    book('kraken', 'BTC/USD', ['100.8', '100'], ['100.9', '100'])
+    expect(types()).toEqual(['opened', 'closed', 'opened'])
+    book('kraken', 'BTC/USD', ['100.7', '100'], ['100.8', '100'])
+    expect(types()).toEqual(['opened', 'closed', 'opened', 'updated'])
+    book('kraken', 'BTC/USD', ['100.6', '100'], ['100.7', '100']) // ~ 3 bps: below 10 − 5
+    expect(types().at(-1)).toBe('closed')
+    expect(events.at(-1)!.opportunity.closeReason).toBe('spread fell below the threshold')
+  })
+})
+
+describe('detector: markets joining and leaving the universe', () => {
+  test('without SYMBOLS, every market on two venues or more gets its routes as books appear', () => {
+    const { list, routes } = world({ binance: ['BTC/USDT', 'ETH/USDT'] }, { quotes: undefined })
+    expect(routes('cross')).toEqual([])
+    list('okx', ['BTC/USDT', 'SOL/USDT'])
+    expect(routes('cross')).toEqual(['BTC/USDT binance>okx', 'BTC/USDT okx>binance'])
+    list('bitstamp', ['ETH/USDT'])
+    expect(routes('cross')).toEqual([
+      'BTC/USDT binance>okx',
+      'BTC/USDT okx>binance',
+      'ETH/USDT binance>bitstamp',
+      'ETH/USDT bitstamp>binance',
+    ])
+  })
+
+  test('with SYMBOLS, cross routes stay limited to them', () => {
+    const { list, routes } = world({ binance: ['BTC/USDT', 'ETH/USDT'] }, { symbols: ['BTC/USDT'] })
+    list('okx', ['BTC/USDT', 'ETH/USDT'])
+    expect(routes('cross')).toEqual(['BTC/USDT binance>okx', 'BTC/USDT okx>binance'])
+  })
+
+  test('a cross-quote route appears with its last book, whichever comes last', () => {
+    const { list, routes } = world({ kraken: ['USDT/USD'] })
+    list('binance', ['BTC/USDT'])
+    expect(routes('cross-quote')).toEqual([])
+    list('bitstamp', ['BTC/USD'])
+    expect(routes('cross-quote')).toEqual([]) // Bitstamp has no conversion book
+    list('kraken', ['BTC/USD'])
+    expect(routes('cross-quote')).toEqual(['BTC/USDT>BTC/USD binance>kraken'])
+  })
+
+  test('a book leaving closes what its routes had open, drops them, and costs nothing after', () => {
+    const { books, book, events, detector, routes } = world({
+      binance: ['BTC/USDT'],
+      kraken: ['BTC/USD', 'USDT/USD', 'BTC/USDT'],
+    })
+    book('binance', 'BTC/USDT', ['99.9', '100'], ['100', '100'])
+    book('kraken', 'BTC/USDT', ['100.5', '100'], ['100.6', '100'])
+    book('kraken', 'BTC/USD', ['102', '100'], ['102.1', '100'])
+    book('kraken', 'USDT/USD', ['1.0005', '100000'], ['1.001', '100000'])
+    expect(events.map((e) => [e.type, e.opportunity.kind])).toEqual([
+      ['opened', 'cross'],
+      ['opened', 'cross-quote'],
+    ])
+    expect(routes('cross')).toHaveLength(2)
+    books.remove('kraken', ['USDT/USD'], 'listed on too few venues')
+    expect(
+      events.slice(2).map((e) => [e.type, e.opportunity.kind, e.opportunity.closeReason]),
+    ).toEqual([['closed', 'cross-quote', 'market left the universe: listed on too few venues']])
+    expect(routes('cross-quote')).toEqual([])
+    expect(routes('cross')).toHaveLength(2) // the cross route does not read that book
+    books.remove('kraken', ['BTC/USDT'], 'delisted')
+    expect(events.at(-1)!.opportunity).toMatchObject({
+      kind: 'cross',
+      closeReason: 'market left the universe: delisted',
+    })
+    expect(detector.spreads()).toEqual([])
+    expect(detector.openOpportunities()).toEqual([])
+    const before = detector.stats.evaluations
+    book('binance', 'BTC/USDT', ['99.8', '100'], ['100', '100'])
+    expect(detector.stats.evaluations).toBe(before)
+  })
+
+  test('a resumed opportunity waits for its route to appear, and stays the same one', () => {
+    const first = world(
+      { binance: ['BTC/USDT'], kraken: ['BTC/USD', 'USDT/USD'] },
+      { resumeGraceMs: 5_000 },
+    )
+    first.book('binance', 'BTC/USDT', ['99.9', '100'], ['100', '100'])
+    first.book('kraken', 'BTC/USD', ['102', '100'], ['102.1', '100'])
+    first.book('kraken', 'USDT/USD', ['1.0005', '100000'], ['1.001', '100000'])
+    const record = toRecord(first.events[0]!.opportunity)
+    const gone = { ...record, id: 'cross-quote:ETH/USDT>ETH/USD:binance>kraken:1' }
+    gone.symbol = 'ETH/USDT>ETH/USD'
+
+    const next = world({}, { resumeGraceMs: 5_000 })
+    next.detector.resume([record, gone])
+    expect(next.events).toEqual([]) // no books yet: both wait
+    expect(next.detector.openOpportunities().map((o) => o.id)).toEqual([record.id, gone.id])
+    next.list('binance', ['BTC/USDT'])
+    next.list('kraken', ['BTC/USD', 'USDT/USD'])
+    next.book('binance', 'BTC/USDT', ['99.9', '100'], ['100', '100'])
+    next.book('kraken', 'BTC/USD', ['102', '100'], ['102.1', '100'])
+    next.book('kraken', 'USDT/USD', ['1.0005', '100000'], ['1.001', '100000'])
+    expect(next.types()).toEqual(['updated'])
+    expect(next.events[0]!.opportunity.id).toBe(record.id)
+    next.tick(5_000)
+    next.detector.sweep()
+    const closed = next.events.filter((e) => e.type === 'closed').map((e) => e.opportunity)
+    expect(closed.find((o) => o.id === gone.id)?.closeReason).toBe('restart')
+  })
+
+  test('a resumed route this detector can never watch closes at once', () => {
+    const { detector, events } = world({}, { quotes: undefined })
+    detector.resume([
+      {
+        ...toRecord(crossQuote()),
+      },
+    ])
+    expect(events.map((e) => [e.type, e.opportunity.closeReason])).toEqual([['closed', 'restart']])
+  })
+})
+
+/** A stored-looking open cross-quote opportunity, binance>kraken. */
+function crossQuote() {
+  const first = world({ binance: ['BTC/USDT'], kraken: ['BTC/USD', 'USDT/USD'] })
+  first.book('binance', 'BTC/USDT', ['99.9', '100'], ['100', '100'])
+  first.book('kraken', 'BTC/USD', ['102', '100'], ['102.1', '100'])
+  first.book('kraken', 'USDT/USD', ['1.0005', '100000'], ['1.001', '100000'])
+  return first.events[0]!.opportunity
+}

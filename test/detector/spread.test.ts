@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import {
   buyWithQuote,
+  chainMaxSize,
   crossSpread,
   grossSpreadBps,
   maxSizeAtThreshold,
@@ -225,5 +226,45 @@ describe('triangular spread', () => {
     )
     expect(thin.depth).toBe('too-thin')
     expect(thin.netBps).toBeNaN()
+  })
+
+  test('max size of a chain over several levels agrees with the net at that size', () => {
+    // A cross-quote route: buy X/USDT on A, sell X/USD on B, buy USDT on B's USDT/USD.
+    const route = [
+      {
+        side: 'buy' as const,
+        levels: L([
+          ['100', '0.5'],
+          ['100.1', '1'],
+          ['100.3', '2'],
+        ]),
+        feeBps: 10,
+      },
+      {
+        side: 'sell' as const,
+        levels: L([
+          ['101.2', '0.7'],
+          ['101', '1.5'],
+          ['100.8', '3'],
+        ]),
+        feeBps: 26,
+      },
+      {
+        side: 'buy' as const,
+        levels: L([
+          ['1.0001', '60'],
+          ['1.0004', '1000'],
+        ]),
+        feeBps: 26,
+      },
+    ]
+    const { maxSizeQuote, maxProfitQuote } = chainMaxSize(route, 20)
+    expect(maxSizeQuote).toBeGreaterThan(60)
+    const at = triangleSpread(route, maxSizeQuote, 20)
+    expect(at.netBps).toBeCloseTo(20, 6)
+    expect(at.profitQuote).toBeCloseTo(maxProfitQuote, 6)
+    expect(triangleSpread(route, maxSizeQuote * 1.01, 20).netBps).toBeLessThan(20)
+    // Nothing reaches a threshold above the top of book.
+    expect(chainMaxSize(route, 200)).toEqual({ maxSizeQuote: 0, maxProfitQuote: 0 })
   })
 })

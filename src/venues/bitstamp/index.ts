@@ -21,12 +21,9 @@ import { joinPair } from '../../symbols.ts'
 import { SimBitstamp } from './sim.ts'
 import type { Level, Pair } from '../../types.ts'
 import { getJson, isDecimalText, parseJson, ParseError, toLevels } from '../venue.ts'
-import type { SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
+import type { FrameParser, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
+import { BOOK_CHANNEL, createFastParser, DIFF_CHANNEL, readMicros } from './fast.ts'
 
-/** Channel prefix of the full-depth diff stream. */
-const DIFF_CHANNEL = 'diff_order_book_'
-/** Channel prefix of the top-100 book pushes: the independent channel tops come from. */
-const BOOK_CHANNEL = 'order_book_'
 
 export interface BitstampOptions {
   /** How often `{"event":"bts:heartbeat"}` is sent; its answer keeps a quiet socket alive. */
@@ -82,16 +79,6 @@ interface BitstampFrame {
     asks?: unknown
     message?: unknown
   }
-}
-
-/**
- * Reads a microtimestamp (µs since the epoch as a decimal string; 16 digits, below 2^53, so a
- * JS number holds it exactly). Returns NaN when it is not one.
- */
-function readMicros(text: unknown): number {
-  if (typeof text !== 'string' || !isDecimalText(text)) return NaN
-  const micros = +text
-  return Number.isSafeInteger(micros) && micros > 0 ? micros : NaN
 }
 
 /**
@@ -214,82 +201,92 @@ export const createBitstamp = ({
   },
 
   createParser(markets) {
-    // Channel name → pair, built once so a frame costs one map lookup.
-    const byChannel = new Map<string, Pair>()
-    const byBookChannel = new Map<string, Pair>()
-    for (const [native, pair] of markets) {
-      byChannel.set(`${DIFF_CHANNEL}${native}`, pair)
-      byBookChannel.set(`${BOOK_CHANNEL}${native}`, pair)
-    }
-
-    return (raw): VenueEvent[] => {
-      const msg = parseJson(raw) as BitstampFrame | null
-      if (msg === null || typeof msg !== 'object') {
-        throw new ParseError('bad-message', 'frame is not an object')
-      }
-      const channel = msg.channel
-      switch (msg.event) {
-        case 'data': {
-          const pair = typeof channel === 'string' ? byChannel.get(channel) : undefined
-          if (pair === undefined) {
-            const top = typeof channel === 'string' ? byBookChannel.get(channel) : undefined
-            if (top !== undefined) return [parseTop(msg.data, top)]
-            return [{ type: 'unknown', what: `data on ${String(channel)}` }]
-          }
-          const data = msg.data
-          if (data === null || typeof data !== 'object') {
-            throw new ParseError('bad-message', `${pair} diff has no data`, pair)
-          }
-          const seq = readMicros(data.microtimestamp)
-          if (Number.isNaN(seq)) {
-            throw new ParseError('bad-message', `${pair} diff has no microtimestamp`, pair)
-          }
-          return [
-            {
-              type: 'delta',
-              pair,
-              seq,
-              bids: toLevels(data.bids, pair),
-              asks: toLevels(data.asks, pair),
-              exchangeTsMs: Math.floor(seq / 1000),
-            },
-          ]
-        }
-        case 'bts:subscription_succeeded': {
-          // Only the diff channel's ack says the book's own data flows.
-          const pair = typeof channel === 'string' ? byChannel.get(channel) : undefined
-          if (pair === undefined) return [{ type: 'info' }]
-          // The subscription is live: book/sync.ts seeds the book now rather than at its first
-          // diff (quiet markets may send none for minutes).
-          return [{ type: 'subscribed', pairs: [pair] }]
-        }
-        case 'bts:unsubscription_succeeded':
-        case 'bts:heartbeat':
-          return [{ type: 'info' }]
-        case 'bts:request_reconnect':
-          return [{ type: 'reconnect', reason: 'bts:request_reconnect' }]
-        case 'bts:error': {
-          const pair = typeof channel === 'string' ? byChannel.get(channel) : undefined
-          const text = msg.data?.message
-          return [
-            {
-              type: 'venue-error',
-              message: typeof text === 'string' ? text : JSON.stringify(msg.data),
-              pair,
-            },
-          ]
-        }
-        default:
-          return [
-            {
-              type: 'unknown',
-              what: `${String(msg.event ?? 'frame without event')} on ${String(channel)}`,
-            },
-          ]
-      }
-    }
+    const fast = createFastParser(markets)
+    const slow = createJsonParser(markets)
+    return (raw, now) => fast(raw) ?? slow(raw, now)
   },
 })
+
+/**
+ * The `JSON.parse` path: every frame the scanner (fast.ts) leaves, and the reference it is tested
+ * against (test/venues/bitstamp.test.ts, "fast path").
+ */
+export function createJsonParser(markets: ReadonlyMap<string, Pair>): FrameParser {
+  // Channel name → pair, built once so a frame costs one map lookup.
+  const byChannel = new Map<string, Pair>()
+  const byBookChannel = new Map<string, Pair>()
+  for (const [native, pair] of markets) {
+    byChannel.set(`${DIFF_CHANNEL}${native}`, pair)
+    byBookChannel.set(`${BOOK_CHANNEL}${native}`, pair)
+  }
+
+  return (raw): VenueEvent[] => {
+    const msg = parseJson(raw) as BitstampFrame | null
+    if (msg === null || typeof msg !== 'object') {
+      throw new ParseError('bad-message', 'frame is not an object')
+    }
+    const channel = msg.channel
+    switch (msg.event) {
+      case 'data': {
+        const pair = typeof channel === 'string' ? byChannel.get(channel) : undefined
+        if (pair === undefined) {
+          const top = typeof channel === 'string' ? byBookChannel.get(channel) : undefined
+          if (top !== undefined) return [parseTop(msg.data, top)]
+          return [{ type: 'unknown', what: `data on ${String(channel)}` }]
+        }
+        const data = msg.data
+        if (data === null || typeof data !== 'object') {
+          throw new ParseError('bad-message', `${pair} diff has no data`, pair)
+        }
+        const seq = readMicros(data.microtimestamp)
+        if (Number.isNaN(seq)) {
+          throw new ParseError('bad-message', `${pair} diff has no microtimestamp`, pair)
+        }
+        return [
+          {
+            type: 'delta',
+            pair,
+            seq,
+            bids: toLevels(data.bids, pair),
+            asks: toLevels(data.asks, pair),
+            exchangeTsMs: Math.floor(seq / 1000),
+          },
+        ]
+      }
+      case 'bts:subscription_succeeded': {
+        // Only the diff channel's ack says the book's own data flows.
+        const pair = typeof channel === 'string' ? byChannel.get(channel) : undefined
+        if (pair === undefined) return [{ type: 'info' }]
+        // The subscription is live: book/sync.ts seeds the book now rather than at its first
+        // diff (quiet markets may send none for minutes).
+        return [{ type: 'subscribed', pairs: [pair] }]
+      }
+      case 'bts:unsubscription_succeeded':
+      case 'bts:heartbeat':
+        return [{ type: 'info' }]
+      case 'bts:request_reconnect':
+        return [{ type: 'reconnect', reason: 'bts:request_reconnect' }]
+      case 'bts:error': {
+        const pair = typeof channel === 'string' ? byChannel.get(channel) : undefined
+        const text = msg.data?.message
+        return [
+          {
+            type: 'venue-error',
+            message: typeof text === 'string' ? text : JSON.stringify(msg.data),
+            pair,
+          },
+        ]
+      }
+      default:
+        return [
+          {
+            type: 'unknown',
+            what: `${String(msg.event ?? 'frame without event')} on ${String(channel)}`,
+          },
+        ]
+    }
+  }
+}
 
 /**
  * An `order_book_` push as the venue's best levels at its microtimestamp. Unreadable data is only

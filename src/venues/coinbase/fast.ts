@@ -28,6 +28,16 @@ const L2_PREFIX = '{"channel":"l2_data",'
 const HEARTBEATS_PREFIX = '{"channel":"heartbeats",'
 const CLIENT_ID = '"client_id":"'
 const TIMESTAMP = '"timestamp":"'
+const SEQUENCE = '","sequence_num":'
+const EVENTS = ',"events":['
+const TYPE = '{"type":"'
+const PRODUCT = '","product_id":"'
+const UPDATES = ',"updates":'
+const SIDE = '[{"side":"'
+const TIME = '","event_time":"'
+const PRICE = '","price_level":"'
+const QUANTITY = '","new_quantity":"'
+const NEXT_SIDE = '"},{"side":"'
 
 /**
  * The scanning parser: events for the frames it reads, undefined for the rest.
@@ -54,21 +64,21 @@ export function createFastParser(
     if (raw.startsWith(CLIENT_ID, i)) i = raw.indexOf('"', i + CLIENT_ID.length) + 2
     const ts = clock.at(raw, i + TIMESTAMP.length)
     const exchangeTsMs = Number.isNaN(ts) ? undefined : ts
-    const seq = c.integer(raw.indexOf('"', i + TIMESTAMP.length) + 16) // ","sequence_num":
+    const seq = c.integer(raw.indexOf('"', i + TIMESTAMP.length) + SEQUENCE.length)
     const out: VenueEvent[] = [{ type: 'stream-seq', seq }]
     if (!l2) {
       out.push({ type: 'info' })
       return out
     }
-    i = c.at + 12 // ,"events":[{
+    i = c.at + EVENTS.length // the event's '{'
     for (;;) {
-      const snapshot = raw.charCodeAt(i + 8) === 115 // {"type":"s
-      const product = i + (snapshot ? 31 : 29) // {"type":"update","product_id":"
+      const snapshot = raw.charCodeAt(i + TYPE.length) === 115 // s
+      const product = i + TYPE.length + (snapshot ? 8 : 6) + PRODUCT.length
       const pair = products.get(raw, product, c.stringEnd(product))
       if (pair === undefined) return undefined
       const bids: Level[] = []
       const asks: Level[] = []
-      if (!readUpdates(c, c.at + 11, bids, asks)) return undefined // ,"updates":[
+      if (!readUpdates(c, c.at + UPDATES.length, bids, asks)) return undefined
       out.push(
         snapshot
           ? { type: 'snapshot', pair, bids, asks, exchangeTsMs }
@@ -91,25 +101,25 @@ function readUpdates(c: Cursor, i: number, bids: Level[], asks: Level[]): boolea
     c.at = i + 2
     return true
   }
-  i += 10 // [{"side":"
+  i += SIDE.length
   for (;;) {
-    const bid = t.charCodeAt(i) === 98 // b
-    const time = i + (t.charCodeAt(i) === 111 ? 20 : 18) // offer","event_time":"
-    const px = t.indexOf('"', time) + 17 // ","price_level":"
+    const side = t.charCodeAt(i)
+    const time = i + (side === 111 ? 5 : 3) + TIME.length // offer, or bid and ask
+    const px = t.indexOf('"', time) + PRICE.length
     const price = c.decimal(px)
     const pxEnd = c.at
-    const qtyAt = pxEnd + 18 // ","new_quantity":"
+    const qtyAt = pxEnd + QUANTITY.length
     const qty = c.decimal(qtyAt)
     const qtyEnd = c.at
     if (!(price > 0) || qty !== qty) return false
     const level = { px: price, qty, pxText: t.slice(px, pxEnd), qtyText: t.slice(qtyAt, qtyEnd) }
-    if (bid) bids.push(level)
+    if (side === 98) bids.push(level) // b
     else asks.push(level)
     // "} then ',' and the next update, or ']' and the event's '}'.
     if (t.charCodeAt(qtyEnd + 2) === 93) {
       c.at = qtyEnd + 3
       return true
     }
-    i = qtyEnd + 13 // "},{"side":"
+    i = qtyEnd + NEXT_SIDE.length
   }
 }

@@ -11,7 +11,8 @@ import { joinPair } from '../../symbols.ts'
 import { SimCoinbase } from './sim.ts'
 import type { Level, Pair } from '../../types.ts'
 import { getJson, isDecimalText, parseJson, ParseError, toLevel } from '../venue.ts'
-import type { FetchOptions, Venue, VenueEvent } from '../venue.ts'
+import type { FetchOptions, FrameParser, Venue, VenueEvent } from '../venue.ts'
+import { createFastParser } from './fast.ts'
 
 /** Most pages of the product list fetched (a guard; the list normally comes in one page). */
 const MAX_PRODUCT_PAGES = 20
@@ -167,38 +168,48 @@ export const coinbase: Venue = {
   ],
 
   createParser(markets) {
-    return (raw): VenueEvent[] => {
-      const msg = parseJson(raw) as Envelope
-      if (msg === null || typeof msg !== 'object') {
-        throw new ParseError('bad-message', 'frame is not an object')
-      }
-      const out: VenueEvent[] = []
-      const seq = msg.sequence_num
-      // Checked in book/sync.ts: one counter over every channel of the connection.
-      if (typeof seq === 'number') out.push({ type: 'stream-seq', seq })
-      switch (msg.channel) {
-        case 'l2_data':
-          if (typeof seq !== 'number') {
-            return rejectL2(msg, markets, out, 'l2_data frame without sequence_num')
-          }
-          return parseL2(msg, markets, out)
-        case 'heartbeats':
-        case 'subscriptions':
-          out.push(INFO)
-          return out
-        case undefined:
-          if (msg.type === 'error') {
-            out.push({ type: 'venue-error', message: String(msg.message ?? 'no message') })
-            return out
-          }
-          out.push({ type: 'unknown', what: `frame without channel (type ${String(msg.type)})` })
-          return out
-        default:
-          out.push({ type: 'unknown', what: `channel ${String(msg.channel)}` })
-          return out
-      }
-    }
+    const fast = createFastParser(markets)
+    const slow = createJsonParser(markets)
+    return (raw, now) => fast(raw) ?? slow(raw, now)
   },
+}
+
+/**
+ * The `JSON.parse` path: every frame the scanner (fast.ts) leaves, and the reference it is tested
+ * against (test/venues/coinbase.test.ts, "fast path").
+ */
+export function createJsonParser(markets: ReadonlyMap<string, Pair>): FrameParser {
+  return (raw): VenueEvent[] => {
+    const msg = parseJson(raw) as Envelope
+    if (msg === null || typeof msg !== 'object') {
+      throw new ParseError('bad-message', 'frame is not an object')
+    }
+    const out: VenueEvent[] = []
+    const seq = msg.sequence_num
+    // Checked in book/sync.ts: one counter over every channel of the connection.
+    if (typeof seq === 'number') out.push({ type: 'stream-seq', seq })
+    switch (msg.channel) {
+      case 'l2_data':
+        if (typeof seq !== 'number') {
+          return rejectL2(msg, markets, out, 'l2_data frame without sequence_num')
+        }
+        return parseL2(msg, markets, out)
+      case 'heartbeats':
+      case 'subscriptions':
+        out.push(INFO)
+        return out
+      case undefined:
+        if (msg.type === 'error') {
+          out.push({ type: 'venue-error', message: String(msg.message ?? 'no message') })
+          return out
+        }
+        out.push({ type: 'unknown', what: `frame without channel (type ${String(msg.type)})` })
+        return out
+      default:
+        out.push({ type: 'unknown', what: `channel ${String(msg.channel)}` })
+        return out
+    }
+  }
 }
 
 /**

@@ -1,0 +1,85 @@
+import { describe, expect, test } from 'bun:test'
+import { formatAlert } from '../../src/alerts/format.ts'
+import { toRecord } from '../../src/detector/record.ts'
+import type { Opportunity } from '../../src/detector/types.ts'
+import { crossAt, quoteAt } from '../support.ts'
+
+/** An open cross-quote route: buy BTC/USDT on Binance, sell BTC/USD on Kraken, buy USDT/USD. */
+const crossQuote = (): Opportunity => {
+  const quote = quoteAt(42, {
+    buyPrice: 60_000,
+    sellPrice: 60_500,
+    feeBps: 62,
+    buyAgeMs: 1_000,
+    sellAgeMs: 3_000,
+    legs: [
+      { venue: 'binance', market: 'BTC/USDT', side: 'buy', price: 60_000 },
+      { venue: 'kraken', market: 'BTC/USD', side: 'sell', price: 60_500 },
+      { venue: 'kraken', market: 'USDT/USD', side: 'buy', price: 1.001 },
+    ],
+  })
+  return {
+    ...crossAt(42),
+    id: 'cross-quote:BTC/USDT>BTC/USD:binance>kraken:1',
+    kind: 'cross-quote',
+    symbol: 'BTC/USDT>BTC/USD',
+    open: quote,
+    last: quote,
+  }
+}
+
+describe('alert text', () => {
+  test('a cross-quote route lists its buy, its sell and the conversion leg, sized in USDT', () => {
+    const text = formatAlert(toRecord(crossQuote()), { netBps: 42, sizeQuote: 1000 }, 1)
+    expect(text.title).toBe('BTC/USDT>BTC/USD: buy Binance, sell Kraken, net 0.42%')
+    expect(text.lines.slice(0, 4)).toEqual([
+      '1. Buy BTC/USDT on Binance at 60,000.00 (quote 1 s old)',
+      '2. Sell BTC/USD on Kraken at 60,500.00',
+      '3. Convert USD→USDT on Kraken (buy USDT/USD at 1.0010)',
+      'Sell and conversion quotes up to 3 s old',
+    ])
+    expect(text.lines).toContain('Size 1,000.00 USDT: est. profit 4.20 USDT')
+    expect(text.lines).toContain('Net 0.42% after fees (0.62% taker in total), gross 0.62%')
+  })
+
+  test('a conversion book listed the other way round reads as a sale', () => {
+    const o = crossQuote()
+    const legs = o.last.legs!
+    o.last = {
+      ...o.last,
+      legs: [
+        legs[0]!,
+        legs[1]!,
+        { venue: 'kraken', market: 'USD/USDT', side: 'sell', price: 0.999 },
+      ],
+    }
+    const text = formatAlert(toRecord(o), { netBps: 42, sizeQuote: 1000 }, 1)
+    expect(text.lines[2]).toBe('3. Convert USD→USDT on Kraken (sell USD/USDT at 0.999000)')
+  })
+
+  test('cross and triangle alerts keep their shape', () => {
+    const cross = formatAlert(toRecord(crossAt(42)), { netBps: 42, sizeQuote: 1000 }, 1)
+    expect(cross.title).toBe('BTC/USDT: buy Binance, sell Kraken, net 0.42%')
+    expect(cross.lines).toContain('Size 1,000.00 USDT: est. profit 4.20 USDT')
+    const quote = quoteAt(42, {
+      legs: [
+        { venue: 'okx', market: 'BTC/USDT', side: 'buy', price: 50_000 },
+        { venue: 'okx', market: 'ETH/BTC', side: 'buy', price: 0.05 },
+        { venue: 'okx', market: 'ETH/USDT', side: 'sell', price: 2_600 },
+      ],
+    })
+    const triangle: Opportunity = {
+      ...crossAt(42),
+      kind: 'triangle',
+      symbol: 'USDT>BTC>ETH>USDT',
+      buyVenue: 'okx',
+      sellVenue: 'okx',
+      open: quote,
+      last: quote,
+    }
+    const t = formatAlert(toRecord(triangle), { netBps: 42, sizeQuote: 1000 }, 1)
+    expect(t.title).toBe('Triangle on OKX: USDT>BTC>ETH>USDT, net 0.42%')
+    expect(t.lines[0]).toBe('1. Buy BTC/USDT at 50,000.00')
+    expect(t.lines).toContain('Size 1,000.00 USDT: est. profit 4.20 USDT')
+  })
+})
