@@ -373,7 +373,7 @@ export function createApi(deps: ApiDeps): Hono {
   // once a second per size, whoever asks (dashboards poll every 2 s).
   const computed = new Map<number, { atMs: number; rows: ReturnType<typeof detector.spreads> }>()
   // An opening or closing is shown at the next poll, not a second later.
-  detector.events.on((e) => e.type !== 'updated' && computed.clear())
+  detector.events?.on((e) => e.type !== 'updated' && computed.clear())
   const spreadsAt = (size: number) => {
     const t = now()
     let hit = computed.get(size)
