@@ -107,3 +107,19 @@ export function splitPair(pair: Pair): { readonly base: string; readonly quote: 
   const i = pair.indexOf('/')
   return { base: pair.slice(0, i), quote: pair.slice(i + 1) }
 }
+
+/** A chat's subscription to every market, including those the universe adds later. */
+export const EVERY_MARKET = '*'
+
+/** A chat's subscription to every market of a base asset (`SOL/*`), later ones included. */
+export const everyMarketOf = (base: string): string => `${base}/*`
+
+/**
+ * Whether subscription entries cover a market: the market itself, every market of its base
+ * (`SOL/*`), or every market (`*`).
+ */
+export function follows(entries: ReadonlySet<string>, market: Pair): boolean {
+  if (entries.has(market) || entries.has(EVERY_MARKET)) return true
+  const i = market.indexOf('/')
+  return i > 0 && entries.has(`${market.slice(0, i)}/*`)
+}

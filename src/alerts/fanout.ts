@@ -4,6 +4,7 @@
  * threshold, with a per-chat cooldown per market and venue pair (kept in the database with the
  * alerts, so a restart keeps it); and the delivery rows the store writes with the opportunity.
  */
+import { follows } from '../symbols.ts'
 import type { ChatRepo } from '../db/chats.ts'
 import type { NewDeliveryRow, Platform } from '../db/schema.ts'
 import type { Opportunity } from '../detector/types.ts'
@@ -135,7 +136,7 @@ export class Fanout {
     const netBySize = new Map<number, number | undefined>()
     for (const chat of this.#o.chats()) {
       if (!chat.active || (chat.mutedUntilMs !== null && chat.mutedUntilMs > now)) continue
-      if (!markets.some((m) => chat.symbols.has(m))) continue
+      if (!markets.some((m) => follows(chat.symbols, m))) continue
       if (!chatAllowed(this.#o.allowedChats, chat)) continue
       const size = chat.sizeQuote ?? this.#o.defaultSizeQuote
       if (!netBySize.has(size))

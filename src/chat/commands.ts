@@ -15,7 +15,15 @@ import type { ChatPatch, ChatRepo, ChatSettings } from '../db/chats.ts'
 import type { Platform } from '../db/schema.ts'
 import type { SpreadView } from '../detector/detector.ts'
 import type { Logger } from '../log.ts'
-import { normalizeAsset, normalizePair, splitPair, SymbolError } from '../symbols.ts'
+import {
+  EVERY_MARKET,
+  everyMarketOf,
+  follows,
+  normalizeAsset,
+  normalizePair,
+  splitPair,
+  SymbolError,
+} from '../symbols.ts'
 import type { Pair } from '../types.ts'
 
 /** Who is talking: the chat (a Telegram chat, a Discord channel) and the user in it. */
@@ -565,17 +573,15 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
         'Name a market (BTCUSDT), a base asset (SOL: all its markets) or all.',
       ])
     case 'subscribe': {
-      const pairs = selectMarkets(cmd, deps.markets)
-      if (pairs.length === 0) {
-        return refused(
-          'bad-argument',
-          cmd.pairs === 'all'
-            ? 'No markets are watched right now; try again shortly.'
-            : `No watched market has the base ${(cmd.bases ?? []).join(' or ')}.`,
-        )
-      }
-      await deps.subscribe(pairs)
-      return ok(`Subscribed to ${brief(pairs)}. You follow: ${brief(followed(deps))}.`)
+      // `all` and a base asset are kept as such, so markets the universe adds later are covered.
+      const entries =
+        cmd.pairs === 'all'
+          ? [EVERY_MARKET]
+          : [...(cmd.bases ?? []).map(everyMarketOf), ...cmd.pairs]
+      await deps.subscribe(entries)
+      return ok(
+        `Subscribed to ${describe(entries, deps.markets)}. You follow: ${describe(followed(deps), deps.markets)}.`,
+      )
     }
     case 'unsubscribe': {
       const before = followed(deps)
@@ -584,19 +590,31 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
         return ok('You follow no markets now.')
       }
       const mine = new Set(before)
-      const pairs = selectMarkets(cmd, before).filter((p) => mine.has(p))
-      if (pairs.length === 0) {
-        const named = [...cmd.pairs, ...(cmd.bases ?? []).map((b) => `${b} markets`)]
+      const bases = new Set(cmd.bases ?? [])
+      // A base drops its `SOL/*` entry and every SOL market named one by one.
+      const entries = before.filter(
+        (e) =>
+          cmd.pairs.includes(e) ||
+          bases.has(e.endsWith('/*') ? e.slice(0, -2) : splitPair(e).base),
+      )
+      if (entries.length === 0) {
+        const named = [...cmd.pairs, ...[...bases].map((b) => `${b} markets`)]
         return ok(
-          `You do not follow ${named.join(', ')}.${before.length === 0 ? '' : ` You follow: ${brief(before)}.`}`,
+          `You do not follow ${named.join(', ')}.${before.length === 0 ? '' : ` You follow: ${describe(before, deps.markets)}.`}`,
         )
       }
-      await deps.unsubscribe(pairs)
+      await deps.unsubscribe(entries)
       const left = followed(deps)
+      const leftSet = new Set(left)
+      const stillCovered = cmd.pairs.filter((p) => mine.has(p) && follows(leftSet, p))
+      const note =
+        stillCovered.length === 0
+          ? ''
+          : ` ${brief(stillCovered)} ${stillCovered.length === 1 ? 'is' : 'are'} still covered by what you follow.`
       return ok(
         left.length === 0
           ? 'You follow no markets now.'
-          : `Unsubscribed${pairs.length > 1 ? ` from ${brief(pairs)}` : ''}. You follow: ${brief(left)}.`,
+          : `Unsubscribed${entries.length > 1 ? ` from ${describe(entries, deps.markets)}` : ''}. You follow: ${describe(left, deps.markets)}.${note}`,
       )
     }
     case 'threshold':
@@ -619,7 +637,7 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
       return {
         kind: 'list',
         lines: [
-          `Markets: ${chat && chat.symbols.size > 0 ? brief([...chat.symbols]) : 'none (use /subscribe)'}`,
+          `Markets: ${chat && chat.symbols.size > 0 ? describe([...chat.symbols], deps.markets) : 'none (use /subscribe)'}`,
           `Threshold: ${threshold / 100}% net after fees`,
           `Trade size: ${size}`,
           `Alerts: ${alerts}`,
@@ -647,23 +665,23 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
   }
 }
 
-/** The markets a command names, resolved against `markets` (its `all`, and its bases). */
-function selectMarkets(
-  cmd: { readonly pairs: readonly Pair[] | 'all'; readonly bases?: readonly string[] },
-  markets: readonly Pair[],
-): Pair[] {
-  if (cmd.pairs === 'all') return [...markets]
-  const out = [...cmd.pairs]
-  const bases = new Set(cmd.bases ?? [])
-  if (bases.size === 0) return out
-  const seen = new Set(out)
-  for (const m of markets) {
-    if (!seen.has(m) && bases.has(splitPair(m).base)) {
-      seen.add(m)
-      out.push(m)
-    }
+/**
+ * Subscription entries as a reply shows them: `all (every market, 845 now)`, `SOL (every SOL
+ * market, 3 now)`, markets by name; a count and a few examples when there are many.
+ */
+function describe(entries: readonly string[], markets: readonly Pair[]): string {
+  const words: string[] = []
+  const pairs: Pair[] = []
+  for (const e of entries) {
+    if (e === EVERY_MARKET) words.push(`all (every market, ${markets.length} now)`)
+    else if (e.endsWith('/*')) {
+      const base = e.slice(0, -2)
+      const n = markets.filter((m) => splitPair(m).base === base).length
+      words.push(`${base} (every ${base} market, ${n} now)`)
+    } else pairs.push(e)
   }
-  return out
+  if (pairs.length > 0) words.push(brief(pairs))
+  return words.join(', ')
 }
 
 const followed = (deps: CommandDeps): Pair[] => [...(deps.chat()?.symbols ?? [])]
@@ -682,7 +700,15 @@ const STATUS_MAX_MARKETS = 10
 function statusLines(deps: CommandDeps): string[] {
   const chat = deps.chat()
   const size = chat?.sizeQuote ?? deps.defaultSizeQuote
-  const mine = chat && chat.symbols.size > 0 ? [...chat.symbols] : deps.markets
+  const mine =
+    chat && chat.symbols.size > 0
+      ? [
+          ...new Set([
+            ...deps.markets.filter((m) => follows(chat.symbols, m)),
+            ...[...chat.symbols].filter((e) => e !== EVERY_MARKET && !e.endsWith('/*')),
+          ]),
+        ]
+      : deps.markets
   const wanted = new Set(mine)
   // The best fresh route per market: cross routes, and cross-quote routes by the market bought.
   const best = new Map<Pair, SpreadView>()

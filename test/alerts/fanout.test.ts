@@ -187,3 +187,11 @@ describe('cooldowns across a restart', () => {
     await third.stop()
   })
 })
+
+describe('subscriptions to an asset or to all', () => {
+  test('cover markets the universe adds after the chat subscribed', () => {
+    const { fanout } = setup([chat('asset', ['NEW/*']), chat('all', ['*']), chat('other', ['OLD/USDT'])])
+    const o = crossAt(40, 'NEW/USDT')
+    expect(fanout.targets(o, () => 40).map((t) => t.chatId).sort()).toEqual(['all', 'asset'])
+  })
+})

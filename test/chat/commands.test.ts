@@ -1,3 +1,4 @@
+import { follows } from '../../src/symbols.ts'
 /**
  * The chat core: parsing text into typed commands against the definitions table (no database),
  * answering them, and the core with its settings cache over a real database.
@@ -273,34 +274,47 @@ function manyMarkets(): string[] {
 }
 
 describe('chat core: hundreds of markets, base assets and all', () => {
-  test('/subscribe SOL follows every watched SOL market; /unsubscribe SOL drops them', async () => {
+  test('/subscribe SOL follows every SOL market, later ones too; /unsubscribe SOL drops them', async () => {
     const { say, repo } = await setup({ symbols: manyMarkets() })
     expect(await say('/subscribe sol')).toBe(
-      'Subscribed to SOL/USDT, SOL/USD, SOL/USDC. You follow: SOL/USDT, SOL/USD, SOL/USDC.',
+      'Subscribed to SOL (every SOL market, 3 now). You follow: SOL (every SOL market, 3 now).',
     )
     expect(await say('/subscribe A000 a001usdt')).toBe(
-      'Subscribed to A001/USDT, A000/USDT, A000/USD, A000/USDC. You follow: SOL/USDT, SOL/USD, SOL/USDC, A001/USDT, A000/USDT, A000/USD, A000/USDC.',
+      'Subscribed to A000 (every A000 market, 3 now), A001/USDT. You follow: SOL (every SOL market, 3 now), A000 (every A000 market, 3 now), A001/USDT.',
     )
+    // Kept as an asset, not as today's list: a SOL market listed tomorrow is covered.
+    let [chat] = await repo.loadAll()
+    expect([...chat!.symbols].sort()).toEqual(['A000/*', 'A001/USDT', 'SOL/*'])
+    expect(follows(chat!.symbols, 'SOL/EUR')).toBe(true)
+    expect(follows(chat!.symbols, 'A001/USD')).toBe(false)
     expect(await say('/unsubscribe SOL')).toBe(
-      'Unsubscribed from SOL/USDT, SOL/USD, SOL/USDC. You follow: A001/USDT, A000/USDT, A000/USD, A000/USDC.',
+      'Unsubscribed. You follow: A000 (every A000 market, 3 now), A001/USDT.',
     )
-    const [chat] = await repo.loadAll()
-    expect([...chat!.symbols].sort()).toEqual(['A000/USD', 'A000/USDC', 'A000/USDT', 'A001/USDT'])
+    ;[chat] = await repo.loadAll()
+    expect([...chat!.symbols].sort()).toEqual(['A000/*', 'A001/USDT'])
     expect(await say('/unsubscribe SOL')).toBe(
-      'You do not follow SOL markets. You follow: A001/USDT, A000/USDT, A000/USD, A000/USDC.',
+      'You do not follow SOL markets. You follow: A000 (every A000 market, 3 now), A001/USDT.',
     )
+    // One market of a followed asset stays covered by the asset, and the reply says so.
+    expect(await say('/subscribe A000USD')).toContain('You follow: A000 (every A000 market, 3 now), A001/USDT, A000/USD.')
+    expect(await say('/unsubscribe A000USD')).toBe(
+      'Unsubscribed. You follow: A000 (every A000 market, 3 now), A001/USDT. A000/USD is still covered by what you follow.',
+    )
+    expect(await say('/unsubscribe A000 A001USDT')).toBe('You follow no markets now.')
   })
 
-  test('/subscribe all follows every watched market; replies name a count and a few', async () => {
+  test('/subscribe all follows every market, later ones too; replies stay short', async () => {
     const markets = manyMarkets()
     const { say, repo } = await setup({ symbols: markets })
     const reply = await say('/subscribe all')
     expect(reply).toBe(
-      `Subscribed to ${markets.length} markets (SOL/USDT, SOL/USD, SOL/USDC and ${markets.length - 3} more). You follow: ${markets.length} markets (SOL/USDT, SOL/USD, SOL/USDC and ${markets.length - 3} more).`,
+      `Subscribed to all (every market, ${markets.length} now). You follow: all (every market, ${markets.length} now).`,
     )
-    expect((await repo.loadAll())[0]!.symbols.size).toBe(markets.length)
+    const [chat] = await repo.loadAll()
+    expect([...chat!.symbols]).toEqual(['*'])
+    expect(follows(chat!.symbols, 'NEW/USDT')).toBe(true)
     const list = await say('/list')
-    expect(list).toContain(`Markets: ${markets.length} markets (SOL/USDT, SOL/USD, SOL/USDC and`)
+    expect(list).toContain(`Markets: all (every market, ${markets.length} now)`)
     expect(list.length).toBeLessThan(300)
     const help = await say('/help')
     expect(help).toContain(`Markets: ${markets.length} markets (SOL/USDT,`)

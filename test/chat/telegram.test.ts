@@ -190,18 +190,18 @@ describe('commands over long polling', () => {
     const { fake } = await polling({ core })
     await fake.userSays(701, 7, '/subscribe sol')
     expect((await fake.waitForReply(701)).text).toBe(
-      'Subscribed to SOL/USDT, SOL/USD. You follow: SOL/USDT, SOL/USD.',
+      'Subscribed to SOL (every SOL market, 2 now). You follow: SOL (every SOL market, 2 now).',
     )
     await fake.userSays(701, 7, '/subscribe all')
     const all = (await fake.waitForReply(701)).text
-    expect(all).toStartWith('Subscribed to 502 markets (SOL/USDT, SOL/USD, T0/USDT and 499 more).')
+    expect(all).toStartWith('Subscribed to all (every market, 502 now).')
     await fake.userSays(701, 7, '/list')
     const list = (await fake.waitForReply(701)).text
-    expect(list).toContain('Markets: 502 markets (SOL/USDT, SOL/USD, T0/USDT and 499 more)')
+    expect(list).toContain('Markets: SOL (every SOL market, 2 now), all (every market, 502 now)')
     expect(list.length).toBeLessThan(300)
     await fake.userSays(701, 7, '/unsubscribe SOL')
     expect((await fake.waitForReply(701)).text).toBe(
-      'Unsubscribed from SOL/USDT, SOL/USD. You follow: 500 markets (T0/USDT, T1/USDT, T2/USDT and 497 more).',
+      'Unsubscribed. You follow: all (every market, 502 now).',
     )
   })
 
