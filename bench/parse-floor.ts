@@ -5,7 +5,7 @@
  * venue's real parser (`createParser`) and the book rules of book/sync.ts on a book entry
  * (sequencing, levels, depth, checksums, crossed-book and top-of-book cross-checks), frame by
  * frame. Warmed up, then measured in alternating rounds; prints a table and one JSON line.
- *   bun bench/parse-floor.ts [frames per venue] [rounds]
+ *   bun bench/parse-floor.ts [frames per venue] [rounds] [--json]    (VENUES=okx,bybit for some)
  */
 import { Books, type BookEntry } from '../src/book/books.ts'
 import { applySnapshot, applyUpdate, placeTop, settleTop } from '../src/book/sync.ts'
@@ -13,8 +13,11 @@ import type { SyncOutcome, TopOutcome } from '../src/book/sync.ts'
 import type { FrameParser, VenueEvent } from '../src/venues/venue.ts'
 import { FEEDS, type VenueFeed } from './venue-feed.ts'
 
-const FRAMES = Number(process.argv[2] ?? process.env.FRAMES ?? 20_000)
-const ROUNDS = Number(process.argv[3] ?? process.env.ROUNDS ?? 7)
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'))
+/** `--json`: only the JSON line (bench/index.ts prints the table). */
+const JSON_ONLY = process.argv.includes('--json')
+const FRAMES = Number(args[0] ?? process.env.FRAMES ?? 20_000)
+const ROUNDS = Number(args[1] ?? process.env.ROUNDS ?? 9)
 
 export interface FloorRow {
   venue: string
@@ -110,53 +113,59 @@ class Product {
 
   #broke(ev: VenueEvent | string, outcome?: unknown): never {
     const what = JSON.stringify(ev).slice(0, 300)
-    throw new Error(`${this.f.name}: the bench stream broke the book: ${JSON.stringify(outcome)} at ${what}`)
+    throw new Error(
+      `${this.f.name}: the bench stream broke the book: ${JSON.stringify(outcome)} at ${what}`,
+    )
   }
 }
 
 const msgsPerSec = (frames: number, ns: number) => frames / (ns / 1e9)
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-const p99 = (times: Float64Array) => [...times].sort((a, b) => a - b)[Math.floor(times.length * 0.99)]! / 1000
+const p99 = (times: Float64Array) =>
+  [...times].sort((a, b) => a - b)[Math.floor(times.length * 0.99)]! / 1000
 
+/** Frames timed at a time; a round's chunks alternate which path goes first. */
+const CHUNK = 500
+
+/**
+ * Both paths over the same frames, chunk by chunk in every round (a fresh product each round),
+ * each chunk's fastest time of all rounds kept: a burst of other work on the machine then spoils
+ * one round of one chunk, not the comparison. Rates are frames over the sum of those times.
+ */
 function measure(f: VenueFeed): FloorRow {
   const frames = f.frames
-  const timeFloor = () => {
-    const t0 = Bun.nanoseconds()
-    floor(frames)
-    return Bun.nanoseconds() - t0
-  }
+  const chunks: string[][] = []
+  for (let i = 0; i < frames.length; i += CHUNK) chunks.push(frames.slice(i, i + CHUNK))
+  const floorNs = new Float64Array(chunks.length).fill(Infinity)
+  const productNs = new Float64Array(chunks.length).fill(Infinity)
   let last: Product | undefined
-  const timeProduct = () => {
+  const round = (keep: boolean) => {
     const p = new Product(f) // the REST snapshot, when there is one, is not timed
-    const t0 = Bun.nanoseconds()
-    p.run(frames)
-    const ns = Bun.nanoseconds() - t0
+    for (let c = 0; c < chunks.length; c++) {
+      const chunk = chunks[c]!
+      const t0 = Bun.nanoseconds()
+      if (c % 2 === 0) floor(chunk)
+      else p.run(chunk)
+      const t1 = Bun.nanoseconds()
+      if (c % 2 === 0) p.run(chunk)
+      else floor(chunk)
+      const t2 = Bun.nanoseconds()
+      if (!keep) continue
+      const [floorTime, productTime] = c % 2 === 0 ? [t1 - t0, t2 - t1] : [t2 - t1, t1 - t0]
+      floorNs[c] = Math.min(floorNs[c]!, floorTime)
+      productNs[c] = Math.min(productNs[c]!, productTime)
+    }
     last = p
-    return ns
   }
   // Warm-up: both paths reach their optimising tiers.
-  for (let i = 0; i < 3; i++) {
-    timeFloor()
-    timeProduct()
-  }
-  const floorNs: number[] = []
-  const productNs: number[] = []
-  for (let r = 0; r < ROUNDS; r++) {
-    // Alternate which goes first so neither always follows the other's garbage.
-    if (r % 2 === 0) {
-      floorNs.push(timeFloor())
-      productNs.push(timeProduct())
-    } else {
-      productNs.push(timeProduct())
-      floorNs.push(timeFloor())
-    }
-  }
+  for (let r = 0; r < 3; r++) round(false)
+  for (let r = 0; r < ROUNDS; r++) round(true)
   const floorTimes = new Float64Array(frames.length)
   const productTimes = new Float64Array(frames.length)
   floor(frames, floorTimes)
   new Product(f).run(frames, productTimes)
-  const floorRate = msgsPerSec(frames.length, median(floorNs))
-  const productRate = msgsPerSec(frames.length, median(productNs))
+  const sum = (xs: Float64Array) => xs.reduce((a, b) => a + b, 0)
+  const floorRate = msgsPerSec(frames.length, sum(floorNs))
+  const productRate = msgsPerSec(frames.length, sum(productNs))
   return {
     venue: f.name,
     frames: frames.length,
@@ -193,11 +202,15 @@ if (import.meta.main) {
     if (only !== undefined && !only.includes(name)) continue
     const row = measure(make(FRAMES))
     rows.push(row)
-    if (process.env.QUIET === undefined) {
-      const mix = Object.entries(row.mix).map(([k, v]) => `${k} ${v}`).join(', ')
-      console.error(`${formatTable([row]).split('\n')[1]}   (${mix}; ${JSON.stringify(row.outcome)})`)
+    if (!JSON_ONLY) {
+      const mix = Object.entries(row.mix)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')
+      console.error(
+        `${formatTable([row]).split('\n')[1]}   (${mix}; ${JSON.stringify(row.outcome)})`,
+      )
     }
   }
-  if (process.env.QUIET === undefined) console.error(`\n${formatTable(rows)}\n`)
+  if (!JSON_ONLY) console.error(`\n${formatTable(rows)}\n`)
   console.log(JSON.stringify(rows))
 }

@@ -8,7 +8,7 @@
  * Same seed, same frames.
  */
 import type { Pair } from '../src/types.ts'
-import { binance } from '../src/venues/binance/index.ts'
+import { binance, BINANCE_SNAPSHOT_LIMIT } from '../src/venues/binance/index.ts'
 import { bitstamp } from '../src/venues/bitstamp/index.ts'
 import { bybit } from '../src/venues/bybit/index.ts'
 import { coinbase } from '../src/venues/coinbase/index.ts'
@@ -28,6 +28,7 @@ export interface VenueFeed {
   readonly pair: Pair
   /** REST venues: the snapshot the stream follows (applied before the frames, not timed). */
   readonly snapshot?: SnapshotEvent
+  /** Fresh flat strings, as a socket hands them over. */
   readonly frames: string[]
   readonly bytes: number
   /** The frames by kind, for the table. */
@@ -137,8 +138,18 @@ class Walk {
         }
       }
     }
-    return { bids, asks }
+    return { bids: sorted(bids, true), asks: sorted(asks, false) }
   }
+}
+
+/**
+ * A message's changes as venues send them: best first, one per price (the last change of a
+ * price is what the book holds after the message).
+ */
+function sorted<T extends [number, string | undefined]>(rows: T[], bid: boolean): T[] {
+  const last = new Map<number, T>()
+  for (const r of rows) last.set(r[0], r)
+  return [...last.values()].sort((a, b) => (bid ? b[0] - a[0] : a[0] - b[0]))
 }
 
 /**
@@ -156,7 +167,7 @@ function windowDiff(
   for (const [t, q] of after) if (was.get(t) !== q) out.push([t, q])
   const now = new Set(after.map(([t]) => t))
   for (const [t] of before) if (!now.has(t) && !side.qty.has(t)) out.push([t, undefined])
-  return out
+  return sorted(out, side.bid)
 }
 
 const qty8 = (rand: () => number) => (0.0001 + rand() * rand() * 4).toFixed(8)
@@ -177,7 +188,18 @@ function feed(
   snapshot?: SnapshotEvent,
 ): VenueFeed {
   const bytes = frames.reduce((n, f) => n + f.length, 0)
-  return { name, venue, markets: new Map([[native, pair]]), pair, snapshot, frames, bytes, mix }
+  // Built by concatenation, a frame would be a rope until first read; a received one is flat.
+  const flat = frames.map((f) => Buffer.from(f).toString())
+  return {
+    name,
+    venue,
+    markets: new Map([[native, pair]]),
+    pair,
+    snapshot,
+    frames: flat,
+    bytes,
+    mix,
+  }
 }
 
 /** The book as a REST snapshot event at `seq` (levels as the venue prints them). */
@@ -201,16 +223,16 @@ function restSnapshot(
 /**
  * Binance combined streams: `btcusdt@depth@100ms` diffs of 5-25 levels a side spanning 1-3
  * update ids, and a `btcusdt@bookTicker` whenever the best levels change, sent before the diff
- * batch that carries its id (bookTicker is real-time, the diff every 100 ms).
+ * batch that carries its id (bookTicker is real-time, the diff every 100 ms), over a REST snapshot
+ * of `BINANCE_SNAPSHOT_LIMIT` levels.
  */
 export function binanceFeed(n: number, seed = 1): VenueFeed {
   const walk = new Walk(seed, 6_000_000, 1000, qty8)
   const price = (t: number) => (t / 100).toFixed(2)
-  const snapshot = restSnapshot(walk, 'BTC/USDT', 1000, price)
+  const snapshot = restSnapshot(walk, 'BTC/USDT', 1000, price, BINANCE_SNAPSHOT_LIMIT)
   const frames: string[] = []
   const mix: Record<string, number> = {}
-  const rows = (r: TickRow[]) =>
-    JSON.stringify(r.map(([t, q]) => [price(t), q ?? '0.00000000']))
+  const rows = (r: TickRow[]) => JSON.stringify(r.map(([t, q]) => [price(t), q ?? '0.00000000']))
   let id = 1000
   let time = 1_700_000_000_000
   let top = ''
@@ -356,9 +378,7 @@ export function bitstampFeed(n: number, seed = 4): VenueFeed {
     if (bids.length + asks.length === 0) continue
     frames.push(data('diff_order_book_btcusd', rows(bids), rows(asks)))
     count(mix, 'diff_order_book')
-    frames.push(
-      data('order_book_btcusd', rows(walk.bids.top(100)), rows(walk.asks.top(100))),
-    )
+    frames.push(data('order_book_btcusd', rows(walk.bids.top(100)), rows(walk.asks.top(100))))
     count(mix, 'order_book (top 100)')
   }
   return feed('bitstamp', bitstamp, 'btcusd', 'BTC/USD', frames.slice(0, n), mix, snapshot)
@@ -378,7 +398,14 @@ export function okxFeed(n: number, { seed = 5, checksums = false } = {}): VenueF
   const frames: string[] = []
   const mix: Record<string, number> = {}
   const rows = (r: [number, string | undefined][]) =>
-    JSON.stringify(r.map(([t, q]) => [price(t), q ?? '0', '0', q === undefined ? '0' : String(1 + Math.floor(walk.rand() * 20))]))
+    JSON.stringify(
+      r.map(([t, q]) => [
+        price(t),
+        q ?? '0',
+        '0',
+        q === undefined ? '0' : String(1 + Math.floor(walk.rand() * 20)),
+      ]),
+    )
   const sum = () => {
     const top = (side: Side): Row[] => side.top(25).map(([t, q]) => [price(t), q])
     return okxChecksumOf(top(walk.bids), top(walk.asks))
@@ -393,10 +420,20 @@ export function okxFeed(n: number, { seed = 5, checksums = false } = {}): VenueF
     const prev = seqId
     seqId += 1 + Math.floor(walk.rand() * 30)
     const data = `{"asks":${rows(a)},"bids":${rows(b)},"ts":"${ms}","checksum":${checksums ? sum() : 0},"prevSeqId":${prev},"seqId":${seqId}}`
-    frames.push(`{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[${data}]}`)
+    frames.push(
+      `{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[${data}]}`,
+    )
     count(mix, 'books update')
   }
-  return feed(checksums ? 'okx (checksums)' : 'okx', okx, 'BTC-USDT', 'BTC/USDT', frames, mix, snapshot)
+  return feed(
+    checksums ? 'okx (checksums)' : 'okx',
+    okx,
+    'BTC-USDT',
+    'BTC/USDT',
+    frames,
+    mix,
+    snapshot,
+  )
 }
 
 /**

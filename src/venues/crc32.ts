@@ -22,36 +22,45 @@ const TABLE = (() => {
 /** `feed(c, b)`: the register after one more byte. */
 export const feedByte = (c: number, b: number): number => TABLE[(c ^ b) & 255]! ^ (c >>> 8)
 
-/** Longest run of zero bytes one shift table covers; longer ones are shifted in steps. */
+/** Longest run of zero bytes one table covers; longer ones are shifted in steps. */
 const MAX_SHIFT = 64
 
-/** Per length n: 4 x 256 entries, the register advanced over n zero bytes, byte by byte. */
-const SHIFTS: (Int32Array | undefined)[] = new Array(MAX_SHIFT + 1)
-
-function shiftTable(n: number): Int32Array {
-  const t = new Int32Array(1024)
-  for (let k = 0; k < 4; k++) {
-    for (let b = 0; b < 256; b++) {
-      let c = b << (8 * k)
-      for (let i = 0; i < n; i++) c = TABLE[c & 255]! ^ (c >>> 8)
-      t[k * 256 + b] = c
-    }
+/**
+ * For each length n up to `MAX_SHIFT`, at `n * 1024`: 4 x 256 entries, the register advanced
+ * over n zero bytes from each byte value in each of its four places (one flat array: 260 KB).
+ */
+const SHIFTS = (() => {
+  const t = new Int32Array((MAX_SHIFT + 1) * 1024)
+  for (let k = 0; k < 4; k++) for (let b = 0; b < 256; b++) t[k * 256 + b] = b << (8 * k)
+  // Each length is the one before it advanced by one more zero byte.
+  for (let i = 1024; i < t.length; i++) {
+    const c = t[i - 1024]!
+    t[i] = TABLE[c & 255]! ^ (c >>> 8)
   }
   return t
-}
+})()
 
 /**
  * The register `c` advanced over `n` zero bytes: `run(c, text)` equals
  * `shift(c, text.length) ^ run(0, text)`.
  */
 export function shift(c: number, n: number): number {
-  while (n > 0) {
-    const step = n > MAX_SHIFT ? MAX_SHIFT : n
-    const t = (SHIFTS[step] ??= shiftTable(step))
-    c = t[c & 255]! ^ t[256 + ((c >>> 8) & 255)]! ^ t[512 + ((c >>> 16) & 255)]! ^ t[768 + (c >>> 24)]!
-    n -= step
+  while (n > MAX_SHIFT) {
+    c = shiftBy(c, MAX_SHIFT)
+    n -= MAX_SHIFT
   }
-  return c
+  return n === 0 ? c : shiftBy(c, n)
+}
+
+function shiftBy(c: number, n: number): number {
+  const t = SHIFTS
+  const o = n * 1024
+  return (
+    t[o + (c & 255)]! ^
+    t[o + 256 + ((c >>> 8) & 255)]! ^
+    t[o + 512 + ((c >>> 16) & 255)]! ^
+    t[o + 768 + (c >>> 24)]!
+  )
 }
 
 /** The register after the characters of `text` (one byte each; the venues' texts are ASCII). */

@@ -17,8 +17,6 @@ export const STRING = String.raw`"[^"\\\x00-\x1f]*"`
 export const UINT = String.raw`(?:0|[1-9]\d{0,14})`
 /** An integer of at most 15 digits, maybe negative. */
 export const INT = `-?${UINT}`
-/** Any JSON number. */
-export const NUMBER = String.raw`-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?`
 /** Digits with at most one inner '.': the form `isDecimalText` accepts (its length aside). */
 export const DECIMAL = String.raw`\d+(?:\.\d+)?`
 /** `DECIMAL` in quotes: a JSON string whose text is a decimal. */
@@ -129,9 +127,9 @@ export class Cursor {
       const qtyEnd = this.at
       if (!(px > 0) || qty !== qty) return undefined
       out.push({ px, qty, pxText: t.slice(i, pxEnd), qtyText: t.slice(pxEnd + 3, qtyEnd) })
-      // The closing quote, then further members (strings) up to the row's ']'.
+      // After the closing quote: further members (strings, no quotes inside), then the ']'.
       let j = qtyEnd + 1
-      if (t.charCodeAt(j) !== 93) j = t.indexOf('"]', j) + 1
+      while (t.charCodeAt(j) === 44) j = t.indexOf('"', j + 2) + 1
       if (t.charCodeAt(j + 1) === 93) {
         this.at = j + 2
         return out

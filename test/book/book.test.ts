@@ -8,6 +8,8 @@ import {
 } from '../../src/book/book.ts'
 import { toLevels } from '../../src/venues/venue.ts'
 import { rows } from '../support.ts'
+import { setLevel } from '../../src/book/book.ts'
+import { prng } from '../../bench/stream.ts'
 
 describe('order book', () => {
   test('a snapshot is sorted best-first and drops zero quantities', () => {
@@ -131,5 +133,51 @@ describe('order book', () => {
       expect(() => toLevels([bad])).toThrow()
     }
     expect(() => toLevels('nope')).toThrow()
+  })
+})
+
+describe('book: many updates at once', () => {
+  test('a sorted message merged into a deep side leaves what setting its levels one by one does', () => {
+    const rand = prng(8)
+    const lv = (px: number, qty: number) => ({ px, qty, pxText: String(px), qtyText: String(qty) })
+    let messages = 0
+    for (let t = 0; t < 300; t++) {
+      const book = createBook()
+      const ref = createBook()
+      const depth = Math.floor(rand() * 400)
+      for (let i = 0; i < depth; i++) {
+        const [b, a] = [
+          lv(1000 - Math.floor(rand() * 500), i + 1),
+          lv(1001 + Math.floor(rand() * 500), i + 1),
+        ]
+        for (const x of [book, ref]) {
+          setLevel(x.bids, b, true)
+          setLevel(x.asks, a, false)
+        }
+      }
+      for (let m = 0; m < 20; m++) {
+        const side = (bid: boolean) => {
+          const rows = Array.from({ length: Math.floor(rand() * 40) }, () => {
+            const px = bid ? 1000 - Math.floor(rand() * 550) : 1001 + Math.floor(rand() * 550)
+            return lv(px, rand() < 0.35 ? 0 : 1 + Math.floor(rand() * 99))
+          })
+          if (rand() < 0.2) return rows // unsorted, repeated prices: set one by one
+          const last = new Map(rows.map((l) => [l.px, l]))
+          return [...last.values()].sort((x, y) => (bid ? y.px - x.px : x.px - y.px))
+        }
+        const bids = side(true)
+        const asks = side(false)
+        applyDelta(book, bids, asks)
+        for (const l of bids) setLevel(ref.bids, l, true)
+        for (const l of asks) setLevel(ref.asks, l, false)
+        // The very same level objects, in the same places.
+        expect(book.bids.length).toBe(ref.bids.length)
+        expect(book.asks.length).toBe(ref.asks.length)
+        expect(book.bids.every((l, i) => l === ref.bids[i])).toBe(true)
+        expect(book.asks.every((l, i) => l === ref.asks[i])).toBe(true)
+        messages++
+      }
+    }
+    expect(messages).toBe(6000)
   })
 })

@@ -5,7 +5,9 @@
  * contract.test.ts.
  */
 import { describe, expect, test } from 'bun:test'
+import { binanceFeed } from '../../bench/venue-feed.ts'
 import { createFastParser } from '../../src/venues/binance/fast.ts'
+import { createJsonParser } from '../../src/venues/binance/index.ts'
 import { binance, BINANCE_SNAPSHOT_LIMIT } from '../../src/venues/binance/index.ts'
 import { SimBinance } from '../../src/venues/binance/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
@@ -14,6 +16,7 @@ import { ExchangeError, ParseError } from '../../src/venues/venue.ts'
 import { allLive, bookWhere, readLines, rows, useFeeds } from '../support.ts'
 import type { Feed, FeedOptions } from '../support.ts'
 import { expectEachRejected, expectReconnect } from '../support.ts'
+import { expectSameAsJsonPath, variantsOf } from './fast-path.ts'
 
 const FIX = `${import.meta.dir}/../fixtures/binance`
 const BTC = 'BTC/USDT'
@@ -547,5 +550,51 @@ describe('binance: 24 h volumes', () => {
       signal,
     }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ParseError)
+  })
+})
+
+describe('binance: fast path', () => {
+  const markets = new Map([
+    ['NKNUSDT', 'NKN/USDT'],
+    ['BLZETH', 'BLZ/ETH'],
+    ['LRCBTC', 'LRC/BTC'],
+    ['RUNEEUR', 'RUNE/EUR'],
+    ['BTCUSDT', BTC],
+  ])
+  const paths = () => ({
+    parser: binance.createParser(markets),
+    reference: createJsonParser(markets),
+    fast: createFastParser(markets),
+  })
+
+  test('every captured frame gives the same events on the scanner and the JSON.parse path', async () => {
+    const frames = await readLines(`${FIX}/BINANCE_ws_1_0.frames.jsonl`)
+    const { parser, reference, fast } = paths()
+    const books = frames.filter((f) => f.includes('"depthUpdate"') || f.includes('@bookTicker'))
+    // Every depthUpdate and bookTicker of the capture is read by the scanner.
+    expect(expectSameAsJsonPath(frames, parser, reference, { fast })).toBe(books.length)
+    expect(books.length).toBeGreaterThan(200)
+  })
+
+  test('the bench stream (diffs, tickers) reads the same on both paths', () => {
+    const { frames } = binanceFeed(3000)
+    const { parser, reference, fast } = paths()
+    expectSameAsJsonPath(frames, parser, reference, { fast, minFast: frames.length })
+  })
+
+  test('malformed or unusual frames are rejected (or read) as the JSON.parse path does', () => {
+    const depth = binanceFeed(40).frames.find((f) => f.includes('"depthUpdate"'))!
+    const ticker = binanceFeed(40).frames.find((f) => f.includes('@bookTicker'))!
+    const raw = depth.slice(depth.indexOf(',"data":') + 8, -1)
+    const frames = [
+      depth,
+      ticker,
+      raw,
+      ...variantsOf(depth, 7),
+      ...variantsOf(ticker),
+      ...variantsOf(raw, 9),
+    ]
+    const { parser, reference } = paths()
+    expectSameAsJsonPath(frames, parser, reference)
   })
 })

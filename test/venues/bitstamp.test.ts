@@ -4,6 +4,10 @@
  * market list, and what it cannot do (show a lost diff). Generic faults are in contract.test.ts.
  */
 import { describe, expect, test } from 'bun:test'
+import { bitstampFeed } from '../../bench/venue-feed.ts'
+import { createFastParser } from '../../src/venues/bitstamp/fast.ts'
+import { createJsonParser } from '../../src/venues/bitstamp/index.ts'
+import { expectSameAsJsonPath, variantsOf } from './fast-path.ts'
 import { bitstamp, createBitstamp } from '../../src/venues/bitstamp/index.ts'
 import { SimBitstamp } from '../../src/venues/bitstamp/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
@@ -710,5 +714,57 @@ describe('bitstamp: 24 h volumes', () => {
     const err = bitstamp.fetchVolumes!('http://bitstamp.test', { fetch: notList, signal })
     await expect(err).rejects.toThrow('ticker list is not a list')
     expect(Object.keys(bitstamp.distinctAssets ?? {})).toEqual(['UST'])
+  })
+})
+
+describe('bitstamp: fast path', () => {
+  const natives = ['sgbeur', 'ethusd', 'xrpeur', 'bateur', 'usdteur', 'usdtusd', 'xlmgbp', 'adaeur']
+  const markets = new Map(
+    [...natives, 'batbtc', 'galaeur', 'btcusd'].map((n) => [
+      n,
+      `${n.slice(0, -3).toUpperCase()}/${n.slice(-3).toUpperCase()}`,
+    ]),
+  )
+  const paths = () => ({
+    parser: bitstamp.createParser(markets),
+    reference: createJsonParser(markets),
+    fast: createFastParser(markets),
+  })
+
+  test('every captured frame reads the same on the scanner and the JSON.parse path', async () => {
+    const frames = await readLines(`${FIX}/BITSTAMP_ws_1_0.frames.jsonl`)
+    const { parser, reference, fast } = paths()
+    const diffs = frames.filter(
+      (f) => f.includes('"channel":"diff_order_book_') && f.includes('"event":"data"'),
+    )
+    expect(diffs.length).toBeGreaterThan(700)
+    // Every diff of the capture is read by the scanner.
+    expect(expectSameAsJsonPath(frames, parser, reference, { fast })).toBe(diffs.length)
+  })
+
+  test('the bench stream (diffs, top-100 pushes) reads the same on both paths', () => {
+    const { frames } = bitstampFeed(1000)
+    const { parser, reference, fast } = paths()
+    expectSameAsJsonPath(frames, parser, reference, { fast, minFast: frames.length })
+  })
+
+  test('malformed or unusual frames are rejected (or read) as the JSON.parse path does', () => {
+    const [diff, top] = bitstampFeed(20).frames
+    const shortTop = top!.replace(/"bids":\[(\["[^"]*","[^"]*"\],?){1,95}/, '"bids":[')
+    const frames = [
+      ...variantsOf(diff!),
+      ...variantsOf(shortTop, 11),
+      ...variantsOf(top!, 97),
+      top!.replace('"bids":[[', '"bids":[["0","1"],['),
+      top!.replace(/"bids":\[\["[^"]*","[^"]*"\],/, '"bids":['),
+      top!.replace(/\],\["[^"]*","[^"]*"\]\],"asks"/, '],["1","x"]],"asks"'),
+      top!.replace(/\],\["[^"]*","[^"]*"\]\],"asks"/, '],[1,2]],"asks"'),
+      diff!.replace(/"microtimestamp":"\d+"/, '"microtimestamp":"1641343691406478.0"'),
+      diff!.replace(/"microtimestamp":"\d+"/, '"microtimestamp":"99999999999999999"'),
+      diff!.replace('diff_order_book_btcusd', 'diff_order_book_ethbtc'),
+      diff!.replace('"event":"data"', '"event":"trade"'),
+    ]
+    const { parser, reference } = paths()
+    expectSameAsJsonPath(frames, parser, reference)
   })
 })

@@ -1,4 +1,8 @@
 import { describe, expect, test } from 'bun:test'
+import { bybitFeed } from '../../bench/venue-feed.ts'
+import { createFastParser } from '../../src/venues/bybit/fast.ts'
+import { BYBIT_TOPICS, createJsonParser } from '../../src/venues/bybit/index.ts'
+import { expectSameAsJsonPath, variantsOf } from './fast-path.ts'
 import { Books } from '../../src/book/books.ts'
 import { applySnapshot, applyUpdate } from '../../src/book/sync.ts'
 import { bybit } from '../../src/venues/bybit/index.ts'
@@ -893,5 +897,74 @@ describe('bybit: 24 h volumes', () => {
     }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ExchangeError)
     expect(bybit.distinctAssets?.NEIRO).toBeDefined()
+  })
+})
+
+describe('bybit: fast path', () => {
+  const markets = new Map([
+    ['ETHUSDT', 'ETH/USDT'],
+    ['LTCUSDT', 'LTC/USDT'],
+    ['BTCUSD', 'BTC/USD'],
+    ['EOSUSD', 'EOS/USD'],
+    ['BTCUSDT', 'BTC/USDT'],
+  ])
+  const paths = () => ({
+    parser: bybit.createParser(markets),
+    reference: createJsonParser(markets),
+    fast: createFastParser(markets, { tops: new Map(), crossed: new Set() }, BYBIT_TOPICS),
+  })
+
+  test('every captured frame, as recorded and re-encoded as v5, reads the same on both paths', async () => {
+    const v5: string[] = []
+    const recorded: string[] = []
+    for (const { file, symbols } of [
+      { file: 'BYBIT_ws_25_0', symbols: ['ETHUSDT', 'LTCUSDT'] },
+      { file: 'BYBIT_ws_26_0', symbols: ['BTCUSD', 'EOSUSD'] },
+    ]) {
+      recorded.push(...(await readLines(`${FIX}/${file}.frames.jsonl`)))
+      const u = new Map<string, number>()
+      for (const m of await loadLegacy(file, symbols)) {
+        const symbol = m.topic.slice(LEGACY_PREFIX.length)
+        u.set(symbol, (u.get(symbol) ?? 100) + 1)
+        v5.push(toV5(m, u.get(symbol)!))
+      }
+    }
+    expect(v5.length).toBeGreaterThan(1000)
+    const { parser, reference, fast } = paths()
+    // The scanner reads every re-encoded push; the legacy frames go to JSON.parse.
+    expect(expectSameAsJsonPath([...recorded, ...v5], parser, reference, { fast })).toBe(v5.length)
+  })
+
+  test('the bench stream (depth-50 and level-1 pushes) reads the same on both paths', () => {
+    const { frames } = bybitFeed(3000)
+    const { parser, reference, fast } = paths()
+    expectSameAsJsonPath(frames, parser, reference, { fast, minFast: frames.length })
+  })
+
+  test('malformed, unusual or out-of-sequence frames are read as the JSON.parse path reads them', () => {
+    const all = bybitFeed(30).frames
+    const [snapshot, delta, top] = all
+    // Spot sends `ts` before `type`; the published examples put it after.
+    const swapped = delta!.replace(/"ts":(\d+),"type":"delta"/, '"type":"delta","ts":$1')
+    const topDelta = top!.replace('"snapshot"', '"delta"')
+    const frames = [
+      snapshot!,
+      ...variantsOf(delta!),
+      ...variantsOf(swapped, 5),
+      ...variantsOf(top!),
+      topDelta,
+      topDelta.replace(/"u":(\d+)/, (_, u) => `"u":${Number(u) + 1}`),
+      top!,
+      topDelta.replace(/"u":(\d+)/, (_, u) => `"u":${Number(u) + 1}`),
+      delta!.replace(/"seq":\d+/, '"seq":0'),
+      top!,
+      delta!.replace('"s":"BTCUSDT"', '"s":"ETHUSDT"'),
+      delta!.replace(/"u":\d+/, '"u":0'),
+      delta!.replace(',"cts":', ',"x":1,"cts":'),
+      delta!.replace(/,"cts":\d+/, ''),
+      ...all.slice(3),
+    ]
+    const { parser, reference } = paths()
+    expectSameAsJsonPath(frames, parser, reference)
   })
 })

@@ -1,4 +1,8 @@
 import { describe, expect, test } from 'bun:test'
+import { coinbaseFeed } from '../../bench/venue-feed.ts'
+import { createFastParser } from '../../src/venues/coinbase/fast.ts'
+import { createJsonParser } from '../../src/venues/coinbase/index.ts'
+import { expectSameAsJsonPath, variantsOf } from './fast-path.ts'
 import { Books } from '../../src/book/books.ts'
 import { COINBASE_L2_PER_CONNECTION, coinbase } from '../../src/venues/coinbase/index.ts'
 import { VenueFeed } from '../../src/venues/feed.ts'
@@ -673,5 +677,66 @@ describe('coinbase: 24 h volumes', () => {
     expect(volumes.get('QV/USD')).toBe(7.5)
     expect(volumes.has('BAD/USD') || volumes.has('ALIAS/USDC')).toBe(false)
     expect(coinbase.distinctAssets).toBeUndefined()
+  })
+})
+
+describe('coinbase: fast path', () => {
+  const natives = ['SKL-USD', 'SKL-BTC', 'SKL-GBP', 'BAND-GBP', 'BAND-BTC', 'NMR-EUR', 'YFI-BTC']
+  const markets = new Map(
+    [...natives, 'DASH-BTC', 'NU-GBP', 'CRV-EUR', 'BTC-USD'].map((n) => [n, n.replace('-', '/')]),
+  )
+  const paths = () => ({
+    parser: coinbase.createParser(markets),
+    reference: createJsonParser(markets),
+    fast: createFastParser(markets),
+  })
+  const envelope = (b: { channel: string; timestamp: string; events: unknown[] }, seq: number) =>
+    JSON.stringify({
+      channel: b.channel,
+      client_id: '',
+      timestamp: b.timestamp,
+      sequence_num: seq,
+      events: b.events,
+    })
+
+  test('every captured frame, as recorded and re-encoded as Advanced Trade, reads the same on both paths', async () => {
+    const lines = await readLines(`${FIX}/COINBASE_ws_28_0.frames.jsonl`)
+    const frames = encodeExchangeCapture(lines).map(envelope)
+    expect(frames.length).toBeGreaterThan(300)
+    const { parser, reference, fast } = paths()
+    // Every re-encoded l2_data and heartbeats frame is read by the scanner.
+    const scanned = expectSameAsJsonPath([...lines, ...frames], parser, reference, { fast })
+    expect(scanned).toBe(frames.length)
+  })
+
+  test('the bench stream (snapshot, updates, heartbeats) reads the same on both paths', () => {
+    const { frames } = coinbaseFeed(3000)
+    const { parser, reference, fast } = paths()
+    expectSameAsJsonPath(frames, parser, reference, { fast, minFast: frames.length })
+  })
+
+  test('malformed or unusual frames are rejected (or read) as the JSON.parse path does', () => {
+    const { frames: all } = coinbaseFeed(200)
+    const update = all.find((f) => f.includes('"update"') && f.includes('"offer"'))!
+    const beat = all.find((f) => f.includes('"heartbeats"'))!
+    const frames = [
+      ...variantsOf(update, 2),
+      ...variantsOf(beat, 3),
+      update.replace(',"client_id":""', ''),
+      update.replace('"offer"', '"ask"'),
+      update.replace('"offer"', '"sell"'),
+      update.replace('"update"', '"snapshot"'),
+      update.replace('"update"', '"delete"'),
+      update.replace('"BTC-USD"', '"ETH-USD"'),
+      update.replace(
+        '"events":[',
+        '"events":[{"type":"update","product_id":"BTC-USD","updates":[]},',
+      ),
+      update.replace(/"sequence_num":\d+/, '"sequence_num":1.5'),
+      beat.replace(/"heartbeat_counter":\d+/, '"heartbeat_counter":"12"'),
+      beat.replace(',"client_id":""', ''),
+    ]
+    const { parser, reference } = paths()
+    expectSameAsJsonPath(frames, parser, reference)
   })
 })

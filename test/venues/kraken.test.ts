@@ -1,6 +1,10 @@
 import { describe, expect, test } from 'bun:test'
+import { krakenFeed } from '../../bench/venue-feed.ts'
+import { createFastParser } from '../../src/venues/kraken/fast.ts'
+import { createJsonParser } from '../../src/venues/kraken/index.ts'
+import { expectSameAsJsonPath, variantsOf } from './fast-path.ts'
 import { Books, type BookEntry } from '../../src/book/books.ts'
-import { createBook, type OrderBook } from '../../src/book/book.ts'
+import { applyDelta, createBook, type OrderBook } from '../../src/book/book.ts'
 import { applySnapshot, applyUpdate } from '../../src/book/sync.ts'
 import { krakenChecksum } from '../../src/venues/kraken/checksum.ts'
 import { createKraken, kraken, quoteLevelNumbers } from '../../src/venues/kraken/index.ts'
@@ -708,5 +712,81 @@ describe('kraken: 24 h volumes', () => {
     expect((err as ExchangeError).message).toBe('Ticker answered EService:Unavailable')
     expect((err as ExchangeError).retryAfterMs).toBeUndefined()
     expect(Object.keys(kraken.distinctAssets ?? {})).toEqual(['LUNA', 'UST', 'REP'])
+  })
+})
+
+describe('kraken: fast path', () => {
+  const PAIRS = ['WAVES/EUR', 'XMR/USD', 'KSM/BTC', 'GRT/ETH', 'SC/EUR', 'ETH/CHF', 'OCEAN/BTC']
+  const markets = new Map([...PAIRS, 'OMG/USD', 'BTC/CHF', 'ADA/BTC', 'BTC/USD'].map((p) => [p, p]))
+  const paths = () => ({
+    parser: kraken.createParser(markets),
+    reference: createJsonParser(markets),
+    fast: createFastParser(markets),
+  })
+
+  test('every captured frame, as recorded (v1) and re-encoded as v2, reads the same on both paths', async () => {
+    const v1 = await readLines(`${FIX}/kraken/KRAKEN_ws_50_0.frames.jsonl`)
+    const v2 = reencodeV1(v1)
+    const { parser, reference, fast } = paths()
+    const books = v2.filter((f) => f.startsWith('{"channel":"book"'))
+    expect(books.length).toBeGreaterThan(4000)
+    // The scanner reads every re-encoded book frame and heartbeat; the v1 arrays go to JSON.parse.
+    const scanned = expectSameAsJsonPath([...v1, ...v2], parser, reference, { fast })
+    expect(scanned).toBe(books.length + v2.filter((f) => f === '{"channel":"heartbeat"}').length)
+  })
+
+  test('the bench stream (snapshot, updates with checksums) reads the same on both paths', () => {
+    const { frames } = krakenFeed(3000)
+    const { parser, reference, fast } = paths()
+    expectSameAsJsonPath(frames, parser, reference, { fast, minFast: frames.length })
+  })
+
+  test('the checksum, kept per level, matches an independent CRC-32 after every change', () => {
+    // The bench stream's checksums come from the sim's own CRC: every message must pass.
+    const { entry, feed } = ruleBook(kraken, 'BTC/USD')
+    const parse = kraken.createParser(markets)
+    for (const frame of krakenFeed(2000).frames) for (const ev of parse(frame, 0)) feed(ev)
+    // Random books, sides emptied and refilled, levels moving in and out of the top 10.
+    const rand = random(4)
+    const venue = new SimBook()
+    const book = entry.book
+    book.bids.length = 0
+    book.asks.length = 0
+    for (let i = 0; i < 3000; i++) {
+      const bid = rand() < 0.5
+      const px = (
+        bid ? 100 - Math.floor(rand() * 15) / 10 : 100.1 + Math.floor(rand() * 15) / 10
+      ).toFixed(rand() < 0.5 ? 1 : 3)
+      const qty =
+        rand() < 0.3 ? '0.00000000' : (rand() < 0.5 ? rand() / 1000 : rand() * 10).toFixed(8)
+      const level = toLevel(px, qty)
+      for (const p of [...(bid ? venue.bids : venue.asks).keys()]) {
+        if (Number(p) === level.px) (bid ? venue.bids : venue.asks).delete(p)
+      }
+      ;(bid ? venue.bids : venue.asks).set(px, qty)
+      if (level.qty === 0) (bid ? venue.bids : venue.asks).delete(px)
+      applyDelta(book, bid ? [level] : [], bid ? [] : [level])
+      expect(krakenChecksum(book)).toBe(checksumOf(venue))
+    }
+  })
+
+  test('malformed or unusual frames are rejected (or read) as the JSON.parse path does', () => {
+    const [snapshot, update] = krakenFeed(3).frames
+    const twoLevels = update!.replace('"bids":[', '"bids":[{"price":1.5,"qty":0.0},')
+    const frames = [
+      ...variantsOf(snapshot!, 13),
+      ...variantsOf(update!),
+      ...variantsOf(twoLevels, 3),
+      update!.replace(/"checksum":\d+/, '"checksum":4294967296'),
+      update!.replace(/"checksum":\d+/, '"checksum":4294967295'),
+      update!.replace(/"timestamp":"[^"]+"/, '"timestamp":"2023-02-30T10:00:00.5Z"'),
+      update!.replace(/"timestamp":"[^"]+"/, '"timestamp":"2023-10-06T24:00:00.000Z"'),
+      update!.replace(/"timestamp":"[^"]+"/, '"timestamp":"yesterday"'),
+      update!.replace('"update"', '"snapshot"'),
+      update!.replace('"BTC/USD"', '"BTC/EUR"'),
+      '{"channel":"heartbeat"}',
+    ]
+    const { parser, reference } = paths()
+    expectSameAsJsonPath(frames, parser, reference)
   })
 })

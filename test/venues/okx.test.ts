@@ -7,6 +7,15 @@
  * contract.test.ts; the snapshot forms of defect 3 in test/book/sync.test.ts.
  */
 import { describe, expect, test } from 'bun:test'
+import { okxFeed } from '../../bench/venue-feed.ts'
+import { createFastParser } from '../../src/venues/okx/fast.ts'
+import { createJsonParser } from '../../src/venues/okx/index.ts'
+import { expectSameAsJsonPath, variantsOf } from './fast-path.ts'
+import { prng as random } from '../../bench/stream.ts'
+import { applyDelta, createBook } from '../../src/book/book.ts'
+import type { Level } from '../../src/types.ts'
+import { okxChecksum } from '../../src/venues/okx/checksum.ts'
+import { toLevel } from '../../src/venues/venue.ts'
 import { okx, OKX_BOOK_DEPTH } from '../../src/venues/okx/index.ts'
 import { okxChecksumOf, SimOkx, type SimOkxOptions } from '../../src/venues/okx/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
@@ -569,5 +578,77 @@ describe('okx: 24 h volumes', () => {
     const volumes = await okx.fetchVolumes!('http://okx.test', { fetch: fake, signal })
     expect([...volumes]).toEqual([[BTC, Number(last.get('BTC-USDT')!.volCcy24h)]])
     expect(volumes.get(BTC)).toBeGreaterThan(5e8)
+  })
+})
+
+describe('okx: fast path', () => {
+  const markets = new Map([
+    ['BTC-USDT', 'BTC/USDT'],
+    ['ETH-USDT', 'ETH/USDT'],
+  ])
+  const paths = () => ({
+    parser: okx.createParser(markets),
+    reference: createJsonParser(markets),
+    fast: createFastParser(markets),
+  })
+
+  test('every captured frame, as recorded (2022) and with seqIds added (today), reads the same on both paths', async () => {
+    const lines = await readLines(`${FIX}/okx/OKX_ws_1_0.frames.jsonl`)
+    // Today's form: the same pushes chained by prevSeqId/seqId (appended after `checksum`).
+    let seqId = 1000
+    const today = lines
+      .map((l) => JSON.parse(l) as { arg?: { channel?: string }; data?: Record<string, unknown>[] })
+      .filter((m) => m.arg?.channel === 'books' && m.data !== undefined)
+      .map((m) => {
+        const data = m.data!.map((d) => ({ ...d, prevSeqId: seqId, seqId: (seqId += 3) }))
+        return JSON.stringify({ ...m, data })
+      })
+    expect(today.length).toBeGreaterThan(100)
+    const { parser, reference, fast } = paths()
+    // The scanner reads every BTC-USDT push of today's form (the 2022 ones, without seqId, and
+    // the derivatives nobody subscribed are left to JSON.parse).
+    const scanned = expectSameAsJsonPath([...lines, ...today, 'pong'], parser, reference, { fast })
+    expect(scanned).toBe(today.filter((f) => f.includes('"instId":"BTC-USDT"')).length + 1)
+  })
+
+  test('the bench stream (with and without checksums) reads the same on both paths', () => {
+    const frames = [...okxFeed(2000).frames, ...okxFeed(1000, { checksums: true }).frames]
+    const { parser, reference, fast } = paths()
+    expectSameAsJsonPath(frames, parser, reference, { fast, minFast: frames.length })
+  })
+
+  test('the checksum, kept per level, matches an independent CRC-32 after every change', () => {
+    const rand = random(6)
+    const book = createBook()
+    for (let i = 0; i < 4000; i++) {
+      const bid = rand() < 0.5
+      const px = (
+        bid ? 100 - Math.floor(rand() * 40) / 10 : 100.1 + Math.floor(rand() * 40) / 10
+      ).toFixed(1)
+      const qty = rand() < 0.3 ? '0' : (rand() * 10).toFixed(Math.floor(rand() * 8))
+      applyDelta(book, bid ? [toLevel(px, qty)] : [], bid ? [] : [toLevel(px, qty)])
+      const top = (side: readonly Level[]): Row[] =>
+        side.slice(0, 25).map((l) => [l.pxText, l.qtyText])
+      expect(okxChecksum(book)).toBe(okxChecksumOf(top(book.bids), top(book.asks)))
+    }
+  })
+
+  test('malformed or unusual frames are rejected (or read) as the JSON.parse path does', () => {
+    const [update] = okxFeed(3).frames
+    const frames = [
+      ...variantsOf(update!, 3),
+      update!.replace('"update"', '"snapshot"').replace(/"prevSeqId":\d+/, '"prevSeqId":-1'),
+      update!.replace(/"checksum":0/, '"checksum":-855196043'),
+      update!.replace(/"checksum":0/, '"checksum":-0'),
+      update!.replace(/"ts":"\d+"/, '"ts":"0"'),
+      update!.replace(/"seqId":\d+/, '"seqId":-5'),
+      update!.replace('"update"', '"partial"'),
+      update!.replace('"books"', '"books5"'),
+      update!.replace('"BTC-USDT"', '"SOL-USDT"'),
+      update!.replace('"data":[', `"data":[${update!.slice(update!.indexOf('"data":[') + 8, -2)},`),
+      '{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"},"connId":"a4d3ae55"}',
+    ]
+    const { parser, reference } = paths()
+    expectSameAsJsonPath(frames, parser, reference)
   })
 })

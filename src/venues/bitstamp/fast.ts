@@ -76,6 +76,8 @@ export function createFastParser(
     if (bids === undefined) return undefined
     const asks = c.rows(c.at + ASKS)
     if (asks === undefined) return undefined
-    return [{ type: 'delta', pair: diffPair!, seq, bids, asks, exchangeTsMs: Math.floor(seq / 1000) }]
+    return [
+      { type: 'delta', pair: diffPair!, seq, bids, asks, exchangeTsMs: Math.floor(seq / 1000) },
+    ]
   }
 }

@@ -19,9 +19,11 @@
  */
 import { joinPair, SymbolError } from '../../symbols.ts'
 import { SimBybit } from './sim.ts'
-import type { Level, Pair } from '../../types.ts'
+import type { Pair } from '../../types.ts'
 import { ExchangeError, getJson, isDecimalText, parseJson, ParseError, toLevels } from '../venue.ts'
-import type { Venue, VenueEvent } from '../venue.ts'
+import type { FrameParser, Venue, VenueEvent } from '../venue.ts'
+import { createFastParser, crossSeqOf, topEvent } from './fast.ts'
+import type { ParserState, TopState, Topics } from './fast.ts'
 
 /** The subscribed depth: 50 levels a side, pushed every 20 ms. */
 export const BYBIT_DEPTH = 50
@@ -68,13 +70,6 @@ interface InstrumentsBody {
 const topicOf = (native: string): string => TOPIC_PREFIX + native
 /** A market's topics: its book, then its level-1 top (the order a refusal names them in). */
 const topicsOf = (native: string): string[] => [topicOf(native), TOP_PREFIX + native]
-
-/** A market's level-1 book as this connection last received it. */
-interface TopState {
-  u: number
-  bid: Level | undefined
-  ask: Level | undefined
-}
 
 /**
  * One `op` frame for these topics. `req_id` comes back in the answer: it names the book's topic
@@ -223,25 +218,36 @@ export const bybit: Venue = {
   },
 
   createParser(markets) {
-    const tops = new Map<Pair, TopState>()
-    /** Books whose last depth-50 push carried a cross sequence: only theirs can be compared. */
-    const crossed = new Set<Pair>()
-    return (raw): VenueEvent[] => {
-      const msg = parseJson(raw) as BookFrame | OpFrame | null
-      if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
-        throw new ParseError('bad-message', 'frame is not an object')
-      }
-      const topic = (msg as BookFrame).topic
-      if (typeof topic !== 'string') return parseOp(msg as OpFrame, markets)
-      if (topic.startsWith(TOP_PREFIX)) return parseTop(msg as BookFrame, markets, tops, crossed)
-      return parseTopic(msg as BookFrame, markets, crossed)
-    }
+    const state: ParserState = { tops: new Map(), crossed: new Set() }
+    const fast = createFastParser(markets, state, BYBIT_TOPICS)
+    const slow = createJsonParser(markets, state)
+    return (raw, now) => fast(raw) ?? slow(raw, now)
   },
 }
 
-/** A `seq` usable as a cross sequence, or undefined. */
-const crossSeqOf = (seq: unknown): number | undefined =>
-  typeof seq === 'number' && Number.isSafeInteger(seq) && seq > 0 ? seq : undefined
+/** The topic prefixes the parsers read: the subscribed depth's, then the level-1 book's. */
+export const BYBIT_TOPICS: Topics = { book: TOPIC_PREFIX, top: TOP_PREFIX }
+
+/**
+ * The `JSON.parse` path: every frame the scanner (fast.ts) leaves, and the reference it is tested
+ * against (test/venues/bybit.test.ts, "fast path"). `state` is shared with the fast path.
+ */
+export function createJsonParser(
+  markets: ReadonlyMap<string, Pair>,
+  state: ParserState = { tops: new Map(), crossed: new Set() },
+): FrameParser {
+  const { tops, crossed } = state
+  return (raw): VenueEvent[] => {
+    const msg = parseJson(raw) as BookFrame | OpFrame | null
+    if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
+      throw new ParseError('bad-message', 'frame is not an object')
+    }
+    const topic = (msg as BookFrame).topic
+    if (typeof topic !== 'string') return parseOp(msg as OpFrame, markets)
+    if (topic.startsWith(TOP_PREFIX)) return parseTop(msg as BookFrame, markets, tops, crossed)
+    return parseTopic(msg as BookFrame, markets, crossed)
+  }
+}
 
 function parseTopic(
   msg: BookFrame,
@@ -296,7 +302,7 @@ function parseTop(
   msg: BookFrame,
   markets: ReadonlyMap<string, Pair>,
   tops: Map<Pair, TopState>,
-  crossed: ReadonlySet<Pair>,
+  crossed: Set<Pair>,
 ): VenueEvent[] {
   const topic = msg.topic
   const native = topic.slice(TOP_PREFIX.length)
@@ -314,38 +320,13 @@ function parseTop(
     tops.delete(pair)
     return [{ type: 'unknown', what: `${topic} without a valid update id u` }]
   }
-  let state = tops.get(pair)
-  if (msg.type === 'snapshot') {
-    state = { u, bid: undefined, ask: undefined }
-    tops.set(pair, state)
-  } else if (msg.type !== 'delta' || state === undefined || u !== state.u + 1) {
+  const state = tops.get(pair)
+  const snapshot = msg.type === 'snapshot'
+  if (!snapshot && (msg.type !== 'delta' || state === undefined || u !== state.u + 1)) {
     tops.delete(pair)
     return [{ type: 'unknown', what: `${topic}: ${String(msg.type)} ${u} out of sequence` }]
   }
-  state.u = u
-  state.bid = applyTopSide(state.bid, bids, (a, b) => a > b)
-  state.ask = applyTopSide(state.ask, asks, (a, b) => a < b)
-  const seq = crossSeqOf(data.seq)
-  if (seq === undefined || !crossed.has(pair)) return [{ type: 'info' }]
-  return [{ type: 'top', pair, seq, bid: state.bid, ask: state.ask }]
-}
-
-/** One side of a level-1 book after these rows (quantity 0 deletes): its best level. */
-function applyTopSide(
-  best: Level | undefined,
-  rows: readonly Level[],
-  better: (a: number, b: number) => boolean,
-): Level | undefined {
-  if (rows.length === 0) return best
-  const side = new Map<number, Level>()
-  if (best !== undefined) side.set(best.px, best)
-  for (const l of rows) {
-    if (l.qty === 0) side.delete(l.px)
-    else side.set(l.px, l)
-  }
-  let out: Level | undefined
-  for (const l of side.values()) if (out === undefined || better(l.px, out.px)) out = l
-  return out
+  return [topEvent({ tops, crossed }, pair, snapshot, u, bids, asks, data.seq)]
 }
 
 function parseOp(msg: OpFrame, markets: ReadonlyMap<string, Pair>): VenueEvent[] {

@@ -113,7 +113,8 @@ function readUpdates(c: Cursor, i: number, bids: Level[], asks: Level[]): boolea
     const qtyEnd = c.at
     if (!(price > 0) || qty !== qty) return false
     const level = { px: price, qty, pxText: t.slice(px, pxEnd), qtyText: t.slice(qtyAt, qtyEnd) }
-    if (side === 98) bids.push(level) // b
+    if (side === 98)
+      bids.push(level) // b
     else asks.push(level)
     // "} then ',' and the next update, or ']' and the event's '}'.
     if (t.charCodeAt(qtyEnd + 2) === 93) {

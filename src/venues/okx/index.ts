@@ -22,7 +22,8 @@ import { okxChecksum } from './checksum.ts'
 import { SimOkx } from './sim.ts'
 import type { Pair } from '../../types.ts'
 import { ExchangeError, getJson, isDecimalText, parseJson, ParseError, toLevels } from '../venue.ts'
-import type { DeltaEvent, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
+import type { DeltaEvent, FrameParser, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
+import { createFastParser } from './fast.ts'
 
 /**
  * Levels in the `books` channel and in the REST snapshot (the REST maximum, `sz` 400). A
@@ -254,51 +255,61 @@ export const okx: Venue = {
   },
 
   createParser(markets) {
-    return (raw): VenueEvent[] => {
-      if (raw === 'pong') return [{ type: 'info' }]
-      const msg = parseJson(raw) as OkxFrame
-      if (msg === null || typeof msg !== 'object') {
-        throw new ParseError('bad-message', 'frame is not an object')
-      }
-      const arg = msg.arg
-      if (msg.event !== undefined) {
-        switch (msg.event) {
-          case 'subscribe': {
-            const books = arg?.channel === 'books' && typeof arg.instId === 'string'
-            const pair = books ? markets.get(arg.instId as string) : undefined
-            return [pair === undefined ? { type: 'info' } : { type: 'subscribed', pairs: [pair] }]
-          }
-          case 'unsubscribe':
-            return [{ type: 'info' }]
-          case 'error': {
-            const pair = typeof arg?.instId === 'string' ? markets.get(arg.instId) : undefined
-            const message = `${String(msg.code)} ${String(msg.msg ?? '')}`
-            return [{ type: 'venue-error', message, pair }]
-          }
-          case 'notice':
-            if (msg.code === SERVICE_UPGRADE_CODE) {
-              return [{ type: 'reconnect', reason: `notice ${SERVICE_UPGRADE_CODE}` }]
-            }
-            return [{ type: 'unknown', what: `notice ${String(msg.code)}` }]
-          default:
-            return [{ type: 'unknown', what: `event ${String(msg.event)}` }]
-        }
-      }
-      if (arg === undefined || arg === null || typeof arg !== 'object') {
-        return [{ type: 'unknown', what: 'frame without arg or event' }]
-      }
-      if (arg.channel !== 'books') return [{ type: 'unknown', what: `${String(arg.channel)} push` }]
-      const instId = arg.instId as string
-      const pair = markets.get(instId)
-      if (pair === undefined) return [{ type: 'unknown', what: `books for ${String(instId)}` }]
-      const data = msg.data
-      if (!Array.isArray(data)) {
-        throw new ParseError('bad-message', `books push for ${pair} has no data`, pair)
-      }
-      const out: VenueEvent[] = new Array(data.length)
-      for (let i = 0; i < data.length; i++)
-        out[i] = toBookEvent(msg.action, data[i] as BookData, pair)
-      return out
-    }
+    const fast = createFastParser(markets)
+    const slow = createJsonParser(markets)
+    return (raw, now) => fast(raw) ?? slow(raw, now)
   },
+}
+
+/**
+ * The `JSON.parse` path: every frame the scanner (fast.ts) leaves, and the reference it is tested
+ * against (test/venues/okx.test.ts, "fast path").
+ */
+export function createJsonParser(markets: ReadonlyMap<string, Pair>): FrameParser {
+  return (raw): VenueEvent[] => {
+    if (raw === 'pong') return [{ type: 'info' }]
+    const msg = parseJson(raw) as OkxFrame
+    if (msg === null || typeof msg !== 'object') {
+      throw new ParseError('bad-message', 'frame is not an object')
+    }
+    const arg = msg.arg
+    if (msg.event !== undefined) {
+      switch (msg.event) {
+        case 'subscribe': {
+          const books = arg?.channel === 'books' && typeof arg.instId === 'string'
+          const pair = books ? markets.get(arg.instId as string) : undefined
+          return [pair === undefined ? { type: 'info' } : { type: 'subscribed', pairs: [pair] }]
+        }
+        case 'unsubscribe':
+          return [{ type: 'info' }]
+        case 'error': {
+          const pair = typeof arg?.instId === 'string' ? markets.get(arg.instId) : undefined
+          const message = `${String(msg.code)} ${String(msg.msg ?? '')}`
+          return [{ type: 'venue-error', message, pair }]
+        }
+        case 'notice':
+          if (msg.code === SERVICE_UPGRADE_CODE) {
+            return [{ type: 'reconnect', reason: `notice ${SERVICE_UPGRADE_CODE}` }]
+          }
+          return [{ type: 'unknown', what: `notice ${String(msg.code)}` }]
+        default:
+          return [{ type: 'unknown', what: `event ${String(msg.event)}` }]
+      }
+    }
+    if (arg === undefined || arg === null || typeof arg !== 'object') {
+      return [{ type: 'unknown', what: 'frame without arg or event' }]
+    }
+    if (arg.channel !== 'books') return [{ type: 'unknown', what: `${String(arg.channel)} push` }]
+    const instId = arg.instId as string
+    const pair = markets.get(instId)
+    if (pair === undefined) return [{ type: 'unknown', what: `books for ${String(instId)}` }]
+    const data = msg.data
+    if (!Array.isArray(data)) {
+      throw new ParseError('bad-message', `books push for ${pair} has no data`, pair)
+    }
+    const out: VenueEvent[] = new Array(data.length)
+    for (let i = 0; i < data.length; i++)
+      out[i] = toBookEvent(msg.action, data[i] as BookData, pair)
+    return out
+  }
 }
