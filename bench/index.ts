@@ -6,6 +6,9 @@
  * Bot API. Each consumer runs in its own process.
  *   MESSAGES=200000 bun run bench
  */
+import { formatTable, type FloorRow } from './parse-floor.ts'
+import { universeTable, type UniverseResult } from './universe.ts'
+
 const MESSAGES = Number(process.env.MESSAGES ?? 200_000)
 const dir = import.meta.dir
 
@@ -156,6 +159,12 @@ const alerts = await runJson<{ openings: number; p50Ms: number; maxMs: number }>
   `${dir}/alert-latency.ts`,
   '30',
 ])
+// Every venue's parser and book rules against a bare JSON.parse of the same frames, in one
+// process (about a minute; bench/parse-floor.ts).
+const floors = await runJson<FloorRow[]>([`${dir}/parse-floor.ts`, '--json'], 600_000)
+// Every venue's real listing size over the simulated venues, the bot in its own process (about
+// 2-3 minutes; knobs in bench/universe.ts).
+const universe = await runJson<UniverseResult>([`${dir}/universe.ts`, '--json'], 600_000)
 
 const { parse, ours, ccxt } = results as Record<'parse' | 'ours' | 'ccxt', Result>
 console.log('\nconsumer            msgs/s   p50 µs   p99 µs  peak RSS MB')
@@ -209,3 +218,16 @@ console.log(
   `${mark(alerts.maxMs <= 100)} frame leaving the venue to sendMessage at the Bot API, whole bot: worst ${alerts.maxMs.toFixed(1)} ms ` +
     `over ${alerts.openings} openings (target worst <= 100 ms)`,
 )
+console.log(
+  `\nuniverse: ${universe.venues.length} venues at their real listing sizes, ${universe.booksTotal.toLocaleString()} books, the bot in its own process`,
+)
+for (const line of universeTable(universe)) console.log(line)
+console.log(
+  "\nevery venue's parser and book rules against a bare JSON.parse of the same frames (bench/parse-floor.ts)",
+)
+console.log(formatTable(floors))
+for (const r of floors) {
+  console.log(
+    `${mark(r.ratio >= 1)} ${r.venue}: ${r.ratio.toFixed(2)}x the JSON.parse floor (target >= 1.0x, moonshot 1.5x)`,
+  )
+}

@@ -11,8 +11,11 @@
  * Each probe adds two clock reads per call.
  *   bun bench/universe-app.ts          (environment: the app's, SYMBOLS=auto and the sim endpoints)
  * Prints `READY <port>`; then reads commands on stdin: `MEASURE` starts the steady-state window
- * (probes reset), `REPORT` prints `REPORT <json>`. Exits when stdin closes (the parent is gone).
+ * (probes reset), `REPORT` prints `REPORT <json>`, `RETAINED` prints `RETAINED <json>` (what the
+ * books' level texts keep alive of their frames; last, as it replaces those strings). Exits when
+ * stdin closes (the parent is gone) or on SIGTERM.
  */
+import { heapStats } from 'bun:jsc'
 import { Detector } from '../src/detector/detector.ts'
 import { startApp } from '../src/main.ts'
 import { VENUES } from '../src/venues/index.ts'
@@ -61,11 +64,17 @@ class NsHistogram {
 
 const detectorNs = new NsHistogram()
 const frameToOpenedNs = new NsHistogram()
+/** The first opening of each frame only: frame to event, and its two parts. */
+const firstNs = new NsHistogram()
+const firstSyncNs = new NsHistogram()
+const firstDetectNs = new NsHistogram()
 
 // Detector cost: the same call the app's `onEvaluated` times, timed here with the ns clock.
+let updateT0 = 0
 const onBookUpdate = Detector.prototype.onBookUpdate
 Detector.prototype.onBookUpdate = function (this: Detector, entry, nowMs) {
   const t0 = Bun.nanoseconds()
+  updateT0 = t0
   onBookUpdate.call(this, entry, nowMs)
   detectorNs.add(Bun.nanoseconds() - t0)
 }
@@ -73,6 +82,9 @@ Detector.prototype.onBookUpdate = function (this: Detector, entry, nowMs) {
 // Frame to event: the parse of each frame is stamped; a book update applied from that frame runs
 // the detector synchronously, before any microtask, so the stamp is cleared in one.
 let frameT0 = 0
+/** Counts frames; the frame whose first opening was last timed. */
+let frameNo = 0
+let timedFrameNo = -1
 let clearing = false
 const clearFrame = () => {
   frameT0 = 0
@@ -84,6 +96,7 @@ for (const venue of VENUES) {
     const parse = createParser(markets)
     return (raw, now) => {
       frameT0 = Bun.nanoseconds()
+      frameNo++
       if (!clearing) {
         clearing = true
         queueMicrotask(clearFrame)
@@ -106,7 +119,14 @@ Detector.prototype.subscribe = function (this: Detector, listener) {
       openings++
       if (frameT0 === 0) return
       openingsFromFrames++
-      frameToOpenedNs.add(Bun.nanoseconds() - frameT0)
+      const now = Bun.nanoseconds()
+      frameToOpenedNs.add(now - frameT0)
+      if (timedFrameNo !== frameNo) {
+        timedFrameNo = frameNo
+        firstNs.add(now - frameT0)
+        firstSyncNs.add(updateT0 - frameT0)
+        firstDetectNs.add(now - updateT0)
+      }
     })
   }
   return subscribe.call(this, listener)
@@ -129,7 +149,10 @@ RestBudget.prototype.tryTake = function (this: RestBudget, weight: number) {
 
 /** The most weight and requests spent in any `windowMs`, per venue. */
 function peaks(windowMs: number) {
-  const out: Record<string, { requests: number; weight: number; peakWeight: number; peakRequests: number }> = {}
+  const out: Record<
+    string,
+    { requests: number; weight: number; peakWeight: number; peakRequests: number }
+  > = {}
   for (const [venue, list] of spends) {
     let from = 0
     let weight = 0
@@ -148,8 +171,40 @@ function peaks(windowMs: number) {
   return out
 }
 
+/**
+ * How much of the heap the books' level texts keep alive beyond themselves. A level's `pxText`
+ * and `qtyText` are cut from the frame with `slice`, and JSC's substrings keep their whole base
+ * string: every level holds on to the frame it came in. Measured at the end of a run (it changes
+ * the books' strings, not their values): a full collection, the heap; every text replaced by a
+ * flat copy, a full collection, the heap again.
+ */
+function retainedByLevelTexts() {
+  const heap = () => {
+    Bun.gc(true)
+    return { heapMb: heapStats().heapSize / 2 ** 20, rssMb: process.memoryUsage.rss() / 2 ** 20 }
+  }
+  const before = heap()
+  let levels = 0
+  const flat = (text: string) => JSON.parse(JSON.stringify(text)) as string
+  for (const v of VENUES) {
+    for (const e of app.books.ofVenue(v.id)) {
+      for (const side of [e.book.bids, e.book.asks]) {
+        for (let i = 0; i < side.length; i++) {
+          const l = side[i]!
+          side[i] = { px: l.px, qty: l.qty, pxText: flat(l.pxText), qtyText: flat(l.qtyText) }
+          levels++
+        }
+      }
+    }
+  }
+  const after = heap()
+  return { levels, before, after }
+}
+
 const app = await startApp(process.env)
 console.log(`READY ${app.port}`)
+// The benchmark ends the bot with SIGTERM; exiting normally lets `bun --cpu-prof` write its profile.
+process.on('SIGTERM', () => process.exit(0))
 
 let measureFromNs = 0
 const decoder = new TextDecoder()
@@ -160,8 +215,7 @@ for await (const chunk of Bun.stdin.stream()) {
     const command = buf.slice(0, i).trim()
     buf = buf.slice(i + 1)
     if (command === 'MEASURE') {
-      detectorNs.reset()
-      frameToOpenedNs.reset()
+      for (const h of [detectorNs, frameToOpenedNs, firstNs, firstSyncNs, firstDetectNs]) h.reset()
       openings = 0
       openingsFromFrames = 0
       measureFromNs = Bun.nanoseconds()
@@ -183,11 +237,39 @@ for await (const chunk of Bun.stdin.stream()) {
           p50Us: frameToOpenedNs.quantileUs(0.5),
           p99Us: frameToOpenedNs.quantileUs(0.99),
           maxUs: frameToOpenedNs.maxUs(),
+          /** Each frame's first opening: frame to event, frame to the detector, detector to event. */
+          first: {
+            frames: firstNs.count,
+            p50Us: firstNs.quantileUs(0.5),
+            p99Us: firstNs.quantileUs(0.99),
+            syncP50Us: firstSyncNs.quantileUs(0.5),
+            syncP99Us: firstSyncNs.quantileUs(0.99),
+            detectP50Us: firstDetectNs.quantileUs(0.5),
+            detectP99Us: firstDetectNs.quantileUs(0.99),
+          },
         },
         rest: peaks(60_000),
         routes: app.detector.routeCount,
+        memory: (() => {
+          const m = process.memoryUsage()
+          const h = heapStats()
+          const mb = (n: number) => Math.round(n / 2 ** 20)
+          const top = Object.entries(h.objectTypeCounts)
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 6)
+          return {
+            rssMb: mb(m.rss),
+            heapMb: mb(h.heapSize),
+            heapCapacityMb: mb(h.heapCapacity),
+            externalMb: mb(m.external),
+            objects: h.objectCount,
+            top,
+          }
+        })(),
       }
       console.log(`REPORT ${JSON.stringify(report)}`)
+    } else if (command === 'RETAINED') {
+      console.log(`RETAINED ${JSON.stringify(retainedByLevelTexts())}`)
     }
   }
 }

@@ -13,10 +13,13 @@
  * Knobs: UNIVERSE_RATE (updates/s across venues, 20000), UNIVERSE_STEADY_S (60),
  * UNIVERSE_LIVE_TIMEOUT_S (150), UNIVERSE_MARKETS (`binance=1450,okx=700`: listing sizes),
  * UNIVERSE_SEED (7), UNIVERSE_PLAIN=1 (run `bun src/main.ts` itself, without the probes of
- * bench/universe-app.ts: CPU and memory only).
+ * bench/universe-app.ts: CPU and memory only), UNIVERSE_PROFILE=<dir> (the bot under
+ * `bun --cpu-prof`), UNIVERSE_BUN_FLAGS (runtime flags for the bot, e.g. `--smol`), UNIVERSE_DB (the bot's DATABASE_URL; default a file in a temporary directory,
+ * removed at the end).
  */
 import type { Subprocess } from 'bun'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { selectUniverse, type Listing } from '../src/universe/universe.ts'
 import type { Pair, VenueId } from '../src/types.ts'
 import { VENUES } from '../src/venues/index.ts'
@@ -71,6 +74,8 @@ export interface VenueResult {
     /** In any 60 s (the probes of bench/universe-app.ts; null without them). */
     peakWeightPerMin: number | null
     peakRequestsPerMin: number | null
+    /** REST requests arriving at the sim in any one of the venue's windows (its own clock). */
+    peakArrivals: number
   }
   /** 429 / 418 as the bot's budget saw them, and as the sim counted them. */
   throttled: { bot: number; sim: number }
@@ -85,6 +90,11 @@ export interface UniverseResult {
   rateTarget: number
   achievedRate: number
   simCpuPct: number
+  /** How late a 50 ms timer fired in the sims' process, p99 and worst (ms). */
+  simLagP99Ms: number
+  simLagMaxMs: number
+  /** The sims' process, peak RSS over the steady state (MB). */
+  simRssMb: number
   appFramesPerSec: number
   steadySeconds: number
   /** Seconds from the bot's spawn to every book live (null: not within the timeout). */
@@ -93,7 +103,11 @@ export interface UniverseResult {
   booksExpected: number
   booksLive: number
   cpuPct: number
+  /** VmHWM: the most the bot's RSS ever was. */
   peakRssMb: number
+  /** The highest RSS sampled each second before every book was live, and in the steady state. */
+  rssStartupMb: number
+  rssSteadyMb: number
   rssEndMb: number
   detector: {
     books: number
@@ -111,8 +125,36 @@ export interface UniverseResult {
     p50Us: number | null
     p99Us: number | null
     maxUs: number | null
+    /** Each frame's first opening; `sync`: frame to the detector, `detect`: detector to event. */
+    first: {
+      frames: number
+      p50Us: number | null
+      p99Us: number | null
+      syncP50Us: number | null
+      syncP99Us: number | null
+      detectP50Us: number | null
+      detectP99Us: number | null
+    }
   } | null
   venues: VenueResult[]
+  /** The bot's memory at the end of the window, as it sees it (null with UNIVERSE_PLAIN). */
+  botMemory: {
+    rssMb: number
+    heapMb: number
+    heapCapacityMb: number
+    externalMb: number
+    objects: number
+    top: [string, number][]
+  } | null
+  /**
+   * The bot's heap after a full collection, before and after every book level's texts (sliced
+   * from their frames, so keeping them alive) were replaced by flat copies (null with UNIVERSE_PLAIN).
+   */
+  retained: {
+    levels: number
+    before: { heapMb: number; rssMb: number }
+    after: { heapMb: number; rssMb: number }
+  } | null
   plain: boolean
 }
 
@@ -180,9 +222,10 @@ function simRefusals(sim: SimVenue): Record<string, number> {
 function countStatuses(sim: SimVenue): Record<string, number> {
   const counts: Record<string, number> = {}
   const o = sim as unknown as Record<string, (...args: unknown[]) => unknown>
-  const tally = (res: unknown) => {
+  const tally = (what: string) => (res: unknown) => {
     if (res instanceof Response && res.status >= 300) {
-      counts[res.status] = (counts[res.status] ?? 0) + 1
+      const key = `${res.status} ${what}`
+      counts[key] = (counts[key] ?? 0) + 1
     }
     return res
   }
@@ -190,11 +233,34 @@ function countStatuses(sim: SimVenue): Record<string, number> {
     const original = o[name]
     if (typeof original !== 'function') continue
     o[name] = (...args: unknown[]) => {
+      const what = name === 'rest' && args[0] instanceof URL ? args[0].pathname : 'upgrade'
       const res = original.apply(sim, args)
-      return res instanceof Promise ? res.then(tally) : tally(res)
+      return res instanceof Promise ? res.then(tally(what)) : tally(what)(res)
     }
   }
   return counts
+}
+
+/**
+ * Stops a sim keeping the book before each of its last 50 changes per market (SimRestVenueBase's
+ * history, only read by `stale` snapshot faults, which this benchmark never injects). At 4,829
+ * markets that history is a clone of the book per update and some 700 MB of live heap, and the
+ * collector's pauses (up to ~1 s) then cap the generator well under 20,000 updates/s; what the
+ * bot is sent is the same either way.
+ */
+function forgetHistory(sim: SimVenue): void {
+  const o = sim as unknown as Record<string, unknown>
+  if (typeof o.remember === 'function') o.remember = () => {}
+}
+
+/** The most of `times` (ms, ascending) within any `windowMs`. */
+function peakIn(times: readonly number[], windowMs: number): number {
+  let peak = 0
+  for (let from = 0, i = 0; i < times.length; i++) {
+    while (times[from]! <= times[i]! - windowMs) from++
+    peak = Math.max(peak, i - from + 1)
+  }
+  return peak
 }
 
 /** A line reader over a child's stdout; lines not starting with a known prefix go to `other`. */
@@ -269,7 +335,10 @@ export async function runUniverseBench(): Promise<UniverseResult> {
     seed,
   })
   const statuses = new Map<VenueId, Record<string, number>>()
-  for (const [venue, sim] of universe.sims) statuses.set(venue, countStatuses(sim))
+  for (const [venue, sim] of universe.sims) {
+    statuses.set(venue, countStatuses(sim))
+    forgetHistory(sim)
+  }
   // The universe the bot should arrive at, decided from the same listings by the same rules.
   const listings = new Map<VenueId, Listing>()
   for (const v of VENUES) {
@@ -298,12 +367,15 @@ export async function runUniverseBench(): Promise<UniverseResult> {
   })
 
   const port = freePort()
+  // A database file, as deployed (`:memory:` would put every stored opportunity in the bot's RSS).
+  const dbDir = mkdtempSync(`${tmpdir()}/arbwatch-universe-`)
+  const databaseUrl = process.env.UNIVERSE_DB ?? `file:${dbDir}/arbwatch.db`
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     SYMBOLS: 'auto',
     TRIANGLES: 'off',
-    DATABASE_URL: ':memory:',
+    DATABASE_URL: databaseUrl,
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
@@ -311,7 +383,12 @@ export async function runUniverseBench(): Promise<UniverseResult> {
   }
   const script = plain ? `${import.meta.dir}/../src/main.ts` : `${import.meta.dir}/universe-app.ts`
   const startedNs = Bun.nanoseconds()
-  const child: Subprocess<'pipe', 'pipe', 'inherit'> = Bun.spawn(['bun', script], {
+  // UNIVERSE_PROFILE=<dir>: the bot runs under `bun --cpu-prof` (the profile is written there).
+  const profile = process.env.UNIVERSE_PROFILE
+  // UNIVERSE_BUN_FLAGS: runtime flags for the bot's `bun` (`--smol`: a smaller heap, collected more often).
+  const flags = (process.env.UNIVERSE_BUN_FLAGS ?? '').split(' ').filter(Boolean)
+  const args = [...flags, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), script]
+  const child: Subprocess<'pipe', 'pipe', 'inherit'> = Bun.spawn(['bun', ...args], {
     env,
     stdin: 'pipe',
     stdout: 'pipe',
@@ -319,6 +396,7 @@ export async function runUniverseBench(): Promise<UniverseResult> {
   })
   const killChild = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    rmSync(dbDir, { recursive: true, force: true })
   }
   process.on('exit', killChild)
   const sinceStartS = () => (Bun.nanoseconds() - startedNs) / 1e9
@@ -327,8 +405,8 @@ export async function runUniverseBench(): Promise<UniverseResult> {
   const reports: string[] = []
   let reportWaiter: (() => void) | undefined
   void lines(child.stdout, (line) => {
-    if (line.startsWith('REPORT ')) {
-      reports.push(line.slice(7))
+    if (line.startsWith('REPORT ') || line.startsWith('RETAINED ')) {
+      reports.push(line.slice(line.indexOf(' ') + 1))
       reportWaiter?.()
     } else if (line.startsWith('READY ')) {
       log(`bot ready at ${sinceStartS().toFixed(1)} s`)
@@ -368,9 +446,15 @@ export async function runUniverseBench(): Promise<UniverseResult> {
   }
 
   let peakRssMb = 0
+  /** The highest RSS sampled (each second) before every book was live, and after. */
+  const phasePeakMb = { startup: 0, steady: 0 }
+  let phase: keyof typeof phasePeakMb = 'startup'
   const sample = () => {
     const s = procSample(child.pid)
-    if (s !== undefined) peakRssMb = Math.max(peakRssMb, s.rssMb, s.hwmMb)
+    if (s !== undefined) {
+      peakRssMb = Math.max(peakRssMb, s.rssMb, s.hwmMb)
+      phasePeakMb[phase] = Math.max(phasePeakMb[phase], s.rssMb)
+    }
     return s
   }
   const sampler = setInterval(sample, 1000)
@@ -394,7 +478,9 @@ export async function runUniverseBench(): Promise<UniverseResult> {
         }
         if (Date.now() - lastLog > 10_000) {
           lastLog = Date.now()
-          log(`${sinceStartS().toFixed(0)} s: ${c.live} / ${c.total} books live (${expectedBooks} expected)`)
+          log(
+            `${sinceStartS().toFixed(0)} s: ${c.live} / ${c.total} books live (${expectedBooks} expected)`,
+          )
         }
       }
       await Bun.sleep(250)
@@ -406,41 +492,70 @@ export async function runUniverseBench(): Promise<UniverseResult> {
     )
 
     // 2. The steady state.
+    phase = 'steady'
     if (!plain) command('MEASURE')
     const metricsBefore = await within(getMetrics(), 15_000, 'GET /metrics')
+    status = (await getStatus()) ?? status
     const cpu0 = sample()
     const sim0 = process.cpuUsage()
     const updates0 = universe.updates
     const messages0 = status === undefined ? 0 : counts(status).messages
     const t0 = Bun.nanoseconds()
+    // This process's event-loop lag (the sims and the driver share it): how late a 50 ms timer fires.
+    const lags: number[] = []
+    let simRssMb = 0
+    let lastTickNs = Bun.nanoseconds()
+    const lagTimer = setInterval(() => {
+      const nowNs = Bun.nanoseconds()
+      lags.push(Math.max(0, (nowNs - lastTickNs) / 1e6 - 50))
+      lastTickNs = nowNs
+      simRssMb = Math.max(simRssMb, process.memoryUsage.rss() / 2 ** 20)
+    }, 50)
     await Bun.sleep(steadyS * 1000)
+    clearInterval(lagTimer)
+    lags.sort((a, b) => a - b)
     const seconds = (Bun.nanoseconds() - t0) / 1e9
     const cpu1 = sample()
+    // Memory as the window left it (REPORT and RETAINED below allocate in the bot).
+    clearInterval(sampler)
+    const rss = { peak: peakRssMb, startup: phasePeakMb.startup, steady: phasePeakMb.steady }
     const simCpu = process.cpuUsage(sim0)
     const achievedRate = (universe.updates - updates0) / seconds
     const metricsAfter = await within(getMetrics(), 15_000, 'GET /metrics')
-    status = await within(
-      getStatus().then((s) => s ?? Promise.reject(new Error('/api/status failed'))),
-      15_000,
-      'GET /api/status',
-    )
-    let report: {
-      books: number
-      detector: { updates: number; p50Us: number | null; p99Us: number | null; maxUs: number | null }
-      frameToOpened: UniverseResult['frameToOpened']
-      rest: Record<string, { peakWeight: number; peakRequests: number }>
-      routes: number
-    } | undefined
+    const final = await within(getStatus(), 15_000, 'GET /api/status')
+    if (final === undefined) throw new Error('GET /api/status failed at the end')
+    status = final
+    let report:
+      | {
+          books: number
+          detector: {
+            updates: number
+            p50Us: number | null
+            p99Us: number | null
+            maxUs: number | null
+          }
+          frameToOpened: UniverseResult['frameToOpened']
+          rest: Record<string, { peakWeight: number; peakRequests: number }>
+          routes: number
+          memory: UniverseResult['botMemory']
+        }
+      | undefined
+    let retained: UniverseResult['retained'] = null
     if (!plain) {
       const got = new Promise<void>((resolve) => (reportWaiter = resolve))
       command('REPORT')
       await within(got, 15_000, 'the bot’s REPORT')
       report = JSON.parse(reports.at(-1)!) as typeof report
+      // Last (it replaces the books' strings): what the level texts keep alive of their frames.
+      const gotRetained = new Promise<void>((resolve) => (reportWaiter = resolve))
+      command('RETAINED')
+      await within(gotRetained, 30_000, 'the bot’s RETAINED')
+      retained = JSON.parse(reports.at(-1)!) as UniverseResult['retained']
     }
-    const end = counts(status)
+    const end = counts(final)
 
     const venues: VenueResult[] = VENUES.map((v) => {
-      const s = status![v.id]
+      const s = final[v.id]
       const sim = universe.sims.get(v.id)!
       const refusals = simRefusals(sim)
       const { throttled = 0, banned = 0, ...others } = refusals
@@ -464,6 +579,7 @@ export async function runUniverseBench(): Promise<UniverseResult> {
           windowS: v.limits.rest.windowMs / 1000,
           peakWeightPerMin: report?.rest[v.id]?.peakWeight ?? (report ? 0 : null),
           peakRequestsPerMin: report?.rest[v.id]?.peakRequests ?? (report ? 0 : null),
+          peakArrivals: peakIn(sim.server.requestTimesMs, v.limits.rest.windowMs),
         },
         throttled: { bot: s?.rest?.throttled ?? 0, sim: throttled },
         banned: { bot: s?.rest?.banned ?? 0, sim: banned },
@@ -476,6 +592,9 @@ export async function runUniverseBench(): Promise<UniverseResult> {
       rateTarget: rate,
       achievedRate,
       simCpuPct: ((simCpu.user + simCpu.system) / 1e6 / seconds) * 100,
+      simLagP99Ms: lags[Math.floor(lags.length * 0.99)] ?? 0,
+      simLagMaxMs: lags.at(-1) ?? 0,
+      simRssMb,
       appFramesPerSec: (end.messages - messages0) / seconds,
       steadySeconds: seconds,
       allLiveS,
@@ -483,7 +602,9 @@ export async function runUniverseBench(): Promise<UniverseResult> {
       booksExpected: expectedBooks,
       booksLive: end.live,
       cpuPct: cpu0 && cpu1 ? ((cpu1.cpuS - cpu0.cpuS) / seconds) * 100 : NaN,
-      peakRssMb,
+      peakRssMb: rss.peak,
+      rssStartupMb: rss.startup,
+      rssSteadyMb: rss.steady,
       rssEndMb: cpu1?.rssMb ?? NaN,
       detector: {
         books: report?.books ?? end.total,
@@ -495,6 +616,8 @@ export async function runUniverseBench(): Promise<UniverseResult> {
         histogramP99Us: p99FromHistogram,
       },
       frameToOpened: report?.frameToOpened ?? null,
+      botMemory: report?.memory ?? null,
+      retained,
       venues,
       plain,
     }
@@ -509,6 +632,7 @@ export async function runUniverseBench(): Promise<UniverseResult> {
     })
     process.off('exit', killChild)
     universe.stop()
+    rmSync(dbDir, { recursive: true, force: true })
     if (warnings > 10) log(`${warnings} warning lines from the bot in all`)
   }
 }
@@ -522,12 +646,13 @@ const int = (n: number) => Math.round(n).toLocaleString('en-US')
 export function universeTable(r: UniverseResult): string[] {
   const out: string[] = []
   out.push(
-    'venue     listed  books  live  conns (min, per conn)  reconn  REST req  peak weight (limit / window)  peak/min  req/min  429 bot/sim  418 bot/sim  other refusals',
+    'venue     listed  books  live  conns (min, per conn)  reconn  REST req  peak weight (limit / window)  peak/min  req/min  429 bot/sim  418 bot/sim  sim side: refusals, arrivals',
   )
   for (const v of r.venues) {
     const refusals = [
       ...Object.entries(v.refusals).map(([k, n]) => `${k} ${n}`),
       ...Object.entries(v.httpErrors).map(([k, n]) => `HTTP ${k} x${n}`),
+      `${v.rest.peakArrivals} requests arrived in one ${v.rest.windowS} s window`,
     ]
     out.push(
       [
@@ -543,17 +668,17 @@ export function universeTable(r: UniverseResult): string[] {
         (v.rest.peakRequestsPerMin === null ? 'n/a' : int(v.rest.peakRequestsPerMin)).padStart(8),
         `${v.throttled.bot}/${v.throttled.sim}`.padStart(12),
         `${v.banned.bot}/${v.banned.sim}`.padStart(12),
-        ` ${refusals.join(', ') || '-'}`,
+        ` ${refusals.join(', ')}`,
       ].join(' '),
     )
   }
-  const throttled = r.venues.reduce((n, v) => n + v.throttled.bot + v.throttled.sim, 0)
-  const banned = r.venues.reduce((n, v) => n + v.banned.bot + v.banned.sim, 0)
-  const refusals = r.venues.reduce(
-    (n, v) =>
-      n +
-      Object.values(v.refusals).reduce((a, b) => a + b, 0) +
-      Object.values(v.httpErrors).reduce((a, b) => a + b, 0),
+  // The bot's budget and the sim see the same answers: per venue, the larger of the two counts.
+  const throttled = r.venues.reduce((n, v) => n + Math.max(v.throttled.bot, v.throttled.sim), 0)
+  const banned = r.venues.reduce((n, v) => n + Math.max(v.banned.bot, v.banned.sim), 0)
+  const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0)
+  const httpRefusals = r.venues.reduce((n, v) => n + sum(v.httpErrors), 0)
+  const simCounted = r.venues.reduce(
+    (n, v) => n + v.throttled.sim + v.banned.sim + sum(v.refusals),
     0,
   )
   const overWeight = r.venues.filter((v) => v.rest.peakWeight > v.rest.limit)
@@ -563,17 +688,20 @@ export function universeTable(r: UniverseResult): string[] {
   const t = r.frameToOpened
   out.push('')
   out.push(
-    `${mark(r.achievedRate >= TARGETS.ratePerSecond)} sim rate ${int(r.achievedRate)} updates/s across venues (asked ${int(r.rateTarget)}, target >= ${int(TARGETS.ratePerSecond)}); ` +
-      `sim process ${f(r.simCpuPct, 0)} % of a core; bot received ${int(r.appFramesPerSec)} frames/s`,
+    `${mark(r.appFramesPerSec >= TARGETS.ratePerSecond)} aggregate rate: the bot received ${int(r.appFramesPerSec)} messages/s across venues (target >= ${int(TARGETS.ratePerSecond)}), ` +
+      `from ${int(r.achievedRate)} book updates/s generated (asked ${int(r.rateTarget)}; Binance also sends a bookTicker per change of its top)`,
+  )
+  out.push(
+    `     sims' process: ${f(r.simCpuPct, 0)} % of a core, ${f(r.simRssMb, 0)} MB, its event loop late by p99 ${f(r.simLagP99Ms, 0)} ms, worst ${f(r.simLagMaxMs, 0)} ms`,
   )
   out.push(
     `${mark(live)} every book live ${r.allLiveS === null ? `never (${int(r.booksLive)} / ${int(r.booksTotal)} at the end)` : `at ${f(r.allLiveS)} s`} after start: ` +
       `${int(r.booksTotal)} books (universe: ${int(r.booksExpected)}) (target <= ${TARGETS.liveWithinS} s)`,
   )
   out.push(
-    `${mark(throttled === 0 && banned === 0 && refusals === 0 && overWeight.length === 0 && connsOk)} within every budget: ` +
-      `peak REST weight under every limit${overWeight.length ? ` except ${overWeight.map((v) => v.venue).join(', ')}` : ''}, ` +
-      `${refusals} refusals by the sims (connection rate, streams, messages, HTTP errors)`,
+    `${mark(throttled === 0 && banned === 0 && httpRefusals === 0 && simCounted === 0 && overWeight.length === 0 && connsOk)} within every budget: ` +
+      `peak REST weight by the bot's count under every limit${overWeight.length ? ` except ${overWeight.map((v) => v.venue).join(', ')}` : ''}; ` +
+      `the sims answered ${httpRefusals} requests and upgrades with an HTTP error and counted ${simCounted} refusals of their limits (REST, connection rate, streams, messages)`,
   )
   out.push(`${mark(throttled === 0)} 429 answers: ${throttled} (expected 0)`)
   out.push(`${mark(banned === 0)} 418 answers: ${banned} (must be 0)`)
@@ -581,8 +709,21 @@ export function universeTable(r: UniverseResult): string[] {
     `${mark(r.cpuPct <= TARGETS.cpuPctOfOneCore)} bot CPU ${f(r.cpuPct)} % of one core over ${f(r.steadySeconds, 0)} s of steady state (target <= ${TARGETS.cpuPctOfOneCore} %)`,
   )
   out.push(
-    `${mark(r.peakRssMb <= TARGETS.rssMb)} bot peak RSS ${f(r.peakRssMb, 0)} MB (${f(r.rssEndMb, 0)} MB at the end) (target <= ${TARGETS.rssMb} MB)`,
+    `${mark(r.peakRssMb <= TARGETS.rssMb)} bot peak RSS ${f(r.peakRssMb, 0)} MB (sampled each second: ${f(r.rssStartupMb, 0)} MB at most until every book was live, ${f(r.rssSteadyMb, 0)} MB after; ${f(r.rssEndMb, 0)} MB at the end) (target <= ${TARGETS.rssMb} MB)`,
   )
+  if (r.botMemory !== null) {
+    const m = r.botMemory
+    out.push(
+      `     at the end: JS heap ${m.heapMb} MB in use of ${m.heapCapacityMb} MB, ${int(m.objects)} objects (${m.top.map(([k, n]) => `${k} ${int(n)}`).join(', ')}), external ${m.externalMb} MB`,
+    )
+  }
+  if (r.retained !== null) {
+    const x = r.retained
+    out.push(
+      `     frames kept alive by book level texts (sliced substrings): heap after a full GC ${f(x.before.heapMb, 0)} MB, ` +
+        `${f(x.after.heapMb, 0)} MB once the ${int(x.levels)} levels' texts are flat copies (RSS ${f(x.before.rssMb, 0)} → ${f(x.after.rssMb, 0)} MB)`,
+    )
+  }
   if (d.p99Us !== null) {
     out.push(
       `${mark(d.p99Us <= TARGETS.detectorP99Us && d.books >= TARGETS.detectorMinBooks)} detector per book update, ${int(d.books)} books, ${d.routes === null ? '?' : int(d.routes)} routes: ` +
@@ -597,7 +738,12 @@ export function universeTable(r: UniverseResult): string[] {
   if (t !== null && t.p99Us !== null) {
     out.push(
       `${mark(t.p99Us <= TARGETS.frameToOpenedP99Us)} frame to opportunity-opened event: p50 ${f(t.p50Us)} µs, p99 ${f(t.p99Us)} µs, max ${f(t.maxUs)} µs over ${t.timed} openings ` +
-        `(${t.openings - t.timed} more opened off a snapshot or sweep) (target p99 < 1 ms; bench/index.ts last: p99 17.2 µs)`,
+        `(${t.openings - t.timed} more opened off a snapshot or sweep) (target p99 < 1 ms, as bench/index.ts; its one-book replay last gave p99 17.2 µs)`,
+    )
+    const x = t.first
+    out.push(
+      `     first opening of each frame: p50 ${f(x.p50Us)} µs, p99 ${f(x.p99Us)} µs over ${x.frames} frames; ` +
+        `of which frame to detector (parse, book) p50 ${f(x.syncP50Us)} / p99 ${f(x.syncP99Us)} µs, detector to event p50 ${f(x.detectP50Us)} / p99 ${f(x.detectP99Us)} µs`,
     )
   } else {
     out.push(

@@ -9,7 +9,11 @@
  */
 import type { RestLimits } from './venue.ts'
 
-/** At most `limit` units spent in any `windowMs`. */
+/**
+ * At most `limit` units spent in any `windowMs`, as the venue counts them: a spend is held a little
+ * past the window (`marginMs`), because it reaches the venue later than it left, and a burst let
+ * go the instant the previous one expired would land inside the venue's window with it.
+ */
 export class RateWindow {
   readonly #limit: number
   readonly #windowMs: number
@@ -20,7 +24,8 @@ export class RateWindow {
 
   constructor(limit: number, windowMs: number, now: () => number = Date.now) {
     this.#limit = limit
-    this.#windowMs = windowMs
+    // 10 % of the window, at least 250 ms and at most 2 s.
+    this.#windowMs = windowMs + Math.min(2_000, Math.max(250, windowMs * 0.1))
     this.#now = now
   }
 

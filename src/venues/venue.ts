@@ -97,6 +97,17 @@ export type VenueEvent =
 /** Turns one text (or binary) frame into events. Created per connection; it only parses. */
 export type FrameParser = (raw: string, receivedAtMs: number) => VenueEvent[]
 
+/** A scanner for a venue's hot frames: their events, or undefined for anything else. */
+export type FastParser = (raw: string) => VenueEvent[] | undefined
+
+/**
+ * A venue's parser: its scanner (`fast.ts`) first, and `JSON.parse` for every frame the scanner
+ * leaves (the reference the scanner is tested against).
+ */
+export function scannedFirst(fast: FastParser, slow: FrameParser): FrameParser {
+  return (raw, now) => fast(raw) ?? slow(raw, now)
+}
+
 export interface FetchOptions {
   readonly fetch: typeof fetch
   readonly signal: AbortSignal

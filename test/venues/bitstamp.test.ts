@@ -595,7 +595,7 @@ describe('bitstamp: limits', () => {
       reason: 'Request rejected due to exceeded rate limit.',
       code: '400.002',
     })
-    expect(sim.throttled).toBe(2)
+    expect(sim.limited.throttled).toBe(2)
   })
 
   test('channels past the per-connection limit and frames past 50 a second get bts:error', async () => {
@@ -612,7 +612,7 @@ describe('bitstamp: limits', () => {
       ['order_book_t0001usd', 'Maximum number of subscriptions reached.'],
       ['order_book_t0002usd', 'Maximum number of subscriptions reached.'],
     ])
-    expect(sim.refusedSubscriptions).toBe(2)
+    expect(sim.limited.refusedSubscriptions).toBe(2)
     // 50 frames a second: 44 heartbeats more (6 sent already), the rest are refused.
     for (let i = 0; i < 50; i++) raw.ws.send('{"event":"bts:heartbeat"}')
     await raw.until((f) => answers(f).length === 56, '50 more answers')
@@ -620,7 +620,7 @@ describe('bitstamp: limits', () => {
     expect(later.filter((x) => x.event === 'bts:heartbeat').length).toBe(44)
     const limited = later.filter((x) => x.event === 'bts:error')
     expect(limited.map((x) => x.data?.message)).toEqual(Array(6).fill('Rate limit exceeded.'))
-    expect(sim.rateLimitedFrames).toBe(6)
+    expect(sim.limited.rateLimitedFrames).toBe(6)
     expect(raw.ws.readyState).toBe(WebSocket.OPEN)
     raw.ws.close()
   })
@@ -630,7 +630,7 @@ describe('bitstamp: limits', () => {
     const sockets = Array.from({ length: 21 }, () => rawSocket(sim.wsUrl))
     const opened = await Promise.all(sockets.map((s) => s.opened))
     expect(opened.filter((x) => !x).length).toBe(1)
-    expect(sim.refusedConnects).toBe(1)
+    expect(sim.limited.refusedConnects).toBe(1)
     for (const s of sockets) s.ws.close()
   })
 
@@ -647,11 +647,11 @@ describe('bitstamp: limits', () => {
     const feed = feeds.start(bitstamp, sim, pairs, { budget })
     for (const pair of pairs) await bookWhere(feed, pair, undefined, 8000)
     for (const pair of pairs.slice(0, 3)) expectSame(feed, pair, sim.book(pair))
-    expect(sim.throttled).toBe(0)
+    expect(sim.limited.throttled).toBe(0)
     expect(budget.stats.throttled + budget.stats.banned).toBe(0)
     expect(budget.stats.peakWeight).toBeLessThanOrEqual(8)
     expect(bookRequests(sim)).toBe(24)
-    expect([sim.refusedSubscriptions, sim.rateLimitedFrames, sim.refusedConnects]).toEqual([
+    expect([sim.limited.refusedSubscriptions, sim.limited.rateLimitedFrames, sim.limited.refusedConnects]).toEqual([
       0, 0, 0,
     ])
     expect(feed.conn.stats.errors).toEqual({})

@@ -406,7 +406,7 @@ describe('coinbase: venue behaviour', () => {
     await twoErrors
     ws.close()
     expect(errors).toEqual(['rate limit exceeded', 'rate limit exceeded'])
-    expect(sim.rateLimited).toBe(2)
+    expect(sim.limited.rateLimited).toBe(2)
     // The adapter stays under the limit.
     expect(coinbase.limits.sendPerSecond).toBeLessThan(8)
   })
@@ -543,7 +543,7 @@ describe('coinbase: limits', () => {
     const client = [...sim.server.clients][0]!
     expect(sim.session(client).level2.size).toBe(30)
     expect(sim.session(client).level2.has(ids[30]!)).toBe(true)
-    expect(sim.refusedL2).toBe(1)
+    expect(sim.limited.refusedL2).toBe(1)
     expect(raw.ws.readyState).toBe(WebSocket.OPEN)
     // The parser reports the refusal as a venue error.
     const events = coinbase.createParser(new Map())(JSON.stringify(refused), 0)
@@ -558,7 +558,7 @@ describe('coinbase: limits', () => {
     const sockets = Array.from({ length: 9 }, () => rawSocket(sim.wsUrl))
     const opened = await Promise.all(sockets.map((s) => s.opened))
     expect(opened.filter((x) => !x).length).toBe(1)
-    expect(sim.refusedConnects).toBe(1)
+    expect(sim.limited.refusedConnects).toBe(1)
     for (const s of sockets) s.ws.close()
   })
 
@@ -569,7 +569,7 @@ describe('coinbase: limits', () => {
       Array.from({ length: 17 }, async () => (await fetch(url)).status),
     )
     expect(statuses.filter((s) => s === 429).length).toBe(2)
-    expect(sim.throttled).toBe(2)
+    expect(sim.limited.throttled).toBe(2)
   })
 
   test('a connection of marketsPerConnection books from a 1,500-market listing goes live within every limit', async () => {
@@ -582,7 +582,7 @@ describe('coinbase: limits', () => {
     await allLive(feed, wanted)
     for (const pair of wanted.slice(0, 3)) expectSame(feed, pair, sim.book(pair))
     expect(level2Requests(sim)).toEqual([`subscribe ${wanted.map((p) => p.replace('/', '-'))}`])
-    expect([sim.refusedL2, sim.rateLimited, sim.refusedConnects, sim.throttled]).toEqual([
+    expect([sim.limited.refusedL2, sim.limited.rateLimited, sim.limited.refusedConnects, sim.limited.throttled]).toEqual([
       0, 0, 0, 0,
     ])
     expect(feed.conn.stats.errors).toEqual({})
@@ -605,7 +605,7 @@ describe('coinbase: limits', () => {
     await feed.settled()
     expect(feed.connections.map((c) => c.pairs.length)).toEqual([25, 25, 10])
     await allLiveBooks(books, 60)
-    expect([sim.refusedL2, sim.rateLimited, sim.refusedConnects, sim.throttled]).toEqual([
+    expect([sim.limited.refusedL2, sim.limited.rateLimited, sim.limited.refusedConnects, sim.limited.throttled]).toEqual([
       0, 0, 0, 0,
     ])
     expect(sim.server.connections).toBe(3)

@@ -556,14 +556,14 @@ describe('kraken: limits', () => {
       [1, 2, 3].map(async () => (await (await fetch(url)).json()) as { error: string[] }),
     )
     expect(bodies.map((b) => b.error)).toContainEqual(['EGeneral:Too many requests'])
-    expect(sim.throttled).toBe(1)
+    expect(sim.limited.throttled).toBe(1)
     // The module reads it as the venue asking to wait a few seconds.
     const signal = new AbortController().signal
     const err = await kraken.listMarkets(sim.restUrl, { fetch, signal }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ExchangeError)
     expect((err as ExchangeError).message).toContain('EGeneral:Too many requests')
     expect((err as ExchangeError).retryAfterMs).toBe(5000)
-    expect(sim.throttled).toBe(2)
+    expect(sim.limited.throttled).toBe(2)
   })
 
   test('frames past 20 a second on one connection are answered "Exceeded msg rate"; it stays open', async () => {
@@ -576,7 +576,7 @@ describe('kraken: limits', () => {
     const refused = replies(raw.frames).filter((x) => x.error === 'Exceeded msg rate')
     expect(refused.map((x) => x.req_id)).toEqual([21, 22, 23, 24, 25])
     expect(refused[0]).toMatchObject({ method: 'ping', success: false })
-    expect(sim.rateLimitedFrames).toBe(5)
+    expect(sim.limited.rateLimitedFrames).toBe(5)
     expect(raw.ws.readyState).toBe(WebSocket.OPEN)
     raw.ws.close()
   })
@@ -594,7 +594,7 @@ describe('kraken: limits', () => {
     expect(failed.map((x) => x.symbol)).toEqual(symbols.slice(200))
     expect(failed[0]!.error).toBe('Exceeded 200 symbols per connection')
     expect(sim.subscribed()).toEqual(symbols.slice(0, 200))
-    expect(sim.refusedSymbols).toBe(3)
+    expect(sim.limited.refusedSymbols).toBe(3)
     // The parser reports each as a venue error for that book.
     const events = kraken.createParser(new Map([[symbols[200]!, symbols[200]!]]))(
       JSON.stringify(failed[0]),
@@ -611,7 +611,7 @@ describe('kraken: limits', () => {
     const sockets = Array.from({ length: 21 }, () => rawSocket(sim.wsUrl))
     const opened = await Promise.all(sockets.map((s) => s.opened))
     expect(opened.filter((x) => !x).length).toBe(1)
-    expect(sim.refusedConnects).toBe(1)
+    expect(sim.limited.refusedConnects).toBe(1)
     expect(sim.server.connections).toBe(20)
     for (const s of sockets) s.ws.close()
   })
@@ -627,7 +627,7 @@ describe('kraken: limits', () => {
     const subscribes = sim.requests.filter((r) => r.method === 'subscribe')
     expect(subscribes.length).toBe(1)
     expect(subscribes[0]!.params!.symbol).toEqual(wanted)
-    expect([sim.throttled, sim.rateLimitedFrames, sim.refusedSymbols, sim.refusedConnects]).toEqual(
+    expect([sim.limited.throttled, sim.limited.rateLimitedFrames, sim.limited.refusedSymbols, sim.limited.refusedConnects]).toEqual(
       [0, 0, 0, 0],
     )
     expect(feed.conn.stats.errors).toEqual({})

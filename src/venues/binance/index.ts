@@ -18,7 +18,7 @@ import { joinPair } from '../../symbols.ts'
 import type { Level, Pair } from '../../types.ts'
 import { createFastParser, tickerSide } from './fast.ts'
 import { SimBinance } from './sim.ts'
-import { getJson, parseJson, ParseError, toLevels } from '../venue.ts'
+import { getJson, parseJson, ParseError, toLevels, scannedFirst } from '../venue.ts'
 import { isDecimalText, toLevel } from '../venue.ts'
 import type { FrameParser, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
 
@@ -190,11 +190,7 @@ export const binance: Venue = {
     }
   },
 
-  createParser(markets) {
-    const fast = createFastParser(markets)
-    const slow = createJsonParser(markets)
-    return (raw, now) => fast(raw) ?? slow(raw, now)
-  },
+  createParser: (markets) => scannedFirst(createFastParser(markets), createJsonParser(markets)),
 }
 
 /**
@@ -219,8 +215,7 @@ export function createJsonParser(markets: ReadonlyMap<string, Pair>): FrameParse
     }
     if (
       data.e === undefined &&
-      (msg.stream?.endsWith(TICKER_STREAM) === true ||
-        ('u' in data && 'B' in data && 'A' in data))
+      (msg.stream?.endsWith(TICKER_STREAM) === true || ('u' in data && 'B' in data && 'A' in data))
     )
       return [parseBookTicker(data as Partial<BookTicker>, markets)]
     switch (data.e) {

@@ -20,10 +20,9 @@
 import { joinPair } from '../../symbols.ts'
 import { SimBitstamp } from './sim.ts'
 import type { Level, Pair } from '../../types.ts'
-import { getJson, isDecimalText, parseJson, ParseError, toLevels } from '../venue.ts'
+import { getJson, isDecimalText, parseJson, ParseError, toLevels, scannedFirst } from '../venue.ts'
 import type { FrameParser, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
 import { BOOK_CHANNEL, createFastParser, DIFF_CHANNEL, readMicros } from './fast.ts'
-
 
 export interface BitstampOptions {
   /** How often `{"event":"bts:heartbeat"}` is sent; its answer keeps a quiet socket alive. */
@@ -200,11 +199,7 @@ export const createBitstamp = ({
     }
   },
 
-  createParser(markets) {
-    const fast = createFastParser(markets)
-    const slow = createJsonParser(markets)
-    return (raw, now) => fast(raw) ?? slow(raw, now)
-  },
+  createParser: (markets) => scannedFirst(createFastParser(markets), createJsonParser(markets)),
 })
 
 /**

@@ -108,19 +108,18 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
   /** Channels the socket refuses with `bts:error` (listed over REST all the same). */
   readonly refusedChannels = new Set<string>()
   readonly limits: SimBitstampLimits
-  /** REST requests answered 429 (400.002). */
-  throttled = 0
-  /** WebSocket upgrades refused with 429 for going over the connection rate. */
-  refusedConnects = 0
-  /** Subscriptions refused for going over the per-connection channel limit. */
-  refusedSubscriptions = 0
-  /** Client frames refused for going over the per-connection frame rate. */
-  rateLimitedFrames = 0
-
-  /** Every limit refusal above, by kind (all zero for a client within the limits). */
-  get limited(): Readonly<Record<string, number>> {
-    return { throttled: this.throttled, refusedConnects: this.refusedConnects, refusedSubscriptions: this.refusedSubscriptions, rateLimitedFrames: this.rateLimitedFrames }
+  /** Every limit refusal, by kind (all zero for a client within the limits). */
+  readonly limited = {
+    /** REST requests answered 429 (400.002). */
+    throttled: 0,
+    /** WebSocket upgrades refused with 429 for going over the connection rate. */
+    refusedConnects: 0,
+    /** Subscriptions refused for going over the per-connection channel limit. */
+    refusedSubscriptions: 0,
+    /** Client frames refused for going over the per-connection frame rate. */
+    rateLimitedFrames: 0,
   }
+
   readonly #bySymbol = new Map<string, Market>()
   /** Subscribers of each channel. */
   readonly #byChannel = new Map<string, Set<Client>>()
@@ -285,7 +284,7 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
   protected override async rest(url: URL): Promise<Response | undefined> {
     // A refused request counts in neither window.
     if (this.#rest10Min.count() >= this.limits.restPer10Min || !this.#restSecond.hit()) {
-      this.throttled++
+      this.limited.throttled++
       return Response.json(errorBody(429), { status: 429 })
     }
     this.#rest10Min.hit()
@@ -333,7 +332,7 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
 
   protected override refuseUpgrade(): Response | undefined {
     if (this.#connects.hit()) return undefined
-    this.refusedConnects++
+    this.limited.refusedConnects++
     return new Response('Too Many Requests', { status: 429 })
   }
 
@@ -352,7 +351,7 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
   protected override onMessage(client: Client, text: string): void {
     const session = this.#sessions.get(client)
     if (session !== undefined && !session.frames.hit()) {
-      this.rateLimitedFrames++
+      this.limited.rateLimitedFrames++
       this.#error(client, 'Rate limit exceeded.')
       return
     }
@@ -375,7 +374,7 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
         let subs = this.subscriptions.get(client.data.id)
         if (!subs) this.subscriptions.set(client.data.id, (subs = new Set()))
         if (!subs.has(channel) && subs.size >= this.limits.channelsPerConnection) {
-          this.refusedSubscriptions++
+          this.limited.refusedSubscriptions++
           this.#error(client, 'Maximum number of subscriptions reached.', channel)
           return
         }

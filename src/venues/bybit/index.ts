@@ -20,7 +20,15 @@
 import { joinPair, SymbolError } from '../../symbols.ts'
 import { SimBybit } from './sim.ts'
 import type { Pair } from '../../types.ts'
-import { ExchangeError, getJson, isDecimalText, parseJson, ParseError, toLevels } from '../venue.ts'
+import {
+  ExchangeError,
+  getJson,
+  isDecimalText,
+  parseJson,
+  ParseError,
+  toLevels,
+  scannedFirst,
+} from '../venue.ts'
 import type { FrameParser, Venue, VenueEvent } from '../venue.ts'
 import { createFastParser, crossSeqOf, topEvent } from './fast.ts'
 import type { ParserState, TopState, Topics } from './fast.ts'
@@ -219,9 +227,10 @@ export const bybit: Venue = {
 
   createParser(markets) {
     const state: ParserState = { tops: new Map(), crossed: new Set() }
-    const fast = createFastParser(markets, state, BYBIT_TOPICS)
-    const slow = createJsonParser(markets, state)
-    return (raw, now) => fast(raw) ?? slow(raw, now)
+    return scannedFirst(
+      createFastParser(markets, state, BYBIT_TOPICS),
+      createJsonParser(markets, state),
+    )
   },
 }
 

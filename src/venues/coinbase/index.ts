@@ -10,7 +10,7 @@
 import { joinPair } from '../../symbols.ts'
 import { SimCoinbase } from './sim.ts'
 import type { Level, Pair } from '../../types.ts'
-import { getJson, isDecimalText, parseJson, ParseError, toLevel } from '../venue.ts'
+import { getJson, isDecimalText, parseJson, ParseError, toLevel, scannedFirst } from '../venue.ts'
 import type { FetchOptions, FrameParser, Venue, VenueEvent } from '../venue.ts'
 import { createFastParser } from './fast.ts'
 
@@ -167,11 +167,7 @@ export const coinbase: Venue = {
     frame('subscribe', 'level2', [native]),
   ],
 
-  createParser(markets) {
-    const fast = createFastParser(markets)
-    const slow = createJsonParser(markets)
-    return (raw, now) => fast(raw) ?? slow(raw, now)
-  },
+  createParser: (markets) => scannedFirst(createFastParser(markets), createJsonParser(markets)),
 }
 
 /**

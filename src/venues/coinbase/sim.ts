@@ -112,21 +112,20 @@ const EPOCH_TIME = '1970-01-01T00:00:00Z'
 export class SimCoinbase extends SimVenueBase<Product> {
   readonly sessions = new Map<number, Session>()
   readonly limits: SimCoinbaseLimits
+  /** Every limit refusal, by kind (all zero for a client within the limits). */
+  readonly limited = {
+    /** Client messages refused for going over the rate limit. */
+    rateLimited: 0,
+    /** level2 subscribe requests refused for going over the per-connection product limit. */
+    refusedL2: 0,
+    /** WebSocket upgrades refused with 429 for going over the connection rate. */
+    refusedConnects: 0,
+    /** REST requests answered 429. */
+    throttled: 0,
+  }
   /** Heartbeat frames sent, over all clients. */
   heartbeatsSent = 0
-  /** Client messages refused for going over the rate limit. */
-  rateLimited = 0
-  /** level2 subscribe requests refused for going over the per-connection product limit. */
-  refusedL2 = 0
-  /** WebSocket upgrades refused with 429 for going over the connection rate. */
-  refusedConnects = 0
-  /** REST requests answered 429. */
-  throttled = 0
 
-  /** Every limit refusal above, by kind (all zero for a client within the limits). */
-  get limited(): Readonly<Record<string, number>> {
-    return { rateLimited: this.rateLimited, refusedL2: this.refusedL2, refusedConnects: this.refusedConnects, throttled: this.throttled }
-  }
   /** By product id. */
   readonly #products = new Map<string, Product>()
   readonly #options: Required<Omit<SimCoinbaseOptions, 'statuses' | 'limits'>>
@@ -328,7 +327,7 @@ export class SimCoinbase extends SimVenueBase<Product> {
 
   protected override rest(url: URL): Response | undefined {
     if (!this.#rest.hit()) {
-      this.throttled++
+      this.limited.throttled++
       const error = { error: 'RATE_LIMIT_EXCEEDED', error_details: 'Too many requests' }
       return Response.json({ ...error, message: 'Too many requests' }, { status: 429 })
     }
@@ -373,7 +372,7 @@ export class SimCoinbase extends SimVenueBase<Product> {
 
   protected override refuseUpgrade(): Response | undefined {
     if (this.#connects.hit()) return undefined
-    this.refusedConnects++
+    this.limited.refusedConnects++
     return new Response('Too Many Requests', { status: 429 })
   }
 
@@ -390,7 +389,7 @@ export class SimCoinbase extends SimVenueBase<Product> {
 
   protected override onMessage(client: Client, text: string): void {
     if (!this.#messages.hit()) {
-      this.rateLimited++
+      this.limited.rateLimited++
       this.errorFrame('rate limit exceeded', client)
       return
     }
@@ -421,7 +420,7 @@ export class SimCoinbase extends SimVenueBase<Product> {
       const shown = ids.map((id) => this.#shown(this.#products.get(id)!))
       const adding = new Set(shown.filter((p) => !s.level2.has(p.productId)))
       if (subscribing && s.level2.size + adding.size > this.limits.l2PerConnection) {
-        this.refusedL2++
+        this.limited.refusedL2++
         this.errorFrame('too many L2 streams requested in a single session', client)
         return
       }

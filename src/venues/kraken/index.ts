@@ -10,7 +10,15 @@ import { joinPair } from '../../symbols.ts'
 import { krakenChecksum } from './checksum.ts'
 import { SimKraken } from './sim.ts'
 import type { Level, Pair } from '../../types.ts'
-import { ExchangeError, getJson, isDecimalText, parseJson, ParseError, toLevel } from '../venue.ts'
+import {
+  ExchangeError,
+  getJson,
+  isDecimalText,
+  parseJson,
+  ParseError,
+  toLevel,
+  scannedFirst,
+} from '../venue.ts'
 import type { FetchOptions, FrameParser, Venue, VenueEvent } from '../venue.ts'
 import { createFastParser } from './fast.ts'
 
@@ -194,11 +202,7 @@ export function createKraken({ depth = 25 }: KrakenOptions = {}): Venue {
 
     resubscribe: (native) => [request('unsubscribe', [native]), request('subscribe', [native])],
 
-    createParser(markets) {
-      const fast = createFastParser(markets)
-      const slow = createJsonParser(markets)
-      return (raw, now) => fast(raw) ?? slow(raw, now)
-    },
+    createParser: (markets) => scannedFirst(createFastParser(markets), createJsonParser(markets)),
   }
 }
 

@@ -169,19 +169,18 @@ export class SimKraken extends SimVenueBase<State> {
   /** False: acknowledge subscriptions without sending snapshots (a replay supplies the frames). */
   sendSnapshots: boolean
   readonly limits: SimKrakenLimits
-  /** REST requests answered "EGeneral:Too many requests". */
-  throttled = 0
-  /** WebSocket upgrades refused with 429 for going over the connection rate. */
-  refusedConnects = 0
-  /** Symbols refused for going over the per-connection symbol limit. */
-  refusedSymbols = 0
-  /** Client frames dropped with "Exceeded msg rate". */
-  rateLimitedFrames = 0
-
-  /** Every limit refusal above, by kind (all zero for a client within the limits). */
-  get limited(): Readonly<Record<string, number>> {
-    return { throttled: this.throttled, refusedConnects: this.refusedConnects, refusedSymbols: this.refusedSymbols, rateLimitedFrames: this.rateLimitedFrames }
+  /** Every limit refusal, by kind (all zero for a client within the limits). */
+  readonly limited = {
+    /** REST requests answered "EGeneral:Too many requests". */
+    throttled: 0,
+    /** WebSocket upgrades refused with 429 for going over the connection rate. */
+    refusedConnects: 0,
+    /** Symbols refused for going over the per-connection symbol limit. */
+    refusedSymbols: 0,
+    /** Client frames dropped with "Exceeded msg rate". */
+    rateLimitedFrames: 0,
   }
+
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined
   readonly #sessions = new Map<Client, Session>()
   readonly #rest: SimWindow
@@ -297,7 +296,7 @@ export class SimKraken extends SimVenueBase<State> {
 
   protected override rest(url: URL): Response | undefined {
     if (!this.#rest.hit()) {
-      this.throttled++
+      this.limited.throttled++
       return Response.json({ error: ['EGeneral:Too many requests'] })
     }
     if (url.pathname === '/0/public/Ticker') return Response.json(this.#tickers(url))
@@ -341,7 +340,7 @@ export class SimKraken extends SimVenueBase<State> {
 
   protected override refuseUpgrade(): Response | undefined {
     if (this.#connects.hit()) return undefined
-    this.refusedConnects++
+    this.limited.refusedConnects++
     return new Response('Too Many Requests', { status: 429 })
   }
 
@@ -369,13 +368,13 @@ export class SimKraken extends SimVenueBase<State> {
     try {
       msg = JSON.parse(text)
     } catch {
-      if (limited) this.rateLimitedFrames++
+      if (limited) this.limited.rateLimitedFrames++
       reply({ error: limited ? 'Exceeded msg rate' : 'Malformed request', success: false })
       return
     }
     const { method, req_id, params } = msg
     if (limited) {
-      this.rateLimitedFrames++
+      this.limited.rateLimitedFrames++
       return reply({ error: 'Exceeded msg rate', method, req_id, success: false })
     }
     if (method === 'ping') return reply({ method: 'pong', req_id })
@@ -398,7 +397,7 @@ export class SimKraken extends SimVenueBase<State> {
       } else if (s.views.has(client)) fail('Already subscribed')
       else if ((session?.symbols.size ?? 0) >= this.limits.symbolsPerConnection) {
         // The sim's wording: Kraken documents the limit, not its answer.
-        this.refusedSymbols++
+        this.limited.refusedSymbols++
         fail(`Exceeded ${this.limits.symbolsPerConnection} symbols per connection`)
       } else {
         const view = { depth, book: windowOf(s.book, depth) }

@@ -21,7 +21,15 @@ import { joinPair } from '../../symbols.ts'
 import { okxChecksum } from './checksum.ts'
 import { SimOkx } from './sim.ts'
 import type { Pair } from '../../types.ts'
-import { ExchangeError, getJson, isDecimalText, parseJson, ParseError, toLevels } from '../venue.ts'
+import {
+  ExchangeError,
+  getJson,
+  isDecimalText,
+  parseJson,
+  ParseError,
+  toLevels,
+  scannedFirst,
+} from '../venue.ts'
 import type { DeltaEvent, FrameParser, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
 import { createFastParser } from './fast.ts'
 
@@ -254,11 +262,7 @@ export const okx: Venue = {
     }
   },
 
-  createParser(markets) {
-    const fast = createFastParser(markets)
-    const slow = createJsonParser(markets)
-    return (raw, now) => fast(raw) ?? slow(raw, now)
-  },
+  createParser: (markets) => scannedFirst(createFastParser(markets), createJsonParser(markets)),
 }
 
 /**

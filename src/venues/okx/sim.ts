@@ -85,22 +85,8 @@ const MAX_DEPTH = 400
 /** The most a request may carry (OKX "Subscribe": the channels' total length, 64 KB). */
 const MAX_REQUEST_BYTES = 64 * 1024
 
-/** CRC-32 (IEEE, zlib) written out here, so the sim does not share the adapter's code. */
-const CRC_TABLE = (() => {
-  const t = new Int32Array(256)
-  for (let n = 0; n < 256; n++) {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-    t[n] = c
-  }
-  return t
-})()
-
-function crc32(text: string): number {
-  let c = -1
-  for (let i = 0; i < text.length; i++) c = CRC_TABLE[(c ^ text.charCodeAt(i)) & 0xff]! ^ (c >>> 8)
-  return (c ^ -1) >>> 0
-}
+/** CRC-32 (zlib) from Bun itself, so the sim shares no code with the adapter's checksum. */
+const crc32 = (text: string): number => Bun.hash.crc32(text)
 
 /** OKX's checksum of a book given best-first sides: top 25 interleaved, signed 32-bit. */
 export function okxChecksumOf(bids: Row[], asks: Row[]): number {
