@@ -25,6 +25,8 @@ const app = await startApp(
   },
   createLogger('silent'),
 )
+// The connection exists once the venue's instrument list has been read.
+if (app.universe.current === undefined) await app.universe.events.next('changed', undefined, 30_000)
 console.log(`READY ${app.port}`)
 const conn = app.connections[0]!
 const book = app.books.get('binance', 'BTC/USDT')!
