@@ -419,3 +419,31 @@ export function testApi(
 ): ReturnType<typeof createApi> {
   return createApi({ connections: [], log: silent, sizeQuote: 1000, ...parts })
 }
+
+/** A raw client socket to a simulated venue: the frames it got, parsed, and a wait on them. */
+export function rawSocket<F>(url: string) {
+  const ws = new WebSocket(url)
+  const frames: F[] = []
+  let wake = () => {}
+  ws.onmessage = (m) => {
+    frames.push(JSON.parse(String(m.data)) as F)
+    wake()
+  }
+  const opened = new Promise<boolean>((resolve) => {
+    ws.onopen = () => resolve(true)
+    ws.onclose = () => resolve(false)
+  })
+  /** Resolves once `check` holds over the frames received, re-checked on every frame. */
+  const until = (check: (frames: F[]) => boolean, what: string, timeoutMs = 3000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs)
+      const test = () => {
+        if (!check(frames)) return
+        clearTimeout(timer)
+        resolve()
+      }
+      wake = test
+      test()
+    })
+  return { ws, frames, opened, until }
+}

@@ -13,7 +13,7 @@ import { SimBitstamp } from '../../src/venues/bitstamp/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import { RestBudget } from '../../src/venues/rest-budget.ts'
 import type { Venue } from '../../src/venues/venue.ts'
-import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions } from '../support.ts'
+import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions, rawSocket } from '../support.ts'
 import { expectEachRejected, expectReconnect } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures/bitstamp`
@@ -521,33 +521,6 @@ const manyMarkets = (n: number) =>
 
 type Frame = { event?: string; channel?: string; data?: { message?: string } }
 
-/** A raw client socket: the frames it got, parsed, and a wait on them. */
-function rawSocket(url: string) {
-  const ws = new WebSocket(url)
-  const frames: Frame[] = []
-  let wake = () => {}
-  ws.onmessage = (m) => {
-    frames.push(JSON.parse(String(m.data)) as Frame)
-    wake()
-  }
-  const opened = new Promise<boolean>((resolve) => {
-    ws.onopen = () => resolve(true)
-    ws.onclose = () => resolve(false)
-  })
-  /** Resolves once `check` holds over the frames received, re-checked on every frame. */
-  const until = (check: (frames: Frame[]) => boolean, what: string, timeoutMs = 3000) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs)
-      const test = () => {
-        if (!check(frames)) return
-        clearTimeout(timer)
-        resolve()
-      }
-      wake = test
-      test()
-    })
-  return { ws, frames, opened, until }
-}
 
 const subscribe = (channel: string) => JSON.stringify({ event: 'bts:subscribe', data: { channel } })
 
@@ -600,7 +573,7 @@ describe('bitstamp: limits', () => {
 
   test('channels past the per-connection limit and frames past 50 a second get bts:error', async () => {
     const sim = feeds.sim(new SimBitstamp(manyMarkets(3), { limits: { channelsPerConnection: 4 } }))
-    const raw = rawSocket(sim.wsUrl)
+    const raw = rawSocket<Frame>(sim.wsUrl)
     expect(await raw.opened).toBe(true)
     for (const c of ['diff_order_book_', 'order_book_']) {
       for (const s of ['t0000usd', 't0001usd', 't0002usd']) raw.ws.send(subscribe(c + s))
@@ -627,7 +600,7 @@ describe('bitstamp: limits', () => {
 
   test('the 21st connection within 10 s is refused with HTTP 429', async () => {
     const sim = feeds.sim(new SimBitstamp(SIM_FEW()))
-    const sockets = Array.from({ length: 21 }, () => rawSocket(sim.wsUrl))
+    const sockets = Array.from({ length: 21 }, () => rawSocket<Frame>(sim.wsUrl))
     const opened = await Promise.all(sockets.map((s) => s.opened))
     expect(opened.filter((x) => !x).length).toBe(1)
     expect(sim.limited.refusedConnects).toBe(1)

@@ -15,7 +15,7 @@ import {
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { SimMarket } from '../../src/venues/sim/venue.ts'
 import type { SnapshotEvent, VenueEvent } from '../../src/venues/venue.ts'
-import { bookWhere, readLines, rows, silent, stopAfterEach, useFeeds } from '../support.ts'
+import { bookWhere, readLines, rows, silent, stopAfterEach, useFeeds, rawSocket } from '../support.ts'
 import type { Feed, FeedOptions } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures/coinbase`
@@ -457,33 +457,6 @@ const manyMarkets = (n: number): SimMarket[] =>
 
 type Frame = { type?: string; channel?: string; message?: string; events?: unknown[] }
 
-/** A raw client socket: the frames it got, parsed, and a wait on them. */
-function rawSocket(url: string) {
-  const ws = new WebSocket(url)
-  const frames: Frame[] = []
-  let wake = () => {}
-  ws.onmessage = (m) => {
-    frames.push(JSON.parse(String(m.data)) as Frame)
-    wake()
-  }
-  const opened = new Promise<boolean>((resolve) => {
-    ws.onopen = () => resolve(true)
-    ws.onclose = () => resolve(false)
-  })
-  /** Resolves once `check` holds over the frames received, re-checked on every frame. */
-  const until = (check: (frames: Frame[]) => boolean, what: string, timeoutMs = 3000) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs)
-      const test = () => {
-        if (!check(frames)) return
-        clearTimeout(timer)
-        resolve()
-      }
-      wake = test
-      test()
-    })
-  return { ws, frames, opened, until }
-}
 
 const level2 = (type: string, ids: string[]) =>
   JSON.stringify({ type, product_ids: ids, channel: 'level2' })
@@ -523,7 +496,7 @@ describe('coinbase: limits', () => {
       new SimCoinbase(manyMarkets(40), { heartbeatIntervalMs: 0, snapshotsOnSubscribe: false }),
     )
     const ids = manyMarkets(40).map((m) => `${m.base}-${m.quote}`)
-    const raw = rawSocket(sim.wsUrl)
+    const raw = rawSocket<Frame>(sim.wsUrl)
     expect(await raw.opened).toBe(true)
     raw.ws.send(level2('subscribe', ids.slice(0, 30)))
     raw.ws.send(level2('subscribe', ids.slice(30, 31)))
@@ -555,7 +528,7 @@ describe('coinbase: limits', () => {
 
   test('the 9th connection within a second is refused with HTTP 429', async () => {
     const sim = feeds.sim(new SimCoinbase(MARKETS(), { heartbeatIntervalMs: 0 }))
-    const sockets = Array.from({ length: 9 }, () => rawSocket(sim.wsUrl))
+    const sockets = Array.from({ length: 9 }, () => rawSocket<Frame>(sim.wsUrl))
     const opened = await Promise.all(sockets.map((s) => s.opened))
     expect(opened.filter((x) => !x).length).toBe(1)
     expect(sim.limited.refusedConnects).toBe(1)

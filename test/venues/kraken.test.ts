@@ -14,7 +14,7 @@ import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { SimMarket } from '../../src/venues/sim/venue.ts'
 import { ExchangeError, ParseError, toLevel } from '../../src/venues/venue.ts'
 import type { Venue, VenueEvent } from '../../src/venues/venue.ts'
-import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions } from '../support.ts'
+import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions, rawSocket } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures`
 
@@ -499,33 +499,6 @@ const manyMarkets = (n: number): SimMarket[] =>
 
 type Frame = Record<string, unknown>
 
-/** A raw client socket: the frames it got, parsed, and a wait on them. */
-function rawSocket(url: string) {
-  const ws = new WebSocket(url)
-  const frames: Frame[] = []
-  let wake = () => {}
-  ws.onmessage = (m) => {
-    frames.push(JSON.parse(String(m.data)) as Frame)
-    wake()
-  }
-  const opened = new Promise<boolean>((resolve) => {
-    ws.onopen = () => resolve(true)
-    ws.onclose = () => resolve(false)
-  })
-  /** Resolves once `check` holds over the frames received, re-checked on every frame. */
-  const until = (check: (frames: Frame[]) => boolean, what: string, timeoutMs = 3000) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs)
-      const test = () => {
-        if (!check(frames)) return
-        clearTimeout(timer)
-        resolve()
-      }
-      wake = test
-      test()
-    })
-  return { ws, frames, opened, until }
-}
 
 describe('kraken: limits', () => {
   test('the module stays inside what the simulated venue enforces', () => {
@@ -568,7 +541,7 @@ describe('kraken: limits', () => {
 
   test('frames past 20 a second on one connection are answered "Exceeded msg rate"; it stays open', async () => {
     const sim = feeds.sim(new SimKraken(SIM_MARKETS(), { heartbeatMs: 0 }))
-    const raw = rawSocket(sim.wsUrl)
+    const raw = rawSocket<Frame>(sim.wsUrl)
     expect(await raw.opened).toBe(true)
     for (let i = 1; i <= 25; i++) raw.ws.send(JSON.stringify({ method: 'ping', req_id: i }))
     const replies = (f: Frame[]) => f.filter((x) => x.req_id !== undefined)
@@ -583,7 +556,7 @@ describe('kraken: limits', () => {
 
   test('symbols past 200 on one connection get an error ack each; the rest are subscribed', async () => {
     const sim = feeds.sim(new SimKraken(manyMarkets(203), { heartbeatMs: 0 }))
-    const raw = rawSocket(sim.wsUrl)
+    const raw = rawSocket<Frame>(sim.wsUrl)
     expect(await raw.opened).toBe(true)
     const symbols = manyMarkets(203).map((m) => `${m.base}/${m.quote}`)
     const params = { channel: 'book', symbol: symbols, depth: 10, snapshot: false }
@@ -608,7 +581,7 @@ describe('kraken: limits', () => {
 
   test('the 21st connection within 10 s is refused with HTTP 429', async () => {
     const sim = feeds.sim(new SimKraken(SIM_MARKETS(), { heartbeatMs: 0 }))
-    const sockets = Array.from({ length: 21 }, () => rawSocket(sim.wsUrl))
+    const sockets = Array.from({ length: 21 }, () => rawSocket<Frame>(sim.wsUrl))
     const opened = await Promise.all(sockets.map((s) => s.opened))
     expect(opened.filter((x) => !x).length).toBe(1)
     expect(sim.limited.refusedConnects).toBe(1)
