@@ -198,6 +198,9 @@ function universeCost(updates = 200_000) {
     const asks = [bestAsk, ...e.book.asks.filter((l) => l.px > bestAsk.px)].slice(0, 50)
     update(e, bids, asks, current, current)
   }
+  const s0 = performance.now()
+  const rows = detector.spreads(1000, updates).length
+  const spreadsMs = performance.now() - s0
   detector.stop()
   const conv = Float64Array.from(conversion)
   return {
@@ -211,6 +214,9 @@ function universeCost(updates = 200_000) {
     conversionUpdates: conv.length,
     conversionP50Us: conv.length > 0 ? pct(conv, 0.5) : null,
     conversionP99Us: conv.length > 0 ? pct(conv, 0.99) : null,
+    /** One `spreads()` call over every route (what /api/spreads starts from). */
+    spreadsRows: rows,
+    spreadsMs: Math.round(spreadsMs * 10) / 10,
   }
 }
 
