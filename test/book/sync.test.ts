@@ -411,3 +411,29 @@ describe('the cross-check against an independent channel (pure)', () => {
     expect(placeTop(e, top(10, ['1', '1'], ['2', '1'])).kind).toBe('pending') // not live: held
   })
 })
+
+describe('a lost subscription is sent again, in as few frames as the venue allows', () => {
+  test('OKX: the books one sweep finds unconfirmed go out in one subscribe request', async () => {
+    const bases = ['BTC', 'ETH', 'SOL', 'XRP']
+    sim = new SimOkx(bases.map((base, i) => ({ base, quote: 'USDT', book: makeBook(100 + i, 5, 0.01) })))
+    const s = sim
+    // The first subscribe request never arrives (each of OKX's requests counts, 480 an hour).
+    let lost = 0
+    s.server.loseClientFrames = (text) => text.includes('"subscribe"') && lost++ === 0
+    const pairs = bases.map((b) => `${b}/USDT`)
+    feed = startFeed(okx, s, pairs, { snapshotTimeoutMs: 200 })
+    const f = feed
+    await s.server.waitFor(() => s.server.received.some((r) => r.text.includes('"subscribe"')), 5000, 'the subscribe sent again')
+    const again = s.server.received.filter((r) => r.text.includes('"subscribe"'))
+    expect(again).toHaveLength(1)
+    const args = (JSON.parse(again[0]!.text) as { args: { instId: string }[] }).args.map((a) => a.instId)
+    expect(args.sort()).toEqual(['BTC-USDT', 'ETH-USDT', 'SOL-USDT', 'XRP-USDT'])
+    for (const p of pairs) {
+      for (let n = 0; f.entry(p).state !== 'live'; n++) {
+        s.update(p, [[s.book(p).topBids(1)[0]![0], `${n + 1}.5`]], [])
+        await bookWhere(f, p, (e) => e.state === 'live', 200).catch(() => {})
+      }
+    }
+    expect(f.conn.stats.errors.resubscribe).toBe(4)
+  })
+})
