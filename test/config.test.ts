@@ -46,20 +46,26 @@ describe('parseConfig', () => {
     expect(c.maxMarkets).toBe(250)
     expect(c.universeRefreshS).toBe(120)
     const d = parseConfig({})
-    expect([d.universe, d.minVenues, d.quotes, d.exclude, d.maxMarkets, d.universeRefreshS]).toEqual([
-      'list',
-      2,
-      ['USDT', 'USD', 'USDC'],
-      [],
-      undefined,
-      600,
-    ])
+    expect([
+      d.universe,
+      d.minVenues,
+      d.quotes,
+      d.exclude,
+      d.maxMarkets,
+      d.universeRefreshS,
+    ]).toEqual(['list', 2, ['USDT', 'USD', 'USDC'], [], undefined, 600])
   })
 
   test('bad universe settings are named with what they expect', () => {
     let err: unknown
     try {
-      parseConfig({ MIN_VENUES: '0', QUOTES: 'US$', EXCLUDE: 'a/b/c', MAX_MARKETS: 'lots', UNIVERSE_REFRESH_S: '5' })
+      parseConfig({
+        MIN_VENUES: '0',
+        QUOTES: 'US$',
+        EXCLUDE: 'a/b/c',
+        MAX_MARKETS: 'lots',
+        UNIVERSE_REFRESH_S: '5',
+      })
     } catch (e) {
       err = e
     }
@@ -67,7 +73,9 @@ describe('parseConfig', () => {
     const problems = (err as ConfigError).problems.join('\n')
     expect(problems).toContain('MIN_VENUES="0": expected a whole number of venues (1-12)')
     expect(problems).toContain('QUOTES="US$": expected a comma-separated list of assets')
-    expect(problems).toContain('EXCLUDE="a/b/c": "a/b/c" is neither an asset (DOGE) nor a market (PEPE/USDT)')
+    expect(problems).toContain(
+      'EXCLUDE="a/b/c": "a/b/c" is neither an asset (DOGE) nor a market (PEPE/USDT)',
+    )
     expect(problems).toContain('MAX_MARKETS="lots": expected a whole number of markets')
     expect(problems).toContain('UNIVERSE_REFRESH_S="5": expected seconds (30-86400)')
   })

@@ -34,7 +34,9 @@ describe('offline demo', () => {
     expect([...app.books.venues()].sort()).toEqual([...VENUE_IDS].sort())
     for (const v of VENUE_IDS) {
       const subscribed = decided.perVenue.get(v)!
-      expect([...app.books.ofVenue(v)].map((e) => e.pair).sort()).toEqual([...subscribed.keys()].sort())
+      expect([...app.books.ofVenue(v)].map((e) => e.pair).sort()).toEqual(
+        [...subscribed.keys()].sort(),
+      )
     }
     if (app.detector.stats.opened === 0) {
       await app.detector.events.next('opened', undefined, 20_000)

@@ -594,8 +594,7 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
       // A base drops its `SOL/*` entry and every SOL market named one by one.
       const entries = before.filter(
         (e) =>
-          cmd.pairs.includes(e) ||
-          bases.has(e.endsWith('/*') ? e.slice(0, -2) : splitPair(e).base),
+          cmd.pairs.includes(e) || bases.has(e.endsWith('/*') ? e.slice(0, -2) : splitPair(e).base),
       )
       if (entries.length === 0) {
         const named = [...cmd.pairs, ...[...bases].map((b) => `${b} markets`)]

@@ -129,7 +129,9 @@ export const deliveries = sqliteTable(
     opportunityId: text('opportunity_id').notNull(),
     platform: text('platform', { enum: PLATFORMS }).notNull(),
     chatId: text('chat_id').notNull(),
-    status: text('status', { enum: ['pending', 'sending', 'sent', 'failed', 'dropped', 'unknown'] }).notNull(),
+    status: text('status', {
+      enum: ['pending', 'sending', 'sent', 'failed', 'dropped', 'unknown'],
+    }).notNull(),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAtMs: integer('next_attempt_at').notNull(),
     lastError: text('last_error'),

@@ -83,7 +83,8 @@ export function selectUniverse(
         if (!quotes.has(quote) || usable(venue, l, pair) === undefined) continue
         venuesOf.set(pair, (venuesOf.get(pair) ?? 0) + 1)
         const v = l.volumes?.get(pair)
-        if (v !== undefined && Number.isFinite(v) && v > 0) volume.set(pair, (volume.get(pair) ?? 0) + v)
+        if (v !== undefined && Number.isFinite(v) && v > 0)
+          volume.set(pair, (volume.get(pair) ?? 0) + v)
       }
     }
     markets = []
@@ -93,9 +94,12 @@ export function selectUniverse(
       else markets.push(pair)
     }
     // Most traded first; ties (and markets without volumes) by name, so the choice is stable.
-    markets.sort((a, b) => (volume.get(b) ?? 0) - (volume.get(a) ?? 0) || (a < b ? -1 : a > b ? 1 : 0))
+    markets.sort(
+      (a, b) => (volume.get(b) ?? 0) - (volume.get(a) ?? 0) || (a < b ? -1 : a > b ? 1 : 0),
+    )
     if (rules.maxMarkets !== undefined && markets.length > rules.maxMarkets) {
-      for (const pair of markets.slice(rules.maxMarkets)) left.push({ pair, why: 'over MAX_MARKETS' })
+      for (const pair of markets.slice(rules.maxMarkets))
+        left.push({ pair, why: 'over MAX_MARKETS' })
       markets = markets.slice(0, rules.maxMarkets)
     }
   } else {

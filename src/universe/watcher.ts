@@ -95,8 +95,13 @@ export class UniverseWatcher {
           if (signal.aborted) return
           failed = true
           const message = err instanceof Error ? err.message : String(err)
-          const kept = this.#listings.has(id) ? 'keeping its last list' : 'not watched until it answers'
-          this.#log.warn({ venue: id }, `cannot read ${feed.venue.name}'s markets (${message}); ${kept}`)
+          const kept = this.#listings.has(id)
+            ? 'keeping its last list'
+            : 'not watched until it answers'
+          this.#log.warn(
+            { venue: id },
+            `cannot read ${feed.venue.name}'s markets (${message}); ${kept}`,
+          )
           this.events.emit({ type: 'listing-failed', venue: id, message })
         }
       }),
@@ -160,7 +165,9 @@ export class UniverseWatcher {
     }
     this.#current = next
     if (before === undefined) {
-      const counts = this.#o.feeds.map((f) => `${f.venue.id} ${next.perVenue.get(f.venue.id)?.size ?? 0}`)
+      const counts = this.#o.feeds.map(
+        (f) => `${f.venue.id} ${next.perVenue.get(f.venue.id)?.size ?? 0}`,
+      )
       this.#log.info(
         { markets: next.markets.length },
         `watching ${next.markets.length} market(s): ${counts.join(', ')}`,

@@ -132,7 +132,9 @@ export class Connection {
     this.#venue = options.venue
     this.venue = options.venue.id
     this.#log = options.log.child(
-      options.label === undefined ? { venue: this.venue } : { venue: this.venue, shard: options.label },
+      options.label === undefined
+        ? { venue: this.venue }
+        : { venue: this.venue, shard: options.label },
     )
     this.#fetch = options.fetch ?? fetch
   }

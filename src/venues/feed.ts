@@ -171,7 +171,8 @@ export class VenueFeed {
     this.#shards = next
     const gone = [...removed].filter((p) => !markets.has(p))
     this.#work = this.#work.then(async () => {
-      for (const { old } of rebuilds) if (old !== undefined) await this.#retire(old, 'markets changed')
+      for (const { old } of rebuilds)
+        if (old !== undefined) await this.#retire(old, 'markets changed')
       // Books that left are dropped once their shard no longer feeds them.
       if (gone.length > 0) this.#o.books.remove(this.venue.id, gone, reason)
       for (const { next: s } of rebuilds) if (s !== undefined && this.#started) this.#begin(s)
@@ -217,7 +218,13 @@ export class VenueFeed {
       beforeConnect: (signal) => this.#connects.take(1, signal),
       sendWindow: this.#sends,
     })
-    const sync = new BookSync({ ...o.sync, connection, books: o.books, log: o.log, budget: this.budget })
+    const sync = new BookSync({
+      ...o.sync,
+      connection,
+      books: o.books,
+      log: o.log,
+      budget: this.budget,
+    })
     return { n, markets, connection, sync }
   }
 

@@ -117,12 +117,20 @@ export class RestBudget {
    */
   constructor(
     limits: RestLimits,
-    { share = 0.8, fetch: f = fetch, now = Date.now }: { share?: number; fetch?: typeof fetch; now?: () => number } = {},
+    {
+      share = 0.8,
+      fetch: f = fetch,
+      now = Date.now,
+    }: { share?: number; fetch?: typeof fetch; now?: () => number } = {},
   ) {
     this.#limits = limits
     this.#now = now
     this.#fetch = f
-    this.#window = new RateWindow(Math.max(1, Math.floor(limits.weight * share)), limits.windowMs, now)
+    this.#window = new RateWindow(
+      Math.max(1, Math.floor(limits.weight * share)),
+      limits.windowMs,
+      now,
+    )
   }
 
   get limits(): RestLimits {

@@ -93,7 +93,12 @@ describe('fan-out', () => {
       { venue: 'kraken', market: 'USDT/USD', side: 'buy' as const, price: 1.001 },
     ]
     const route: Opportunity = { ...o, kind: 'cross-quote', open: { ...o.open, legs } }
-    expect(fanout.targets(route, () => 40).map((t) => t.chatId).sort()).toEqual(['usd', 'usdt'])
+    expect(
+      fanout
+        .targets(route, () => 40)
+        .map((t) => t.chatId)
+        .sort(),
+    ).toEqual(['usd', 'usdt'])
   })
 
   test('ALLOWED_CHATS limits who gets alerts, by platform:id or bare id', () => {
@@ -190,8 +195,17 @@ describe('cooldowns across a restart', () => {
 
 describe('subscriptions to an asset or to all', () => {
   test('cover markets the universe adds after the chat subscribed', () => {
-    const { fanout } = setup([chat('asset', ['NEW/*']), chat('all', ['*']), chat('other', ['OLD/USDT'])])
+    const { fanout } = setup([
+      chat('asset', ['NEW/*']),
+      chat('all', ['*']),
+      chat('other', ['OLD/USDT']),
+    ])
     const o = crossAt(40, 'NEW/USDT')
-    expect(fanout.targets(o, () => 40).map((t) => t.chatId).sort()).toEqual(['all', 'asset'])
+    expect(
+      fanout
+        .targets(o, () => 40)
+        .map((t) => t.chatId)
+        .sort(),
+    ).toEqual(['all', 'asset'])
   })
 })

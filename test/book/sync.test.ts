@@ -415,7 +415,9 @@ describe('the cross-check against an independent channel (pure)', () => {
 describe('a lost subscription is sent again, in as few frames as the venue allows', () => {
   test('OKX: the books one sweep finds unconfirmed go out in one subscribe request', async () => {
     const bases = ['BTC', 'ETH', 'SOL', 'XRP']
-    sim = new SimOkx(bases.map((base, i) => ({ base, quote: 'USDT', book: makeBook(100 + i, 5, 0.01) })))
+    sim = new SimOkx(
+      bases.map((base, i) => ({ base, quote: 'USDT', book: makeBook(100 + i, 5, 0.01) })),
+    )
     const s = sim
     // The first subscribe request never arrives (each of OKX's requests counts, 480 an hour).
     let lost = 0
@@ -423,10 +425,16 @@ describe('a lost subscription is sent again, in as few frames as the venue allow
     const pairs = bases.map((b) => `${b}/USDT`)
     feed = startFeed(okx, s, pairs, { snapshotTimeoutMs: 200 })
     const f = feed
-    await s.server.waitFor(() => s.server.received.some((r) => r.text.includes('"subscribe"')), 5000, 'the subscribe sent again')
+    await s.server.waitFor(
+      () => s.server.received.some((r) => r.text.includes('"subscribe"')),
+      5000,
+      'the subscribe sent again',
+    )
     const again = s.server.received.filter((r) => r.text.includes('"subscribe"'))
     expect(again).toHaveLength(1)
-    const args = (JSON.parse(again[0]!.text) as { args: { instId: string }[] }).args.map((a) => a.instId)
+    const args = (JSON.parse(again[0]!.text) as { args: { instId: string }[] }).args.map(
+      (a) => a.instId,
+    )
     expect(args.sort()).toEqual(['BTC-USDT', 'ETH-USDT', 'SOL-USDT', 'XRP-USDT'])
     for (const p of pairs) {
       for (let n = 0; f.entry(p).state !== 'live'; n++) {

@@ -296,7 +296,9 @@ describe('chat core: hundreds of markets, base assets and all', () => {
       'You do not follow SOL markets. You follow: A000 (every A000 market, 3 now), A001/USDT.',
     )
     // One market of a followed asset stays covered by the asset, and the reply says so.
-    expect(await say('/subscribe A000USD')).toContain('You follow: A000 (every A000 market, 3 now), A001/USDT, A000/USD.')
+    expect(await say('/subscribe A000USD')).toContain(
+      'You follow: A000 (every A000 market, 3 now), A001/USDT, A000/USD.',
+    )
     expect(await say('/unsubscribe A000USD')).toBe(
       'Unsubscribed. You follow: A000 (every A000 market, 3 now), A001/USDT. A000/USD is still covered by what you follow.',
     )

@@ -2,13 +2,22 @@ import { describe, expect, test } from 'bun:test'
 import type { Pair } from '../../src/types.ts'
 import { selectUniverse, type Listing, type UniverseRules } from '../../src/universe/universe.ts'
 
-const listing = (pairs: readonly Pair[], volumes: Record<Pair, number> = {}, distinct?: Record<string, string>): Listing => ({
+const listing = (
+  pairs: readonly Pair[],
+  volumes: Record<Pair, number> = {},
+  distinct?: Record<string, string>,
+): Listing => ({
   markets: new Map(pairs.map((p) => [p, p.replace('/', '')])),
   volumes: new Map(Object.entries(volumes)),
   distinctAssets: distinct,
 })
 
-const AUTO: UniverseRules = { symbols: 'auto', minVenues: 2, quotes: ['USDT', 'USD', 'USDC'], exclude: [] }
+const AUTO: UniverseRules = {
+  symbols: 'auto',
+  minVenues: 2,
+  quotes: ['USDT', 'USD', 'USDC'],
+  exclude: [],
+}
 
 describe('selectUniverse', () => {
   test('auto keeps the markets trading on at least MIN_VENUES venues with an allowed quote', () => {
@@ -22,7 +31,9 @@ describe('selectUniverse', () => {
     )
     expect([...u.markets].sort()).toEqual(['BTC/USDT', 'ETH/USDT', 'SOL/USD'])
     // BTC/EUR is common but EUR is not in QUOTES; ONLY/USDT is on one venue.
-    expect([...u.perVenue.get('c')!.keys()]).toEqual(expect.arrayContaining(['BTC/USDT', 'SOL/USD']))
+    expect([...u.perVenue.get('c')!.keys()]).toEqual(
+      expect.arrayContaining(['BTC/USDT', 'SOL/USD']),
+    )
     expect(u.perVenue.get('a')!.has('ONLY/USDT')).toBe(false)
   })
 
@@ -40,10 +51,16 @@ describe('selectUniverse', () => {
 
   test('EXCLUDE drops an asset everywhere and a single market, and says why', () => {
     const both = listing(['BTC/USDT', 'DOGE/USDT', 'DOGE/USD', 'PEPE/USDT', 'PEPE/USD'])
-    const u = selectUniverse(new Map([['a', both], ['b', both]]), {
-      ...AUTO,
-      exclude: ['DOGE', 'PEPE/USDT'],
-    })
+    const u = selectUniverse(
+      new Map([
+        ['a', both],
+        ['b', both],
+      ]),
+      {
+        ...AUTO,
+        exclude: ['DOGE', 'PEPE/USDT'],
+      },
+    )
     expect([...u.markets].sort()).toEqual(['BTC/USDT', 'PEPE/USD'])
     expect(u.left.map((l) => l.pair).sort()).toEqual(['DOGE/USD', 'DOGE/USDT', 'PEPE/USDT'])
     expect(u.left.every((l) => l.why.includes('EXCLUDE'))).toBe(true)
@@ -71,7 +88,10 @@ describe('selectUniverse', () => {
     const u = selectUniverse(
       new Map([
         ['a', listing(['BTC/USDT', 'TWIN/USDT'])],
-        ['b', listing(['BTC/USDT', 'TWIN/USDT'], {}, { TWIN: 'another project under the same ticker' })],
+        [
+          'b',
+          listing(['BTC/USDT', 'TWIN/USDT'], {}, { TWIN: 'another project under the same ticker' }),
+        ],
         ['c', listing(['TWIN/USDT'])],
       ]),
       AUTO,
@@ -81,7 +101,11 @@ describe('selectUniverse', () => {
     expect(u.perVenue.get('b')!.has('TWIN/USDT')).toBe(false)
     expect(u.perVenue.get('a')!.has('TWIN/USDT')).toBe(true)
     expect(u.left).toEqual([
-      { pair: 'TWIN/USDT', venue: 'b', why: 'a different token on this venue: another project under the same ticker' },
+      {
+        pair: 'TWIN/USDT',
+        venue: 'b',
+        why: 'a different token on this venue: another project under the same ticker',
+      },
     ])
   })
 

@@ -26,16 +26,42 @@ function listedBy(venue: Venue, listed: Map<Pair, string>): Venue {
 
 describe('UniverseWatcher', () => {
   test('picks up a newly listed market and drops a halted one on refresh, without a restart', async () => {
-    const all = ['BTC', 'ETH', 'NEW'].map((base, i) => ({ base, quote: 'USDT', book: makeBook(100 * (i + 1), 5, 0.01) }))
+    const all = ['BTC', 'ETH', 'NEW'].map((base, i) => ({
+      base,
+      quote: 'USDT',
+      book: makeBook(100 * (i + 1), 5, 0.01),
+    }))
     const simA = track(binance.simulate(all))
     const simB = track(bybit.simulate(all))
-    const a = new Map<Pair, string>([['BTC/USDT', 'BTCUSDT'], ['ETH/USDT', 'ETHUSDT']])
-    const b = new Map<Pair, string>([['BTC/USDT', 'BTCUSDT'], ['ETH/USDT', 'ETHUSDT']])
+    const a = new Map<Pair, string>([
+      ['BTC/USDT', 'BTCUSDT'],
+      ['ETH/USDT', 'ETHUSDT'],
+    ])
+    const b = new Map<Pair, string>([
+      ['BTC/USDT', 'BTCUSDT'],
+      ['ETH/USDT', 'ETHUSDT'],
+    ])
     const books = new Books()
     const { log, lines } = capturingLog()
     const feeds = [
-      track(new VenueFeed({ venue: listedBy(binance, a), wsUrl: simA.wsUrl, restUrl: simA.restUrl, books, log })),
-      track(new VenueFeed({ venue: listedBy(bybit, b), wsUrl: simB.wsUrl, restUrl: simB.restUrl, books, log })),
+      track(
+        new VenueFeed({
+          venue: listedBy(binance, a),
+          wsUrl: simA.wsUrl,
+          restUrl: simA.restUrl,
+          books,
+          log,
+        }),
+      ),
+      track(
+        new VenueFeed({
+          venue: listedBy(bybit, b),
+          wsUrl: simB.wsUrl,
+          restUrl: simB.restUrl,
+          books,
+          log,
+        }),
+      ),
     ]
     const watcher = track(
       new UniverseWatcher({
@@ -57,26 +83,38 @@ describe('UniverseWatcher', () => {
     await watcher.refresh()
     const e = await changed
     expect([...watcher.markets].sort()).toEqual(['BTC/USDT', 'NEW/USDT'])
-    expect(e.added.map((x) => `${x.venue} ${x.pair}`).sort()).toEqual(['binance NEW/USDT', 'bybit NEW/USDT'])
+    expect(e.added.map((x) => `${x.venue} ${x.pair}`).sort()).toEqual([
+      'binance NEW/USDT',
+      'bybit NEW/USDT',
+    ])
     expect(e.removed.map((x) => `${x.venue} ${x.pair}: ${x.why}`).sort()).toEqual([
       'binance ETH/USDT: no longer common to enough venues',
       'bybit ETH/USDT: no longer trading on Bybit',
     ])
-    expect(lines.map((l) => l.msg)).toContain('ETH/USDT dropped on Bybit: no longer trading on Bybit')
+    expect(lines.map((l) => l.msg)).toContain(
+      'ETH/USDT dropped on Bybit: no longer trading on Bybit',
+    )
     await Promise.all(feeds.map((f) => f.settled()))
     expect(books.get('bybit', 'ETH/USDT')).toBeUndefined()
     expect(books.get('binance', 'NEW/USDT')).toBeDefined()
     // The new market's books go live on both venues.
     let n = 0
-    await until(() => {
-      n++
-      for (const sim of [simA, simB]) sim.update('NEW/USDT', [[sim.book('NEW/USDT').topBids(1)[0]![0], `${n}.5`]], [])
-      return ['binance', 'bybit'].every((v) => books.get(v, 'NEW/USDT')?.state === 'live')
-    }, 10_000, 'NEW/USDT live on both venues')
+    await until(
+      () => {
+        n++
+        for (const sim of [simA, simB])
+          sim.update('NEW/USDT', [[sim.book('NEW/USDT').topBids(1)[0]![0], `${n}.5`]], [])
+        return ['binance', 'bybit'].every((v) => books.get(v, 'NEW/USDT')?.state === 'live')
+      },
+      10_000,
+      'NEW/USDT live on both venues',
+    )
   })
 
   test('a venue whose list cannot be read keeps its last one and the others go on', async () => {
-    const sim = track(binance.simulate([{ base: 'BTC', quote: 'USDT', book: makeBook(100, 5, 0.01) }]))
+    const sim = track(
+      binance.simulate([{ base: 'BTC', quote: 'USDT', book: makeBook(100, 5, 0.01) }]),
+    )
     let fail = false
     const flaky: Venue = {
       ...binance,
@@ -88,7 +126,9 @@ describe('UniverseWatcher', () => {
     }
     const books = new Books()
     const { log } = capturingLog()
-    const feed = track(new VenueFeed({ venue: flaky, wsUrl: sim.wsUrl, restUrl: sim.restUrl, books, log }))
+    const feed = track(
+      new VenueFeed({ venue: flaky, wsUrl: sim.wsUrl, restUrl: sim.restUrl, books, log }),
+    )
     const watcher = track(
       new UniverseWatcher({
         feeds: [feed],

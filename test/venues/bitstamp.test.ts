@@ -13,7 +13,15 @@ import { SimBitstamp } from '../../src/venues/bitstamp/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import { RestBudget } from '../../src/venues/rest-budget.ts'
 import type { Venue } from '../../src/venues/venue.ts'
-import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions, rawSocket } from '../support.ts'
+import {
+  bookWhere,
+  readLines,
+  rows,
+  useFeeds,
+  type Feed,
+  type FeedOptions,
+  rawSocket,
+} from '../support.ts'
 import { expectEachRejected, expectReconnect } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures/bitstamp`
@@ -521,7 +529,6 @@ const manyMarkets = (n: number) =>
 
 type Frame = { event?: string; channel?: string; data?: { message?: string } }
 
-
 const subscribe = (channel: string) => JSON.stringify({ event: 'bts:subscribe', data: { channel } })
 
 describe('bitstamp: limits', () => {
@@ -624,9 +631,11 @@ describe('bitstamp: limits', () => {
     expect(budget.stats.throttled + budget.stats.banned).toBe(0)
     expect(budget.stats.peakWeight).toBeLessThanOrEqual(8)
     expect(bookRequests(sim)).toBe(24)
-    expect([sim.limited.refusedSubscriptions, sim.limited.rateLimitedFrames, sim.limited.refusedConnects]).toEqual([
-      0, 0, 0,
-    ])
+    expect([
+      sim.limited.refusedSubscriptions,
+      sim.limited.rateLimitedFrames,
+      sim.limited.refusedConnects,
+    ]).toEqual([0, 0, 0])
     expect(feed.conn.stats.errors).toEqual({})
   })
 })

@@ -15,7 +15,15 @@ import {
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { SimMarket } from '../../src/venues/sim/venue.ts'
 import type { SnapshotEvent, VenueEvent } from '../../src/venues/venue.ts'
-import { bookWhere, readLines, rows, silent, stopAfterEach, useFeeds, rawSocket } from '../support.ts'
+import {
+  bookWhere,
+  readLines,
+  rows,
+  silent,
+  stopAfterEach,
+  useFeeds,
+  rawSocket,
+} from '../support.ts'
 import type { Feed, FeedOptions } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures/coinbase`
@@ -457,7 +465,6 @@ const manyMarkets = (n: number): SimMarket[] =>
 
 type Frame = { type?: string; channel?: string; message?: string; events?: unknown[] }
 
-
 const level2 = (type: string, ids: string[]) =>
   JSON.stringify({ type, product_ids: ids, channel: 'level2' })
 
@@ -555,9 +562,12 @@ describe('coinbase: limits', () => {
     await allLive(feed, wanted)
     for (const pair of wanted.slice(0, 3)) expectSame(feed, pair, sim.book(pair))
     expect(level2Requests(sim)).toEqual([`subscribe ${wanted.map((p) => p.replace('/', '-'))}`])
-    expect([sim.limited.refusedL2, sim.limited.rateLimited, sim.limited.refusedConnects, sim.limited.throttled]).toEqual([
-      0, 0, 0, 0,
-    ])
+    expect([
+      sim.limited.refusedL2,
+      sim.limited.rateLimited,
+      sim.limited.refusedConnects,
+      sim.limited.throttled,
+    ]).toEqual([0, 0, 0, 0])
     expect(feed.conn.stats.errors).toEqual({})
   })
 
@@ -578,9 +588,12 @@ describe('coinbase: limits', () => {
     await feed.settled()
     expect(feed.connections.map((c) => c.pairs.length)).toEqual([25, 25, 10])
     await allLiveBooks(books, 60)
-    expect([sim.limited.refusedL2, sim.limited.rateLimited, sim.limited.refusedConnects, sim.limited.throttled]).toEqual([
-      0, 0, 0, 0,
-    ])
+    expect([
+      sim.limited.refusedL2,
+      sim.limited.rateLimited,
+      sim.limited.refusedConnects,
+      sim.limited.throttled,
+    ]).toEqual([0, 0, 0, 0])
     expect(sim.server.connections).toBe(3)
   })
 })

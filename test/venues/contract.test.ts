@@ -13,7 +13,16 @@ import type { SnapshotFault, SimVenue } from '../../src/venues/sim/venue.ts'
 import type { Venue } from '../../src/venues/venue.ts'
 import { Books } from '../../src/book/books.ts'
 import { VenueFeed } from '../../src/venues/feed.ts'
-import { bookWhere, rows, silent, stopAfterEach, until, useFeeds, type Feed, type FeedOptions } from '../support.ts'
+import {
+  bookWhere,
+  rows,
+  silent,
+  stopAfterEach,
+  until,
+  useFeeds,
+  type Feed,
+  type FeedOptions,
+} from '../support.ts'
 
 const BTC = 'BTC/USDT'
 const ETH = 'ETH/USDT'
@@ -333,7 +342,13 @@ describe('venue contract: more markets than one connection carries, within every
       const count = 2 * per + 1
       const bases = Array.from({ length: count }, (_, i) => `M${String(i).padStart(4, '0')}`)
       const sim = feeds.sim(
-        venue.simulate(bases.map((base, i) => ({ base, quote: 'USDT', book: makeBook(1 + i / 100, 5, 0.0001, 4) }))),
+        venue.simulate(
+          bases.map((base, i) => ({
+            base,
+            quote: 'USDT',
+            book: makeBook(1 + i / 100, 5, 0.0001, 4),
+          })),
+        ),
       )
       const books = new Books()
       const feed = track(

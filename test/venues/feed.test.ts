@@ -13,7 +13,9 @@ const nativesOf = (pairs: readonly Pair[]) => new Map(pairs.map((p) => [p, p.rep
 
 function setup(perShard: number) {
   const sim = track(
-    binance.simulate(bases.map((base, i) => ({ base, quote: 'USDT', book: makeBook(10 + i, 5, 0.01) }))),
+    binance.simulate(
+      bases.map((base, i) => ({ base, quote: 'USDT', book: makeBook(10 + i, 5, 0.01) })),
+    ),
   )
   const books = new Books()
   const feed = track(
@@ -83,12 +85,16 @@ describe('VenueFeed', () => {
     // Shard 1 kept its socket and its books were never invalidated.
     expect(feed.connections[0]).toBe(untouched)
     expect(untouched.stats.reconnects).toBe(0)
-    const invalid = seen.filter((e) => e.type === 'invalid').map((e) => 'entry' in e && e.entry.pair)
+    const invalid = seen
+      .filter((e) => e.type === 'invalid')
+      .map((e) => 'entry' in e && e.entry.pair)
     for (const p of first.slice(0, 4)) expect(invalid).not.toContain(p)
     // Shard 2 took C10 in place of C05, shard 3 took C11: two new sockets, none for shard 1.
     expect(feed.connections.map((c) => [...c.stats.markets.keys()].length)).toEqual([4, 4, 3])
     expect(sim.server.connections).toBe(5)
-    expect(feed.connections.flatMap((c) => [...c.stats.markets.keys()]).sort()).toEqual([...next].sort())
+    expect(feed.connections.flatMap((c) => [...c.stats.markets.keys()]).sort()).toEqual(
+      [...next].sort(),
+    )
   })
 
   test('stop closes every shard', async () => {
@@ -107,10 +113,17 @@ describe('RestBudget', () => {
   test('a 429 pauses every request until its Retry-After; 418s are never earned', async () => {
     const { RestBudget } = await import('../../src/venues/rest-budget.ts')
     let now = 1_000_000
-    const answers: Response[] = [new Response('{}', { status: 429, headers: { 'retry-after': '7' } })]
+    const answers: Response[] = [
+      new Response('{}', { status: 429, headers: { 'retry-after': '7' } }),
+    ]
     const budget = new RestBudget(
       { weight: 100, windowMs: 60_000, snapshotCost: 5, usedWeightHeader: 'x-used' },
-      { fetch: (async () => answers.shift() ?? new Response('{}', { headers: { 'x-used': '70' } })) as unknown as typeof fetch, now: () => now },
+      {
+        fetch: (async () =>
+          answers.shift() ??
+          new Response('{}', { headers: { 'x-used': '70' } })) as unknown as typeof fetch,
+        now: () => now,
+      },
     )
     expect(budget.tryTake(5)).toBe(0)
     await budget.observing('http://venue/depth')
@@ -132,7 +145,11 @@ describe('RestBudget', () => {
     const now = 5_000
     const budget = new RestBudget(
       { weight: 600, windowMs: 5000, snapshotCost: 1, pauseOn: { 403: 600_000 } },
-      { fetch: (async () => new Response('access too frequent', { status: 403 })) as unknown as typeof fetch, now: () => now },
+      {
+        fetch: (async () =>
+          new Response('access too frequent', { status: 403 })) as unknown as typeof fetch,
+        now: () => now,
+      },
     )
     await budget.observing('http://venue/x')
     expect(budget.tryTake(1)).toBe(600_000)
@@ -143,18 +160,37 @@ describe('VenueFeed per-IP frame budget', () => {
   /** Eight one-market shards of Coinbase opening at once; resolves with the sim's refusals. */
   async function eightShards(sendPerSecondPerIp: number | undefined) {
     const { coinbase } = await import('../../src/venues/coinbase/index.ts')
-    const limits = { ...coinbase.limits, connects: { count: 100, windowMs: 1000 }, sendPerSecondPerIp }
+    const limits = {
+      ...coinbase.limits,
+      connects: { count: 100, windowMs: 1000 },
+      sendPerSecondPerIp,
+    }
     const venue = { ...coinbase, limits }
-    const markets = Array.from({ length: 8 }, (_, i) => ({ base: `P${i}`, quote: 'USD', book: makeBook(10 + i, 5, 0.01) }))
+    const markets = Array.from({ length: 8 }, (_, i) => ({
+      base: `P${i}`,
+      quote: 'USD',
+      book: makeBook(10 + i, 5, 0.01),
+    }))
     const sim = track(venue.simulate(markets))
     const books = new Books()
     const feed = track(
-      new VenueFeed({ venue, wsUrl: sim.wsUrl, restUrl: sim.restUrl, books, log: silent, marketsPerConnection: 1 }),
+      new VenueFeed({
+        venue,
+        wsUrl: sim.wsUrl,
+        restUrl: sim.restUrl,
+        books,
+        log: silent,
+        marketsPerConnection: 1,
+      }),
     )
     feed.setMarkets(await feed.listMarkets(AbortSignal.timeout(5000)))
     feed.start()
     // 8 connections x 2 subscribe frames.
-    await sim.server.waitFor(() => sim.server.received.length >= 16, 15_000, 'every subscribe frame')
+    await sim.server.waitFor(
+      () => sim.server.received.length >= 16,
+      15_000,
+      'every subscribe frame',
+    )
     return sim.limited!
   }
 

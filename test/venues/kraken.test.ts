@@ -14,7 +14,15 @@ import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { SimMarket } from '../../src/venues/sim/venue.ts'
 import { ExchangeError, ParseError, toLevel } from '../../src/venues/venue.ts'
 import type { Venue, VenueEvent } from '../../src/venues/venue.ts'
-import { bookWhere, readLines, rows, useFeeds, type Feed, type FeedOptions, rawSocket } from '../support.ts'
+import {
+  bookWhere,
+  readLines,
+  rows,
+  useFeeds,
+  type Feed,
+  type FeedOptions,
+  rawSocket,
+} from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures`
 
@@ -499,7 +507,6 @@ const manyMarkets = (n: number): SimMarket[] =>
 
 type Frame = Record<string, unknown>
 
-
 describe('kraken: limits', () => {
   test('the module stays inside what the simulated venue enforces', () => {
     const sim = feeds.sim(new SimKraken([], { heartbeatMs: 0 }))
@@ -600,9 +607,12 @@ describe('kraken: limits', () => {
     const subscribes = sim.requests.filter((r) => r.method === 'subscribe')
     expect(subscribes.length).toBe(1)
     expect(subscribes[0]!.params!.symbol).toEqual(wanted)
-    expect([sim.limited.throttled, sim.limited.rateLimitedFrames, sim.limited.refusedSymbols, sim.limited.refusedConnects]).toEqual(
-      [0, 0, 0, 0],
-    )
+    expect([
+      sim.limited.throttled,
+      sim.limited.rateLimitedFrames,
+      sim.limited.refusedSymbols,
+      sim.limited.refusedConnects,
+    ]).toEqual([0, 0, 0, 0])
     expect(feed.conn.stats.errors).toEqual({})
   })
 })

@@ -148,7 +148,13 @@ export class SimUniverse {
           markets.push({ base, quote: quotes[1]! })
         }
       }
-      const conversion = k % 2 === 0 ? [['USDC', 'USDT']] : [['USDT', 'USD'], ['USDC', 'USD']]
+      const conversion =
+        k % 2 === 0
+          ? [['USDC', 'USDT']]
+          : [
+              ['USDT', 'USD'],
+              ['USDC', 'USD'],
+            ]
       for (const [base, quote] of conversion) markets.push({ base: base!, quote: quote! })
       const specs: SimMarket[] = markets.map((m) => ({
         base: m.base,
@@ -158,7 +164,10 @@ export class SimUniverse {
       }))
       const sim = venue.simulate(specs)
       this.sims.set(venue.id, sim)
-      this.listings.set(venue.id, specs.map((m) => `${m.base}/${m.quote}`))
+      this.listings.set(
+        venue.id,
+        specs.map((m) => `${m.base}/${m.quote}`),
+      )
       for (const m of markets) {
         const pair: Pair = `${m.base}/${m.quote}`
         const price = this.#price(m.base, m.quote)
