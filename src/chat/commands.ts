@@ -73,6 +73,18 @@ export interface CommandConfig {
   readonly minThresholdPct?: number
 }
 
+/** What /subscribe and /unsubscribe take. */
+const MARKETS_ARG = {
+  name: 'symbols',
+  description: 'Markets (BTCUSDT), base assets (SOL) or "all"',
+  type: 'symbols-or-all',
+  required: true,
+  min: 1,
+  max: 10,
+  unit: 'markets',
+  maxLength: MAX_ARG_CHARS,
+} as const
+
 /**
  * Every command, its argument and that argument's range, for one configuration (built once at
  * start-up; parsing and Discord's option schema read the same table).
@@ -93,31 +105,13 @@ export function commandDefinitions({ minThresholdPct = 0.01 }: CommandConfig = {
       description:
         'Follow markets, a base asset (all its markets) or all, e.g. /subscribe BTCUSDT SOL',
       readOnly: false,
-      arg: {
-        name: 'symbols',
-        description: 'Markets (BTCUSDT), base assets (SOL) or "all"',
-        type: 'symbols-or-all',
-        required: true,
-        min: 1,
-        max: 10,
-        unit: 'markets',
-        maxLength: MAX_ARG_CHARS,
-      },
+      arg: MARKETS_ARG,
     },
     {
       name: 'unsubscribe',
       description: 'Stop following markets, a base asset (all its markets) or all',
       readOnly: false,
-      arg: {
-        name: 'symbols',
-        description: 'Markets (BTCUSDT), base assets (SOL) or "all"',
-        type: 'symbols-or-all',
-        required: true,
-        min: 1,
-        max: 10,
-        unit: 'markets',
-        maxLength: MAX_ARG_CHARS,
-      },
+      arg: MARKETS_ARG,
     },
     {
       name: 'threshold',

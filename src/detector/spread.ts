@@ -196,13 +196,7 @@ export function maxSizeAtThreshold(input: CrossInput): {
     const dq = Math.min(dqAsk, dqBid)
     const endSpent = spent + dq
     const endGot = got + r * dq
-    if (endGot < target * endSpent) {
-      // The average crosses the target inside this segment (or never reached it: r < target at 0).
-      if (r >= target) break // numerical edge: treat as the segment end
-      const q = (got - r * spent) / (target - r)
-      if (q <= spent) return { maxSizeQuote: spent, maxProfitQuote: got - spent }
-      return { maxSizeQuote: q, maxProfitQuote: got + r * (q - spent) - q }
-    }
+    if (endGot < target * endSpent) return crossing(spent, got, r, target)
     spent = endSpent
     got = endGot
     const baseBought = dq / pa
@@ -218,6 +212,22 @@ export function maxSizeAtThreshold(input: CrossInput): {
     }
   }
   return { maxSizeQuote: spent, maxProfitQuote: got - spent }
+}
+
+/**
+ * Where the average return falls to `target` inside a segment that returns `r` per extra unit,
+ * having spent `spent` for `got` before it: solved in closed form (the segment's start when the
+ * average never reached it, or at a numerical edge where r >= target).
+ */
+function crossing(
+  spent: number,
+  got: number,
+  r: number,
+  target: number,
+): { maxSizeQuote: number; maxProfitQuote: number } {
+  const q = r >= target ? spent : (got - r * spent) / (target - r)
+  if (q <= spent) return { maxSizeQuote: spent, maxProfitQuote: got - spent }
+  return { maxSizeQuote: q, maxProfitQuote: got + r * (q - spent) - q }
 }
 
 /** One leg of a triangle: buy the market's base with its quote (walk asks) or sell the base. */
@@ -352,13 +362,7 @@ export function chainMaxSize(
     }
     const endSpent = spent + dq
     const endGot = got + r * dq
-    if (endGot < target * endSpent) {
-      // The average crosses the target inside this segment (or never reached it: r < target at 0).
-      if (r >= target) break // numerical edge: treat as the segment end
-      const q = (got - r * spent) / (target - r)
-      if (q <= spent) return { maxSizeQuote: spent, maxProfitQuote: got - spent }
-      return { maxSizeQuote: q, maxProfitQuote: got + r * (q - spent) - q }
-    }
+    if (endGot < target * endSpent) return crossing(spent, got, r, target)
     spent = endSpent
     got = endGot
     for (let k = 0; k < n; k++) {
