@@ -7,7 +7,7 @@
 import { describe, expect, test } from 'bun:test'
 import type { BookEntry } from '../../src/book/books.ts'
 import { isCrossed } from '../../src/book/book.ts'
-import { VENUES } from '../../src/venues/index.ts'
+import { VENUES as REGISTERED } from '../../src/venues/index.ts'
 import { makeBook, type Row, type SimBook } from '../../src/venues/sim/book.ts'
 import type { SnapshotFault, SimVenue } from '../../src/venues/sim/venue.ts'
 import type { Venue } from '../../src/venues/venue.ts'
@@ -23,6 +23,20 @@ import {
   type Feed,
   type FeedOptions,
 } from '../support.ts'
+
+/**
+ * Every registered venue, plus those named in `CONTRACT_EXTRA` (venue folder names, comma-separated):
+ * a venue being built runs the same contract before its registry line is added.
+ */
+const VENUES: readonly Venue[] = [
+  ...REGISTERED,
+  ...(await Promise.all(
+    (process.env.CONTRACT_EXTRA ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map(async (id) => (await import(`../../src/venues/${id}/index.ts`))[id] as Venue),
+  )),
+]
 
 const BTC = 'BTC/USDT'
 const ETH = 'ETH/USDT'
