@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { normalizeAsset, normalizePair, SymbolError } from './symbols.ts'
 import type { Pair, VenueId } from './types.ts'
-import { ASSET_ALIASES, VENUE_IDS, VENUES } from './venues/index.ts'
+import { ASSET_ALIASES, DEFAULT_VENUE_IDS, VENUE_IDS, VENUES } from './venues/index.ts'
 
 export interface VenueEndpoints {
   readonly wsUrl: string
@@ -212,7 +212,7 @@ const httpUrl = z
   )
 
 const envSchema = z.object({
-  EXCHANGES: venueList.prefault(VENUE_IDS.join(',')),
+  EXCHANGES: venueList.prefault(DEFAULT_VENUE_IDS.join(',')),
   SYMBOLS: pairList.prefault(DEFAULT_SYMBOLS),
   MIN_VENUES: z.coerce
     .number({ message: 'expected a whole number of venues (1-12)' })

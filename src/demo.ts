@@ -49,6 +49,8 @@ if (import.meta.main) {
       startApp({
         DATABASE_URL: 'file:data/demo.db',
         SYMBOLS: 'auto',
+        // Every simulated venue, those `EXCHANGES` must name on the real venues too.
+        EXCHANGES: VENUES.map((v) => v.id).join(','),
         TRIANGLES: 'off',
         ...process.env,
         // The simulated venues always win over endpoint variables in the environment.

@@ -19,6 +19,7 @@ describe('offline demo', () => {
       {
         ...venues.env,
         SYMBOLS: 'auto',
+        EXCHANGES: VENUE_IDS.join(','),
         PORT: '0',
         HOST: '127.0.0.1',
         DATABASE_URL: ':memory:',

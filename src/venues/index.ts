@@ -17,6 +17,11 @@ export const VENUES: readonly Venue[] = [binance, kraken, coinbase, bitstamp, ok
 /** Every registered venue id, in registry order. */
 export const VENUE_IDS: readonly string[] = VENUES.map((v) => v.id)
 
+/** The venues used when `EXCHANGES` is not set. */
+export const DEFAULT_VENUE_IDS: readonly string[] = VENUES.filter(
+  (v) => v.enabledByDefault !== false,
+).map((v) => v.id)
+
 const BY_ID = new Map(VENUES.map((v) => [v.id, v]))
 
 /** The registered venue with this id, if any. */

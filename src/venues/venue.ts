@@ -188,6 +188,11 @@ export interface Venue {
   readonly id: VenueId
   /** How users see it (alerts, dashboard). */
   readonly name: string
+  /**
+   * False for a venue that `EXCHANGES` must name to use (a newer venue, until the universe
+   * figures are measured with it); default true.
+   */
+  readonly enabledByDefault?: boolean
   /** Spot taker fee at the base tier, bps (`FEE_BPS_<VENUE>` overrides it). */
   readonly takerFeeBps: number
   /** Public production endpoints (`<VENUE>_WS_URL` / `<VENUE>_REST_URL` override them). */
