@@ -131,6 +131,9 @@ describe('parseConfig: detector, database and chat settings', () => {
       bitstamp: 40,
       okx: 10,
       bybit: 10,
+      gate: 10,
+      bitget: 10,
+      bitfinex: 20,
     })
     expect(c.triangles).toEqual([['USDT', 'BTC', 'ETH']])
     expect(c.databaseUrl).toBe('file:data/arbwatch.db')

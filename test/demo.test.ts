@@ -45,7 +45,7 @@ describe('offline demo', () => {
     const status = (await (await fetch(`http://127.0.0.1:${app.port}/api/status`)).json()) as any
     for (const v of VENUE_IDS) {
       expect(status.venues[v].state).toBe('connected')
-      expect(status.venues[v].errors).toEqual({})
+      expect([v, status.venues[v].errors]).toEqual([v, {}])
     }
   }, 40_000)
 })
