@@ -29,7 +29,7 @@
  * serverShutdown, and everything SimServer offers.
  */
 import type { Client } from '../sim/server.ts'
-import { bumpTop, SimBook, type Row } from '../sim/book.ts'
+import { askToCross, bumpTop, SimBook, type Row } from '../sim/book.ts'
 import { SimRestVenueBase, SimWindow, type SimSeqMarket } from '../sim/base.ts'
 import { simVolume24h, type SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
@@ -264,8 +264,7 @@ export class SimBinance extends SimRestVenueBase<Market> {
 
   /** Pushes a chained update with a bid at the best ask; the venue's book does not take it. */
   pushCrossed(pair: Pair): string {
-    const ask = this.market(pair).book.topAsks(1)[0]
-    if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
+    const ask = askToCross(this.market(pair).book, pair)
     return this.inject(pair, [[ask[0], '1.00000000']], [])
   }
 

@@ -20,7 +20,7 @@
  * 20051/20060/20061, and everything SimServer offers.
  */
 import type { Client } from '../sim/server.ts'
-import { SimBook, type Row } from '../sim/book.ts'
+import { askToCross, SimBook, type Row } from '../sim/book.ts'
 import { SimVenueBase, SimWindow } from '../sim/base.ts'
 import { simVolume24h, type SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
@@ -189,8 +189,7 @@ export class SimBitfinex extends SimVenueBase<Market> {
   /** A bid at the best ask, not applied venue-side (no checksum follows it). */
   pushCrossed(pair: Pair): void {
     const m = this.market(pair)
-    const ask = m.book.topAsks(1)[0]
-    if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
+    const ask = askToCross(m.book, pair)
     this.#push(m, (s, chanId) => this.#send(s, `[${chanId},${entry(ask[0], '1', false)}`))
   }
 

@@ -21,7 +21,7 @@
  * Pushes go only to an instrument's subscribers.
  */
 import type { Client } from '../sim/server.ts'
-import { SimBook, type Row } from '../sim/book.ts'
+import { askToCross, SimBook, type Row } from '../sim/book.ts'
 import { SimVenueBase, SimWindow } from '../sim/base.ts'
 import { simVolume24h, type SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
@@ -203,8 +203,7 @@ export class SimBitget extends SimVenueBase<Market> {
    */
   pushCrossed(pair: Pair): void {
     const m = this.market(pair)
-    const ask = m.book.topAsks(1)[0]
-    if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
+    const ask = askToCross(m.book, pair)
     const bids: Row[] = [[ask[0], '1.00000000']]
     const crossed = m.book.clone()
     crossed.apply(bids, [])

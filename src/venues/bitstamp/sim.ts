@@ -13,7 +13,7 @@
  * recorded-frame replay, and everything SimServer offers. Limits: see `SimBitstampLimits`.
  */
 import type { Client } from '../sim/server.ts'
-import { bumpTop, SimBook, type Row } from '../sim/book.ts'
+import { askToCross, bumpTop, SimBook, type Row } from '../sim/book.ts'
 import { SimRestVenueBase, SimWindow, type SimSeqMarket } from '../sim/base.ts'
 import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
@@ -238,8 +238,7 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
   /** Pushes a diff with a bid at the best ask; the venue's book does not take it. */
   pushCrossed(pair: Pair): string {
     const m = this.market(pair)
-    const ask = m.book.topAsks(1)[0]
-    if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
+    const ask = askToCross(m.book, pair)
     // The stamp is consumed: a snapshot taken after this diff is stamped at or after it.
     m.seq = this.nextMicros()
     return this.sendRawDiff(pair, [[ask[0], '1.00000000']], [], m.seq)

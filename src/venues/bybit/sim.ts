@@ -27,7 +27,7 @@
  * Pushes go only to a topic's holders (an index per topic).
  */
 import type { Client } from '../sim/server.ts'
-import { bumpTop, SimBook, type Row } from '../sim/book.ts'
+import { askToCross, bumpTop, SimBook, type Row } from '../sim/book.ts'
 import { SimVenueBase, SimWindow } from '../sim/base.ts'
 import { simVolume24h, type SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
@@ -290,8 +290,7 @@ export class SimBybit extends SimVenueBase<State> {
    * so the next update follows it.
    */
   pushCrossed(pair: Pair): void {
-    const [ask] = this.book(pair).topAsks(1)
-    if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
+    const ask = askToCross(this.book(pair), pair)
     this.pushDelta(pair, [[ask[0], '1.00000000']], [])
   }
 

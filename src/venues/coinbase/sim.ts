@@ -8,7 +8,7 @@
  * enforced as it answers them (see `SimCoinbaseLimits`).
  */
 import type { Client } from '../sim/server.ts'
-import { SimBook, type Row } from '../sim/book.ts'
+import { askToCross, SimBook, type Row } from '../sim/book.ts'
 import { SimVenueBase, SimWindow } from '../sim/base.ts'
 import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
@@ -276,8 +276,7 @@ export class SimCoinbase extends SimVenueBase<Product> {
 
   /** As `pushCrossed`, returning the price crossed. */
   crossBook(pair: Pair): string {
-    const [best] = this.book(pair).topAsks(1)
-    if (best === undefined) throw new Error(`${pair} has no ask to cross`)
+    const best = askToCross(this.book(pair), pair)
     this.pushUpdates(pair, toUpdates([[best[0], '1.00000000']], []))
     return best[0]
   }

@@ -20,7 +20,7 @@
  * snapshot pushes, and everything SimServer offers.
  */
 import type { Client } from '../sim/server.ts'
-import { SimBook, type Row } from '../sim/book.ts'
+import { askToCross, SimBook, type Row } from '../sim/book.ts'
 import { SimRestVenueBase, SimWindow, type SimSeqMarket } from '../sim/base.ts'
 import { simVolume24h, type SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
@@ -148,8 +148,7 @@ export class SimGate extends SimRestVenueBase<Market> {
   /** Pushes a chained update with a bid at the best ask; the venue's book does not take it. */
   pushCrossed(pair: Pair): string {
     const m = this.market(pair)
-    const ask = m.book.topAsks(1)[0]
-    if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
+    const ask = askToCross(m.book, pair)
     m.seq++
     const frame = bookFrame({ s: m.symbol, U: m.seq, u: m.seq, b: [[ask[0], '1']], a: [] })
     this.#push(m.symbol, frame)

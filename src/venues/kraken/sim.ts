@@ -9,7 +9,7 @@
  * Also re-encodes the v1 capture into v2 frames.
  */
 import type { Client } from '../sim/server.ts'
-import { SimBook, type Row } from '../sim/book.ts'
+import { askToCross, SimBook, type Row } from '../sim/book.ts'
 import { SimVenueBase, SimWindow } from '../sim/base.ts'
 import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
@@ -255,8 +255,7 @@ export class SimKraken extends SimVenueBase<State> {
    * it away) and not kept by the venue.
    */
   pushCrossed(pair: Pair): void {
-    const [ask] = this.book(pair).topAsks(1)
-    if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
+    const ask = askToCross(this.book(pair), pair)
     this.update(pair, [[ask[0], '1.00000000']], [], { keep: false })
   }
 

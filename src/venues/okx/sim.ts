@@ -24,7 +24,7 @@
  * SimServer offers.
  */
 import type { Client } from '../sim/server.ts'
-import { SimBook, type Row } from '../sim/book.ts'
+import { askToCross, SimBook, type Row } from '../sim/book.ts'
 import { SimRestVenueBase, SimWindow, type SimSeqMarket } from '../sim/base.ts'
 import { simVolume24h, type SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
@@ -268,8 +268,7 @@ export class SimOkx extends SimRestVenueBase<Market> {
   /** Pushes a chained update with a bid at the best ask; the venue's book does not take it. */
   pushCrossed(pair: Pair): string {
     const m = this.market(pair)
-    const ask = m.book.topAsks(1)[0]
-    if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
+    const ask = askToCross(m.book, pair)
     const bids: Row[] = [[ask[0], '1.00000000']]
     // With checksums on, the sum is right for the crossed book: only the crossing is wrong.
     const crossed = m.book.clone()

@@ -88,6 +88,13 @@ export function makeBook(mid: number, levels = 20, tick = 0.1, decimals = 2): Si
   return new SimBook(bids, asks)
 }
 
+/** The best ask a simulated venue's `pushCrossed` puts a bid at; throws when the book has none. */
+export function askToCross(book: SimBook, pair: string): Row {
+  const ask = book.topAsks(1)[0]
+  if (ask === undefined) throw new Error(`${pair} has no ask to cross`)
+  return ask
+}
+
 /**
  * The change that raises a book's best `side` quantity by one (what a simulated venue's
  * `corruptTop` pushes on its independent channel but leaves out of its diffs).
