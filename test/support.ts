@@ -7,7 +7,7 @@ import { Detector, type DetectorOptions } from '../src/detector/detector.ts'
 import { VENUE_IDS } from '../src/venues/index.ts'
 import { afterEach, expect } from 'bun:test'
 import { Books, type BookEntry } from '../src/book/books.ts'
-import { BookSync, type BookSyncOptions } from '../src/book/sync.ts'
+import { applySnapshot, applyUpdate, BookSync, type BookSyncOptions } from '../src/book/sync.ts'
 import { openDb, runMigrations, type DbHandle } from '../src/db/client.ts'
 import type { Opportunity, Quote } from '../src/detector/types.ts'
 import { createLogger } from '../src/log.ts'
@@ -446,4 +446,24 @@ export function rawSocket<F>(url: string) {
       test()
     })
   return { ws, frames, opened, until }
+}
+
+/** One book entry of `venue` fed straight through its sync rules (no socket); every event must apply. */
+export function ruleBook(
+  venue: Venue,
+  pair: string,
+): { entry: BookEntry; feed: (ev: VenueEvent) => void } {
+  const entry = new Books().addVenue(venue.id, [pair]).get(pair)!
+  return {
+    entry,
+    feed(ev) {
+      const outcome =
+        ev.type === 'snapshot'
+          ? applySnapshot(entry, venue.sync, ev, false)
+          : ev.type === 'delta'
+            ? applyUpdate(entry, venue.sync, ev, 100)
+            : undefined
+      expect(outcome).toEqual({ kind: 'applied' })
+    },
+  }
 }

@@ -6,8 +6,6 @@
  * contract.test.ts.
  */
 import { describe, expect, test } from 'bun:test'
-import { Books, type BookEntry } from '../../src/book/books.ts'
-import { applySnapshot, applyUpdate } from '../../src/book/sync.ts'
 import { bitfinexChecksum, checksumText } from '../../src/venues/bitfinex/checksum.ts'
 import {
   bitfinex,
@@ -19,32 +17,20 @@ import {
 import { bitfinexChecksumOf, SimBitfinex } from '../../src/venues/bitfinex/sim.ts'
 import { makeBook, type Row } from '../../src/venues/sim/book.ts'
 import type { Level } from '../../src/types.ts'
-import { toLevel, type Venue, type VenueEvent } from '../../src/venues/venue.ts'
-import { bookWhere, expectReconnect, rawSocket, readLines, rows, useFeeds } from '../support.ts'
+import { toLevel, type Venue } from '../../src/venues/venue.ts'
+import {
+  bookWhere,
+  expectReconnect,
+  rawSocket,
+  readLines,
+  rows,
+  useFeeds,
+  ruleBook,
+} from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures/bitfinex`
 const BTC = 'BTC/USDT'
 const feeds = useFeeds()
-
-/** One book entry fed straight through the sync rules (no socket). */
-function ruleBook(
-  venue: Venue,
-  pair: string,
-): { entry: BookEntry; feed: (ev: VenueEvent) => void } {
-  const entry = new Books().addVenue('bitfinex', [pair]).get(pair)!
-  return {
-    entry,
-    feed(ev) {
-      const outcome =
-        ev.type === 'snapshot'
-          ? applySnapshot(entry, venue.sync, ev, false)
-          : ev.type === 'delta'
-            ? applyUpdate(entry, venue.sync, ev, 100)
-            : undefined
-      expect(outcome).toEqual({ kind: 'applied' })
-    },
-  }
-}
 
 /** A reference side: price → amount, both as numbers from `JSON.parse` of the raw frame. */
 type RefSide = Map<number, number>

@@ -3,9 +3,8 @@ import { krakenFeed } from '../../bench/venue-feed.ts'
 import { createFastParser } from '../../src/venues/kraken/fast.ts'
 import { createJsonParser } from '../../src/venues/kraken/index.ts'
 import { expectSameAsJsonPath, variantsOf } from './fast-path.ts'
-import { Books, type BookEntry } from '../../src/book/books.ts'
+import type { BookEntry } from '../../src/book/books.ts'
 import { applyDelta, createBook, type OrderBook } from '../../src/book/book.ts'
-import { applySnapshot, applyUpdate } from '../../src/book/sync.ts'
 import { krakenChecksum } from '../../src/venues/kraken/checksum.ts'
 import { createKraken, kraken, quoteLevelNumbers } from '../../src/venues/kraken/index.ts'
 import { checksumOf, crc32Of, reencodeV1, SimKraken } from '../../src/venues/kraken/sim.ts'
@@ -13,7 +12,7 @@ import type { ClientRequest } from '../../src/venues/kraken/sim.ts'
 import { makeBook, SimBook, type Row } from '../../src/venues/sim/book.ts'
 import type { SimMarket } from '../../src/venues/sim/venue.ts'
 import { ExchangeError, ParseError, toLevel } from '../../src/venues/venue.ts'
-import type { Venue, VenueEvent } from '../../src/venues/venue.ts'
+import type { Venue } from '../../src/venues/venue.ts'
 import {
   bookWhere,
   readLines,
@@ -22,6 +21,7 @@ import {
   type Feed,
   type FeedOptions,
   rawSocket,
+  ruleBook,
 } from '../support.ts'
 
 const FIX = `${import.meta.dir}/../fixtures`
@@ -85,26 +85,6 @@ function randomChange(
     row = [(bid ? mid - k * 0.05 : mid + k * 0.05).toFixed(2), qty]
   }
   return bid ? { bids: [row], asks: [] } : { bids: [], asks: [row] }
-}
-
-/** One book entry fed straight through the sync rules (no socket). */
-function ruleBook(
-  venue: Venue,
-  pair: string,
-): { entry: BookEntry; feed: (ev: VenueEvent) => void } {
-  const entry = new Books().addVenue('kraken', [pair]).get(pair)!
-  return {
-    entry,
-    feed(ev) {
-      const outcome =
-        ev.type === 'snapshot'
-          ? applySnapshot(entry, venue.sync, ev, false)
-          : ev.type === 'delta'
-            ? applyUpdate(entry, venue.sync, ev, 100)
-            : undefined
-      expect(outcome).toEqual({ kind: 'applied' })
-    },
-  }
 }
 
 describe('kraken: recorded capture (v1, re-encoded as v2)', () => {
