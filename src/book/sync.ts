@@ -441,7 +441,7 @@ export class BookSync {
         if (e === undefined) return
         this.#confirmed.add(ev.pair)
         this.#pending.delete(ev.pair)
-        this.#settle(e, applySnapshot(e, this.#rules, ev, false), now)
+        this.#settle(e, applySnapshot(e, this.#rules, ev, ev.requested === true), now)
         return
       }
       case 'delta': {
@@ -502,7 +502,7 @@ export class BookSync {
           // the first update is buffered, so the snapshot can be checked against it (or at the
           // snapshot timeout, for a quiet market).
           const now = this.#rules.sequence !== 'chain'
-          if (this.#rules.snapshot === 'rest' && !e.hasSnapshot && now) this.#request(pair)
+          if (this.#rules.snapshot !== 'ws' && !e.hasSnapshot && now) this.#request(pair)
         }
         return
       case 'venue-error': {
@@ -519,6 +519,8 @@ export class BookSync {
       }
       case 'reconnect':
       case 'info':
+      case 'reply':
+      case 'welcome':
       case 'unknown':
         return
       default: {
@@ -621,7 +623,7 @@ export class BookSync {
     this.#books.events.emit({ type: 'resync', entry: e, failure })
     // The update that revealed a gap is newer than anything the book had: the next snapshot must
     // reach it, so it stays buffered (REST venues; a socket snapshot supersedes it anyway).
-    if (reveal !== undefined && this.#rules.snapshot === 'rest') {
+    if (reveal !== undefined && this.#rules.snapshot !== 'ws') {
       e.buffer.push(reveal)
       if (reveal.seq !== undefined) e.lastSeenSeq = reveal.seq
     }
@@ -642,10 +644,16 @@ export class BookSync {
     if (pending !== undefined && pending.epoch === e.epoch) return
     if (this.#queue.has(pair)) return
     // A REST snapshot of a book whose own data is not flowing would go live and then freeze.
-    if (this.#rules.snapshot === 'rest' && !this.#confirmed.has(pair)) return
+    if (this.#rules.snapshot !== 'ws' && !this.#confirmed.has(pair)) return
     if (this.#rules.snapshot === 'ws') {
       this.#pending.set(pair, { atMs: Date.now(), epoch: e.epoch })
       for (const frame of this.#venue.resubscribe?.(native) ?? []) this.#conn.send(frame)
+      return
+    }
+    if (this.#rules.snapshot === 'request') {
+      // Asked on the socket (HTX `req`); its answer is aligned with the buffer like a REST one.
+      this.#pending.set(pair, { atMs: Date.now(), epoch: e.epoch })
+      for (const frame of this.#venue.requestSnapshot?.(native) ?? []) this.#conn.send(frame)
       return
     }
     this.#queue.add(pair)
@@ -736,7 +744,7 @@ export class BookSync {
         continue
       if (this.#queue.has(e.pair)) continue
       this.#pending.delete(e.pair)
-      if (this.#rules.snapshot === 'rest' && !this.#confirmed.has(e.pair)) {
+      if (this.#rules.snapshot !== 'ws' && !this.#confirmed.has(e.pair)) {
         // Neither an ack nor an update since the subscribe: it was lost. Send it again.
         this.#pending.set(e.pair, { atMs: now, epoch: e.epoch })
         this.#subscribeAgain(e.pair)

@@ -15,6 +15,7 @@ import {
   ExchangeError,
   ParseError,
   type FrameParser,
+  type SessionTicket,
   type Venue,
   type VenueEvent,
 } from './venue.ts'
@@ -117,6 +118,7 @@ export class Connection {
   readonly #logged = new Set<string>()
   #ws: WebSocket | undefined
   #parser: FrameParser | undefined
+  #natives: readonly string[] = []
   /** Set by a `reconnect` event: the session ends after the frame that asked for it. */
   #plannedReason: string | undefined
   #sendQueue: string[] = []
@@ -215,7 +217,21 @@ export class Connection {
           break // stopped while waiting for a connection slot
         }
       }
-      const end = await this.#session(natives)
+      let ticket: SessionTicket | undefined
+      if (this.#venue.openSession !== undefined) {
+        try {
+          ticket = await this.#venue.openSession(this.#o.wsUrl, this.#o.restUrl, natives, {
+            fetch: this.#fetch,
+            signal,
+          })
+        } catch (err) {
+          if (signal.aborted) break
+          this.countError('session', `cannot open a ${this.venue} session: ${errorText(err)}`)
+          await sleep(this.#backoff(attempt++, err), signal)
+          continue
+        }
+      }
+      const end = await this.#session(natives, ticket)
       if (end.opened) this.#markDown(end.why)
       if (signal.aborted) break
       this.stats.reconnects++
@@ -270,14 +286,14 @@ export class Connection {
   }
 
   /** One socket, from connect to close. Resolves (never rejects) with how it ended. */
-  #session(natives: readonly string[]): Promise<SessionEnd> {
+  #session(natives: readonly string[], ticket?: SessionTicket): Promise<SessionEnd> {
     const venue = this.#venue
     const signal = this.#abort.signal
     const startedMs = Date.now()
     return new Promise((resolve) => {
       let ws: WebSocket
       try {
-        ws = new WebSocket(venue.wsUrl(this.#o.wsUrl, natives))
+        ws = new WebSocket(ticket?.url ?? venue.wsUrl(this.#o.wsUrl, natives))
       } catch (err) {
         this.countError('connect', `cannot open socket: ${errorText(err)}`)
         resolve({ opened: false, planned: false, why: 'cannot open socket', lastedMs: 0 })
@@ -317,8 +333,9 @@ export class Connection {
         this.stats.lastMessageMs = now
         this.#log.info(`${this.venue} connected`)
         this.events.emit({ type: 'up', atMs: now })
-        for (const frame of venue.subscribe(natives)) this.send(frame)
-        const idle = this.#o.idleTimeoutMs ?? venue.limits.idleTimeoutMs
+        this.#natives = natives
+        if (venue.greets !== true) this.#subscribe()
+        const idle = this.#o.idleTimeoutMs ?? ticket?.idleTimeoutMs ?? venue.limits.idleTimeoutMs
         timers.push(
           setInterval(
             () => {
@@ -330,8 +347,9 @@ export class Connection {
           ),
         )
         const ping = venue.ping
-        if (venue.limits.pingIntervalMs !== undefined && ping) {
-          timers.push(setInterval(() => this.send(ping.call(venue)), venue.limits.pingIntervalMs))
+        const pingEvery = ticket?.pingIntervalMs ?? venue.limits.pingIntervalMs
+        if (pingEvery !== undefined && ping) {
+          timers.push(setInterval(() => this.send(ping.call(venue)), pingEvery))
         }
         if (venue.limits.maxLifetimeMs !== undefined) {
           const lifetime = setTimeout(
@@ -342,8 +360,7 @@ export class Connection {
         }
       }
       ws.onmessage = (msg) => {
-        const data = msg.data
-        this.#onFrame(typeof data === 'string' ? data : decoder.decode(data as ArrayBuffer))
+        this.#onFrame(msg.data as string | ArrayBuffer)
         if (this.#plannedReason !== undefined) finish(true, this.#plannedReason)
       }
       ws.onerror = () => this.countError('socket', `${this.venue} socket error`)
@@ -351,7 +368,12 @@ export class Connection {
     })
   }
 
-  #onFrame(raw: string): void {
+  /** Sends the subscriptions (at open, or at the greeting of a venue that `greets`). */
+  #subscribe(): void {
+    for (const frame of this.#venue.subscribe(this.#natives)) this.send(frame)
+  }
+
+  #onFrame(data: string | ArrayBuffer): void {
     const now = Date.now()
     const stats = this.stats
     stats.messages++
@@ -364,7 +386,10 @@ export class Connection {
     }
     let events: VenueEvent[]
     try {
-      events = this.#parser!(raw, now)
+      const parser = this.#parser!
+      if (typeof data === 'string') events = parser(data, now)
+      else if (parser.binary !== undefined) events = parser.binary(new Uint8Array(data), now)
+      else events = parser(decoder.decode(data), now)
     } catch (err) {
       events = [this.#rejected(err)]
     }
@@ -387,6 +412,12 @@ export class Connection {
           break
         case 'unknown':
           this.countError('unknown-message', `unhandled ${this.venue} message: ${ev.what}`)
+          break
+        case 'reply':
+          this.send(ev.frame)
+          break
+        case 'welcome':
+          if (this.#venue.greets === true) this.#subscribe()
           break
         case 'info':
         case 'subscribed':

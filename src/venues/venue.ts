@@ -27,6 +27,12 @@ export interface SnapshotEvent {
    * `top` events are then compared against the book's last `crossSeq` instead of its `seq`.
    */
   readonly crossSeq?: number
+  /**
+   * True for the answer to a snapshot request sent on the socket (HTX `req`, sync.snapshot
+   * 'request'): it is aligned with the buffered updates like a REST snapshot, not taken as the
+   * stream's own reset.
+   */
+  readonly requested?: boolean
 }
 
 /**
@@ -89,13 +95,24 @@ export type VenueEvent =
   | { readonly type: 'subscribed'; readonly pairs: readonly Pair[] }
   /** Acks, heartbeats, pongs: proof of life, nothing to apply. */
   | { readonly type: 'info' }
+  /** A frame the venue expects back at once (HTX answers its `{"ping":ts}` with `{"pong":ts}`). */
+  | { readonly type: 'reply'; readonly frame: string }
+  /** The venue's greeting (KuCoin `welcome`): a venue that `greets` takes subscriptions after it. */
+  | { readonly type: 'welcome' }
   /** The venue reported an error (a rejected subscription, say). */
   | { readonly type: 'venue-error'; readonly message: string; readonly pair?: Pair }
   /** A well-formed frame of a kind we do not handle; counted, not fatal. */
   | { readonly type: 'unknown'; readonly what: string }
 
-/** Turns one text (or binary) frame into events. Created per connection; it only parses. */
-export type FrameParser = (raw: string, receivedAtMs: number) => VenueEvent[]
+/**
+ * Turns one frame into events. Created per connection; it only parses. Text frames are passed as
+ * text; binary ones go to `binary` where the venue sends binary data (HTX gzip, MEXC protobuf),
+ * and are decoded as UTF-8 text otherwise.
+ */
+export interface FrameParser {
+  (raw: string, receivedAtMs: number): VenueEvent[]
+  binary?: (bytes: Uint8Array, receivedAtMs: number) => VenueEvent[]
+}
 
 /** A scanner for a venue's hot frames: their events, or undefined for anything else. */
 export type FastParser = (raw: string) => VenueEvent[] | undefined
@@ -121,8 +138,12 @@ export interface FetchOptions {
  * - `none`: no per-book ordering; integrity comes from a checksum or a connection sequence.
  */
 export interface SyncRules {
-  /** Where a book's snapshot comes from: REST (updates are buffered meanwhile) or the socket. */
-  readonly snapshot: 'rest' | 'ws'
+  /**
+   * Where a book's snapshot comes from: REST (updates are buffered meanwhile), the socket's own
+   * stream (a subscription or resubscription brings it), or a request on the socket whose answer
+   * is aligned with the buffered updates like a REST snapshot (`requestSnapshot`, HTX `req`).
+   */
+  readonly snapshot: 'rest' | 'ws' | 'request'
   readonly sequence: 'chain' | 'stamp' | 'none'
   /** The venue's checksum over the book it sends with messages, when it sends one. */
   readonly checksum?: (book: {
@@ -203,6 +224,19 @@ export interface Venue {
   readonly assetAliases?: AssetAliases
   ping?(): string
   /**
+   * Where the venue hands out a socket per connection (KuCoin's token from `bullet-public`):
+   * called before every connection attempt, through the venue's REST budget. Its URL replaces
+   * `wsUrl(...)`, and its keep-alive figures replace `limits` for that connection.
+   */
+  openSession?(
+    wsBase: string,
+    restUrl: string,
+    natives: readonly string[],
+    opts: FetchOptions,
+  ): Promise<SessionTicket>
+  /** True when the venue greets each connection (`welcome`) and takes subscriptions only after. */
+  readonly greets?: boolean
+  /**
    * The venue's spot markets whose status is trading, unified pair → native name, from its own
    * instrument list (halted, delisted or pre-trading markets are left out).
    */
@@ -228,6 +262,8 @@ export interface Venue {
   readonly acksSubscriptions: boolean
   /** Frames that bring a fresh WebSocket snapshot of one market (sync.snapshot 'ws'). */
   resubscribe?(native: string): string[]
+  /** Frames that ask the socket for a snapshot of one market (sync.snapshot 'request'). */
+  requestSnapshot?(native: string): string[]
   /** The REST snapshot of one market (sync.snapshot 'rest'). */
   fetchSnapshot?(
     restUrl: string,
@@ -239,6 +275,15 @@ export interface Venue {
   createParser(markets: ReadonlyMap<string, Pair>): FrameParser
   /** The simulated venue speaking this protocol on 127.0.0.1 (the demo and the tests use it). */
   simulate(markets: readonly SimMarket[]): SimVenue
+}
+
+/** A venue's socket for one connection, handed out by `openSession`. */
+export interface SessionTicket {
+  readonly url: string
+  /** Send `ping()` this often on this connection (the venue's figure). */
+  readonly pingIntervalMs?: number
+  /** Reconnect when nothing arrives for this long on this connection. */
+  readonly idleTimeoutMs?: number
 }
 
 /** Bad input from a venue: counted per kind, logged once per kind, never fatal. */

@@ -122,6 +122,13 @@ export class SimServer {
     else for (const c of this.clients) c.send(frame)
   }
 
+  /** Sends a binary frame to one client or all (HTX gzip, MEXC protobuf). */
+  sendBytes(bytes: Uint8Array, to?: Client): void {
+    if (this.stalled) return
+    if (to) to.sendBinary(bytes)
+    else for (const c of this.clients) c.sendBinary(bytes)
+  }
+
   /** Closes every client connection (a clean close frame). */
   disconnectAll(code = 1001, reason = 'going away'): void {
     for (const c of this.clients) c.close(code, reason)
