@@ -38,6 +38,9 @@ const VENUES: readonly Venue[] = [
   )),
 ]
 
+/** A client frame that subscribes, in any venue's words (`subscribe`, MEXC `SUBSCRIPTION`, HTX `sub`). */
+const SUBSCRIBE = /subscri|"sub"/i
+
 const BTC = 'BTC/USDT'
 const ETH = 'ETH/USDT'
 
@@ -261,11 +264,11 @@ for (const venue of VENUES) {
         const { sim, feed } = start(venue, {}, [BTC])
         // The first subscribe frames (before the socket is even open) are lost on the way in.
         sim.server.loseClientFrames = (text) =>
-          /subscribe/i.test(text) && sim.server.lostClientFrames < 2
+          SUBSCRIBE.test(text) && sim.server.lostClientFrames < 2
         const wentLive: number[] = []
         feed.books.events.on((e) => {
           // How many subscribe frames had reached the venue when the book went live.
-          const through = sim.server.received.filter((r) => /subscribe/i.test(r.text)).length
+          const through = sim.server.received.filter((r) => SUBSCRIBE.test(r.text)).length
           if (e.type === 'live') wentLive.push(through)
         })
         await sim.server.waitFor(() => sim.server.lostClientFrames >= 1, 3000, 'a lost subscribe')
