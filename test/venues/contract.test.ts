@@ -348,7 +348,7 @@ for (const venue of VENUES) {
 
 /** A REST order-book request, by the paths the venues use. */
 function isSnapshotRequest(path: string): boolean {
-  return /\/depth\?|\/order_book[/?]|\/market\/books\?/.test(path)
+  return /\/depth\?|\/order_book[/?]|\/market\/books\?|\/orderbook\/level2_\d+\?/.test(path)
 }
 
 describe('venue contract: more markets than one connection carries, within every published limit', () => {
