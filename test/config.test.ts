@@ -131,9 +131,11 @@ describe('parseConfig: detector, database and chat settings', () => {
       bitstamp: 40,
       okx: 10,
       bybit: 10,
+      kucoin: 10,
       gate: 10,
       bitget: 10,
       bitfinex: 20,
+      mexc: 5,
     })
     expect(c.triangles).toEqual([['USDT', 'BTC', 'ETH']])
     expect(c.databaseUrl).toBe('file:data/arbwatch.db')

@@ -11,6 +11,8 @@ import { bybit } from './bybit/index.ts'
 import { coinbase } from './coinbase/index.ts'
 import { gate } from './gate/index.ts'
 import { kraken } from './kraken/index.ts'
+import { kucoin } from './kucoin/index.ts'
+import { mexc } from './mexc/index.ts'
 import { okx } from './okx/index.ts'
 import type { AssetAliases } from '../symbols.ts'
 import type { Venue } from './venue.ts'
@@ -22,9 +24,11 @@ export const VENUES: readonly Venue[] = [
   bitstamp,
   okx,
   bybit,
+  kucoin,
   gate,
   bitget,
   bitfinex,
+  mexc,
 ]
 
 /** Every registered venue id, in registry order. */
