@@ -29,7 +29,10 @@ import type { SimVenue } from '../src/venues/sim/venue.ts'
 /**
  * Spot markets each venue lists as trading: approximations of the venues' public instrument lists
  * (Binance exchangeInfo, OKX instruments, Bybit instruments-info, Kraken AssetPairs, Coinbase
- * products, Bitstamp trading-pairs-info), rounded. Overridable with UNIVERSE_MARKETS.
+ * products, Bitstamp trading-pairs-info, KuCoin symbols, Gate currency_pairs, Bitget
+ * public/symbols, HTX common/symbols, Bitfinex conf pub:list:pair:exchange, MEXC exchangeInfo),
+ * rounded. Gate and MEXC list the long tail of small tokens, most of them on no other venue here.
+ * Overridable with UNIVERSE_MARKETS.
  */
 export const LISTING_SIZES: Readonly<Record<VenueId, number>> = {
   binance: 1450,
@@ -38,6 +41,12 @@ export const LISTING_SIZES: Readonly<Record<VenueId, number>> = {
   kraken: 1100,
   coinbase: 750,
   bitstamp: 220,
+  kucoin: 1000,
+  gate: 2300,
+  bitget: 800,
+  htx: 650,
+  bitfinex: 280,
+  mexc: 2400,
 }
 
 /** The targets of the issue "Watch every market". */

@@ -134,6 +134,7 @@ describe('parseConfig: detector, database and chat settings', () => {
       kucoin: 10,
       gate: 10,
       bitget: 10,
+      htx: 20,
       bitfinex: 20,
       mexc: 5,
     })

@@ -125,6 +125,7 @@ export class Connection {
   #sendTimer: ReturnType<typeof setTimeout> | undefined
   #windowStartMs = 0
   #sentInWindow = 0
+  #lastSentMs = 0
   #rateStartMs = 0
   #rateStartCount = 0
   #running: Promise<void> | undefined
@@ -472,15 +473,21 @@ export class Connection {
     }
     const ws = this.#ws
     const shared = this.#o.sendWindow
-    let sharedWaitMs = 0
+    const gapMs = this.#venue.limits.minSendIntervalMs ?? 0
+    let waitMs = 0
     while (this.#sentInWindow < this.#venue.limits.sendPerSecond && this.#sendQueue.length > 0) {
-      if (shared !== undefined && (sharedWaitMs = shared.tryTake(1)) > 0) break
+      if (gapMs > 0 && now - this.#lastSentMs < gapMs) {
+        waitMs = this.#lastSentMs + gapMs - now
+        break
+      }
+      if (shared !== undefined && (waitMs = shared.tryTake(1)) > 0) break
       const frame = this.#sendQueue.shift()!
       this.#sentInWindow++
+      this.#lastSentMs = now
       if (ws?.readyState === WebSocket.OPEN) ws.send(frame)
     }
     if (this.#sendQueue.length > 0) {
-      const waitMs = sharedWaitMs > 0 ? sharedWaitMs : this.#windowStartMs + 1000 - now
+      if (waitMs <= 0) waitMs = this.#windowStartMs + 1000 - now
       this.#sendTimer = setTimeout(() => this.#drain(), waitMs)
     }
   }

@@ -10,6 +10,7 @@ import { bitstamp } from './bitstamp/index.ts'
 import { bybit } from './bybit/index.ts'
 import { coinbase } from './coinbase/index.ts'
 import { gate } from './gate/index.ts'
+import { htx } from './htx/index.ts'
 import { kraken } from './kraken/index.ts'
 import { kucoin } from './kucoin/index.ts'
 import { mexc } from './mexc/index.ts'
@@ -27,6 +28,7 @@ export const VENUES: readonly Venue[] = [
   kucoin,
   gate,
   bitget,
+  htx,
   bitfinex,
   mexc,
 ]

@@ -162,6 +162,11 @@ export interface SyncRules {
 export interface VenueLimits {
   /** Outbound frame budget per second per connection (subscribe, ping). */
   readonly sendPerSecond: number
+  /**
+   * Least time between two outbound frames on one connection, where the venue spaces requests
+   * rather than counting them per second (HTX: one `req` per 100 ms per connection).
+   */
+  readonly minSendIntervalMs?: number
   /** Outbound frames per second across all connections from one IP, where the venue counts so. */
   readonly sendPerSecondPerIp?: number
   /** Reconnect when nothing at all arrives for this long. */

@@ -28,8 +28,8 @@ export interface Protocol {
 export class SimServer {
   readonly server: Server<ClientData>
   readonly clients = new Set<Client>()
-  /** Every text frame clients sent, in order. */
-  readonly received: { client: number; text: string }[] = []
+  /** Every text frame clients sent, in order, and when it arrived (local ms). */
+  readonly received: { client: number; text: string; atMs: number }[] = []
   /** Every REST request path (with query). */
   readonly requests: string[] = []
   /** When each of `requests` arrived, local ms. */
@@ -92,7 +92,7 @@ export class SimServer {
             this.#notify()
             return
           }
-          this.received.push({ client: ws.data.id, text })
+          this.received.push({ client: ws.data.id, text, atMs: Date.now() })
           this.#protocol.onMessage?.(ws, text)
           this.#notify()
         },
