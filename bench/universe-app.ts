@@ -19,6 +19,7 @@ import { heapStats } from 'bun:jsc'
 import { Detector } from '../src/detector/detector.ts'
 import { startApp } from '../src/main.ts'
 import { VENUES } from '../src/venues/index.ts'
+import type { FrameParser } from '../src/venues/venue.ts'
 import { RestBudget } from '../src/venues/rest-budget.ts'
 
 /** Durations in 50 ns buckets up to 500 µs; longer ones kept exactly (rare). */
@@ -94,15 +95,27 @@ for (const venue of VENUES) {
   const createParser = venue.createParser.bind(venue)
   ;(venue as { createParser: typeof venue.createParser }).createParser = (markets) => {
     const parse = createParser(markets)
-    return (raw, now) => {
+    const mark = () => {
       frameT0 = Bun.nanoseconds()
       frameNo++
       if (!clearing) {
         clearing = true
         queueMicrotask(clearFrame)
       }
+    }
+    const timed: FrameParser = (raw, now) => {
+      mark()
       return parse(raw, now)
     }
+    // Binary venues (HTX gzip, MEXC protobuf) keep their binary path.
+    const binary = parse.binary
+    if (binary !== undefined) {
+      timed.binary = (bytes, now) => {
+        mark()
+        return binary(bytes, now)
+      }
+    }
+    return timed
   }
 }
 let openings = 0

@@ -383,6 +383,8 @@ export async function runUniverseBench(): Promise<UniverseResult> {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     SYMBOLS: 'auto',
+    // Every registered venue, opt-in ones included: the figures decide the default.
+    EXCHANGES: VENUES.map((v) => v.id).join(','),
     TRIANGLES: 'off',
     DATABASE_URL: databaseUrl,
     PORT: String(port),

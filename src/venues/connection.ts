@@ -193,6 +193,15 @@ export class Connection {
     if (this.#sendTimer === undefined) this.#drain()
   }
 
+  /**
+   * Sends a frame the venue is waiting for (HTX's pong) ahead of every queued one, still within
+   * the outbound budget: a pong behind a queue of snapshot requests would come too late.
+   */
+  #reply(frame: string): void {
+    this.#sendQueue.unshift(frame)
+    if (this.#sendTimer === undefined) this.#drain()
+  }
+
   /** Counts an error of one kind; the first of each kind is logged, the rest only counted. */
   countError(kind: string, message: string): void {
     this.stats.errors[kind] = (this.stats.errors[kind] ?? 0) + 1
@@ -415,7 +424,7 @@ export class Connection {
           this.countError('unknown-message', `unhandled ${this.venue} message: ${ev.what}`)
           break
         case 'reply':
-          this.send(ev.frame)
+          this.#reply(ev.frame)
           break
         case 'welcome':
           if (this.#venue.greets === true) this.#subscribe()

@@ -524,3 +524,23 @@ describe('HTX through a real connection and book sync', () => {
     expect(Object.values(sim.limited).every((v) => v === 0)).toBe(true)
   })
 })
+
+describe('HTX pings while snapshot requests queue', () => {
+  const track = stopAfterEach()
+
+  test('a pong goes out ahead of queued reqs: twenty books seed without a missed ping', async () => {
+    const bases = Array.from({ length: 20 }, (_, i) => `T${i}`)
+    const sim = track(
+      new SimHtx(
+        bases.map((base, i) => ({ base, quote: 'USDT', book: makeBook(10 + i, 5, 0.01) })),
+        // Two pings unanswered within 800 ms close the socket; 20 reqs 125 ms apart take 2.5 s.
+        { pingIntervalMs: 400, tickMs: 50 },
+      ),
+    )
+    const pairs = bases.map((b) => `${b}/USDT`)
+    const feed = track(startFeed(htx, sim, pairs, { snapshotTimeoutMs: 10_000 }))
+    for (const pair of pairs) await bookWhere(feed, pair, (e) => e.state === 'live', 15_000)
+    expect(sim.limited.missedPings).toBe(0)
+    expect(feed.conn.stats.reconnects).toBe(0)
+  }, 20_000)
+})
