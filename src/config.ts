@@ -96,12 +96,14 @@ const list = (text: string) =>
     .filter((s) => s.length > 0)
 
 const venueList = z.string().transform((text, ctx) => {
+  // `all`: every registered venue, the opt-in ones included.
+  if (text.trim().toLowerCase() === 'all') return [...VENUE_IDS] as VenueId[]
   const items = list(text.toLowerCase())
   const bad = items.filter((v) => !VENUE_IDS.includes(v))
   if (bad.length > 0 || items.length === 0) {
     ctx.addIssue({
       code: 'custom',
-      message: `expected a comma-separated list of ${VENUE_IDS.join(', ')}${bad.length ? ` (unknown: ${bad.join(', ')})` : ''}`,
+      message: `expected "all" or a comma-separated list of ${VENUE_IDS.join(', ')}${bad.length ? ` (unknown: ${bad.join(', ')})` : ''}`,
     })
     return z.NEVER
   }

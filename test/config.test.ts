@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { ConfigError, parseConfig } from '../src/config.ts'
+import { VENUE_IDS } from '../src/venues/index.ts'
 
 describe('parseConfig', () => {
   test('defaults: all six venues, three USDT markets, port 8080, public endpoints', () => {
@@ -26,6 +27,16 @@ describe('parseConfig', () => {
     expect(c.endpoints.kraken?.wsUrl).toBe('ws://127.0.0.1:5555')
     expect(c.endpoints.okx?.restUrl).toBe('http://127.0.0.1:5556')
     expect(c.endpoints.okx?.wsUrl).toBe('wss://ws.okx.com:8443/ws/v5/public')
+  })
+
+  test('EXCHANGES=all names every venue, the opt-in ones too; the default leaves those out', () => {
+    const all = parseConfig({ EXCHANGES: ' ALL ' }).exchanges
+    expect(all).toEqual([...VENUE_IDS])
+    expect(all).toContain('htx')
+    expect(all).toContain('mexc')
+    expect(all.length).toBe(12)
+    const byDefault = parseConfig({}).exchanges
+    expect(byDefault).toEqual(['binance', 'kraken', 'coinbase', 'bitstamp', 'okx', 'bybit'])
   })
 
   test('SYMBOLS=auto with the universe settings', () => {
