@@ -215,8 +215,8 @@ export interface Venue {
   /** How users see it (alerts, dashboard). */
   readonly name: string
   /**
-   * False for a venue that `EXCHANGES` must name to use (a newer venue, until the universe
-   * figures are measured with it); default true.
+   * False for a venue that `EXCHANGES` must name (or be `all`) to use: the six added last, whose
+   * universe missed the benchmark's targets together with the first six; default true.
    */
   readonly enabledByDefault?: boolean
   /** Spot taker fee at the base tier, bps (`FEE_BPS_<VENUE>` overrides it). */

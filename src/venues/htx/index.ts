@@ -172,7 +172,8 @@ function levelsOf(rows: unknown, pair: Pair, dropEmpty: boolean): Level[] {
 export const htx: Venue = {
   id: 'htx',
   name: 'HTX',
-  // Named in EXCHANGES to use it, until the universe benchmark is re-run with the new venues.
+  // Used when EXCHANGES names it (or is `all`): with all twelve venues the universe missed its
+  // CPU and memory targets (README, "Universe benchmark"), so the default is the first six.
   enabledByDefault: false,
   // Base tier ("普通用户" level 1, < 1000 BTC a month) spot 0.20 % maker and taker: HTX's tiered
   // fee announcement htx.com/zh-cn/support/360000312282 (2019, still the base rate quoted on
