@@ -7,6 +7,7 @@
  * Also here: the normalised events parsers emit and the parsing helpers they share.
  */
 import type { AssetAliases } from '../symbols.ts'
+import type { Credentials, TransferFact } from '../transfers/types.ts'
 import type { Level, Pair, VenueId } from '../types.ts'
 import type { SimMarket, SimVenue } from './sim/venue.ts'
 
@@ -256,6 +257,12 @@ export interface Venue {
    * Markets of these assets are never compared across venues; the universe leaves them out.
    */
   readonly distinctAssets?: Readonly<Record<string, string>>
+  /**
+   * Deposit and withdrawal facts per asset and network, from the venue's own endpoint: public
+   * where one exists, else signed with a read-only key (`needsKey`); without one the venue's facts
+   * stay unknown.
+   */
+  readonly transfers?: VenueTransfers
   /** The socket URL for these native markets (Binance puts its streams in the URL). */
   wsUrl(base: string, natives: readonly string[]): string
   /** Frames that subscribe to these native markets, sent after every (re)connect. */
@@ -280,6 +287,27 @@ export interface Venue {
   createParser(markets: ReadonlyMap<string, Pair>): FrameParser
   /** The simulated venue speaking this protocol on 127.0.0.1 (the demo and the tests use it). */
   simulate(markets: readonly SimMarket[]): SimVenue
+}
+
+/** How a venue tells which coins can move (see `Venue.transfers`). */
+export interface VenueTransfers {
+  /** True when the endpoint is signed: without credentials nothing is fetched. */
+  readonly needsKey: boolean
+  /** Refresh at most this often, within the venue's REST budget. */
+  readonly refreshMs: number
+  /**
+   * Every asset's facts the venue lists (or only `assets`, where the venue asks per asset).
+   * Signed requests carry `credentials`, signed exactly as the venue documents.
+   * @throws ExchangeError for an HTTP failure (401/403 for a wrong key), ParseError for bad bodies
+   */
+  fetch(
+    restUrl: string,
+    opts: FetchOptions & {
+      readonly credentials?: Credentials
+      readonly assets: readonly string[]
+      readonly nowMs: number
+    },
+  ): Promise<TransferFact[]>
 }
 
 /** A venue's socket for one connection, handed out by `openSession`. */
