@@ -36,3 +36,36 @@ export interface Credentials {
   readonly secret: string
   readonly passphrase?: string
 }
+
+/** Whether an opportunity's coins can move from the buy venue to the sell venue. */
+export const ROUTE_STATUSES = ['transferable', 'blocked', 'unknown'] as const
+export type RouteStatus = (typeof ROUTE_STATUSES)[number]
+
+/**
+ * The transfer truth behind one cross-venue opportunity, from the facts on both legs: withdraw the
+ * asset from the buy venue, deposit it on the sell venue, over a network both list.
+ */
+export interface RouteTransfer {
+  readonly status: RouteStatus
+  /**
+   * Why, in one short line for alerts and the dashboard: "Withdraw BTC from Binance: open (BTC) ·
+   * deposit on Kraken: open · fee 0.0002 BTC", "blocked: withdrawals of BTC suspended on Binance",
+   * "unknown: Binance's withdrawal status needs BINANCE_API_KEY".
+   */
+  readonly line: string
+  /** `blocked`: which side stops it; `unknown`: which side's fact is missing. */
+  readonly side?: 'withdraw' | 'deposit' | 'both'
+  /** The cheapest open network both venues share (when transferable). */
+  readonly network?: string
+  /** Its withdrawal fee, in units of the asset, and valued in the quote at the buy price. */
+  readonly fee?: number
+  readonly feeQuote?: number
+  /** Net after that fee at the trade size, bps (beside the opportunity's own net). */
+  readonly netAfterFeeBps?: number
+  /** True when both venues publish contracts for the asset and no network's contract matches. */
+  readonly collision: boolean
+  /** The oldest fact it rests on, ms since the epoch (undefined when there is none). */
+  readonly factsAtMs?: number
+  /** The endpoints the facts came from. */
+  readonly sources: readonly string[]
+}
