@@ -8,6 +8,7 @@
 import { SimServer, type Client } from './server.ts'
 import type { Row, SimBook } from './book.ts'
 import { serveSnapshot, type SimVenue, type SnapshotFault } from './venue.ts'
+import { SimTransfers } from './transfers.ts'
 import type { Pair } from '../../types.ts'
 
 /**
@@ -81,6 +82,8 @@ export abstract class SimVenueBase<M extends SimVenueMarket> implements SimVenue
   readonly server: SimServer
   /** REST snapshot answers to serve first (none apply where the book comes on the socket). */
   readonly snapshotFaults: SnapshotFault[] = []
+  /** Every listed market's base and quote, with their default networks. */
+  readonly transfers = new SimTransfers()
   readonly #name: string
   readonly #markets = new Map<Pair, M>()
 
@@ -118,6 +121,7 @@ export abstract class SimVenueBase<M extends SimVenueMarket> implements SimVenue
   /** Lists a market under its unified pair. */
   protected list(pair: Pair, market: M): void {
     this.#markets.set(pair, market)
+    for (const asset of pair.split('/')) this.transfers.add(asset)
   }
 
   /** The market of a listed pair, or undefined. */

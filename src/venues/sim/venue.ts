@@ -7,6 +7,7 @@
 import type { Pair } from '../../types.ts'
 import type { SimBook, Row } from './book.ts'
 import type { SimServer } from './server.ts'
+import type { SimTransfers } from './transfers.ts'
 
 /** One market a simulated venue lists. */
 export interface SimMarket {
@@ -75,6 +76,8 @@ export interface SimVenue {
   readonly limited?: Readonly<Record<string, number>>
   /** REST snapshot answers to serve before the normal ones (venues seeded from REST). */
   readonly snapshotFaults: SnapshotFault[]
+  /** Deposit and withdrawal state per asset and network, served by the venue's endpoint. */
+  readonly transfers: SimTransfers
   stop(): void
 }
 
