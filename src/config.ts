@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { normalizeAsset, normalizePair, SymbolError } from './symbols.ts'
 import type { Pair, VenueId } from './types.ts'
+import type { Credentials } from './transfers/types.ts'
 import { ASSET_ALIASES, DEFAULT_VENUE_IDS, VENUE_IDS, VENUES } from './venues/index.ts'
 
 export interface VenueEndpoints {
@@ -33,6 +34,11 @@ export interface Config {
   readonly host: string
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   readonly endpoints: Readonly<Record<VenueId, VenueEndpoints>>
+  /**
+   * Read-only API keys for the venues whose deposit and withdrawal status is behind a signed
+   * endpoint (`<VENUE>_API_KEY`, `<VENUE>_API_SECRET`, `<VENUE>_API_PASSPHRASE`). Never logged.
+   */
+  readonly credentials: Readonly<Partial<Record<VenueId, Credentials>>>
   /** Trade size net spreads are computed at, in the quote currency. */
   readonly tradeSize: number
   /** Taker fee per venue, basis points. */
@@ -94,6 +100,9 @@ const list = (text: string) =>
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
+
+/** An API key, secret or passphrase: printable, no spaces (a pasted newline is a mistake). */
+const secretText = z.string().regex(/^\S{1,512}$/, 'expected the key as issued, without spaces')
 
 const venueList = z.string().transform((text, ctx) => {
   // `all`: every registered venue, the opt-in ones included.
@@ -330,6 +339,9 @@ const envSchema = z.object({
     VENUE_IDS.flatMap((v) => [
       [`${v.toUpperCase()}_WS_URL`, wsUrl.optional()],
       [`${v.toUpperCase()}_REST_URL`, httpUrl.optional()],
+      [`${v.toUpperCase()}_API_KEY`, secretText.optional()],
+      [`${v.toUpperCase()}_API_SECRET`, secretText.optional()],
+      [`${v.toUpperCase()}_API_PASSPHRASE`, secretText.optional()],
     ]),
   ),
 })
@@ -350,7 +362,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment')
-      const shown = /TOKEN|SECRET/.test(name) ? '(hidden)' : JSON.stringify(cleaned[name] ?? '')
+      const shown = /TOKEN|SECRET|_API_KEY|PASSPHRASE/.test(name)
+        ? '(hidden)'
+        : JSON.stringify(cleaned[name] ?? '')
       return `${name}=${shown}: ${issue.message}`
     })
     throw new ConfigError(problems)
@@ -366,6 +380,25 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       `MAX_SPREAD_PCT=${JSON.stringify(cleaned.MAX_SPREAD_PCT ?? String(e.MAX_SPREAD_PCT))}: expected more than MIN_SPREAD_PCT (${e.MIN_SPREAD_PCT})`,
     ])
   }
+  const credentials: Partial<Record<VenueId, Credentials>> = {}
+  const halves: string[] = []
+  for (const v of VENUE_IDS) {
+    const up = v.toUpperCase()
+    const key = e[`${up}_API_KEY`] as string | undefined
+    const secret = e[`${up}_API_SECRET`] as string | undefined
+    const passphrase = e[`${up}_API_PASSPHRASE`] as string | undefined
+    if ((key === undefined) !== (secret === undefined)) {
+      const missing = key === undefined ? `${up}_API_KEY` : `${up}_API_SECRET`
+      halves.push(`${missing}: expected it too (a key needs its secret)`)
+      continue
+    }
+    if (key !== undefined && secret !== undefined) {
+      credentials[v] = Object.freeze(
+        passphrase === undefined ? { key, secret } : { key, secret, passphrase },
+      )
+    }
+  }
+  if (halves.length > 0) throw new ConfigError(halves)
   const endpoints = Object.fromEntries(
     VENUE_IDS.map((v) => {
       const up = v.toUpperCase()
@@ -395,6 +428,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     endpoints: Object.freeze(endpoints),
+    credentials: Object.freeze(credentials),
     tradeSize: e.TRADE_SIZE,
     feeBps: Object.freeze(
       Object.fromEntries(

@@ -222,3 +222,31 @@ describe('parseConfig: detector, database and chat settings', () => {
     )
   })
 })
+
+describe('parseConfig: API keys for transfer facts', () => {
+  test('a key with its secret (and passphrase) is kept per venue; a half is refused, hidden', () => {
+    const c = parseConfig({
+      BINANCE_API_KEY: 'k1',
+      BINANCE_API_SECRET: 's1',
+      OKX_API_KEY: 'k2',
+      OKX_API_SECRET: 's2',
+      OKX_API_PASSPHRASE: 'p2',
+    })
+    expect(c.credentials).toEqual({
+      binance: { key: 'k1', secret: 's1' },
+      okx: { key: 'k2', secret: 's2', passphrase: 'p2' },
+    })
+    expect(parseConfig({}).credentials).toEqual({})
+    expect(() => parseConfig({ BYBIT_API_KEY: 'only-the-key' })).toThrow(
+      'BYBIT_API_SECRET: expected it too',
+    )
+    let message = ''
+    try {
+      parseConfig({ MEXC_API_KEY: 'has space', MEXC_API_SECRET: 'x' })
+    } catch (err) {
+      message = (err as Error).message
+    }
+    expect(message).toContain('MEXC_API_KEY=(hidden)')
+    expect(message).not.toContain('has space')
+  })
+})
