@@ -38,6 +38,8 @@ export interface Config {
    * Read-only API keys for the venues whose deposit and withdrawal status is behind a signed
    * endpoint (`<VENUE>_API_KEY`, `<VENUE>_API_SECRET`, `<VENUE>_API_PASSPHRASE`). Never logged.
    */
+  /** Transfer facts older than this are not relied on: their routes are `unknown`. */
+  readonly transferMaxAgeMs: number
   readonly credentials: Readonly<Partial<Record<VenueId, Credentials>>>
   /** Trade size net spreads are computed at, in the quote currency. */
   readonly tradeSize: number
@@ -271,6 +273,12 @@ const envSchema = z.object({
     .min(100, 'expected milliseconds (100-600000)')
     .max(600_000, 'expected milliseconds (100-600000)')
     .default(5000),
+  TRANSFER_MAX_AGE_S: z.coerce
+    .number({ message: 'expected seconds (60-86400)' })
+    .int('expected whole seconds (60-86400)')
+    .min(60, 'expected seconds (60-86400)')
+    .max(86_400, 'expected seconds (60-86400)')
+    .default(3600),
   TRIANGLES: triangleList.prefault(DEFAULT_TRIANGLES),
   DATABASE_URL: z
     .string()
@@ -442,6 +450,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     hysteresisBps: e.HYSTERESIS_PCT * 100,
     maxSpreadBps: e.MAX_SPREAD_PCT * 100,
     maxQuoteAgeMs: e.MAX_QUOTE_AGE_MS,
+    transferMaxAgeMs: e.TRANSFER_MAX_AGE_S * 1000,
     triangles: Object.freeze(e.TRIANGLES.map((t) => Object.freeze(t))),
     databaseUrl: e.DATABASE_URL,
     databaseAuthToken: e.DATABASE_AUTH_TOKEN,

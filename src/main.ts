@@ -22,7 +22,11 @@ import { Detector, marketsToWatch } from './detector/detector.ts'
 import type { Connection } from './venues/connection.ts'
 import { VenueFeed } from './venues/feed.ts'
 import { UniverseWatcher } from './universe/watcher.ts'
-import { venueById } from './venues/index.ts'
+import { venueById, venueName } from './venues/index.ts'
+import { loadTransferFacts, saveTransferFacts, saveTransferOutcome } from './db/transfers.ts'
+import { transferCheck } from './transfers/check.ts'
+import { TransferFacts } from './transfers/facts.ts'
+import { TransferRefresher } from './transfers/refresher.ts'
 import { createLogger, type Logger } from './log.ts'
 import { createMetrics } from './metrics.ts'
 import { runUntilSignal } from './run.ts'
@@ -89,6 +93,32 @@ export async function startApp(
     refreshMs: config.universeRefreshS * 1000,
     log: logger,
   })
+  // Whether the coins of a cross-venue route can move: each venue's deposit and withdrawal facts,
+  // kept with their ages (and in the database across restarts), refreshed within its REST budget.
+  const transferFacts = new TransferFacts()
+  const saved = await loadTransferFacts(db.db)
+  transferFacts.restore(saved.facts, saved.outcomes)
+  const transfers = new TransferRefresher({
+    sources: feeds.map((f) => ({
+      venue: f.venue,
+      restUrl: config.endpoints[f.venue.id]!.restUrl,
+      budget: f.budget,
+      credentials: config.credentials[f.venue.id],
+    })),
+    facts: transferFacts,
+    assets: () => [...new Set(universe.markets.flatMap((p) => p.split('/')))],
+    persist: async (venue, facts, outcome) => {
+      if (facts !== undefined) await saveTransferFacts(db.db, venue, facts)
+      await saveTransferOutcome(db.db, venue, outcome)
+    },
+  })
+  transfers.events.on((e) => {
+    if (e.type === 'failed') logger.warn({ venue: e.venue }, `transfer facts: ${e.error}`)
+    if (e.type === 'needs-key')
+      logger.info(
+        `${venueName(e.venue)} transfer status needs ${e.envVar}: its routes stay unknown`,
+      )
+  })
   const detector = new Detector({
     books,
     venues: config.exchanges,
@@ -102,8 +132,19 @@ export async function startApp(
     maxSpreadBps: config.maxSpreadBps,
     maxQuoteAgeMs: config.maxQuoteAgeMs,
     onEvaluated: (seconds) => metrics?.detector.observe(seconds),
+    transferOf: transferCheck({
+      facts: transferFacts,
+      venueName,
+      maxAgeMs: config.transferMaxAgeMs,
+    }),
   })
   const liveDetector = detector
+  // Changed facts re-check the open routes of those assets (their alerts are edited).
+  transferFacts.events.on((e) => {
+    if (e.type === 'updated' && e.assets.length > 0) {
+      for (const asset of e.assets) detector.recheckTransfers(asset)
+    } else detector.recheckTransfers()
+  })
 
   const core = new ChatCore({
     repo,
@@ -179,7 +220,13 @@ export async function startApp(
   const notifiers: Partial<Record<Platform, Notifier>> = {}
   if (telegram) notifiers.telegram = telegram.notifier
   if (discord) notifiers.discord = discord.notifier
-  const dispatcher = new Dispatcher({ repo, notifiers, pause, log: logger })
+  const dispatcher = new Dispatcher({
+    repo,
+    notifiers,
+    pause,
+    log: logger,
+    transferModeOf: (platform, chatId) => core.chat(platform, chatId)?.transferMode,
+  })
   store.events.on((e) => e.type === 'deliveries-written' && dispatcher.wake())
   const budgets = () => feeds.map((f) => [f.venue.id, f.budget.stats] as const)
   metrics = createMetrics({ connections, budgets, books, store, dispatcher, repo })
@@ -194,6 +241,7 @@ export async function startApp(
     store,
     log: logger,
     sizeQuote: config.tradeSize,
+    transfers: transferFacts,
     apiToken: config.apiToken,
     // Behind Fly's proxy every socket is the proxy's; it sets Fly-Client-IP (clients cannot).
     clientIpHeader: env.FLY_APP_NAME ? 'fly-client-ip' : undefined,
@@ -221,6 +269,7 @@ export async function startApp(
   for (const f of feeds) f.start()
   // The instrument lists are read in the background; each venue's books follow its first answer.
   void universe.start()
+  transfers.start()
   await dispatcher.start()
   for (const [name, bot] of [
     ['telegram', telegram],
@@ -266,6 +315,7 @@ export async function startApp(
         await Promise.allSettled([telegram?.stop(), discord?.stop()])
         liveDetector.stop()
         await universe.stop()
+        await transfers.stop()
         await Promise.all(feeds.map((f) => f.stop()))
         await store.stop()
         await dispatcher.stop()

@@ -13,8 +13,9 @@ import type { DeliveryRow, Platform } from '../db/schema.ts'
 import type { OpportunityRecord } from '../detector/record.ts'
 import { Emitter } from '../events.ts'
 import type { Logger } from '../log.ts'
-import { formatAlert } from './format.ts'
+import { formatAlert, type ChatQuote } from './format.ts'
 import { NotifierError, type Notifier } from './notifier.ts'
+import type { TransferMode } from '../transfers/types.ts'
 
 /** The delivery queries the dispatcher uses (`ChatRepo` has them). */
 export type DeliveryRepo = Pick<
@@ -98,6 +99,8 @@ export interface DispatcherOptions {
   readonly retryCapMs?: number
   /** At most one in-place edit per message per this many ms while the opportunity is open. */
   readonly editEveryMs?: number
+  /** A chat's `/transfer` setting, read when its alert is sent or edited (default: shown). */
+  readonly transferModeOf?: (platform: Platform, chatId: string) => TransferMode | undefined
   readonly now?: () => number
 }
 
@@ -289,7 +292,10 @@ export class Dispatcher {
     if (!(await this.#o.repo.claim(d.id))) return
     const attempts = d.attempts + 1
     try {
-      const { messageId } = await notifier.send(d.chatId, formatAlert(o, d, this.#now()))
+      const { messageId } = await notifier.send(
+        d.chatId,
+        formatAlert(o, this.#chatQuote(d), this.#now()),
+      )
       await this.#o.repo.markSent(d.id, messageId, this.#now())
       this.stats.sent++
       this.events.emit({ type: 'delivery-sent', ...ref, messageId, attempts })
@@ -332,11 +338,17 @@ export class Dispatcher {
     }
   }
 
+  /** The delivery's own numbers, with its chat's current transfer setting. */
+  #chatQuote(d: DeliveryRow): ChatQuote {
+    const transfer = this.#o.transferModeOf?.(d.platform, d.chatId)
+    return transfer === undefined ? d : { netBps: d.netBps, sizeQuote: d.sizeQuote, transfer }
+  }
+
   async #edit(notifier: Notifier, d: DeliveryRow, o: OpportunityRecord): Promise<void> {
     if (d.messageId === null) return
     const closed = o.closedAtMs !== null
     try {
-      await notifier.edit(d.chatId, d.messageId, formatAlert(o, d, this.#now()))
+      await notifier.edit(d.chatId, d.messageId, formatAlert(o, this.#chatQuote(d), this.#now()))
       await this.#o.repo.markEdited(d.id, this.#now(), closed)
       this.stats.edited++
       this.events.emit({ type: 'delivery-edited', ...refOf(d), closed })

@@ -8,6 +8,7 @@ import { follows } from '../symbols.ts'
 import type { ChatRepo } from '../db/chats.ts'
 import type { NewDeliveryRow, Platform } from '../db/schema.ts'
 import type { Opportunity } from '../detector/types.ts'
+import type { TransferMode } from '../transfers/types.ts'
 
 /** What the fan-out reads of one chat's settings (null: the configured default). */
 export interface AlertChat {
@@ -18,6 +19,8 @@ export interface AlertChat {
   readonly thresholdBps: number | null
   readonly sizeQuote: number | null
   readonly mutedUntilMs: number | null
+  /** `/transfer only`: cross-venue routes alert only when their coins can move. */
+  readonly transferMode?: TransferMode
   readonly symbols: ReadonlySet<string>
 }
 
@@ -138,6 +141,9 @@ export class Fanout {
       if (!chat.active || (chat.mutedUntilMs !== null && chat.mutedUntilMs > now)) continue
       if (!markets.some((m) => follows(chat.symbols, m))) continue
       if (!chatAllowed(this.#o.allowedChats, chat)) continue
+      if (chat.transferMode === 'only' && o.kind !== 'triangle') {
+        if (o.transfer?.status !== 'transferable') continue
+      }
       const size = chat.sizeQuote ?? this.#o.defaultSizeQuote
       if (!netBySize.has(size))
         netBySize.set(size, size === o.open.sizeQuote ? o.open.netBps : netAt(size))

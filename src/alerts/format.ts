@@ -5,12 +5,22 @@
 import { venueName } from '../venues/index.ts'
 import type { OpportunityRecord } from '../detector/record.ts'
 import type { AlertText } from './notifier.ts'
+import type { TransferMode } from '../transfers/types.ts'
 
 /** This chat's numbers: the net spread at the chat's own size when the alert was made. */
 export interface ChatQuote {
   readonly netBps: number
   readonly sizeQuote: number
+  /** This chat's `/transfer` setting: `off` hides the transfer line (default: shown). */
+  readonly transfer?: TransferMode
 }
+
+/** The badge word for a status. */
+const STATUS_WORD = {
+  transferable: 'transferable',
+  blocked: 'BLOCKED',
+  unknown: 'unknown',
+} as const
 
 /** 81.234 bps → "0.81%". */
 export const pct = (bps: number, digits = 2): string => `${(bps / 100).toFixed(digits)}%`
@@ -107,11 +117,20 @@ export function formatAlert(o: OpportunityRecord, chat: ChatQuote, nowMs: number
     }
     lines.push(`Quotes up to ${duration(Math.max(o.buyAgeMs, o.sellAgeMs))} old`)
   }
+  const t = o.transfer
+  if (t !== null && chat.transfer !== 'off') {
+    lines.push(`Transfer ${STATUS_WORD[t.status]}: ${t.line}`)
+    if (t.netAfterFeeBps !== undefined) {
+      lines.push(`Net after that withdrawal fee: ${pct(t.netAfterFeeBps)}`)
+    }
+  }
   lines.push(
     `Net ${pct(chat.netBps)} after fees (${pct(o.feeBps)} taker in total), gross ${pct(o.grossBps)}`,
     `Size ${amount(chat.sizeQuote)} ${q}: est. profit ${amount((chat.netBps / 10_000) * chat.sizeQuote)} ${q}`,
     `Largest profitable size: ${amount(o.maxSizeQuote)} ${q} (est. ${amount(o.maxProfitQuote)} ${q})`,
   )
+  // A cross-venue net is what trading both legs at once earns with balances already on both venues.
+  if (o.kind !== 'triangle') lines.push('The net assumes balances already on both venues')
   const footer = closed
     ? `Closed after ${duration(o.closedAtMs! - o.openedAtMs)}, peak ${pct(o.peakNetBps)}`
     : `Open for ${duration(nowMs - o.openedAtMs)}, peak ${pct(o.peakNetBps)}, now ${pct(o.netBps)}`

@@ -14,6 +14,8 @@ import type { Detector } from '../detector/detector.ts'
 import type { OpportunityRecord } from '../detector/record.ts'
 import type { Logger } from '../log.ts'
 import { normalizeAsset, normalizePair, splitPair, SymbolError } from '../symbols.ts'
+import type { TransferFacts } from '../transfers/facts.ts'
+import { ROUTE_STATUSES } from '../transfers/types.ts'
 import type { Pair } from '../types.ts'
 import { ASSET_ALIASES, VENUE_IDS } from '../venues/index.ts'
 import { ApiError, onError } from './errors.ts'
@@ -57,6 +59,8 @@ export interface ApiDeps {
    * (`fly-client-ip` on Fly.io); without it the socket's address is used.
    */
   readonly clientIpHeader?: string
+  /** The deposit and withdrawal facts, for `/api/transfers` (absent: it answers 404). */
+  readonly transfers?: Pick<TransferFacts, 'all' | 'outcomes'>
   readonly now?: () => number
 }
 
@@ -144,6 +148,9 @@ const opportunitiesQuery = z.object({
       message: 'kind must be cross, triangle or cross-quote',
     })
     .optional(),
+  transfer: z
+    .enum(ROUTE_STATUSES, { message: `transfer must be one of ${ROUTE_STATUSES.join(', ')}` })
+    .optional(),
   since: z.coerce
     .number({ message: 'since must be a time in ms since the epoch' })
     .int()
@@ -164,6 +171,10 @@ const opportunitiesQuery = z.object({
     .optional(),
   cursor: z.string().max(200, 'cursor is too long').optional(),
   format: z.enum(['json', 'csv'], { message: 'format must be json or csv' }).optional(),
+})
+
+const transfersQuery = z.object({
+  asset: z.string().max(20, 'asset is too long').optional(),
 })
 
 const CSV_COLUMNS = [
@@ -248,6 +259,13 @@ function parseSymbol(text: string): string {
     if (err instanceof SymbolError) throw new ApiError(400, err.message)
     throw err
   }
+}
+
+/** An asset as users type it (`xbt` is `BTC`), or a 400. */
+function parseAsset(text: string): string {
+  const asset = normalizeAsset(text, ASSET_ALIASES)
+  if (!/^[A-Z0-9]{1,20}$/.test(asset)) throw new ApiError(400, `asset ${text} is not an asset code`)
+  return asset
 }
 
 /**
@@ -396,6 +414,7 @@ export function createApi(deps: ApiDeps): Hono {
         symbol: q.symbol === undefined ? undefined : parseSymbol(q.symbol),
         venue: q.venue,
         kind: q.kind,
+        transfer: q.transfer,
         sinceMs: q.since,
         untilMs: q.until,
         minNetBps: q.minNetBps,
@@ -425,6 +444,22 @@ export function createApi(deps: ApiDeps): Hono {
     const row = await store.getOpportunity(id)
     if (row === undefined) throw new ApiError(404, `no opportunity ${id}`)
     return c.json(row)
+  })
+  // What each venue says about moving one asset (or all): status, fees and contracts per network,
+  // each with its age and source, and each venue's last fetch (an error, a missing key).
+  app.get('/api/transfers', (c) => {
+    const facts = deps.transfers
+    if (facts === undefined) throw new ApiError(404, 'no transfer facts are kept here')
+    const q = parseQuery(transfersQuery, c.req.query())
+    const asset = q.asset === undefined ? undefined : parseAsset(q.asset)
+    const now = (deps.now ?? Date.now)()
+    const venues: Record<string, unknown> = {}
+    for (const [venue, outcome] of facts.outcomes()) venues[venue] = { ...outcome, facts: [] }
+    for (const f of facts.all(asset)) {
+      const v = (venues[f.venue] ??= { facts: [] }) as { facts: unknown[] }
+      v.facts.push({ ...f, ageMs: Math.max(0, now - f.fetchedAtMs) })
+    }
+    return c.json({ asset: asset ?? null, venues })
   })
   app.get('/api/stream', (c) => {
     const body = hub.open(clientIp(c, deps.clientIpHeader))

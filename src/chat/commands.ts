@@ -25,6 +25,7 @@ import {
   SymbolError,
 } from '../symbols.ts'
 import type { Pair } from '../types.ts'
+import { TRANSFER_MODES, type TransferMode } from '../transfers/types.ts'
 
 /** Who is talking: the chat (a Telegram chat, a Discord channel) and the user in it. */
 export interface ChatRef {
@@ -35,7 +36,7 @@ export interface ChatRef {
 
 // ---- the definitions ---------------------------------------------------------------------------
 
-export type ArgType = 'symbols' | 'symbols-or-all' | 'percent' | 'amount' | 'duration'
+export type ArgType = 'symbols' | 'symbols-or-all' | 'percent' | 'amount' | 'duration' | 'choice'
 
 /** A command's argument: what it is, and the one place its accepted range is written down. */
 export interface ArgSpec {
@@ -49,6 +50,8 @@ export interface ArgSpec {
   readonly unit?: '%' | 'quote' | 'ms' | 'markets'
   /** Longest argument text accepted, in characters. */
   readonly maxLength: number
+  /** `choice`: the words accepted (Discord offers them as choices). */
+  readonly choices?: readonly string[]
 }
 
 export interface CommandSpec {
@@ -165,6 +168,20 @@ export function commandDefinitions({ minThresholdPct = 0.01 }: CommandConfig = {
       },
     },
     { name: 'unmute', description: 'Resume alerts', readOnly: false },
+    {
+      name: 'transfer',
+      description:
+        'Whether coins can move: only (alert transferable routes only), any (default), off (hide)',
+      readOnly: false,
+      arg: {
+        name: 'mode',
+        description: 'only, any or off',
+        type: 'choice',
+        required: true,
+        choices: TRANSFER_MODES,
+        maxLength: 10,
+      },
+    },
   ] as const satisfies readonly CommandSpec[]
 }
 
@@ -210,6 +227,7 @@ export type Command =
   /** null: until /unmute. */
   | { readonly type: 'mute'; readonly durationMs: number | null }
   | { readonly type: 'unmute' }
+  | { readonly type: 'transfer'; readonly mode: TransferMode }
 
 // Every defined command parses to a Command of the same name, and no Command lacks a definition.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -317,6 +335,15 @@ export function parseCommand(
         )
       }
       return { type: 'size', sizeQuote }
+    }
+    case 'transfer': {
+      const mode = args.toLowerCase()
+      if (!(TRANSFER_MODES as readonly string[]).includes(mode)) {
+        return bad(
+          'Say /transfer only (alert only routes whose coins can move), /transfer any (alert all, with the status shown) or /transfer off (hide the transfer line).',
+        )
+      }
+      return { type: 'transfer', mode: mode as TransferMode }
     }
     case 'mute': {
       if (args === '') return { type: 'mute', durationMs: null }
@@ -633,6 +660,7 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
           `Markets: ${chat && chat.symbols.size > 0 ? describe([...chat.symbols], deps.markets) : 'none (use /subscribe)'}`,
           `Threshold: ${threshold / 100}% net after fees`,
           `Trade size: ${size}`,
+          `Transfers: ${TRANSFER_LIST[chat?.transferMode ?? 'any']}`,
           `Alerts: ${alerts}`,
         ],
       }
@@ -651,11 +679,26 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
     case 'unmute':
       await deps.save({ mutedUntilMs: null, active: true, pausedReason: null })
       return ok('Alerts are on.')
+    case 'transfer':
+      await deps.save({ transferMode: cmd.mode })
+      return ok(TRANSFER_REPLY[cmd.mode])
     default: {
       const never: never = cmd
       throw new Error(`no answer for ${String((never as Command).type)}`)
     }
   }
+}
+
+/** What `/transfer <mode>` answers, and how `/list` shows the mode. */
+const TRANSFER_REPLY: Readonly<Record<TransferMode, string>> = {
+  only: 'Alerts only for routes whose coins can move now (withdrawals open on the buy venue, deposits on the sell venue).',
+  any: 'Alerts for every route, each saying whether its coins can move.',
+  off: 'Alerts for every route, without the transfer line.',
+}
+const TRANSFER_LIST: Readonly<Record<TransferMode, string>> = {
+  only: 'only routes whose coins can move (/transfer only)',
+  any: 'every route, with its transfer status (/transfer any)',
+  off: 'not shown (/transfer off)',
 }
 
 /**
@@ -843,6 +886,11 @@ export class ChatCore implements CommandHandler {
     return this.#chats.values()
   }
 
+  /** One chat's current settings, if it has any. */
+  chat(platform: Platform, chatId: string): Readonly<ChatSettings> | undefined {
+    return this.#chats.get(key(platform, chatId))
+  }
+
   async handle(ref: ChatRef, name: string, argText: string): Promise<Reply> {
     if (!chatAllowed(this.#o.allowedChats, ref)) {
       return refused(
@@ -918,6 +966,7 @@ export class ChatCore implements CommandHandler {
         thresholdBps: null,
         sizeQuote: null,
         mutedUntilMs: null,
+        transferMode: 'any',
         symbols: new Set(),
       }
       this.#chats.set(k, chat)

@@ -372,6 +372,13 @@ function commandOption(arg: ArgSpec): APIApplicationCommandOption {
     case 'duration':
       // Typed as text ("2h"): its bounds (in ms) are checked by the core.
       return { ...base, type: ApplicationCommandOptionType.String, max_length: arg.maxLength }
+    case 'choice':
+      return {
+        ...base,
+        type: ApplicationCommandOptionType.String,
+        max_length: arg.maxLength,
+        choices: (arg.choices ?? []).map((c) => ({ name: c, value: c })),
+      }
     default: {
       const never: never = arg.type
       throw new Error(`unknown argument type ${String(never)}`)

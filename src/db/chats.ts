@@ -8,6 +8,7 @@ import { and, asc, eq, gte, inArray, isNotNull, lte, or, sql } from 'drizzle-orm
 import { alias } from 'drizzle-orm/sqlite-core'
 import type { OpportunityRecord } from '../detector/record.ts'
 import type { Db } from './client.ts'
+import type { TransferMode } from '../transfers/types.ts'
 import {
   chats,
   deliveries,
@@ -34,11 +35,16 @@ export interface ChatSettings {
   thresholdBps: number | null
   sizeQuote: number | null
   mutedUntilMs: number | null
+  /** `/transfer`: `only` transferable routes, `any` (default), or `off` (no transfer line). */
+  transferMode: TransferMode
   symbols: Set<string>
 }
 
 export type ChatPatch = Partial<
-  Pick<ChatSettings, 'active' | 'pausedReason' | 'thresholdBps' | 'sizeQuote' | 'mutedUntilMs'>
+  Pick<
+    ChatSettings,
+    'active' | 'pausedReason' | 'thresholdBps' | 'sizeQuote' | 'mutedUntilMs' | 'transferMode'
+  >
 >
 
 export class ChatRepo {
@@ -62,6 +68,7 @@ export class ChatRepo {
         thresholdBps: r.thresholdBps,
         sizeQuote: r.sizeQuote,
         mutedUntilMs: r.mutedUntilMs,
+        transferMode: r.transferMode,
         symbols: new Set(),
       })
     }

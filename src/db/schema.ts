@@ -16,6 +16,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/sqlite-core'
 import { OPPORTUNITY_KINDS } from '../detector/types.ts'
+import { ROUTE_STATUSES, TRANSFER_MODES } from '../transfers/types.ts'
 import type { VenueId } from '../types.ts'
 
 /** The chat platforms alerts go to: one constant for every column and type that names one. */
@@ -64,6 +65,10 @@ export const opportunities = sqliteTable(
      * side, price), serialised when recorded. Triangle legs written before 0003 have no venue.
      */
     legs: text('legs'),
+    /** Cross-venue routes: whether the coins can move (null: triangle, or no transfer facts). */
+    transferStatus: text('transfer_status', { enum: ROUTE_STATUSES }),
+    /** The whole `RouteTransfer` as JSON text (line, network, fee, net after fee, sources). */
+    transfer: text('transfer'),
   },
   (t) => [
     // Every listing is newest first with (opened_at, id) as the keyset cursor, so each index used
@@ -73,6 +78,7 @@ export const opportunities = sqliteTable(
     index('opportunities_buy_venue_opened_at_idx').on(t.buyVenue, t.openedAtMs, t.id),
     index('opportunities_sell_venue_opened_at_idx').on(t.sellVenue, t.openedAtMs, t.id),
     index('opportunities_kind_opened_at_idx').on(t.kind, t.openedAtMs, t.id),
+    index('opportunities_transfer_status_opened_at_idx').on(t.transferStatus, t.openedAtMs, t.id),
     check(
       'opportunities_kind_check',
       sql`${t.kind} in (${sql.raw(OPPORTUNITY_KINDS.map((k) => `'${k}'`).join(', '))})`,
@@ -98,6 +104,8 @@ export const chats = sqliteTable(
     /** Trade size this chat's net spreads are computed at; null: the configured TRADE_SIZE. */
     sizeQuote: real('size_quote'),
     mutedUntilMs: integer('muted_until'),
+    /** `/transfer`: alert only transferable routes (`only`), any (`any`), or hide the line (`off`). */
+    transferMode: text('transfer_mode', { enum: TRANSFER_MODES }).notNull().default('any'),
     createdAtMs: integer('created_at').notNull(),
     updatedAtMs: integer('updated_at').notNull(),
   },
@@ -165,3 +173,39 @@ export const deliveries = sqliteTable(
 export type ChatRow = typeof chats.$inferSelect
 export type DeliveryRow = typeof deliveries.$inferSelect
 export type NewDeliveryRow = typeof deliveries.$inferInsert
+
+/**
+ * The latest transfer facts per venue, asset and network (`TransferFact`), as the venue's last
+ * successful fetch gave them: saved after each fetch, read at start to warm `TransferFacts` with
+ * their ages. A flag or amount the venue did not give is null, never a guess.
+ */
+export const transferFacts = sqliteTable(
+  'transfer_facts',
+  {
+    venue: text('venue').$type<VenueId>().notNull(),
+    asset: text('asset').notNull(),
+    /** The shared network id (`networks.ts`), or `*` where the venue gives no network. */
+    network: text('network').notNull(),
+    venueNetwork: text('venue_network').notNull(),
+    depositEnabled: integer('deposit_enabled', { mode: 'boolean' }),
+    withdrawEnabled: integer('withdraw_enabled', { mode: 'boolean' }),
+    /** In units of the asset. */
+    withdrawFee: real('withdraw_fee'),
+    withdrawMin: real('withdraw_min'),
+    contract: text('contract'),
+    fetchedAtMs: integer('fetched_at_ms').notNull(),
+    /** The endpoint that said so (`GET /api/v3/currencies`). */
+    source: text('source').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.venue, t.asset, t.network] })],
+)
+
+/** Each venue's last transfer fetch: when it last succeeded, and its last error since. */
+export const transferFetches = sqliteTable('transfer_fetches', {
+  venue: text('venue').$type<VenueId>().primaryKey(),
+  okAtMs: integer('ok_at_ms'),
+  error: text('error'),
+  errorAtMs: integer('error_at_ms'),
+})
+
+export type TransferFactRow = typeof transferFacts.$inferSelect

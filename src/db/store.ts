@@ -22,6 +22,7 @@ import {
 } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
 import { toRecord, type OpportunityRecord } from '../detector/record.ts'
+import type { RouteStatus, RouteTransfer } from '../transfers/types.ts'
 import {
   OPPORTUNITY_KINDS,
   type OpportunityEvent,
@@ -88,6 +89,8 @@ export interface ListOptions {
   /** Either side's venue. */
   readonly venue?: VenueId | undefined
   readonly kind?: OpportunityKind | undefined
+  /** Cross-venue routes whose coins can move, cannot, or whose facts are unknown. */
+  readonly transfer?: RouteStatus | undefined
   /** Opened at or after this time. */
   readonly sinceMs?: number | undefined
   /** Opened before this time. */
@@ -333,6 +336,7 @@ export class Store {
     symbol,
     venue,
     kind,
+    transfer,
     sinceMs,
     untilMs,
     minNetBps,
@@ -345,6 +349,7 @@ export class Store {
     const where: SQL[] = []
     if (symbol !== undefined) where.push(eq(t.symbol, symbol))
     if (kind !== undefined) where.push(eq(t.kind, kind))
+    if (transfer !== undefined) where.push(eq(t.transferStatus, transfer))
     if (sinceMs !== undefined) where.push(gte(t.openedAtMs, sinceMs))
     if (untilMs !== undefined) where.push(lt(t.openedAtMs, untilMs))
     if (minNetBps !== undefined) where.push(gte(t.peakNetBps, minNetBps))
@@ -663,6 +668,8 @@ function toRow(record: OpportunityRecord): NewOpportunityRow | string {
   const row = {
     ...record,
     legs: record.legs ? JSON.stringify(record.legs) : null,
+    transferStatus: record.transfer?.status ?? null,
+    transfer: record.transfer === null ? null : JSON.stringify(record.transfer),
   } satisfies NewOpportunityRow
   if (typeof row.id !== 'string' || row.id === '') return 'missing id'
   if (!OPPORTUNITY_KINDS.includes(row.kind)) return `unknown kind ${String(row.kind)}`
@@ -683,9 +690,11 @@ function toRow(record: OpportunityRecord): NewOpportunityRow | string {
  * @returns the same record `toRecord` made when it was stored
  */
 export function fromRow(row: OpportunityRow): OpportunityRecord {
+  const { transferStatus: _status, ...rest } = row
   return {
-    ...row,
+    ...rest,
     legs: row.legs === null ? null : parseLegs(row.legs, row.buyVenue),
+    transfer: row.transfer === null ? null : (JSON.parse(row.transfer) as RouteTransfer),
   } satisfies OpportunityRecord
 }
 

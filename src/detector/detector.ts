@@ -31,7 +31,9 @@ import type {
   OpportunityListener,
   Quote,
   RouteLeg,
+  TransferQuery,
 } from './types.ts'
+import type { RouteTransfer } from '../transfers/types.ts'
 
 export interface DetectorOptions {
   readonly books: Books
@@ -65,6 +67,13 @@ export interface DetectorOptions {
   readonly now?: () => number
   /** Told how long each re-evaluation after a book update took, seconds (metrics). */
   readonly onEvaluated?: (seconds: number) => void
+  /**
+   * Whether a cross-venue route's coins can move (transfers/status.ts over the transfer facts):
+   * asked when an opportunity opens, each time it updates and at `recheckTransfers`. A route
+   * whose two venues name different tokens (`collision`) opens as an anomaly: recorded, never
+   * alerted.
+   */
+  readonly transferOf?: (route: TransferQuery) => RouteTransfer | undefined
 }
 
 /** One row of `/api/spreads`. */
@@ -133,6 +142,8 @@ interface Slot {
   readonly at: readonly number[]
   open: Opportunity | undefined
   lastEmitMs: number
+  /** The venues name different tokens for this asset (from the last transfer check). */
+  collision: boolean
   /**
    * Set while `open` is an opportunity resumed after a restart that the live books have not yet
    * confirmed: until this time it survives stale legs; then, or at the first evaluation that does
@@ -688,6 +699,7 @@ export class Detector {
       sellFeeBps: this.#fee(sell.venue),
       open: undefined,
       lastEmitMs: 0,
+      collision: false,
       resumeUntilMs: undefined,
     })
   }
@@ -714,6 +726,7 @@ export class Detector {
       groupIx: -1,
       open: undefined,
       lastEmitMs: 0,
+      collision: false,
       resumeUntilMs: undefined,
     })
   }
@@ -795,6 +808,7 @@ export class Detector {
       groupIx: group.slots.length,
       open: undefined,
       lastEmitMs: 0,
+      collision: false,
       resumeUntilMs: undefined,
     }
     if (slot.groupIx >= group.xRates.length) {
@@ -979,7 +993,7 @@ export class Detector {
       }
       return
     }
-    const anomaly = quote.grossBps > o.maxSpreadBps
+    const anomaly = quote.grossBps > o.maxSpreadBps || slot.collision
     const open = slot.open
     if (open !== undefined && open.anomaly !== anomaly) {
       this.#close(
@@ -998,6 +1012,43 @@ export class Detector {
     if (quote.netBps > opp.peakNetBps) opp.peakNetBps = quote.netBps
     // A resumed opportunity confirmed by the live books says so at once (its messages update).
     if (resumed || now - slot.lastEmitMs >= (o.updateIntervalMs ?? 1000)) {
+      slot.lastEmitMs = now
+      opp.transfer = this.#transfer(slot, quote)
+      this.#emit({ type: 'updated', opportunity: opp, atMs: now })
+    }
+  }
+
+  /** The transfer check of a cross-venue slot at this quote (undefined for triangles). */
+  #transfer(slot: AnySlot, quote: Quote): RouteTransfer | undefined {
+    const transferOf = this.#o.transferOf
+    if (transferOf === undefined || slot.kind === 'triangle') return undefined
+    const asset = slot.symbol.slice(0, slot.symbol.indexOf('/'))
+    const t = transferOf({ asset, buyVenue: slot.buyVenue, sellVenue: slot.sellVenue, quote })
+    slot.collision = t?.collision === true
+    return t
+  }
+
+  /**
+   * Checks the open opportunities of `asset` (every asset when absent) against the transfer facts
+   * again, after they changed: one whose status or line changed is announced as `updated` (its
+   * alert is edited); one whose venues turn out to name different tokens closes, and reopens as
+   * an anomaly at its next evaluation.
+   */
+  recheckTransfers(asset?: string): void {
+    const now = this.#now()
+    for (const slot of this.#slots.values()) {
+      const opp = slot.open
+      if (opp === undefined || slot.kind === 'triangle') continue
+      if (asset !== undefined && !slot.symbol.startsWith(`${asset}/`)) continue
+      const before = opp.transfer
+      const after = this.#transfer(slot, opp.last)
+      if (slot.collision && !opp.anomaly) {
+        this.#close(slot, 'the two venues name different tokens', now)
+        continue
+      }
+      if (before?.status === after?.status && before?.line === after?.line) continue
+      opp.transfer = after
+      opp.updatedAtMs = now
       slot.lastEmitMs = now
       this.#emit({ type: 'updated', opportunity: opp, atMs: now })
     }
@@ -1043,6 +1094,8 @@ export class Detector {
   }
 
   #open(slot: AnySlot, quote: Quote, anomaly: boolean, now: number): void {
+    const transfer = this.#transfer(slot, quote)
+    if (slot.collision) anomaly = true
     const opp: Opportunity = {
       id: `${slot.kind}:${slot.symbol}:${slot.buyVenue}>${slot.sellVenue}:${now}`,
       kind: slot.kind,
@@ -1057,6 +1110,7 @@ export class Detector {
       updatedAtMs: now,
       closedAtMs: undefined,
       closeReason: undefined,
+      transfer,
     }
     slot.open = opp
     slot.lastEmitMs = now

@@ -4,6 +4,7 @@
  * stream send it, the dashboard reads it, alerts are formatted from it. A new field is one edit
  * here plus a schema column and its generated migration.
  */
+import type { RouteTransfer } from '../transfers/types.ts'
 import type { Pair } from '../types.ts'
 import type { Opportunity, Quote, RouteLeg } from './types.ts'
 
@@ -25,6 +26,11 @@ export interface OpportunityRecord
   readonly peakNetBps: number
   /** Triangles and cross-quote routes: the three legs in order, each with its venue. */
   readonly legs: readonly RouteLeg[] | null
+  /**
+   * Cross-venue routes: whether the coins can move, why, and the net after the cheapest open
+   * network's withdrawal fee (null for triangles and when no transfer facts are wired).
+   */
+  readonly transfer: RouteTransfer | null
 }
 
 /**
@@ -65,5 +71,6 @@ export function toRecord(o: Opportunity): OpportunityRecord {
     sellAgeMs: last.sellAgeMs,
     peakNetBps: o.peakNetBps,
     legs: last.legs ?? open.legs ?? null,
+    transfer: o.transfer ?? null,
   }
 }

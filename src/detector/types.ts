@@ -3,6 +3,7 @@
  * What the detector produces: opportunities with their numbers, and the typed lifecycle events
  * the rest of the program (store, chat alerts, API, dashboard) subscribes to.
  */
+import type { RouteTransfer } from '../transfers/types.ts'
 import type { Pair, VenueId } from '../types.ts'
 
 /**
@@ -81,6 +82,21 @@ export interface Opportunity {
   updatedAtMs: number
   closedAtMs: number | undefined
   closeReason: string | undefined
+  /**
+   * Cross-venue routes: whether the coins can move from the buy venue to the sell venue, from the
+   * transfer facts when it opened or last updated (undefined for triangles, which stay on one
+   * venue, and when no transfer facts are wired).
+   */
+  transfer?: RouteTransfer | undefined
+}
+
+/** A cross-venue route as the transfer check sees it: the asset moved and the quote it opened at. */
+export interface TransferQuery {
+  /** The base asset bought on `buyVenue` and sold on `sellVenue`. */
+  readonly asset: string
+  readonly buyVenue: VenueId
+  readonly sellVenue: VenueId
+  readonly quote: Quote
 }
 
 export type OpportunityEvent =

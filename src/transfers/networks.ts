@@ -9,15 +9,16 @@
 
 /** Canonical id → the spellings venues use for it (compared upper-cased, spaces and dashes removed). */
 const SPELLINGS: Readonly<Record<string, readonly string[]>> = {
-  BTC: ['BTC', 'BITCOIN', 'BTCNATIVE', 'SEGWITBTC', 'BTCSEGWIT'],
+  BTC: ['BTC', 'BITCOIN', 'BTCNATIVE', 'SEGWITBTC', 'BTCSEGWIT', 'BITCOINBTC'],
+  OMNI: ['OMNI', 'OMNILAYER'],
   ETH: ['ETH', 'ERC20', 'ETHEREUM', 'ETHERC20', 'ETHEREUMERC20'],
   TRX: ['TRX', 'TRC20', 'TRON', 'TRONTRC20', 'TRXTRC20'],
   BSC: ['BSC', 'BEP20', 'BNBSMARTCHAIN', 'BSCBEP20', 'BNBBEP20', 'BEP20BSC'],
-  SOL: ['SOL', 'SOLANA', 'SPL', 'SOLSPL'],
+  SOL: ['SOL', 'SOLANA', 'SPL', 'SOLSPL', 'SOLANASOL'],
   ARBITRUM: ['ARBITRUM', 'ARB', 'ARBONE', 'ARBITRUMONE', 'ARBEVM', 'ARBITRUMONEARB'],
   OPTIMISM: ['OPTIMISM', 'OP', 'OPETH', 'OPTIMISMOP', 'OPMAINNET'],
   POLYGON: ['POLYGON', 'MATIC', 'POL', 'POLYGONPOS', 'MATICPOLYGON'],
-  AVAXC: ['AVAXC', 'AVAXCCHAIN', 'AVALANCHEC', 'AVALANCHECCHAIN', 'CCHAIN', 'AVAX'],
+  AVAXC: ['AVAXC', 'AVAXCCHAIN', 'AVALANCHEC', 'AVALANCHECCHAIN', 'CCHAIN', 'AVAX', 'CAVAX'],
   BASE: ['BASE', 'BASEEVM', 'BASEMAINNET'],
   TON: ['TON', 'TONCOIN', 'THEOPENNETWORK'],
   XRP: ['XRP', 'RIPPLE', 'XRPL'],
@@ -26,7 +27,7 @@ const SPELLINGS: Readonly<Record<string, readonly string[]>> = {
   ADA: ['ADA', 'CARDANO'],
   DOT: ['DOT', 'POLKADOT', 'POLKADOTASSETHUB'],
   ATOM: ['ATOM', 'COSMOS', 'COSMOSHUB'],
-  XLM: ['XLM', 'STELLAR'],
+  XLM: ['XLM', 'STELLAR', 'STELLARLUMENS'],
   NEAR: ['NEAR', 'NEARPROTOCOL'],
   APT: ['APT', 'APTOS'],
   SUI: ['SUI'],

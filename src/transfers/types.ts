@@ -37,6 +37,10 @@ export interface Credentials {
   readonly passphrase?: string
 }
 
+/** How a chat treats the transfer status: alert only `transferable` routes, any, or hide the line. */
+export const TRANSFER_MODES = ['only', 'any', 'off'] as const
+export type TransferMode = (typeof TRANSFER_MODES)[number]
+
 /** Whether an opportunity's coins can move from the buy venue to the sell venue. */
 export const ROUTE_STATUSES = ['transferable', 'blocked', 'unknown'] as const
 export type RouteStatus = (typeof ROUTE_STATUSES)[number]

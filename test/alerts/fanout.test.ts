@@ -60,6 +60,30 @@ describe('fan-out', () => {
     expect(fanout.targets(crossAt(40, 'BTC/USDT', true), () => 25)).toEqual([])
   })
 
+  test('/transfer only: a chat hears of a cross route only when its coins can move', () => {
+    const { fanout, tick } = setup([
+      chat('only', ['BTC/USDT'], { transferMode: 'only' }),
+      chat('any', ['BTC/USDT'], { transferMode: 'any' }),
+      chat('off', ['BTC/USDT'], { transferMode: 'off' }),
+    ])
+    const status = (s: 'transferable' | 'blocked' | 'unknown') => ({
+      ...crossAt(40),
+      transfer: { status: s, line: s, collision: false, sources: [] },
+    })
+    expect(fanout.targets(status('blocked'), () => 40).map((t) => t.chatId)).toEqual(['any', 'off'])
+    tick(61_000)
+    expect(fanout.targets(status('unknown'), () => 40).map((t) => t.chatId)).toEqual(['any', 'off'])
+    tick(61_000)
+    expect(fanout.targets(status('transferable'), () => 40).map((t) => t.chatId)).toEqual([
+      'only',
+      'any',
+      'off',
+    ])
+    tick(61_000)
+    // No facts wired at all is not "transferable" either.
+    expect(fanout.targets(crossAt(40), () => 40).map((t) => t.chatId)).toEqual(['any', 'off'])
+  })
+
   test('a chat whose size cannot be priced on the live books is skipped', () => {
     const { fanout } = setup([
       chat('a', ['BTC/USDT'], { sizeQuote: 9000 }),

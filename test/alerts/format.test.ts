@@ -83,3 +83,42 @@ describe('alert text', () => {
     expect(t.lines).toContain('Size 1,000.00 USDT: est. profit 4.20 USDT')
   })
 })
+
+describe('alert text: the transfer line', () => {
+  const blocked = {
+    ...crossAt(42),
+    transfer: {
+      status: 'blocked' as const,
+      line: 'Withdraw BTC from Binance: suspended · deposit on Kraken: open',
+      side: 'withdraw' as const,
+      collision: false,
+      sources: ['GET /sapi/v1/capital/config/getall'],
+    },
+  }
+  test('shows the status and why, and says the net assumes balances on both venues', () => {
+    const text = formatAlert(toRecord(blocked), { netBps: 42, sizeQuote: 1000 }, 1)
+    expect(text.lines).toContain(
+      'Transfer BLOCKED: Withdraw BTC from Binance: suspended · deposit on Kraken: open',
+    )
+    expect(text.lines).toContain('The net assumes balances already on both venues')
+  })
+  test('a transferable route gives the net after the withdrawal fee; /transfer off hides it', () => {
+    const ok = {
+      ...blocked,
+      transfer: {
+        status: 'transferable' as const,
+        line: 'Withdraw BTC from Binance: open (BTC) · deposit on Kraken: open · fee 0.0002 BTC',
+        network: 'BTC',
+        fee: 0.0002,
+        feeQuote: 12,
+        netAfterFeeBps: 30,
+        collision: false,
+        sources: [],
+      },
+    }
+    const shown = formatAlert(toRecord(ok), { netBps: 42, sizeQuote: 1000 }, 1).lines
+    expect(shown).toContain('Net after that withdrawal fee: 0.30%')
+    const hidden = formatAlert(toRecord(ok), { netBps: 42, sizeQuote: 1000, transfer: 'off' }, 1)
+    expect(hidden.lines.some((l) => l.startsWith('Transfer'))).toBe(false)
+  })
+})

@@ -5,7 +5,15 @@ import { Store } from '../../src/db/store.ts'
 import type { ConnectionStats } from '../../src/venues/connection.ts'
 import { binance } from '../../src/venues/binance/index.ts'
 import { kraken } from '../../src/venues/kraken/index.ts'
-import { openMemoryDb, scriptFeed, silent, stopAfterEach, testDetector } from '../support.ts'
+import { TransferFacts } from '../../src/transfers/facts.ts'
+import {
+  crossAt,
+  openMemoryDb,
+  scriptFeed,
+  silent,
+  stopAfterEach,
+  testDetector,
+} from '../support.ts'
 
 const track = stopAfterEach()
 
@@ -287,3 +295,72 @@ function stubStats(): ConnectionStats {
     unlisted: [],
   }
 }
+
+describe('API: transfer facts and statuses', () => {
+  const fact = (venue: string, asset: string, over: Record<string, unknown> = {}) => ({
+    venue,
+    asset,
+    network: 'BTC',
+    venueNetwork: 'BTC',
+    depositEnabled: true,
+    withdrawEnabled: false,
+    withdrawFee: 0.0002,
+    withdrawMin: undefined,
+    contract: undefined,
+    fetchedAtMs: 1000,
+    source: 'GET /test',
+    ...over,
+  })
+
+  test('GET /api/transfers?asset= lists each venue’s facts with their age, and each fetch outcome', async () => {
+    const transfers = new TransferFacts()
+    transfers.replace('binance', [fact('binance', 'BTC'), fact('binance', 'ETH')], 1000)
+    transfers.fail('kraken', 'GET /0/public/Assets answered 503', 1020)
+    const { app } = await fixture({ transfers })
+    const { status, body } = await get(app, '/api/transfers?asset=xbt')
+    expect(status).toBe(200)
+    expect(body.asset).toBe('BTC')
+    expect(body.venues.binance.facts).toEqual(
+      [{ ...fact('binance', 'BTC'), withdrawMin: undefined, ageMs: 42 }].map((f) =>
+        JSON.parse(JSON.stringify(f)),
+      ),
+    )
+    expect(body.venues.kraken.error).toContain('503')
+    expect(body.venues.kraken.facts).toEqual([])
+    expect((await get(app, '/api/transfers?asset=%3F%3F')).status).toBe(400)
+    const all = await get(app, '/api/transfers')
+    expect(all.body.venues.binance.facts.map((f: { asset: string }) => f.asset).sort()).toEqual([
+      'BTC',
+      'ETH',
+    ])
+  })
+
+  test('without transfer facts /api/transfers is a 404 that says so', async () => {
+    const { app } = await fixture()
+    const { status, body } = await get(app, '/api/transfers')
+    expect(status).toBe(404)
+    expect(JSON.stringify(body)).toContain('no transfer facts')
+  })
+
+  test('/api/opportunities?transfer= filters on the status, and a bad one is a 400', async () => {
+    const { app, store } = await fixture()
+    const withStatus = (id: string, status: 'transferable' | 'blocked') => ({
+      ...crossAt(40),
+      id,
+      transfer: { status, line: status, collision: false, sources: [] },
+    })
+    for (const o of [withStatus('a', 'blocked'), withStatus('b', 'transferable')]) {
+      store.record({ type: 'opened', opportunity: o, atMs: o.openedAtMs })
+    }
+    await store.flush()
+    const ids = async (q: string) =>
+      (await get(app, `/api/opportunities?${q}`)).body.items.map((r: { id: string }) => r.id)
+    expect(await ids('transfer=blocked')).toEqual(['a'])
+    expect(await ids('transfer=transferable')).toEqual(['b'])
+    const bad = await get(app, '/api/opportunities?transfer=ok')
+    expect(bad.status).toBe(400)
+    expect(JSON.stringify(bad.body)).toContain(
+      'transfer must be one of transferable, blocked, unknown',
+    )
+  })
+})

@@ -90,6 +90,19 @@ describe('chat core: commands', () => {
     expect(await say('/list')).toContain('Markets: BTC/USDT, ETH/USDT')
   })
 
+  test('/transfer only|any|off is kept per chat, shown in /list, and refuses other words', async () => {
+    const { say, repo } = await setup()
+    expect(await say('/list')).toContain('Transfers: every route, with its transfer status')
+    expect(await say('/transfer ONLY')).toContain('only for routes whose coins can move')
+    expect((await repo.loadAll())[0]!.transferMode).toBe('only')
+    expect(await say('/list')).toContain('Transfers: only routes whose coins can move')
+    expect(await say('/transfer maybe')).toContain('Say /transfer only')
+    expect(await say('/transfer')).toContain('Say /transfer only')
+    expect((await repo.loadAll())[0]!.transferMode).toBe('only')
+    expect(await say('/transfer off')).toContain('without the transfer line')
+    expect((await repo.loadAll())[0]!.transferMode).toBe('off')
+  })
+
   test('an unknown symbol names what is available and changes nothing', async () => {
     const { say, repo } = await setup()
     expect(await say('/subscribe BTCUSDT DOGEUSDT')).toBe(
@@ -572,6 +585,7 @@ describe('runCommand and the core, without a database', () => {
           thresholdBps: null,
           sizeQuote: null,
           mutedUntilMs: null,
+          transferMode: 'any',
           symbols: new Set(pairs),
         }
       },

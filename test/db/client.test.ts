@@ -64,11 +64,14 @@ describe('openDb', () => {
         'index:opportunities_opened_at_idx',
         'index:opportunities_sell_venue_opened_at_idx',
         'index:opportunities_symbol_opened_at_idx',
+        'index:opportunities_transfer_status_opened_at_idx',
         'table:__drizzle_migrations',
         'table:chats',
         'table:deliveries',
         'table:opportunities',
         'table:subscriptions',
+        'table:transfer_facts',
+        'table:transfer_fetches',
       ])
     },
   )

@@ -17,6 +17,7 @@ import { CursorError, Store, StoreError, type StoreOptions } from '../../src/db/
 import { toRecord } from '../../src/detector/record.ts'
 import type { Opportunity, OpportunityEvent, Quote, RouteLeg } from '../../src/detector/types.ts'
 import type { VenueId } from '../../src/types.ts'
+import type { RouteTransfer } from '../../src/transfers/types.ts'
 import { silent, until } from '../support.ts'
 
 const T0 = 1_795_307_804_603
@@ -272,6 +273,7 @@ describe('record and flush', () => {
       ...last,
       peakNetBps: 123456.789012345,
       legs: null,
+      transfer: null,
     })
     const t = await store.getOpportunity(triangle.id)
     expect(t?.kind).toBe('triangle')
@@ -284,6 +286,27 @@ describe('record and flush', () => {
     expect(JSON.parse(String(rs.rows[0]?.legs))).toEqual(legs)
     expect(rs.rows[0]?.anomaly).toBe(0)
     expect(await store.getOpportunity('nope')).toBeUndefined()
+  })
+
+  test('a route transfer status round-trips, and its status is a column of its own', async () => {
+    const { store, handle } = await harness()
+    const transfer: RouteTransfer = {
+      status: 'blocked',
+      line: 'blocked: withdrawals of BTC suspended on Binance',
+      side: 'withdraw',
+      collision: false,
+      factsAtMs: T0 - 60_000,
+      sources: ['GET /sapi/v1/capital/config/getall', 'GET /0/public/Assets'],
+    }
+    const o = { ...opportunity({ id: 'cross:BTC/USDT:binance>kraken:1' }), transfer }
+    store.record(event('opened', o))
+    await store.flush()
+    expect((await store.getOpportunity(o.id))?.transfer).toEqual(transfer)
+    const rs = await handle.client.execute({
+      sql: 'select transfer_status from opportunities where id = ?',
+      args: [o.id],
+    })
+    expect(rs.rows[0]?.transfer_status).toBe('blocked')
   })
 
   test('a cross-quote route round-trips with its three legs and their venues', async () => {
@@ -372,8 +395,18 @@ describe('record and flush', () => {
           buyVenue: 'okx',
           sellVenue: 'okx',
         })
-        store.record(event('opened', o))
-        await store.flush()
+        // The row as that version wrote it: the columns it had (none of 0004's transfer status).
+        const record = toRecord(o) as unknown as Record<string, unknown>
+        const cols = Object.entries(getTableColumns(opportunities)).filter(
+          ([key]) => key in record && key !== 'transfer',
+        )
+        await handle.client.execute({
+          sql: `insert into opportunities (${cols.map(([, c]) => c.name).join(', ')}) values (${cols.map(() => '?').join(', ')})`,
+          args: cols.map(([key]) => {
+            const v = record[key]
+            return typeof v === 'boolean' ? Number(v) : (v as string | number | null)
+          }),
+        })
         await runMigrations(handle.db)
         expect(await store.getOpportunity(o.id)).toEqual(toRecord(o))
         const cq = opportunity({
@@ -418,9 +451,10 @@ describe('record and flush', () => {
     expect((await store.listOpportunities()).items).toEqual([record])
     const [due] = await new ChatRepo(handle.db).due(T0 + 1)
     expect(due!.opportunity).toEqual(record)
-    // One column per record field: a field added to the record needs its column (and migration).
+    // One column per record field (a field added to the record needs its column and migration),
+    // plus the transfer status on its own, for filtering.
     const columns = Object.keys(getTableColumns(opportunities)).sort()
-    expect(columns).toEqual(Object.keys(record).sort())
+    expect(columns).toEqual([...Object.keys(record), 'transferStatus'].sort())
   })
 
   test('many events become few transactions of at most maxBatch opportunities', async () => {

@@ -5,6 +5,9 @@ import { toRecord } from '../../src/detector/record.ts'
 import type { OpportunityEvent } from '../../src/detector/types.ts'
 import type { VenueId } from '../../src/types.ts'
 import { venueById } from '../../src/venues/index.ts'
+import { transferCheck } from '../../src/transfers/check.ts'
+import { TransferFacts } from '../../src/transfers/facts.ts'
+import type { TransferFact } from '../../src/transfers/types.ts'
 import { scriptFeed, stopAfterEach, type ScriptedFeed } from '../support.ts'
 
 const FEES = { binance: 10, kraken: 10, coinbase: 10, bitstamp: 10, okx: 10, bybit: 10 }
@@ -608,3 +611,77 @@ function crossQuote() {
   first.book('kraken', 'USDT/USD', ['1.0005', '100000'], ['1.001', '100000'])
   return first.events[0]!.opportunity
 }
+
+describe('detector: the transfer truth behind a cross-venue route', () => {
+  const fact = (venue: VenueId, over: Partial<TransferFact> = {}): TransferFact => ({
+    venue,
+    asset: 'BTC',
+    network: 'BTC',
+    venueNetwork: 'BTC',
+    depositEnabled: true,
+    withdrawEnabled: true,
+    withdrawFee: 0.0002,
+    withdrawMin: 0.001,
+    contract: undefined,
+    fetchedAtMs: 1_000_000,
+    source: 'GET /test',
+    ...over,
+  })
+  function withFacts() {
+    const facts = new TransferFacts()
+    let now = 1_000_000
+    const transferOf = transferCheck({
+      facts,
+      venueName: (v) => venueById(v)!.name,
+      maxAgeMs: 3_600_000,
+      now: () => now,
+    })
+    const s = setup({ transferOf })
+    return { ...s, facts, at: (ms: number) => (now = ms) }
+  }
+
+  test('an opening carries its status; withdrawals switched off update it to blocked, at once', () => {
+    const { book, events, facts, detector } = withFacts()
+    for (const v of ['binance', 'kraken', 'okx'] as const) facts.replace(v, [fact(v)], 1_000_000)
+    book('binance', '99.9', '100')
+    book('okx', '99.9', '100.6')
+    book('kraken', '100.5', '100.6')
+    const opened = events.at(-1)!.opportunity
+    expect(opened.transfer?.status).toBe('transferable')
+    expect(opened.transfer?.network).toBe('BTC')
+    // 0.0002 BTC at 100 is 0.02 of the 1,000 traded: 0.2 bps off the net.
+    expect(opened.transfer?.netAfterFeeBps).toBeCloseTo(opened.open.netBps - 0.2, 9)
+    expect(toRecord(opened).transfer?.status).toBe('transferable')
+    facts.replace('binance', [fact('binance', { withdrawEnabled: false })], 1_000_500)
+    detector.recheckTransfers('BTC')
+    const last = events.at(-1)!
+    expect(last.type).toBe('updated')
+    expect(last.opportunity.transfer?.status).toBe('blocked')
+    expect(last.opportunity.transfer?.line).toContain('Binance')
+    expect(last.opportunity.closedAtMs).toBeUndefined()
+  })
+
+  test('no facts for a venue: unknown, never transferable', () => {
+    const { book, events, facts } = withFacts()
+    facts.replace('binance', [fact('binance')], 1_000_000)
+    book('binance', '99.9', '100')
+    book('okx', '99.9', '100.6')
+    book('kraken', '100.5', '100.6')
+    expect(events.at(-1)!.opportunity.transfer?.status).toBe('unknown')
+  })
+
+  test('two venues naming different tokens: the route opens as an anomaly', () => {
+    const { book, events, facts } = withFacts()
+    const token = (venue: VenueId, contract: string) =>
+      fact(venue, { network: 'ETH', venueNetwork: 'ERC20', contract })
+    facts.replace('binance', [token('binance', '0xaaaa')], 1_000_000)
+    facts.replace('kraken', [token('kraken', '0xbbbb')], 1_000_000)
+    facts.replace('okx', [token('okx', '0xaaaa')], 1_000_000)
+    book('binance', '99.9', '100')
+    book('okx', '99.9', '100.6')
+    book('kraken', '100.5', '100.6')
+    const o = events.at(-1)!.opportunity
+    expect(o.transfer?.collision).toBe(true)
+    expect(o.anomaly).toBe(true)
+  })
+})

@@ -297,6 +297,7 @@ function renderOpen() {
           { class: 'opp-head' },
           h('strong', {}, o.symbol),
           o.anomaly ? h('span', { class: 'tag warn' }, 'anomaly') : null,
+          transferBadge(o.transfer),
           h(
             'span',
             { class: `opp-net ${signClass(o.last.netBps)}` },
@@ -318,6 +319,18 @@ function renderOpen() {
     }),
   )
   renderSummary()
+}
+
+/** Whether a route's coins can move, as a badge whose title says why (none for triangles). */
+function transferBadge(t) {
+  if (!t) return null
+  const cls = t.status === 'transferable' ? 'ok' : t.status === 'blocked' ? 'warn' : 'muted'
+  const ages = t.factsAtMs ? ` (facts ${fmtDuration(Date.now() - t.factsAtMs)} old)` : ''
+  return h(
+    'span',
+    { class: `tag transfer ${cls}`, title: `${t.line}${ages}`, data: { transfer: t.status } },
+    t.status,
+  )
 }
 
 /** An alert log entry from a stream event. */

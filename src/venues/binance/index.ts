@@ -18,6 +18,7 @@ import { joinPair } from '../../symbols.ts'
 import type { Level, Pair } from '../../types.ts'
 import { createFastParser, tickerSide } from './fast.ts'
 import { SimBinance } from './sim.ts'
+import { binanceTransfers } from './transfers.ts'
 import { getJson, parseJson, ParseError, toLevels, scannedFirst } from '../venue.ts'
 import { isDecimalText, toLevel } from '../venue.ts'
 import type { FrameParser, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
@@ -48,6 +49,8 @@ function depthWeight(limit: number): number {
 export function binanceWeight(url: URL): number {
   const path = url.pathname
   if (path.endsWith('/exchangeInfo')) return 20
+  // "All Coins' Information": weight(IP) 10 (wallet docs, capital/all-coins-info).
+  if (path === '/sapi/v1/capital/config/getall') return 10
   if (path.endsWith('/depth')) return depthWeight(Number(url.searchParams.get('limit') ?? '100'))
   if (path.endsWith('/ticker/24hr')) {
     if (url.searchParams.has('symbol')) return 2
@@ -125,6 +128,7 @@ export const binance: Venue = {
   },
   ping: () => JSON.stringify({ method: 'LIST_SUBSCRIPTIONS', id: Date.now() }),
   simulate: (markets) => new SimBinance(markets),
+  transfers: binanceTransfers,
 
   async listMarkets(restUrl, opts) {
     const body = (await getJson(

@@ -27,7 +27,10 @@
  * and many clients cost nothing per message beyond the sends. Faults: lost updates, crossed books,
  * a top changed without its diff (`corruptTop`), REST snapshot faults, held or canned snapshots,
  * serverShutdown, and everything SimServer offers.
+ *
+ * Also `GET /sapi/v1/capital/config/getall` (signed; see `#capitalConfig`), served from `transfers`.
  */
+import { createHmac } from 'node:crypto'
 import type { Client } from '../sim/server.ts'
 import { askToCross, bumpTop, SimBook, type Row } from '../sim/book.ts'
 import { SimRestVenueBase, SimWindow, type SimSeqMarket } from '../sim/base.ts'
@@ -37,6 +40,9 @@ import type { Pair } from '../../types.ts'
 export interface SimBinanceOptions {
   /** The `lastUpdateId` every book starts at. */
   readonly firstUpdateId?: number
+  /** The read-only key `GET /sapi/v1/capital/config/getall` accepts (test defaults). */
+  readonly apiKey?: string
+  readonly apiSecret?: string
   /** REST request weight allowed per window per IP (Binance: 6,000 a minute). */
   readonly weightPerMinute?: number
   /** The weight window, ms, counted per fixed window (Binance: one minute; tests shorten it). */
@@ -123,6 +129,10 @@ const MAX_BAN_MS = 3 * 24 * 60 * 60 * 1000
  * sim.update('BTC/USDT', [['59999.90', '2.0']], [])
  * ```
  */
+/** The key and secret the simulated Binance accepts unless told otherwise (not real ones). */
+export const SIM_BINANCE_KEY = 'sim-binance-key'
+export const SIM_BINANCE_SECRET = 'sim-binance-secret'
+
 export class SimBinance extends SimRestVenueBase<Market> {
   readonly limited: BinanceLimited = {
     throttled: 0,
@@ -132,6 +142,8 @@ export class SimBinance extends SimRestVenueBase<Market> {
     streams: 0,
     messages: 0,
   }
+  readonly #apiKey: string
+  readonly #apiSecret: string
   readonly #bySymbol = new Map<string, Market>()
   /** The 24 h quote volume each market's ticker reports, by symbol. */
   readonly #volumes = new Map<string, number>()
@@ -159,6 +171,8 @@ export class SimBinance extends SimRestVenueBase<Market> {
     markets: readonly SimMarket[],
     {
       firstUpdateId = 1000,
+      apiKey = SIM_BINANCE_KEY,
+      apiSecret = SIM_BINANCE_SECRET,
       weightPerMinute = 6000,
       weightWindowMs = 60_000,
       banMs = 120_000,
@@ -170,6 +184,8 @@ export class SimBinance extends SimRestVenueBase<Market> {
     }: SimBinanceOptions = {},
   ) {
     super('Binance')
+    this.#apiKey = apiKey
+    this.#apiSecret = apiSecret
     for (const m of markets) {
       const market: Market = {
         symbol: `${m.base}${m.quote}`.toUpperCase(),
@@ -339,14 +355,19 @@ export class SimBinance extends SimRestVenueBase<Market> {
     return undefined
   }
 
-  protected override async rest(url: URL): Promise<Response | undefined> {
-    const res = await this.#route(url)
+  protected override async rest(url: URL, req: Request): Promise<Response | undefined> {
+    const res = await this.#route(url, req)
     // Every answer says how much weight the IP has used in the current window.
     res?.headers.set('x-mbx-used-weight-1m', String(this.#used))
     return res
   }
 
-  async #route(url: URL): Promise<Response | undefined> {
+  async #route(url: URL, req: Request): Promise<Response | undefined> {
+    if (url.pathname === '/sapi/v1/capital/config/getall') {
+      const refused = this.#spend(10)
+      if (refused) return refused
+      return this.#capitalConfig(url, req)
+    }
     if (url.pathname === '/api/v3/exchangeInfo') {
       const refused = this.#spend(20)
       if (refused) return refused
@@ -401,6 +422,83 @@ export class SimBinance extends SimRestVenueBase<Market> {
       return Response.json(this.markets().map((m) => this.#ticker(m, mini)))
     }
     return undefined
+  }
+
+  /**
+   * `GET /sapi/v1/capital/config/getall` from `transfers`, signed as Binance checks it: the key in
+   * `X-MBX-APIKEY` (absent: 401 -2014; unknown: 401 -2015), `signature` the hex HMAC-SHA256 of
+   * the query before it (absent: 400 -1102; wrong: 400 -1022), `timestamp` required (-1102).
+   * Takes the next transfer fault first.
+   */
+  #capitalConfig(url: URL, req: Request): Response {
+    const transfers = this.transfers
+    transfers.requests++
+    const fault = transfers.faults.shift()
+    if (fault?.kind === 'invalid-json') {
+      return new Response('[{"coin":"BTC","networkList":[', {
+        headers: { 'content-type': 'application/json' },
+      })
+    }
+    if (fault?.kind === 'status') {
+      const headers: Record<string, string> = {}
+      if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
+      return Response.json(errorBody(fault.status), { status: fault.status, headers })
+    }
+    const key = req.headers.get('x-mbx-apikey')
+    if (key === null || key === '') {
+      return Response.json({ code: -2014, msg: 'API-key format invalid.' }, { status: 401 })
+    }
+    if (key !== this.#apiKey) {
+      const msg = 'Invalid API-key, IP, or permissions for action.'
+      return Response.json({ code: -2015, msg }, { status: 401 })
+    }
+    const raw = url.search.slice(1)
+    const at = raw.lastIndexOf('signature=')
+    const signed = at <= 0 ? '' : raw.slice(0, at - 1)
+    const signature = at < 0 ? '' : raw.slice(at + 'signature='.length)
+    if (signature === '' || !url.searchParams.has('timestamp')) {
+      const name = signature === '' ? 'signature' : 'timestamp'
+      const msg = `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`
+      return Response.json({ code: -1102, msg }, { status: 400 })
+    }
+    const expected = createHmac('sha256', this.#apiSecret).update(signed).digest('hex')
+    // HMAC signatures are not case-sensitive (rest-api.md "Signature Case Sensitivity").
+    if (signature.toLowerCase() !== expected) {
+      const msg = 'Signature for this request is not valid.'
+      return Response.json({ code: -1022, msg }, { status: 400 })
+    }
+    return Response.json(
+      transfers.entries().map(([coin, networks]) => ({
+        coin,
+        depositAllEnable: networks.some((n) => n.deposit),
+        withdrawAllEnable: networks.some((n) => n.withdraw),
+        name: coin,
+        free: '0',
+        locked: '0',
+        isLegalMoney: networks.length === 0,
+        trading: true,
+        networkList: networks.map((n, i) => ({
+          network: n.network,
+          coin,
+          withdrawIntegerMultiple: '0.00000001',
+          isDefault: i === 0,
+          depositEnable: n.deposit,
+          withdrawEnable: n.withdraw,
+          depositDesc: n.deposit ? '' : 'Wallet Maintenance, Deposit Suspended',
+          withdrawDesc: n.withdraw ? '' : 'Wallet Maintenance, Withdrawal Suspended',
+          name: n.network,
+          withdrawFee: String(n.fee),
+          withdrawMin: String(n.min),
+          withdrawMax: '9999999999',
+          minConfirm: 1,
+          unLockConfirm: 0,
+          sameAddress: false,
+          withdrawTag: false,
+          busy: false,
+          contractAddress: n.contract ?? '',
+        })),
+      })),
+    )
   }
 
   /** A market's 24 h ticker, FULL or MINI (rest-api.md); volumes from its `volume24h`. */

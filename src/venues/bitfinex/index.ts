@@ -15,6 +15,7 @@ import { ExchangeError, getJson, parseJson, ParseError, toLevel } from '../venue
 import type { FetchOptions, FrameParser, Venue, VenueEvent } from '../venue.ts'
 import { bitfinexChecksum } from './checksum.ts'
 import { SimBitfinex } from './sim.ts'
+import { bitfinexTransfers } from './transfers.ts'
 
 /** Bitfinex's own codes for coins others name differently (pub:map:currency:sym; BFX-DOCS). */
 export const BITFINEX_ASSETS = Object.freeze({ UST: 'USDT', UDC: 'USDC' })
@@ -134,6 +135,7 @@ export function createBitfinex({ len = BITFINEX_BOOK_LEN }: BitfinexOptions = {}
     },
     ping: () => JSON.stringify({ event: 'ping', cid: ++cid }),
     simulate: (markets) => new SimBitfinex(markets),
+    transfers: bitfinexTransfers,
 
     /** `GET /v2/conf/pub:list:pair:exchange`: the exchange (spot) pairs that trade now. */
     async listMarkets(restUrl, opts) {

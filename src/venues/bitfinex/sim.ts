@@ -23,6 +23,7 @@ import type { Client } from '../sim/server.ts'
 import { askToCross, SimBook, type Row } from '../sim/book.ts'
 import { SimVenueBase, SimWindow } from '../sim/base.ts'
 import { simVolume24h, type SimMarket } from '../sim/venue.ts'
+import type { SimTransfers } from '../sim/transfers.ts'
 import type { Pair } from '../../types.ts'
 
 export interface SimBitfinexOptions {
@@ -264,6 +265,9 @@ export class SimBitfinex extends SimVenueBase<Market> {
 
   protected override rest(url: URL): Response | undefined {
     const path = url.pathname
+    if (path.startsWith('/v2/conf/') && path.includes('pub:info:tx:status')) {
+      return serveTxConfigs(this.transfers, path.slice('/v2/conf/'.length).split(','))
+    }
     if (path !== '/v2/conf/pub:list:pair:exchange' && path !== '/v2/tickers') return undefined
     let window = this.#rest.get(path)
     if (window === undefined)
@@ -366,4 +370,98 @@ export class SimBitfinex extends SimVenueBase<Market> {
         return reply({ event: 'error', msg: 'unknown event', code: 10000 })
     }
   }
+}
+
+/** Chain-named methods for native coins (Bitfinex names a coin's method after its chain). */
+const CHAIN_METHODS: Readonly<Record<string, string>> = {
+  BTC: 'BITCOIN',
+  ETH: 'ETHEREUM',
+  SOL: 'SOLANA',
+  XRP: 'RIPPLE',
+  DOGE: 'DOGECOIN',
+  LTC: 'LITECOIN',
+  TRX: 'TRON',
+  ADA: 'CARDANO',
+  DOT: 'POLKADOT',
+  ATOM: 'COSMOS',
+  XLM: 'STELLAR',
+  AVAXC: 'AVAX',
+  APT: 'APTOS',
+}
+
+/** Tether's methods, one per chain (as Bitfinex names them). */
+const TETHER_METHODS: Readonly<Record<string, string>> = {
+  ETH: 'TETHERUSE',
+  TRX: 'TETHERUSX',
+  SOL: 'TETHERUSDTSOL',
+  AVAXC: 'TETHERUSDTAVAX',
+}
+
+/**
+ * The four transfer configs Bitfinex answers to a multi-request (`pub:info:tx:status`,
+ * `pub:map:tx:method`, `pub:map:currency:tx:fee`, `pub:map:currency:pool`), one array per
+ * requested key in order, from the sim's transfer state in Bitfinex's codes (UST, UDC). A coin's
+ * method is named after its chain; Tether's per chain; a token on one network is its own code
+ * (its `pool` naming the network); a token on several, its code and the chain's method. Takes
+ * the next transfer fault first; errors are `["error", code, msg]`.
+ */
+function serveTxConfigs(transfers: SimTransfers, keys: readonly string[]): Response {
+  transfers.requests++
+  const fault = transfers.faults.shift()
+  if (fault?.kind === 'invalid-json') {
+    return new Response('[[["BITCOIN",1,', { headers: { 'content-type': 'application/json' } })
+  }
+  if (fault?.kind === 'status') {
+    const headers: Record<string, string> = {}
+    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
+    const body =
+      fault.status === 429
+        ? ['error', 11010, 'ratelimit: error']
+        : ['error', 10020, 'request: error']
+    return Response.json(body, { status: fault.status, headers })
+  }
+  const status: unknown[] = []
+  const methods: unknown[] = []
+  const fees: unknown[] = []
+  const pools: unknown[] = []
+  for (const [asset, networks] of transfers.entries()) {
+    if (networks.length === 0) continue
+    const c = code(asset)
+    for (const n of networks) {
+      const chain = CHAIN_METHODS[n.network] ?? n.network
+      const method =
+        asset === 'USDT' && TETHER_METHODS[n.network] !== undefined
+          ? TETHER_METHODS[n.network]!
+          : n.contract === undefined
+            ? chain
+            : networks.length === 1
+              ? c
+              : `${c}${chain}`
+      methods.push([method, [c]])
+      status.push([
+        method,
+        n.deposit ? 1 : 0,
+        n.withdraw ? 1 : 0,
+        null,
+        null,
+        null,
+        null,
+        0,
+        0,
+        null,
+        null,
+        12,
+      ])
+    }
+    fees.push([c, [0, networks[0]!.fee]])
+    if (networks.length === 1 && networks[0]!.contract !== undefined)
+      pools.push([c, networks[0]!.network])
+  }
+  const byKey: Record<string, unknown[]> = {
+    'pub:info:tx:status': status,
+    'pub:map:tx:method': methods,
+    'pub:map:currency:tx:fee': fees,
+    'pub:map:currency:pool': pools,
+  }
+  return Response.json(keys.map((k) => byKey[k] ?? []))
 }

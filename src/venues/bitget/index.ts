@@ -20,6 +20,7 @@ import { ExchangeError, getJson, isDecimalText, parseJson, ParseError, toLevels 
 import type { FrameParser, Venue, VenueEvent } from '../venue.ts'
 import { bitgetChecksum } from './checksum.ts'
 import { SimBitget } from './sim.ts'
+import { bitgetTransfers } from './transfers.ts'
 
 /**
  * Subscribe args per request, and markets per connection: Bitget allows 1000 channels a
@@ -138,6 +139,7 @@ export const bitget: Venue = {
   },
   ping: () => 'ping',
   simulate: (markets) => new SimBitget(markets),
+  transfers: bitgetTransfers,
 
   // GET /api/v2/spot/public/symbols: `status` online | gray (pre-trading) | halt | offline;
   // only `online` markets trade.

@@ -24,6 +24,7 @@ import type { Client } from '../sim/server.ts'
 import { askToCross, SimBook, type Row } from '../sim/book.ts'
 import { SimVenueBase, SimWindow } from '../sim/base.ts'
 import { simVolume24h, type SimMarket } from '../sim/venue.ts'
+import type { SimTransfers } from '../sim/transfers.ts'
 import type { Pair } from '../../types.ts'
 
 export const BITGET_PUBLIC_PATH = '/v2/ws/public'
@@ -248,6 +249,7 @@ export class SimBitget extends SimVenueBase<Market> {
     }
     const ok = (data: unknown) =>
       Response.json({ code: '00000', msg: 'success', requestTime: Date.now(), data })
+    if (url.pathname === '/api/v2/spot/public/coins') return serveCoins(this.transfers, ok)
     if (url.pathname === '/api/v2/spot/public/symbols') {
       return ok(
         this.markets().map((m) => ({
@@ -396,4 +398,76 @@ export class SimBitget extends SimVenueBase<Market> {
       this.server.send(snapshot, client)
     }
   }
+}
+
+/** Bitget's chain names for the shared network ids (the rest are spelt as the id). */
+const BITGET_CHAINS: Readonly<Record<string, string>> = {
+  ETH: 'ERC20',
+  TRX: 'TRC20',
+  BSC: 'BEP20',
+  ARBITRUM: 'ArbitrumOne',
+  OPTIMISM: 'Optimism',
+  POLYGON: 'Polygon',
+  AVAXC: 'C-Chain',
+}
+
+/** Bitget's error body for an HTTP status. */
+function coinsError(status: number): {
+  code: string
+  msg: string
+  requestTime: number
+  data: null
+} {
+  const msg =
+    status === 429 ? 'Too Many Requests' : status >= 500 ? 'Internal Server Error' : 'Bad Request'
+  return {
+    code: status === 429 ? '429' : status >= 500 ? '40808' : '40034',
+    msg,
+    requestTime: Date.now(),
+    data: null,
+  }
+}
+
+/**
+ * `GET /api/v2/spot/public/coins` from the sim's transfer state, in Bitget's shape (docs "Get
+ * Currency Information": string booleans, string amounts). Takes the next transfer fault first.
+ */
+function serveCoins(transfers: SimTransfers, ok: (data: unknown) => Response): Response {
+  transfers.requests++
+  const fault = transfers.faults.shift()
+  if (fault?.kind === 'invalid-json') {
+    return new Response('{"code":"00000","data":[', {
+      headers: { 'content-type': 'application/json' },
+    })
+  }
+  if (fault?.kind === 'status') {
+    const headers: Record<string, string> = {}
+    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
+    return Response.json(coinsError(fault.status), { status: fault.status, headers })
+  }
+  return ok(
+    transfers.entries().map(([asset, networks], i) => ({
+      coinId: String(i + 1),
+      coin: asset,
+      transfer: 'true',
+      chains: networks.map((n) => ({
+        chain: BITGET_CHAINS[n.network] ?? n.network,
+        needTag: 'false',
+        withdrawable: String(n.withdraw),
+        rechargeable: String(n.deposit),
+        withdrawFee: String(n.fee),
+        extraWithdrawFee: '0',
+        depositConfirm: '12',
+        withdrawConfirm: '64',
+        minDepositAmount: '0',
+        minWithdrawAmount: String(n.min),
+        browserUrl: '',
+        contractAddress: n.contract ?? null,
+        withdrawStep: '0',
+        withdrawMinScale: '8',
+        congestion: 'normal',
+      })),
+      areaCoin: 'no',
+    })),
+  )
 }

@@ -23,6 +23,7 @@ import type { Level, Pair } from '../../types.ts'
 import { getJson, isDecimalText, parseJson, ParseError, toLevels, scannedFirst } from '../venue.ts'
 import type { FrameParser, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
 import { BOOK_CHANNEL, createFastParser, DIFF_CHANNEL, readMicros } from './fast.ts'
+import { bitstampTransfers } from './transfers.ts'
 
 export interface BitstampOptions {
   /** How often `{"event":"bts:heartbeat"}` is sent; its answer keeps a quiet socket alive. */
@@ -134,6 +135,7 @@ export const createBitstamp = ({
     rest: { weight: 200, windowMs: 15_000, snapshotCost: 1 },
   },
   distinctAssets: BITSTAMP_DISTINCT_ASSETS,
+  transfers: bitstampTransfers({}, BITSTAMP_DISTINCT_ASSETS),
   ping: () => '{"event":"bts:heartbeat"}',
   simulate: (markets) => new SimBitstamp(markets),
 

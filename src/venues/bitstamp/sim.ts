@@ -17,6 +17,7 @@ import { askToCross, bumpTop, SimBook, type Row } from '../sim/book.ts'
 import { SimRestVenueBase, SimWindow, type SimSeqMarket } from '../sim/base.ts'
 import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
+import type { SimNetwork, SimTransfers } from '../sim/transfers.ts'
 
 /**
  * What the simulated Bitstamp refuses. REST follows the published figures; Bitstamp publishes no
@@ -80,6 +81,50 @@ const DIFF = 'diff_order_book_'
 const BOOK = 'order_book_'
 /** Levels per side in an `order_book_` push. */
 const BOOK_DEPTH = 100
+
+/**
+ * Answers one request of the transfer endpoint from `t`: the next fault (a status with the venue's
+ * own `errorBody`, or a 200 whose body is not JSON), else `make()`.
+ */
+function serveTransfers(
+  t: SimTransfers,
+  make: () => unknown,
+  errorBody: (status: number) => unknown,
+): Response {
+  t.requests++
+  const fault = t.faults.shift()
+  if (fault?.kind === 'status') {
+    const headers: Record<string, string> = {}
+    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
+    return Response.json(errorBody(fault.status), { status: fault.status, headers })
+  }
+  if (fault?.kind === 'invalid-json') {
+    return new Response('[{"name": "Bitcoin", "currency": "BTC", "dep', {
+      headers: { 'content-type': 'application/json' },
+    })
+  }
+  return Response.json(make())
+}
+
+/**
+ * One row of `GET /api/v2/currencies/` (Bitstamp's CurrencySchema): `deposit` / `withdrawal`
+ * `Enabled` only while every network of the asset allows it (the schema names no network).
+ */
+function currencyRow(asset: string, networks: readonly SimNetwork[]): unknown {
+  const fiat = networks.length === 0
+  const state = (open: boolean) => (open ? 'Enabled' : 'Disabled')
+  return {
+    name: asset,
+    currency: asset,
+    type: fiat ? 'fiat' : 'crypto',
+    symbol: asset,
+    decimals: fiat ? 2 : 8,
+    logo: `https://www.bitstamp.net/s/icons/${asset.toLowerCase()}.svg`,
+    available_supply: '',
+    deposit: state(networks.every((n) => n.deposit)),
+    withdrawal: state(networks.every((n) => n.withdraw)),
+  }
+}
 
 /** Bitstamp's error body for an HTTP status (`{status, reason, code}`). */
 function errorBody(status: number): { status: 'error'; reason: string; code: string } {
@@ -287,6 +332,10 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
       return Response.json(errorBody(429), { status: 429 })
     }
     this.#rest10Min.hit()
+    if (url.pathname === '/api/v2/currencies/') {
+      const body = () => this.transfers.entries().map(([asset, nets]) => currencyRow(asset, nets))
+      return serveTransfers(this.transfers, body, errorBody)
+    }
     if (url.pathname === '/api/v2/ticker/') {
       return Response.json(this.markets().map((m) => ({ ...tickerOf(m), pair: m.name })))
     }

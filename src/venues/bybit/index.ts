@@ -19,6 +19,7 @@
  */
 import { joinPair, SymbolError } from '../../symbols.ts'
 import { SimBybit } from './sim.ts'
+import { bybitTransfers } from './transfers.ts'
 import type { Pair } from '../../types.ts'
 import {
   ExchangeError,
@@ -138,6 +139,7 @@ export const bybit: Venue = {
   },
   ping: () => JSON.stringify({ req_id: `ping-${Date.now()}`, op: 'ping' }),
   simulate: (markets) => new SimBybit(markets),
+  transfers: bybitTransfers,
 
   async listMarkets(restUrl, opts) {
     const out = new Map<Pair, string>()

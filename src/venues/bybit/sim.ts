@@ -25,8 +25,12 @@
  * - 500 connections per 5 minutes per IP: upgrades past it are answered HTTP 403 "access too
  *   frequent" (Bybit documents no answer for sockets; this is its HTTP one).
  * Pushes go only to a topic's holders (an index per topic).
+ *
+ * Also `GET /v5/asset/coin/query-info` (signed; see `serveCoinInfo`), served from `transfers`.
  */
+import { createHmac } from 'node:crypto'
 import type { Client } from '../sim/server.ts'
+import type { SimTransfers } from '../sim/transfers.ts'
 import { askToCross, bumpTop, SimBook, type Row } from '../sim/book.ts'
 import { SimVenueBase, SimWindow } from '../sim/base.ts'
 import { simVolume24h, type SimMarket } from '../sim/venue.ts'
@@ -41,6 +45,9 @@ const PREFIX = `orderbook.${DEPTH}.`
 const TOP_PREFIX = 'orderbook.1.'
 
 export interface SimBybitOptions {
+  /** The key `GET /v5/asset/coin/query-info` accepts (test defaults). */
+  readonly apiKey?: string
+  readonly apiSecret?: string
   /**
    * Native symbols that are not `BASE + QUOTE`, by pair: the adapter must take the pair from
    * `baseCoin`/`quoteCoin`, never by splitting the symbol.
@@ -111,6 +118,90 @@ interface OpRequest {
  * sim.update('BTC/USDT', [['59999.95', '1.00000000']], [])
  * ```
  */
+/** The key and secret the simulated Bybit accepts unless told otherwise (not real ones). */
+export const SIM_BYBIT_KEY = 'sim-bybit-key'
+export const SIM_BYBIT_SECRET = 'sim-bybit-secret'
+
+/** Bybit's chain names for the shared network ids (else the id). */
+const BYBIT_CHAINS: Readonly<Record<string, string>> = { AVAXC: 'CAVAX', APT: 'APTOS' }
+
+/**
+ * `GET /v5/asset/coin/query-info` from a sim's transfer state, checked as Bybit checks it: no
+ * X-BAPI-API-KEY is HTTP 401 (error.mdx "HTTP Code"); an unknown key retCode 10003 and a wrong
+ * `X-BAPI-SIGN` (hex HMAC-SHA256 of timestamp + key + recv_window + query) retCode 10004, both
+ * with HTTP 200 as Bybit sends them. `?coin=` narrows the rows. Takes the next transfer fault first.
+ */
+function serveCoinInfo(
+  transfers: SimTransfers,
+  url: URL,
+  req: Request,
+  apiKey: string,
+  apiSecret: string,
+): Response {
+  transfers.requests++
+  const fail = (retCode: number, retMsg: string) =>
+    Response.json({ retCode, retMsg, result: {}, retExtInfo: {}, time: Date.now() })
+  const fault = transfers.faults.shift()
+  if (fault?.kind === 'invalid-json') {
+    return new Response('{"retCode":0,"result":{"rows":[', {
+      headers: { 'content-type': 'application/json' },
+    })
+  }
+  if (fault?.kind === 'status') {
+    const headers: Record<string, string> = {}
+    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
+    return new Response(fault.status === 403 ? 'access too frequent' : 'simulated failure', {
+      status: fault.status,
+      headers,
+    })
+  }
+  const key = req.headers.get('x-bapi-api-key') ?? ''
+  const timestamp = req.headers.get('x-bapi-timestamp') ?? ''
+  const recvWindow = req.headers.get('x-bapi-recv-window') ?? '5000'
+  const sign = req.headers.get('x-bapi-sign') ?? ''
+  if (key === '') return new Response('Unauthorized', { status: 401 })
+  if (key !== apiKey) return fail(10003, 'API key is invalid.')
+  const query = url.search.slice(1)
+  const expected = createHmac('sha256', apiSecret)
+    .update(timestamp + key + recvWindow + query)
+    .digest('hex')
+  if (timestamp === '' || sign !== expected) {
+    // Bybit echoes the string it signed; the sim leaves the key out of it.
+    return fail(10004, 'error sign! origin_string[...]')
+  }
+  const coin = url.searchParams.get('coin')
+  const rows = transfers
+    .entries()
+    .filter(([asset]) => coin === null || asset === coin)
+    .map(([asset, networks]) => ({
+      name: asset,
+      coin: asset,
+      remainAmount: '10000000',
+      chains: networks.map((n) => ({
+        chainType: n.network,
+        confirmation: '6',
+        withdrawFee: String(n.fee),
+        depositMin: '0',
+        withdrawMin: String(n.min),
+        chain: BYBIT_CHAINS[n.network] ?? n.network,
+        chainDeposit: n.deposit ? '1' : '0',
+        chainWithdraw: n.withdraw ? '1' : '0',
+        minAccuracy: '8',
+        withdrawPercentageFee: '0',
+        contractAddress: n.contract ?? '',
+        safeConfirmNumber: '65',
+        withdrawMax: '10000000',
+      })),
+    }))
+  return Response.json({
+    retCode: 0,
+    retMsg: 'success',
+    result: { rows },
+    retExtInfo: {},
+    time: Date.now(),
+  })
+}
+
 export class SimBybit extends SimVenueBase<State> {
   /** Topics each client holds, by client id. */
   readonly topics = new Map<number, Set<string>>()
@@ -135,6 +226,8 @@ export class SimBybit extends SimVenueBase<State> {
   /** Per client: the JSON length of its held args, less the array's brackets. */
   readonly #argsChars = new Map<number, number>()
   readonly #requests: SimWindow
+  readonly #apiKey: string
+  readonly #apiSecret: string
   readonly #banMs: number
   #bannedUntilMs = 0
   readonly #connects: SimWindow
@@ -143,12 +236,16 @@ export class SimBybit extends SimVenueBase<State> {
     markets: readonly SimMarket[],
     {
       symbols = {},
+      apiKey = SIM_BYBIT_KEY,
+      apiSecret = SIM_BYBIT_SECRET,
       requestsPer5s = 600,
       banMs = 600_000,
       connectsPer5Min = 500,
     }: SimBybitOptions = {},
   ) {
     super('Bybit')
+    this.#apiKey = apiKey
+    this.#apiSecret = apiSecret
     this.#requests = new SimWindow(requestsPer5s, 5000)
     this.#banMs = banMs
     this.#connects = new SimWindow(connectsPer5Min, 300_000)
@@ -407,7 +504,7 @@ export class SimBybit extends SimVenueBase<State> {
     this.server.send(top ? this.topSnapshotFrame(s.pair) : this.snapshotFrame(s.pair), client)
   }
 
-  protected override rest(url: URL): Response | undefined {
+  protected override rest(url: URL, req: Request): Response | undefined {
     const now = Date.now()
     if (now < this.#bannedUntilMs || !this.#requests.hit(now)) {
       // Past the IP limit the IP waits 10 minutes from the first refusal.
@@ -418,6 +515,9 @@ export class SimBybit extends SimVenueBase<State> {
     const fail = (retCode: number, retMsg: string) =>
       Response.json({ retCode, retMsg, result: {}, retExtInfo: {}, time: Date.now() })
     if (url.pathname === '/v5/market/tickers') return this.#tickers(url, fail)
+    if (url.pathname === '/v5/asset/coin/query-info') {
+      return serveCoinInfo(this.transfers, url, req, this.#apiKey, this.#apiSecret)
+    }
     if (url.pathname !== '/v5/market/instruments-info') return undefined
     if (url.searchParams.get('category') !== 'spot') return fail(10001, 'params error: category')
     if (this.instrumentsRetCode !== 0) return fail(this.instrumentsRetCode, 'simulated failure')

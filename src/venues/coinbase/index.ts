@@ -13,6 +13,7 @@ import type { Level, Pair } from '../../types.ts'
 import { getJson, isDecimalText, parseJson, ParseError, toLevel, scannedFirst } from '../venue.ts'
 import type { FetchOptions, FrameParser, Venue, VenueEvent } from '../venue.ts'
 import { createFastParser } from './fast.ts'
+import { coinbaseTransfers } from './transfers.ts'
 
 /** Most pages of the product list fetched (a guard; the list normally comes in one page). */
 const MAX_PRODUCT_PAGES = 20
@@ -126,6 +127,7 @@ export const coinbase: Venue = {
     rest: { weight: 10, windowMs: 1000, snapshotCost: 1 },
   },
   simulate: (markets) => new SimCoinbase(markets),
+  transfers: coinbaseTransfers(),
 
   async listMarkets(restUrl, opts) {
     const out = new Map<Pair, string>()

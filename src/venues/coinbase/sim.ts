@@ -11,6 +11,7 @@ import type { Client } from '../sim/server.ts'
 import { askToCross, SimBook, type Row } from '../sim/book.ts'
 import { SimVenueBase, SimWindow } from '../sim/base.ts'
 import type { SimMarket } from '../sim/venue.ts'
+import type { SimNetwork, SimTransfers } from '../sim/transfers.ts'
 import type { Pair } from '../../types.ts'
 
 /** What the simulated Coinbase refuses, and how. */
@@ -330,6 +331,13 @@ export class SimCoinbase extends SimVenueBase<Product> {
       const error = { error: 'RATE_LIMIT_EXCEEDED', error_details: 'Too many requests' }
       return Response.json({ ...error, message: 'Too many requests' }, { status: 429 })
     }
+    // The Exchange API's currency list (api.exchange.coinbase.com in production).
+    if (url.pathname === '/currencies') {
+      const body = () => this.transfers.entries().map(([asset, nets]) => currencyOf(asset, nets))
+      return serveTransfers(this.transfers, body, (status) => ({
+        message: exchangeMessage(status),
+      }))
+    }
     if (url.pathname !== '/api/v3/brokerage/market/products') {
       const error = { error: 'NOT_FOUND', error_details: 'Not Found', message: 'Not Found' }
       return Response.json(error, { status: 404 })
@@ -444,6 +452,100 @@ export class SimCoinbase extends SimVenueBase<Product> {
       ...(s.heartbeats ? { heartbeats: ['heartbeats'] } : {}),
     }
     this.sendEnvelope(client, 'subscriptions', [{ subscriptions }])
+  }
+}
+
+/**
+ * Answers one request of the transfer endpoint from `t`: the next fault (a status with the venue's
+ * own `errorBody`, or a 200 whose body is not JSON), else `make()`.
+ */
+function serveTransfers(
+  t: SimTransfers,
+  make: () => unknown,
+  errorBody: (status: number) => unknown,
+): Response {
+  t.requests++
+  const fault = t.faults.shift()
+  if (fault?.kind === 'status') {
+    const headers: Record<string, string> = {}
+    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
+    return Response.json(errorBody(fault.status), { status: fault.status, headers })
+  }
+  if (fault?.kind === 'invalid-json') {
+    return new Response('[{"currency": "BTC", "chains', {
+      headers: { 'content-type': 'application/json' },
+    })
+  }
+  return Response.json(make())
+}
+
+/** Coinbase's network ids, by the shared vocabulary's (ccxt coinbaseexchange `networks`). */
+const CB_NETWORKS: Readonly<Record<string, string>> = {
+  BTC: 'bitcoin',
+  ETH: 'ethereum',
+  SOL: 'solana',
+  AVAXC: 'avacchain',
+  POLYGON: 'polygon',
+  BASE: 'base',
+  ARBITRUM: 'arbitrum',
+  OPTIMISM: 'optimism',
+  XRP: 'ripple',
+  DOGE: 'dogecoin',
+  LTC: 'litecoin',
+  ADA: 'cardano',
+  DOT: 'polkadot',
+  ATOM: 'cosmos',
+  XLM: 'stellar',
+  NEAR: 'near',
+  APT: 'aptos',
+  SUI: 'sui',
+  TRX: 'tron',
+}
+
+/** The Exchange API's error message for a status (`{"message": ...}`). */
+function exchangeMessage(status: number): string {
+  if (status === 429) return 'Public rate limit exceeded'
+  if (status >= 500) return 'Internal server error'
+  return 'Bad request'
+}
+
+/**
+ * One row of `GET /currencies` (the Exchange API's `apiCurrency`): one `status` per network, which
+ * is `online` only while both deposits and withdrawals are open (Coinbase gives no separate
+ * flags); no fee (Coinbase publishes none).
+ */
+function currencyOf(asset: string, networks: readonly SimNetwork[]): unknown {
+  const supported = networks.map((n) => ({
+    id: CB_NETWORKS[n.network] ?? n.network.toLowerCase(),
+    name: n.network,
+    status: n.deposit && n.withdraw ? 'online' : 'offline',
+    ...(n.contract === undefined ? {} : { contract_address: n.contract }),
+    min_withdrawal_amount: n.min,
+    max_withdrawal_amount: 1_000_000,
+    network_confirmations: 12,
+    processing_time_seconds: null,
+  }))
+  return {
+    id: asset,
+    name: asset,
+    min_size: '0.00000001',
+    status: 'online',
+    message: '',
+    max_precision: '0.00000001',
+    convertible_to: [],
+    details: {
+      type: networks.length === 0 ? 'fiat' : 'crypto',
+      symbol: null,
+      sort_order: 0,
+      push_payment_methods: networks.length === 0 ? ['bank_wire'] : ['crypto'],
+      group_types: [],
+      display_name: null,
+      processing_time_seconds: null,
+      ...(networks[0] === undefined ? {} : { min_withdrawal_amount: networks[0].min }),
+    },
+    ...(supported[0] === undefined ? {} : { default_network: supported[0].id }),
+    supported_networks: supported,
+    display_name: asset,
   }
 }
 

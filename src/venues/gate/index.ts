@@ -32,6 +32,7 @@
 import { joinPair } from '../../symbols.ts'
 import type { Pair } from '../../types.ts'
 import { SimGate } from './sim.ts'
+import { gateTransfers } from './transfers.ts'
 import { getJson, isDecimalText, parseJson, ParseError, toLevels } from '../venue.ts'
 import type { DeltaEvent, FrameParser, SnapshotEvent, Venue, VenueEvent } from '../venue.ts'
 
@@ -136,6 +137,7 @@ export const gate: Venue = {
   },
   ping: () => JSON.stringify({ time: Math.floor(Date.now() / 1000), channel: 'spot.ping' }),
   simulate: (markets) => new SimGate(markets),
+  transfers: gateTransfers,
 
   async listMarkets(restUrl, opts) {
     const body = await getJson('gate', `${restUrl}/api/v4/spot/currency_pairs`, opts)

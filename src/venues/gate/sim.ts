@@ -2,6 +2,7 @@
  * @module
  * A simulated Gate API v4 spot: `GET /api/v4/spot/currency_pairs`, `GET /api/v4/spot/tickers`,
  * `GET /api/v4/spot/order_book?currency_pair=&limit=&with_id=true` and the socket's
+ * `GET /api/v4/spot/currencies` (deposit/withdrawal flags per chain from `transfers`), the socket's
  * `spot.order_book_update` channel pushing `depthUpdate` results chained by U/u, `spot.ping` →
  * `spot.pong`, acks echoing the request `id`. Error bodies are Gate's `{label, message}`.
  *
@@ -23,6 +24,7 @@ import type { Client } from '../sim/server.ts'
 import { askToCross, SimBook, type Row } from '../sim/book.ts'
 import { SimRestVenueBase, SimWindow, type SimSeqMarket } from '../sim/base.ts'
 import { simVolume24h, type SimMarket } from '../sim/venue.ts'
+import type { SimTransfers } from '../sim/transfers.ts'
 import type { Pair } from '../../types.ts'
 
 export interface SimGateOptions {
@@ -225,6 +227,11 @@ export class SimGate extends SimRestVenueBase<Market> {
 
   async #route(url: URL): Promise<Response | undefined> {
     const path = url.pathname
+    if (path === '/api/v4/spot/currencies') {
+      const refused = this.#spend(path)
+      if (refused) return refused
+      return serveCurrencies(this.transfers)
+    }
     if (path === '/api/v4/spot/currency_pairs') {
       const refused = this.#spend(path)
       if (refused) return refused
@@ -420,4 +427,52 @@ function bookFrame(result: {
 function invalidPair(symbol: string): Response {
   const message = `Invalid currency pair ${symbol}`
   return Response.json({ label: 'INVALID_CURRENCY_PAIR', message }, { status: 400 })
+}
+
+/** Gate's chain names for the shared network ids (the rest are spelt as the id). */
+const GATE_CHAINS: Readonly<Record<string, string>> = {
+  ARBITRUM: 'ARBEVM',
+  OPTIMISM: 'OPETH',
+  POLYGON: 'MATIC',
+  AVAXC: 'AVAX_C',
+  BASE: 'BASEEVM',
+}
+
+/**
+ * `GET /api/v4/spot/currencies` from the sim's transfer state, in Gate's shape ("Query all
+ * currency information": `chains[]` of `{name, addr, withdraw_disabled, withdraw_delayed,
+ * deposit_disabled}` beside the deprecated currency-wide flags). Fees are not in this endpoint.
+ * Takes the next transfer fault first.
+ */
+function serveCurrencies(transfers: SimTransfers): Response {
+  transfers.requests++
+  const fault = transfers.faults.shift()
+  if (fault?.kind === 'invalid-json') {
+    return new Response('[{"currency":"BTC",', { headers: { 'content-type': 'application/json' } })
+  }
+  if (fault?.kind === 'status') {
+    const headers: Record<string, string> = {}
+    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
+    return Response.json(errorBody(fault.status), { status: fault.status, headers })
+  }
+  return Response.json(
+    transfers.entries().map(([asset, networks]) => ({
+      currency: asset,
+      name: asset,
+      delisted: false,
+      withdraw_disabled: networks.length > 0 && networks.every((n) => !n.withdraw),
+      withdraw_delayed: false,
+      deposit_disabled: networks.length > 0 && networks.every((n) => !n.deposit),
+      trade_disabled: false,
+      chain:
+        networks[0] === undefined ? '' : (GATE_CHAINS[networks[0].network] ?? networks[0].network),
+      chains: networks.map((n) => ({
+        name: GATE_CHAINS[n.network] ?? n.network,
+        addr: n.contract ?? '',
+        withdraw_disabled: !n.withdraw,
+        withdraw_delayed: false,
+        deposit_disabled: !n.deposit,
+      })),
+    })),
+  )
 }

@@ -57,6 +57,7 @@ import {
 } from '../venue.ts'
 import { expandExponent, quoteNumberTokens } from './numbers.ts'
 import { SimHtx } from './sim.ts'
+import { htxTransfers } from './transfers.ts'
 
 /** Levels of the subscribed channel and of its `req` (the deepest with a documented REQ). */
 export const HTX_BOOK_DEPTH = 150
@@ -209,6 +210,7 @@ export const htx: Venue = {
     rest: { weight: 100, windowMs: 10_000, snapshotCost: 1 },
   },
   simulate: (markets) => new SimHtx(markets),
+  transfers: htxTransfers,
 
   // `/v2/settings/common/symbols` (HTX-DOCS "Get all Supported Trading Symbol(V2)"): `state`
   // and `te` (trade enabled) in one list; the legacy `/v1/common/symbols` (cryptofeed,

@@ -30,6 +30,7 @@ import type { Client } from '../sim/server.ts'
 import { askToCross, SimBook, type Row } from '../sim/book.ts'
 import { SimRestVenueBase, SimWindow, type SimSeqMarket } from '../sim/base.ts'
 import { simVolume24h, type SimMarket } from '../sim/venue.ts'
+import type { SimNetwork, SimTransfers } from '../sim/transfers.ts'
 import type { Pair } from '../../types.ts'
 import { wireNumber } from './numbers.ts'
 
@@ -385,6 +386,7 @@ export class SimHtx extends SimRestVenueBase<Market> {
 
   protected override rest(url: URL): Response | undefined {
     const path = url.pathname
+    if (path === '/v2/reference/currencies') return serveCurrencies(this.transfers)
     if (path !== '/v2/settings/common/symbols' && path !== '/market/tickers') return undefined
     if (!this.#rest.hit()) {
       this.limited.rest++
@@ -455,4 +457,76 @@ function pushJson(symbol: string, prev: number, seq: number, bids: Row[], asks: 
     `{"ch":"${topicOf(symbol)}","ts":${Date.now()},"tick":{"seqNum":${seq},"prevSeqNum":${prev},` +
     `"bids":${rowsJson(bids)},"asks":${rowsJson(asks)}}}`
   )
+}
+
+/** The token protocol HTX names on a base chain (`baseChainProtocol`). */
+const PROTOCOLS: Readonly<Record<string, string>> = {
+  ETH: 'ERC20',
+  TRX: 'TRC20',
+  BSC: 'BEP20',
+  SOL: 'SPL',
+}
+
+/** HTX's unique chain id of one asset's network (`usdterc20`, `trc20usdt`, `btc`, `splusdc`). */
+function chainId(asset: string, n: SimNetwork, count: number): string {
+  const a = asset.toLowerCase()
+  if (a === 'usdt' && n.network === 'ETH') return 'usdterc20'
+  if (a === 'usdt' && n.network === 'TRX') return 'trc20usdt'
+  if (n.contract === undefined || count === 1) return a
+  return `${(PROTOCOLS[n.network] ?? n.network).toLowerCase()}${a}`
+}
+
+/**
+ * `GET /v2/reference/currencies` from the sim's transfer state, in HTX's shape (HTX-DOCS "APIv2
+ * Currency & Chains": lower-case currencies, `allowed|prohibited`, fixed fees as strings, no
+ * contract). Takes the next transfer fault first; errors are HTX's v2 `{code, message, data}`.
+ */
+function serveCurrencies(transfers: SimTransfers): Response {
+  transfers.requests++
+  const fault = transfers.faults.shift()
+  if (fault?.kind === 'invalid-json') {
+    return new Response('{"code":200,"data":[{', {
+      headers: { 'content-type': 'application/json' },
+    })
+  }
+  if (fault?.kind === 'status') {
+    const headers: Record<string, string> = {}
+    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
+    const message = fault.status === 429 ? 'too many requests' : 'error'
+    return Response.json(
+      { code: fault.status, message, data: null },
+      { status: fault.status, headers },
+    )
+  }
+  const allowed = (open: boolean) => (open ? 'allowed' : 'prohibited')
+  return Response.json({
+    code: 200,
+    data: transfers.entries().map(([asset, networks]) => ({
+      currency: asset.toLowerCase(),
+      assetType: 1,
+      chains: networks.map((n) => ({
+        chain: chainId(asset, n, networks.length),
+        displayName: n.contract === undefined ? '' : (PROTOCOLS[n.network] ?? n.network),
+        baseChain: n.network,
+        baseChainProtocol: n.contract === undefined ? '' : (PROTOCOLS[n.network] ?? n.network),
+        isDynamic: false,
+        numOfConfirmations: 12,
+        numOfFastConfirmations: 6,
+        depositStatus: allowed(n.deposit),
+        minDepositAmt: '0',
+        withdrawStatus: allowed(n.withdraw),
+        minWithdrawAmt: String(n.min),
+        withdrawPrecision: 8,
+        maxWithdrawAmt: '1000000.00000000',
+        withdrawQuotaPerDay: '1000000.00000000',
+        withdrawQuotaPerYear: null,
+        withdrawQuotaTotal: null,
+        withdrawFeeType: 'fixed',
+        transactFeeWithdraw: String(n.fee),
+        addrWithTag: false,
+        addrDepositTag: false,
+      })),
+      instStatus: 'normal',
+    })),
+  })
 }

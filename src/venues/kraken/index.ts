@@ -21,6 +21,7 @@ import {
 } from '../venue.ts'
 import type { FetchOptions, FrameParser, Venue, VenueEvent } from '../venue.ts'
 import { createFastParser } from './fast.ts'
+import { krakenTransfers } from './transfers.ts'
 
 /**
  * Kraken's own asset codes for coins others name differently (AssetPairs `wsname` still says
@@ -135,6 +136,7 @@ export function createKraken({ depth = 25 }: KrakenOptions = {}): Venue {
     },
     assetAliases: KRAKEN_ASSETS,
     distinctAssets: KRAKEN_DISTINCT_ASSETS,
+    transfers: krakenTransfers(KRAKEN_ASSETS, KRAKEN_DISTINCT_ASSETS),
     limits: {
       // Kraken sends a heartbeat about once a second once anything is subscribed.
       idleTimeoutMs: 10_000,

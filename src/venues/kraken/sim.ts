@@ -13,6 +13,7 @@ import { askToCross, SimBook, type Row } from '../sim/book.ts'
 import { SimVenueBase, SimWindow } from '../sim/base.ts'
 import type { SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
+import type { SimNetwork, SimTransfers } from '../sim/transfers.ts'
 
 type BookType = 'snapshot' | 'update'
 
@@ -132,6 +133,68 @@ const ASSET_CODES: Record<string, string> = {
   GBP: 'ZGBP',
   CAD: 'ZCAD',
   JPY: 'ZJPY',
+}
+
+/**
+ * Answers one request of the transfer endpoint from `t`: the next fault (a status with the venue's
+ * own `errorBody`, or a 200 whose body is not JSON), else `make()`.
+ */
+function serveTransfers(
+  t: SimTransfers,
+  make: () => unknown,
+  errorBody: (status: number) => unknown,
+): Response {
+  t.requests++
+  const fault = t.faults.shift()
+  if (fault?.kind === 'status') {
+    const headers: Record<string, string> = {}
+    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
+    return Response.json(errorBody(fault.status), { status: fault.status, headers })
+  }
+  if (fault?.kind === 'invalid-json') {
+    return new Response('{"error": [], "result": {"XXBT": {"alt', {
+      headers: { 'content-type': 'application/json' },
+    })
+  }
+  return Response.json(make())
+}
+
+/** Kraken's error body for a failing status (its errors come as a list of strings). */
+function krakenError(status: number): { error: string[] } {
+  if (status === 429) return { error: ['EGeneral:Too many requests'] }
+  if (status >= 500) return { error: ['EService:Unavailable'] }
+  return { error: ['EGeneral:Invalid arguments'] }
+}
+
+/**
+ * `GET /0/public/Assets` result from the sim's transfer state: keyed by Kraken's code (`XXBT`,
+ * altname `XBT`), one `status` per asset (Kraken names no network): `enabled` when every network
+ * takes deposits and withdrawals, `deposit_only` / `withdrawal_only` when one direction is closed
+ * on some network, `funding_temporarily_disabled` when both are (fiat, with no network, is enabled).
+ */
+function assetsResult(entries: readonly [string, SimNetwork[]][]): Record<string, object> {
+  const result: Record<string, object> = {}
+  for (const [asset, nets] of entries) {
+    const altname = V1_NAMES[asset] ?? asset
+    const deposit = nets.every((n) => n.deposit)
+    const withdraw = nets.every((n) => n.withdraw)
+    const status =
+      deposit && withdraw
+        ? 'enabled'
+        : deposit
+          ? 'deposit_only'
+          : withdraw
+            ? 'withdrawal_only'
+            : 'funding_temporarily_disabled'
+    result[ASSET_CODES[altname] ?? altname] = {
+      aclass: 'currency',
+      altname,
+      decimals: 10,
+      display_decimals: 5,
+      status,
+    }
+  }
+  return result
 }
 
 /** How AssetPairs lists a market of these unified assets. */
@@ -299,6 +362,10 @@ export class SimKraken extends SimVenueBase<State> {
       return Response.json({ error: ['EGeneral:Too many requests'] })
     }
     if (url.pathname === '/0/public/Ticker') return Response.json(this.#tickers(url))
+    if (url.pathname === '/0/public/Assets') {
+      const result = () => assetsResult(this.transfers.entries())
+      return serveTransfers(this.transfers, () => ({ error: [], result: result() }), krakenError)
+    }
     if (url.pathname !== '/0/public/AssetPairs') {
       // Kraken answers an unknown method with its own error list.
       return Response.json({ error: ['EGeneral:Unknown method'] }, { status: 404 })

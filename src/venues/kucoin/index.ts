@@ -46,6 +46,7 @@
 import { joinPair, SymbolError } from '../../symbols.ts'
 import type { Level, Pair } from '../../types.ts'
 import { SimKucoin } from './sim.ts'
+import { kucoinTransfers } from './transfers.ts'
 import { ExchangeError, isDecimalText, parseJson, ParseError, toLevel, toLevels } from '../venue.ts'
 import type {
   DeltaEvent,
@@ -85,8 +86,9 @@ export const KUCOIN_DISTINCT_ASSETS = Object.freeze({
 
 /**
  * Weights of the Public resource pool (KC-SDK `x-api-rate-limit-weight`): bullet-public 10,
- * `level2_{size}` 2, `/api/v2/symbols` 4, allTickers 15. ccxt 4.5.84 charges `level2_100` 4
- * (and `level2_20` 2): a CONFLICT settled for KuCoin's own spec; a 429 pauses the budget anyway.
+ * `level2_{size}` 2, `/api/v2/symbols` 4, allTickers 15, `/api/v3/currencies` 3. ccxt 4.5.84
+ * charges `level2_100` 4 (and `level2_20` 2): a CONFLICT settled for KuCoin's own spec; a 429
+ * pauses the budget anyway.
  */
 export function kucoinCost(url: URL): number {
   const p = url.pathname
@@ -94,6 +96,7 @@ export function kucoinCost(url: URL): number {
   if (p.includes('/market/orderbook/level2_')) return 2
   if (p.endsWith('/symbols')) return 4
   if (p.endsWith('/market/allTickers')) return 15
+  if (p.endsWith('/api/v3/currencies')) return 3 // Get All Currencies: public weight 3
   return 1
 }
 
@@ -242,6 +245,7 @@ export const kucoin: Venue = {
   endpoints: { wsUrl: PROD_WS, restUrl: 'https://api.kucoin.com' },
   assetAliases: KUCOIN_ASSETS,
   distinctAssets: KUCOIN_DISTINCT_ASSETS,
+  transfers: kucoinTransfers(KUCOIN_ASSETS, KUCOIN_DISTINCT_ASSETS),
   greets: true,
   acksSubscriptions: true,
   // All depths on the socket, a 100-level seed: like Binance, no depth cap (levels beyond the

@@ -37,6 +37,7 @@ import { askToCross, SimBook, type Row } from '../sim/book.ts'
 import { SimRestVenueBase, SimWindow, type SimSeqMarket } from '../sim/base.ts'
 import { simVolume24h, type SimMarket } from '../sim/venue.ts'
 import type { Pair } from '../../types.ts'
+import type { SimNetwork, SimTransfers } from '../sim/transfers.ts'
 
 export interface SimKucoinOptions {
   /** The sequence every book starts at (what level2_100 answers as `sequence`). */
@@ -100,7 +101,80 @@ function weightOf(path: string): number {
   if (path.includes('/market/orderbook/level2_')) return 2
   if (path.endsWith('/symbols')) return 4
   if (path.endsWith('/market/allTickers')) return 15
+  if (path.endsWith('/api/v3/currencies')) return 3
   return 1
+}
+
+/**
+ * Answers one request of the transfer endpoint from `t`: the next fault (a status with the venue's
+ * own `errorBody`, or a 200 whose body is not JSON), else `make()`.
+ */
+function serveTransfers(
+  t: SimTransfers,
+  make: () => unknown,
+  errorBody: (status: number) => unknown,
+): Response {
+  t.requests++
+  const fault = t.faults.shift()
+  if (fault?.kind === 'status') {
+    const headers: Record<string, string> = {}
+    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
+    return Response.json(errorBody(fault.status), { status: fault.status, headers })
+  }
+  if (fault?.kind === 'invalid-json') {
+    return new Response('[{"currency": "BTC", "chains', {
+      headers: { 'content-type': 'application/json' },
+    })
+  }
+  return Response.json(make())
+}
+
+/** KuCoin's chain names and ids, by the shared vocabulary's network. */
+const KC_CHAINS: Readonly<Record<string, readonly [name: string, id: string]>> = {
+  BTC: ['BTC', 'btc'],
+  ETH: ['ERC20', 'eth'],
+  TRX: ['TRC20', 'trx'],
+  SOL: ['SOL', 'sol'],
+  BSC: ['BEP20', 'bsc'],
+  AVAXC: ['AVAX C-Chain', 'avaxc'],
+}
+
+/** KuCoin codes for unified ones it names differently (the venue's `KUCOIN_ASSETS`, reversed). */
+const KC_CODES: Readonly<Record<string, string>> = { WAXP: 'WAX' }
+
+/** One currency of `GET /api/v3/currencies`, its chains from the sim's transfer state. */
+function currencyRow(asset: string, networks: readonly SimNetwork[]): unknown {
+  const code = KC_CODES[asset] ?? asset
+  return {
+    currency: code,
+    name: code,
+    fullName: code,
+    precision: 8,
+    confirms: null,
+    contractAddress: null,
+    isMarginEnabled: true,
+    isDebitEnabled: true,
+    chains: networks.map((n) => {
+      const [chainName, chainId] = KC_CHAINS[n.network] ?? [n.network, n.network.toLowerCase()]
+      return {
+        chainName,
+        withdrawalMinSize: String(n.min),
+        depositMinSize: null,
+        withdrawFeeRate: '0',
+        withdrawalMinFee: String(n.fee),
+        isWithdrawEnabled: n.withdraw,
+        isDepositEnabled: n.deposit,
+        confirms: 12,
+        preConfirms: 12,
+        contractAddress: n.contract ?? '',
+        withdrawPrecision: 8,
+        maxWithdraw: null,
+        maxDeposit: null,
+        needTag: false,
+        chainId,
+      }
+    }),
+  }
 }
 
 /**
@@ -285,6 +359,10 @@ export class SimKucoin extends SimRestVenueBase<Market> {
     }
     if (path === '/api/v2/symbols' || path === '/api/v1/symbols') {
       return Response.json({ code: '200000', data: this.markets().map((m) => symbolRow(m)) })
+    }
+    if (path === '/api/v3/currencies') {
+      const data = () => this.transfers.entries().map(([asset, nets]) => currencyRow(asset, nets))
+      return serveTransfers(this.transfers, () => ({ code: '200000', data: data() }), errorBody)
     }
     if (path === '/api/v1/market/allTickers') {
       const now = Date.now()

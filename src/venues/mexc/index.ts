@@ -46,6 +46,7 @@
 import { joinPair } from '../../symbols.ts'
 import type { Pair } from '../../types.ts'
 import { SimMexc } from './sim.ts'
+import { MEXC_TRANSFERS_PATH, mexcTransfers } from './transfers.ts'
 import { int64Ms, pushDataType, type DepthItem, type PushData } from './proto.ts'
 import { MEXC_DEPTH_CHANNEL, MEXC_REFUSAL, mexcCost, symbolOfChannel } from './protocol.ts'
 import { getJson, isDecimalText, parseJson, ParseError, toLevel, toLevels } from '../venue.ts'
@@ -136,7 +137,13 @@ export const mexc: Venue = {
     // (and Retry-After; repeated 429s ban the IP for 2 minutes to 3 days). One budget of 500
     // weight per 10 s for all endpoints keeps each under its own. Weights: depth 1 (any limit),
     // exchangeInfo 10, ticker/24hr 1 for a symbol or 40 for all.
-    rest: { weight: 500, windowMs: 10_000, snapshotCost: 1, cost: mexcCost },
+    rest: {
+      weight: 500,
+      windowMs: 10_000,
+      snapshotCost: 1,
+      // capital/config/getall: weight(IP) 10 (docs, "Query the currency information").
+      cost: (url) => (url.pathname === MEXC_TRANSFERS_PATH ? 10 : mexcCost(url)),
+    },
   },
   // No asset aliases: MEXC writes the usual codes (BTC, ETH, USDT, USDC in the 2025-05-08 list).
   // ccxt's mexc commonCurrencies rename only small tokens that clash with others' codes
@@ -144,6 +151,7 @@ export const mexc: Venue = {
   // convention, not a MEXC document, so none of them is declared distinct here.
   ping: () => JSON.stringify({ method: 'PING' }),
   simulate: (markets) => new SimMexc(markets),
+  transfers: mexcTransfers,
 
   async listMarkets(restUrl, opts) {
     const body = (await getJson('mexc', `${restUrl}/api/v3/exchangeInfo`, opts)) as {

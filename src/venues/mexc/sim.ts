@@ -23,8 +23,12 @@
  *   Requests"}` (MEXC's JSON error shape `{code, msg}`; ccxt maps code 429 "Too Many Requests").
  * Each refusal is counted in `limited`. Faults: lost updates, crossed books, REST snapshot faults,
  * held or canned snapshots, and everything SimServer offers.
+ *
+ * Also `GET /api/v3/capital/config/getall` (signed; see `serveCapitalConfig`), served from `transfers`.
  */
+import { createHmac } from 'node:crypto'
 import type { Client } from '../sim/server.ts'
+import type { SimTransfers } from '../sim/transfers.ts'
 import { askToCross, SimBook, type Row } from '../sim/book.ts'
 import { SimRestVenueBase, SimWindow, type SimSeqMarket } from '../sim/base.ts'
 import { simVolume24h, type SimMarket } from '../sim/venue.ts'
@@ -35,6 +39,9 @@ import { MEXC_REFUSAL, mexcCost, symbolOfChannel } from './protocol.ts'
 export interface SimMexcOptions {
   /** The version every book starts at (what `/api/v3/depth` answers as `lastUpdateId`). */
   readonly firstVersion?: number
+  /** The key `GET /api/v3/capital/config/getall` accepts (test defaults). */
+  readonly apiKey?: string
+  readonly apiSecret?: string
   /** REST weight allowed per endpoint per window (MEXC: 500 per 10 s). */
   readonly weightPerWindow?: number
   readonly requestWindowMs?: number
@@ -103,6 +110,86 @@ const answer = (msg: string, code = 0): string => JSON.stringify({ id: 0, code, 
  * sim.update('BTC/USDT', [['59999.90', '2.0']], [])
  * ```
  */
+/** The key and secret the simulated MEXC accepts unless told otherwise (not real ones). */
+export const SIM_MEXC_KEY = 'mx0-sim-key'
+export const SIM_MEXC_SECRET = 'sim-mexc-secret'
+
+/** MEXC's `[network, netWork]` for the shared network ids, in MEXC's style (else the id twice). */
+const MEXC_NAMES: Readonly<Record<string, readonly [string, string]>> = {
+  ETH: ['Ethereum(ERC20)', 'ETH'],
+  TRX: ['Tron(TRC20)', 'TRX'],
+  BSC: ['BNB Smart Chain(BEP20)', 'BSC'],
+  SOL: ['Solana(SOL)', 'SOL'],
+  BTC: ['Bitcoin(BTC)', 'BTC'],
+  AVAXC: ['Avalanche C Chain(AVAX CCHAIN)', 'AVAX_CCHAIN'],
+  APT: ['Aptos(APT)', 'APTOS'],
+}
+
+/**
+ * `GET /api/v3/capital/config/getall` from a sim's transfer state, checked as MEXC checks it: the
+ * key in `X-MEXC-APIKEY` (absent or unknown: 400 code 10072), `signature` the hex HMAC-SHA256 of
+ * the query before it (absent or wrong: 400 code 700002). Takes the next transfer fault first.
+ */
+function serveCapitalConfig(
+  transfers: SimTransfers,
+  url: URL,
+  req: Request,
+  apiKey: string,
+  apiSecret: string,
+): Response {
+  transfers.requests++
+  const fault = transfers.faults.shift()
+  if (fault?.kind === 'invalid-json') {
+    return new Response('[{"coin":"BTC","networkList":[', {
+      headers: { 'content-type': 'application/json' },
+    })
+  }
+  if (fault?.kind === 'status') {
+    const headers: Record<string, string> = {}
+    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
+    return Response.json(errorBody(fault.status), { status: fault.status, headers })
+  }
+  if (req.headers.get('x-mexc-apikey') !== apiKey) {
+    return Response.json({ code: 10072, msg: 'Api key info invalid' }, { status: 400 })
+  }
+  const raw = url.search.slice(1)
+  const at = raw.lastIndexOf('signature=')
+  const signed = at <= 0 ? '' : raw.slice(0, at - 1)
+  const signature = at < 0 ? '' : raw.slice(at + 'signature='.length)
+  const expected = createHmac('sha256', apiSecret).update(signed).digest('hex')
+  if (signature.toLowerCase() !== expected || !url.searchParams.has('timestamp')) {
+    const msg = 'Signature for this request is not valid.'
+    return Response.json({ code: 700002, msg }, { status: 400 })
+  }
+  return Response.json(
+    transfers.entries().map(([coin, networks]) => ({
+      coin,
+      Name: coin,
+      networkList: networks.map((n) => {
+        const [network, netWork] = MEXC_NAMES[n.network] ?? [n.network, n.network]
+        return {
+          coin,
+          depositDesc: null,
+          depositEnable: n.deposit,
+          minConfirm: 1,
+          Name: coin,
+          network,
+          withdrawEnable: n.withdraw,
+          withdrawFee: n.fee.toFixed(18),
+          withdrawIntegerMultiple: null,
+          withdrawMax: '10000000.000000000000000000',
+          withdrawMin: n.min.toFixed(18),
+          sameAddress: false,
+          contract: n.contract ?? '',
+          withdrawTips: null,
+          depositTips: null,
+          netWork,
+        }
+      }),
+    })),
+  )
+}
+
 export class SimMexc extends SimRestVenueBase<Market> {
   readonly limited: MexcLimited = {
     requests: 0,
@@ -112,6 +199,8 @@ export class SimMexc extends SimRestVenueBase<Market> {
     silent: 0,
     requestErrors: 0,
   }
+  readonly #apiKey: string
+  readonly #apiSecret: string
   readonly #bySymbol = new Map<string, Market>()
   readonly #volumes = new Map<string, number>()
   readonly #weightPerWindow: number
@@ -131,6 +220,8 @@ export class SimMexc extends SimRestVenueBase<Market> {
     markets: readonly SimMarket[],
     {
       firstVersion = 1000,
+      apiKey = SIM_MEXC_KEY,
+      apiSecret = SIM_MEXC_SECRET,
       weightPerWindow = 500,
       requestWindowMs = 10_000,
       subscriptionsPerConnection = 30,
@@ -140,6 +231,8 @@ export class SimMexc extends SimRestVenueBase<Market> {
     }: SimMexcOptions = {},
   ) {
     super('MEXC')
+    this.#apiKey = apiKey
+    this.#apiSecret = apiSecret
     for (const m of markets) {
       const market: Market = {
         symbol: `${m.base}${m.quote}`.toUpperCase(),
@@ -276,8 +369,17 @@ export class SimMexc extends SimRestVenueBase<Market> {
     return Response.json(errorBody(429), { status: 429, headers: { 'retry-after': retryAfter } })
   }
 
-  protected override async rest(url: URL): Promise<Response | undefined> {
+  #capitalConfig(url: URL, req: Request): Response {
+    return serveCapitalConfig(this.transfers, url, req, this.#apiKey, this.#apiSecret)
+  }
+
+  protected override async rest(url: URL, req: Request): Promise<Response | undefined> {
     const path = url.pathname
+    if (path === '/api/v3/capital/config/getall') {
+      const refused = this.#spend(url)
+      if (refused) return refused
+      return this.#capitalConfig(url, req)
+    }
     if (path === '/api/v3/exchangeInfo') {
       const refused = this.#spend(url)
       if (refused) return refused

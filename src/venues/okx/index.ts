@@ -20,6 +20,7 @@
 import { joinPair } from '../../symbols.ts'
 import { okxChecksum } from './checksum.ts'
 import { SimOkx } from './sim.ts'
+import { okxTransfers } from './transfers.ts'
 import type { Pair } from '../../types.ts'
 import {
   ExchangeError,
@@ -190,6 +191,7 @@ export const okx: Venue = {
   },
   ping: () => 'ping',
   simulate: (markets) => new SimOkx(markets),
+  transfers: okxTransfers,
 
   async listMarkets(restUrl, opts) {
     const url = `${restUrl}/api/v5/public/instruments?instType=SPOT`

@@ -22,8 +22,12 @@
  * keep-alive updates, maintenance sequence resets, wrong checksums, crossed books, REST snapshot
  * faults, held or canned snapshots, raw frames, the 64008 upgrade notice, and everything
  * SimServer offers.
+ *
+ * Also `GET /api/v5/asset/currencies` (signed; see `serveCurrencies`), served from `transfers`.
  */
+import { createHmac } from 'node:crypto'
 import type { Client } from '../sim/server.ts'
+import type { SimTransfers } from '../sim/transfers.ts'
 import { askToCross, SimBook, type Row } from '../sim/book.ts'
 import { SimRestVenueBase, SimWindow, type SimSeqMarket } from '../sim/base.ts'
 import { simVolume24h, type SimMarket } from '../sim/venue.ts'
@@ -33,6 +37,10 @@ import type { Pair } from '../../types.ts'
 export type SimOkxMarket = SimMarket & { readonly instType?: string }
 
 export interface SimOkxOptions {
+  /** The key `GET /api/v5/asset/currencies` accepts (test defaults). */
+  readonly apiKey?: string
+  readonly apiSecret?: string
+  readonly apiPassphrase?: string
   /** The REST book answer carries `seqId` (the 2026-07 docs); false: the older body without it. */
   readonly restSeqId?: boolean
   /** Older servers: an `action: snapshot` push (prevSeqId -1, seqId) after each subscribe ack. */
@@ -131,6 +139,97 @@ function errorBody(status: number): { code: string; msg: string; data: [] } {
  * sim.update('BTC/USDT', [['59999.9', '2']], [])
  * ```
  */
+/** The key, secret and passphrase the simulated OKX accepts unless told otherwise (not real ones). */
+export const SIM_OKX_KEY = 'sim-okx-key'
+export const SIM_OKX_SECRET = 'sim-okx-secret'
+export const SIM_OKX_PASSPHRASE = 'sim-okx-passphrase'
+
+/** OKX's chain names after `<ccy>-` for the shared network ids (else the id). */
+const OKX_CHAINS: Readonly<Record<string, string>> = {
+  ETH: 'ERC20',
+  TRX: 'TRC20',
+  BSC: 'BSC',
+  BTC: 'Bitcoin',
+  SOL: 'Solana',
+  AVAXC: 'Avalanche C-Chain',
+  XRP: 'Ripple',
+  DOGE: 'Dogecoin',
+  LTC: 'Litecoin',
+  ADA: 'Cardano',
+  DOT: 'Polkadot',
+  ATOM: 'Cosmos',
+  XLM: 'Stellar Lumens',
+  APT: 'Aptos',
+}
+
+/** OKX's refusal of a signed request: HTTP 401 and its `{msg, code}`. */
+const unauthorized = (code: string, msg: string): Response =>
+  Response.json({ msg, code }, { status: 401 })
+
+/**
+ * `GET /api/v5/asset/currencies` from a sim's transfer state, checked as OKX checks it: each
+ * OK-ACCESS header present (50103/50104/50106/50107), the key known (50111), the passphrase right
+ * (50105), `OK-ACCESS-SIGN` the base64 HMAC-SHA256 of timestamp + GET + path and query (50113),
+ * all HTTP 401. Takes the next transfer fault first.
+ */
+function serveCurrencies(
+  transfers: SimTransfers,
+  url: URL,
+  req: Request,
+  credentials: { key: string; secret: string; passphrase: string },
+): Response {
+  transfers.requests++
+  const fault = transfers.faults.shift()
+  if (fault?.kind === 'invalid-json') {
+    return new Response('{"code":"0","data":[{"ccy":"BTC",', {
+      headers: { 'content-type': 'application/json' },
+    })
+  }
+  if (fault?.kind === 'status') {
+    const headers: Record<string, string> = {}
+    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
+    return Response.json(errorBody(fault.status), { status: fault.status, headers })
+  }
+  const h = (name: string) => req.headers.get(name) ?? ''
+  const key = h('ok-access-key')
+  const sign = h('ok-access-sign')
+  const timestamp = h('ok-access-timestamp')
+  const passphrase = h('ok-access-passphrase')
+  if (key === '') return unauthorized('50103', 'Request header OK-ACCESS-KEY cannot be empty.')
+  if (passphrase === '')
+    return unauthorized('50104', 'Request header OK-ACCESS-PASSPHRASE cannot be empty.')
+  if (sign === '') return unauthorized('50106', 'Request header OK-ACCESS-SIGN cannot be empty.')
+  if (timestamp === '')
+    return unauthorized('50107', 'Request header OK-ACCESS-TIMESTAMP cannot be empty.')
+  if (key !== credentials.key) return unauthorized('50111', 'Invalid OK-ACCESS-KEY')
+  if (passphrase !== credentials.passphrase)
+    return unauthorized('50105', 'Request header OK-ACCESS-PASSPHRASE incorrect.')
+  const prehash = `${timestamp}GET${url.pathname}${url.search}`
+  const expected = createHmac('sha256', credentials.secret).update(prehash).digest('base64')
+  if (sign !== expected) return unauthorized('50113', 'Invalid Sign')
+  const data = transfers.entries().flatMap(([ccy, networks]) =>
+    networks.map((n, i) => ({
+      ccy,
+      name: ccy,
+      chain: `${ccy}-${OKX_CHAINS[n.network] ?? n.network}`,
+      ctAddr: n.contract ?? '',
+      canDep: n.deposit,
+      canWd: n.withdraw,
+      canInternal: true,
+      minDep: '0.00000001',
+      minWd: String(n.min),
+      maxWd: '1000000',
+      wdTickSz: '8',
+      fee: String(n.fee),
+      minFee: String(n.fee),
+      maxFee: String(n.fee),
+      mainNet: i === 0,
+      needTag: false,
+    })),
+  )
+  return Response.json({ code: '0', msg: '', data })
+}
+
 export class SimOkx extends SimRestVenueBase<Market> {
   /** `books` instIds each client subscribed to, by client id. */
   readonly subscriptions = new Map<number, Set<string>>()
@@ -144,6 +243,7 @@ export class SimOkx extends SimRestVenueBase<Market> {
   /** Each instId's subscribed clients. */
   readonly #subscribers = new Map<string, Set<Client>>()
   readonly #restSeqId: boolean
+  readonly #credentials: { key: string; secret: string; passphrase: string }
   readonly #wsSnapshot: boolean
   readonly #checksums: boolean
   readonly #books: SimWindow
@@ -158,6 +258,9 @@ export class SimOkx extends SimRestVenueBase<Market> {
   constructor(
     markets: readonly SimOkxMarket[],
     {
+      apiKey = SIM_OKX_KEY,
+      apiSecret = SIM_OKX_SECRET,
+      apiPassphrase = SIM_OKX_PASSPHRASE,
       restSeqId = true,
       wsSnapshot = false,
       checksums = false,
@@ -169,6 +272,7 @@ export class SimOkx extends SimRestVenueBase<Market> {
     }: SimOkxOptions = {},
   ) {
     super('OKX')
+    this.#credentials = { key: apiKey, secret: apiSecret, passphrase: apiPassphrase }
     for (const m of markets) {
       const instType = m.instType ?? 'SPOT'
       const base = m.base.toUpperCase()
@@ -348,7 +452,10 @@ export class SimOkx extends SimRestVenueBase<Market> {
     return Response.json(errorBody(429), { status: 429 })
   }
 
-  protected override async rest(url: URL): Promise<Response | undefined> {
+  protected override async rest(url: URL, req: Request): Promise<Response | undefined> {
+    if (url.pathname === '/api/v5/asset/currencies') {
+      return serveCurrencies(this.transfers, url, req, this.#credentials)
+    }
     if (url.pathname === '/api/v5/public/instruments') {
       const instType = url.searchParams.get('instType')
       let window = this.#instruments.get(instType ?? '')

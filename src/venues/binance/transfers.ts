@@ -1,0 +1,147 @@
+/**
+ * @module
+ * Binance deposit and withdrawal facts: `GET /sapi/v1/capital/config/getall` ("All Coins'
+ * Information (USER_DATA)", developers.binance.com/docs/wallet/capital/all-coins-info: weight(IP)
+ * 10, parameters `recvWindow`, `timestamp`), signed as binance/binance-spot-api-docs rest-api.md
+ * "SIGNED (TRADE and USER_DATA) Endpoint security" says (commit a5e0bc3d): `signature` is the hex
+ * HMAC-SHA256 of the query string with the secret key, the key goes in `X-MBX-APIKEY`. Per coin a
+ * `networkList[]` of `network`, `depositEnable`, `withdrawEnable`, `withdrawFee`, `withdrawMin`,
+ * `contractAddress` (the docs' response example). A rejected key is HTTP 401
+ * `{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}`, a bad signature HTTP 400
+ * `{"code":-1022,...}` (errors.md).
+ */
+import { createHmac } from 'node:crypto'
+import { normalizeAsset } from '../../symbols.ts'
+import { canonicalNetwork, normaliseContract } from '../../transfers/networks.ts'
+import type { Credentials, TransferFact } from '../../transfers/types.ts'
+import { ExchangeError, ParseError, type VenueTransfers } from '../venue.ts'
+
+export const BINANCE_TRANSFERS_PATH = '/sapi/v1/capital/config/getall'
+const SOURCE = `GET ${BINANCE_TRANSFERS_PATH}`
+/** The request's validity window, ms (the docs' default, 5,000; at most 60,000). */
+const RECV_WINDOW = 5000
+
+/** Binance's `signature`: hex HMAC-SHA256 of the query string (`totalParams`) with the secret. */
+export function binanceSignature(secret: string, query: string): string {
+  return createHmac('sha256', secret).update(query).digest('hex')
+}
+
+/** A number Binance sent as a decimal string (or a number); undefined otherwise. */
+function num(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined
+  if (typeof v !== 'string' || v.trim() === '') return undefined
+  const n = Number(v)
+  return Number.isFinite(n) ? n : undefined
+}
+
+const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined)
+
+export interface ParseTransfersOptions {
+  readonly assets: readonly string[]
+  readonly nowMs: number
+  readonly aliases?: Readonly<Record<string, string>>
+  readonly distinct?: Readonly<Record<string, string>>
+}
+
+/** The facts in a `capital/config/getall` body, for the unified `assets` only. */
+export function parseBinanceTransfers(body: unknown, opts: ParseTransfersOptions): TransferFact[] {
+  if (!Array.isArray(body))
+    throw new ParseError('bad-message', 'capital/config/getall is not a list')
+  const wanted = new Set(opts.assets.map((a) => a.toUpperCase()))
+  const out: TransferFact[] = []
+  for (const coin of body as { coin?: unknown; networkList?: unknown }[]) {
+    if (typeof coin?.coin !== 'string' || !Array.isArray(coin.networkList)) continue
+    if (opts.distinct?.[coin.coin.toUpperCase()] !== undefined) continue
+    const asset = normalizeAsset(coin.coin, opts.aliases)
+    if (!wanted.has(asset)) continue
+    for (const n of coin.networkList as Record<string, unknown>[]) {
+      if (typeof n?.network !== 'string' || n.network === '') continue
+      const network = canonicalNetwork(n.network)
+      out.push({
+        venue: 'binance',
+        asset,
+        network,
+        venueNetwork: n.network,
+        depositEnabled: bool(n.depositEnable),
+        withdrawEnabled: bool(n.withdrawEnable),
+        withdrawFee: num(n.withdrawFee),
+        withdrawMin: num(n.withdrawMin),
+        contract: normaliseContract(network, n.contractAddress),
+        fetchedAtMs: opts.nowMs,
+        source: SOURCE,
+      })
+    }
+  }
+  return out
+}
+
+/** The signed URL and headers of one request (exported for the tests). */
+export function binanceTransfersRequest(
+  restUrl: string,
+  credentials: Credentials,
+  nowMs: number,
+): { url: string; headers: Record<string, string> } {
+  const query = `timestamp=${nowMs}&recvWindow=${RECV_WINDOW}`
+  const signature = binanceSignature(credentials.secret, query)
+  return {
+    url: `${restUrl}${BINANCE_TRANSFERS_PATH}?${query}&signature=${signature}`,
+    headers: { accept: 'application/json', 'X-MBX-APIKEY': credentials.key },
+  }
+}
+
+/** Retry-After in ms, when given in seconds. */
+function retryAfterMs(res: Response): number | undefined {
+  const s = Number(res.headers.get('retry-after'))
+  return Number.isFinite(s) && s > 0 ? s * 1000 : undefined
+}
+
+export const binanceTransfers: VenueTransfers = {
+  needsKey: true,
+  // Weight 10 of the 6,000 a minute per IP (rest-api.md "IP Limits"): once a minute is 0.2 % of it.
+  refreshMs: 60_000,
+  async fetch(restUrl, opts) {
+    const credentials = opts.credentials
+    if (credentials === undefined) {
+      throw new ExchangeError(
+        'binance',
+        "Binance's deposit and withdrawal status needs BINANCE_API_KEY and BINANCE_API_SECRET (a read-only key)",
+      )
+    }
+    const { url, headers } = binanceTransfersRequest(restUrl, credentials, opts.nowMs)
+    let res: Response
+    try {
+      res = await opts.fetch(url, { signal: opts.signal, headers })
+    } catch (err) {
+      throw new ExchangeError('binance', `${SOURCE} failed: ${(err as Error).message}`, undefined, {
+        cause: err,
+      })
+    }
+    const text = await res.text()
+    if (!res.ok) {
+      // Binance's `{code, msg}` says why (never echoes the key or the signature).
+      let why = ''
+      try {
+        const b = JSON.parse(text) as { code?: unknown; msg?: unknown }
+        if (b?.code !== undefined) why = `: ${String(b.code)} ${String(b.msg ?? '')}`.trimEnd()
+      } catch {}
+      throw new ExchangeError(
+        'binance',
+        `${SOURCE} answered ${res.status}${why}`,
+        retryAfterMs(res),
+      )
+    }
+    let body: unknown
+    try {
+      body = JSON.parse(text)
+    } catch {
+      throw new ParseError('malformed-json', `${SOURCE} returned malformed JSON`)
+    }
+    const { binance } = await import('./index.ts')
+    return parseBinanceTransfers(body, {
+      assets: opts.assets,
+      nowMs: opts.nowMs,
+      aliases: binance.assetAliases,
+      distinct: binance.distinctAssets,
+    })
+  },
+}

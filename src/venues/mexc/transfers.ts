@@ -1,0 +1,153 @@
+/**
+ * @module
+ * MEXC deposit and withdrawal facts: `GET /api/v3/capital/config/getall` (MEXC spot v3 docs,
+ * mexcdevelop.github.io/apidocs/spot_v3_en "Wallet Endpoints / Query the currency information":
+ * permission SPOT_WITHDRAW_READ, weight(IP) 10), signed as the docs' "SIGNED" section says: the
+ * hex HMAC-SHA256 of the query string with the secret key as `signature`, the key in
+ * `X-MEXC-APIKEY`. Per coin a `networkList[]` of `network` (the older name) and `netWork` (the new
+ * one), `depositEnable`, `withdrawEnable`, `withdrawFee`, `withdrawMin`, `contract`. A bad
+ * signature is `{"code":700002,"msg":"Signature for this request is not valid."}`, an unknown key
+ * code 10072 (ccxt's mexc error map).
+ */
+import { createHmac } from 'node:crypto'
+import { normalizeAsset } from '../../symbols.ts'
+import { canonicalNetwork, normaliseContract } from '../../transfers/networks.ts'
+import type { Credentials, TransferFact } from '../../transfers/types.ts'
+import { ExchangeError, ParseError, type VenueTransfers } from '../venue.ts'
+
+export const MEXC_TRANSFERS_PATH = '/api/v3/capital/config/getall'
+const SOURCE = `GET ${MEXC_TRANSFERS_PATH}`
+/** The request's validity window, ms (the docs' default, 5,000; at most 60,000). */
+const RECV_WINDOW = 5000
+
+/** MEXC's `signature`: hex HMAC-SHA256 of the query string (`totalParams`) with the secret. */
+export function mexcSignature(secret: string, query: string): string {
+  return createHmac('sha256', secret).update(query).digest('hex')
+}
+
+/** A number MEXC sent as a decimal string (or a number); undefined otherwise. */
+function num(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined
+  if (typeof v !== 'string' || v.trim() === '') return undefined
+  const n = Number(v)
+  return Number.isFinite(n) ? n : undefined
+}
+
+const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined)
+
+/** MEXC `netWork` names networks.ts does not know. */
+const MEXC_NETWORKS: Readonly<Record<string, string>> = { APTOS: 'APT' }
+
+export interface ParseTransfersOptions {
+  readonly assets: readonly string[]
+  readonly nowMs: number
+  readonly aliases?: Readonly<Record<string, string>>
+  readonly distinct?: Readonly<Record<string, string>>
+}
+
+/** The facts in a `capital/config/getall` body, for the unified `assets` only. */
+export function parseMexcTransfers(body: unknown, opts: ParseTransfersOptions): TransferFact[] {
+  if (!Array.isArray(body))
+    throw new ParseError('bad-message', 'capital/config/getall is not a list')
+  const wanted = new Set(opts.assets.map((a) => a.toUpperCase()))
+  const out: TransferFact[] = []
+  for (const coin of body as { coin?: unknown; networkList?: unknown }[]) {
+    if (typeof coin?.coin !== 'string' || !Array.isArray(coin.networkList)) continue
+    if (opts.distinct?.[coin.coin.toUpperCase()] !== undefined) continue
+    const asset = normalizeAsset(coin.coin, opts.aliases)
+    if (!wanted.has(asset)) continue
+    for (const n of coin.networkList as Record<string, unknown>[]) {
+      // `netWork` is the name the withdraw endpoint takes; `network` the older display name.
+      const name =
+        typeof n?.netWork === 'string' && n.netWork !== ''
+          ? n.netWork
+          : typeof n?.network === 'string' && n.network !== ''
+            ? n.network
+            : undefined
+      if (name === undefined) continue
+      const network = MEXC_NETWORKS[name.toUpperCase()] ?? canonicalNetwork(name)
+      out.push({
+        venue: 'mexc',
+        asset,
+        network,
+        venueNetwork: name,
+        depositEnabled: bool(n.depositEnable),
+        withdrawEnabled: bool(n.withdrawEnable),
+        withdrawFee: num(n.withdrawFee),
+        withdrawMin: num(n.withdrawMin),
+        contract: normaliseContract(network, n.contract),
+        fetchedAtMs: opts.nowMs,
+        source: SOURCE,
+      })
+    }
+  }
+  return out
+}
+
+/** The signed URL and headers of one request (exported for the tests). */
+export function mexcTransfersRequest(
+  restUrl: string,
+  credentials: Credentials,
+  nowMs: number,
+): { url: string; headers: Record<string, string> } {
+  const query = `timestamp=${nowMs}&recvWindow=${RECV_WINDOW}`
+  const signature = mexcSignature(credentials.secret, query)
+  return {
+    url: `${restUrl}${MEXC_TRANSFERS_PATH}?${query}&signature=${signature}`,
+    headers: { accept: 'application/json', 'X-MEXC-APIKEY': credentials.key },
+  }
+}
+
+/** Retry-After in ms, when given in seconds. */
+function retryAfterMs(res: Response): number | undefined {
+  const s = Number(res.headers.get('retry-after'))
+  return Number.isFinite(s) && s > 0 ? s * 1000 : undefined
+}
+
+export const mexcTransfers: VenueTransfers = {
+  needsKey: true,
+  // Weight 10 (docs) of the 500 per 10 s per IP the adapter budgets (index.ts limits): once a
+  // minute is a sixtieth of a percent of it.
+  refreshMs: 60_000,
+  async fetch(restUrl, opts) {
+    const credentials = opts.credentials
+    if (credentials === undefined) {
+      throw new ExchangeError(
+        'mexc',
+        "MEXC's deposit and withdrawal status needs MEXC_API_KEY and MEXC_API_SECRET (a read-only key)",
+      )
+    }
+    const { url, headers } = mexcTransfersRequest(restUrl, credentials, opts.nowMs)
+    let res: Response
+    try {
+      res = await opts.fetch(url, { signal: opts.signal, headers })
+    } catch (err) {
+      throw new ExchangeError('mexc', `${SOURCE} failed: ${(err as Error).message}`, undefined, {
+        cause: err,
+      })
+    }
+    const text = await res.text()
+    if (!res.ok) {
+      // MEXC's `{code, msg}` says why (never echoes the key or the signature).
+      let why = ''
+      try {
+        const b = JSON.parse(text) as { code?: unknown; msg?: unknown }
+        if (b?.code !== undefined) why = `: ${String(b.code)} ${String(b.msg ?? '')}`.trimEnd()
+      } catch {}
+      throw new ExchangeError('mexc', `${SOURCE} answered ${res.status}${why}`, retryAfterMs(res))
+    }
+    let body: unknown
+    try {
+      body = JSON.parse(text)
+    } catch {
+      throw new ParseError('malformed-json', `${SOURCE} returned malformed JSON`)
+    }
+    const { mexc } = await import('./index.ts')
+    return parseMexcTransfers(body, {
+      assets: opts.assets,
+      nowMs: opts.nowMs,
+      aliases: mexc.assetAliases,
+      distinct: mexc.distinctAssets,
+    })
+  },
+}
