@@ -42,6 +42,9 @@ export interface App {
   readonly telegram: TelegramBot | undefined
   readonly discord: DiscordBot | undefined
   readonly universe: UniverseWatcher
+  /** Each venue's deposit and withdrawal facts, and what refreshes them. */
+  readonly transfers: TransferRefresher
+  readonly transferFacts: TransferFacts
   /** Every venue's connections (shards), as they are now. */
   readonly connections: readonly Connection[]
   readonly port: number
@@ -268,8 +271,14 @@ export async function startApp(
   })
   for (const f of feeds) f.start()
   // The instrument lists are read in the background; each venue's books follow its first answer.
+  // Transfer facts are asked for the assets the universe watches: first once it has decided, then
+  // again for every venue when it changes (a new listing's coin).
+  universe.events.on((e) => {
+    if (e.type !== 'changed') return
+    if (!transfers.running) transfers.start()
+    else if (e.added.length > 0) for (const f of feeds) transfers.refresh(f.venue.id)
+  })
   void universe.start()
-  transfers.start()
   await dispatcher.start()
   for (const [name, bot] of [
     ['telegram', telegram],
@@ -303,6 +312,8 @@ export async function startApp(
     telegram,
     discord,
     universe,
+    transfers,
+    transferFacts,
     get connections() {
       return connections()
     },

@@ -114,6 +114,21 @@ export class TransferRefresher {
     }
   }
 
+  /**
+   * Fetches one venue now instead of at its next turn (its schedule restarts from this fetch);
+   * nothing while stopped, or for a venue that needs a key it lacks.
+   */
+  refresh(venue: VenueId): void {
+    const signal = this.#abort?.signal
+    const source = this.#o.sources.find((s) => s.venue.id === venue)
+    const t = source?.venue.transfers
+    if (signal === undefined || source === undefined || t === undefined) return
+    if (t.needsKey && source.credentials === undefined) return
+    clearTimeout(this.#timers.get(venue))
+    this.#timers.delete(venue)
+    this.#run(source, 0, signal)
+  }
+
   /** Stops the timers, aborts the requests in flight and waits for them to settle. */
   async stop(): Promise<void> {
     const abort = this.#abort

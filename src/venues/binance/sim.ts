@@ -30,6 +30,7 @@
  *
  * Also `GET /sapi/v1/capital/config/getall` (signed; see `#capitalConfig`), served from `transfers`.
  */
+import type { Credentials } from '../../transfers/types.ts'
 import { createHmac } from 'node:crypto'
 import type { Client } from '../sim/server.ts'
 import { askToCross, bumpTop, SimBook, type Row } from '../sim/book.ts'
@@ -144,6 +145,10 @@ export class SimBinance extends SimRestVenueBase<Market> {
   }
   readonly #apiKey: string
   readonly #apiSecret: string
+  /** The read-only key this venue accepts (the demo configures the bot with it). */
+  get credentials(): Credentials {
+    return { key: this.#apiKey, secret: this.#apiSecret }
+  }
   readonly #bySymbol = new Map<string, Market>()
   /** The 24 h quote volume each market's ticker reports, by symbol. */
   readonly #volumes = new Map<string, number>()

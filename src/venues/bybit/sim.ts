@@ -28,6 +28,7 @@
  *
  * Also `GET /v5/asset/coin/query-info` (signed; see `serveCoinInfo`), served from `transfers`.
  */
+import type { Credentials } from '../../transfers/types.ts'
 import { createHmac } from 'node:crypto'
 import type { Client } from '../sim/server.ts'
 import type { SimTransfers } from '../sim/transfers.ts'
@@ -228,6 +229,10 @@ export class SimBybit extends SimVenueBase<State> {
   readonly #requests: SimWindow
   readonly #apiKey: string
   readonly #apiSecret: string
+  /** The read-only key this venue accepts (the demo configures the bot with it). */
+  get credentials(): Credentials {
+    return { key: this.#apiKey, secret: this.#apiSecret }
+  }
   readonly #banMs: number
   #bannedUntilMs = 0
   readonly #connects: SimWindow

@@ -26,6 +26,7 @@
  *
  * Also `GET /api/v3/capital/config/getall` (signed; see `serveCapitalConfig`), served from `transfers`.
  */
+import type { Credentials } from '../../transfers/types.ts'
 import { createHmac } from 'node:crypto'
 import type { Client } from '../sim/server.ts'
 import type { SimTransfers } from '../sim/transfers.ts'
@@ -201,6 +202,10 @@ export class SimMexc extends SimRestVenueBase<Market> {
   }
   readonly #apiKey: string
   readonly #apiSecret: string
+  /** The read-only key this venue accepts (the demo configures the bot with it). */
+  get credentials(): Credentials {
+    return { key: this.#apiKey, secret: this.#apiSecret }
+  }
   readonly #bySymbol = new Map<string, Market>()
   readonly #volumes = new Map<string, number>()
   readonly #weightPerWindow: number

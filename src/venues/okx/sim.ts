@@ -25,6 +25,7 @@
  *
  * Also `GET /api/v5/asset/currencies` (signed; see `serveCurrencies`), served from `transfers`.
  */
+import type { Credentials } from '../../transfers/types.ts'
 import { createHmac } from 'node:crypto'
 import type { Client } from '../sim/server.ts'
 import type { SimTransfers } from '../sim/transfers.ts'
@@ -244,6 +245,10 @@ export class SimOkx extends SimRestVenueBase<Market> {
   readonly #subscribers = new Map<string, Set<Client>>()
   readonly #restSeqId: boolean
   readonly #credentials: { key: string; secret: string; passphrase: string }
+  /** The read-only key this venue accepts (the demo configures the bot with it). */
+  get credentials(): Credentials {
+    return this.#credentials
+  }
   readonly #wsSnapshot: boolean
   readonly #checksums: boolean
   readonly #books: SimWindow

@@ -201,6 +201,14 @@ export class SimUniverse {
     for (const [venue, sim] of this.sims) {
       env[`${venue.toUpperCase()}_WS_URL`] = sim.wsUrl
       env[`${venue.toUpperCase()}_REST_URL`] = sim.restUrl
+      // The key its signed transfer endpoint accepts: the demo knows which coins can move too.
+      const keys = sim.credentials
+      if (keys !== undefined) {
+        env[`${venue.toUpperCase()}_API_KEY`] = keys.key
+        env[`${venue.toUpperCase()}_API_SECRET`] = keys.secret
+        if (keys.passphrase !== undefined)
+          env[`${venue.toUpperCase()}_API_PASSPHRASE`] = keys.passphrase
+      }
     }
     return env
   }

@@ -8,6 +8,7 @@ import type { Pair } from '../../types.ts'
 import type { SimBook, Row } from './book.ts'
 import type { SimServer } from './server.ts'
 import type { SimTransfers } from './transfers.ts'
+import type { Credentials } from '../../transfers/types.ts'
 
 /** One market a simulated venue lists. */
 export interface SimMarket {
@@ -78,6 +79,8 @@ export interface SimVenue {
   readonly snapshotFaults: SnapshotFault[]
   /** Deposit and withdrawal state per asset and network, served by the venue's endpoint. */
   readonly transfers: SimTransfers
+  /** The read-only API key a signed transfer endpoint accepts (venues whose endpoint is signed). */
+  readonly credentials?: Credentials
   stop(): void
 }
 
