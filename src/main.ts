@@ -24,7 +24,7 @@ import { VenueFeed } from './venues/feed.ts'
 import { UniverseWatcher } from './universe/watcher.ts'
 import { venueById, venueName } from './venues/index.ts'
 import { loadTransferFacts, saveTransferFacts, saveTransferOutcome } from './db/transfers.ts'
-import { transferCheck } from './transfers/check.ts'
+import { transferCheck, transferSummary } from './transfers/check.ts'
 import { TransferFacts } from './transfers/facts.ts'
 import { TransferRefresher } from './transfers/refresher.ts'
 import { createLogger, type Logger } from './log.ts'
@@ -159,6 +159,12 @@ export async function startApp(
     status: {
       venues: () => summarizeVenues(connections(), books),
       spreads: (size) => liveDetector.spreads(size),
+      transfers: transferSummary(
+        transferFacts,
+        config.exchanges,
+        venueName,
+        config.transferMaxAgeMs,
+      ),
     },
   })
   await core.load()

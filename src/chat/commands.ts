@@ -534,6 +534,11 @@ export interface StatusSource {
   }[]
   /** Current spreads at a size (the detector's view). */
   spreads(sizeQuote: number): SpreadView[]
+  /**
+   * One line per asset on whether its coins can move on each venue (withdrawals and deposits open,
+   * suspended, or unknown and why); absent when no transfer facts are kept.
+   */
+  transfers?(asset: string): string
 }
 
 /** What `runCommand` reads and changes: one chat's settings, the defaults and the live state. */
@@ -774,6 +779,16 @@ function statusLines(deps: CommandDeps): string[] {
     lines.push(
       `…and ${mine.length - shown.length} more: ${priced} with a fresh spread, ${unpriced} without two fresh books.`,
     )
+  }
+  const transfers = deps.status.transfers
+  if (transfers !== undefined && mine.length > 0) {
+    const assets = [...new Set(mine.map((m) => splitPair(m).base))]
+    lines.push('', 'Transfers:')
+    for (const asset of assets.slice(0, STATUS_MAX_MARKETS))
+      lines.push(transfers.call(deps.status, asset))
+    if (assets.length > STATUS_MAX_MARKETS) {
+      lines.push(`…and ${assets.length - STATUS_MAX_MARKETS} more assets (GET /api/transfers).`)
+    }
   }
   lines.push('', 'Venues:')
   for (const v of deps.status.venues()) {

@@ -159,6 +159,10 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     expect(await row.locator('td.net').textContent()).toBe(`+${net.toFixed(2)}`)
     expect(await page.evaluate(() => (window as any).btcTrends)).toContain('trend up:▲')
     expect(await page.textContent('#feed li[data-type="opened"]')).toContain('binance → bybit')
+    // No read-only keys are set here: whether the coins can move is unknown, and the badge says why.
+    const badge = page.locator('#open li[data-symbol="BTC/USDT"] .tag.transfer')
+    expect(await badge.getAttribute('data-transfer')).toBe('unknown')
+    expect(await badge.getAttribute('title')).toContain('BINANCE_API_KEY')
   })
 
   test('the calculator answers for a size and shows the API message for a bad one', async () => {

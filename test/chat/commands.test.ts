@@ -159,6 +159,16 @@ describe('chat core: commands', () => {
     expect(text).toContain('kraken: down, 0/3 books live')
   })
 
+  test('/status summarises whether the coins of the chat’s assets can move', async () => {
+    const asked: string[] = []
+    const transfers = (asset: string) => (asked.push(asset), `${asset}: open on Binance`)
+    const { say } = await setup({ status: { ...status, transfers } })
+    await say('/subscribe BTCUSDT SOLUSDT')
+    const text = await say('/status')
+    expect(text).toContain('Transfers:\nBTC: open on Binance\nSOL: open on Binance')
+    expect(asked).toEqual(['BTC', 'SOL'])
+  })
+
   test('/start, /help and unknown commands', async () => {
     const { say } = await setup()
     expect(await say('/start')).toContain('/subscribe BTC/USDT')
