@@ -42,6 +42,13 @@ describe('offline demo', () => {
     if (app.detector.stats.opened === 0) {
       await app.detector.events.next('opened', undefined, 20_000)
     }
+    // The demo configures the simulated venues' read-only keys: every route knows whether its
+    // coins can move (the sims list every coin open on a network every venue shares).
+    await app.store.flush()
+    const stored = (await app.store.listOpportunities({ includeAnomalies: true })).items
+    const routes = stored.filter((r) => r.kind !== 'triangle')
+    expect(routes.length).toBeGreaterThan(0)
+    for (const r of routes) expect([r.id, r.transfer?.status]).toEqual([r.id, 'transferable'])
     const status = (await (await fetch(`http://127.0.0.1:${app.port}/api/status`)).json()) as any
     for (const v of VENUE_IDS) {
       expect(status.venues[v].state).toBe('connected')
