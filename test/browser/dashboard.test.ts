@@ -163,6 +163,11 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     const badge = page.locator('#open li[data-symbol="BTC/USDT"] .tag.transfer')
     expect(await badge.getAttribute('data-transfer')).toBe('unknown')
     expect(await badge.getAttribute('title')).toContain('BINANCE_API_KEY')
+    // And the alert log's row of the opening carries the same badge.
+    const logged = page.locator(
+      '#feed li[data-type="opened"][data-symbol="BTC/USDT"] .tag.transfer',
+    )
+    expect(await logged.getAttribute('data-transfer')).toBe('unknown')
   })
 
   test('the calculator answers for a size and shows the API message for a bad one', async () => {

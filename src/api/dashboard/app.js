@@ -349,12 +349,19 @@ function entryFromEvent(type, o, atMs) {
     peakNetBps: type === 'closed' ? o.peakNetBps : null,
     durationMs: type === 'closed' ? (o.closedAtMs ?? atMs) - o.openedAtMs : null,
     reason: type === 'closed' ? o.closeReason : null,
+    transfer: o.transfer ?? null,
   }
 }
 
 /** Alert log entries from a stored opportunity (`/api/opportunities`). */
 function entriesFromRecord(r) {
-  const base = { symbol: r.symbol, route: routeOf(r), anomaly: r.anomaly, sizeQuote: r.sizeQuote }
+  const base = {
+    symbol: r.symbol,
+    route: routeOf(r),
+    anomaly: r.anomaly,
+    sizeQuote: r.sizeQuote,
+    transfer: r.transfer ?? null,
+  }
   const out = [
     {
       ...base,
@@ -423,6 +430,7 @@ function renderFeed() {
             e.anomaly ? `anomaly ${e.type}` : e.type,
           ),
           h('strong', {}, e.symbol),
+          transferBadge(e.transfer),
           h('span', { class: `feed-net ${signClass(e.netBps)}` }, `${fmtBps(e.netBps)} bps`),
         ),
         h('div', { class: 'feed-detail' }, [e.route, ...details].join(' · ')),
