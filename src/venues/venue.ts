@@ -428,3 +428,50 @@ export async function getJson(venue: VenueId, url: string, opts: FetchOptions): 
     throw new ExchangeError(venue, `GET ${url} returned malformed JSON`)
   }
 }
+
+/** The venue's own `{code, msg}` of an error body, as `code msg`. */
+const codeAndMsg = (b: Record<string, unknown>): string | undefined =>
+  b.code === undefined ? undefined : `${String(b.code)} ${String(b.msg ?? '')}`.trimEnd()
+
+/**
+ * GETs a signed request and returns its JSON body. An HTTP error becomes an ExchangeError naming
+ * the status and the venue's own reason (`reason` of the error body: its `code` and `msg` unless
+ * told), never the key or the signature, with Retry-After kept; a body that is not JSON is a
+ * ParseError. `source` names the endpoint in messages (`GET /api/v5/asset/currencies`).
+ */
+export async function getSignedJson(
+  venue: VenueId,
+  source: string,
+  request: { readonly url: string; readonly headers: Record<string, string> },
+  opts: FetchOptions,
+  reason: (body: Record<string, unknown>) => string | undefined = codeAndMsg,
+): Promise<unknown> {
+  let res: Response
+  try {
+    res = await opts.fetch(request.url, { signal: opts.signal, headers: request.headers })
+  } catch (err) {
+    throw new ExchangeError(venue, `${source} failed: ${(err as Error).message}`, undefined, {
+      cause: err,
+    })
+  }
+  const text = await res.text()
+  if (!res.ok) {
+    let why: string | undefined
+    try {
+      why = reason(JSON.parse(text) as Record<string, unknown>)
+    } catch {
+      // not JSON: the status says it
+    }
+    const retry = Number(res.headers.get('retry-after'))
+    throw new ExchangeError(
+      venue,
+      `${source} answered ${res.status}${why === undefined ? '' : `: ${why}`}`,
+      Number.isFinite(retry) && retry > 0 ? retry * 1000 : undefined,
+    )
+  }
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new ParseError('malformed-json', `${source} returned malformed JSON`)
+  }
+}

@@ -14,7 +14,7 @@ import { createHmac } from 'node:crypto'
 import { normalizeAsset } from '../../symbols.ts'
 import { canonicalNetwork, normaliseContract } from '../../transfers/networks.ts'
 import type { Credentials, TransferFact } from '../../transfers/types.ts'
-import { ExchangeError, ParseError, type VenueTransfers } from '../venue.ts'
+import { ExchangeError, getSignedJson, ParseError, type VenueTransfers } from '../venue.ts'
 
 export const BINANCE_TRANSFERS_PATH = '/sapi/v1/capital/config/getall'
 const SOURCE = `GET ${BINANCE_TRANSFERS_PATH}`
@@ -89,12 +89,6 @@ export function binanceTransfersRequest(
   }
 }
 
-/** Retry-After in ms, when given in seconds. */
-function retryAfterMs(res: Response): number | undefined {
-  const s = Number(res.headers.get('retry-after'))
-  return Number.isFinite(s) && s > 0 ? s * 1000 : undefined
-}
-
 export const binanceTransfers: VenueTransfers = {
   needsKey: true,
   // Weight 10 of the 6,000 a minute per IP (rest-api.md "IP Limits"): once a minute is 0.2 % of it.
@@ -107,35 +101,12 @@ export const binanceTransfers: VenueTransfers = {
         "Binance's deposit and withdrawal status needs BINANCE_API_KEY and BINANCE_API_SECRET (a read-only key)",
       )
     }
-    const { url, headers } = binanceTransfersRequest(restUrl, credentials, opts.nowMs)
-    let res: Response
-    try {
-      res = await opts.fetch(url, { signal: opts.signal, headers })
-    } catch (err) {
-      throw new ExchangeError('binance', `${SOURCE} failed: ${(err as Error).message}`, undefined, {
-        cause: err,
-      })
-    }
-    const text = await res.text()
-    if (!res.ok) {
-      // Binance's `{code, msg}` says why (never echoes the key or the signature).
-      let why = ''
-      try {
-        const b = JSON.parse(text) as { code?: unknown; msg?: unknown }
-        if (b?.code !== undefined) why = `: ${String(b.code)} ${String(b.msg ?? '')}`.trimEnd()
-      } catch {}
-      throw new ExchangeError(
-        'binance',
-        `${SOURCE} answered ${res.status}${why}`,
-        retryAfterMs(res),
-      )
-    }
-    let body: unknown
-    try {
-      body = JSON.parse(text)
-    } catch {
-      throw new ParseError('malformed-json', `${SOURCE} returned malformed JSON`)
-    }
+    const body = await getSignedJson(
+      'binance',
+      SOURCE,
+      binanceTransfersRequest(restUrl, credentials, opts.nowMs),
+      opts,
+    )
     const { binance } = await import('./index.ts')
     return parseBinanceTransfers(body, {
       assets: opts.assets,

@@ -14,7 +14,7 @@ import { createHmac } from 'node:crypto'
 import { normalizeAsset } from '../../symbols.ts'
 import { canonicalNetwork, normaliseContract } from '../../transfers/networks.ts'
 import type { Credentials, TransferFact } from '../../transfers/types.ts'
-import { ExchangeError, ParseError, type VenueTransfers } from '../venue.ts'
+import { ExchangeError, getSignedJson, ParseError, type VenueTransfers } from '../venue.ts'
 
 export const BYBIT_TRANSFERS_PATH = '/v5/asset/coin/query-info'
 const SOURCE = `GET ${BYBIT_TRANSFERS_PATH}`
@@ -121,12 +121,6 @@ function shown(retMsg: unknown): string {
     .slice(0, 80)
 }
 
-/** Retry-After in ms, when given in seconds. */
-function retryAfterMs(res: Response): number | undefined {
-  const s = Number(res.headers.get('retry-after'))
-  return Number.isFinite(s) && s > 0 ? s * 1000 : undefined
-}
-
 export const bybitTransfers: VenueTransfers = {
   needsKey: true,
   // 5 requests a second per user ID (rate-limit.mdx, /v5/asset/coin/query-info) and one of the
@@ -140,31 +134,15 @@ export const bybitTransfers: VenueTransfers = {
         "Bybit's deposit and withdrawal status needs BYBIT_API_KEY and BYBIT_API_SECRET (a read-only key)",
       )
     }
-    const { url, headers } = bybitTransfersRequest(restUrl, credentials, opts.nowMs)
-    let res: Response
-    try {
-      res = await opts.fetch(url, { signal: opts.signal, headers })
-    } catch (err) {
-      throw new ExchangeError('bybit', `${SOURCE} failed: ${(err as Error).message}`, undefined, {
-        cause: err,
-      })
-    }
-    const text = await res.text()
-    if (!res.ok) {
-      // Bybit's `{retCode, retMsg}` says why, where it sends one.
-      let why = ''
-      try {
-        const b = JSON.parse(text) as { retCode?: unknown; retMsg?: unknown }
-        if (b?.retCode !== undefined) why = `: ${String(b.retCode)} ${shown(b.retMsg)}`.trimEnd()
-      } catch {}
-      throw new ExchangeError('bybit', `${SOURCE} answered ${res.status}${why}`, retryAfterMs(res))
-    }
-    let body: unknown
-    try {
-      body = JSON.parse(text)
-    } catch {
-      throw new ParseError('malformed-json', `${SOURCE} returned malformed JSON`)
-    }
+    // Bybit's `{retCode, retMsg}` says why, where it sends one.
+    const body = await getSignedJson(
+      'bybit',
+      SOURCE,
+      bybitTransfersRequest(restUrl, credentials, opts.nowMs),
+      opts,
+      (b) =>
+        b.retCode === undefined ? undefined : `${String(b.retCode)} ${shown(b.retMsg)}`.trimEnd(),
+    )
     // Bybit refuses a signature or a key with HTTP 200 and a retCode.
     const code = (body as { retCode?: unknown } | null)?.retCode
     if (code !== 0) {

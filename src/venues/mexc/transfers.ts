@@ -13,7 +13,7 @@ import { createHmac } from 'node:crypto'
 import { normalizeAsset } from '../../symbols.ts'
 import { canonicalNetwork, normaliseContract } from '../../transfers/networks.ts'
 import type { Credentials, TransferFact } from '../../transfers/types.ts'
-import { ExchangeError, ParseError, type VenueTransfers } from '../venue.ts'
+import { ExchangeError, getSignedJson, ParseError, type VenueTransfers } from '../venue.ts'
 
 export const MEXC_TRANSFERS_PATH = '/api/v3/capital/config/getall'
 const SOURCE = `GET ${MEXC_TRANSFERS_PATH}`
@@ -98,12 +98,6 @@ export function mexcTransfersRequest(
   }
 }
 
-/** Retry-After in ms, when given in seconds. */
-function retryAfterMs(res: Response): number | undefined {
-  const s = Number(res.headers.get('retry-after'))
-  return Number.isFinite(s) && s > 0 ? s * 1000 : undefined
-}
-
 export const mexcTransfers: VenueTransfers = {
   needsKey: true,
   // Weight 10 (docs) of the 500 per 10 s per IP the adapter budgets (index.ts limits): once a
@@ -117,31 +111,12 @@ export const mexcTransfers: VenueTransfers = {
         "MEXC's deposit and withdrawal status needs MEXC_API_KEY and MEXC_API_SECRET (a read-only key)",
       )
     }
-    const { url, headers } = mexcTransfersRequest(restUrl, credentials, opts.nowMs)
-    let res: Response
-    try {
-      res = await opts.fetch(url, { signal: opts.signal, headers })
-    } catch (err) {
-      throw new ExchangeError('mexc', `${SOURCE} failed: ${(err as Error).message}`, undefined, {
-        cause: err,
-      })
-    }
-    const text = await res.text()
-    if (!res.ok) {
-      // MEXC's `{code, msg}` says why (never echoes the key or the signature).
-      let why = ''
-      try {
-        const b = JSON.parse(text) as { code?: unknown; msg?: unknown }
-        if (b?.code !== undefined) why = `: ${String(b.code)} ${String(b.msg ?? '')}`.trimEnd()
-      } catch {}
-      throw new ExchangeError('mexc', `${SOURCE} answered ${res.status}${why}`, retryAfterMs(res))
-    }
-    let body: unknown
-    try {
-      body = JSON.parse(text)
-    } catch {
-      throw new ParseError('malformed-json', `${SOURCE} returned malformed JSON`)
-    }
+    const body = await getSignedJson(
+      'mexc',
+      SOURCE,
+      mexcTransfersRequest(restUrl, credentials, opts.nowMs),
+      opts,
+    )
     const { mexc } = await import('./index.ts')
     return parseMexcTransfers(body, {
       assets: opts.assets,

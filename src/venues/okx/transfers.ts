@@ -15,7 +15,7 @@ import { createHmac } from 'node:crypto'
 import { normalizeAsset } from '../../symbols.ts'
 import { canonicalNetwork, normaliseContract } from '../../transfers/networks.ts'
 import type { Credentials, TransferFact } from '../../transfers/types.ts'
-import { ExchangeError, ParseError, type VenueTransfers } from '../venue.ts'
+import { ExchangeError, getSignedJson, ParseError, type VenueTransfers } from '../venue.ts'
 
 export const OKX_TRANSFERS_PATH = '/api/v5/asset/currencies'
 const SOURCE = `GET ${OKX_TRANSFERS_PATH}`
@@ -110,12 +110,6 @@ export function okxTransfersRequest(
   }
 }
 
-/** Retry-After in ms, when given in seconds. */
-function retryAfterMs(res: Response): number | undefined {
-  const s = Number(res.headers.get('retry-after'))
-  return Number.isFinite(s) && s > 0 ? s * 1000 : undefined
-}
-
 export const okxTransfers: VenueTransfers = {
   needsKey: true,
   // 6 requests a second per user ID (docs, "Get currencies"): once a minute is far inside it.
@@ -128,31 +122,12 @@ export const okxTransfers: VenueTransfers = {
         "OKX's deposit and withdrawal status needs OKX_API_KEY, OKX_API_SECRET and OKX_API_PASSPHRASE (a read-only key)",
       )
     }
-    const { url, headers } = okxTransfersRequest(restUrl, credentials, opts.nowMs)
-    let res: Response
-    try {
-      res = await opts.fetch(url, { signal: opts.signal, headers })
-    } catch (err) {
-      throw new ExchangeError('okx', `${SOURCE} failed: ${(err as Error).message}`, undefined, {
-        cause: err,
-      })
-    }
-    const text = await res.text()
-    if (!res.ok) {
-      // OKX's `{code, msg}` says why (never echoes the key or the signature).
-      let why = ''
-      try {
-        const b = JSON.parse(text) as { code?: unknown; msg?: unknown }
-        if (b?.code !== undefined) why = `: ${String(b.code)} ${String(b.msg ?? '')}`.trimEnd()
-      } catch {}
-      throw new ExchangeError('okx', `${SOURCE} answered ${res.status}${why}`, retryAfterMs(res))
-    }
-    let body: unknown
-    try {
-      body = JSON.parse(text)
-    } catch {
-      throw new ParseError('malformed-json', `${SOURCE} returned malformed JSON`)
-    }
+    const body = await getSignedJson(
+      'okx',
+      SOURCE,
+      okxTransfersRequest(restUrl, credentials, opts.nowMs),
+      opts,
+    )
     const code = (body as { code?: unknown } | null)?.code
     if (code !== '0' && code !== 0) {
       const msg = String((body as { msg?: unknown }).msg ?? '')
