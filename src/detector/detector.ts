@@ -979,7 +979,11 @@ export class Detector {
         ? topNetBps(slot.buy.book.asks, slot.sell.book.bids, slot.buyFeeBps, slot.sellFeeBps)
         : triangleTopNetBps(slot.legs)
     if (!(top >= threshold)) {
-      if (slot.open) this.#close(slot, resumed ? 'restart' : 'spread fell below the threshold', now)
+      if (slot.open) {
+        // The numbers that closed it, at the trade size (undefined when the books cannot fill it).
+        const closing = this.#quote(slot, o.sizeQuote, now)
+        this.#close(slot, resumed ? 'restart' : 'spread fell below the threshold', now, closing)
+      }
       return
     }
     const quote = this.#quote(slot, o.sizeQuote, now)
@@ -989,7 +993,7 @@ export class Detector {
           quote === undefined
             ? 'not enough depth for the trade size'
             : 'spread fell below the threshold'
-        this.#close(slot, resumed ? 'restart' : why, now)
+        this.#close(slot, resumed ? 'restart' : why, now, quote)
       }
       return
     }
@@ -1120,9 +1124,14 @@ export class Detector {
     this.#emit({ type: 'opened', opportunity: opp, atMs: now })
   }
 
-  #close(slot: AnySlot, reason: string, now: number): void {
+  /**
+   * Closes a slot's opportunity; `closing` is the quote that closed it, kept as its last numbers
+   * (so a closed opportunity shows the net it closed at, beside its opening and peak nets).
+   */
+  #close(slot: AnySlot, reason: string, now: number, closing?: Quote): void {
     const opp = slot.open
     if (opp === undefined) return
+    if (closing !== undefined) opp.last = closing
     slot.open = undefined
     slot.resumeUntilMs = undefined
     this.#markOpen(slot, false)

@@ -93,9 +93,14 @@ describe('detector: cross-venue opportunities', () => {
     expect(events.at(-1)!.opportunity.closeReason).toContain('below the threshold')
     book('kraken', '100.29', '100.5') // 8.97 bps: above the close line but below the open line
     expect(types().filter((t) => t === 'opened')).toHaveLength(1)
+    // The closed opportunity keeps its opening, peak and closing nets apart: the last is the one
+    // that closed it (3.96 bps), not the last value while it was open.
     const o = events[0]!.opportunity
+    expect(o.open.netBps).toBeCloseTo((1.0032 * 0.998001 - 1) * 10_000, 8)
     expect(o.peakNetBps).toBeCloseTo((1.0034 * 0.998001 - 1) * 10_000, 8)
-    expect(o.last.netBps).toBeCloseTo((1.0027 * 0.998001 - 1) * 10_000, 8)
+    expect(o.last.netBps).toBeCloseTo((1.0024 * 0.998001 - 1) * 10_000, 8)
+    expect(toRecord(o)).toMatchObject({ netBpsOpen: o.open.netBps, peakNetBps: o.peakNetBps })
+    expect(toRecord(o).netBps).toBeCloseTo(3.96, 1)
   })
 
   test('a leg that goes quiet past MAX_QUOTE_AGE_MS closes the opportunity', () => {
