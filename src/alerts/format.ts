@@ -97,19 +97,23 @@ function crossQuoteLines(o: OpportunityRecord): string[] {
 export function formatAlert(o: OpportunityRecord, chat: ChatQuote, nowMs: number): AlertText {
   const q = quoteOf(o)
   const closed = o.closedAtMs !== null
+  // Every line from the same numbers: the record's current net at its size (an edit recomputes
+  // them all); a chat trading another size keeps its own net from the opening, and says so.
+  const ownSize = chat.sizeQuote !== o.sizeQuote
+  const net = ownSize ? chat.netBps : o.netBps
   const lines: string[] = []
   let title: string
   if (o.kind === 'cross') {
-    title = `${o.symbol}: buy ${venueName(o.buyVenue)}, sell ${venueName(o.sellVenue)}, net ${pct(chat.netBps)}`
+    title = `${o.symbol}: buy ${venueName(o.buyVenue)}, sell ${venueName(o.sellVenue)}, net ${pct(net)}`
     lines.push(
       `Buy on ${venueName(o.buyVenue)} at ${price(o.buyPrice)} (quote ${duration(o.buyAgeMs)} old)`,
       `Sell on ${venueName(o.sellVenue)} at ${price(o.sellPrice)} (quote ${duration(o.sellAgeMs)} old)`,
     )
   } else if (o.kind === 'cross-quote') {
-    title = `${o.symbol}: buy ${venueName(o.buyVenue)}, sell ${venueName(o.sellVenue)}, net ${pct(chat.netBps)}`
+    title = `${o.symbol}: buy ${venueName(o.buyVenue)}, sell ${venueName(o.sellVenue)}, net ${pct(net)}`
     lines.push(...crossQuoteLines(o))
   } else {
-    title = `Triangle on ${venueName(o.buyVenue)}: ${o.symbol}, net ${pct(chat.netBps)}`
+    title = `Triangle on ${venueName(o.buyVenue)}: ${o.symbol}, net ${pct(net)}`
     for (const [i, leg] of (o.legs ?? []).entries()) {
       lines.push(
         `${i + 1}. ${leg.side === 'buy' ? 'Buy' : 'Sell'} ${leg.market} at ${price(leg.price)}`,
@@ -125,8 +129,8 @@ export function formatAlert(o: OpportunityRecord, chat: ChatQuote, nowMs: number
     }
   }
   lines.push(
-    `Net ${pct(chat.netBps)} after fees (${pct(o.feeBps)} taker in total), gross ${pct(o.grossBps)}`,
-    `Size ${amount(chat.sizeQuote)} ${q}: est. profit ${amount((chat.netBps / 10_000) * chat.sizeQuote)} ${q}`,
+    `Net ${pct(net)} after fees (${pct(o.feeBps)} taker in total), gross ${pct(o.grossBps)}`,
+    `Size ${amount(chat.sizeQuote)} ${q}: est. profit ${amount((net / 10_000) * chat.sizeQuote)} ${q}${ownSize && (closed || o.updatedAtMs > o.openedAtMs) ? ' (your size, as it opened)' : ''}`,
     `Largest profitable size: ${amount(o.maxSizeQuote)} ${q} (est. ${amount(o.maxProfitQuote)} ${q})`,
   )
   // A cross-venue net is what trading both legs at once earns with balances already on both venues.

@@ -122,3 +122,27 @@ describe('alert text: the transfer line', () => {
     expect(hidden.lines.some((l) => l.startsWith('Transfer'))).toBe(false)
   })
 })
+
+describe('alert text: one set of numbers per message', () => {
+  test('an edit recomputes every line from the current net: title, net, profit and footer agree', () => {
+    const o = crossAt(42)
+    // It opened at 0.42 % and has moved to 0.18 %.
+    const now = { ...o, last: quoteAt(18), updatedAtMs: o.openedAtMs + 5000 }
+    const text = formatAlert(toRecord(now), { netBps: 42, sizeQuote: 1000 }, o.openedAtMs + 6000)
+    expect(text.title).toContain('net 0.18%')
+    expect(text.lines).toContain('Net 0.18% after fees (0.20% taker in total), gross 0.38%')
+    expect(text.lines).toContain('Size 1,000.00 USDT: est. profit 1.80 USDT')
+    // The opening's 0.42 % is only the peak now.
+    expect(text.footer).toBe('Open for 6 s, peak 0.42%, now 0.18%')
+    expect(JSON.stringify(text).split('0.42%')).toHaveLength(2)
+  })
+
+  test('a chat trading its own size keeps its opening net, and says the figure is from then', () => {
+    const o = crossAt(42)
+    const now = { ...o, last: quoteAt(18), updatedAtMs: o.openedAtMs + 5000 }
+    const text = formatAlert(toRecord(now), { netBps: 30, sizeQuote: 5000 }, o.openedAtMs + 6000)
+    expect(text.lines).toContain(
+      'Size 5,000.00 USDT: est. profit 15.00 USDT (your size, as it opened)',
+    )
+  })
+})
