@@ -48,6 +48,18 @@ export function duration(ms: number): string {
   return m % 60 === 0 ? `${h} h` : `${h} h ${m % 60} min`
 }
 
+/** A quote's age as a trader reads it: 249 ms → "249 ms", 1,480 → "1.5 s", 75,000 → "1 min 15 s". */
+export function age(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return 'n/a'
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
+  return duration(ms)
+}
+
+/** 1795307804603 → "2026-11-22 14:36:44.603 UTC". */
+const utc = (ms: number): string =>
+  `${new Date(ms).toISOString().replace('T', ' ').slice(0, 23)} UTC`
+
 /**
  * The currency sizes and profits are in: the market's quote (cross), the cycle's first asset
  * (triangle, `USDT>BTC>ETH>USDT`), the bought market's quote (cross-quote, `BTC/USDT>BTC/USD`).
@@ -75,10 +87,10 @@ function crossQuoteLines(o: OpportunityRecord): string[] {
   const to = buy.market.split('/')[1]
   const side = convert.side === 'buy' ? 'buy' : 'sell'
   return [
-    `1. Buy ${buy.market} on ${venueName(buy.venue)} at ${price(buy.price)} (quote ${duration(o.buyAgeMs)} old)`,
+    `1. Buy ${buy.market} on ${venueName(buy.venue)} at ${price(buy.price)} (quote ${age(o.buyAgeMs)} old)`,
     `2. Sell ${sell.market} on ${venueName(sell.venue)} at ${price(sell.price)}`,
     `3. Convert ${from}→${to} on ${venueName(convert.venue)} (${side} ${convert.market} at ${price(convert.price)})`,
-    `Sell and conversion quotes up to ${duration(o.sellAgeMs)} old`,
+    `Sell and conversion quotes up to ${age(o.sellAgeMs)} old`,
   ]
 }
 
@@ -106,8 +118,8 @@ export function formatAlert(o: OpportunityRecord, chat: ChatQuote, nowMs: number
   if (o.kind === 'cross') {
     title = `${o.symbol}: buy ${venueName(o.buyVenue)}, sell ${venueName(o.sellVenue)}, net ${pct(net)}`
     lines.push(
-      `Buy on ${venueName(o.buyVenue)} at ${price(o.buyPrice)} (quote ${duration(o.buyAgeMs)} old)`,
-      `Sell on ${venueName(o.sellVenue)} at ${price(o.sellPrice)} (quote ${duration(o.sellAgeMs)} old)`,
+      `Buy on ${venueName(o.buyVenue)} at ${price(o.buyPrice)} (quote ${age(o.buyAgeMs)} old)`,
+      `Sell on ${venueName(o.sellVenue)} at ${price(o.sellPrice)} (quote ${age(o.sellAgeMs)} old)`,
     )
   } else if (o.kind === 'cross-quote') {
     title = `${o.symbol}: buy ${venueName(o.buyVenue)}, sell ${venueName(o.sellVenue)}, net ${pct(net)}`
@@ -119,7 +131,7 @@ export function formatAlert(o: OpportunityRecord, chat: ChatQuote, nowMs: number
         `${i + 1}. ${leg.side === 'buy' ? 'Buy' : 'Sell'} ${leg.market} at ${price(leg.price)}`,
       )
     }
-    lines.push(`Quotes up to ${duration(Math.max(o.buyAgeMs, o.sellAgeMs))} old`)
+    lines.push(`Quotes up to ${age(Math.max(o.buyAgeMs, o.sellAgeMs))} old`)
   }
   const t = o.transfer
   if (t !== null && chat.transfer !== 'off') {
@@ -132,6 +144,9 @@ export function formatAlert(o: OpportunityRecord, chat: ChatQuote, nowMs: number
     `Net ${pct(net)} after fees (${pct(o.feeBps)} taker in total), gross ${pct(o.grossBps)}`,
     `Size ${amount(chat.sizeQuote)} ${q}: est. profit ${amount((net / 10_000) * chat.sizeQuote)} ${q}${ownSize && (closed || o.updatedAtMs > o.openedAtMs) ? ' (your size, as it opened)' : ''}`,
     `Largest profitable size: ${amount(o.maxSizeQuote)} ${q} (est. ${amount(o.maxProfitQuote)} ${q})`,
+  )
+  lines.push(
+    `Prices are size-weighted averages over the books at ${amount(o.sizeQuote)} ${q}; detected ${utc(o.openedAtMs)}`,
   )
   // A cross-venue net is what trading both legs at once earns with balances already on both venues.
   if (o.kind !== 'triangle') lines.push('The net assumes balances already on both venues')

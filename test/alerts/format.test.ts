@@ -33,10 +33,10 @@ describe('alert text', () => {
     const text = formatAlert(toRecord(crossQuote()), { netBps: 42, sizeQuote: 1000 }, 1)
     expect(text.title).toBe('BTC/USDT>BTC/USD: buy Binance, sell Kraken, net 0.42%')
     expect(text.lines.slice(0, 4)).toEqual([
-      '1. Buy BTC/USDT on Binance at 60,000.00 (quote 1 s old)',
+      '1. Buy BTC/USDT on Binance at 60,000.00 (quote 1.0 s old)',
       '2. Sell BTC/USD on Kraken at 60,500.00',
       '3. Convert USD→USDT on Kraken (buy USDT/USD at 1.0010)',
-      'Sell and conversion quotes up to 3 s old',
+      'Sell and conversion quotes up to 3.0 s old',
     ])
     expect(text.lines).toContain('Size 1,000.00 USDT: est. profit 4.20 USDT')
     expect(text.lines).toContain('Net 0.42% after fees (0.62% taker in total), gross 0.62%')
@@ -143,6 +143,20 @@ describe('alert text: one set of numbers per message', () => {
     const text = formatAlert(toRecord(now), { netBps: 30, sizeQuote: 5000 }, o.openedAtMs + 6000)
     expect(text.lines).toContain(
       'Size 5,000.00 USDT: est. profit 15.00 USDT (your size, as it opened)',
+    )
+  })
+})
+
+describe('alert text: what a trader acts on', () => {
+  test('quote ages in ms under a second, the detection time, and that prices are size-weighted', () => {
+    const o = { ...crossAt(42), open: quoteAt(42, { buyAgeMs: 249, sellAgeMs: 1480 }) }
+    o.last = o.open
+    const text = formatAlert(toRecord(o), { netBps: 42, sizeQuote: 1000 }, o.openedAtMs)
+    expect(text.lines).toContain('Buy on Binance at 100.0000 (quote 249 ms old)')
+    expect(text.lines).toContain('Sell on Kraken at 101.0000 (quote 1.5 s old)')
+    const when = new Date(o.openedAtMs).toISOString().replace('T', ' ').slice(0, 23)
+    expect(text.lines).toContain(
+      `Prices are size-weighted averages over the books at 1,000.00 USDT; detected ${when} UTC`,
     )
   })
 })
