@@ -21,6 +21,10 @@ export interface AlertChat {
   readonly mutedUntilMs: number | null
   /** `/transfer only`: cross-venue routes alert only when their coins can move. */
   readonly transferMode?: TransferMode
+  /** `/ignore`: base assets the chat hears nothing about. */
+  readonly ignoredAssets?: readonly string[]
+  /** `/venues`: every venue of a route must be one of these (null or absent: any). */
+  readonly venues?: readonly string[] | null
   readonly symbols: ReadonlySet<string>
 }
 
@@ -130,6 +134,10 @@ export class Fanout {
       o.kind === 'cross'
         ? [o.symbol]
         : (o.kind === 'cross-quote' ? legs.slice(0, 2) : legs).map((l) => l.market)
+    // What /ignore and /venues judge by: the assets traded (not a conversion leg's quotes) and
+    // every venue the route touches.
+    const assets = [...new Set(markets.map((m) => m.slice(0, m.indexOf('/'))))]
+    const routeVenues = [...new Set([o.buyVenue, o.sellVenue, ...legs.map((l) => l.venue)])]
     const cooldownMs = this.#o.cooldownMs ?? 60_000
     if (this.#lastAlertMs.size > PRUNE_ABOVE) {
       for (const [key, atMs] of this.#lastAlertMs)
@@ -141,6 +149,10 @@ export class Fanout {
       if (!chat.active || (chat.mutedUntilMs !== null && chat.mutedUntilMs > now)) continue
       if (!markets.some((m) => follows(chat.symbols, m))) continue
       if (!chatAllowed(this.#o.allowedChats, chat)) continue
+      if (chat.ignoredAssets !== undefined && chat.ignoredAssets.length > 0) {
+        if (assets.some((a) => chat.ignoredAssets!.includes(a))) continue
+      }
+      if (chat.venues != null && !routeVenues.every((v) => chat.venues!.includes(v))) continue
       if (chat.transferMode === 'only' && o.kind !== 'triangle') {
         if (o.transfer?.status !== 'transferable') continue
       }

@@ -10,7 +10,7 @@
  * name a count and a few examples rather than every market.
  */
 import { chatAllowed } from '../alerts/fanout.ts'
-import { ASSET_ALIASES, venueName } from '../venues/index.ts'
+import { ASSET_ALIASES, VENUE_IDS, venueName } from '../venues/index.ts'
 import type { ChatPatch, ChatRepo, ChatSettings } from '../db/chats.ts'
 import type { Platform } from '../db/schema.ts'
 import type { SpreadView } from '../detector/detector.ts'
@@ -36,7 +36,8 @@ export interface ChatRef {
 
 // ---- the definitions ---------------------------------------------------------------------------
 
-export type ArgType = 'symbols' | 'symbols-or-all' | 'percent' | 'amount' | 'duration' | 'choice'
+export type ArgType =
+  'symbols' | 'symbols-or-all' | 'percent' | 'amount' | 'duration' | 'choice' | 'assets' | 'venues'
 
 /** A command's argument: what it is, and the one place its accepted range is written down. */
 export interface ArgSpec {
@@ -75,6 +76,18 @@ export interface CommandConfig {
    */
   readonly minThresholdPct?: number
 }
+
+/** What /ignore and /unignore take. */
+const ASSETS_ARG = {
+  name: 'assets',
+  description: 'Asset codes, e.g. DOGE PEPE',
+  type: 'assets',
+  required: true,
+  min: 1,
+  max: 20,
+  unit: 'markets',
+  maxLength: MAX_ARG_CHARS,
+} as const
 
 /** What /subscribe and /unsubscribe take. */
 const MARKETS_ARG = {
@@ -169,6 +182,31 @@ export function commandDefinitions({ minThresholdPct = 0.01 }: CommandConfig = {
     },
     { name: 'unmute', description: 'Resume alerts', readOnly: false },
     {
+      name: 'ignore',
+      description: 'Hear nothing about these assets, e.g. /ignore DOGE PEPE',
+      readOnly: false,
+      arg: ASSETS_ARG,
+    },
+    {
+      name: 'unignore',
+      description: 'Hear about these assets again (all: every one)',
+      readOnly: false,
+      arg: { ...ASSETS_ARG, description: 'Assets (DOGE) or "all"' },
+    },
+    {
+      name: 'venues',
+      description: 'Only routes between these venues, e.g. /venues binance,kraken (all: every one)',
+      readOnly: false,
+      arg: {
+        name: 'venues',
+        description: 'Venue ids, comma-separated, or "all"',
+        type: 'venues',
+        required: true,
+        choices: VENUE_IDS,
+        maxLength: MAX_ARG_CHARS,
+      },
+    },
+    {
       name: 'transfer',
       description:
         'Whether coins can move: only (alert transferable routes only), any (default), off (hide)',
@@ -228,6 +266,10 @@ export type Command =
   | { readonly type: 'mute'; readonly durationMs: number | null }
   | { readonly type: 'unmute' }
   | { readonly type: 'transfer'; readonly mode: TransferMode }
+  | { readonly type: 'ignore'; readonly assets: readonly string[] }
+  | { readonly type: 'unignore'; readonly assets: readonly string[] | 'all' }
+  /** null: every venue. */
+  | { readonly type: 'venues'; readonly venues: readonly string[] | null }
 
 // Every defined command parses to a Command of the same name, and no Command lacks a definition.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -335,6 +377,39 @@ export function parseCommand(
         )
       }
       return { type: 'size', sizeQuote }
+    }
+    case 'ignore':
+    case 'unignore': {
+      const words = args.split(/[\s,]+/).filter(Boolean)
+      if (cmd === 'unignore' && words.length === 1 && words[0]!.toLowerCase() === 'all') {
+        return { type: 'unignore', assets: 'all' }
+      }
+      const arg = spec.arg!
+      const assets = [...new Set(words.map((w) => normalizeAsset(w, ASSET_ALIASES)))]
+      if (
+        assets.length === 0 ||
+        assets.length > arg.max! ||
+        assets.some((a) => !ASSET_CODE.test(a))
+      ) {
+        return bad(
+          `Give 1 to ${arg.max} asset codes, e.g. /${cmd} DOGE PEPE${cmd === 'unignore' ? ', or /unignore all' : ''}.`,
+        )
+      }
+      return { type: cmd, assets }
+    }
+    case 'venues': {
+      const words = args
+        .toLowerCase()
+        .split(/[\s,]+/)
+        .filter(Boolean)
+      if (words.length === 1 && words[0] === 'all') return { type: 'venues', venues: null }
+      const unknown = words.filter((w) => !VENUE_IDS.includes(w))
+      if (words.length < 2 || unknown.length > 0) {
+        return bad(
+          `${unknown.length > 0 ? `Unknown venue ${unknown.join(', ')}. ` : ''}Name two or more of ${VENUE_IDS.join(', ')}, e.g. /venues binance,kraken, or /venues all.`,
+        )
+      }
+      return { type: 'venues', venues: [...new Set(words)] }
     }
     case 'transfer': {
       const mode = args.toLowerCase()
@@ -666,6 +741,8 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
           `Threshold: ${threshold / 100}% net after fees`,
           `Trade size: ${size}`,
           `Transfers: ${TRANSFER_LIST[chat?.transferMode ?? 'any']}`,
+          `Ignored: ${chat && chat.ignoredAssets.length > 0 ? chat.ignoredAssets.join(', ') : 'none (/ignore DOGE)'}`,
+          `Venues: ${chat?.venues ? chat.venues.map(venueName).join(', ') : 'every venue (/venues binance,kraken)'}`,
           `Alerts: ${alerts}`,
         ],
       }
@@ -687,6 +764,24 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
     case 'transfer':
       await deps.save({ transferMode: cmd.mode })
       return ok(TRANSFER_REPLY[cmd.mode])
+    case 'ignore': {
+      const ignored = [...new Set([...(deps.chat()?.ignoredAssets ?? []), ...cmd.assets])].sort()
+      await deps.save({ ignoredAssets: ignored })
+      return ok(`Ignoring ${ignored.join(', ')}: no alerts about them here.`)
+    }
+    case 'unignore': {
+      const before = deps.chat()?.ignoredAssets ?? []
+      const left = cmd.assets === 'all' ? [] : before.filter((a) => !cmd.assets.includes(a))
+      await deps.save({ ignoredAssets: left })
+      return ok(left.length === 0 ? 'No assets ignored.' : `Still ignoring ${left.join(', ')}.`)
+    }
+    case 'venues':
+      await deps.save({ venues: cmd.venues === null ? null : [...cmd.venues] })
+      return ok(
+        cmd.venues === null
+          ? 'Routes between every venue.'
+          : `Only routes between ${cmd.venues.map(venueName).join(', ')}.`,
+      )
     default: {
       const never: never = cmd
       throw new Error(`no answer for ${String((never as Command).type)}`)
@@ -982,6 +1077,8 @@ export class ChatCore implements CommandHandler {
         sizeQuote: null,
         mutedUntilMs: null,
         transferMode: 'any',
+        ignoredAssets: [],
+        venues: null,
         symbols: new Set(),
       }
       this.#chats.set(k, chat)

@@ -37,13 +37,24 @@ export interface ChatSettings {
   mutedUntilMs: number | null
   /** `/transfer`: `only` transferable routes, `any` (default), or `off` (no transfer line). */
   transferMode: TransferMode
+  /** `/ignore`: base assets this chat hears nothing about. */
+  ignoredAssets: string[]
+  /** `/venues`: only routes between these venues (null: every venue). */
+  venues: string[] | null
   symbols: Set<string>
 }
 
 export type ChatPatch = Partial<
   Pick<
     ChatSettings,
-    'active' | 'pausedReason' | 'thresholdBps' | 'sizeQuote' | 'mutedUntilMs' | 'transferMode'
+    | 'active'
+    | 'pausedReason'
+    | 'thresholdBps'
+    | 'sizeQuote'
+    | 'mutedUntilMs'
+    | 'transferMode'
+    | 'ignoredAssets'
+    | 'venues'
   >
 >
 
@@ -69,6 +80,8 @@ export class ChatRepo {
         sizeQuote: r.sizeQuote,
         mutedUntilMs: r.mutedUntilMs,
         transferMode: r.transferMode,
+        ignoredAssets: r.ignoredAssets,
+        venues: r.venues,
         symbols: new Set(),
       })
     }

@@ -106,6 +106,10 @@ export const chats = sqliteTable(
     mutedUntilMs: integer('muted_until'),
     /** `/transfer`: alert only transferable routes (`only`), any (`any`), or hide the line (`off`). */
     transferMode: text('transfer_mode', { enum: TRANSFER_MODES }).notNull().default('any'),
+    /** `/ignore`: base assets this chat hears nothing about (JSON array of codes). */
+    ignoredAssets: text('ignored_assets', { mode: 'json' }).$type<string[]>().notNull().default([]),
+    /** `/venues`: routes must trade only on these venues (JSON array of ids); null: every venue. */
+    venues: text('venues', { mode: 'json' }).$type<string[]>(),
     createdAtMs: integer('created_at').notNull(),
     updatedAtMs: integer('updated_at').notNull(),
   },

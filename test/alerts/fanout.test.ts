@@ -60,6 +60,19 @@ describe('fan-out', () => {
     expect(fanout.targets(crossAt(40, 'BTC/USDT', true), () => 25)).toEqual([])
   })
 
+  test('/ignore skips routes trading an ignored asset; /venues keeps routes inside its venues', () => {
+    const { fanout, tick } = setup([
+      chat('plain', ['BTC/USDT']),
+      chat('no-btc', ['BTC/USDT'], { ignoredAssets: ['BTC'] }),
+      chat('bk', ['BTC/USDT'], { venues: ['binance', 'kraken'] }),
+      chat('bo', ['BTC/USDT'], { venues: ['binance', 'okx'] }),
+    ])
+    // crossAt: buy Binance, sell Kraken.
+    expect(fanout.targets(crossAt(40), () => 40).map((t) => t.chatId)).toEqual(['plain', 'bk'])
+    tick(61_000)
+    expect(fanout.targets(crossAt(40, 'ETH/USDT'), () => 40).map((t) => t.chatId)).toEqual([])
+  })
+
   test('/transfer only: a chat hears of a cross route only when its coins can move', () => {
     const { fanout, tick } = setup([
       chat('only', ['BTC/USDT'], { transferMode: 'only' }),

@@ -90,6 +90,24 @@ describe('chat core: commands', () => {
     expect(await say('/list')).toContain('Markets: BTC/USDT, ETH/USDT')
   })
 
+  test('/ignore, /unignore and /venues are kept per chat, shown in /list, and refuse bad words', async () => {
+    const { say, repo } = await setup()
+    expect(await say('/ignore doge xbt')).toBe('Ignoring BTC, DOGE: no alerts about them here.')
+    expect((await repo.loadAll())[0]!.ignoredAssets).toEqual(['BTC', 'DOGE'])
+    expect(await say('/list')).toContain('Ignored: BTC, DOGE')
+    expect(await say('/ignore ???')).toContain('Give 1 to 20 asset codes')
+    expect(await say('/unignore DOGE')).toBe('Still ignoring BTC.')
+    expect(await say('/unignore all')).toBe('No assets ignored.')
+    expect(await say('/venues binance, Kraken')).toBe('Only routes between Binance, Kraken.')
+    expect((await repo.loadAll())[0]!.venues).toEqual(['binance', 'kraken'])
+    expect(await say('/list')).toContain('Venues: Binance, Kraken')
+    expect(await say('/venues binance,ftx')).toContain('Unknown venue ftx.')
+    expect(await say('/venues binance')).toContain('Name two or more of')
+    expect((await repo.loadAll())[0]!.venues).toEqual(['binance', 'kraken'])
+    expect(await say('/venues all')).toBe('Routes between every venue.')
+    expect((await repo.loadAll())[0]!.venues).toBeNull()
+  })
+
   test('/transfer only|any|off is kept per chat, shown in /list, and refuses other words', async () => {
     const { say, repo } = await setup()
     expect(await say('/list')).toContain('Transfers: every route, with its transfer status')
@@ -596,6 +614,8 @@ describe('runCommand and the core, without a database', () => {
           sizeQuote: null,
           mutedUntilMs: null,
           transferMode: 'any',
+          ignoredAssets: [],
+          venues: null,
           symbols: new Set(pairs),
         }
       },
