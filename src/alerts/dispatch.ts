@@ -13,7 +13,7 @@ import type { DeliveryRow, Platform } from '../db/schema.ts'
 import type { OpportunityRecord } from '../detector/record.ts'
 import { Emitter } from '../events.ts'
 import type { Logger } from '../log.ts'
-import { formatAlert, type ChatQuote } from './format.ts'
+import { formatAlert, type AlertContext, type ChatQuote } from './format.ts'
 import { NotifierError, type Notifier } from './notifier.ts'
 import type { TransferMode } from '../transfers/types.ts'
 
@@ -101,6 +101,8 @@ export interface DispatcherOptions {
   readonly editEveryMs?: number
   /** A chat's `/transfer` setting, read when its alert is sent or edited (default: shown). */
   readonly transferModeOf?: (platform: Platform, chatId: string) => TransferMode | undefined
+  /** What every alert shares (each venue's taker fee). */
+  readonly alertContext?: AlertContext
   readonly now?: () => number
 }
 
@@ -294,7 +296,7 @@ export class Dispatcher {
     try {
       const { messageId } = await notifier.send(
         d.chatId,
-        formatAlert(o, this.#chatQuote(d), this.#now()),
+        formatAlert(o, this.#chatQuote(d), this.#now(), this.#o.alertContext),
       )
       await this.#o.repo.markSent(d.id, messageId, this.#now())
       this.stats.sent++
@@ -348,7 +350,11 @@ export class Dispatcher {
     if (d.messageId === null) return
     const closed = o.closedAtMs !== null
     try {
-      await notifier.edit(d.chatId, d.messageId, formatAlert(o, this.#chatQuote(d), this.#now()))
+      await notifier.edit(
+        d.chatId,
+        d.messageId,
+        formatAlert(o, this.#chatQuote(d), this.#now(), this.#o.alertContext),
+      )
       await this.#o.repo.markEdited(d.id, this.#now(), closed)
       this.stats.edited++
       this.events.emit({ type: 'delivery-edited', ...refOf(d), closed })

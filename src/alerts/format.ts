@@ -6,6 +6,7 @@ import { venueName } from '../venues/index.ts'
 import type { OpportunityRecord } from '../detector/record.ts'
 import type { AlertText } from './notifier.ts'
 import type { TransferMode } from '../transfers/types.ts'
+import type { VenueId } from '../types.ts'
 
 /** This chat's numbers: the net spread at the chat's own size when the alert was made. */
 export interface ChatQuote {
@@ -106,7 +107,18 @@ function crossQuoteLines(o: OpportunityRecord): string[] {
  * // listing the buy, the sell and the conversion leg with their venues
  * ```
  */
-export function formatAlert(o: OpportunityRecord, chat: ChatQuote, nowMs: number): AlertText {
+/** What every alert of this process shares: the taker fee each venue is charged at. */
+export interface AlertContext {
+  /** Taker fee per venue, bps (`FEE_BPS_<VENUE>` or the venue's default). */
+  readonly feeBps?: Readonly<Record<VenueId, number>>
+}
+
+export function formatAlert(
+  o: OpportunityRecord,
+  chat: ChatQuote,
+  nowMs: number,
+  context: AlertContext = {},
+): AlertText {
   const q = quoteOf(o)
   const closed = o.closedAtMs !== null
   // Every line from the same numbers: the record's current net at its size (an edit recomputes
@@ -145,6 +157,12 @@ export function formatAlert(o: OpportunityRecord, chat: ChatQuote, nowMs: number
     `Size ${amount(chat.sizeQuote)} ${q}: est. profit ${amount((net / 10_000) * chat.sizeQuote)} ${q}${ownSize && (closed || o.updatedAtMs > o.openedAtMs) ? ' (your size, as it opened)' : ''}`,
     `Largest profitable size: ${amount(o.maxSizeQuote)} ${q} (est. ${amount(o.maxProfitQuote)} ${q})`,
   )
+  const fees = context.feeBps
+  if (fees !== undefined) {
+    const venues = [...new Set([o.buyVenue, o.sellVenue, ...(o.legs ?? []).map((l) => l.venue)])]
+    const each = venues.map((v) => `${venueName(v)} ${pct(fees[v] ?? NaN)}`)
+    lines.push(`Taker fees: ${each.join(', ')}`)
+  }
   lines.push(
     `Prices are size-weighted averages over the books at ${amount(o.sizeQuote)} ${q}; detected ${utc(o.openedAtMs)}`,
   )

@@ -160,3 +160,12 @@ describe('alert text: what a trader acts on', () => {
     )
   })
 })
+
+describe('alert text: fees', () => {
+  test('each venue’s taker fee is named, from the configured fees', () => {
+    const text = formatAlert(toRecord(crossAt(42)), { netBps: 42, sizeQuote: 1000 }, 1, {
+      feeBps: { binance: 10, kraken: 40 },
+    })
+    expect(text.lines).toContain('Taker fees: Binance 0.10%, Kraken 0.40%')
+  })
+})
