@@ -25,6 +25,8 @@ export interface AlertChat {
   readonly ignoredAssets?: readonly string[]
   /** `/venues`: every venue of a route must be one of these (null or absent: any). */
   readonly venues?: readonly string[] | null
+  /** `/lifetime`: the alert is due this long after the opening (closed sooner: dropped). */
+  readonly minLifetimeMs?: number | null
   readonly symbols: ReadonlySet<string>
 }
 
@@ -34,6 +36,8 @@ export interface AlertTarget {
   readonly chatId: string
   readonly netBps: number
   readonly sizeQuote: number
+  /** How long after the opening the alert is due (its `/lifetime`; 0: at once). */
+  readonly delayMs?: number
 }
 
 /** Recomputes an opportunity's net spread at another trade size from the live books. */
@@ -166,7 +170,13 @@ export class Fanout {
       const last = this.#lastAlertMs.get(cooldownKey)
       if (last !== undefined && now - last < cooldownMs) continue
       this.#lastAlertMs.set(cooldownKey, now)
-      targets.push({ platform: chat.platform, chatId: chat.chatId, netBps: net, sizeQuote: size })
+      const target: AlertTarget = {
+        platform: chat.platform,
+        chatId: chat.chatId,
+        netBps: net,
+        sizeQuote: size,
+      }
+      targets.push(chat.minLifetimeMs ? { ...target, delayMs: chat.minLifetimeMs } : target)
     }
     return targets
   }
@@ -185,7 +195,8 @@ export class Fanout {
       platform: t.platform,
       chatId: t.chatId,
       status: 'pending',
-      nextAttemptAtMs: atMs,
+      // An alert for a chat's `/lifetime` waits; the store drops it if the opportunity closes first.
+      nextAttemptAtMs: atMs + (t.delayMs ?? 0),
       netBps: t.netBps,
       sizeQuote: t.sizeQuote,
       createdAtMs: atMs,

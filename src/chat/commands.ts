@@ -182,6 +182,22 @@ export function commandDefinitions({ minThresholdPct = 0.01 }: CommandConfig = {
     },
     { name: 'unmute', description: 'Resume alerts', readOnly: false },
     {
+      name: 'lifetime',
+      description:
+        'Alert only once an opportunity has lasted this long, e.g. /lifetime 3s (off: at once)',
+      readOnly: false,
+      arg: {
+        name: 'duration',
+        description: 'e.g. 3s, 1m, or off',
+        type: 'duration',
+        required: true,
+        min: 1000,
+        max: 3_600_000,
+        unit: 'ms',
+        maxLength: 20,
+      },
+    },
+    {
       name: 'ignore',
       description: 'Hear nothing about these assets, e.g. /ignore DOGE PEPE',
       readOnly: false,
@@ -267,6 +283,8 @@ export type Command =
   | { readonly type: 'unmute' }
   | { readonly type: 'transfer'; readonly mode: TransferMode }
   | { readonly type: 'ignore'; readonly assets: readonly string[] }
+  /** null: alert at once. */
+  | { readonly type: 'lifetime'; readonly minLifetimeMs: number | null }
   | { readonly type: 'unignore'; readonly assets: readonly string[] | 'all' }
   /** null: every venue. */
   | { readonly type: 'venues'; readonly venues: readonly string[] | null }
@@ -377,6 +395,18 @@ export function parseCommand(
         )
       }
       return { type: 'size', sizeQuote }
+    }
+    case 'lifetime': {
+      if (args.toLowerCase() === 'off' || args === '0')
+        return { type: 'lifetime', minLifetimeMs: null }
+      const arg = spec.arg!
+      const ms = inRange(parseDuration(args), arg)
+      if (ms === undefined) {
+        return bad(
+          `Give how long an opportunity must last before it is alerted, from 1s to 1h, e.g. /lifetime 3s, or /lifetime off.`,
+        )
+      }
+      return { type: 'lifetime', minLifetimeMs: ms }
     }
     case 'ignore':
     case 'unignore': {
@@ -741,6 +771,7 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
           `Threshold: ${threshold / 100}% net after fees`,
           `Trade size: ${size}`,
           `Transfers: ${TRANSFER_LIST[chat?.transferMode ?? 'any']}`,
+          `Lifetime: ${chat?.minLifetimeMs ? `alerts after ${chat.minLifetimeMs / 1000} s open` : 'alerts at once (/lifetime 3s)'}`,
           `Ignored: ${chat && chat.ignoredAssets.length > 0 ? chat.ignoredAssets.join(', ') : 'none (/ignore DOGE)'}`,
           `Venues: ${chat?.venues ? chat.venues.map(venueName).join(', ') : 'every venue (/venues binance,kraken)'}`,
           `Alerts: ${alerts}`,
@@ -764,6 +795,13 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
     case 'transfer':
       await deps.save({ transferMode: cmd.mode })
       return ok(TRANSFER_REPLY[cmd.mode])
+    case 'lifetime':
+      await deps.save({ minLifetimeMs: cmd.minLifetimeMs })
+      return ok(
+        cmd.minLifetimeMs === null
+          ? 'Alerts as soon as an opportunity opens.'
+          : `Alerts only once an opportunity has lasted ${cmd.minLifetimeMs / 1000} s (one that closes sooner is not sent).`,
+      )
     case 'ignore': {
       const ignored = [...new Set([...(deps.chat()?.ignoredAssets ?? []), ...cmd.assets])].sort()
       await deps.save({ ignoredAssets: ignored })
@@ -1079,6 +1117,7 @@ export class ChatCore implements CommandHandler {
         transferMode: 'any',
         ignoredAssets: [],
         venues: null,
+        minLifetimeMs: null,
         symbols: new Set(),
       }
       this.#chats.set(k, chat)

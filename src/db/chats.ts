@@ -41,6 +41,8 @@ export interface ChatSettings {
   ignoredAssets: string[]
   /** `/venues`: only routes between these venues (null: every venue). */
   venues: string[] | null
+  /** `/lifetime`: alert only once an opportunity has lasted this long (null: at once). */
+  minLifetimeMs: number | null
   symbols: Set<string>
 }
 
@@ -55,6 +57,7 @@ export type ChatPatch = Partial<
     | 'transferMode'
     | 'ignoredAssets'
     | 'venues'
+    | 'minLifetimeMs'
   >
 >
 
@@ -82,6 +85,7 @@ export class ChatRepo {
         transferMode: r.transferMode,
         ignoredAssets: r.ignoredAssets,
         venues: r.venues,
+        minLifetimeMs: r.minLifetimeMs,
         symbols: new Set(),
       })
     }

@@ -110,6 +110,8 @@ export const chats = sqliteTable(
     ignoredAssets: text('ignored_assets', { mode: 'json' }).$type<string[]>().notNull().default([]),
     /** `/venues`: routes must trade only on these venues (JSON array of ids); null: every venue. */
     venues: text('venues', { mode: 'json' }).$type<string[]>(),
+    /** `/lifetime`: alert only once an opportunity has lasted this long, ms (null: at once). */
+    minLifetimeMs: integer('min_lifetime_ms'),
     createdAtMs: integer('created_at').notNull(),
     updatedAtMs: integer('updated_at').notNull(),
   },

@@ -60,6 +60,18 @@ describe('fan-out', () => {
     expect(fanout.targets(crossAt(40, 'BTC/USDT', true), () => 25)).toEqual([])
   })
 
+  test('/lifetime: that chat’s delivery is due that long after the opening, the others at once', () => {
+    const { fanout } = setup([
+      chat('now', ['BTC/USDT']),
+      chat('later', ['BTC/USDT'], { minLifetimeMs: 3000 }),
+    ])
+    const rows = fanout.deliveries(crossAt(40), 1_000_000, () => 40)
+    expect(rows.map((r) => [r.chatId, r.nextAttemptAtMs])).toEqual([
+      ['now', 1_000_000],
+      ['later', 1_003_000],
+    ])
+  })
+
   test('/ignore skips routes trading an ignored asset; /venues keeps routes inside its venues', () => {
     const { fanout, tick } = setup([
       chat('plain', ['BTC/USDT']),

@@ -90,6 +90,17 @@ describe('chat core: commands', () => {
     expect(await say('/list')).toContain('Markets: BTC/USDT, ETH/USDT')
   })
 
+  test('/lifetime 3s is kept per chat and shown in /list; off alerts at once again', async () => {
+    const { say, repo } = await setup()
+    expect(await say('/lifetime 3s')).toContain('once an opportunity has lasted 3 s')
+    expect((await repo.loadAll())[0]!.minLifetimeMs).toBe(3000)
+    expect(await say('/list')).toContain('Lifetime: alerts after 3 s open')
+    expect(await say('/lifetime forever')).toContain('from 1s to 1h')
+    expect(await say('/lifetime 2h')).toContain('from 1s to 1h')
+    expect(await say('/lifetime off')).toBe('Alerts as soon as an opportunity opens.')
+    expect((await repo.loadAll())[0]!.minLifetimeMs).toBeNull()
+  })
+
   test('/ignore, /unignore and /venues are kept per chat, shown in /list, and refuse bad words', async () => {
     const { say, repo } = await setup()
     expect(await say('/ignore doge xbt')).toBe('Ignoring BTC, DOGE: no alerts about them here.')
@@ -616,6 +627,7 @@ describe('runCommand and the core, without a database', () => {
           transferMode: 'any',
           ignoredAssets: [],
           venues: null,
+          minLifetimeMs: null,
           symbols: new Set(pairs),
         }
       },
