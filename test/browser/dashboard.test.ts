@@ -108,7 +108,11 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
       )
       // The simulated venues stamp frames with their own clock, so the latency here is only well-formed.
       const latency = await badge.$eval('.venue-latency', (el) => el.textContent)
-      expect(latency).toMatch(/^(\d+ ms|\d+\.\d s|[<>] -?1 min)$/)
+      expect(latency).toMatch(/^latency (\d+ ms|\d+\.\d s|[<>] -?1 min)$/)
+      // Labelled as latency, so it cannot read as uptime ("connected 24 ms").
+      expect(await badge.$eval('.venue-info', (el) => el.textContent)).toMatch(
+        /^connected · latency /,
+      )
     }
     await page.waitForSelector('#conn[data-state="live"]')
     expect(await page.isVisible('#scanning')).toBe(true)
@@ -117,6 +121,17 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     await page.waitForSelector('#spreads-body tr[data-key="cross|BTC/USDT|bybit|binance"]')
     await page.waitForSelector('#spreads-body tr[data-key="cross|ETH/USDT|binance|bybit"]')
     await page.waitForSelector('#spreads-page:has-text("Page 1 of 1 · 4 routes")')
+    // Spreads read in %, as the alerts and /threshold give them (the API stays in bps).
+    const header = (col: string) =>
+      page.textContent(`#spreads th[data-sort="${col}"] button`).then((t) => t?.trim())
+    expect(await header('gross')).toBe('Gross %')
+    expect(await header('net')).toBe('Net %')
+    expect(await page.textContent('#chart-title')).toContain('(%)')
+    for (const cell of await page.$$eval('#spreads-body td.gross', (tds) =>
+      tds.map((td) => td.textContent),
+    )) {
+      expect(cell).toMatch(/^([+-]?\d+\.\d\d%|—)$/)
+    }
   })
 
   // How fast is the benchmark's business (bench/alert-latency.ts); the bounds here only end the wait.
@@ -156,7 +171,16 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     expect(await row.getAttribute('data-key')).toBe('cross|BTC/USDT|binance|bybit')
     expect(await row.getAttribute('class')).toBe('open')
     expect(await row.locator('.route').textContent()).toBe('binance → bybit')
-    expect(await row.locator('td.net').textContent()).toBe(`+${net.toFixed(2)}`)
+    const pct = (bps: number) => `+${(bps / 100).toFixed(2)}%`
+    expect(await row.locator('td.net').textContent()).toBe(pct(net))
+    const gross = (60200 / 60000.1 - 1) * 10_000
+    expect(await row.locator('td.gross').textContent()).toBe(pct(gross))
+    // The open card and the alert log say the same %, not bps.
+    expect(await page.textContent('#open li[data-symbol="BTC/USDT"] .opp-net')).toBe(pct(net))
+    expect(
+      await page.textContent('#feed li[data-type="opened"][data-symbol="BTC/USDT"] .feed-net'),
+    ).toBe(pct(net))
+    expect(await page.textContent('#open li[data-symbol="BTC/USDT"]')).not.toContain('bps')
     expect(await page.evaluate(() => (window as any).btcTrends)).toContain('trend up:▲')
     expect(await page.textContent('#feed li[data-type="opened"]')).toContain('binance → bybit')
     // No read-only keys are set here: whether the coins can move is unknown, and the badge says why.
@@ -176,6 +200,10 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     const profit = await page.waitForSelector('#calc-results tr[data-symbol="BTC/USDT"] .profit')
     const expected = 500 * ((60200 / 60000.1) * 0.999 * 0.999 - 1)
     expect(await profit.textContent()).toBe(`${expected.toFixed(2)} USDT`)
+    const net = ((60200 / 60000.1) * 0.999 * 0.999 - 1) * 10_000
+    const calcNet = page.locator('#calc-results tr[data-symbol="BTC/USDT"] td').first()
+    expect(await calcNet.textContent()).toBe(`+${(net / 100).toFixed(2)}%`)
+    expect(await page.textContent('#calc-results thead')).toContain('Net %')
     expect(await page.isHidden('#calc-error')).toBe(true)
 
     mkdirSync(ARTIFACTS, { recursive: true })

@@ -3,7 +3,7 @@
  * microtimestamp rules, heartbeats, its parser, refused channels, bts:request_reconnect, its
  * market list, and what it cannot do (show a lost diff). Generic faults are in contract.test.ts.
  */
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setSystemTime, test } from 'bun:test'
 import { bitstampFeed } from '../../bench/venue-feed.ts'
 import { createFastParser } from '../../src/venues/bitstamp/fast.ts'
 import { createJsonParser } from '../../src/venues/bitstamp/index.ts'
@@ -748,5 +748,83 @@ describe('bitstamp: fast path', () => {
     ]
     const { parser, reference } = paths()
     expectSameAsJsonPath(frames, parser, reference)
+  })
+})
+
+describe('bitstamp: the sim clock', () => {
+  const MARKETS = () => [
+    { base: 'BTC', quote: 'USD', book: makeBook(60000, 5, 1, 0) },
+    { base: 'ETH', quote: 'USD', book: makeBook(3000, 5, 0.1, 1) },
+  ]
+  const stampsOf = (frame: string) => {
+    const { data } = JSON.parse(frame) as { data: { timestamp: string; microtimestamp: string } }
+    return { micros: Number(data.microtimestamp), seconds: Number(data.timestamp) }
+  }
+
+  test('microtimestamps track the clock however long the sim runs, and always rise', () => {
+    let nowMs = 1_700_000_000_000
+    const sim = new SimBitstamp(MARKETS(), { now: () => nowMs })
+    let last = sim.micros(BTC)
+    expect(last).toBe(nowMs * 1000)
+    // Ten simulated hours, one change every 7.3 s, alternating books.
+    for (let i = 0; i < 5000; i++) {
+      nowMs += 7300
+      const pair = i % 2 === 0 ? BTC : ETH
+      const { micros, seconds } = stampsOf(sim.update(pair, [['1', String(i + 1)]], []))
+      expect(micros).toBeGreaterThan(last)
+      expect(micros).toBeGreaterThanOrEqual(nowMs * 1000)
+      expect(micros - nowMs * 1000).toBeLessThan(1000)
+      expect(seconds).toBe(Math.floor(micros / 1e6))
+      expect(sim.micros(pair)).toBe(micros)
+      last = micros
+    }
+  })
+
+  test('a burst within one clock instant still rises strictly, 1 µs a change past the clock', () => {
+    const nowMs = 1_700_000_000_000
+    const sim = new SimBitstamp(MARKETS(), { now: () => nowMs })
+    let last = sim.micros(BTC)
+    for (let i = 0; i < 2000; i++) {
+      const { micros } = stampsOf(sim.update(BTC, [['1', String(i + 1)]], []))
+      expect(micros).toBeGreaterThan(last)
+      expect(micros - nowMs * 1000).toBeLessThan(1000 + i + 1)
+      last = micros
+    }
+    // Stale and crossed diffs and lost changes draw on the same rising clock.
+    const stale = stampsOf(sim.sendRawDiff(BTC, [], [], last - 5)).micros
+    expect(stale).toBe(last - 5)
+    expect(stampsOf(sim.lose(ETH, [['1', '1']], [])).micros).toBeGreaterThan(last)
+  })
+
+  test('startMicros sets the venue clock; it then runs with the wall clock from there', () => {
+    let nowMs = 1_700_000_000_000
+    const startMicros = 1_600_000_000_000_000
+    const sim = new SimBitstamp(MARKETS(), { now: () => nowMs, startMicros })
+    expect(sim.micros(BTC)).toBe(startMicros)
+    nowMs += 60_000
+    const { micros } = stampsOf(sim.update(BTC, [['1', '1']], []))
+    expect(micros - (startMicros + 60_000_000)).toBeGreaterThanOrEqual(0)
+    expect(micros - (startMicros + 60_000_000)).toBeLessThan(1000)
+  })
+
+  test("a connection's exchange-to-receive latency stays small over simulated hours", async () => {
+    // The sim reads Date.now() by default, as Connection does: moving the system clock moves both.
+    const { sim, feed } = simFeed([BTC])
+    await live(feed, BTC)
+    const startMs = Date.now()
+    try {
+      for (let i = 1; i <= 60; i++) {
+        setSystemTime(new Date(startMs + i * 60_000))
+        sim.update(BTC, [['59999', String(i)]], [])
+        const seq = sim.micros(BTC)
+        await bookWhere(feed, BTC, (e) => e.lastSeq === seq, 3000, `change ${i} applied`)
+        const latency = feed.conn.stats.latencyMs!
+        expect(latency).toBeGreaterThanOrEqual(0)
+        expect(latency).toBeLessThan(1000)
+      }
+    } finally {
+      setSystemTime()
+    }
+    expectSame(feed, BTC, sim.book(BTC))
   })
 })

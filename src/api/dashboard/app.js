@@ -39,7 +39,7 @@ const state = {
   prevNet: new Map(),
   /** route key → last trend: 'up' | 'down' | 'flat'. */
   trend: new Map(),
-  /** symbol → [{ t, net }] of the best net at the default size, oldest first (top markets only). */
+  /** symbol → [{ t, net }] of the best net, bps, at the default size, oldest first (top markets). */
   history: new Map(),
   /** What the route table shows: search words, sort column and order, page. */
   view: { q: '', sort: 'net', order: 'desc', page: 1 },
@@ -108,7 +108,16 @@ async function getJson(path, params) {
 }
 
 const isNum = (x) => typeof x === 'number' && Number.isFinite(x)
-const fmtBps = (bps) => (isNum(bps) ? `${bps > 0 ? '+' : ''}${bps.toFixed(2)}` : '—')
+/**
+ * A spread for people: the API's bps as a signed percentage with two decimals, as the alerts and
+ * /threshold give it (81.234 bps → `+0.81%`; one that rounds to nothing is `0.00%`).
+ */
+function fmtPct(bps) {
+  if (!isNum(bps)) return '—'
+  const text = (bps / 100).toFixed(2)
+  if (Number(text) === 0) return '0.00%'
+  return `${bps > 0 ? '+' : ''}${text}%`
+}
 const fmtTime = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false })
 function fmtAmount(x, digits = 2) {
   if (!isNum(x)) return '—'
@@ -120,8 +129,9 @@ function fmtAmount(x, digits = 2) {
 }
 /** A size in the quote currency: no decimals it does not have (`500`, `0.25`, `12,500`). */
 const fmtSize = (x) => (isNum(x) ? x.toLocaleString(undefined, { maximumFractionDigits: 8 }) : '—')
+/** A venue's exchange-to-receive latency (how old its data is on arrival), not its uptime. */
 function fmtLatency(ms) {
-  if (!isNum(ms)) return '— ms'
+  if (!isNum(ms)) return '—'
   if (Math.abs(ms) < 1000) return `${Math.round(ms)} ms`
   if (Math.abs(ms) < 60_000) return `${(ms / 1000).toFixed(1)} s`
   return ms > 0 ? '> 1 min' : '< -1 min'
@@ -181,6 +191,8 @@ function renderLegs(o) {
 /** A row's identity across polls (the trend arrow). */
 const routeKey = (r) => `${r.kind}|${r.symbol}|${r.buyVenue}|${r.sellVenue}`
 const signClass = (x) => (!isNum(x) ? '' : x > 0 ? 'pos' : x < 0 ? 'neg' : '')
+/** The sign class of a spread as fmtPct shows it (one that reads `0.00%` is neither). */
+const pctClass = (bps) => (isNum(bps) ? signClass(Number((bps / 100).toFixed(2))) : '')
 const usableNet = (r) => r.fresh && isNum(r.netBps)
 
 // ---------------------------------------------------------------------------------------------
@@ -252,7 +264,7 @@ function venueTitle(v) {
 function renderVenues() {
   const items = [...state.venues.entries()].map(([venue, v]) => {
     const { label, tone } = venueView(v)
-    const latency = fmtLatency(v.latencyMs)
+    const latency = `latency ${fmtLatency(v.latencyMs)}`
     return h(
       'li',
       {
@@ -266,8 +278,8 @@ function renderVenues() {
         'span',
         { class: 'venue-info' },
         h('span', { class: 'venue-state' }, label),
-        ' ',
-        h('span', { class: 'venue-latency' }, latency),
+        ' · ',
+        h('span', { class: 'venue-latency', title: 'exchange-to-receive latency' }, latency),
       ),
     )
   })
@@ -298,11 +310,7 @@ function renderOpen() {
           h('strong', {}, o.symbol),
           o.anomaly ? h('span', { class: 'tag warn' }, 'anomaly') : null,
           transferBadge(o.transfer),
-          h(
-            'span',
-            { class: `opp-net ${signClass(o.last.netBps)}` },
-            `${fmtBps(o.last.netBps)} bps`,
-          ),
+          h('span', { class: `opp-net ${pctClass(o.last.netBps)}` }, fmtPct(o.last.netBps)),
         ),
         h('div', { class: 'opp-route' }, routeOf(o)),
         renderLegs(o),
@@ -311,7 +319,7 @@ function renderOpen() {
           { class: 'opp-meta' },
           `profit ${fmtAmount(o.last.profitQuote)} ${ccy} on ${fmtSize(o.last.sizeQuote)}`,
           ` · max ${fmtAmount(o.last.maxSizeQuote, 0)} ${ccy}`,
-          ` · peak ${fmtBps(o.peakNetBps)}`,
+          ` · peak ${fmtPct(o.peakNetBps)}`,
           ' · open ',
           h('span', { data: { since: o.openedAtMs } }, fmtDuration(serverNow() - o.openedAtMs)),
         ),
@@ -411,7 +419,7 @@ function renderFeed() {
         details.push(`profit ${fmtAmount(e.profitQuote)} ${ccy} on ${fmtSize(e.sizeQuote)}`)
       }
       if (e.type === 'closed') {
-        details.push(`after ${fmtDuration(e.durationMs)}`, `peak ${fmtBps(e.peakNetBps)} bps`)
+        details.push(`after ${fmtDuration(e.durationMs)}`, `peak ${fmtPct(e.peakNetBps)}`)
         if (e.reason) details.push(e.reason)
       }
       return h(
@@ -431,7 +439,7 @@ function renderFeed() {
           ),
           h('strong', {}, e.symbol),
           transferBadge(e.transfer),
-          h('span', { class: `feed-net ${signClass(e.netBps)}` }, `${fmtBps(e.netBps)} bps`),
+          h('span', { class: `feed-net ${pctClass(e.netBps)}` }, fmtPct(e.netBps)),
         ),
         h('div', { class: 'feed-detail' }, [e.route, ...details].join(' · ')),
       )
@@ -667,11 +675,11 @@ function renderSpreads(rows) {
           h('div', { class: 'route' }, routeOf(row)),
           renderLegs(row),
         ),
-        h('td', { class: `num gross ${signClass(row.grossBps)}` }, fmtBps(row.grossBps)),
+        h('td', { class: `num gross ${pctClass(row.grossBps)}` }, fmtPct(row.grossBps)),
         h(
           'td',
-          { class: `num net ${usable ? signClass(row.netBps) : 'muted'}` },
-          usable ? fmtBps(row.netBps) : why || '—',
+          { class: `num net ${usable ? pctClass(row.netBps) : 'muted'}` },
+          usable ? fmtPct(row.netBps) : why || '—',
         ),
         h(
           'td',
@@ -754,12 +762,14 @@ function renderChart() {
   const t1 = Date.now()
   let t0 = Math.max(t1 - HISTORY_MS, Math.min(...series.map(([, pts]) => pts[0].t)))
   if (t1 - t0 < MIN_CHART_SPAN_MS) t0 = t1 - MIN_CHART_SPAN_MS
-  const values = series.flatMap(([, pts]) => pts.map((p) => p.net).filter(isNum))
+  // Drawn in % (the API's bps / 100), as every spread on the page reads.
+  const pct = (bps) => bps / 100
+  const values = series.flatMap(([, pts]) => pts.map((p) => p.net).filter(isNum)).map(pct)
   let lo = Math.min(0, ...values)
   let hi = Math.max(0, ...values)
-  if (hi - lo < 1) {
-    lo -= 0.5
-    hi += 0.5
+  if (hi - lo < 0.01) {
+    lo -= 0.005
+    hi += 0.005
   }
   const margin = (hi - lo) * 0.08
   lo -= margin
@@ -772,7 +782,7 @@ function renderChart() {
     width,
     height,
     role: 'img',
-    'aria-label': 'Best net spread per symbol over time, in basis points',
+    'aria-label': 'Best net spread per symbol over time, in percent',
   })
   for (const v of ticks(lo, hi, 4)) {
     svg.append(
@@ -801,14 +811,15 @@ function renderChart() {
         continue
       }
       const cmd = p.t - prevT > CHART_GAP_MS ? 'M' : 'L'
-      d += `${cmd}${x(p.t).toFixed(1)},${y(p.net).toFixed(1)}`
+      d += `${cmd}${x(p.t).toFixed(1)},${y(pct(p.net)).toFixed(1)}`
       prevT = p.t
     }
     const colour = state.colours.get(symbol) ?? 0
     svg.append(s('path', { d, class: `series c${colour}` }))
     const last = pts.at(-1)
     if (last && isNum(last.net)) {
-      svg.append(s('circle', { cx: x(last.t), cy: y(last.net), r: 2.5, class: `end c${colour}` }))
+      const cy = y(pct(last.net))
+      svg.append(s('circle', { cx: x(last.t), cy, r: 2.5, class: `end c${colour}` }))
     }
   }
   box.replaceChildren(svg)
@@ -820,7 +831,7 @@ function renderChart() {
         {},
         h('span', { class: `swatch c${state.colours.get(symbol) ?? 0}`, 'aria-hidden': 'true' }),
         `${symbol} `,
-        h('span', { class: signClass(last) }, fmtBps(last)),
+        h('span', { class: pctClass(last) }, fmtPct(last)),
       )
     }),
   )
@@ -911,7 +922,7 @@ function renderCalc({ sizeQuote, spreads, total }) {
       'tr',
       { data: { symbol } },
       h('th', { scope: 'row' }, symbol, h('div', { class: 'route' }, routeOf(row))),
-      h('td', { class: `num ${signClass(row.netBps)}` }, `${fmtBps(row.netBps)} bps`),
+      h('td', { class: `num ${pctClass(row.netBps)}` }, fmtPct(row.netBps)),
       h(
         'td',
         { class: 'num' },
@@ -950,7 +961,7 @@ function renderCalc({ sizeQuote, spreads, total }) {
             'tr',
             {},
             h('th', { scope: 'col' }, 'Best route'),
-            h('th', { scope: 'col', class: 'num' }, 'Net'),
+            h('th', { scope: 'col', class: 'num' }, 'Net %'),
             h('th', { scope: 'col', class: 'num' }, 'Profit'),
           ),
         ),

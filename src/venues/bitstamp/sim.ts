@@ -4,7 +4,9 @@
  * `GET /api/v2/order_book/<pair>/`, `GET /api/v2/ticker/` (all markets) and
  * `/api/v2/ticker/<pair>/`, and a socket that takes `bts:subscribe`, `bts:unsubscribe` and
  * `bts:heartbeat` and pushes `diff_order_book_<pair>` data frames stamped with a rising
- * `microtimestamp`. Diffs carry no sequence number, so a lost diff cannot show on that channel.
+ * `microtimestamp` that tracks the venue clock (the wall clock unless `now` is injected), so the
+ * client's exchange-to-receive latency stays small however long the sim runs. Diffs carry no
+ * sequence number, so a lost diff cannot show on that channel.
  * `order_book_<pair>` pushes the top 100 levels after every change, stamped with the same
  * microtimestamp as the diff of that change (an assumption: Bitstamp does not document how the two
  * channels' stamps relate). Faults: lost and raw diffs (garbage, bad levels, crossed books, stale
@@ -51,8 +53,13 @@ const LIMITS: SimBitstampLimits = {
 }
 
 export interface SimBitstampOptions {
-  /** The venue clock at start, µs since the epoch (now unless set). */
+  /**
+   * The venue clock at start, µs since the epoch (now unless set); the clock then runs with `now`
+   * from there (a fixed offset from it).
+   */
   readonly startMicros?: number
+  /** The wall clock, ms since the epoch (`Date.now()` unless set: tests inject their own). */
+  readonly now?: () => number
   /** Overrides some of the limits the sim enforces. */
   readonly limits?: Partial<SimBitstampLimits>
 }
@@ -172,15 +179,21 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
   readonly #restSecond: SimWindow
   readonly #rest10Min: SimWindow
   readonly #connects: SimWindow
-  /** The venue clock, µs; every pushed change moves it on. */
+  /** The last microtimestamp handed out; every pushed change moves it on. */
   #micros: number
+  readonly #now: () => number
+  /** The venue clock minus the wall clock, µs (0 unless `startMicros` is set). */
+  readonly #offsetMicros: number
 
   constructor(
     markets: readonly SimMarket[],
-    { startMicros, limits = {} }: SimBitstampOptions = {},
+    { startMicros, now = () => Date.now(), limits = {} }: SimBitstampOptions = {},
   ) {
     super('Bitstamp')
-    this.#micros = startMicros ?? Date.now() * 1000
+    this.#now = now
+    const wall = Math.floor(now() * 1000)
+    this.#micros = startMicros ?? wall
+    this.#offsetMicros = this.#micros - wall
     this.limits = { ...LIMITS, ...limits }
     this.#restSecond = new SimWindow(this.limits.restPerSecond, 1000)
     this.#rest10Min = new SimWindow(this.limits.restPer10Min, 600_000)
@@ -225,9 +238,19 @@ export class SimBitstamp extends SimRestVenueBase<Market> {
     return [...(this.subscriptions.get(client.data.id) ?? [])]
   }
 
-  /** The next venue microtimestamp (strictly rising). */
+  /** The venue clock now, µs since the epoch (may be behind a stamp already handed out). */
+  clockMicros(): number {
+    return Math.floor(this.#now() * 1000) + this.#offsetMicros
+  }
+
+  /**
+   * The next venue microtimestamp: the venue clock at some microsecond within its current
+   * millisecond (the clock only has ms), and strictly above the last one handed out, so never
+   * behind the clock and ahead of it only by under 1 ms plus 1 µs per change in the same instant.
+   */
   nextMicros(): number {
-    this.#micros += 1 + Math.floor(Math.random() * 500)
+    const clock = this.clockMicros() + Math.floor(Math.random() * 1000)
+    this.#micros = Math.max(this.#micros + 1, clock)
     return this.#micros
   }
 
