@@ -269,12 +269,38 @@ export async function startApp(
     },
   })
   // The event stream stays open for hours; idle streams get a ping every 8 s.
-  const server = Bun.serve({
-    hostname: config.host,
-    port: config.port,
-    fetch: api.fetch,
-    idleTimeout: 30,
-  })
+  let server: ReturnType<typeof Bun.serve>
+  try {
+    server = Bun.serve({
+      hostname: config.host,
+      port: config.port,
+      fetch: api.fetch,
+      idleTimeout: 30,
+    })
+  } catch (err) {
+    // Started by now: the store's writer and the detector (no feed, universe, transfer refresher,
+    // dispatcher or bot yet). Stop them and close the database, then say why in one line.
+    liveDetector.stop()
+    await store.stop().catch(() => {})
+    db.close()
+    const code = (err as { code?: unknown } | null)?.code
+    const why =
+      code === 'EADDRINUSE'
+        ? 'the port is already in use (set PORT)'
+        : code === 'EACCES'
+          ? 'permission denied (ports below 1024 need privileges; set PORT)'
+          : code === 'EADDRNOTAVAIL'
+            ? 'no network interface has that address (set HOST)'
+            : code === 'EINVAL'
+              ? 'not a valid address (set HOST)'
+              : undefined
+    if (why === undefined) throw err
+    // A `ListenError` is a start-up error the user can fix: one line and exit code 2 (run.ts).
+    throw Object.assign(
+      new Error(`cannot listen on ${config.host}:${config.port}: ${why}`, { cause: err }),
+      { name: 'ListenError', code },
+    )
+  }
   for (const f of feeds) f.start()
   // The instrument lists are read in the background; each venue's books follow its first answer.
   // Transfer facts are asked for the assets the universe watches: first once it has decided, then
@@ -286,14 +312,21 @@ export async function startApp(
   })
   void universe.start()
   await dispatcher.start()
+  // A bot's start settles late (it retries while its API is unreachable): once stop() has begun,
+  // it is not reported as started, nor as failed.
+  let botsStopping = false
   for (const [name, bot] of [
     ['telegram', telegram],
     ['discord', discord],
   ] as const) {
     bot?.start().then(
-      () => logger.info(`${name} bot started`),
-      (err: unknown) =>
-        logger.error({ err }, `${name} bot could not start; alerts to ${name} stay pending`),
+      (started: boolean | void) => {
+        if (!botsStopping && started !== false) logger.info(`${name} bot started`)
+      },
+      (err: unknown) => {
+        if (!botsStopping)
+          logger.error({ err }, `${name} bot could not start; alerts to ${name} stay pending`)
+      },
     )
   }
   logger.info(
@@ -329,6 +362,7 @@ export async function startApp(
         // Stop taking commands; stop the detector before the feeds, so what is open stays open
         // for the next start to resume (the feeds going down would close it as stale); flush,
         // and let the dispatcher finish the pass it is in.
+        botsStopping = true
         await Promise.allSettled([telegram?.stop(), discord?.stop()])
         liveDetector.stop()
         await universe.stop()

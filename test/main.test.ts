@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, test } from 'bun:test'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import { openDb } from '../src/db/client.ts'
 import { startApp, type App } from '../src/main.ts'
 import type { Row } from '../src/venues/sim/book.ts'
 import type { SimVenue } from '../src/venues/sim/venue.ts'
+import { FakeTelegramServer } from './fakes/telegram-server.ts'
 import { binanceAndBybitLive, silent, simulateBinanceAndBybit } from './support.ts'
 
 let app: App | undefined
@@ -242,4 +248,158 @@ describe('graceful shutdown', () => {
     expect(await new Response(proc.stderr).text()).toContain('SIGTERM received, shutting down')
     await Bun.$`rm -rf ${dir}`.quiet()
   }, 20_000)
+})
+
+describe('start-up failures after the database is open', () => {
+  /** Listens on a free port of 127.0.0.1 until stopped: a port in use. */
+  const holdPort = () =>
+    Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('taken') })
+  const offline = {
+    HOST: '127.0.0.1',
+    EXCHANGES: 'binance',
+    BINANCE_REST_URL: 'http://127.0.0.1:9',
+    BINANCE_WS_URL: 'ws://127.0.0.1:9',
+  }
+
+  test('a port in use is one line on stderr and exit code 2, no stack trace', async () => {
+    const taken = holdPort()
+    try {
+      const proc = Bun.spawn(['bun', 'src/main.ts'], {
+        env: { ...process.env, ...offline, PORT: String(taken.port), DATABASE_URL: ':memory:' },
+        stderr: 'pipe',
+        stdout: 'pipe',
+      })
+      const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
+      expect(code).toBe(2)
+      expect(err).toBe(
+        `cannot listen on 127.0.0.1:${taken.port}: the port is already in use (set PORT)\n`,
+      )
+    } finally {
+      await taken.stop(true)
+    }
+  })
+
+  test('a port in use: what started before the server is stopped and the database closed', async () => {
+    // Nothing may be left running: the process ends by itself once startApp has rejected (the
+    // detector's timer or the store's writer would keep it up), and the file takes writes again.
+    const taken = holdPort()
+    const dir = mkdtempSync(join(tmpdir(), 'arbwatch-port-'))
+    try {
+      const url = `file:${join(dir, 'db.sqlite')}`
+      const script = `
+        const { startApp } = await import(${JSON.stringify(join(import.meta.dir, '../src/main.ts'))})
+        const { silent } = await import(${JSON.stringify(join(import.meta.dir, 'support.ts'))})
+        const env = ${JSON.stringify({ ...offline, PORT: String(taken.port), DATABASE_URL: url })}
+        await startApp(env, silent).then(
+          () => console.log('started'),
+          (err) => console.log(err.name + ': ' + err.message),
+        )`
+      const proc = Bun.spawn([process.execPath, '-e', script], { stdout: 'pipe', stderr: 'pipe' })
+      const [code, out, err] = await Promise.all([
+        proc.exited,
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+      ])
+      expect(err).toBe('')
+      expect(out.trim()).toBe(
+        `ListenError: cannot listen on 127.0.0.1:${taken.port}: the port is already in use (set PORT)`,
+      )
+      expect(code).toBe(0)
+      const h = await openDb({ url })
+      await h.client.execute('create table after_failed_start (x)')
+      h.close()
+    } finally {
+      await taken.stop(true)
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a read-only database file is one line naming it and exit code 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'arbwatch-ro-'))
+    const path = join(dir, 'x.db')
+    await Bun.write(path, '')
+    chmodSync(path, 0o444)
+    // Root ignores file modes: as root the file is also made immutable, which refuses writes.
+    const root = process.getuid?.() === 0
+    if (root) expect(Bun.spawnSync(['chattr', '+i', path]).exitCode).toBe(0)
+    try {
+      const proc = Bun.spawn(['bun', 'src/main.ts'], {
+        env: { ...process.env, ...offline, PORT: '0', DATABASE_URL: `file:${path}` },
+        stderr: 'pipe',
+        stdout: 'pipe',
+      })
+      const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
+      expect(code).toBe(2)
+      expect(err).toBe(`the database file ${path} cannot be written: permission denied\n`)
+    } finally {
+      if (root) Bun.spawnSync(['chattr', '-i', path])
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('the chat bots at start and stop', () => {
+  /** A logger whose lines (parsed) land in `lines`; `seen(msg)` resolves once one says `msg`. */
+  function capturingLog() {
+    const lines: { msg: string; level: number }[] = []
+    const waiting: { msg: string; resolve: () => void }[] = []
+    const log = pino(
+      { level: 'info' },
+      {
+        write(s: string) {
+          const line = JSON.parse(s) as { msg: string; level: number }
+          lines.push(line)
+          for (const w of waiting.filter((w) => w.msg === line.msg)) w.resolve()
+        },
+      },
+    )
+    const seen = (msg: string) =>
+      lines.some((l) => l.msg === msg)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiting.push({ msg, resolve }))
+    return { log, lines, seen }
+  }
+
+  const withTelegram = (fake: FakeTelegramServer) => ({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: ':memory:',
+    EXCHANGES: 'binance',
+    BINANCE_REST_URL: 'http://127.0.0.1:9',
+    BINANCE_WS_URL: 'ws://127.0.0.1:9',
+    TELEGRAM_BOT_TOKEN: fake.token,
+    TELEGRAM_API_ROOT: fake.apiRoot,
+  })
+
+  test('started and stopped at once: no "telegram bot started", never after "telegram stopped"', async () => {
+    const fake = new FakeTelegramServer({ token: '123456:TEST-token-for-the-main-test' })
+    try {
+      const { log, lines } = capturingLog()
+      app = await startApp(withTelegram(fake), log)
+      await app.stop()
+      const msgs = lines.map((l) => l.msg)
+      expect(msgs).toContain('telegram stopped')
+      expect(msgs).not.toContain('telegram bot started')
+      expect(app.telegram!.state).toBe('stopped')
+    } finally {
+      await fake.stop()
+    }
+  })
+
+  test('a bot that did start logs "telegram bot started" before "telegram stopped"', async () => {
+    const fake = new FakeTelegramServer({ token: '123456:TEST-token-for-the-main-test' })
+    try {
+      const { log, lines, seen } = capturingLog()
+      app = await startApp(withTelegram(fake), log)
+      await seen('telegram bot started')
+      expect(app.telegram!.state).toBe('running')
+      await app.stop()
+      const msgs = lines.map((l) => l.msg).filter((m) => m.startsWith('telegram '))
+      expect(msgs.indexOf('telegram bot started')).toBeGreaterThanOrEqual(0)
+      expect(msgs.indexOf('telegram bot started')).toBeLessThan(msgs.indexOf('telegram stopped'))
+      expect(msgs.filter((m) => m === 'telegram bot started')).toHaveLength(1)
+    } finally {
+      await fake.stop()
+    }
+  })
 })

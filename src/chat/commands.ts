@@ -771,9 +771,9 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
           `Threshold: ${threshold / 100}% net after fees`,
           `Trade size: ${size}`,
           `Transfers: ${TRANSFER_LIST[chat?.transferMode ?? 'any']}`,
-          `Lifetime: ${chat?.minLifetimeMs ? `alerts after ${chat.minLifetimeMs / 1000} s open` : 'alerts at once (/lifetime 3s)'}`,
-          `Ignored: ${chat && chat.ignoredAssets.length > 0 ? chat.ignoredAssets.join(', ') : 'none (/ignore DOGE)'}`,
-          `Venues: ${chat?.venues ? chat.venues.map(venueName).join(', ') : 'every venue (/venues binance,kraken)'}`,
+          `Lifetime: ${chat?.minLifetimeMs ? `after ${chat.minLifetimeMs / 1000} s open` : 'at once'}`,
+          `Ignored: ${chat && chat.ignoredAssets.length > 0 ? chat.ignoredAssets.join(', ') : 'none'}`,
+          `Venues: ${chat?.venues ? chat.venues.map(venueName).join(', ') : 'all'}`,
           `Alerts: ${alerts}`,
         ],
       }
@@ -834,9 +834,9 @@ const TRANSFER_REPLY: Readonly<Record<TransferMode, string>> = {
   off: 'Alerts for every route, without the transfer line.',
 }
 const TRANSFER_LIST: Readonly<Record<TransferMode, string>> = {
-  only: 'only routes whose coins can move (/transfer only)',
-  any: 'every route, with its transfer status (/transfer any)',
-  off: 'not shown (/transfer off)',
+  only: 'only routes whose coins can move',
+  any: 'every route, with its status',
+  off: 'not shown',
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   type Transformer,
 } from 'grammy'
 import type { UserFromGetMe } from 'grammy/types'
+import { Emitter } from '../events.ts'
 import type { Logger } from '../log.ts'
 import { NotifierError, type AlertText, type Notifier } from '../alerts/notifier.ts'
 import { COMMANDS, replyText, type ChatRef, type CommandHandler } from './commands.ts'
@@ -44,16 +45,45 @@ export interface TelegramOptions {
   botInfo?: UserFromGetMe
 }
 
+/**
+ * Where the bot is: `idle` before `start()`, `starting` while it logs in and sets up,
+ * `unreachable` while the Bot API cannot be reached or fails with 5xx (retried with backoff),
+ * `running` once long polling runs or the webhook is set, `failed` after a permanent refusal,
+ * `stopped` after `stop()`.
+ */
+export type TelegramState = 'idle' | 'starting' | 'unreachable' | 'running' | 'failed' | 'stopped'
+
+export type TelegramEvent =
+  | { readonly type: 'state'; readonly state: TelegramState }
+  /** One Bot API call of the start-up failed transiently; it is tried again after `delayMs`. */
+  | {
+      readonly type: 'retry'
+      readonly method: string
+      readonly attempt: number
+      readonly delayMs: number
+      /** Why, naming the API root (never the token). */
+      readonly error: string
+    }
+
 export interface TelegramBot {
   readonly notifier: Notifier
   /**
    * Logs in (`getMe`), registers the command list, then starts long polling or sets the webhook.
-   * Network and 5xx failures are retried with backoff until it works or `stop()` is called; it
-   * rejects only on a permanent refusal (e.g. a revoked token).
+   * Network and 5xx failures are retried with backoff until it works or `stop()` is called (the
+   * first is logged at error level, naming the API root and the cause, and the state is
+   * `unreachable` meanwhile); it rejects only on a permanent refusal (e.g. a revoked token).
+   * Resolves `true` once started, `false` when `stop()` came first. Called again, it returns
+   * the same promise.
    */
-  start(): Promise<void>
-  /** Stops polling (resolves once no `getUpdates` is open) and waits briefly for handlers. */
+  start(): Promise<boolean>
+  /**
+   * Stops polling (resolves once no `getUpdates` is open and a pending `start()` has given up)
+   * and waits briefly for handlers.
+   */
   stop(): Promise<void>
+  /** Where the bot is now; `events` announces each change. */
+  readonly state: TelegramState
+  readonly events: Emitter<TelegramEvent>
   /** The path of `webhookUrl`, where `handleWebhook` must be mounted; undefined when polling. */
   readonly webhookPath: string | undefined
   /** Answers Telegram's webhook POST (401 on a wrong secret); only in webhook mode. */
@@ -172,6 +202,42 @@ export function createTelegram({
     .chatType('private')
     .on('message:text', (ctx) => ctx.reply('I answer commands. Send /help to see them.'))
 
+  const shownRoot = (apiRoot ?? 'https://api.telegram.org').replace(/\/+$/, '')
+  let state: TelegramState = 'idle'
+  const events = new Emitter<TelegramEvent>()
+  const setState = (next: TelegramState): void => {
+    if (state === next) return
+    state = next
+    events.emit({ type: 'state', state: next })
+  }
+  /**
+   * A start-up call, retried with backoff while the Bot API is unreachable or fails with 5xx. The
+   * first such failure is logged at error level, once until a call gets through again.
+   */
+  const startCall = async <T>(
+    method: string,
+    task: () => Promise<T>,
+    signal: AbortSignal,
+  ): Promise<T> => {
+    const result = await retryTransient(task, signal, (err, attempt, delayMs) => {
+      const error = unreachableReason(err, shownRoot, token)
+      if (error === undefined) return
+      if (state !== 'unreachable') {
+        log.error(
+          { apiRoot: shownRoot, method },
+          `telegram: ${error}; retrying with backoff, alerts to telegram stay pending`,
+        )
+        setState('unreachable')
+      }
+      events.emit({ type: 'retry', method, attempt, delayMs, error })
+    })
+    if (state === 'unreachable' && !signal.aborted) {
+      log.info({ apiRoot: shownRoot }, 'telegram: the Bot API answers again')
+      setState('starting')
+    }
+    return result
+  }
+
   const registerCommands = async (signal: ApiSignal): Promise<void> => {
     const commands = COMMANDS.filter((c) => {
       const valid = /^[a-z0-9_]{1,32}$/.test(c.name)
@@ -179,7 +245,7 @@ export function createTelegram({
       return valid
     }).map((c) => ({ command: c.name, description: clip(c.description, 256) }))
     try {
-      await retryTransient(() => bot.api.setMyCommands(commands, {}, signal), signal)
+      await startCall('setMyCommands', () => bot.api.setMyCommands(commands, {}, signal), signal)
     } catch (err) {
       if (signal.aborted) throw err
       log.warn({ err }, 'telegram: setMyCommands failed; commands work but are not listed')
@@ -187,6 +253,7 @@ export function createTelegram({
   }
 
   let lifecycle: AbortController | undefined
+  let starting: Promise<boolean> | undefined
   let polling: Promise<void> | undefined
   let runner: RunnerHandle | undefined
 
@@ -214,46 +281,81 @@ export function createTelegram({
     }
   }
 
-  const telegram: TelegramBot = {
+  /** Logs in and sets up; `true` once running, `false` when `stop()` came first. */
+  const begin = async (controller: AbortController): Promise<boolean> => {
+    // grammY's typings name a ponyfilled AbortSignal; the standard one is what it uses at run time.
+    const signal = controller.signal as unknown as ApiSignal
+    setState('starting')
+    try {
+      // getMe through startCall rather than bot.init(), which retries network errors silently.
+      if (!bot.isInited()) {
+        const me = await startCall('getMe', () => bot.api.getMe(signal), signal)
+        if (!bot.isInited()) bot.botInfo = me
+      }
+      await registerCommands(signal)
+      if (signal.aborted) return false
+      if (webhookUrl !== undefined) {
+        await startCall(
+          'setWebhook',
+          () =>
+            bot.api.setWebhook(
+              webhookUrl,
+              { secret_token: secret, allowed_updates: ALLOWED_UPDATES },
+              signal,
+            ),
+          signal,
+        )
+        if (signal.aborted) return false
+        setState('running')
+        log.info({ username: bot.botInfo.username, path: webhookPath }, 'telegram webhook set')
+      } else {
+        await startCall('deleteWebhook', () => bot.api.deleteWebhook({}, signal), signal)
+        if (signal.aborted) return false
+        polling = poll(signal)
+        setState('running')
+        log.info({ username: bot.botInfo.username }, 'telegram long polling started')
+      }
+      return true
+    } catch (err) {
+      if (signal.aborted) return false
+      setState('failed')
+      throw err
+    }
+  }
+
+  const callback =
+    webhookUrl === undefined
+      ? undefined
+      : webhookCallback(bot, 'std/http', {
+          secretToken: secret,
+          // Answer Telegram after 10 s even if a reply (waiting out a 429) is still on its way.
+          onTimeout: 'return',
+          timeoutMilliseconds: 10_000,
+        })
+
+  return {
     // Alerts: a client of their own, without auto-retry, so a 429 comes back to the dispatcher at
     // once (it holds that chat until retry_after) instead of holding a send slot while it sleeps.
     notifier: createNotifier(new Api(token, client)),
     webhookPath,
-    async start() {
-      if (lifecycle) return
-      const controller = new AbortController()
-      lifecycle = controller
-      // grammY's typings name a ponyfilled AbortSignal; the standard one is what it uses at run time.
-      const signal = controller.signal as unknown as ApiSignal
-      try {
-        await bot.init(signal)
-        await registerCommands(signal)
-        if (webhookUrl !== undefined) {
-          await retryTransient(
-            () =>
-              bot.api.setWebhook(
-                webhookUrl,
-                { secret_token: secret, allowed_updates: ALLOWED_UPDATES },
-                signal,
-              ),
-            signal,
-          )
-          log.info({ username: bot.botInfo.username, path: webhookPath }, 'telegram webhook set')
-        } else {
-          await retryTransient(() => bot.api.deleteWebhook({}, signal), signal)
-          if (signal.aborted) return
-          polling = poll(signal)
-          log.info({ username: bot.botInfo.username }, 'telegram long polling started')
-        }
-      } catch (err) {
-        if (signal.aborted) return
-        throw err
+    get state() {
+      return state
+    },
+    events,
+    start() {
+      if (!starting) {
+        const controller = new AbortController()
+        lifecycle = controller
+        starting = begin(controller)
       }
+      return starting
     },
     async stop() {
       const controller = lifecycle
       if (!controller || controller.signal.aborted) return
       controller.abort()
+      // A start still under way gives up (its calls and waits are aborted) before this resolves.
+      await starting?.catch(() => false)
       await runner?.stop()
       await polling
       if (inflight.size > 0) {
@@ -264,30 +366,24 @@ export function createTelegram({
         ])
         clearTimeout(timer)
       }
+      setState('stopped')
       log.info('telegram stopped')
     },
-  }
-
-  if (webhookUrl === undefined) return telegram
-  const callback = webhookCallback(bot, 'std/http', {
-    secretToken: secret,
-    // Answer Telegram after 10 s even if a reply (waiting out a 429) is still on its way.
-    onTimeout: 'return',
-    timeoutMilliseconds: 10_000,
-  })
-  return {
-    ...telegram,
-    async handleWebhook(req: Request): Promise<Response> {
-      if (lifecycle?.signal.aborted) return new Response('stopping', { status: 503 })
-      try {
-        return await callback(req)
-      } catch (err) {
-        if (err instanceof SyntaxError) return new Response('bad update', { status: 400 })
-        // Not our handlers (they are inside the error boundary): e.g. getMe failed. Telegram retries.
-        log.error({ err }, 'telegram webhook update failed')
-        return new Response('error', { status: 500 })
-      }
-    },
+    ...(callback === undefined
+      ? {}
+      : {
+          async handleWebhook(req: Request): Promise<Response> {
+            if (lifecycle?.signal.aborted) return new Response('stopping', { status: 503 })
+            try {
+              return await callback(req)
+            } catch (err) {
+              if (err instanceof SyntaxError) return new Response('bad update', { status: 400 })
+              // Not our handlers (they are inside the error boundary): e.g. getMe failed. Telegram retries.
+              log.error({ err }, 'telegram webhook update failed')
+              return new Response('error', { status: 500 })
+            }
+          },
+        }),
   }
 }
 
@@ -427,10 +523,17 @@ function watchPolling(log: Logger): Transformer {
   }
 }
 
-/** Runs `task`, retrying network errors, 5xx and 429 with backoff until it works or aborts. */
-async function retryTransient<T>(task: () => Promise<T>, signal: AbortSignal): Promise<T> {
+/**
+ * Runs `task`, retrying network errors, 5xx and 429 with backoff until it works or aborts;
+ * `onRetry` hears each failure that is retried, with the wait before the next attempt.
+ */
+async function retryTransient<T>(
+  task: () => Promise<T>,
+  signal: AbortSignal,
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void,
+): Promise<T> {
   let delayMs = 1000
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     try {
       return await task()
     } catch (err) {
@@ -440,10 +543,49 @@ async function retryTransient<T>(task: () => Promise<T>, signal: AbortSignal): P
         err instanceof HttpError ||
         (err instanceof GrammyError && (err.error_code >= 500 || err.error_code === 429))
       if (!transient) throw err
-      await sleep(retryAfterS !== undefined ? retryAfterS * 1000 : delayMs, signal)
+      const waitMs = retryAfterS !== undefined ? retryAfterS * 1000 : delayMs
+      onRetry?.(err, attempt, waitMs)
+      await sleep(waitMs, signal)
       delayMs = Math.min(RETRY_CAP_MS, delayMs * 2)
     }
   }
+}
+
+/** What the network layer's codes mean, in words. */
+const NETWORK_CODES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ConnectionRefused: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  CERT_HAS_EXPIRED: 'its TLS certificate has expired',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'its TLS certificate is self-signed',
+}
+
+/**
+ * Why the Bot API at `root` is unavailable, naming the cause and never the token; undefined for
+ * a failure that does not mean that (e.g. a 429).
+ */
+function unreachableReason(err: unknown, root: string, token: string): string | undefined {
+  const scrub = (text: string) => (token === '' ? text : text.split(token).join('***'))
+  if (err instanceof GrammyError) {
+    if (err.error_code < 500) return undefined
+    return scrub(`the Bot API at ${root} fails: ${err.error_code} ${err.description}`)
+  }
+  if (!(err instanceof HttpError)) return undefined
+  const inner = err.error
+  const code =
+    inner instanceof Error && typeof (inner as { code?: unknown }).code === 'string'
+      ? String((inner as { code?: unknown }).code)
+      : ''
+  const words =
+    NETWORK_CODES[code] ??
+    (inner instanceof Error && inner.message !== '' ? inner.message : err.message)
+  const cause = code !== '' && !words.includes(code) ? `${words} (${code})` : words
+  return scrub(`cannot reach the Bot API at ${root}: ${cause}`)
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

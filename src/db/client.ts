@@ -3,7 +3,7 @@
  * Opening the database (a local `file:` database, `:memory:`, or a libSQL server over `libsql://`,
  * `http(s)://` or `ws(s)://`) and applying the drizzle-kit migrations from `migrations/`.
  */
-import { mkdirSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createClient, type Client } from '@libsql/client'
@@ -66,11 +66,13 @@ const MEMORY = new Set([':memory:', 'file::memory:'])
 
 /**
  * Opens the database and checks that it answers. A `file:` database's directory is created if
- * missing.
+ * missing. A file that exists but cannot be written opens read-only (reads work, writes fail
+ * until it is writable again); `runMigrations` refuses it.
  *
  * @param options `url` and, for a remote server, `authToken`.
  * @returns the drizzle `db`, the libSQL `client` and `close()`.
- * @throws DatabaseError naming the URL (without credentials) and the reason.
+ * @throws DatabaseError naming the URL (without credentials) and the reason, e.g. "the database
+ *   file data/x.db cannot be written: permission denied".
  *
  * @example
  * ```ts
@@ -100,14 +102,21 @@ export async function openDb({
       shown,
     )
   }
-  if (local && !MEMORY.has(url)) {
-    const path = filePath(url)
-    if (path !== undefined) {
-      try {
-        mkdirSync(dirname(path), { recursive: true })
-      } catch (err) {
-        throw fail(`create the directory of`, err)
-      }
+  const path = local && !MEMORY.has(url) ? filePath(url) : undefined
+  // SQLite failed to open the file (a bare "14", SQLITE_CANTOPEN) because the file, or its
+  // directory where SQLite creates it and its journal, cannot be written: say so, and why.
+  const unwritable = (cause: unknown): DatabaseError | undefined => {
+    const why = path === undefined ? undefined : cannotWrite(path)
+    if (why === undefined) return undefined
+    return new DatabaseError(`the database file ${path} cannot be written: ${why}`, shown, {
+      cause,
+    })
+  }
+  if (path !== undefined) {
+    try {
+      mkdirSync(dirname(path), { recursive: true })
+    } catch (err) {
+      throw fail(`create the directory of`, err)
     }
   }
 
@@ -121,16 +130,17 @@ export async function openDb({
           { url, authToken, fetch: abortingFetch(queryTimeoutMs + 1_000) },
     )
   } catch (err) {
-    throw fail('open', err)
+    throw unwritable(err) ?? fail('open', err)
   }
   try {
     await answers(client, connectTimeoutMs)
   } catch (err) {
     client.close()
-    throw fail('reach', err)
+    throw unwritable(err) ?? fail('reach', err)
   }
   limitQueries(client, queryTimeoutMs, local && !MEMORY.has(url))
   const db = drizzle(client, { schema })
+  if (path !== undefined) FILES.set(db, path)
   return {
     db,
     client,
@@ -144,16 +154,67 @@ export async function openDb({
  * Applies the drizzle-kit migrations that have not run yet, in one transaction.
  *
  * @param folder defaults to the repository's `migrations/`.
- * @throws DatabaseError when a migration fails.
+ * @throws DatabaseError when a migration fails, in one line; for a database file (or its
+ *   directory) that cannot be written, "the database file data/x.db cannot be written: permission
+ *   denied" (or "read-only file system"), even with no migration left to apply.
  */
 export async function runMigrations(db: Db, folder: string = MIGRATIONS_FOLDER): Promise<void> {
+  // A database file that cannot be written (read-only, or its directory): name it and the cause,
+  // whether or not there is a migration left to write.
+  const path = FILES.get(db)
+  const refused = path === undefined ? undefined : cannotWrite(path)
+  if (refused !== undefined) {
+    throw new DatabaseError(`the database file ${path} cannot be written: ${refused}`, '')
+  }
   try {
     await migrate(db, { migrationsFolder: folder })
   } catch (err) {
-    throw new DatabaseError(`database migration from ${folder} failed: ${reason(err)}`, '', {
+    if (path !== undefined && READ_ONLY.test(errorCode(err))) {
+      const why = cannotWrite(path) ?? reason(err, { sql: false })
+      throw new DatabaseError(`the database file ${path} cannot be written: ${why}`, '', {
+        cause: err,
+      })
+    }
+    const why = reason(err, { sql: false }).replace(/\s+/g, ' ')
+    throw new DatabaseError(`database migration from ${folder} failed: ${why}`, '', {
       cause: err,
     })
   }
+}
+
+/** The path of each database opened on a file, for the messages of later failures. */
+const FILES = new WeakMap<Db, string>()
+
+/** SQLite codes of a write refused because the file or its directory cannot be written. */
+const READ_ONLY = /^SQLITE_(READONLY|CANTOPEN|PERM)/
+
+/**
+ * Why a database file cannot be written, or undefined when it can: the file itself if it exists,
+ * and its directory, where SQLite creates the file and its journal.
+ *
+ * @returns e.g. "permission denied", "read-only file system", "permission denied on its
+ *   directory data"
+ */
+function cannotWrite(path: string): string | undefined {
+  const dir = dirname(path)
+  const targets: [string, string][] = [[dir, ` on its directory ${dir}`]]
+  if (existsSync(path)) targets.unshift([path, ''])
+  for (const [target, where] of targets) {
+    try {
+      accessSync(target, constants.W_OK)
+    } catch (err) {
+      const code = (err as { code?: unknown }).code
+      if (code === 'ENOENT') continue
+      const why =
+        code === 'EROFS'
+          ? 'read-only file system'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'permission denied'
+            : reason(err)
+      return why + where
+    }
+  }
+  return undefined
 }
 
 async function answers(client: Client, timeoutMs: number): Promise<void> {
@@ -263,8 +324,15 @@ export function redactUrl(url: string): string {
     .replace(/([?&][^=&#]*(?:token|password|secret|key)[^=&#]*=)[^&#]*/gi, '$1***')
 }
 
-function reason(err: unknown): string {
+/**
+ * The error's message and its causes', joined. With `sql: false` a failed query's own message
+ * (drizzle's "Failed query: <sql> params: …") is left out when it has a cause that says why.
+ */
+function reason(err: unknown, { sql = true }: { sql?: boolean } = {}): string {
   if (!(err instanceof Error)) return String(err)
+  if (!sql && /^Failed query:/.test(err.message) && err.cause instanceof Error) {
+    return reason(err.cause)
+  }
   const parts = [err.message]
   let cause = err.cause
   for (let depth = 0; cause instanceof Error && depth < 3; depth++) {

@@ -94,7 +94,7 @@ describe('chat core: commands', () => {
     const { say, repo } = await setup()
     expect(await say('/lifetime 3s')).toContain('once an opportunity has lasted 3 s')
     expect((await repo.loadAll())[0]!.minLifetimeMs).toBe(3000)
-    expect(await say('/list')).toContain('Lifetime: alerts after 3 s open')
+    expect(await say('/list')).toContain('Lifetime: after 3 s open')
     expect(await say('/lifetime forever')).toContain('from 1s to 1h')
     expect(await say('/lifetime 2h')).toContain('from 1s to 1h')
     expect(await say('/lifetime off')).toBe('Alerts as soon as an opportunity opens.')
@@ -121,7 +121,7 @@ describe('chat core: commands', () => {
 
   test('/transfer only|any|off is kept per chat, shown in /list, and refuses other words', async () => {
     const { say, repo } = await setup()
-    expect(await say('/list')).toContain('Transfers: every route, with its transfer status')
+    expect(await say('/list')).toContain('Transfers: every route, with its status')
     expect(await say('/transfer ONLY')).toContain('only for routes whose coins can move')
     expect((await repo.loadAll())[0]!.transferMode).toBe('only')
     expect(await say('/list')).toContain('Transfers: only routes whose coins can move')

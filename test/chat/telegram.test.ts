@@ -514,3 +514,100 @@ describe('rendering', () => {
     expect(text.endsWith('…\n\nend')).toBe(true)
   })
 })
+
+describe('start-up against an unavailable Bot API', () => {
+  /** A port nothing listens on: bound by the OS, then released. */
+  async function closedPort(): Promise<number> {
+    const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('') })
+    const port = server.port!
+    await server.stop(true)
+    return port
+  }
+
+  test('connection refused: one error naming the API root and the cause, retried with backoff, no crash', async () => {
+    const apiRoot = `http://127.0.0.1:${await closedPort()}`
+    const token = '123456:TEST-token-never-logged'
+    const { log, lines } = capturingLog()
+    const telegram = createTelegram({ token, core: recordingCore(), log, apiRoot })
+    cleanups.push(() => telegram.stop())
+    const states: string[] = []
+    telegram.events.on((e) => e.type === 'state' && states.push(e.state))
+    const first = telegram.events.next('retry', (e) => e.attempt === 1)
+    const second = telegram.events.next('retry', (e) => e.attempt === 2, 10_000)
+    const started = telegram.start()
+    expect(telegram.start()).toBe(started)
+
+    const retry = await first
+    expect(retry).toMatchObject({ method: 'getMe', delayMs: 1000 })
+    expect(retry.error).toBe(
+      `cannot reach the Bot API at ${apiRoot}: connection refused (ECONNREFUSED)`,
+    )
+    expect(telegram.state).toBe('unreachable')
+    expect((await second).delayMs).toBe(2000)
+    const errors = lines.filter((l) => l.level >= 50)
+    expect(errors.map((l) => l.msg)).toEqual([
+      `telegram: cannot reach the Bot API at ${apiRoot}: connection refused (ECONNREFUSED); ` +
+        'retrying with backoff, alerts to telegram stay pending',
+    ])
+    expect(JSON.stringify(lines)).not.toContain(token)
+
+    await telegram.stop()
+    expect(await started).toBe(false)
+    expect(states).toEqual(['starting', 'unreachable', 'stopped'])
+    expect(lines.map((l) => l.msg)).not.toContain('telegram long polling started')
+  }, 15_000)
+
+  test('a 502 at getMe is reported once; when it answers, the bot starts and says so', async () => {
+    const fake = new FakeTelegramServer()
+    const { log, lines } = capturingLog()
+    fake.failNext('getMe', { error_code: 502 })
+    fake.failNext('getMe', { error_code: 502 })
+    const telegram = createTelegram({
+      token: fake.token,
+      core: recordingCore(),
+      log,
+      apiRoot: fake.apiRoot,
+    })
+    cleanups.push(async () => {
+      await telegram.stop()
+      await fake.stop()
+    })
+    const running = telegram.events.next('state', (e) => e.state === 'running', 10_000)
+    expect(await telegram.start()).toBe(true)
+    await running
+    expect(fake.callsOf('getMe')).toHaveLength(3)
+    const msgs = lines.filter((l) => l.level >= 30).map((l) => `${l.level} ${l.msg}`)
+    expect(msgs).toEqual([
+      `50 telegram: the Bot API at ${fake.apiRoot} fails: 502 Bad Gateway; retrying with backoff, alerts to telegram stay pending`,
+      '30 telegram: the Bot API answers again',
+      '30 telegram long polling started',
+    ])
+  }, 15_000)
+
+  test('stopped while getMe is unanswered: start() resolves false and logs nothing after "telegram stopped"', async () => {
+    const fake = new FakeTelegramServer()
+    const { log, lines } = capturingLog()
+    const release = fake.hold((c) => c.method === 'getMe')
+    const telegram = createTelegram({
+      token: fake.token,
+      core: recordingCore(),
+      log,
+      apiRoot: fake.apiRoot,
+    })
+    cleanups.push(async () => {
+      release()
+      await telegram.stop()
+      await fake.stop()
+    })
+    const started = telegram.start()
+    await fake.waitFor(() => fake.held > 0, 5000, 'getMe held')
+    await telegram.stop()
+    const atStop = lines.length
+    expect(lines.at(-1)?.msg).toBe('telegram stopped')
+    expect(await started).toBe(false)
+    release()
+    expect(lines.length).toBe(atStop)
+    expect(telegram.state).toBe('stopped')
+    expect(fake.callsOf('getUpdates')).toHaveLength(0)
+  })
+})

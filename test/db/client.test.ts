@@ -3,7 +3,7 @@
  * migrations from any working directory, and clear errors for unreachable servers.
  */
 import { afterEach, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -202,5 +202,119 @@ describe('runMigrations', () => {
     const err = await runMigrations(h.db, join(tempDir(), 'nope')).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(DatabaseError)
     expect((err as Error).message).toContain('nope')
+  })
+})
+
+describe('a database file that cannot be written', () => {
+  /**
+   * chmod makes it read-only; root ignores modes, so as root it is also made immutable (chattr
+   * +i), which refuses root's writes the same way. Undone after the test.
+   */
+  const root = process.getuid?.() === 0
+  const undo: string[] = []
+  afterEach(() => {
+    for (const path of undo.splice(0)) {
+      if (root) Bun.spawnSync(['chattr', '-i', path])
+      chmodSync(path, 0o755)
+    }
+  })
+  function makeReadOnly(path: string, mode: number): void {
+    chmodSync(path, mode)
+    undo.push(path)
+    if (root) expect(Bun.spawnSync(['chattr', '+i', path]).exitCode).toBe(0)
+  }
+
+  test('a file chmod 0444: start-up (open + migrations) fails with one line naming it', async () => {
+    const dir = tempDir()
+    const path = join(dir, 'x.db')
+    const setup = await open(`file:${path}`)
+    await runMigrations(setup.db)
+    setup.close()
+    makeReadOnly(path, 0o444)
+    // It opens (read-only; reads work), but the migrations refuse it, even with none left to do.
+    const h = await open(`file:${path}`)
+    const err = await runMigrations(h.db).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(DatabaseError)
+    expect((err as Error).message).toBe(
+      `the database file ${path} cannot be written: permission denied`,
+    )
+  })
+
+  test('a new, empty file chmod 0444: the same line, not the failed SQL', async () => {
+    const dir = tempDir()
+    const path = join(dir, 'x.db')
+    await Bun.write(path, '')
+    makeReadOnly(path, 0o444)
+    const h = await open(`file:${path}`)
+    const err = (await runMigrations(h.db).catch((e: unknown) => e)) as Error
+    expect(err).toBeInstanceOf(DatabaseError)
+    expect(err.message).toBe(`the database file ${path} cannot be written: permission denied`)
+    expect(err.message).not.toContain('\n')
+  })
+
+  test('a read-only directory: opening a new file there names the file, not SQLite’s bare 14', async () => {
+    const dir = join(tempDir(), 'data')
+    mkdirSync(dir)
+    makeReadOnly(dir, 0o555)
+    const path = join(dir, 'x.db')
+    const err = (await openDb({ url: `file:${path}` }).catch((e: unknown) => e)) as Error
+    expect(err).toBeInstanceOf(DatabaseError)
+    expect(err.message).toBe(
+      `the database file ${path} cannot be written: permission denied on its directory ${dir}`,
+    )
+  })
+
+  test('a writable file in a read-only directory (no journal can be made) is refused too', async () => {
+    const dir = join(tempDir(), 'data')
+    mkdirSync(dir)
+    const path = join(dir, 'x.db')
+    const setup = await open(`file:${path}`)
+    await runMigrations(setup.db)
+    setup.close()
+    makeReadOnly(dir, 0o555)
+    const h = await open(`file:${path}`)
+    const err = (await runMigrations(h.db).catch((e: unknown) => e)) as Error
+    expect(err).toBeInstanceOf(DatabaseError)
+    expect(err.message).toBe(
+      `the database file ${path} cannot be written: permission denied on its directory ${dir}`,
+    )
+  })
+
+  // A read-only file system needs a mount: a tmpfs mounted read-only in a mount namespace of its
+  // own (unshare), where that is allowed.
+  const unshare = Bun.which('unshare')
+  const canMount =
+    unshare !== null &&
+    Bun.spawnSync([unshare, '-rm', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs /mnt'], {
+      stderr: 'ignore',
+    }).exitCode === 0
+  test.skipIf(!canMount)('a read-only file system is named as such', async () => {
+    const dir = tempDir()
+    const mnt = join(dir, 'ro')
+    mkdirSync(mnt)
+    const script = `
+      const { openDb, runMigrations } = await import(${JSON.stringify(join(import.meta.dir, '../../src/db/client.ts'))})
+      for (const path of [process.argv[1] + '/new.db', process.argv[1] + '/old.db']) {
+        const err = await openDb({ url: 'file:' + path })
+          .then((h) => runMigrations(h.db).finally(() => h.close()))
+          .catch((e) => e)
+        console.log(err?.message)
+      }`
+    const shell = `mount -t tmpfs tmpfs "$1" && touch "$1/old.db" && mount -o remount,ro "$1" && exec "$2" -e "$3" "$1"`
+    const child = Bun.spawn(
+      [unshare!, '-rm', 'sh', '-c', shell, 'sh', mnt, process.execPath, script],
+      { stdout: 'pipe', stderr: 'pipe' },
+    )
+    const [out, err, code] = await Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+      child.exited,
+    ])
+    expect(err).toBe('')
+    expect(code).toBe(0)
+    expect(out.trim().split('\n')).toEqual([
+      `the database file ${mnt}/new.db cannot be written: read-only file system on its directory ${mnt}`,
+      `the database file ${mnt}/old.db cannot be written: read-only file system`,
+    ])
   })
 })
