@@ -235,6 +235,7 @@ export async function startApp(
     pause,
     log: logger,
     transferModeOf: (platform, chatId) => core.chat(platform, chatId)?.transferMode,
+    alertContext: { feeBps: config.feeBps },
   })
   store.events.on((e) => e.type === 'deliveries-written' && dispatcher.wake())
   const budgets = () => feeds.map((f) => [f.venue.id, f.budget.stats] as const)
