@@ -5,6 +5,7 @@
  * the rules live in the modules. The only reader of `process.env`.
  */
 import { Dispatcher } from './alerts/dispatch.ts'
+import { backtest } from './alerts/backtest.ts'
 import { Fanout } from './alerts/fanout.ts'
 import type { Notifier, Platform } from './alerts/notifier.ts'
 import { createApi } from './api/app.ts'
@@ -159,6 +160,11 @@ export async function startApp(
     status: {
       venues: () => summarizeVenues(connections(), books),
       spreads: (size) => liveDetector.spreads(size),
+      backtest: async (thresholdBps) => {
+        const now = Date.now()
+        const rows = await store.opportunitiesSince(now - 7 * 86_400_000)
+        return backtest(rows, thresholdBps, config.tradeSize, now)
+      },
       transfers: transferSummary(
         transferFacts,
         config.exchanges,

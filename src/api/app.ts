@@ -14,6 +14,7 @@ import type { Detector } from '../detector/detector.ts'
 import type { OpportunityRecord } from '../detector/record.ts'
 import type { Logger } from '../log.ts'
 import { normalizeAsset, normalizePair, splitPair, SymbolError } from '../symbols.ts'
+import { backtest } from '../alerts/backtest.ts'
 import type { TransferFacts } from '../transfers/facts.ts'
 import { ROUTE_STATUSES } from '../transfers/types.ts'
 import type { Pair } from '../types.ts'
@@ -171,6 +172,14 @@ const opportunitiesQuery = z.object({
     .optional(),
   cursor: z.string().max(200, 'cursor is too long').optional(),
   format: z.enum(['json', 'csv'], { message: 'format must be json or csv' }).optional(),
+})
+
+const backtestQuery = z.object({
+  threshold: z.coerce
+    .number({ message: 'threshold must be a net spread in percent, e.g. 0.5' })
+    .min(0, 'threshold must be a net spread in percent, e.g. 0.5')
+    .max(50, 'threshold must be a net spread in percent, e.g. 0.5'),
+  size: z.coerce.number({ message: 'size must be an amount of the quote currency' }).optional(),
 })
 
 const transfersQuery = z.object({
@@ -445,6 +454,19 @@ export function createApi(deps: ApiDeps): Hono {
     if (row === undefined) throw new ApiError(404, `no opportunity ${id}`)
     return c.json(row)
   })
+  // How many alerts a threshold would have given over the last day and week, from the store.
+  app.get('/api/backtest', async (c) => {
+    const q = parseQuery(backtestQuery, c.req.query())
+    if (q.size !== undefined && q.size !== sizeQuote) {
+      throw new ApiError(
+        400,
+        `history is kept at the trade size ${sizeQuote} (TRADE_SIZE): nets at another size are not stored`,
+      )
+    }
+    const nowMs = now()
+    const rows = await store.opportunitiesSince(nowMs - 7 * 86_400_000)
+    return c.json(backtest(rows, q.threshold * 100, sizeQuote, nowMs))
+  })
   // What each venue says about moving one asset (or all): status, fees and contracts per network,
   // each with its age and source, and each venue's last fetch (an error, a missing key).
   app.get('/api/transfers', (c) => {
@@ -452,12 +474,12 @@ export function createApi(deps: ApiDeps): Hono {
     if (facts === undefined) throw new ApiError(404, 'no transfer facts are kept here')
     const q = parseQuery(transfersQuery, c.req.query())
     const asset = q.asset === undefined ? undefined : parseAsset(q.asset)
-    const now = (deps.now ?? Date.now)()
+    const nowMs = now()
     const venues: Record<string, unknown> = {}
     for (const [venue, outcome] of facts.outcomes()) venues[venue] = { ...outcome, facts: [] }
     for (const f of facts.all(asset)) {
       const v = (venues[f.venue] ??= { facts: [] }) as { facts: unknown[] }
-      v.facts.push({ ...f, ageMs: Math.max(0, now - f.fetchedAtMs) })
+      v.facts.push({ ...f, ageMs: Math.max(0, nowMs - f.fetchedAtMs) })
     }
     return c.json({ asset: asset ?? null, venues })
   })

@@ -26,6 +26,8 @@ import {
 } from '../symbols.ts'
 import type { Pair } from '../types.ts'
 import { TRANSFER_MODES, type TransferMode } from '../transfers/types.ts'
+import type { BacktestResult } from '../alerts/backtest.ts'
+import { duration } from '../alerts/format.ts'
 
 /** Who is talking: the chat (a Telegram chat, a Discord channel) and the user in it. */
 export interface ChatRef {
@@ -182,6 +184,22 @@ export function commandDefinitions({ minThresholdPct = 0.01 }: CommandConfig = {
     },
     { name: 'unmute', description: 'Resume alerts', readOnly: false },
     {
+      name: 'backtest',
+      description:
+        'How many alerts a threshold would have given over the last day and week, e.g. /backtest 0.5',
+      readOnly: true,
+      arg: {
+        name: 'percent',
+        description: 'Net spread in percent, e.g. 0.5',
+        type: 'percent',
+        required: true,
+        min: minThresholdPct,
+        max: Math.max(50, minThresholdPct),
+        unit: '%',
+        maxLength: 20,
+      },
+    },
+    {
       name: 'lifetime',
       description:
         'Alert only once an opportunity has lasted this long, e.g. /lifetime 3s (off: at once)',
@@ -285,6 +303,7 @@ export type Command =
   | { readonly type: 'ignore'; readonly assets: readonly string[] }
   /** null: alert at once. */
   | { readonly type: 'lifetime'; readonly minLifetimeMs: number | null }
+  | { readonly type: 'backtest'; readonly thresholdBps: number }
   | { readonly type: 'unignore'; readonly assets: readonly string[] | 'all' }
   /** null: every venue. */
   | { readonly type: 'venues'; readonly venues: readonly string[] | null }
@@ -395,6 +414,16 @@ export function parseCommand(
         )
       }
       return { type: 'size', sizeQuote }
+    }
+    case 'backtest': {
+      const arg = spec.arg!
+      const percent = inRange(decimal(args), arg)
+      if (percent === undefined) {
+        return bad(
+          `Give a net spread in percent between ${arg.min} and ${arg.max}, e.g. /backtest 0.5.`,
+        )
+      }
+      return { type: 'backtest', thresholdBps: Math.round(percent * 100 * 1e6) / 1e6 }
     }
     case 'lifetime': {
       if (args.toLowerCase() === 'off' || args === '0')
@@ -644,6 +673,8 @@ export interface StatusSource {
    * suspended, or unknown and why); absent when no transfer facts are kept.
    */
   transfers?(asset: string): string
+  /** What a threshold would have given from stored history (absent: no history kept). */
+  backtest?(thresholdBps: number): Promise<BacktestResult>
 }
 
 /** What `runCommand` reads and changes: one chat's settings, the defaults and the live state. */
@@ -795,6 +826,23 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
     case 'transfer':
       await deps.save({ transferMode: cmd.mode })
       return ok(TRANSFER_REPLY[cmd.mode])
+    case 'backtest': {
+      const run = deps.status.backtest
+      if (run === undefined) return { kind: 'info', lines: ['No history is kept here.'] }
+      const r = await run.call(deps.status, cmd.thresholdBps)
+      const line = (name: string, p: BacktestResult['day']) =>
+        p.alerts === 0
+          ? `${name}: no alerts`
+          : `${name}: ${p.alerts} alert${p.alerts === 1 ? '' : 's'}, lasting ${duration(p.medianDurationMs!)} and netting ${(p.medianNetBps! / 100).toFixed(2)}% at the median`
+      return {
+        kind: 'info',
+        lines: [
+          `From ${(cmd.thresholdBps / 100).toFixed(2)}% net at a trade of ${r.sizeQuote} (the size history is kept at):`,
+          line('Last day', r.day),
+          line('Last week', r.week),
+        ],
+      }
+    }
     case 'lifetime':
       await deps.save({ minLifetimeMs: cmd.minLifetimeMs })
       return ok(

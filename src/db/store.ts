@@ -382,6 +382,16 @@ export class Store {
     return { items, nextCursor: rows.length > size && last ? encodeCursor(last) : null }
   }
 
+  /** Every stored opportunity opened at or after `sinceMs` (the backtest's history). */
+  async opportunitiesSince(sinceMs: number): Promise<OpportunityRecord[]> {
+    const rows = await this.#db
+      .select()
+      .from(opportunities)
+      .where(gte(opportunities.openedAtMs, sinceMs))
+      .orderBy(desc(opportunities.openedAtMs))
+    return rows.map(fromRow)
+  }
+
   /** The opportunities stored as still open (the detector resumes them at start-up). */
   async openOpportunities(): Promise<OpportunityRecord[]> {
     const rows = await this.#db

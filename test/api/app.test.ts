@@ -364,3 +364,21 @@ describe('API: transfer facts and statuses', () => {
     )
   })
 })
+
+describe('API: backtest', () => {
+  test('GET /api/backtest?threshold= answers from stored history; another size is refused', async () => {
+    const { app, store } = await fixture()
+    const o = { ...crossAt(60), id: 'bt1', openedAtMs: 1000 - 3_600_000 }
+    store.record({ type: 'opened', opportunity: o, atMs: o.openedAtMs })
+    await store.flush()
+    const ok = await get(app, '/api/backtest?threshold=0.5')
+    expect(ok.status).toBe(200)
+    expect(ok.body.thresholdBps).toBe(50)
+    expect(ok.body.week.alerts).toBeGreaterThanOrEqual(1)
+    expect((await get(app, '/api/backtest?threshold=5')).body.week.alerts).toBe(0)
+    const other = await get(app, '/api/backtest?threshold=0.5&size=5000')
+    expect(other.status).toBe(400)
+    expect(JSON.stringify(other.body)).toContain('history is kept at the trade size 1000')
+    expect((await get(app, '/api/backtest')).status).toBe(400)
+  })
+})

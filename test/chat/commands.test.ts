@@ -90,6 +90,21 @@ describe('chat core: commands', () => {
     expect(await say('/list')).toContain('Markets: BTC/USDT, ETH/USDT')
   })
 
+  test('/backtest 0.5 answers from history over the last day and week', async () => {
+    const asked: number[] = []
+    const backtest = async (thresholdBps: number) => {
+      asked.push(thresholdBps)
+      const p = { alerts: 2, medianDurationMs: 12_000, medianNetBps: 61 }
+      return { thresholdBps, sizeQuote: 1000, day: p, week: { ...p, alerts: 9 } }
+    }
+    const { say } = await setup({ status: { ...status, backtest } })
+    const text = await say('/backtest 0.5')
+    expect(asked).toEqual([50])
+    expect(text).toContain('Last day: 2 alerts, lasting 12 s and netting 0.61% at the median')
+    expect(text).toContain('Last week: 9 alerts')
+    expect(await say('/backtest lots')).toContain('e.g. /backtest 0.5')
+  })
+
   test('/lifetime 3s is kept per chat and shown in /list; off alerts at once again', async () => {
     const { say, repo } = await setup()
     expect(await say('/lifetime 3s')).toContain('once an opportunity has lasted 3 s')

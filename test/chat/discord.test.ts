@@ -199,7 +199,7 @@ describe('discord bot in a guild', () => {
         expect(option.max_length).toBe(arg.maxLength)
       }
     }
-    expect(numeric).toBe(2)
+    expect(numeric).toBe(3) // /threshold, /size, /backtest
     expect(registration!.commands).toEqual(JSON.parse(JSON.stringify(slashCommands())))
   })
 
