@@ -103,6 +103,11 @@ export interface DispatcherOptions {
   readonly transferModeOf?: (platform: Platform, chatId: string) => TransferMode | undefined
   /** What every alert shares (each venue's taker fee). */
   readonly alertContext?: AlertContext
+  /**
+   * Messages (sends and edits) one chat gets per minute at most before its edits wait (new alerts
+   * never do). Telegram allows a group about 20 a minute; the default, 18, leaves room for them.
+   */
+  readonly messagesPerChatPerMinute?: number
   readonly now?: () => number
 }
 
@@ -132,6 +137,8 @@ export class Dispatcher {
   readonly #logged = new Set<string>()
   /** Chats (`platform:chatId`) with a send or edit in flight. */
   readonly #busy = new Set<string>()
+  /** Each chat's messages (sends and edits) of the last minute, for its edit budget. */
+  readonly #recent = new Map<string, number[]>()
   readonly #inflight = new Map<Platform, number>()
   /** Chats (and `platform:*`, a whole platform) told to wait by a 429, until when. */
   readonly #heldUntil = new Map<string, number>()
@@ -216,9 +223,31 @@ export class Dispatcher {
     for (const { delivery, opportunity } of await this.#o.repo.toEdit(editEveryMs)) {
       if (this.#stopped) return
       const notifier = this.#o.notifiers[delivery.platform]
+      // A chat at its minute's message budget gets its edits in a later minute (a closing edit
+      // too: it waits rather than be refused by the platform).
+      if (this.#atBudget(chatKey(delivery))) continue
       if (notifier !== undefined && delivery.messageId !== null)
         this.#spawn(delivery, () => this.#edit(notifier, delivery, opportunity))
     }
+  }
+
+  /** Counts a message sent or edited in a chat (its minute's budget). */
+  #spent(key: string): void {
+    const now = this.#now()
+    const times = (this.#recent.get(key) ?? []).filter((t) => now - t < 60_000)
+    times.push(now)
+    this.#recent.set(key, times)
+  }
+
+  /** True when the chat had its budget of messages in the last minute. */
+  #atBudget(key: string): boolean {
+    const now = this.#now()
+    const times = this.#recent.get(key)
+    if (times === undefined) return false
+    const live = times.filter((t) => now - t < 60_000)
+    if (live.length === 0) this.#recent.delete(key)
+    else this.#recent.set(key, live)
+    return live.length >= (this.#o.messagesPerChatPerMinute ?? 18)
   }
 
   /**
@@ -298,6 +327,7 @@ export class Dispatcher {
         d.chatId,
         formatAlert(o, this.#chatQuote(d), this.#now(), this.#o.alertContext),
       )
+      this.#spent(chatKey(d))
       await this.#o.repo.markSent(d.id, messageId, this.#now())
       this.stats.sent++
       this.events.emit({ type: 'delivery-sent', ...ref, messageId, attempts })
@@ -355,6 +385,7 @@ export class Dispatcher {
         d.messageId,
         formatAlert(o, this.#chatQuote(d), this.#now(), this.#o.alertContext),
       )
+      this.#spent(chatKey(d))
       await this.#o.repo.markEdited(d.id, this.#now(), closed)
       this.stats.edited++
       this.events.emit({ type: 'delivery-edited', ...refOf(d), closed })

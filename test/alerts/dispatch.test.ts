@@ -288,3 +288,34 @@ describe('dispatcher', () => {
     expect((await rows()).find((r) => r.chatId === 'a')).toMatchObject({ status: 'unknown' })
   })
 })
+
+describe('dispatcher: a chat’s messages per minute', () => {
+  test('edits wait once a chat had its budget of messages this minute; new alerts do not', async () => {
+    const { notifier, make, open, store } = await setup({ messagesPerChatPerMinute: 2 })
+    const a = await open(['g'])
+    const b = await open(['g'])
+    const dispatcher = make()
+    const sent = dispatcher.events.next('delivery-sent', (e) => e.opportunityId === b.id, 3000)
+    await dispatcher.start()
+    await sent
+    // Two messages this minute: an update of either waits for the next minute.
+    for (const o of [a, b]) {
+      o.last = quote(45)
+      o.updatedAtMs = Date.now() + 100
+      store.record({ type: 'updated', opportunity: o, atMs: o.updatedAtMs })
+    }
+    await store.flush()
+    for (let i = 0; i < 3; i++) {
+      const pass = dispatcher.events.next('pass-done', undefined, 3000)
+      dispatcher.wake()
+      await pass
+    }
+    expect(notifier.edits).toHaveLength(0)
+    // A new opening still goes out at once.
+    const c = await open(['g'])
+    const third = dispatcher.events.next('delivery-sent', (e) => e.opportunityId === c.id, 3000)
+    dispatcher.wake()
+    await third
+    expect(notifier.sent.filter((m) => m.chatId === 'g')).toHaveLength(3)
+  })
+})
