@@ -20,6 +20,7 @@ import { ChatRepo } from './db/chats.ts'
 import { openDb, runMigrations, type DbHandle } from './db/client.ts'
 import { Store } from './db/store.ts'
 import { Detector, marketsToWatch } from './detector/detector.ts'
+import { explain } from './detector/explain.ts'
 import type { Connection } from './venues/connection.ts'
 import { VenueFeed } from './venues/feed.ts'
 import { UniverseWatcher } from './universe/watcher.ts'
@@ -111,10 +112,12 @@ export async function startApp(
     })),
     facts: transferFacts,
     assets: () => [...new Set(universe.markets.flatMap((p) => p.split('/')))],
-    persist: async (venue, facts, outcome) => {
-      if (facts !== undefined) await saveTransferFacts(db.db, venue, facts)
-      await saveTransferOutcome(db.db, venue, outcome)
-    },
+    // Between the store's own transactions (one connection, one transaction at a time).
+    persist: (venue, facts, outcome) =>
+      store.exclusive(async () => {
+        if (facts !== undefined) await saveTransferFacts(db.db, venue, facts)
+        await saveTransferOutcome(db.db, venue, outcome)
+      }),
   })
   transfers.events.on((e) => {
     if (e.type === 'failed') logger.warn({ venue: e.venue }, `transfer facts: ${e.error}`)
@@ -160,6 +163,10 @@ export async function startApp(
     status: {
       venues: () => summarizeVenues(connections(), books),
       spreads: (size) => liveDetector.spreads(size),
+      explain: async (id) => {
+        const r = await store.getOpportunity(id)
+        return r === undefined ? undefined : explain(r)
+      },
       backtest: async (thresholdBps) => {
         const now = Date.now()
         const rows = await store.opportunitiesSince(now - 7 * 86_400_000)

@@ -168,6 +168,7 @@ export function formatAlert(
   )
   // A cross-venue net is what trading both legs at once earns with balances already on both venues.
   if (o.kind !== 'triangle') lines.push('The net assumes balances already on both venues')
+  lines.push(`The arithmetic: /explain ${o.id}`)
   const footer = closed
     ? `Closed after ${duration(o.closedAtMs! - o.openedAtMs)}, peak ${pct(o.peakNetBps)}`
     : `Open for ${duration(nowMs - o.openedAtMs)}, peak ${pct(o.peakNetBps)}, now ${pct(o.netBps)}`

@@ -11,6 +11,7 @@ import { z } from 'zod'
 import type { Books } from '../book/books.ts'
 import { CursorError, MAX_LIMIT, type Store } from '../db/store.ts'
 import type { Detector } from '../detector/detector.ts'
+import { explain } from '../detector/explain.ts'
 import type { OpportunityRecord } from '../detector/record.ts'
 import type { Logger } from '../log.ts'
 import { normalizeAsset, normalizePair, splitPair, SymbolError } from '../symbols.ts'
@@ -64,6 +65,9 @@ export interface ApiDeps {
   readonly transfers?: Pick<TransferFacts, 'all' | 'outcomes'>
   readonly now?: () => number
 }
+
+/** What follows an opportunity's id in the path of its explanation. */
+const EXPLAIN_SUFFIX = '/explain'
 
 /** Most rows one page of `/api/status` books or `/api/spreads` holds. */
 export const MAX_PAGE_LIMIT = 500
@@ -446,13 +450,24 @@ export function createApi(deps: ApiDeps): Hono {
     })
   })
   // Ids hold a `/` (`cross:BTC/USDT:<buy>><sell>:…`): the id is the rest of the path, `/` as
-  // typed or as `%2F`.
+  // typed or as `%2F`. `<id>/explain` is the arithmetic of its opening net, from the book levels
+  // stored when it opened (ids end with their opening time, never so). One route for both: with
+  // a second `…/:id{.+}/explain` route, Hono's RegExpRouter still hands such paths to this one.
   app.get('/api/opportunities/:id{.+}', async (c) => {
-    const id = c.req.param('id')
+    const path = c.req.param('id')
+    const explaining = path.endsWith(EXPLAIN_SUFFIX)
+    const id = explaining ? path.slice(0, -EXPLAIN_SUFFIX.length) : path
     if (id.length > 200) throw new ApiError(400, 'id is too long')
     const row = await store.getOpportunity(id)
     if (row === undefined) throw new ApiError(404, `no opportunity ${id}`)
-    return c.json(row)
+    if (!explaining) return c.json(row)
+    if (row.walk === undefined) {
+      throw new ApiError(
+        404,
+        `opportunity ${id} was recorded before opening walks were kept: there is no walk to explain`,
+      )
+    }
+    return c.json({ id, walk: row.walk, lines: explain(row) })
   })
   // How many alerts a threshold would have given over the last day and week, from the store.
   app.get('/api/backtest', async (c) => {

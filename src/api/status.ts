@@ -90,6 +90,8 @@ export interface VenueStatus {
   lastMessageAgeMs: number | null
   /** The worst (highest) latest latency over the connections that report one. */
   latencyMs: number | null
+  /** Exchange-to-receive and frame-to-decision latency over the recent window (`VenueLatency`). */
+  latencies: VenueLatency
   /** Summed per kind over the connections. */
   errors: Record<string, number>
   /** Pairs asked for that the venue does not list. */
@@ -101,6 +103,123 @@ export interface VenueStatus {
 export interface StatusSource {
   readonly venue: VenueId
   readonly stats: ConnectionStats
+}
+
+/** The median and 99th percentile of a latency over the recent window, ms, and its samples. */
+export interface LatencyPercentiles {
+  p50Ms: number
+  p99Ms: number
+  samples: number
+}
+
+/**
+ * A venue's latencies over the last `windowMs`, from its book updates (null before any):
+ * `exchangeToReceive` is the venue's timestamp to the frame's arrival here (venues that stamp
+ * their data; it includes any clock difference), `frameToDecision` is the frame's arrival to the
+ * detector having evaluated the update (this process's own work, ms resolution).
+ */
+export interface VenueLatency {
+  windowMs: number
+  exchangeToReceive: LatencyPercentiles | null
+  frameToDecision: LatencyPercentiles | null
+}
+
+/** Over how long `VenueLatency` percentiles are taken. */
+export const LATENCY_WINDOW_MS = 60_000
+/** Samples kept per venue and kind, the oldest dropped first (bounds memory and the sort). */
+const LATENCY_SAMPLES = 1200
+/** At most one sample per venue and kind this often, so a busy venue's window still spans time. */
+const SAMPLE_EVERY_MS = 50
+
+/** A bounded ring of timed samples. */
+class SampleRing {
+  readonly #at = new Float64Array(LATENCY_SAMPLES)
+  readonly #values = new Float64Array(LATENCY_SAMPLES)
+  #next = 0
+  #size = 0
+  lastMs = -Infinity
+
+  push(atMs: number, value: number): void {
+    this.#at[this.#next] = atMs
+    this.#values[this.#next] = value
+    this.#next = (this.#next + 1) % LATENCY_SAMPLES
+    this.#size = Math.min(this.#size + 1, LATENCY_SAMPLES)
+    this.lastMs = atMs
+  }
+
+  /** Nearest-rank p50 and p99 of the samples taken since `sinceMs` (null when there are none). */
+  percentiles(sinceMs: number): LatencyPercentiles | null {
+    const values: number[] = []
+    for (let i = 0; i < this.#size; i++) if (this.#at[i]! >= sinceMs) values.push(this.#values[i]!)
+    if (values.length === 0) return null
+    values.sort((a, b) => a - b)
+    const rank = (q: number) => values[Math.max(0, Math.ceil(q * values.length) - 1)]!
+    return { p50Ms: rank(0.5), p99Ms: rank(0.99), samples: values.length }
+  }
+}
+
+/**
+ * Samples each venue's latencies from its books' updates (`Books` events): the exchange time
+ * of an update that carries a new one against the frame's arrival, and the frame's arrival
+ * against now. Subscribed after the detector (which `main.ts` starts before the API), it runs
+ * once the detector has evaluated the update, so "now" is when the decision was made.
+ */
+export class LatencyTracker {
+  readonly #venues = new Map<VenueId, { exchange: SampleRing; decision: SampleRing }>()
+  readonly #lastTs = new WeakMap<BookEntry, number>()
+  readonly #clock: () => number
+  readonly stop: () => void
+
+  constructor(books: Books, clock: () => number = Date.now) {
+    this.#clock = clock
+    this.stop = books.events.on((e) => {
+      if (e.type === 'update') this.onUpdate(e.entry, e.receivedAtMs)
+    })
+  }
+
+  /** One book update, received at `receivedAtMs` (local ms) and decided on by now. */
+  onUpdate(entry: BookEntry, receivedAtMs: number): void {
+    const ts = entry.exchangeTsMs
+    // Only an update that brought an exchange time of its own says how old its frame was.
+    const stamped = ts !== undefined && this.#lastTs.get(entry) !== ts
+    if (stamped) this.#lastTs.set(entry, ts)
+    let v = this.#venues.get(entry.venue)
+    if (v === undefined) {
+      v = { exchange: new SampleRing(), decision: new SampleRing() }
+      this.#venues.set(entry.venue, v)
+    }
+    const now = this.#clock()
+    if (now - v.decision.lastMs >= SAMPLE_EVERY_MS) v.decision.push(now, now - receivedAtMs)
+    if (stamped && now - v.exchange.lastMs >= SAMPLE_EVERY_MS) {
+      v.exchange.push(now, receivedAtMs - ts)
+    }
+  }
+
+  /** A venue's percentiles over the window ending at `nowMs`. */
+  latency(venue: VenueId, nowMs: number): VenueLatency {
+    const v = this.#venues.get(venue)
+    const since = nowMs - LATENCY_WINDOW_MS
+    return {
+      windowMs: LATENCY_WINDOW_MS,
+      exchangeToReceive: v?.exchange.percentiles(since) ?? null,
+      frameToDecision: v?.decision.percentiles(since) ?? null,
+    }
+  }
+}
+
+const trackers = new WeakMap<Books, LatencyTracker>()
+
+/**
+ * The latency tracker of `books`, made (and subscribed) on first use: by the first status asked
+ * for, so sampling starts then. A test may install one with its own clock first.
+ */
+export function latencyTracker(books: Books, clock?: () => number): LatencyTracker {
+  let t = trackers.get(books)
+  if (t === undefined) {
+    t = new LatencyTracker(books, clock)
+    trackers.set(books, t)
+  }
+  return t
 }
 
 /** A venue's REST budget figures, by venue (each venue's feed has one budget). */
@@ -243,6 +362,7 @@ export function buildStatus(
       connectedSinceMs: state === 'connected' ? connectedSinceMs : null,
       lastMessageAgeMs,
       latencyMs,
+      latencies: latencyTracker(books).latency(venue, nowMs),
       errors,
       unlisted: [...unlisted],
       rest: budget === undefined ? null : restStatus(budget, nowMs),

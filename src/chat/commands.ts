@@ -39,7 +39,16 @@ export interface ChatRef {
 // ---- the definitions ---------------------------------------------------------------------------
 
 export type ArgType =
-  'symbols' | 'symbols-or-all' | 'percent' | 'amount' | 'duration' | 'choice' | 'assets' | 'venues'
+  | 'symbols'
+  | 'symbols-or-all'
+  | 'percent'
+  | 'amount'
+  | 'duration'
+  | 'choice'
+  | 'assets'
+  | 'venues'
+  /** One word of free text (an opportunity id), checked by the command. */
+  | 'text'
 
 /** A command's argument: what it is, and the one place its accepted range is written down. */
 export interface ArgSpec {
@@ -69,6 +78,8 @@ export interface CommandSpec {
 const DAY_MS = 86_400_000
 /** Longest argument text for any command (one without an argument ignores it). */
 const MAX_ARG_CHARS = 200
+/** Longest opportunity id `/explain` takes (ids are `kind:symbol:buy>sell:openedAtMs`). */
+const EXPLAIN_ID_CHARS = 120
 
 /** What the definitions depend on in this process's configuration. */
 export interface CommandConfig {
@@ -200,6 +211,19 @@ export function commandDefinitions({ minThresholdPct = 0.01 }: CommandConfig = {
       },
     },
     {
+      name: 'explain',
+      description:
+        'The arithmetic of an opportunity’s opening net: the book levels walked, the fees, the net',
+      readOnly: true,
+      arg: {
+        name: 'id',
+        description: 'The opportunity id, e.g. cross:BTC/USDT:binance>kraken:1795307804603',
+        type: 'text',
+        required: true,
+        maxLength: EXPLAIN_ID_CHARS,
+      },
+    },
+    {
       name: 'lifetime',
       description:
         'Alert only once an opportunity has lasted this long, e.g. /lifetime 3s (off: at once)',
@@ -304,6 +328,8 @@ export type Command =
   /** null: alert at once. */
   | { readonly type: 'lifetime'; readonly minLifetimeMs: number | null }
   | { readonly type: 'backtest'; readonly thresholdBps: number }
+  /** An opportunity's id, as typed (one word). */
+  | { readonly type: 'explain'; readonly id: string }
   | { readonly type: 'unignore'; readonly assets: readonly string[] | 'all' }
   /** null: every venue. */
   | { readonly type: 'venues'; readonly venues: readonly string[] | null }
@@ -424,6 +450,14 @@ export function parseCommand(
         )
       }
       return { type: 'backtest', thresholdBps: Math.round(percent * 100 * 1e6) / 1e6 }
+    }
+    case 'explain': {
+      if (!/^\S+$/.test(args)) {
+        return bad(
+          'Give the id of an opportunity, e.g. /explain cross:BTC/USDT:binance>kraken:1795307804603 (GET /api/opportunities lists them).',
+        )
+      }
+      return { type: 'explain', id: args }
     }
     case 'lifetime': {
       if (args.toLowerCase() === 'off' || args === '0')
@@ -675,6 +709,11 @@ export interface StatusSource {
   transfers?(asset: string): string
   /** What a threshold would have given from stored history (absent: no history kept). */
   backtest?(thresholdBps: number): Promise<BacktestResult>
+  /**
+   * `/explain`: the lines of a stored opportunity's opening arithmetic (`explain` of its record),
+   * undefined when no opportunity has that id (absent: no history kept).
+   */
+  explain?(id: string): Promise<string[] | undefined>
 }
 
 /** What `runCommand` reads and changes: one chat's settings, the defaults and the live state. */
@@ -842,6 +881,20 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
           line('Last week', r.week),
         ],
       }
+    }
+    case 'explain': {
+      const run = deps.status.explain
+      if (run === undefined) return { kind: 'info', lines: ['No history is kept here.'] }
+      const lines = await run.call(deps.status, cmd.id)
+      if (lines === undefined) {
+        return {
+          kind: 'info',
+          lines: [
+            'No stored opportunity has that id. Ids look like cross:BTC/USDT:binance>kraken:1795307804603 (GET /api/opportunities lists them).',
+          ],
+        }
+      }
+      return { kind: 'info', lines }
     }
     case 'lifetime':
       await deps.save({ minLifetimeMs: cmd.minLifetimeMs })

@@ -372,6 +372,9 @@ function commandOption(arg: ArgSpec): APIApplicationCommandOption {
     case 'duration':
       // Typed as text ("2h"): its bounds (in ms) are checked by the core.
       return { ...base, type: ApplicationCommandOptionType.String, max_length: arg.maxLength }
+    case 'text':
+      // Free text (an opportunity id): checked by the core.
+      return { ...base, type: ApplicationCommandOptionType.String, max_length: arg.maxLength }
     case 'assets':
     case 'venues':
       // Several words in one option ("doge pepe", "binance,kraken"): checked by the core.

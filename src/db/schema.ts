@@ -69,6 +69,11 @@ export const opportunities = sqliteTable(
     transferStatus: text('transfer_status', { enum: ROUTE_STATUSES }),
     /** The whole `RouteTransfer` as JSON text (line, network, fee, net after fee, sources). */
     transfer: text('transfer'),
+    /**
+     * The book levels the opening quote walked, with each leg's fee and amounts, as JSON text
+     * (`OpeningWalk`): written when it opens, never changed by updates (null before 0007).
+     */
+    walk: text('walk'),
   },
   (t) => [
     // Every listing is newest first with (opened_at, id) as the keyset cursor, so each index used

@@ -4,8 +4,8 @@
  * (as `toRecord` maps them) into an in-memory queue (coalesced per id): an opening and its alert
  * deliveries are written at once, updates by a background flusher in one transaction per flush;
  * failed writes stay queued, are retried within half a second, and are announced on `events`.
- * Rows and records differ only in `legs` (JSON text in the row, each leg with its venue):
- * `fromRow` is the way back.
+ * Rows and records differ only in `legs`, `transfer` and `walk` (JSON text in the row) and the
+ * row's own `transferStatus`: `fromRow` is the way back.
  */
 import {
   and,
@@ -25,6 +25,7 @@ import { toRecord, type OpportunityRecord } from '../detector/record.ts'
 import type { RouteStatus, RouteTransfer } from '../transfers/types.ts'
 import {
   OPPORTUNITY_KINDS,
+  type OpeningWalk,
   type OpportunityEvent,
   type OpportunityKind,
   type RouteLeg,
@@ -130,12 +131,19 @@ export const MAX_LIMIT = 500
 /** Rows per INSERT statement: 30 x 25 columns stays under SQLite's historic 999-parameter limit. */
 const ROWS_PER_STATEMENT = 30
 
-/** On conflict, every column but the id takes the newly recorded value: the latest state wins. */
-const UPSERT_SET = Object.fromEntries(
-  Object.entries(getTableColumns(opportunities))
-    .filter(([key]) => key !== 'id')
-    .map(([key, column]) => [key, sql`excluded.${sql.identifier(column.name)}`]),
-)
+/**
+ * On conflict, every column but the id takes the newly recorded value: the latest state wins. The
+ * opening walk is written once: a stored walk is kept (an update or close never replaces it, nor
+ * clears it), and only a row without one takes the recorded walk.
+ */
+const UPSERT_SET = {
+  ...Object.fromEntries(
+    Object.entries(getTableColumns(opportunities))
+      .filter(([key]) => key !== 'id')
+      .map(([key, column]) => [key, sql`excluded.${sql.identifier(column.name)}`]),
+  ),
+  walk: sql`coalesce(${opportunities.walk}, excluded.${sql.identifier(opportunities.walk.name)})`,
+}
 
 const TIMED_OUT = Symbol('timed out')
 
@@ -380,6 +388,33 @@ export class Store {
     const items = rows.slice(0, size).map(fromRow)
     const last = items.at(-1)
     return { items, nextCursor: rows.length > size && last ? encodeCursor(last) : null }
+  }
+
+  /**
+   * Runs another writer's transaction between the store's own writes: two batches on one
+   * connection collide ("cannot commit transaction - SQL statements in progress"), so the
+   * transfer facts are saved through here. Rejects with `fn`'s error; the store's writes go on.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#busy) await this.#busy
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown } = {
+      ok: false,
+      error: new Error('not run'),
+    }
+    const run: Promise<boolean> = fn()
+      .then(
+        (value) => ((outcome = { ok: true, value }), true),
+        (error: unknown) => ((outcome = { ok: false, error }), false),
+      )
+      .finally(() => {
+        if (this.#busy === run) this.#busy = undefined
+        if (this.#urgent) queueMicrotask(() => this.#writeNow())
+      })
+    this.#busy = run
+    await run
+    const o = outcome as { ok: true; value: T } | { ok: false; error: unknown }
+    if (!o.ok) throw o.error
+    return o.value
   }
 
   /** Every stored opportunity opened at or after `sinceMs` (the backtest's history). */
@@ -673,13 +708,29 @@ const NUMERIC_KEYS = [
   'peakNetBps',
 ] as const satisfies readonly (keyof NewOpportunityRow)[]
 
-/** The record as a row (`legs` as JSON text), or why it cannot be stored. */
+/**
+ * Each opening walk as JSON text, made once: an opportunity's every update and close records the
+ * same walk object, and `record()` runs on the detector's hot path.
+ */
+const walkTexts = new WeakMap<OpeningWalk, string>()
+
+function walkText(walk: OpeningWalk): string {
+  let text = walkTexts.get(walk)
+  if (text === undefined) {
+    text = JSON.stringify(walk)
+    walkTexts.set(walk, text)
+  }
+  return text
+}
+
+/** The record as a row (`legs`, `transfer` and `walk` as JSON text), or why it cannot be stored. */
 function toRow(record: OpportunityRecord): NewOpportunityRow | string {
   const row = {
     ...record,
     legs: record.legs ? JSON.stringify(record.legs) : null,
     transferStatus: record.transfer?.status ?? null,
     transfer: record.transfer === null ? null : JSON.stringify(record.transfer),
+    walk: record.walk === undefined ? null : walkText(record.walk),
   } satisfies NewOpportunityRow
   if (typeof row.id !== 'string' || row.id === '') return 'missing id'
   if (!OPPORTUNITY_KINDS.includes(row.kind)) return `unknown kind ${String(row.kind)}`
@@ -705,6 +756,7 @@ export function fromRow(row: OpportunityRow): OpportunityRecord {
     ...rest,
     legs: row.legs === null ? null : parseLegs(row.legs, row.buyVenue),
     transfer: row.transfer === null ? null : (JSON.parse(row.transfer) as RouteTransfer),
+    walk: row.walk === null ? undefined : (JSON.parse(row.walk) as OpeningWalk),
   } satisfies OpportunityRecord
 }
 

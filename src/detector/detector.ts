@@ -19,12 +19,14 @@ import {
   topNetBps,
   triangleSpread,
   triangleTopNetBps,
+  walkChain,
   type CrossResult,
   type Depth,
   type TriangleLegBook,
   type TriangleResult,
 } from './spread.ts'
 import type {
+  OpeningWalk,
   Opportunity,
   OpportunityEvent,
   OpportunityKind,
@@ -1097,8 +1099,38 @@ export class Detector {
     return figures(r, sizeQuote, prices[0]!, prices[1]!, a, Math.max(b, c), legs)
   }
 
+  /**
+   * The level-by-level walk behind the quote just computed for `slot` at `sizeQuote` (the books
+   * have not changed since: this runs in the same evaluation). Only at an opening: the per-update
+   * evaluation never builds it.
+   */
+  #walk(slot: AnySlot, sizeQuote: number): OpeningWalk | undefined {
+    if (slot.kind !== 'cross') return walkChain(slot.legs, sizeQuote)
+    const { buy, sell } = slot
+    return walkChain(
+      [
+        {
+          venue: buy.venue,
+          market: buy.pair,
+          side: 'buy',
+          feeBps: slot.buyFeeBps,
+          levels: buy.book.asks,
+        },
+        {
+          venue: sell.venue,
+          market: sell.pair,
+          side: 'sell',
+          feeBps: slot.sellFeeBps,
+          levels: sell.book.bids,
+        },
+      ],
+      sizeQuote,
+    )
+  }
+
   #open(slot: AnySlot, quote: Quote, anomaly: boolean, now: number): void {
     const transfer = this.#transfer(slot, quote)
+    const walk = this.#walk(slot, quote.sizeQuote)
     if (slot.collision) anomaly = true
     const opp: Opportunity = {
       id: `${slot.kind}:${slot.symbol}:${slot.buyVenue}>${slot.sellVenue}:${now}`,
@@ -1115,6 +1147,7 @@ export class Detector {
       closedAtMs: undefined,
       closeReason: undefined,
       transfer,
+      walk,
     }
     slot.open = opp
     slot.lastEmitMs = now
@@ -1229,5 +1262,6 @@ function fromRecord(r: OpportunityRecord): Opportunity {
     updatedAtMs: r.updatedAtMs,
     closedAtMs: undefined,
     closeReason: undefined,
+    ...(r.walk ? { walk: r.walk } : {}),
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { RouteTransfer } from '../transfers/types.ts'
 import type { Pair } from '../types.ts'
-import type { Opportunity, Quote, RouteLeg } from './types.ts'
+import type { OpeningWalk, Opportunity, Quote, RouteLeg } from './types.ts'
 
 /**
  * An opportunity as plain JSON-friendly data: its identity from `Opportunity`, the latest numbers
@@ -31,6 +31,12 @@ export interface OpportunityRecord
    * network's withdrawal fee (null for triangles and when no transfer facts are wired).
    */
   readonly transfer: RouteTransfer | null
+  /**
+   * The book levels the opening quote walked, each leg's fee and amounts (`explain.ts` renders
+   * the arithmetic). Always a key of the record; undefined (so absent from its JSON) on
+   * opportunities recorded before walks were kept.
+   */
+  readonly walk?: OpeningWalk | undefined
 }
 
 /**
@@ -72,5 +78,6 @@ export function toRecord(o: Opportunity): OpportunityRecord {
     peakNetBps: o.peakNetBps,
     legs: last.legs ?? open.legs ?? null,
     transfer: o.transfer ?? null,
+    walk: o.walk,
   }
 }

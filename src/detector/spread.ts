@@ -8,7 +8,8 @@
  * fee out of the quote received. Net spread = (proceeds after fees - q) / q. Chains of legs
  * (triangles, cross-quote routes) pass each leg's output after its fee to the next leg.
  */
-import type { Level } from '../types.ts'
+import type { Level, Pair, VenueId } from '../types.ts'
+import type { OpeningWalk, WalkLeg, WalkLevel } from './types.ts'
 
 export const BPS = 10_000
 
@@ -377,4 +378,88 @@ export function chainMaxSize(
     }
   }
   return { maxSizeQuote: spent, maxProfitQuote: got - spent }
+}
+
+/** One leg as `walkChain` reads it: a buy walks `levels` (asks), a sell walks them (bids). */
+export interface WalkLegBook extends TriangleLegBook {
+  readonly venue: VenueId
+  readonly market: Pair
+}
+
+/**
+ * The walk behind a quote, level by level: the same arithmetic, in the same order, as
+ * `crossSpread` (two legs: buy, then sell) and `triangleSpread` (three), so the last leg's
+ * `amountAfterFee` is the very proceeds their net was computed from. Allocates; the detector
+ * calls it only when an opportunity opens, never per book update.
+ *
+ * @returns undefined when a leg's book cannot fill its amount
+ * @example
+ * ```ts
+ * const walk = walkChain([
+ *   { venue: 'binance', market: 'BTC/USDT', side: 'buy', levels: a.asks, feeBps: 10 },
+ *   { venue: 'kraken', market: 'BTC/USDT', side: 'sell', levels: b.bids, feeBps: 26 },
+ * ], 1000)
+ * ```
+ */
+export function walkChain(
+  legs: readonly WalkLegBook[],
+  sizeQuote: number,
+): OpeningWalk | undefined {
+  let x = sizeQuote
+  const out: WalkLeg[] = []
+  for (const leg of legs) {
+    const levels: WalkLevel[] = []
+    const fill =
+      leg.side === 'buy' ? walkBuy(leg.levels, x, levels) : walkSell(leg.levels, x, levels)
+    if (!fill.filled) return undefined
+    const after = fill.out * (1 - leg.feeBps / BPS)
+    out.push({
+      venue: leg.venue,
+      market: leg.market,
+      side: leg.side,
+      feeBps: leg.feeBps,
+      levels,
+      amountIn: x,
+      amountOut: fill.out,
+      amountAfterFee: after,
+    })
+    x = after
+  }
+  return { sizeQuote, legs: out }
+}
+
+/** `buyWithQuote`, noting each level used in `used`. */
+function walkBuy(asks: readonly Level[], quote: number, used: WalkLevel[]): Fill {
+  let left = quote
+  let base = 0
+  for (let i = 0; i < asks.length; i++) {
+    const { px, qty, pxText, qtyText } = asks[i]!
+    const cost = px * qty
+    if (cost >= left) {
+      const taken = left / px
+      used.push({ pxText, qtyText, taken })
+      return { out: base + taken, filled: true }
+    }
+    used.push({ pxText, qtyText, taken: qty })
+    base += qty
+    left -= cost
+  }
+  return { out: base, filled: left <= 0 }
+}
+
+/** `sellBase`, noting each level used in `used`. */
+function walkSell(bids: readonly Level[], base: number, used: WalkLevel[]): Fill {
+  let left = base
+  let quote = 0
+  for (let i = 0; i < bids.length; i++) {
+    const { px, qty, pxText, qtyText } = bids[i]!
+    if (qty >= left) {
+      used.push({ pxText, qtyText, taken: left })
+      return { out: quote + left * px, filled: true }
+    }
+    used.push({ pxText, qtyText, taken: qty })
+    quote += qty * px
+    left -= qty
+  }
+  return { out: quote, filled: left <= 0 }
 }

@@ -61,6 +61,45 @@ export interface Quote {
   readonly legs?: readonly RouteLeg[]
 }
 
+/** One book level a walk took from: the level as the venue sent it, and how much of it was taken. */
+export interface WalkLevel {
+  /** The level's price and quantity, text exactly as the venue sent them. */
+  readonly pxText: string
+  readonly qtyText: string
+  /** Base taken from this level (all of `qtyText` but at the last level walked). */
+  readonly taken: number
+}
+
+/**
+ * One leg of an opening walk: a buy spends the market's quote on its asks, a sell sells its base
+ * into its bids; the taker fee is paid out of what came out, and the rest goes to the next leg.
+ */
+export interface WalkLeg {
+  readonly venue: VenueId
+  readonly market: Pair
+  readonly side: 'buy' | 'sell'
+  readonly feeBps: number
+  /** The levels used, best first. */
+  readonly levels: readonly WalkLevel[]
+  /** What went in: quote spent (buy) or base sold (sell). */
+  readonly amountIn: number
+  /** What came out before the fee: base bought (buy) or quote received (sell). */
+  readonly amountOut: number
+  /** What came out after the fee: what the next leg gets, or the proceeds after the last. */
+  readonly amountAfterFee: number
+}
+
+/**
+ * The walk of both (or all three) books behind an opening quote: enough to check its net by hand
+ * (`explain.ts` renders it). A cross is two legs: buy on the buy venue's asks, sell on the sell
+ * venue's bids; a triangle or cross-quote route its three legs in order.
+ */
+export interface OpeningWalk {
+  /** The trade size walked, in the start asset (the quote currency for a cross). */
+  readonly sizeQuote: number
+  readonly legs: readonly WalkLeg[]
+}
+
 export interface Opportunity {
   /** Stable id, e.g. `cross:BTC/USDT:<buy venue>><sell venue>:1795307804603`. */
   readonly id: string
@@ -88,6 +127,8 @@ export interface Opportunity {
    * venue, and when no transfer facts are wired).
    */
   transfer?: RouteTransfer | undefined
+  /** The book levels the opening quote walked (absent on opportunities stored before it was kept). */
+  readonly walk?: OpeningWalk | undefined
 }
 
 /** A cross-venue route as the transfer check sees it: the asset moved and the quote it opened at. */

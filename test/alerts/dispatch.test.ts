@@ -82,8 +82,13 @@ async function setup(options: Partial<ConstructorParameters<typeof Dispatcher>[0
         ...options,
       }),
     )
+  let opened = 0
   const open = async (chats: string[]) => {
-    const o = opportunity(Date.now())
+    // Two openings in one millisecond are still two opportunities.
+    const o = {
+      ...opportunity(Date.now()),
+      id: `cross:BTC/USDT:binance>kraken:${Date.now()}#${++opened}`,
+    }
     const now = Date.now()
     store.record(
       { type: 'opened', opportunity: o, atMs: now },

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { createApi } from '../../src/api/app.ts'
 import { Books } from '../../src/book/books.ts'
 import { Store } from '../../src/db/store.ts'
+import { explain, spreadText } from '../../src/detector/explain.ts'
 import type { ConnectionStats } from '../../src/venues/connection.ts'
 import { binance } from '../../src/venues/binance/index.ts'
 import { kraken } from '../../src/venues/kraken/index.ts'
@@ -380,5 +381,81 @@ describe('API: backtest', () => {
     expect(other.status).toBe(400)
     expect(JSON.stringify(other.body)).toContain('history is kept at the trade size 1000')
     expect((await get(app, '/api/backtest')).status).toBe(400)
+  })
+})
+
+describe('API: explain', () => {
+  /** Books and a detector on the real clock's scale: ids like `cross:BTC/USDT:binance>kraken:1795…`. */
+  async function opened() {
+    const at = 1_795_307_804_603
+    const handle = await openMemoryDb(track)
+    const store = new Store({ db: handle.db, log: silent })
+    const books = new Books()
+    const krakenFeed = track(scriptFeed(books, kraken, ['BTC/USDT'], at))
+    const binanceFeed = track(scriptFeed(books, binance, ['BTC/USDT'], at))
+    const detector = testDetector(books, ['binance', 'kraken'], ['BTC/USDT'], { now: () => at })
+    track(detector).start()
+    detector.subscribe((e) => store.record(e))
+    binanceFeed.snapshot(
+      'BTC/USDT',
+      [['59000', '1']],
+      [
+        ['59500.00', '0.01'],
+        ['59510.5', '1'],
+      ],
+      at,
+    )
+    krakenFeed.snapshot('BTC/USDT', [['60000.1', '0.50000000']], [['60000.2', '1.25']], at)
+    await store.flush()
+    const app = createApi({
+      connections: [],
+      books,
+      detector,
+      store,
+      log: silent,
+      sizeQuote: 1000,
+      now: () => at,
+    })
+    const [item] = (await get(app, '/api/opportunities')).body.items
+    return { app, store, id: item.id as string }
+  }
+
+  test('GET /api/opportunities/<id>/explain: the walk and its lines, the id’s `/` as typed or escaped', async () => {
+    const { app, store, id } = await opened()
+    expect(id).toBe('cross:BTC/USDT:binance>kraken:1795307804603')
+    const stored = (await store.getOpportunity(id))!
+    for (const path of [id, encodeURIComponent(id)]) {
+      const { status, body } = await get(app, `/api/opportunities/${path}/explain`)
+      expect(status).toBe(200)
+      expect(body.id).toBe(id)
+      expect(body.walk).toEqual(JSON.parse(JSON.stringify(stored.walk)))
+      expect(body.walk.legs.map((l: { levels: unknown[] }) => l.levels.length)).toEqual([2, 1])
+      expect(body.walk.legs[0].levels[0]).toEqual({
+        pxText: '59500.00',
+        qtyText: '0.01',
+        taken: 0.01,
+      })
+      expect(body.lines).toEqual(explain(stored))
+      expect(body.lines.at(-1)).toContain(spreadText(stored.netBpsOpen))
+    }
+    // The record's own route still answers for the same id.
+    const one = await get(app, `/api/opportunities/${id}`)
+    expect(one.status).toBe(200)
+    expect(one.body.id).toBe(id)
+    expect(one.body.lines).toBeUndefined()
+  })
+
+  test('an unknown id, and one stored before walks were kept, are a 404 that says so', async () => {
+    const { app, store } = await opened()
+    const unknown = await get(app, '/api/opportunities/cross:BTC/USDT:binance>okx:1/explain')
+    expect(unknown.status).toBe(404)
+    expect(unknown.body.error).toBe('no opportunity cross:BTC/USDT:binance>okx:1')
+    const old = { ...crossAt(60), id: 'cross:BTC/USDT:kraken>binance:1795307800000' }
+    store.record({ type: 'opened', opportunity: old, atMs: old.openedAtMs })
+    await store.flush()
+    const before = await get(app, `/api/opportunities/${old.id}/explain`)
+    expect(before.status).toBe(404)
+    expect(before.body.error).toContain('recorded before opening walks were kept')
+    expect((await get(app, `/api/opportunities/${old.id}`)).status).toBe(200)
   })
 })

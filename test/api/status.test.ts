@@ -7,6 +7,8 @@ import { describe, expect, test } from 'bun:test'
 import type { ApiDeps } from '../../src/api/app.ts'
 import {
   buildStatus,
+  LATENCY_WINDOW_MS,
+  latencyTracker,
   summarizeVenues,
   venueState,
   type StatusSource,
@@ -280,5 +282,71 @@ describe('GET /api/status filters', () => {
     const { status, body } = await get('/readyz')
     expect(status).toBe(503)
     expect(body.reasons.join()).toContain('1 venue(s) with live books (binance), need 2')
+  })
+})
+
+describe('latency percentiles per venue over the recent window', () => {
+  /** Books of one venue, a tracker on a clock the test moves, and an update "received" at a time. */
+  function tracked() {
+    const books = new Books()
+    const entries = books.addVenue('binance', ['BTC/USDT', 'ETH/USDT'])
+    let clock = NOW - 30_000
+    latencyTracker(books, () => clock)
+    const update = (
+      pair: Pair,
+      exchangeTsMs: number | undefined,
+      receivedAtMs: number,
+      decidedAtMs: number,
+    ) => {
+      const entry = entries.get(pair)!
+      entry.exchangeTsMs = exchangeTsMs
+      clock = decidedAtMs
+      books.events.emit({ type: 'update', entry, receivedAtMs })
+    }
+    const connections = [{ venue: 'binance', stats: stats(['BTC/USDT', 'ETH/USDT']) }]
+    return { books, update, connections }
+  }
+
+  test('p50 and p99 of exchange-to-receive and of frame-to-decision, from the book updates', () => {
+    const { books, update, connections } = tracked()
+    // 100 updates 100 ms apart: exchange-to-receive 1..100 ms, frame-to-decision 0 or 3 ms.
+    for (let i = 1; i <= 100; i++) {
+      const received = NOW - 20_000 + i * 100
+      update('BTC/USDT', received - i, received, received + (i % 10 === 0 ? 3 : 0))
+    }
+    const { latencies } = buildStatus(connections, books, NOW).venues.binance!
+    expect(latencies).toEqual({
+      windowMs: LATENCY_WINDOW_MS,
+      exchangeToReceive: { p50Ms: 50, p99Ms: 99, samples: 100 },
+      frameToDecision: { p50Ms: 0, p99Ms: 3, samples: 100 },
+    })
+  })
+
+  test('an update without a new exchange time is no exchange-to-receive sample', () => {
+    const { books, update, connections } = tracked()
+    update('BTC/USDT', NOW - 10_400, NOW - 10_000, NOW - 10_000)
+    // The same exchange time again (a delta that carried none): 9 s "late" if it counted.
+    update('BTC/USDT', NOW - 10_400, NOW - 1_000, NOW - 999)
+    update('ETH/USDT', undefined, NOW - 500, NOW - 500)
+    const { latencies } = buildStatus(connections, books, NOW).venues.binance!
+    expect(latencies.exchangeToReceive).toEqual({ p50Ms: 400, p99Ms: 400, samples: 1 })
+    expect(latencies.frameToDecision).toEqual({ p50Ms: 0, p99Ms: 1, samples: 3 })
+  })
+
+  test('samples older than the window do not count, and a busy venue is sampled at most every 50 ms', () => {
+    const { books, update, connections } = tracked()
+    update('BTC/USDT', NOW - 29_000 - 900, NOW - 29_000, NOW - 29_000)
+    expect(
+      buildStatus(connections, books, NOW).venues.binance!.latencies.exchangeToReceive,
+    ).toEqual({ p50Ms: 900, p99Ms: 900, samples: 1 })
+    // 40 s later the first sample is out of the window; of five updates within 50 ms one counts.
+    for (let i = 0; i < 5; i++) update('BTC/USDT', NOW - 100 + i - 20, NOW - 100 + i, NOW - 100 + i)
+    const later = buildStatus(connections, books, NOW + 40_000).venues.binance!.latencies
+    expect(later.exchangeToReceive).toEqual({ p50Ms: 20, p99Ms: 20, samples: 1 })
+    expect(buildStatus(connections, books, NOW + 120_000).venues.binance!.latencies).toEqual({
+      windowMs: LATENCY_WINDOW_MS,
+      exchangeToReceive: null,
+      frameToDecision: null,
+    })
   })
 })

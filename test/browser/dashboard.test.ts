@@ -26,6 +26,10 @@ const ARTIFACTS = `${import.meta.dir}/../artifacts`
 const BUY_BINANCE = '#spreads-body tr[data-key="cross|BTC/USDT|binance|bybit"]'
 const TOKEN = 'browser-test-token-0123456789'
 const hasChromium = existsSync(CHROMIUM)
+/** A latency as the badge writes one (the simulated venues' clocks make any value possible). */
+const LAT = String.raw`(<1 ms|-?\d+ ms|-?\d+\.\d s|[<>] -?1 min)`
+/** The badge's exchange-to-receive latency: p50 and p99 over the window, or the last one seen. */
+const LATENCY_TEXT = new RegExp(`^latency (${LAT}|p50 ${LAT} · p99 ${LAT})$`)
 
 /**
  * A pass-through proxy in front of the bot, so the test can take "the server" away (and close the
@@ -108,7 +112,10 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
       )
       // The simulated venues stamp frames with their own clock, so the latency here is only well-formed.
       const latency = await badge.$eval('.venue-latency', (el) => el.textContent)
-      expect(latency).toMatch(/^latency (\d+ ms|\d+\.\d s|[<>] -?1 min)$/)
+      expect(latency).toMatch(LATENCY_TEXT)
+      expect(await badge.$eval('.venue-latency', (el) => el.getAttribute('title'))).toContain(
+        'exchange-to-receive latency',
+      )
       // Labelled as latency, so it cannot read as uptime ("connected 24 ms").
       expect(await badge.$eval('.venue-info', (el) => el.textContent)).toMatch(
         /^connected · latency /,
@@ -226,6 +233,64 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     expect(await page.textContent('#feed li[data-type="closed"]')).toContain('below the threshold')
   })
 
+  test('a page opened later charts the last hour from the server, and venue latency percentiles', async () => {
+    // The opportunity opened and closed above is in the database.
+    await app.store.flush()
+    // Bybit's books moved above; one Binance update too (a bid deep in the book), so that each
+    // venue has latencies in the window.
+    const updated = app.books.events.next(
+      'update',
+      (e) => e.entry.venue === 'binance' && e.entry.pair === 'ETH/USDT',
+    )
+    sims.binance.update('ETH/USDT', [['2990.00', '0.50000000']], [])
+    await updated
+    const fresh = await context.newPage()
+    fresh.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
+    try {
+      const loadedAt = Date.now()
+      await fresh.goto(`http://127.0.0.1:${proxy.port}/?token=${TOKEN}`)
+      // Its opening and closing are on the BTC/USDT line, from before the page existed: no stream
+      // event brought them (nothing has opened or closed since).
+      const line = await fresh.waitForSelector(
+        '#chart path.series[data-symbol="BTC/USDT"]:not([data-first=""])',
+      )
+      const first = Number(await line.getAttribute('data-first'))
+      expect(first).toBeLessThan(loadedAt)
+      expect(first).toBeGreaterThan(loadedAt - 60 * 60 * 1000)
+      // Open and close, joined as one opportunity (a line, not two dots).
+      expect(Number(await line.getAttribute('data-points'))).toBeGreaterThanOrEqual(2)
+      expect(await line.getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+L/)
+
+      // The book updates above gave each venue a window of latencies: p50 and p99, coloured.
+      for (const venue of ['binance', 'bybit']) {
+        const badge = `.venue[data-venue="${venue}"]`
+        await fresh.waitForSelector(`${badge} .venue-latency .lat:has-text("p99")`)
+        const latency = fresh.locator(`${badge} .venue-latency`)
+        expect(await latency.textContent()).toMatch(/^latency p50 .+ · p99 .+$/)
+        expect(await latency.textContent()).toMatch(LATENCY_TEXT)
+        expect(await latency.getAttribute('title')).toMatch(
+          /^exchange-to-receive latency, p50 \/ p99 over the last 1 m \(\d+ samples?\)$/,
+        )
+        for (const cls of await latency
+          .locator('.lat')
+          .evaluateAll((els) => els.map((el) => el.className))) {
+          expect(cls).toMatch(/^lat (ok|warn|bad)$/)
+        }
+        // This process's own part: frame received to the detector's decision.
+        const decision = fresh.locator(`${badge} .venue-decision`)
+        expect(await decision.textContent()).toMatch(
+          new RegExp(`^ · decision p50 ${LAT} · p99 ${LAT}$`),
+        )
+        expect(await decision.getAttribute('title')).toContain('frame-to-decision latency')
+        expect(await decision.locator('.lat').first().getAttribute('class')).toMatch(
+          /^lat (ok|warn|bad)$/,
+        )
+      }
+    } finally {
+      await fresh.close()
+    }
+  }, 15_000)
+
   test('it shows when it has lost the server, and when it is back', async () => {
     // Only the calculator's deliberate 400s so far (Chromium logs every failed load).
     expect(problems.filter((p) => !p.includes('status of 400'))).toEqual([])
@@ -239,4 +304,28 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     // While the server was away, only failed loads were reported.
     expect(problems.filter((p) => !/status of 400|net::ERR_/.test(p))).toEqual([])
   })
+
+  test('with every venue down, the banner says why instead of scanning', async () => {
+    await page.waitForSelector('#scanning[data-state="scanning"]')
+    sims.stop()
+    // Each venue's state and its errors by kind, once both have failed to reconnect.
+    const venue = (name: string) =>
+      String.raw`${name} (down|connecting|reconnecting) \([a-z-]+ ×\d+(, [a-z-]+ ×\d+)*\)`
+    const why = `^No venue is connected: ${venue('binance')}, ${venue('bybit')}$`
+    await page.waitForFunction(
+      (pattern) =>
+        new RegExp(pattern).test(document.getElementById('scanning-text')?.textContent ?? ''),
+      why,
+      { timeout: 15_000 },
+    )
+    expect(await page.getAttribute('#scanning', 'data-state')).toBe('down')
+    expect(await page.isVisible('#scanning')).toBe(true)
+    expect(await page.textContent('#scanning')).not.toContain('Scanning')
+    // The badges say the same: neither is connected.
+    for (const venue of ['binance', 'bybit']) {
+      expect(await page.getAttribute(`.venue[data-venue="${venue}"]`, 'data-state')).toMatch(
+        /^(down|connecting|reconnecting)$/,
+      )
+    }
+  }, 20_000)
 })

@@ -667,3 +667,41 @@ describe('runCommand and the core, without a database', () => {
     expect((await runCommand({ type: 'status' }, deps)).kind).toBe('status')
   })
 })
+
+describe('/explain', () => {
+  const ID = 'cross:BTC/USDT:binance>kraken:1795307804603'
+
+  test('parses one word of text as the id; nothing, several words or too long is refused', () => {
+    expect(parseCommand('explain', `  ${ID} `)).toEqual({ type: 'explain', id: ID })
+    for (const bad of ['', 'two words', 'x'.repeat(121)]) {
+      expect(parseCommand('explain', bad)).toMatchObject({
+        type: 'invalid',
+        reason: 'bad-argument',
+      })
+    }
+    expect(commandSpec('explain')).toMatchObject({
+      readOnly: true,
+      arg: { name: 'id', type: 'text', required: true, maxLength: 120 },
+    })
+  })
+
+  test('answers with the stored opportunity’s lines; an unknown id, or no history, says so', async () => {
+    const asked: string[] = []
+    const explain = async (id: string) => {
+      asked.push(id)
+      return id === ID
+        ? ['1. buy BTC/USDT on binance …', 'Net: … = +0.30% (+29.89 bps).']
+        : undefined
+    }
+    const { say } = await setup({ status: { ...status, explain } })
+    expect(await say(`/explain ${ID}`)).toBe(
+      '1. buy BTC/USDT on binance …\nNet: … = +0.30% (+29.89 bps).',
+    )
+    const unknown = await say('/explain cross:BTC/USDT:binance>okx:1')
+    expect(unknown).toStartWith('No stored opportunity has that id.')
+    expect(asked).toEqual([ID, 'cross:BTC/USDT:binance>okx:1'])
+    expect(await say('/explain')).toContain('Give the id of an opportunity')
+    const without = await setup()
+    expect(await without.say(`/explain ${ID}`)).toBe('No history is kept here.')
+  })
+})

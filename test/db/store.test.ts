@@ -15,7 +15,13 @@ import { openDb, runMigrations, type DbHandle } from '../../src/db/client.ts'
 import { opportunities } from '../../src/db/schema.ts'
 import { CursorError, Store, StoreError, type StoreOptions } from '../../src/db/store.ts'
 import { toRecord } from '../../src/detector/record.ts'
-import type { Opportunity, OpportunityEvent, Quote, RouteLeg } from '../../src/detector/types.ts'
+import type {
+  OpeningWalk,
+  Opportunity,
+  OpportunityEvent,
+  Quote,
+  RouteLeg,
+} from '../../src/detector/types.ts'
 import type { VenueId } from '../../src/types.ts'
 import type { RouteTransfer } from '../../src/transfers/types.ts'
 import { silent, until } from '../support.ts'
@@ -395,10 +401,10 @@ describe('record and flush', () => {
           buyVenue: 'okx',
           sellVenue: 'okx',
         })
-        // The row as that version wrote it: the columns it had (none of 0004's transfer status).
+        // The row as that version wrote it: the columns it had (none of 0004's transfer, 0007's walk).
         const record = toRecord(o) as unknown as Record<string, unknown>
         const cols = Object.entries(getTableColumns(opportunities)).filter(
-          ([key]) => key in record && key !== 'transfer',
+          ([key]) => key in record && key !== 'transfer' && key !== 'walk',
         )
         await handle.client.execute({
           sql: `insert into opportunities (${cols.map(([, c]) => c.name).join(', ')}) values (${cols.map(() => '?').join(', ')})`,
@@ -776,5 +782,121 @@ describe('listOpportunities', () => {
       expect(err).toBeInstanceOf(CursorError)
       expect((err as Error).name).toBe('CursorError')
     }
+  })
+})
+
+describe('another writer between the store’s writes', () => {
+  test('exclusive runs a transaction between the store’s own: both land, no busy error', async () => {
+    const handle = await openDb({ url: ':memory:' })
+    await runMigrations(handle.db)
+    const store = new Store({ db: handle.db, log: silent })
+    store.start()
+    const saved: string[] = []
+    const other = async (i: number) =>
+      store.exclusive(async () => {
+        await handle.db.batch([
+          handle.db.select().from(opportunities),
+          handle.db.select().from(opportunities),
+        ])
+        saved.push(`batch ${i}`)
+        return i
+      })
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => {
+        store.record(event('opened', opportunity({ id: `x${i}` })))
+        return other(i)
+      }),
+    )
+    await store.flush()
+    expect(results).toEqual([0, 1, 2, 3, 4])
+    expect(saved).toHaveLength(5)
+    expect((await store.listOpportunities({ limit: 10 })).items).toHaveLength(5)
+    await expect(store.exclusive(async () => Promise.reject(new Error('boom')))).rejects.toThrow(
+      'boom',
+    )
+    store.record(event('opened', opportunity({ id: 'after' })))
+    await store.flush()
+    expect(await store.getOpportunity('after')).toBeDefined()
+    await store.stop()
+    handle.close()
+  })
+})
+
+describe('the opening walk', () => {
+  const walk: OpeningWalk = {
+    sizeQuote: 1000,
+    legs: [
+      {
+        venue: 'binance',
+        market: 'BTC/USDT',
+        side: 'buy',
+        feeBps: 10,
+        levels: [
+          { pxText: '60000.10', qtyText: '0.01000000', taken: 0.01 },
+          { pxText: '60000.20', qtyText: '2.5', taken: 0.006666555557407 },
+        ],
+        amountIn: 1000,
+        amountOut: 0.016666555557407,
+        amountAfterFee: 0.01664988900184959,
+      },
+      {
+        venue: 'kraken',
+        market: 'BTC/USDT',
+        side: 'sell',
+        feeBps: 26,
+        levels: [{ pxText: '60075.2', qtyText: '1.00000', taken: 0.01664988900184959 }],
+        amountIn: 0.01664988900184959,
+        amountOut: 1000.2454408498,
+        amountAfterFee: 997.6448027036,
+      },
+    ],
+  }
+
+  test('is stored at the opening as JSON text and comes back exactly as recorded', async () => {
+    const { store, handle } = await harness()
+    const o = opportunity({ walk })
+    store.record(event('opened', o))
+    await store.flush()
+    const record = toRecord(o)
+    expect(record.walk).toBe(walk)
+    expect(await store.getOpportunity(o.id)).toEqual(record)
+    expect((await store.getOpportunity(o.id))?.walk).toEqual(walk)
+    expect((await store.listOpportunities()).items[0]?.walk).toEqual(walk)
+    const rs = await handle.client.execute({
+      sql: 'select walk from opportunities where id = ?',
+      args: [o.id],
+    })
+    expect(JSON.parse(String(rs.rows[0]?.walk))).toEqual(walk)
+  })
+
+  test('updates and the close never replace it or clear it', async () => {
+    const { store, handle } = await harness()
+    const o = opportunity({ walk })
+    store.record(event('opened', o))
+    await store.flush()
+    // An update that carries no walk (an opportunity resumed from a row stored before walks were
+    // kept), then a close that carries another one: the stored walk stays the opening's.
+    const updated = { ...o, walk: undefined, last: quote({ netBps: 3 }), updatedAtMs: T0 + 5 }
+    store.record(event('updated', updated))
+    await store.flush()
+    expect(await store.getOpportunity(o.id)).toMatchObject({ netBps: 3, walk })
+    const other = { ...walk, sizeQuote: 5 }
+    const closed = { ...o, walk: other, updatedAtMs: T0 + 9, closedAtMs: T0 + 9, closeReason: 'x' }
+    store.record(event('closed', closed))
+    await store.flush()
+    expect(await store.getOpportunity(o.id)).toMatchObject({ closedAtMs: T0 + 9, walk })
+    // A row stored without one takes the first walk recorded for it.
+    const bare = opportunity({ id: 'cross:BTC/USDT:binance>kraken:2', openedAtMs: T0 + 1 })
+    store.record(event('opened', bare))
+    await store.flush()
+    expect((await store.getOpportunity(bare.id))?.walk).toBeUndefined()
+    const rs = await handle.client.execute({
+      sql: 'select walk from opportunities where id = ?',
+      args: [bare.id],
+    })
+    expect(rs.rows[0]?.walk).toBeNull()
+    store.record(event('updated', { ...bare, walk, updatedAtMs: T0 + 2 }))
+    await store.flush()
+    expect((await store.getOpportunity(bare.id))?.walk).toEqual(walk)
   })
 })

@@ -26,6 +26,9 @@ const PAGE_SIZE = 20
 const CALC_ROWS = 20
 /** Most markets whose chart history is kept (the top ones of the last hour). */
 const HISTORY_MAX_SERIES = 24
+/** Stored opportunities read per page for the chart's last hour, and most pages read. */
+const HISTORY_PAGE = 500
+const HISTORY_MAX_PAGES = 10
 const SEARCH_DEBOUNCE_MS = 250
 
 const state = {
@@ -39,7 +42,11 @@ const state = {
   prevNet: new Map(),
   /** route key → last trend: 'up' | 'down' | 'flat'. */
   trend: new Map(),
-  /** symbol → [{ t, net }] of the best net, bps, at the default size, oldest first (top markets). */
+  /**
+   * symbol → [{ t, net, id?, key? }] of the best net, bps, at the default size, oldest first (top
+   * markets): polled while the page is open, and the stored opportunities of the last hour (`id`
+   * is the opportunity's, `key` names the point so that the server's and the stream's are one).
+   */
   history: new Map(),
   /** What the route table shows: search words, sort column and order, page. */
   view: { q: '', sort: 'net', order: 'desc', page: 1 },
@@ -250,7 +257,7 @@ function venueTitle(v) {
     books.syncing > 0 ? `${books.syncing} syncing` : '',
     books.stale > 0 ? `${books.stale} stale` : '',
     c && c.total > 1 ? `${c.connected}/${c.total} connections up` : '',
-    isNum(v.latencyMs) ? `latency ${Math.round(v.latencyMs)} ms` : '',
+    isNum(v.latencyMs) ? `last exchange-to-receive latency ${fmtLatency(v.latencyMs)}` : '',
     isNum(v.lastMessageAgeMs) ? `last message ${fmtDuration(v.lastMessageAgeMs)} ago` : '',
     `${v.messagesPerSec ?? 0} msg/s`,
     rest ? `REST ${rest.requests} requests, peak weight ${rest.peakWeight}` : '',
@@ -261,10 +268,44 @@ function venueTitle(v) {
     .join(' · ')
 }
 
+/** Latency colour bands, ms: good below the first, fair below the second, poor above. */
+const EXCHANGE_LATENCY_MS = [250, 1000]
+const DECISION_LATENCY_MS = [5, 50]
+
+/** A latency's tone for its band (a clock ahead of ours gives a negative one: its size counts). */
+function latencyTone(ms, [good, fair]) {
+  if (!isNum(ms)) return 'muted'
+  const size = Math.abs(ms)
+  return size < good ? 'ok' : size < fair ? 'warn' : 'bad'
+}
+
+/** Frame-to-decision is measured in whole ms: 0 reads `<1 ms`. */
+const fmtDecision = (ms) => (isNum(ms) && ms < 1 ? '<1 ms' : fmtLatency(ms))
+
+/**
+ * `p50 12 ms · p99 40 ms`, each figure coloured by its band; the last figure seen when the
+ * server has no window yet (`12 ms`).
+ */
+function latencyFigures(p, lastMs, bands, fmt) {
+  const figure = (label, ms) =>
+    h('span', { class: `lat ${latencyTone(ms, bands)}`, data: { ms: isNum(ms) ? ms : '' } }, [
+      label ? `${label} ` : '',
+      fmt(ms),
+    ])
+  if (!p) return [figure('', lastMs)]
+  return [figure('p50', p.p50Ms), ' · ', figure('p99', p.p99Ms)]
+}
+
 function renderVenues() {
   const items = [...state.venues.entries()].map(([venue, v]) => {
     const { label, tone } = venueView(v)
-    const latency = `latency ${fmtLatency(v.latencyMs)}`
+    const lat = v.latencies ?? {}
+    const window = isNum(lat.windowMs)
+      ? ` over the last ${fmtDuration(lat.windowMs).replace(/ 0 s$/, '')}`
+      : ''
+    const samples = (p) => `${p.samples} sample${p.samples === 1 ? '' : 's'}`
+    const exchange = lat.exchangeToReceive
+    const decision = lat.frameToDecision
     return h(
       'li',
       {
@@ -279,16 +320,63 @@ function renderVenues() {
         { class: 'venue-info' },
         h('span', { class: 'venue-state' }, label),
         ' · ',
-        h('span', { class: 'venue-latency', title: 'exchange-to-receive latency' }, latency),
+        h(
+          'span',
+          {
+            class: 'venue-latency',
+            title: exchange
+              ? `exchange-to-receive latency, p50 / p99${window} (${samples(exchange)})`
+              : 'exchange-to-receive latency (the last one seen)',
+          },
+          'latency ',
+          latencyFigures(exchange, v.latencyMs, EXCHANGE_LATENCY_MS, fmtLatency),
+        ),
+        decision
+          ? h(
+              'span',
+              {
+                class: 'venue-decision',
+                title: `internal frame-to-decision latency (frame received → detector evaluated), p50 / p99${window} (${samples(decision)})`,
+              },
+              ' · decision ',
+              latencyFigures(decision, null, DECISION_LATENCY_MS, fmtDecision),
+            )
+          : null,
       ),
     )
   })
   byId('venues').replaceChildren(...items)
   renderSummary()
+  renderScanning()
 }
 
 function mergeVenue(venue, status) {
   state.venues.set(venue, { ...state.venues.get(venue), ...status })
+}
+
+/**
+ * Why nothing is being scanned, when no venue has a connection up: each venue's state and its
+ * errors by kind, most frequent first (`binance down (socket ×3)`); null while one is up.
+ */
+function nothingConnected() {
+  const venues = [...state.venues.entries()]
+  if (venues.length === 0) return null
+  if (venues.some(([, v]) => v.state === 'connected' || v.state === 'partial')) return null
+  const parts = venues.map(([venue, v]) => {
+    const errors = Object.entries(v.errors ?? {})
+      .filter(([, n]) => isNum(n) && n > 0)
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([kind, n]) => `${kind} ×${n}`)
+    return `${venue} ${venueView(v).label}${errors.length > 0 ? ` (${errors.join(', ')})` : ''}`
+  })
+  return `No venue is connected: ${parts.join(', ')}`
+}
+
+/** The banner shown while nothing is open: scanning, or why nothing can be. */
+function renderScanning() {
+  const why = nothingConnected()
+  byId('scanning').dataset.state = why === null ? 'scanning' : 'down'
+  byId('scanning-text').textContent = why ?? 'Scanning…'
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -298,6 +386,7 @@ function renderOpen() {
   const open = [...state.open.values()].sort((a, b) => b.last.netBps - a.last.netBps)
   const real = open.filter((o) => !o.anomaly)
   byId('scanning').hidden = real.length > 0
+  renderScanning()
   byId('open').replaceChildren(
     ...open.map((o) => {
       const ccy = quoteOf(o.symbol)
@@ -477,8 +566,11 @@ function connectStream() {
     state.skewMs = hello.atMs - Date.now()
     state.open = new Map(hello.open.map((o) => [o.id, o]))
     addFeed(hello.open.map((o) => entryFromEvent('opened', o, hello.atMs)))
+    for (const o of hello.open) addOpportunity(o)
     renderOpen()
     renderFeed()
+    // The chart's last hour (again after a reconnect: what happened while away).
+    void loadHistory()
     // After a reconnect, catch up on what opened and closed meanwhile.
     if (helloCount++ > 0) {
       void loadFeed()
@@ -497,6 +589,7 @@ function connectStream() {
     if (type !== 'updated') {
       addFeed([entryFromEvent(type, o, atMs)])
       renderFeed()
+      addOpportunity(o)
     }
     renderOpen()
     refreshSpreadsSoon()
@@ -602,13 +695,18 @@ function onTable(body, nowMs) {
     `Net after taker fees at ${fmtSize(sizeQuote)} of the quote currency · updated ${fmtTime(nowMs)}`
 }
 
-/** Chart history: each top market's best net now; at most HISTORY_MAX_SERIES markets are kept. */
-function onChart(rows, nowMs) {
-  for (const row of rows) {
-    const points = state.history.get(row.symbol) ?? []
-    points.push({ t: nowMs, net: usableNet(row) ? row.netBps : null })
-    state.history.set(row.symbol, points)
-  }
+/** Adds a point to a market's history in time order; a point whose key is there already is not. */
+function addPoint(symbol, point) {
+  const points = state.history.get(symbol) ?? []
+  if (point.key !== undefined && points.some((p) => p.key === point.key)) return
+  let i = points.length
+  while (i > 0 && points[i - 1].t > point.t) i--
+  points.splice(i, 0, point)
+  state.history.set(symbol, points)
+}
+
+/** Drops what is older than the hour; keeps the HISTORY_MAX_SERIES markets updated last. */
+function trimHistory(nowMs) {
   for (const [symbol, points] of state.history) {
     while (points.length > 0 && points[0].t < nowMs - HISTORY_MS) points.shift()
     if (points.length === 0) state.history.delete(symbol)
@@ -619,8 +717,72 @@ function onChart(rows, nowMs) {
       state.history.delete(symbol)
     }
   }
-  state.chartSymbols = rows.map((r) => r.symbol)
-  // A market charted again keeps its colour; a new one takes one the others do not use.
+}
+
+/**
+ * An opportunity's points on its market's line, at this browser's clock: its net when it opened,
+ * and when it closed (or last changed, while open). The line joins them (it was open between).
+ */
+function opportunityPoints(o) {
+  const at = (serverMs) => serverMs - state.skewMs
+  const points = [{ t: at(o.openedAtMs), net: o.netBpsOpen, id: o.id, key: `${o.id}:open` }]
+  if (isNum(o.closedAtMs)) {
+    points.push({ t: at(o.closedAtMs), net: o.netBps, id: o.id, key: `${o.id}:close` })
+  } else if (isNum(o.updatedAtMs) && o.updatedAtMs > o.openedAtMs) {
+    points.push({ t: at(o.updatedAtMs), net: o.netBps, id: o.id, key: `${o.id}:last` })
+  }
+  return points.filter((p) => isNum(p.net))
+}
+
+function addOpportunity(o) {
+  if (o.anomaly) return
+  for (const p of opportunityPoints(o)) addPoint(o.symbol, p)
+}
+
+/**
+ * The chart's last hour from the server: the stored opportunities opened in it (anomalies
+ * aside), so a page just opened does not start empty. Read after `hello`, whose clock it uses.
+ */
+async function loadHistory() {
+  try {
+    const since = Math.floor(serverNow() - HISTORY_MS)
+    let cursor = null
+    for (let page = 0; page < HISTORY_MAX_PAGES; page++) {
+      const params = { since, anomalies: 'false', limit: HISTORY_PAGE }
+      if (cursor) params.cursor = cursor
+      const body = await getJson('/api/opportunities', params)
+      for (const o of body.items) addOpportunity(o)
+      cursor = body.nextCursor
+      if (!cursor) break
+    }
+    trimHistory(Date.now())
+    if (state.chartSymbols.length === 0) setChartSymbols(historySymbols())
+    renderChart()
+  } catch (err) {
+    reportError(err)
+  }
+}
+
+/** Before the first poll: the markets of the history, the ones updated last first. */
+function historySymbols() {
+  return [...state.history]
+    .sort((a, b) => b[1].at(-1).t - a[1].at(-1).t)
+    .slice(0, SERIES_COLOURS)
+    .map(([symbol]) => symbol)
+}
+
+/** Chart history: each top market's best net now; at most HISTORY_MAX_SERIES markets are kept. */
+function onChart(rows, nowMs) {
+  for (const row of rows)
+    addPoint(row.symbol, { t: nowMs, net: usableNet(row) ? row.netBps : null })
+  trimHistory(nowMs)
+  setChartSymbols(rows.map((r) => r.symbol))
+  renderChart()
+}
+
+/** The markets charted; one charted again keeps its colour, a new one takes one not in use. */
+function setChartSymbols(symbols) {
+  state.chartSymbols = symbols
   const colours = new Map()
   const used = new Set()
   for (const symbol of state.chartSymbols) {
@@ -637,7 +799,6 @@ function onChart(rows, nowMs) {
     used.add(colour)
   }
   state.colours = colours
-  renderChart()
 }
 
 const ARROWS = { up: '▲', down: '▼', flat: '→' }
@@ -803,20 +964,42 @@ function renderChart() {
     svg.append(s('text', { x: x(t), y: height - 6, class: 'axis', 'text-anchor': anchor }, label))
   })
   for (const [symbol, pts] of series) {
-    let d = ''
-    let prevT = -Infinity
+    const colour = state.colours.get(symbol) ?? 0
+    // Runs of points close enough in time (or of one opportunity) are lines; a lone one is a dot.
+    const runs = []
+    let prev = null
     for (const p of pts) {
       if (p.t < t0 || !isNum(p.net)) {
-        prevT = -Infinity
+        prev = null
         continue
       }
-      const cmd = p.t - prevT > CHART_GAP_MS ? 'M' : 'L'
-      d += `${cmd}${x(p.t).toFixed(1)},${y(pct(p.net)).toFixed(1)}`
-      prevT = p.t
+      const joined =
+        prev !== null && (p.t - prev.t <= CHART_GAP_MS || (p.id !== undefined && p.id === prev.id))
+      if (joined) runs.at(-1).push(p)
+      else runs.push([p])
+      prev = p
     }
-    const colour = state.colours.get(symbol) ?? 0
-    svg.append(s('path', { d, class: `series c${colour}` }))
+    const drawn = runs.flat()
+    let d = ''
+    for (const run of runs.filter((r) => r.length > 1)) {
+      run.forEach((p, i) => {
+        d += `${i === 0 ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(pct(p.net)).toFixed(1)}`
+      })
+    }
+    svg.append(
+      s('path', {
+        d,
+        class: `series c${colour}`,
+        'data-symbol': symbol,
+        'data-points': drawn.length,
+        'data-first': drawn.length > 0 ? Math.round(drawn[0].t) : '',
+      }),
+    )
     const last = pts.at(-1)
+    for (const [p] of runs.filter((r) => r.length === 1 && r[0] !== last)) {
+      const cy = y(pct(p.net))
+      svg.append(s('circle', { cx: x(p.t), cy, r: 2.5, class: `pt c${colour}` }))
+    }
     if (last && isNum(last.net)) {
       const cy = y(pct(last.net))
       svg.append(s('circle', { cx: x(last.t), cy, r: 2.5, class: `end c${colour}` }))
