@@ -467,7 +467,8 @@ export function createApi(deps: ApiDeps): Hono {
         `opportunity ${id} was recorded before opening walks were kept: there is no walk to explain`,
       )
     }
-    return c.json({ id, walk: row.walk, lines: explain(row) })
+    const alerted = await store.deliveriesOf(id)
+    return c.json({ id, walk: row.walk, lines: explain(row), alerted })
   })
   // How many alerts a threshold would have given over the last day and week, from the store.
   app.get('/api/backtest', async (c) => {

@@ -9,6 +9,7 @@
  */
 import {
   and,
+  asc,
   desc,
   eq,
   getTableColumns,
@@ -415,6 +416,22 @@ export class Store {
     const o = outcome as { ok: true; value: T } | { ok: false; error: unknown }
     if (!o.ok) throw o.error
     return o.value
+  }
+
+  /** The chats an opportunity was alerted to, and how each delivery stands. */
+  async deliveriesOf(
+    id: string,
+  ): Promise<{ platform: string; chatId: string; status: string; sentAtMs: number | null }[]> {
+    return this.#db
+      .select({
+        platform: deliveriesTable.platform,
+        chatId: deliveriesTable.chatId,
+        status: deliveriesTable.status,
+        sentAtMs: deliveriesTable.sentAtMs,
+      })
+      .from(deliveriesTable)
+      .where(eq(deliveriesTable.opportunityId, id))
+      .orderBy(asc(deliveriesTable.id))
   }
 
   /** Every stored opportunity opened at or after `sinceMs` (the backtest's history). */

@@ -438,6 +438,8 @@ describe('API: explain', () => {
       expect(body.lines).toEqual(explain(stored))
       expect(body.lines.at(-1)).toContain(spreadText(stored.netBpsOpen))
     }
+    // Who it was alerted to: a delivery written with it is listed with its state.
+    expect((await get(app, `/api/opportunities/${id}/explain`)).body.alerted).toEqual([])
     // The record's own route still answers for the same id.
     const one = await get(app, `/api/opportunities/${id}`)
     expect(one.status).toBe(200)

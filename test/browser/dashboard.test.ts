@@ -194,6 +194,15 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     const badge = page.locator('#open li[data-symbol="BTC/USDT"] .tag.transfer')
     expect(await badge.getAttribute('data-transfer')).toBe('unknown')
     expect(await badge.getAttribute('title')).toContain('BINANCE_API_KEY')
+    // Its alert-log row opens the opportunity page: the arithmetic of its net and who was alerted.
+    await page.click('#feed li[data-type="opened"][data-symbol="BTC/USDT"]')
+    await page.waitForSelector('#detail[open] pre.explain')
+    const explainText = (await page.textContent('#detail pre.explain')) ?? ''
+    expect(explainText).toContain('Net:')
+    expect(explainText).toContain(`${(net / 100).toFixed(2)}%`)
+    expect(await page.textContent('#detail .alerted')).toBe('Alerted: no chat')
+    await page.click('#detail .detail-head button')
+    await page.waitForSelector('#detail:not([open])', { state: 'attached' })
     // And the alert log's row of the opening carries the same badge.
     const logged = page.locator(
       '#feed li[data-type="opened"][data-symbol="BTC/USDT"] .tag.transfer',

@@ -900,3 +900,30 @@ describe('the opening walk', () => {
     expect((await store.getOpportunity(bare.id))?.walk).toEqual(walk)
   })
 })
+
+describe('who an opportunity was alerted to', () => {
+  test('deliveriesOf lists each chat’s delivery written with the opening', async () => {
+    const handle = await openDb({ url: ':memory:' })
+    await runMigrations(handle.db)
+    const store = new Store({ db: handle.db, log: silent })
+    const o = opportunity({ id: 'alerted-1' })
+    const d = (chatId: string) => ({
+      opportunityId: o.id,
+      platform: 'telegram' as const,
+      chatId,
+      status: 'pending' as const,
+      nextAttemptAtMs: T0,
+      netBps: 30,
+      sizeQuote: 1000,
+      createdAtMs: T0,
+    })
+    store.record(event('opened', o), [d('1001'), d('1002')])
+    await store.flush()
+    expect(await store.deliveriesOf(o.id)).toEqual([
+      { platform: 'telegram', chatId: '1001', status: 'pending', sentAtMs: null },
+      { platform: 'telegram', chatId: '1002', status: 'pending', sentAtMs: null },
+    ])
+    expect(await store.deliveriesOf('nope')).toEqual([])
+    handle.close()
+  })
+})

@@ -435,6 +435,7 @@ function entryFromEvent(type, o, atMs) {
   const quote = type === 'opened' ? o.open : o.last
   return {
     key: `${o.id}:${type}`,
+    id: o.id,
     type,
     atMs: type === 'closed' ? (o.closedAtMs ?? atMs) : o.openedAtMs,
     symbol: o.symbol,
@@ -453,6 +454,7 @@ function entryFromEvent(type, o, atMs) {
 /** Alert log entries from a stored opportunity (`/api/opportunities`). */
 function entriesFromRecord(r) {
   const base = {
+    id: r.id,
     symbol: r.symbol,
     route: routeOf(r),
     anomaly: r.anomaly,
@@ -515,7 +517,9 @@ function renderFeed() {
         'li',
         {
           class: `feed-item ${e.type}${e.anomaly ? ' anomaly' : ''}`,
-          data: { type: e.type, symbol: e.symbol },
+          data: { type: e.type, symbol: e.symbol, id: e.id },
+          tabindex: '0',
+          title: 'Show how its net was computed and who was alerted',
         },
         h(
           'div',
@@ -534,6 +538,36 @@ function renderFeed() {
       )
     }),
   )
+}
+
+/**
+ * The opportunity page behind an alert-log row: the arithmetic of its opening net (the book
+ * levels it walked, the fees) and the chats it was alerted to, from `/explain`.
+ */
+async function showDetail(id) {
+  const dialog = byId('detail')
+  const body = byId('detail-body')
+  byId('detail-title').textContent = id
+  body.replaceChildren(h('p', {}, 'Loading…'))
+  if (!dialog.open) dialog.showModal()
+  try {
+    const r = await getJson(`/api/opportunities/${encodeURIComponent(id)}/explain`)
+    const chats =
+      r.alerted.length === 0
+        ? 'Alerted: no chat'
+        : `Alerted: ${r.alerted.map((d) => `${d.platform} ${d.chatId} (${d.status})`).join(', ')}`
+    body.replaceChildren(
+      h('pre', { class: 'explain' }, r.lines.join('\n')),
+      h('p', { class: 'alerted', data: { count: String(r.alerted.length) } }, chats),
+    )
+  } catch (err) {
+    body.replaceChildren(h('p', { class: 'error' }, String(err?.message ?? err)))
+  }
+}
+
+function onFeedClick(ev) {
+  const li = ev.target.closest?.('li[data-id]')
+  if (li && (ev.type === 'click' || ev.key === 'Enter')) void showDetail(li.dataset.id)
 }
 
 async function loadFeed() {
@@ -1167,6 +1201,8 @@ function tick() {
 function start() {
   byId('api-link').href = apiUrl('/api/status')
   byId('calc').addEventListener('submit', calculate)
+  byId('feed').addEventListener('click', onFeedClick)
+  byId('feed').addEventListener('keydown', onFeedClick)
   byId('spreads').querySelector('thead').addEventListener('click', onSortClick)
   byId('spreads-q').addEventListener('input', onSearchInput)
   byId('spreads-prev').addEventListener('click', () =>
