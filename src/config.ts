@@ -77,6 +77,8 @@ export interface Config {
   readonly alertCooldownS: number
   /** When set, the HTTP API (all but /healthz and /readyz) needs it as a bearer token. */
   readonly apiToken: string | undefined
+  /** Where users reach the dashboard (`https://<app>.fly.dev`): alerts link to the opportunity there. */
+  readonly publicUrl: string | undefined
 }
 
 /** The venues' public production endpoints (from the registry); `<VENUE>_WS_URL` / `<VENUE>_REST_URL` override them. */
@@ -328,6 +330,7 @@ const envSchema = z.object({
     })
     .optional(),
   API_TOKEN: z.string().min(16, 'expected a token of at least 16 characters').optional(),
+  PUBLIC_URL: httpUrl.optional(),
   ALERT_COOLDOWN_S: z.coerce
     .number({ message: 'expected seconds (0-86400)' })
     .min(0, 'expected seconds (0-86400)')
@@ -471,6 +474,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     allowedChats: e.ALLOWED_CHATS,
     alertCooldownS: e.ALERT_COOLDOWN_S,
     apiToken: e.API_TOKEN,
+    publicUrl: e.PUBLIC_URL === undefined ? undefined : trimSlash(e.PUBLIC_URL),
   })
 }
 

@@ -248,7 +248,7 @@ export async function startApp(
     pause,
     log: logger,
     transferModeOf: (platform, chatId) => core.chat(platform, chatId)?.transferMode,
-    alertContext: { feeBps: config.feeBps },
+    alertContext: { feeBps: config.feeBps, publicUrl: config.publicUrl },
   })
   store.events.on((e) => e.type === 'deliveries-written' && dispatcher.wake())
   const budgets = () => feeds.map((f) => [f.venue.id, f.budget.stats] as const)

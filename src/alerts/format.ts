@@ -111,6 +111,8 @@ function crossQuoteLines(o: OpportunityRecord): string[] {
 export interface AlertContext {
   /** Taker fee per venue, bps (`FEE_BPS_<VENUE>` or the venue's default). */
   readonly feeBps?: Readonly<Record<VenueId, number>>
+  /** The dashboard's public address (`PUBLIC_URL`): each alert links to its opportunity page. */
+  readonly publicUrl?: string
 }
 
 export function formatAlert(
@@ -169,6 +171,9 @@ export function formatAlert(
   // A cross-venue net is what trading both legs at once earns with balances already on both venues.
   if (o.kind !== 'triangle') lines.push('The net assumes balances already on both venues')
   lines.push(`The arithmetic: /explain ${o.id}`)
+  if (context.publicUrl !== undefined) {
+    lines.push(`Details: ${context.publicUrl}/?opportunity=${encodeURIComponent(o.id)}`)
+  }
   const footer = closed
     ? `Closed after ${duration(o.closedAtMs! - o.openedAtMs)}, peak ${pct(o.peakNetBps)}`
     : `Open for ${duration(nowMs - o.openedAtMs)}, peak ${pct(o.peakNetBps)}, now ${pct(o.netBps)}`

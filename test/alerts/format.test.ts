@@ -169,3 +169,18 @@ describe('alert text: fees', () => {
     expect(text.lines).toContain('Taker fees: Binance 0.10%, Kraken 0.40%')
   })
 })
+
+describe('alert text: the link', () => {
+  test('with PUBLIC_URL, each alert links to its opportunity page', () => {
+    const o = crossAt(42)
+    const text = formatAlert(toRecord(o), { netBps: 42, sizeQuote: 1000 }, 1, {
+      publicUrl: 'https://arbwatch.fly.dev',
+    })
+    expect(text.lines).toContain(
+      `Details: https://arbwatch.fly.dev/?opportunity=${encodeURIComponent(o.id)}`,
+    )
+    expect(text.lines).toContain(`The arithmetic: /explain ${o.id}`)
+    const without = formatAlert(toRecord(o), { netBps: 42, sizeQuote: 1000 }, 1)
+    expect(without.lines.some((l) => l.startsWith('Details:'))).toBe(false)
+  })
+})

@@ -203,6 +203,18 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     expect(await page.textContent('#detail .alerted')).toBe('Alerted: no chat')
     await page.click('#detail .detail-head button')
     await page.waitForSelector('#detail:not([open])', { state: 'attached' })
+    // An alert's link opens the same page directly.
+    const id = await page.getAttribute(
+      '#feed li[data-type="opened"][data-symbol="BTC/USDT"]',
+      'data-id',
+    )
+    const linked = await context.newPage()
+    await linked.goto(
+      `http://127.0.0.1:${proxy.port}/?token=${TOKEN}&opportunity=${encodeURIComponent(id!)}`,
+    )
+    await linked.waitForSelector('#detail[open] pre.explain')
+    expect(await linked.textContent('#detail-title')).toBe(id)
+    await linked.close()
     // And the alert log's row of the opening carries the same badge.
     const logged = page.locator(
       '#feed li[data-type="opened"][data-symbol="BTC/USDT"] .tag.transfer',

@@ -1202,6 +1202,9 @@ function start() {
   byId('api-link').href = apiUrl('/api/status')
   byId('calc').addEventListener('submit', calculate)
   byId('feed').addEventListener('click', onFeedClick)
+  // An alert's link (`PUBLIC_URL/?opportunity=<id>`) opens that opportunity's page.
+  const linked = new URLSearchParams(location.search).get('opportunity')
+  if (linked) void showDetail(linked)
   byId('feed').addEventListener('keydown', onFeedClick)
   byId('spreads').querySelector('thead').addEventListener('click', onSortClick)
   byId('spreads-q').addEventListener('input', onSearchInput)
