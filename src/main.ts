@@ -269,7 +269,7 @@ export async function startApp(
     // Behind Fly's proxy every socket is the proxy's; it sets Fly-Client-IP (clients cannot).
     clientIpHeader: env.FLY_APP_NAME ? 'fly-client-ip' : undefined,
     mount(app) {
-      mountDashboard(app)
+      mountDashboard(app, { books })
       app.get('/metrics', async (c) =>
         c.text(await metrics!.render(), 200, { 'content-type': metrics!.registry.contentType }),
       )

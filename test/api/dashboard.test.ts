@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { Hono } from 'hono'
 import { mountDashboard, pageWithToken } from '../../src/api/dashboard/dashboard.ts'
+import type { StatusSource } from '../../src/api/status.ts'
+import { applySnapshot } from '../../src/book/book.ts'
 import { Books } from '../../src/book/books.ts'
 import { openDb, runMigrations, type DbHandle } from '../../src/db/client.ts'
 import { Store } from '../../src/db/store.ts'
@@ -95,5 +97,99 @@ describe('dashboard routes', () => {
       expect((await app.request(`http://localhost${path}`)).status).toBe(200)
     }
     expect((await app.request('http://localhost/dashboard/other.js')).status).toBe(404)
+  })
+})
+
+describe('GET /dashboard/depth', () => {
+  const lv = (px: number, qty: number) => ({ px, qty, pxText: String(px), qtyText: String(qty) })
+  /** Binance and Bybit books of BTC/USDT around a mid of 100 (Bybit's bid side empty). */
+  function twoVenues() {
+    const books = new Books()
+    const b = books.addVenue('binance', ['BTC/USDT', 'ETH/USDT']).get('BTC/USDT')!
+    b.state = 'live'
+    applySnapshot(b.book, [lv(99.9, 2), lv(99, 1), lv(90, 5)], [lv(100.1, 1), lv(101.5, 4)])
+    const y = books.addVenue('bybit', ['BTC/USDT']).get('BTC/USDT')!
+    y.state = 'live'
+    applySnapshot(y.book, [], [lv(100, 3)])
+    return books
+  }
+  const connection = (venue: string, pairs: string[]): StatusSource => ({
+    venue,
+    stats: {
+      state: 'connected',
+      messages: 1,
+      reconnects: 0,
+      errors: {},
+      connectedSinceMs: 1,
+      lastMessageMs: 1,
+      messagesPerSec: 1,
+      latencyMs: 1,
+      markets: new Map(pairs.map((p) => [p, p])),
+      unlisted: [],
+    },
+  })
+
+  test('with the books: every level within ±0.5 % and ±2 % per venue, behind the token', async () => {
+    handle = await openDb({ url: ':memory:' })
+    await runMigrations(handle.db)
+    const books = twoVenues()
+    const detector = testDetector(books, [], [], { maxQuoteAgeMs: 5000 })
+    const store = new Store({ db: handle.db, log: silent })
+    const app = testApi({
+      books,
+      detector,
+      store,
+      apiToken: TOKEN,
+      mount: (a) => mountDashboard(a, { books }),
+    })
+    expect((await app.request('http://localhost/dashboard/depth?symbol=BTC/USDT')).status).toBe(401)
+    const res = await app.request(`http://localhost/dashboard/depth?symbol=btc/usdt&token=${TOKEN}`)
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { symbol: string; source: string; venues: any[] }
+    expect(body.symbol).toBe('BTC/USDT')
+    expect(body.source).toBe('books')
+    const [binance, bybit] = body.venues
+    expect(binance.venue).toBe('binance')
+    expect(binance.mid).toBeCloseTo(100, 12)
+    expect(binance.bidNear).toBeCloseTo(199.8, 9)
+    expect(binance.askNear).toBeCloseTo(100.1, 9)
+    expect(binance.bidWide).toBeCloseTo(298.8, 9)
+    expect(binance.askWide).toBeCloseTo(506.1, 9)
+    expect(binance.imbalance).toBeCloseTo(99.7 / 299.9, 12)
+    expect(bybit).toMatchObject({ venue: 'bybit', mid: 100, bidNear: 0, askNear: 300 })
+    expect(bybit.imbalance).toBe(-1)
+    const bad = await app.request(`http://localhost/dashboard/depth?symbol=nope&token=${TOKEN}`)
+    expect(bad.status).toBe(400)
+  })
+
+  test('without the books: the best levels /api/status gives, with the same token', async () => {
+    handle = await openDb({ url: ':memory:' })
+    await runMigrations(handle.db)
+    const books = twoVenues()
+    const detector = testDetector(books, [], [], { maxQuoteAgeMs: 5000 })
+    const store = new Store({ db: handle.db, log: silent })
+    const app = testApi({
+      books,
+      detector,
+      store,
+      apiToken: TOKEN,
+      connections: [
+        connection('binance', ['BTC/USDT', 'ETH/USDT']),
+        connection('bybit', ['BTC/USDT']),
+      ],
+      mount: (a) => mountDashboard(a),
+    })
+    const res = await app.request('http://localhost/dashboard/depth?symbol=BTC/USDT', {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    })
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { source: string; venues: any[] }
+    expect(body.source).toBe('top')
+    expect(body.venues.map((v) => v.venue)).toEqual(['binance', 'bybit'])
+    const [binance, bybit] = body.venues
+    expect(binance.bidNear).toBeCloseTo(199.8, 9)
+    expect(binance.askNear).toBeCloseTo(100.1, 9)
+    expect(binance.askWide).toBeCloseTo(100.1, 9) // the best ask only
+    expect(bybit.imbalance).toBe(-1)
   })
 })

@@ -142,6 +142,53 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
   })
 
   // How fast is the benchmark's business (bench/alert-latency.ts); the bounds here only end the wait.
+  test('the depth panel shows each venue: an imbalance bar and depth figures as the API gives', async () => {
+    // The books have not moved since they went live: the page's poll and this request agree.
+    const res = await fetch(
+      `http://127.0.0.1:${proxy.port}/dashboard/depth?symbol=BTC/USDT&token=${TOKEN}`,
+    )
+    expect(res.status).toBe(200)
+    const api = (await res.json()) as {
+      symbol: string
+      venues: {
+        venue: string
+        imbalance: number | null
+        bidNear: number
+        askNear: number
+        bidWide: number
+        askWide: number
+      }[]
+    }
+    expect(api.venues.map((v) => v.venue).sort()).toEqual(['binance', 'bybit'])
+    await page.waitForSelector('#depth .depth-list[data-symbol="BTC/USDT"]')
+    for (const v of api.venues) {
+      const row = `#depth .depth-venue[data-venue="${v.venue}"]`
+      // A second sample has been drawn on the venue's line ("over time").
+      await page.waitForSelector(`${row} svg.depth-spark[data-points="2"]`)
+      const shown = await page.$eval(row, (el) => {
+        const bar = el.querySelector('.imb')!.getBoundingClientRect().width
+        const bid = el.querySelector('.imb-bid')!.getBoundingClientRect().width
+        const cell = (band: string, side: string) =>
+          el.querySelector(`tr[data-band="${band}"] td.${side}`)!.textContent ?? ''
+        return {
+          imbalance: (el as HTMLElement).dataset.imbalance,
+          bidShare: bid / bar,
+          cells: [cell('0.5', 'bid'), cell('0.5', 'ask'), cell('2', 'bid'), cell('2', 'ask')],
+        }
+      })
+      expect(v.imbalance).not.toBeNull()
+      expect(Number(shown.imbalance)).toBeCloseTo(v.imbalance!, 9)
+      // Bids take the left share (1 + imbalance) / 2 of the bar, to within a pixel of rounding.
+      expect(Math.abs(shown.bidShare - (1 + v.imbalance!) / 2)).toBeLessThan(0.01)
+      const figures = [v.bidNear, v.askNear, v.bidWide, v.askWide]
+      shown.cells.forEach((text, i) => {
+        const x = figures[i]!
+        const tolerance = Math.abs(x) >= 10_000 ? 0.5 : 0.005
+        expect(Math.abs(Number(text.replaceAll(',', '')) - x)).toBeLessThanOrEqual(tolerance)
+      })
+    }
+  })
+
   test('an injected opportunity reaches the table, the open list and the alert log', async () => {
     // Record every trend arrow the BTC row shows, so a quick second poll cannot hide the ▲.
     await page.evaluate(() => {

@@ -30,6 +30,9 @@ const HISTORY_MAX_SERIES = 24
 const HISTORY_PAGE = 500
 const HISTORY_MAX_PAGES = 10
 const SEARCH_DEBOUNCE_MS = 250
+/** The depth panel's poll, and how many samples of it each venue's line keeps (15 min). */
+const DEPTH_EVERY_MS = 2000
+const DEPTH_HISTORY_MAX = 450
 
 const state = {
   /** venue → the latest status (from `venue` events and /api/status). */
@@ -58,6 +61,12 @@ const state = {
   skewMs: 0,
   /** symbol → colour index for the chart. */
   colours: new Map(),
+  /**
+   * The depth panel: the markets it can show (plain `BASE/QUOTE` ones seen in the routes), the one
+   * picked in its select ('' follows the top open opportunity), and per market, venue → samples
+   * [{ t, near, wide }] of the depth within ±0.5 % and ±2 % (bid + ask), oldest first.
+   */
+  depth: { markets: new Set(), picked: '', shown: '', history: new Map() },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -699,6 +708,7 @@ function setView(change) {
 
 function onTable(body, nowMs) {
   const { spreads: rows, total, sizeQuote } = body
+  noteMarkets(rows)
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE))
   if (state.view.page > pages) {
     // The routes shrank under the page being shown: go to the last one.
@@ -807,6 +817,7 @@ function historySymbols() {
 
 /** Chart history: each top market's best net now; at most HISTORY_MAX_SERIES markets are kept. */
 function onChart(rows, nowMs) {
+  noteMarkets(rows)
   for (const row of rows)
     addPoint(row.symbol, { t: nowMs, net: usableNet(row) ? row.netBps : null })
   trimHistory(nowMs)
@@ -1055,6 +1066,199 @@ function renderChart() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Depth: per venue, the imbalance within ±0.5 % as a bar and the depth within ±0.5 % / ±2 %
+
+const PLAIN_MARKET = /^[^>/]+\/[^>/]+$/
+
+/** Adds the plain markets of these route rows to the depth panel's select. */
+function noteMarkets(rows) {
+  const known = state.depth.markets
+  const before = known.size
+  for (const r of rows) if (PLAIN_MARKET.test(String(r.symbol))) known.add(String(r.symbol))
+  if (known.size !== before) renderDepthSelect()
+}
+
+function renderDepthSelect() {
+  const select = byId('depth-symbol')
+  const auto = h('option', { value: '' }, 'Top opportunity')
+  const options = [...state.depth.markets].sort().map((m) => h('option', { value: m }, m))
+  select.replaceChildren(auto, ...options)
+  select.value = state.depth.picked
+}
+
+/** The market shown: the one picked, else the best open opportunity's, else the first known. */
+function depthSymbol() {
+  if (state.depth.picked) return state.depth.picked
+  const best = [...state.open.values()]
+    .filter((o) => !o.anomaly && PLAIN_MARKET.test(String(o.symbol)))
+    .sort((a, b) => (b.netBps ?? -Infinity) - (a.netBps ?? -Infinity))[0]
+  if (best) return String(best.symbol)
+  return [...state.depth.markets].sort()[0] ?? ''
+}
+
+let depthTimer = 0
+
+async function refreshDepth() {
+  clearTimeout(depthTimer)
+  const symbol = depthSymbol()
+  try {
+    if (symbol) {
+      const body = await getJson('/dashboard/depth', { symbol })
+      if (symbol === depthSymbol()) {
+        addDepthSamples(body, Date.now())
+        renderDepth(body)
+      }
+    } else {
+      byId('depth').replaceChildren(h('p', { class: 'empty' }, 'Waiting for markets…'))
+    }
+  } catch (err) {
+    reportError(err)
+  } finally {
+    depthTimer = setTimeout(refreshDepth, DEPTH_EVERY_MS)
+  }
+}
+
+const sumOf = (a, b) => (isNum(a) && isNum(b) ? a + b : null)
+
+function addDepthSamples(body, nowMs) {
+  let market = state.depth.history.get(body.symbol)
+  if (!market) state.depth.history.set(body.symbol, (market = new Map()))
+  for (const v of body.venues) {
+    let pts = market.get(v.venue)
+    if (!pts) market.set(v.venue, (pts = []))
+    pts.push({ t: nowMs, near: sumOf(v.bidNear, v.askNear), wide: sumOf(v.bidWide, v.askWide) })
+    if (pts.length > DEPTH_HISTORY_MAX) pts.splice(0, pts.length - DEPTH_HISTORY_MAX)
+  }
+}
+
+/** A small line of a venue's depth over the samples kept: ±2 % (solid) and ±0.5 % (dashed). */
+function depthSpark(pts) {
+  const width = 160
+  const height = 32
+  const values = pts.flatMap((p) => [p.near, p.wide]).filter(isNum)
+  const hi = Math.max(...values, 0) || 1
+  const x = (i) => (pts.length < 2 ? width : (i / (pts.length - 1)) * width)
+  const y = (v) => 2 + (1 - v / hi) * (height - 4)
+  const line = (key) => {
+    let d = ''
+    let pen = 'M'
+    pts.forEach((p, i) => {
+      if (!isNum(p[key])) {
+        pen = 'M'
+        return
+      }
+      d += `${pen}${x(i).toFixed(1)},${y(p[key]).toFixed(1)}`
+      pen = 'L'
+    })
+    return d
+  }
+  const svg = s('svg', {
+    class: 'depth-spark',
+    viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
+    role: 'img',
+    'aria-label': 'Depth within ±2 % (solid) and ±0.5 % (dashed) over time',
+    'data-points': pts.length,
+  })
+  svg.append(
+    s('path', { d: line('wide'), class: 'wide' }),
+    s('path', { d: line('near'), class: 'near' }),
+  )
+  return svg
+}
+
+function renderDepth(body) {
+  state.depth.shown = body.symbol
+  const ccy = quoteOf(body.symbol)
+  const market = state.depth.history.get(body.symbol) ?? new Map()
+  byId('depth-note').textContent =
+    `${body.symbol}` +
+    (body.source === 'top' ? ' · from the best bid and ask only' : ' · every level of the books') +
+    ` · quote volume (${ccy})`
+  if (body.venues.length === 0) {
+    byId('depth').replaceChildren(h('p', { class: 'empty' }, `No books of ${body.symbol}.`))
+    return
+  }
+  const figure = (cls, value) =>
+    h('td', { class: `num ${cls}`, data: { value: isNum(value) ? value : '' } }, fmtAmount(value))
+  const rows = body.venues.map((v) => {
+    const imb = isNum(v.imbalance) ? v.imbalance : null
+    const bidShare = imb === null ? 0.5 : (1 + imb) / 2
+    const bid = h('span', { class: 'imb-bid' })
+    const ask = h('span', { class: 'imb-ask' })
+    bid.style.width = `${(bidShare * 100).toFixed(3)}%`
+    ask.style.width = `${((1 - bidShare) * 100).toFixed(3)}%`
+    const label =
+      imb === null
+        ? 'no volume within ±0.5 %'
+        : `imbalance ${imb >= 0 ? '+' : ''}${(imb * 100).toFixed(1)}% (${imb >= 0 ? 'bids' : 'asks'} heavier)`
+    return h(
+      'li',
+      { class: 'depth-venue', data: { venue: v.venue, state: v.state, imbalance: imb ?? '' } },
+      h(
+        'div',
+        { class: 'depth-head' },
+        h('strong', {}, v.venue),
+        h('span', { class: 'imb-text muted' }, label),
+      ),
+      h(
+        'div',
+        {
+          class: `imb${imb === null ? ' empty-bar' : ''}`,
+          role: 'img',
+          'aria-label': label,
+          title: label,
+        },
+        bid,
+        ask,
+      ),
+      h(
+        'table',
+        { class: 'depth-table' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'col' }, ''),
+            h('th', { scope: 'col', class: 'num' }, 'Bids'),
+            h('th', { scope: 'col', class: 'num' }, 'Asks'),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          h(
+            'tr',
+            { data: { band: '0.5' } },
+            h('th', { scope: 'row' }, '±0.5 %'),
+            figure('bid', v.bidNear),
+            figure('ask', v.askNear),
+          ),
+          h(
+            'tr',
+            { data: { band: '2' } },
+            h('th', { scope: 'row' }, '±2 %'),
+            figure('bid', v.bidWide),
+            figure('ask', v.askWide),
+          ),
+        ),
+      ),
+      depthSpark(market.get(v.venue) ?? []),
+    )
+  })
+  const list = h('ul', { class: 'depth-list', data: { symbol: body.symbol } }, rows)
+  byId('depth').replaceChildren(list)
+}
+
+function onDepthPick() {
+  state.depth.picked = byId('depth-symbol').value
+  void refreshDepth()
+}
+
+// ---------------------------------------------------------------------------------------------
 // Status (latencies, message ages) and the footer
 
 let statusTimer = 0
@@ -1216,11 +1420,13 @@ function start() {
   new ResizeObserver(() => {
     if (Math.round(byId('chart').clientWidth) !== chartWidth) renderChart()
   }).observe(byId('chart'))
+  byId('depth-symbol').addEventListener('change', onDepthPick)
   setInterval(tick, 1000)
   connectStream()
   void loadFeed()
   void refreshSpreads()
   void refreshStatus()
+  void refreshDepth()
 }
 
 start()
