@@ -8,7 +8,7 @@ import { describe, expect, test } from 'bun:test'
 import { bitfinex } from '../../src/venues/bitfinex/index.ts'
 import { SimBitfinex } from '../../src/venues/bitfinex/sim.ts'
 import { parseBitfinexConfigs } from '../../src/venues/bitfinex/transfers.ts'
-import { ExchangeError, ParseError } from '../../src/venues/venue.ts'
+import { ParseError } from '../../src/venues/venue.ts'
 import { stopAfterEach } from '../support.ts'
 
 const NOW = 1_767_225_600_000
@@ -141,20 +141,5 @@ describe('Bitfinex transfer facts', () => {
     expect(after.map((f) => [f.asset, f.withdrawEnabled, f.depositEnabled])).toEqual([
       ['BTC', false, true],
     ])
-  })
-
-  test('an HTTP error is an ExchangeError with its Retry-After; a malformed body throws', async () => {
-    const sim = track(new SimBitfinex([{ base: 'BTC', quote: 'USDT' }]))
-    const opts = { fetch, signal: new AbortController().signal, assets: ['BTC'], nowMs: NOW }
-    sim.transfers.faults.push(
-      { kind: 'status', status: 429, retryAfterS: 60 },
-      { kind: 'invalid-json' },
-    )
-    const err = await bitfinex.transfers!.fetch(sim.restUrl, opts).catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(ExchangeError)
-    expect((err as ExchangeError).retryAfterMs).toBe(60_000)
-    await expect(bitfinex.transfers!.fetch(sim.restUrl, opts)).rejects.toThrow(/malformed JSON/)
-    expect(await bitfinex.transfers!.fetch(sim.restUrl, opts)).toHaveLength(1)
-    expect(sim.transfers.requests).toBe(3)
   })
 })

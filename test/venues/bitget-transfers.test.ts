@@ -151,22 +151,4 @@ describe('Bitget transfer facts', () => {
       ['BTC', false, true],
     ])
   })
-
-  test('an HTTP error is an ExchangeError with its Retry-After; a malformed body throws', async () => {
-    const sim = track(new SimBitget([{ base: 'BTC', quote: 'USDT' }]))
-    const opts = { fetch, signal: new AbortController().signal, assets: ['BTC'], nowMs: NOW }
-    sim.transfers.faults.push(
-      { kind: 'status', status: 429, retryAfterS: 3 },
-      { kind: 'invalid-json' },
-    )
-    const err = await bitget.transfers!.fetch(sim.restUrl, opts).catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(ExchangeError)
-    expect((err as ExchangeError).retryAfterMs).toBe(3000)
-    await expect(bitget.transfers!.fetch(sim.restUrl, opts)).rejects.toThrow(/malformed JSON/)
-    sim.transfers.faults.push({ kind: 'status', status: 500 })
-    const plain = await bitget.transfers!.fetch(sim.restUrl, opts).catch((e: unknown) => e)
-    expect(plain).toBeInstanceOf(ExchangeError)
-    expect((plain as ExchangeError).retryAfterMs).toBeUndefined()
-    expect(sim.transfers.requests).toBe(3)
-  })
 })

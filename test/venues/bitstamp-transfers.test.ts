@@ -10,7 +10,7 @@ import {
   parseBitstampCurrencies,
 } from '../../src/venues/bitstamp/transfers.ts'
 import { makeBook } from '../../src/venues/sim/book.ts'
-import { ExchangeError, ParseError } from '../../src/venues/venue.ts'
+import { ParseError } from '../../src/venues/venue.ts'
 import { stopAfterEach } from '../support.ts'
 
 const track = stopAfterEach()
@@ -121,21 +121,5 @@ describe('Bitstamp transfers: against the simulated venue', () => {
     const again = await bitstamp.transfers!.fetch(sim.restUrl, opts(['BTC']))
     expect(again).toEqual([fact('BTC', true, false)])
     expect(sim.transfers.requests).toBe(2)
-  })
-
-  test('a status fault is an ExchangeError, with Retry-After where given', async () => {
-    const sim = start()
-    sim.transfers.faults.push({ kind: 'status', status: 429, retryAfterS: 4 })
-    const err = await bitstamp.transfers!.fetch(sim.restUrl, opts(['BTC'])).catch((e) => e)
-    expect(err).toBeInstanceOf(ExchangeError)
-    expect((err as ExchangeError).retryAfterMs).toBe(4000)
-  })
-
-  test('invalid JSON throws', async () => {
-    const sim = start()
-    sim.transfers.faults.push({ kind: 'invalid-json' })
-    await expect(bitstamp.transfers!.fetch(sim.restUrl, opts(['BTC']))).rejects.toThrow(
-      ExchangeError,
-    )
   })
 })

@@ -164,26 +164,4 @@ describe('bybit transfers', () => {
     expect(err).toBeInstanceOf(ExchangeError)
     expect(err.message).toContain('10003')
   })
-
-  test('without credentials nothing is sent and the env vars are named', async () => {
-    const sim = start()
-    const err = await bybitTransfers.fetch(sim.restUrl, fetchOpts(['BTC'], null)).catch((e) => e)
-    expect(err).toBeInstanceOf(ExchangeError)
-    expect(err.message).toContain('BYBIT_API_KEY')
-    expect(err.message).toContain('BYBIT_API_SECRET')
-    expect(sim.transfers.requests).toBe(0)
-  })
-
-  test('a status fault is an ExchangeError with its Retry-After; bad JSON a ParseError', async () => {
-    const sim = start()
-    sim.transfers.faults.push({ kind: 'status', status: 429, retryAfterS: 7 })
-    sim.transfers.faults.push({ kind: 'invalid-json' })
-    const err = await bybitTransfers.fetch(sim.restUrl, fetchOpts(['BTC'])).catch((e) => e)
-    expect(err).toBeInstanceOf(ExchangeError)
-    expect(err.message).toContain('429')
-    expect(err.retryAfterMs).toBe(7000)
-    const bad = await bybitTransfers.fetch(sim.restUrl, fetchOpts(['BTC'])).catch((e) => e)
-    expect(bad).toBeInstanceOf(ParseError)
-    expect(sim.transfers.requests).toBe(2)
-  })
 })

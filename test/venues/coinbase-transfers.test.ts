@@ -7,7 +7,6 @@ import { describe, expect, test } from 'bun:test'
 import { coinbase } from '../../src/venues/coinbase/index.ts'
 import { currenciesUrl, parseCoinbaseCurrencies } from '../../src/venues/coinbase/transfers.ts'
 import { makeBook } from '../../src/venues/sim/book.ts'
-import { ExchangeError } from '../../src/venues/venue.ts'
 import { stopAfterEach } from '../support.ts'
 
 const track = stopAfterEach()
@@ -146,21 +145,5 @@ describe('Coinbase transfers: against the simulated venue', () => {
     const again = await coinbase.transfers!.fetch(sim.restUrl, opts(['BTC']))
     expect(again.map((f) => f.withdrawEnabled)).toEqual([false])
     expect(sim.transfers.requests).toBe(2)
-  })
-
-  test('a status fault is an ExchangeError, with Retry-After where given', async () => {
-    const sim = start()
-    sim.transfers.faults.push({ kind: 'status', status: 429, retryAfterS: 3 })
-    const err = await coinbase.transfers!.fetch(sim.restUrl, opts(['BTC'])).catch((e) => e)
-    expect(err).toBeInstanceOf(ExchangeError)
-    expect((err as ExchangeError).retryAfterMs).toBe(3000)
-  })
-
-  test('invalid JSON throws', async () => {
-    const sim = start()
-    sim.transfers.faults.push({ kind: 'invalid-json' })
-    await expect(coinbase.transfers!.fetch(sim.restUrl, opts(['BTC']))).rejects.toThrow(
-      ExchangeError,
-    )
   })
 })

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'bun:test'
 import { gate } from '../../src/venues/gate/index.ts'
 import { SimGate } from '../../src/venues/gate/sim.ts'
 import { parseGateCurrencies } from '../../src/venues/gate/transfers.ts'
-import { ExchangeError, ParseError } from '../../src/venues/venue.ts'
+import { ParseError } from '../../src/venues/venue.ts'
 import { stopAfterEach } from '../support.ts'
 
 const NOW = 1_767_225_600_000
@@ -156,19 +156,5 @@ describe('Gate transfer facts', () => {
       ['BTC', false, true],
     ])
     expect(sim.transfers.requests).toBe(2)
-  })
-
-  test('an HTTP error is an ExchangeError with its Retry-After; a malformed body throws', async () => {
-    const sim = track(new SimGate([{ base: 'BTC', quote: 'USDT' }]))
-    const opts = { fetch, signal: new AbortController().signal, assets: ['BTC'], nowMs: NOW }
-    sim.transfers.faults.push(
-      { kind: 'status', status: 429, retryAfterS: 7 },
-      { kind: 'invalid-json' },
-    )
-    const err = await gate.transfers!.fetch(sim.restUrl, opts).catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(ExchangeError)
-    expect((err as ExchangeError).retryAfterMs).toBe(7000)
-    await expect(gate.transfers!.fetch(sim.restUrl, opts)).rejects.toThrow(/malformed JSON/)
-    expect((await gate.transfers!.fetch(sim.restUrl, opts)).length).toBe(1)
   })
 })

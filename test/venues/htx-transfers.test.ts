@@ -199,19 +199,4 @@ describe('HTX transfer facts', () => {
       ['BTC', false, true],
     ])
   })
-
-  test('an HTTP error is an ExchangeError with its Retry-After; a malformed body throws', async () => {
-    const sim = track(new SimHtx([{ base: 'BTC', quote: 'USDT' }]))
-    const opts = { fetch, signal: new AbortController().signal, assets: ['BTC'], nowMs: NOW }
-    sim.transfers.faults.push(
-      { kind: 'status', status: 429, retryAfterS: 2 },
-      { kind: 'invalid-json' },
-    )
-    const err = await htx.transfers!.fetch(sim.restUrl, opts).catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(ExchangeError)
-    expect((err as ExchangeError).retryAfterMs).toBe(2000)
-    await expect(htx.transfers!.fetch(sim.restUrl, opts)).rejects.toThrow(/malformed JSON/)
-    expect(await htx.transfers!.fetch(sim.restUrl, opts)).toHaveLength(1)
-    expect(sim.transfers.requests).toBe(3)
-  })
 })

@@ -135,18 +135,4 @@ describe('Kraken transfers: against the simulated venue', () => {
     expect(again).toEqual([fact('BTC', 'XXBT', true, false)])
     expect(sim.transfers.requests).toBe(2)
   })
-
-  test('a status fault is an ExchangeError, with Retry-After where given', async () => {
-    const sim = start()
-    sim.transfers.faults.push({ kind: 'status', status: 429, retryAfterS: 2 })
-    const err = await kraken.transfers!.fetch(sim.restUrl, opts(['BTC'])).catch((e) => e)
-    expect(err).toBeInstanceOf(ExchangeError)
-    expect((err as ExchangeError).retryAfterMs).toBe(2000)
-  })
-
-  test('invalid JSON throws', async () => {
-    const sim = start()
-    sim.transfers.faults.push({ kind: 'invalid-json' })
-    await expect(kraken.transfers!.fetch(sim.restUrl, opts(['BTC']))).rejects.toThrow(ExchangeError)
-  })
 })

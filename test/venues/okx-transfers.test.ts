@@ -192,17 +192,4 @@ describe('okx transfers', () => {
     )
     expect(sim.transfers.requests).toBe(0)
   })
-
-  test('a status fault is an ExchangeError with its Retry-After; bad JSON a ParseError', async () => {
-    const sim = start()
-    sim.transfers.faults.push({ kind: 'status', status: 429, retryAfterS: 7 })
-    sim.transfers.faults.push({ kind: 'invalid-json' })
-    const err = await okxTransfers.fetch(sim.restUrl, fetchOpts(['BTC'])).catch((e) => e)
-    expect(err).toBeInstanceOf(ExchangeError)
-    expect(err.message).toContain('429')
-    expect(err.retryAfterMs).toBe(7000)
-    const bad = await okxTransfers.fetch(sim.restUrl, fetchOpts(['BTC'])).catch((e) => e)
-    expect(bad).toBeInstanceOf(ParseError)
-    expect(sim.transfers.requests).toBe(2)
-  })
 })
