@@ -15,6 +15,7 @@ import { normalizeAsset } from '../../symbols.ts'
 import { canonicalNetwork, normaliseContract } from '../../transfers/networks.ts'
 import type { Credentials, TransferFact } from '../../transfers/types.ts'
 import { ExchangeError, getSignedJson, ParseError, type VenueTransfers } from '../venue.ts'
+import { amountOf, flagOf } from '../../transfers/fields.ts'
 
 export const BINANCE_TRANSFERS_PATH = '/sapi/v1/capital/config/getall'
 const SOURCE = `GET ${BINANCE_TRANSFERS_PATH}`
@@ -25,16 +26,6 @@ const RECV_WINDOW = 5000
 export function binanceSignature(secret: string, query: string): string {
   return createHmac('sha256', secret).update(query).digest('hex')
 }
-
-/** A number Binance sent as a decimal string (or a number); undefined otherwise. */
-function num(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined
-  if (typeof v !== 'string' || v.trim() === '') return undefined
-  const n = Number(v)
-  return Number.isFinite(n) ? n : undefined
-}
-
-const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined)
 
 export interface ParseTransfersOptions {
   readonly assets: readonly string[]
@@ -62,10 +53,10 @@ export function parseBinanceTransfers(body: unknown, opts: ParseTransfersOptions
         asset,
         network,
         venueNetwork: n.network,
-        depositEnabled: bool(n.depositEnable),
-        withdrawEnabled: bool(n.withdrawEnable),
-        withdrawFee: num(n.withdrawFee),
-        withdrawMin: num(n.withdrawMin),
+        depositEnabled: flagOf(n.depositEnable),
+        withdrawEnabled: flagOf(n.withdrawEnable),
+        withdrawFee: amountOf(n.withdrawFee),
+        withdrawMin: amountOf(n.withdrawMin),
         contract: normaliseContract(network, n.contractAddress),
         fetchedAtMs: opts.nowMs,
         source: SOURCE,

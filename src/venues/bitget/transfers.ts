@@ -14,7 +14,8 @@
 import { canonicalNetwork, normaliseContract } from '../../transfers/networks.ts'
 import type { TransferFact } from '../../transfers/types.ts'
 import { normalizeAsset } from '../../symbols.ts'
-import { ExchangeError, getJson, isDecimalText, ParseError, type VenueTransfers } from '../venue.ts'
+import { ExchangeError, getJson, ParseError, type VenueTransfers } from '../venue.ts'
+import { amountOf } from '../../transfers/fields.ts'
 
 const PATH = '/api/v2/spot/public/coins'
 const SOURCE = `GET ${PATH}`
@@ -36,12 +37,6 @@ function flag(v: unknown): boolean | undefined {
   if (v === 'true') return true
   if (v === 'false') return false
   return undefined
-}
-
-/** A plain decimal string (or a finite non-negative number) as a number; else undefined. */
-function amount(v: unknown): number | undefined {
-  if (typeof v === 'string') return isDecimalText(v) ? +v : undefined
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined
 }
 
 /**
@@ -76,7 +71,7 @@ export function parseBitgetCoins(
         continue
       }
       const network = canonicalNetwork(c.chain)
-      const extra = amount(c.extraWithdrawFee)
+      const extra = amountOf(c.extraWithdrawFee)
       out.push({
         venue: 'bitget',
         asset,
@@ -84,8 +79,8 @@ export function parseBitgetCoins(
         venueNetwork: c.chain,
         depositEnabled: flag(c.rechargeable),
         withdrawEnabled: flag(c.withdrawable),
-        withdrawFee: extra === undefined || extra === 0 ? amount(c.withdrawFee) : undefined,
-        withdrawMin: amount(c.minWithdrawAmount),
+        withdrawFee: extra === undefined || extra === 0 ? amountOf(c.withdrawFee) : undefined,
+        withdrawMin: amountOf(c.minWithdrawAmount),
         contract: normaliseContract(network, c.contractAddress),
         fetchedAtMs: nowMs,
         source: SOURCE,

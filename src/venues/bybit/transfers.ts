@@ -15,6 +15,7 @@ import { normalizeAsset } from '../../symbols.ts'
 import { canonicalNetwork, normaliseContract } from '../../transfers/networks.ts'
 import type { Credentials, TransferFact } from '../../transfers/types.ts'
 import { ExchangeError, getSignedJson, ParseError, type VenueTransfers } from '../venue.ts'
+import { amountOf } from '../../transfers/fields.ts'
 
 export const BYBIT_TRANSFERS_PATH = '/v5/asset/coin/query-info'
 const SOURCE = `GET ${BYBIT_TRANSFERS_PATH}`
@@ -38,14 +39,6 @@ export function bybitSignature(secret: string, prehash: string): string {
 
 /** Bybit chain names networks.ts does not know. */
 const BYBIT_NETWORKS: Readonly<Record<string, string>> = { CAVAX: 'AVAXC' }
-
-/** A number Bybit sent as a decimal string (or a number); undefined otherwise. */
-function num(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined
-  if (typeof v !== 'string' || v.trim() === '') return undefined
-  const n = Number(v)
-  return Number.isFinite(n) ? n : undefined
-}
 
 /** Bybit's "1" (normal) and "0" (suspended); anything else is not said. */
 const flag = (v: unknown): boolean | undefined => (v === '1' ? true : v === '0' ? false : undefined)
@@ -78,8 +71,8 @@ export function parseBybitTransfers(body: unknown, opts: ParseTransfersOptions):
         venueNetwork: c.chain,
         depositEnabled: flag(c.chainDeposit),
         withdrawEnabled: flag(c.chainWithdraw),
-        withdrawFee: num(c.withdrawFee),
-        withdrawMin: num(c.withdrawMin),
+        withdrawFee: amountOf(c.withdrawFee),
+        withdrawMin: amountOf(c.withdrawMin),
         contract: normaliseContract(network, c.contractAddress),
         fetchedAtMs: opts.nowMs,
         source: SOURCE,

@@ -19,7 +19,8 @@
 import { canonicalNetwork } from '../../transfers/networks.ts'
 import type { TransferFact } from '../../transfers/types.ts'
 import { normalizeAsset } from '../../symbols.ts'
-import { ExchangeError, getJson, isDecimalText, ParseError, type VenueTransfers } from '../venue.ts'
+import { ExchangeError, getJson, ParseError, type VenueTransfers } from '../venue.ts'
+import { amountOf } from '../../transfers/fields.ts'
 
 const PATH = '/v2/reference/currencies'
 const SOURCE = `GET ${PATH}`
@@ -41,12 +42,6 @@ function status(v: unknown): boolean | undefined {
   if (v === 'allowed') return true
   if (v === 'prohibited') return false
   return undefined
-}
-
-/** A plain decimal string (or a finite non-negative number) as a number; else undefined. */
-function amount(v: unknown): number | undefined {
-  if (typeof v === 'string') return isDecimalText(v) ? +v : undefined
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined
 }
 
 /**
@@ -117,8 +112,8 @@ export function parseHtxCurrencies(
         venueNetwork: c.chain,
         depositEnabled: delisted ? false : status(c.depositStatus),
         withdrawEnabled: status(c.withdrawStatus),
-        withdrawFee: c.withdrawFeeType === 'fixed' ? amount(c.transactFeeWithdraw) : undefined,
-        withdrawMin: amount(c.minWithdrawAmt),
+        withdrawFee: c.withdrawFeeType === 'fixed' ? amountOf(c.transactFeeWithdraw) : undefined,
+        withdrawMin: amountOf(c.minWithdrawAmt),
         contract: undefined,
         fetchedAtMs: nowMs,
         source: SOURCE,

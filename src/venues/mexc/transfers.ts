@@ -14,6 +14,7 @@ import { normalizeAsset } from '../../symbols.ts'
 import { canonicalNetwork, normaliseContract } from '../../transfers/networks.ts'
 import type { Credentials, TransferFact } from '../../transfers/types.ts'
 import { ExchangeError, getSignedJson, ParseError, type VenueTransfers } from '../venue.ts'
+import { amountOf, flagOf } from '../../transfers/fields.ts'
 
 export const MEXC_TRANSFERS_PATH = '/api/v3/capital/config/getall'
 const SOURCE = `GET ${MEXC_TRANSFERS_PATH}`
@@ -24,16 +25,6 @@ const RECV_WINDOW = 5000
 export function mexcSignature(secret: string, query: string): string {
   return createHmac('sha256', secret).update(query).digest('hex')
 }
-
-/** A number MEXC sent as a decimal string (or a number); undefined otherwise. */
-function num(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined
-  if (typeof v !== 'string' || v.trim() === '') return undefined
-  const n = Number(v)
-  return Number.isFinite(n) ? n : undefined
-}
-
-const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined)
 
 /** MEXC `netWork` names networks.ts does not know. */
 const MEXC_NETWORKS: Readonly<Record<string, string>> = { APTOS: 'APT' }
@@ -71,10 +62,10 @@ export function parseMexcTransfers(body: unknown, opts: ParseTransfersOptions): 
         asset,
         network,
         venueNetwork: name,
-        depositEnabled: bool(n.depositEnable),
-        withdrawEnabled: bool(n.withdrawEnable),
-        withdrawFee: num(n.withdrawFee),
-        withdrawMin: num(n.withdrawMin),
+        depositEnabled: flagOf(n.depositEnable),
+        withdrawEnabled: flagOf(n.withdrawEnable),
+        withdrawFee: amountOf(n.withdrawFee),
+        withdrawMin: amountOf(n.withdrawMin),
         contract: normaliseContract(network, n.contract),
         fetchedAtMs: opts.nowMs,
         source: SOURCE,

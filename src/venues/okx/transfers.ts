@@ -16,6 +16,7 @@ import { normalizeAsset } from '../../symbols.ts'
 import { canonicalNetwork, normaliseContract } from '../../transfers/networks.ts'
 import type { Credentials, TransferFact } from '../../transfers/types.ts'
 import { ExchangeError, getSignedJson, ParseError, type VenueTransfers } from '../venue.ts'
+import { amountOf, flagOf } from '../../transfers/fields.ts'
 
 export const OKX_TRANSFERS_PATH = '/api/v5/asset/currencies'
 const SOURCE = `GET ${OKX_TRANSFERS_PATH}`
@@ -37,16 +38,6 @@ export function okxSignature(secret: string, prehash: string): string {
 
 /** OKX chain names networks.ts does not know (after `canonicalNetwork`). */
 const OKX_NETWORKS: Readonly<Record<string, string>> = { STELLARLUMENS: 'XLM' }
-
-/** A number OKX sent as a decimal string (or a number); undefined otherwise. */
-function num(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined
-  if (typeof v !== 'string' || v.trim() === '') return undefined
-  const n = Number(v)
-  return Number.isFinite(n) ? n : undefined
-}
-
-const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined)
 
 export interface ParseTransfersOptions {
   readonly assets: readonly string[]
@@ -76,10 +67,10 @@ export function parseOkxTransfers(body: unknown, opts: ParseTransfersOptions): T
       asset,
       network,
       venueNetwork: row.chain,
-      depositEnabled: bool(row.canDep),
-      withdrawEnabled: bool(row.canWd),
-      withdrawFee: num(row.fee) ?? num(row.minFee),
-      withdrawMin: num(row.minWd),
+      depositEnabled: flagOf(row.canDep),
+      withdrawEnabled: flagOf(row.canWd),
+      withdrawFee: amountOf(row.fee) ?? amountOf(row.minFee),
+      withdrawMin: amountOf(row.minWd),
       contract: normaliseContract(network, row.ctAddr),
       fetchedAtMs: opts.nowMs,
       source: SOURCE,
