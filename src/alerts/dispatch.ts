@@ -104,8 +104,9 @@ export interface DispatcherOptions {
   /** What every alert shares (each venue's taker fee). */
   readonly alertContext?: AlertContext
   /**
-   * Messages (sends and edits) one chat gets per minute at most before its edits wait (new alerts
-   * never do). Telegram allows a group about 20 a minute; the default, 18, leaves room for them.
+   * Messages (sends and edits) one Telegram group gets per minute at most before its edits wait
+   * (new alerts never do). Telegram allows a group about 20 a minute; the default, 18, leaves room
+   * for them. Private chats (about one a second) and Discord channels are paced by their 429s.
    */
   readonly messagesPerChatPerMinute?: number
   readonly now?: () => number
@@ -225,7 +226,7 @@ export class Dispatcher {
       const notifier = this.#o.notifiers[delivery.platform]
       // A chat at its minute's message budget gets its edits in a later minute (a closing edit
       // too: it waits rather than be refused by the platform).
-      if (this.#atBudget(chatKey(delivery))) continue
+      if (isTelegramGroup(delivery) && this.#atBudget(chatKey(delivery))) continue
       if (notifier !== undefined && delivery.messageId !== null)
         this.#spawn(delivery, () => this.#edit(notifier, delivery, opportunity))
     }
@@ -449,3 +450,7 @@ const refOf = (d: DeliveryRow): DeliveryRef => ({
   platform: d.platform,
   chatId: d.chatId,
 })
+
+/** A Telegram group, supergroup or channel: their chat ids are negative (private chats positive). */
+const isTelegramGroup = (d: { platform: string; chatId: string }): boolean =>
+  d.platform === 'telegram' && d.chatId.startsWith('-')

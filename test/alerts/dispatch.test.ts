@@ -295,10 +295,10 @@ describe('dispatcher', () => {
 })
 
 describe('dispatcher: a chat’s messages per minute', () => {
-  test('edits wait once a chat had its budget of messages this minute; new alerts do not', async () => {
+  test('edits wait once a Telegram group had its budget of messages this minute; new alerts do not', async () => {
     const { notifier, make, open, store } = await setup({ messagesPerChatPerMinute: 2 })
-    const a = await open(['g'])
-    const b = await open(['g'])
+    const a = await open(['-100123'])
+    const b = await open(['-100123'])
     const dispatcher = make()
     const sent = dispatcher.events.next('delivery-sent', (e) => e.opportunityId === b.id, 3000)
     await dispatcher.start()
@@ -317,10 +317,27 @@ describe('dispatcher: a chat’s messages per minute', () => {
     }
     expect(notifier.edits).toHaveLength(0)
     // A new opening still goes out at once.
-    const c = await open(['g'])
+    const c = await open(['-100123'])
     const third = dispatcher.events.next('delivery-sent', (e) => e.opportunityId === c.id, 3000)
     dispatcher.wake()
     await third
-    expect(notifier.sent.filter((m) => m.chatId === 'g')).toHaveLength(3)
+    expect(notifier.sent.filter((m) => m.chatId === '-100123')).toHaveLength(3)
+  })
+
+  test('a private chat is not held to the group budget: its edits go on', async () => {
+    const { notifier, make, open, store } = await setup({ messagesPerChatPerMinute: 1 })
+    const a = await open(['42'])
+    const dispatcher = make()
+    const sent = dispatcher.events.next('delivery-sent', (e) => e.opportunityId === a.id, 3000)
+    await dispatcher.start()
+    await sent
+    a.last = quote(45)
+    a.updatedAtMs = Date.now() + 100
+    const edited = dispatcher.events.next('delivery-edited', undefined, 3000)
+    store.record({ type: 'updated', opportunity: a, atMs: a.updatedAtMs })
+    await store.flush()
+    dispatcher.wake()
+    await edited
+    expect(notifier.edits).toHaveLength(1)
   })
 })

@@ -301,7 +301,7 @@ for (const venue of VENUES) {
           const { sim, feed } = start(venue, { snapshotTimeoutMs: 400 }, [BTC])
           sim.snapshotFaults.push(fault)
           await exact(venue, sim, feed, BTC, 6000)
-          const times = snapshotRequestTimes(venue, sim, feed, BTC)
+          const times = sim.snapshotRequestsMs
           expect(times.length).toBeGreaterThanOrEqual(2)
           // Retry-After is an HTTP header: only REST answers carry one.
           const rest = venue.sync.snapshot === 'rest'
@@ -337,7 +337,7 @@ for (const venue of VENUES) {
         })
         const e = await exact(venue, sim, feed, BTC)
         expect(lives).toEqual([true])
-        expect(snapshotRequestTimes(venue, sim, feed, BTC).length).toBeGreaterThanOrEqual(2)
+        expect(sim.snapshotRequestsMs.length).toBeGreaterThanOrEqual(2)
         expect(feed.conn.stats.errors['stale-snapshot']).toBeGreaterThanOrEqual(1)
         expect(e.resyncs).toBe(0)
       })
@@ -345,22 +345,6 @@ for (const venue of VENUES) {
   })
 }
 
-/**
- * When the client asked for a snapshot of `pair`: the venue's request frames on the socket
- * (sync.snapshot 'request'), or its REST order-book requests.
- */
-function snapshotRequestTimes(venue: Venue, sim: SimVenue, feed: Feed, pair: string): number[] {
-  if (venue.sync.snapshot === 'request') {
-    const frames = new Set(venue.requestSnapshot!(feed.conn.stats.markets.get(pair)!))
-    return sim.server.received.filter((r) => frames.has(r.text)).map((r) => r.atMs)
-  }
-  return sim.server.requestTimesMs.filter((_, i) => isSnapshotRequest(sim.server.requests[i]!))
-}
-
-/** A REST order-book request, by the paths the venues use. */
-function isSnapshotRequest(path: string): boolean {
-  return /\/depth\?|\/order_book[/?]|\/market\/books\?|\/orderbook\/level2_\d+\?/.test(path)
-}
 
 describe('venue contract: more markets than one connection carries, within every published limit', () => {
   const track = stopAfterEach()

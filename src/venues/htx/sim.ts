@@ -321,6 +321,7 @@ export class SimHtx extends SimRestVenueBase<Market> {
 
   async #answerReq(s: Session, id: unknown, topic: string): Promise<void> {
     const m = this.#bySymbol.get(topic.split('.')[1]!)!
+    this.snapshotRequestsMs.push(Date.now())
     await this.held()
     const fault = this.snapshotFaults.shift()
     let seq = m.seq

@@ -82,6 +82,8 @@ export abstract class SimVenueBase<M extends SimVenueMarket> implements SimVenue
   readonly server: SimServer
   /** REST snapshot answers to serve first (none apply where the book comes on the socket). */
   readonly snapshotFaults: SnapshotFault[] = []
+  /** When each snapshot request arrived (REST, or asked on the socket), local ms. */
+  readonly snapshotRequestsMs: number[] = []
   /** Every listed market's base and quote, with their default networks. */
   readonly transfers = new SimTransfers()
   readonly #name: string
@@ -203,6 +205,7 @@ export abstract class SimRestVenueBase<M extends SimSeqMarket> extends SimVenueB
     body: (seq: number, book: SimBook) => unknown,
     errorBody: (status: number) => unknown,
   ): Promise<Response> {
+    this.snapshotRequestsMs.push(Date.now())
     const canned = this.cannedSnapshots.get(symbol)
     if (canned !== undefined && this.snapshotFaults.length === 0) {
       return new Response(canned, { headers: { 'content-type': 'application/json' } })

@@ -77,6 +77,8 @@ export interface SimVenue {
   readonly limited?: Readonly<Record<string, number>>
   /** REST snapshot answers to serve before the normal ones (venues seeded from REST). */
   readonly snapshotFaults: SnapshotFault[]
+  /** When each snapshot request reached the venue (REST, or on the socket: HTX `req`), local ms. */
+  readonly snapshotRequestsMs: number[]
   /** Deposit and withdrawal state per asset and network, served by the venue's endpoint. */
   readonly transfers: SimTransfers
   /** The read-only API key a signed transfer endpoint accepts (venues whose endpoint is signed). */
