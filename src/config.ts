@@ -79,6 +79,34 @@ export interface Config {
   readonly apiToken: string | undefined
   /** Where users reach the dashboard (`https://<app>.fly.dev`): alerts link to the opportunity there. */
   readonly publicUrl: string | undefined
+  /**
+   * `all`: one process does everything (the default). `ingest`: keeps the books of `exchanges` and
+   * publishes them to the bus. `core`: rebuilds every venue's books from the bus and does the rest.
+   */
+  readonly role: 'all' | 'ingest' | 'core'
+  /** The Redis Streams bus (`BUS_URL`), required by `ingest` and `core`. */
+  readonly bus: BusConfig | undefined
+  /**
+   * `ingest`: the venues whose instrument lists decide the universe (`UNIVERSE_EXCHANGES`), so
+   * every shard picks the markets one process would; default `exchanges`.
+   */
+  readonly universeExchanges: readonly VenueId[]
+}
+
+export interface BusConfig {
+  readonly url: string
+  /** Stream names start with it (`<prefix>:books:<venue>`, `<prefix>:opportunities`). */
+  readonly prefix: string
+  /** Approximate cap of every stream, entries (`MAXLEN ~`). */
+  readonly maxLen: number
+  /** Messages a publisher holds while Redis is away; past it the oldest are dropped and counted. */
+  readonly maxBuffered: number
+  /** How often an ingest shard publishes each live book whole, ms. */
+  readonly snapshotMs: number
+  /** The core's consumer group on the book streams. */
+  readonly group: string
+  /** This process's consumer name in the group. */
+  readonly consumer: string
 }
 
 /** The venues' public production endpoints (from the registry); `<VENUE>_WS_URL` / `<VENUE>_REST_URL` override them. */
@@ -226,8 +254,38 @@ const httpUrl = z
     'expected an http:// or https:// URL',
   )
 
+const wholeIn = (min: number, max: number, what: string, def: number) =>
+  z.coerce
+    .number({ message: `expected ${what} (${min}-${max})` })
+    .int(`expected whole ${what} (${min}-${max})`)
+    .min(min, `expected ${what} (${min}-${max})`)
+    .max(max, `expected ${what} (${min}-${max})`)
+    .default(def)
+
 const envSchema = z.object({
   EXCHANGES: venueList.prefault(DEFAULT_VENUE_IDS.join(',')),
+  ROLE: z
+    .enum(['all', 'ingest', 'core'], { message: 'expected all, ingest or core' })
+    .default('all'),
+  BUS_URL: z
+    .string()
+    .refine(
+      (s) => /^rediss?:\/\/[^\s]+$/.test(s) && URL.canParse(s),
+      'expected a redis:// or rediss:// URL',
+    )
+    .optional(),
+  BUS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'expected letters, digits, _ . or - (at most 40)')
+    .default('arbwatch'),
+  BUS_MAXLEN: wholeIn(1_000, 10_000_000, 'entries', 100_000),
+  BUS_BUFFER: wholeIn(1_000, 10_000_000, 'messages', 200_000),
+  BUS_SNAPSHOT_S: wholeIn(1, 3_600, 'seconds', 30),
+  BUS_GROUP: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'expected letters, digits, _ . or - (at most 40)')
+    .default('core'),
+  UNIVERSE_EXCHANGES: venueList.optional(),
   SYMBOLS: pairList.prefault(DEFAULT_SYMBOLS),
   MIN_VENUES: z.coerce
     .number({ message: 'expected a whole number of venues (1-12)' })
@@ -373,7 +431,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment')
-      const shown = /TOKEN|SECRET|_API_KEY|PASSPHRASE/.test(name)
+      const shown = /TOKEN|SECRET|_API_KEY|PASSPHRASE|BUS_URL/.test(name)
         ? '(hidden)'
         : JSON.stringify(cleaned[name] ?? '')
       return `${name}=${shown}: ${issue.message}`
@@ -385,6 +443,19 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError([
       `HYSTERESIS_PCT=${JSON.stringify(cleaned.HYSTERESIS_PCT ?? String(e.HYSTERESIS_PCT))}: expected at most MIN_SPREAD_PCT (${e.MIN_SPREAD_PCT})`,
     ])
+  }
+  if (e.ROLE !== 'all' && e.BUS_URL === undefined) {
+    throw new ConfigError([
+      `ROLE=${e.ROLE}: needs BUS_URL (the Redis the shards and the core share, redis://host:6379)`,
+    ])
+  }
+  if (e.ROLE === 'ingest' && e.UNIVERSE_EXCHANGES !== undefined) {
+    const missing = e.EXCHANGES.filter((v: VenueId) => !e.UNIVERSE_EXCHANGES!.includes(v))
+    if (missing.length > 0) {
+      throw new ConfigError([
+        `UNIVERSE_EXCHANGES: expected it to include this shard's EXCHANGES (missing ${missing.join(', ')})`,
+      ])
+    }
   }
   if (e.MIN_SPREAD_PCT >= e.MAX_SPREAD_PCT) {
     throw new ConfigError([
@@ -475,6 +546,20 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     alertCooldownS: e.ALERT_COOLDOWN_S,
     apiToken: e.API_TOKEN,
     publicUrl: e.PUBLIC_URL === undefined ? undefined : trimSlash(e.PUBLIC_URL),
+    role: e.ROLE,
+    bus:
+      e.BUS_URL === undefined
+        ? undefined
+        : Object.freeze({
+            url: e.BUS_URL,
+            prefix: e.BUS_PREFIX,
+            maxLen: e.BUS_MAXLEN,
+            maxBuffered: e.BUS_BUFFER,
+            snapshotMs: e.BUS_SNAPSHOT_S * 1000,
+            group: e.BUS_GROUP,
+            consumer: (env.FLY_MACHINE_ID ?? env.HOSTNAME ?? 'core') + `-${process.pid}`,
+          }),
+    universeExchanges: Object.freeze(e.UNIVERSE_EXCHANGES ?? e.EXCHANGES),
   })
 }
 

@@ -9,13 +9,19 @@ import { backtest } from './alerts/backtest.ts'
 import { Fanout } from './alerts/fanout.ts'
 import type { Notifier, Platform } from './alerts/notifier.ts'
 import { createApi } from './api/app.ts'
+import { createIngestApi } from './api/ingest.ts'
 import { summarizeVenues } from './api/status.ts'
 import { mountDashboard } from './api/dashboard/dashboard.ts'
 import { Books } from './book/books.ts'
+import { BookPublisher } from './bus/book-publisher.ts'
+import { BookMirror } from './bus/mirror.ts'
+import { publishOpportunities } from './bus/opportunities.ts'
+import { StreamPublisher } from './bus/publisher.ts'
+import { busClient, redactUrl } from './bus/redis.ts'
 import { ChatCore } from './chat/commands.ts'
 import { createDiscord, type DiscordBot } from './chat/discord.ts'
 import { createTelegram, type TelegramBot } from './chat/telegram.ts'
-import { parseConfig, type Config } from './config.ts'
+import { ConfigError, parseConfig, type Config } from './config.ts'
 import { ChatRepo } from './db/chats.ts'
 import { openDb, runMigrations, type DbHandle } from './db/client.ts'
 import { Store } from './db/store.ts'
@@ -47,19 +53,59 @@ export interface App {
   /** Each venue's deposit and withdrawal facts, and what refreshes them. */
   readonly transfers: TransferRefresher
   readonly transferFacts: TransferFacts
-  /** Every venue's connections (shards), as they are now. */
+  /** Every venue's connections (shards), as they are now (none on a core: see `mirror`). */
   readonly connections: readonly Connection[]
+  /** `ROLE=core`: the books rebuilt from the bus, and each venue stream's state. */
+  readonly mirror: BookMirror | undefined
+  /** With `BUS_URL`: what writes the opportunities stream. */
+  readonly publisher: StreamPublisher | undefined
   readonly port: number
   stop(): Promise<void>
 }
 
-/** Starts everything from an environment; resolves once the HTTP server listens. */
+/** An ingest shard (`ROLE=ingest`): its venues' books, and what publishes them. */
+export interface IngestApp {
+  readonly config: Config
+  readonly books: Books
+  readonly universe: UniverseWatcher
+  readonly connections: readonly Connection[]
+  readonly publisher: StreamPublisher
+  readonly bookPublisher: BookPublisher
+  readonly port: number
+  stop(): Promise<void>
+}
+
+/** Starts what `ROLE` says from an environment (the process entry point). */
+export async function startProcess(
+  env: Record<string, string | undefined>,
+  log?: Logger,
+): Promise<App | IngestApp> {
+  const config = parseConfig(env)
+  return config.role === 'ingest' ? startIngest(config, log) : startWith(config, env, log)
+}
+
+/**
+ * Starts everything from an environment (`ROLE=all`, or `core` with `BUS_URL`); resolves once the
+ * HTTP server listens. An ingest shard starts with `startIngest` (or `startProcess`).
+ */
 export async function startApp(
   env: Record<string, string | undefined>,
   log?: Logger,
 ): Promise<App> {
   const config = parseConfig(env)
+  if (config.role === 'ingest') {
+    throw new ConfigError(['ROLE=ingest: this entry point starts ROLE=all or core'])
+  }
+  return startWith(config, env, log)
+}
+
+async function startWith(
+  config: Config,
+  env: Record<string, string | undefined>,
+  log?: Logger,
+): Promise<App> {
   const logger = log ?? createLogger(config.logLevel)
+  const role = config.role
   const db = await openDb({ url: config.databaseUrl, authToken: config.databaseAuthToken })
   try {
     await runMigrations(db.db)
@@ -84,7 +130,8 @@ export async function startApp(
         sync: { onFrameApplied: (seconds) => metrics?.bookUpdate.observe(seconds) },
       }),
   )
-  const connections = (): Connection[] => feeds.flatMap((f) => f.connections)
+  const feedConnections = (): Connection[] => feeds.flatMap((f) => f.connections)
+  const connections = () => mirror?.sources ?? feedConnections()
   const universe = new UniverseWatcher({
     feeds,
     rules: {
@@ -97,7 +144,35 @@ export async function startApp(
     },
     refreshMs: config.universeRefreshS * 1000,
     log: logger,
+    // A core keeps no venue connection: the lists only decide the markets (the books come from
+    // the bus), for /subscribe and for the transfer facts.
+    keeps: () => role !== 'core',
   })
+  // ROLE=core: every venue's books, rebuilt from the ingest shards' streams.
+  const bus = config.bus
+  const mirror =
+    role === 'core' && bus !== undefined
+      ? new BookMirror({
+          client: busClient(bus.url),
+          books,
+          venues: config.exchanges,
+          prefix: bus.prefix,
+          group: bus.group,
+          consumer: bus.consumer,
+          silentMs: silentMsFor(config.maxQuoteAgeMs),
+          joinBackMs: bus.snapshotMs + 5_000,
+          log: logger,
+        })
+      : undefined
+  const publisher =
+    bus === undefined
+      ? undefined
+      : new StreamPublisher({
+          client: busClient(bus.url),
+          maxLen: bus.maxLen,
+          maxBuffered: bus.maxBuffered,
+          log: logger,
+        })
   // Whether the coins of a cross-venue route can move: each venue's deposit and withdrawal facts,
   // kept with their ages (and in the database across restarts), refreshed within its REST budget.
   const transferFacts = new TransferFacts()
@@ -251,8 +326,21 @@ export async function startApp(
     alertContext: { feeBps: config.feeBps, publicUrl: config.publicUrl },
   })
   store.events.on((e) => e.type === 'deliveries-written' && dispatcher.wake())
+  // Every opened, updated and closed opportunity on the bus, for downstream consumers.
+  const unpublish =
+    publisher === undefined || bus === undefined
+      ? undefined
+      : publishOpportunities((l) => detector.subscribe(l), publisher, bus.prefix)
   const budgets = () => feeds.map((f) => [f.venue.id, f.budget.stats] as const)
-  metrics = createMetrics({ connections, budgets, books, store, dispatcher, repo })
+  metrics = createMetrics({
+    connections,
+    budgets,
+    books,
+    store,
+    dispatcher,
+    repo,
+    bus: bus === undefined ? undefined : { publisher, mirror },
+  })
   detector.resume(await store.openOpportunities())
   detector.start()
 
@@ -266,6 +354,7 @@ export async function startApp(
     sizeQuote: config.tradeSize,
     transfers: transferFacts,
     apiToken: config.apiToken,
+    readinessProblems: () => (mirror?.down ? ['Redis does not answer the core’s reads'] : []),
     // Behind Fly's proxy every socket is the proxy's; it sets Fly-Client-IP (clients cannot).
     clientIpHeader: env.FLY_APP_NAME ? 'fly-client-ip' : undefined,
     mount(app) {
@@ -285,37 +374,17 @@ export async function startApp(
   // The event stream stays open for hours; idle streams get a ping every 8 s.
   let server: ReturnType<typeof Bun.serve>
   try {
-    server = Bun.serve({
-      hostname: config.host,
-      port: config.port,
-      fetch: api.fetch,
-      idleTimeout: 30,
-    })
+    server = listen(config, api.fetch)
   } catch (err) {
     // Started by now: the store's writer and the detector (no feed, universe, transfer refresher,
     // dispatcher or bot yet). Stop them and close the database, then say why in one line.
     liveDetector.stop()
     await store.stop().catch(() => {})
     db.close()
-    const code = (err as { code?: unknown } | null)?.code
-    const why =
-      code === 'EADDRINUSE'
-        ? 'the port is already in use (set PORT)'
-        : code === 'EACCES'
-          ? 'permission denied (ports below 1024 need privileges; set PORT)'
-          : code === 'EADDRNOTAVAIL'
-            ? 'no network interface has that address (set HOST)'
-            : code === 'EINVAL'
-              ? 'not a valid address (set HOST)'
-              : undefined
-    if (why === undefined) throw err
-    // A `ListenError` is a start-up error the user can fix: one line and exit code 2 (run.ts).
-    throw Object.assign(
-      new Error(`cannot listen on ${config.host}:${config.port}: ${why}`, { cause: err }),
-      { name: 'ListenError', code },
-    )
+    throw err
   }
-  for (const f of feeds) f.start()
+  if (mirror !== undefined) await mirror.start()
+  else for (const f of feeds) f.start()
   // The instrument lists are read in the background; each venue's books follow its first answer.
   // Transfer facts are asked for the assets the universe watches: first once it has decided, then
   // again for every venue when it changes (a new listing's coin).
@@ -345,8 +414,10 @@ export async function startApp(
   }
   logger.info(
     {
+      role,
       exchanges: config.exchanges,
       symbols: config.universe === 'auto' ? 'auto' : config.symbols,
+      bus: bus === undefined ? undefined : redactUrl(bus.url),
       port: server.port,
       telegram: !!telegram,
       discord: !!discord,
@@ -368,8 +439,10 @@ export async function startApp(
     transfers,
     transferFacts,
     get connections() {
-      return connections()
+      return feedConnections()
     },
+    mirror,
+    publisher,
     port: server.port!,
     stop() {
       stopped ??= (async () => {
@@ -379,9 +452,12 @@ export async function startApp(
         botsStopping = true
         await Promise.allSettled([telegram?.stop(), discord?.stop()])
         liveDetector.stop()
+        unpublish?.()
         await universe.stop()
         await transfers.stop()
+        await mirror?.stop()
         await Promise.all(feeds.map((f) => f.stop()))
+        await publisher?.stop()
         await store.stop()
         await dispatcher.stop()
         await server.stop(true)
@@ -392,4 +468,139 @@ export async function startApp(
   }
 }
 
-if (import.meta.main) await runUntilSignal(() => startApp(process.env))
+/**
+ * An ingest shard: the books of `EXCHANGES`, kept as one process keeps them, published to the bus.
+ * The universe is decided over `UNIVERSE_EXCHANGES` (every venue of the deployment), so each shard
+ * watches the markets one process would.
+ */
+export async function startIngest(config: Config, log?: Logger): Promise<IngestApp> {
+  const logger = log ?? createLogger(config.logLevel)
+  const bus = config.bus!
+  const kept = new Set(config.exchanges)
+  let metrics: ReturnType<typeof createMetrics> | undefined
+  const books = new Books()
+  const feeds = config.universeExchanges.map(
+    (id) =>
+      new VenueFeed({
+        venue: venueById(id)!,
+        wsUrl: config.endpoints[id]!.wsUrl,
+        restUrl: config.endpoints[id]!.restUrl,
+        books,
+        log: logger,
+        sync: { onFrameApplied: (seconds) => metrics?.bookUpdate.observe(seconds) },
+      }),
+  )
+  const ownFeeds = feeds.filter((f) => kept.has(f.venue.id))
+  const connections = (): Connection[] => ownFeeds.flatMap((f) => f.connections)
+  const universe = new UniverseWatcher({
+    feeds,
+    rules: {
+      symbols: config.universe === 'auto' ? 'auto' : config.symbols,
+      minVenues: config.minVenues,
+      quotes: config.quotes,
+      exclude: config.exclude,
+      maxMarkets: config.maxMarkets,
+      extra: marketsToWatch([], config.triangles),
+    },
+    refreshMs: config.universeRefreshS * 1000,
+    log: logger,
+    keeps: (venue) => kept.has(venue),
+  })
+  const client = busClient(bus.url)
+  const publisher = new StreamPublisher({
+    client,
+    maxLen: bus.maxLen,
+    maxBuffered: bus.maxBuffered,
+    log: logger,
+  })
+  const bookPublisher = new BookPublisher({
+    books,
+    venues: config.exchanges,
+    publisher,
+    prefix: bus.prefix,
+    snapshotMs: bus.snapshotMs,
+    depthOf: (venue) => venueById(venue)!.sync.maxDepth,
+    connections,
+  })
+  const budgets = () => ownFeeds.map((f) => [f.venue.id, f.budget.stats] as const)
+  metrics = createMetrics({ connections, budgets, books, bus: { publisher } })
+  const api = createIngestApi({
+    connections,
+    budgets,
+    books,
+    publisher,
+    log: logger,
+    apiToken: config.apiToken,
+    mount(app) {
+      app.get('/metrics', async (c) =>
+        c.text(await metrics!.render(), 200, { 'content-type': metrics!.registry.contentType }),
+      )
+    },
+  })
+  const server = listen(config, api.fetch)
+  bookPublisher.start()
+  for (const f of ownFeeds) f.start()
+  void universe.start()
+  logger.info(
+    { role: 'ingest', exchanges: config.exchanges, bus: redactUrl(bus.url), port: server.port },
+    `arbwatch ingest shard (${config.exchanges.join(', ')}) listening on http://${config.host}:${server.port}`,
+  )
+  let stopped: Promise<void> | undefined
+  return {
+    config,
+    books,
+    universe,
+    get connections() {
+      return connections()
+    },
+    publisher,
+    bookPublisher,
+    port: server.port!,
+    stop() {
+      stopped ??= (async () => {
+        // The feeds going down announce their books invalid; that goes out before the end.
+        await universe.stop()
+        await Promise.all(ownFeeds.map((f) => f.stop()))
+        bookPublisher.stop()
+        await publisher.stop()
+        client.close()
+        await server.stop(true)
+      })()
+      return stopped
+    },
+  }
+}
+
+/** A core's books go stale this long after their shard's last word (heartbeats come every 0.5 s). */
+export const silentMsFor = (maxQuoteAgeMs: number): number =>
+  Math.max(1_000, Math.min(3_000, Math.floor(maxQuoteAgeMs / 2)))
+
+/**
+ * The HTTP server. A `listen` failure the user can fix (the port taken, a bad address) becomes an
+ * error named `ListenError`: one line and exit code 2 (run.ts).
+ */
+function listen(config: Config, fetch: (req: Request) => Response | Promise<Response>) {
+  try {
+    // The event stream stays open for hours; idle streams get a ping every 8 s.
+    return Bun.serve({ hostname: config.host, port: config.port, fetch, idleTimeout: 30 })
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code
+    const why =
+      code === 'EADDRINUSE'
+        ? 'the port is already in use (set PORT)'
+        : code === 'EACCES'
+          ? 'permission denied (ports below 1024 need privileges; set PORT)'
+          : code === 'EADDRNOTAVAIL'
+            ? 'no network interface has that address (set HOST)'
+            : code === 'EINVAL'
+              ? 'not a valid address (set HOST)'
+              : undefined
+    if (why === undefined) throw err
+    throw Object.assign(
+      new Error(`cannot listen on ${config.host}:${config.port}: ${why}`, { cause: err }),
+      { name: 'ListenError', code },
+    )
+  }
+}
+
+if (import.meta.main) await runUntilSignal(() => startProcess(process.env))

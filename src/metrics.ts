@@ -9,6 +9,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Dispatcher } from './alerts/dispatch.ts'
 import type { Books } from './book/books.ts'
+import type { BookMirror } from './bus/mirror.ts'
+import type { StreamPublisher } from './bus/publisher.ts'
 import type { ChatRepo } from './db/chats.ts'
 import type { Store } from './db/store.ts'
 import type { OpportunityEvent } from './detector/types.ts'
@@ -23,8 +25,11 @@ export interface MetricsSources {
   /** Each venue's REST budget figures. */
   readonly budgets?: BudgetSource
   readonly books: Books
-  readonly store: Store
+  /** Absent on an ingest shard, which keeps no opportunities. */
+  readonly store?: Store
   readonly dispatcher?: Dispatcher
+  /** The Redis Streams bus, when this process writes to it or reads from it. */
+  readonly bus?: { readonly publisher?: StreamPublisher; readonly mirror?: BookMirror }
   readonly repo?: ChatRepo
 }
 
@@ -258,7 +263,7 @@ export function createMetrics(src: MetricsSources): Metrics {
     help: 'Opportunities waiting to be written',
     registers: [registry],
     collect() {
-      this.set(src.store.stats.pending)
+      this.set(src.store?.stats.pending ?? 0)
     },
   })
   new Counter({
@@ -267,7 +272,7 @@ export function createMetrics(src: MetricsSources): Metrics {
     registers: [registry],
     collect() {
       this.reset()
-      this.inc(src.store.stats.failures)
+      this.inc(src.store?.stats.failures ?? 0)
     },
   })
   new Gauge({
@@ -275,7 +280,7 @@ export function createMetrics(src: MetricsSources): Metrics {
     help: 'How long database writes have been failing (0 while they succeed)',
     registers: [registry],
     collect() {
-      const since = src.store.stats.failingSinceMs
+      const since = src.store?.stats.failingSinceMs ?? null
       this.set(since === null ? 0 : (Date.now() - since) / 1000)
     },
   })
@@ -285,7 +290,7 @@ export function createMetrics(src: MetricsSources): Metrics {
     registers: [registry],
     collect() {
       this.reset()
-      this.inc(src.store.stats.dropped)
+      this.inc(src.store?.stats.dropped ?? 0)
     },
   })
   new Counter({
@@ -324,6 +329,7 @@ export function createMetrics(src: MetricsSources): Metrics {
       this.set((counts.pending ?? 0) + (counts.sending ?? 0))
     },
   })
+  if (src.bus !== undefined) busMetrics(registry, src.bus)
   return {
     registry,
     bookUpdate,
@@ -333,5 +339,101 @@ export function createMetrics(src: MetricsSources): Metrics {
         opened.inc({ kind: event.opportunity.kind, anomaly: String(event.opportunity.anomaly) })
     },
     render: () => registry.metrics(),
+  }
+}
+
+/**
+ * The bus: what this process wrote (per stream: messages, drops, what waits while Redis is away)
+ * and what it read (entries, gaps, skipped deltas, and each venue stream's lag: from Redis taking
+ * an entry to this process applying it, for the last entry, and how long since any).
+ */
+function busMetrics(
+  registry: Registry,
+  { publisher, mirror }: { publisher?: StreamPublisher; mirror?: BookMirror },
+): void {
+  new Gauge({
+    name: 'arbwatch_bus_up',
+    help: "Whether Redis takes this process's writes and answers its reads (1) or not (0)",
+    registers: [registry],
+    collect() {
+      this.set(publisher?.down === true || mirror?.down === true ? 0 : 1)
+    },
+  })
+  if (publisher !== undefined) {
+    const perStream = (read: (s: { published: number; dropped: number }) => number) =>
+      function collect(this: Counter<'stream'>) {
+        this.reset()
+        for (const [stream, s] of publisher.streamStats()) this.inc({ stream }, read(s))
+      }
+    new Counter({
+      name: 'arbwatch_bus_published_messages_total',
+      help: 'Messages written to the bus, per stream',
+      labelNames: ['stream'],
+      registers: [registry],
+      collect: perStream((s) => s.published),
+    })
+    new Counter({
+      name: 'arbwatch_bus_dropped_messages_total',
+      help: 'Messages dropped unwritten because the buffer was full while Redis was away',
+      labelNames: ['stream'],
+      registers: [registry],
+      collect: perStream((s) => s.dropped),
+    })
+    new Gauge({
+      name: 'arbwatch_bus_buffered_messages',
+      help: 'Messages waiting to be written to the bus',
+      registers: [registry],
+      collect() {
+        this.set(publisher.buffered)
+      },
+    })
+  }
+  if (mirror !== undefined) {
+    const stat = (name: string, help: string, key: keyof BookMirror['stats']) =>
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset()
+          this.inc(mirror.stats[key])
+        },
+      })
+    stat('arbwatch_bus_consumed_messages_total', 'Book messages read from the bus', 'messages')
+    stat('arbwatch_bus_gaps_total', 'Gaps in a venue stream and restarted shards', 'gaps')
+    stat(
+      'arbwatch_bus_waiting_deltas_total',
+      'Deltas skipped because their book waited for a snapshot',
+      'waiting',
+    )
+    stat('arbwatch_bus_bad_messages_total', 'Bus entries or messages that could not be read', 'bad')
+    stat(
+      'arbwatch_bus_snapshot_mismatches_total',
+      'Periodic snapshots that differed from the rebuilt book',
+      'mismatches',
+    )
+    const lagMs = new Map<string, number>()
+    mirror.events.on((e) => e.type === 'entry' && lagMs.set(e.venue, e.lagMs))
+    new Gauge({
+      name: 'arbwatch_bus_lag_seconds',
+      help: 'Per venue stream: from Redis taking the last entry to this process applying it',
+      labelNames: ['venue'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const [venue, ms] of lagMs) this.set({ venue }, ms / 1000)
+      },
+    })
+    new Gauge({
+      name: 'arbwatch_bus_stream_idle_seconds',
+      help: 'Per venue stream: since its last entry was written (heartbeats keep it under 1 s)',
+      labelNames: ['venue'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const l of mirror.lags())
+          if (l.lagMs !== null) this.set({ venue: l.venue }, l.lagMs / 1000)
+      },
+    })
   }
 }

@@ -4,7 +4,7 @@
  * stream, both sending opportunities as the one `OpportunityRecord`. Built from its dependencies;
  * opens no port itself.
  */
-import { Hono, type Context } from 'hono'
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { timingSafeEqual } from 'hono/utils/buffer'
 import { secureHeaders } from 'hono/secure-headers'
 import { z } from 'zod'
@@ -46,6 +46,8 @@ export interface ApiDeps {
   readonly apiToken?: string
   /** Venues with live books needed for /readyz (default 2). */
   readonly minLiveVenues?: number
+  /** More reasons /readyz may have to say no (the bus unreachable, on a core process). */
+  readonly readinessProblems?: () => readonly string[]
   /** Extra routes behind the API token, if any (the dashboard, /metrics). */
   readonly mount?: (app: Hono) => void
   /** Extra routes that carry their own authentication (the Telegram webhook's secret header). */
@@ -343,6 +345,7 @@ export function createApi(deps: ApiDeps): Hono {
       for (const e of books.ofVenue(v)) if (e.state === 'live') return true
       return false
     })
+    reasons.push(...(deps.readinessProblems?.() ?? []))
     const need = deps.minLiveVenues ?? 2
     if (live.length < need) {
       reasons.push(
@@ -354,19 +357,7 @@ export function createApi(deps: ApiDeps): Hono {
       : c.json({ ready: false, reasons }, 503)
   })
   deps.mountPublic?.(app)
-  if (deps.apiToken !== undefined) {
-    const token = deps.apiToken
-    // A bearer token, or `?token=` for what a browser cannot add headers to (EventSource, links).
-    app.use('*', async (c, next) => {
-      if (c.req.path === '/healthz' || c.req.path === '/readyz') return next()
-      const given = bearerToken(c.req.header('authorization')) ?? c.req.query('token') ?? ''
-      if (given === '' || !(await timingSafeEqual(token, given))) {
-        c.header('www-authenticate', 'Bearer realm="arbwatch"')
-        throw new ApiError(401, 'this API needs the API_TOKEN as a bearer token')
-      }
-      return next()
-    })
-  }
+  if (deps.apiToken !== undefined) app.use('*', tokenGuard(deps.apiToken))
   deps.mount?.(app)
   const hub = new StreamHub(
     {
@@ -512,6 +503,22 @@ export function createApi(deps: ApiDeps): Hono {
     })
   })
   return app
+}
+
+/**
+ * Everything but /healthz and /readyz needs the API token: a bearer token, or `?token=` for what a
+ * browser cannot add headers to (EventSource, links).
+ */
+export function tokenGuard(token: string): MiddlewareHandler {
+  return async (c, next) => {
+    if (c.req.path === '/healthz' || c.req.path === '/readyz') return next()
+    const given = bearerToken(c.req.header('authorization')) ?? c.req.query('token') ?? ''
+    if (given === '' || !(await timingSafeEqual(token, given))) {
+      c.header('www-authenticate', 'Bearer realm="arbwatch"')
+      throw new ApiError(401, 'this API needs the API_TOKEN as a bearer token')
+    }
+    return next()
+  }
 }
 
 /** The credentials of an `Authorization: Bearer …` header (the scheme in any case, RFC 7235). */

@@ -87,7 +87,16 @@ export interface CrossCheckCounts {
 /** What happens to books. */
 export type BooksEvent =
   /** A live book changed (or went live); the detector re-evaluates what reads it. */
-  | { readonly type: 'update'; readonly entry: BookEntry; readonly receivedAtMs: number }
+  | {
+      readonly type: 'update'
+      readonly entry: BookEntry
+      readonly receivedAtMs: number
+      /**
+       * The venue update the change was, when it was exactly one (applied as it came, its levels
+       * truncated to the venue's depth); absent when a snapshot replaced the book.
+       */
+      readonly delta?: DeltaEvent
+    }
   /** A book went live after a snapshot. */
   | { readonly type: 'live'; readonly entry: BookEntry; readonly atMs: number }
   /** A live book stopped being trustworthy: a resync, or its connection going down. */

@@ -545,7 +545,7 @@ export class BookSync {
           // A mismatch resyncs the book before anyone is told it changed.
           if (top !== undefined && !this.#settleTop(e, top)) return
         }
-        this.#books.events.emit({ type: 'update', entry: e, receivedAtMs: now })
+        this.#books.events.emit({ type: 'update', entry: e, receivedAtMs: now, delta: reveal })
         return
       }
       case 'ignored':

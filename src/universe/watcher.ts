@@ -37,6 +37,12 @@ export interface UniverseWatcherOptions {
   readonly log: Logger
   /** How long one venue's listing may take before it counts as failed (default 30 s). */
   readonly requestTimeoutMs?: number
+  /**
+   * Whether this process keeps the books of a venue (default: every feed's). A feed it does not
+   * keep only lends its instrument list to the decision: an ingest shard decides the universe
+   * over every venue so it picks the markets one process would, and subscribes to its own.
+   */
+  readonly keeps?: (venue: VenueId) => boolean
 }
 
 export class UniverseWatcher {
@@ -161,7 +167,7 @@ export class UniverseWatcher {
         rules.symbols === 'auto' || listed === undefined
           ? []
           : rules.symbols.filter((p) => !now.has(p))
-      feed.setMarkets(now, reason, unlisted)
+      if (this.#o.keeps?.(id) ?? true) feed.setMarkets(now, reason, unlisted)
     }
     this.#current = next
     if (before === undefined) {
