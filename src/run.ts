@@ -60,12 +60,14 @@ const LISTEN_CODES = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'EINVAL']
 /**
  * What to tell the user about a start-up error they can fix, or undefined for a bug (which keeps
  * its stack trace): a `ConfigError`, a `DatabaseError`, an error named `ListenError` (the HTTP
- * server could not listen; its message names the address), or the server's own `listen` failure.
+ * server could not listen; its message names the address) or `StartupError` (something the
+ * process needs is missing, like the split demo's redis-server), or the server's own `listen`
+ * failure.
  */
 export function startupErrorMessage(err: unknown): string | undefined {
   if (err instanceof ConfigError || err instanceof DatabaseError) return err.message
   if (!(err instanceof Error)) return undefined
-  if (err.name === 'ListenError') return err.message
+  if (err.name === 'ListenError' || err.name === 'StartupError') return err.message
   const { code, syscall } = err as { code?: unknown; syscall?: unknown }
   if (syscall === 'listen' && typeof code === 'string' && LISTEN_CODES.has(code)) {
     return `cannot listen: ${err.message.replace(/\s+/g, ' ')} (set HOST or PORT)`

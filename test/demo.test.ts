@@ -56,3 +56,41 @@ describe('offline demo', () => {
     }
   }, 40_000)
 })
+
+describe('offline demo, split (`bun run demo -- --split`)', () => {
+  test('two ingest shard processes and the core over a local redis-server: every book goes live in the core and an opportunity opens', async () => {
+    const { startSplitDemo } = await import('../src/demo.ts')
+    venues = startSimulatedVenues({ firstDislocationMs: 300, marketsPerVenue: 8 })
+    const split = await startSplitDemo(
+      {
+        ...venues.env,
+        SYMBOLS: 'auto',
+        EXCHANGES: VENUE_IDS.join(','),
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATABASE_URL: ':memory:',
+        TRIANGLES: 'off',
+        LOG_LEVEL: 'silent',
+      },
+      { shardLogLevel: 'silent' },
+    )
+    app = { ...split.core, stop: () => split.stop() } as App
+    const core = split.core
+    expect(split.shards).toHaveLength(2)
+    const decided = core.universe.current ?? (await core.universe.events.next('changed')).universe
+    // Every book of every venue the universe decided, rebuilt from the bus.
+    const want = [...decided.perVenue].flatMap(([v, m]) => [...m.keys()].map((p) => `${v} ${p}`))
+    const live = () =>
+      want.every((k) => {
+        const [v, p] = k.split(' ')
+        return core.books.get(v!, p!)?.state === 'live'
+      })
+    if (!live()) await core.books.events.next('live', live, 30_000)
+    expect(core.connections).toHaveLength(0)
+    if (core.detector.stats.opened === 0) {
+      await core.detector.events.next('opened', undefined, 20_000)
+    }
+    const status = (await (await fetch(`http://127.0.0.1:${core.port}/api/status`)).json()) as any
+    for (const v of VENUE_IDS) expect([v, status.venues[v].state]).toEqual([v, 'connected'])
+  }, 60_000)
+})

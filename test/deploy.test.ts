@@ -84,4 +84,33 @@ describe('deploy files agree with the code', () => {
     expect(fly.kill_signal).toBe('SIGTERM')
     expect(Number.parseInt(fly.kill_timeout)).toBeGreaterThan(10)
   })
+
+  test('the split (fly.split.toml): one core, each venue on exactly one ingest shard, every group a valid configuration', () => {
+    const split = Bun.TOML.parse(
+      require('node:fs').readFileSync(`${root}/fly.split.toml`, 'utf8'),
+    ) as any
+    const groups = Object.entries(split.processes as Record<string, string>)
+    const envOf = (cmd: string) => ({
+      ...split.env,
+      BUS_URL: 'redis://redis.internal:6379',
+      ...Object.fromEntries(
+        [...cmd.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!] as [string, string]),
+      ),
+    })
+    const configs = groups.map(([name, cmd]) => [name, parseConfig(envOf(cmd))] as const)
+    const roles = configs.map(([, c]) => c.role)
+    expect(roles.filter((r) => r === 'core')).toHaveLength(1)
+    expect(roles.filter((r) => r === 'all')).toHaveLength(0)
+    const core = configs.find(([, c]) => c.role === 'core')![1]
+    const sharded = configs.filter(([, c]) => c.role === 'ingest').flatMap(([, c]) => c.exchanges)
+    expect([...sharded].sort()).toEqual([...core.exchanges].sort())
+    expect(new Set(sharded).size).toBe(sharded.length)
+    for (const [, c] of configs) expect(c.universeExchanges).toEqual(core.exchanges)
+    // The database and the public service belong to the core only; the image runs each command.
+    const coreGroup = configs.find(([, c]) => c.role === 'core')![0]
+    expect(split.mounts.map((m: any) => m.processes)).toEqual([[coreGroup]])
+    expect(split.http_service.processes).toEqual([coreGroup])
+    for (const [, cmd] of groups) expect(cmd).toContain('bun run src/main.ts')
+    expect(split.http_service.auto_stop_machines).toBe('off')
+  })
 })

@@ -34,7 +34,10 @@ function freePort(): number {
 export async function startLocalRedis(port = freePort()): Promise<LocalRedis> {
   const bin = redisServerPath()
   if (bin === undefined) {
-    throw new Error('redis-server is not installed (Debian: apt-get install redis-server)')
+    throw Object.assign(
+      new Error('redis-server is not installed (Debian: apt-get install redis-server)'),
+      { name: 'StartupError' },
+    )
   }
   let proc: Subprocess<'ignore', 'ignore', 'pipe'> | undefined
   const start = async () => {
