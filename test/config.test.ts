@@ -250,3 +250,139 @@ describe('parseConfig: API keys for transfer facts', () => {
     expect(message).not.toContain('has space')
   })
 })
+
+describe('parseConfig: roles and the Redis Streams bus', () => {
+  /** The problems of a configuration that must be refused. */
+  function problemsOf(env: Record<string, string>): string[] {
+    try {
+      parseConfig(env)
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError)
+      return [...(err as ConfigError).problems]
+    }
+    throw new Error(`expected ${JSON.stringify(env)} to be refused`)
+  }
+
+  test('ROLE defaults to all, with no bus; the universe is decided over EXCHANGES', () => {
+    const c = parseConfig({ EXCHANGES: 'kraken,okx' })
+    expect(c.role).toBe('all')
+    expect(c.bus).toBeUndefined()
+    expect(c.universeExchanges).toEqual(['kraken', 'okx'])
+    expect(parseConfig({ ROLE: '' }).role).toBe('all')
+    expect(problemsOf({ ROLE: 'worker' })).toEqual(['ROLE="worker": expected all, ingest or core'])
+  })
+
+  test('ROLE=ingest or core without BUS_URL is refused, naming BUS_URL', () => {
+    for (const role of ['ingest', 'core']) {
+      const problems = problemsOf({ ROLE: role })
+      expect(problems).toHaveLength(1)
+      expect(problems[0]).toStartWith(`ROLE=${role}: needs BUS_URL`)
+      expect(problems[0]).toContain('redis://')
+    }
+    expect(() => parseConfig({ ROLE: 'core', BUS_URL: '  ' })).toThrow(/needs BUS_URL/)
+  })
+
+  test('BUS_URL with its defaults, and each bus setting overridden', () => {
+    const c = parseConfig({
+      ROLE: 'core',
+      BUS_URL: 'redis://:pw@10.0.0.5:6379/2',
+      HOSTNAME: 'core-a',
+    })
+    expect(c.role).toBe('core')
+    expect(c.bus).toEqual({
+      url: 'redis://:pw@10.0.0.5:6379/2',
+      prefix: 'arbwatch',
+      maxLen: 100_000,
+      maxBuffered: 200_000,
+      snapshotMs: 30_000,
+      group: 'core',
+      consumer: `core-a-${process.pid}`,
+    })
+    expect(Object.isFrozen(c.bus)).toBe(true)
+    const o = parseConfig({
+      ROLE: 'ingest',
+      BUS_URL: 'rediss://bus.internal:6380',
+      BUS_PREFIX: 'arb-prod.v2',
+      BUS_MAXLEN: '1000',
+      BUS_BUFFER: '10000000',
+      BUS_SNAPSHOT_S: '3600',
+      BUS_GROUP: 'core_b',
+      FLY_MACHINE_ID: 'e7843d1',
+      HOSTNAME: 'ignored',
+    })
+    expect(o.bus).toEqual({
+      url: 'rediss://bus.internal:6380',
+      prefix: 'arb-prod.v2',
+      maxLen: 1000,
+      maxBuffered: 10_000_000,
+      snapshotMs: 3_600_000,
+      group: 'core_b',
+      consumer: `e7843d1-${process.pid}`,
+    })
+    expect(
+      parseConfig({ BUS_URL: 'redis://127.0.0.1:6379', BUS_SNAPSHOT_S: '1' }).bus?.snapshotMs,
+    ).toBe(1000)
+    // ROLE=all with a bus: the opportunities stream is written, the role stays.
+    expect(parseConfig({ BUS_URL: 'redis://127.0.0.1:6379' }).role).toBe('all')
+  })
+
+  test('a bad BUS_URL is refused without printing it (it may hold a password)', () => {
+    for (const url of [
+      'http://user:hunter2@redis.internal:6379',
+      'redis://hunter2 @host',
+      'hunter2',
+      'redis://',
+    ]) {
+      const problems = problemsOf({ ROLE: 'core', BUS_URL: url })
+      expect(problems).toEqual(['BUS_URL=(hidden): expected a redis:// or rediss:// URL'])
+      expect(problems.join('\n')).not.toContain('hunter2')
+    }
+  })
+
+  test('the bus settings are checked against their bounds', () => {
+    const bus = { BUS_URL: 'redis://127.0.0.1:6379' }
+    const cases: [Record<string, string>, string][] = [
+      [{ BUS_SNAPSHOT_S: '0' }, 'BUS_SNAPSHOT_S="0": expected seconds (1-3600)'],
+      [{ BUS_SNAPSHOT_S: '3601' }, 'BUS_SNAPSHOT_S="3601": expected seconds (1-3600)'],
+      [{ BUS_SNAPSHOT_S: '2.5' }, 'BUS_SNAPSHOT_S="2.5": expected whole seconds (1-3600)'],
+      [{ BUS_SNAPSHOT_S: 'often' }, 'BUS_SNAPSHOT_S="often": expected seconds (1-3600)'],
+      [{ BUS_MAXLEN: '999' }, 'BUS_MAXLEN="999": expected entries (1000-10000000)'],
+      [{ BUS_MAXLEN: '10000001' }, 'BUS_MAXLEN="10000001": expected entries (1000-10000000)'],
+      [{ BUS_BUFFER: '500' }, 'BUS_BUFFER="500": expected messages (1000-10000000)'],
+      [{ BUS_BUFFER: 'lots' }, 'BUS_BUFFER="lots": expected messages (1000-10000000)'],
+      [
+        { BUS_PREFIX: 'arb:watch' },
+        'BUS_PREFIX="arb:watch": expected letters, digits, _ . or - (at most 40)',
+      ],
+      [
+        { BUS_GROUP: 'g'.repeat(41) },
+        `BUS_GROUP="${'g'.repeat(41)}": expected letters, digits, _ . or - (at most 40)`,
+      ],
+    ]
+    for (const [env, problem] of cases) {
+      expect(problemsOf({ ...bus, ...env })).toEqual([problem])
+    }
+    // Every bad one is named at once.
+    const all = problemsOf({ ...bus, BUS_SNAPSHOT_S: '0', BUS_MAXLEN: '1', BUS_GROUP: 'a b' })
+    expect(all.map((p) => p.split('=')[0]).sort()).toEqual([
+      'BUS_GROUP',
+      'BUS_MAXLEN',
+      'BUS_SNAPSHOT_S',
+    ])
+  })
+
+  test("an ingest shard's UNIVERSE_EXCHANGES must include its EXCHANGES", () => {
+    const shard = { ROLE: 'ingest', BUS_URL: 'redis://127.0.0.1:6379', EXCHANGES: 'kraken,okx' }
+    expect(problemsOf({ ...shard, UNIVERSE_EXCHANGES: 'binance,kraken' })).toEqual([
+      "UNIVERSE_EXCHANGES: expected it to include this shard's EXCHANGES (missing okx)",
+    ])
+    const c = parseConfig({ ...shard, UNIVERSE_EXCHANGES: 'Binance, kraken, okx, bybit' })
+    expect(c.exchanges).toEqual(['kraken', 'okx'])
+    expect(c.universeExchanges).toEqual(['binance', 'kraken', 'okx', 'bybit'])
+    // Without it, the shard decides the universe over its own venues.
+    expect(parseConfig(shard).universeExchanges).toEqual(['kraken', 'okx'])
+    expect(problemsOf({ ...shard, UNIVERSE_EXCHANGES: 'kraken,ftx' })[0]).toStartWith(
+      'UNIVERSE_EXCHANGES="kraken,ftx": expected "all" or a comma-separated list',
+    )
+  })
+})

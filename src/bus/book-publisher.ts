@@ -4,7 +4,8 @@
  * its venue's stream. Only what book/sync.ts accepted is published (its `update`, `invalid` and
  * `removed` events); a book joins the stream with a snapshot when it goes live, again every
  * `snapshotMs` so a consumer can join at any time, and again after the stream lost entries (the
- * publisher's bound was reached while Redis was away). A heartbeat per venue every `heartbeatMs`
+ * publisher's bound was reached while Redis was away) or may have (Redis came back after an
+ * outage, possibly without its data). A heartbeat per venue every `heartbeatMs`
  * tells consumers the shard is alive when a venue is quiet.
  */
 import type { BookEntry, Books } from '../book/books.ts'
@@ -96,11 +97,13 @@ export class BookPublisher {
             return
         }
       }),
-      // Entries were lost from a venue's stream: each of its books goes out whole again.
+      // Entries were lost from a venue's stream (the buffer's bound), or may have been (Redis
+      // came back, perhaps without what it had taken and no consumer had read yet): the books go
+      // out whole again, so a consumer that saw a gap waits only until the next tick.
       publisher.events.on((e) => {
-        if (e.type !== 'dropped') return
+        if (e.type !== 'dropped' && e.type !== 'up') return
         for (const [venue, stream] of this.#streams) {
-          if (stream !== e.stream) continue
+          if (e.type === 'dropped' && stream !== e.stream) continue
           for (const entry of books.ofVenue(venue)) {
             const st = this.#state.get(entry)
             if (st !== undefined) st.synced = false
@@ -150,6 +153,14 @@ export class BookPublisher {
 
   #snapshot(entry: BookEntry): void {
     const now = Date.now()
+    // Marked synced before it is sent: if sending it drops messages (the buffer is full while
+    // Redis is away, possibly this very snapshot), the 'dropped' handler marks it unsynced again.
+    const st = this.#state.get(entry)
+    if (st === undefined) this.#state.set(entry, { synced: true, snapshotAtMs: now })
+    else {
+      st.synced = true
+      st.snapshotAtMs = now
+    }
     this.#send(entry.venue, {
       t: 's',
       p: entry.pair,
@@ -161,12 +172,6 @@ export class BookPublisher {
       a: wireLevels(entry.book.asks),
     })
     this.counts.snapshots++
-    const st = this.#state.get(entry)
-    if (st === undefined) this.#state.set(entry, { synced: true, snapshotAtMs: now })
-    else {
-      st.synced = true
-      st.snapshotAtMs = now
-    }
   }
 
   #send(venue: VenueId, message: BookMessage): void {

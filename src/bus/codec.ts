@@ -98,7 +98,13 @@ export function levelsOf(wire: unknown): Level[] {
     ) {
       throw new BusDecodeError(`bad level ${JSON.stringify(w)}`)
     }
-    out[i] = { px: +w[0], qty: +w[1], pxText: w[0], qtyText: w[1] }
+    const px = +w[0]
+    const qty = +w[1]
+    // A price is positive and a quantity finite, as the venue parsers keep them.
+    if (!(px > 0 && px < Infinity && qty < Infinity)) {
+      throw new BusDecodeError(`level out of range ${JSON.stringify(w)}`)
+    }
+    out[i] = { px, qty, pxText: w[0], qtyText: w[1] }
   }
   return out
 }

@@ -37,7 +37,7 @@ import {
   streamNames,
   type BookMessage,
 } from './codec.ts'
-import { ensureConnected, isNoGroup, redisErrorText } from './redis.ts'
+import { connectWithin, isNoGroup, redisErrorText } from './redis.ts'
 
 export type MirrorEvent =
   /** A venue's stream went quiet: its live books were made stale. */
@@ -106,6 +106,8 @@ interface Mirrored {
   /** A snapshot arrived and nothing since was missed. */
   synced: boolean
   depth: number | undefined
+  /** Made stale because its shard went silent (it comes back when the stream does, unbroken). */
+  silenced: boolean
 }
 
 const READ_COUNT = '2000'
@@ -224,7 +226,7 @@ export class BookMirror {
     let retryMs = 100
     while (!this.#stopped) {
       try {
-        await ensureConnected(client)
+        await connectWithin(client)
         if (!joined) {
           await this.#join(`${Date.now() - this.#o.joinBackMs}-0`, true)
           joined = true
@@ -289,21 +291,33 @@ export class BookMirror {
     }
     st.lastMs = now
     st.lastEntryMs = entryTimeMs(id)
-    if (st.silent) {
-      st.silent = false
-      this.events.emit({ type: 'resumed', venue: st.venue })
-      this.#log.info(`${st.venue}: its ingest shard is publishing again`)
-    }
+    let unbroken = true
     if (batch.src !== st.src) {
       if (st.src !== undefined) this.#gap(st, 'its ingest shard restarted')
       st.src = batch.src
+      unbroken = false
     } else if (batch.k <= st.k) {
       this.stats.duplicates++
       return
     } else if (batch.k > st.k + 1) {
       this.#gap(st, `${batch.k - st.k - 1} stream entries were lost`)
+      unbroken = false
     }
     st.k = batch.k
+    if (st.silent) {
+      st.silent = false
+      // The stream went on where it stopped: the books it silenced are exact, and live again
+      // (their quotes keep their age, so the detector still judges their freshness).
+      if (unbroken) {
+        for (const m of this.#books.get(st.venue)!.values()) {
+          if (!m.silenced || !m.synced) continue
+          m.silenced = false
+          this.#changed(m.entry, m.entry.lastUpdateMs, undefined, false)
+        }
+      }
+      this.events.emit({ type: 'resumed', venue: st.venue })
+      this.#log.info(`${st.venue}: its ingest shard is publishing again`)
+    }
     this.stats.entries++
     const status = st.status
     for (const raw of batch.messages) {
@@ -364,6 +378,7 @@ export class BookMirror {
         replaceBook(e.book, bids, asks)
         mirrored.depth = m.d
         mirrored.synced = true
+        mirrored.silenced = false
         e.hasSnapshot = true
         e.lastSeq = m.q
         e.exchangeTsMs = m.x
@@ -379,6 +394,7 @@ export class BookMirror {
         const bids = levelsOf(m.b)
         const asks = levelsOf(m.a)
         const e = mirrored.entry
+        mirrored.silenced = false
         applyDelta(e.book, bids, asks)
         if (mirrored.depth !== undefined) truncateBook(e.book, mirrored.depth)
         e.lastSeq = m.q
@@ -412,10 +428,10 @@ export class BookMirror {
     }
   }
 
-  #changed(e: BookEntry, receivedAtMs: number, delta: DeltaEvent | undefined): void {
+  #changed(e: BookEntry, receivedAtMs: number, delta: DeltaEvent | undefined, counts = true): void {
     const books = this.#o.books
     e.lastUpdateMs = receivedAtMs
-    e.updates++
+    if (counts) e.updates++
     if (e.state !== 'live') {
       e.state = 'live'
       e.syncNote = undefined
@@ -430,7 +446,7 @@ export class BookMirror {
     if (m === undefined) {
       const entry = this.#o.books.addVenue(st.venue, [pair]).get(pair)!
       entry.syncNote = 'waiting for the ingest shard’s next snapshot'
-      m = { entry, synced: false, depth: undefined }
+      m = { entry, synced: false, depth: undefined, silenced: false }
       books.set(pair, m)
       st.status.markets.set(pair, pair)
     }
@@ -447,15 +463,16 @@ export class BookMirror {
   #gap(st: StreamState, why: string): void {
     this.stats.gaps++
     this.#log.warn(`${st.venue}: ${why}; its books wait for the next snapshot`)
-    this.events.emit({ type: 'gap', venue: st.venue, why })
     for (const m of this.#books.get(st.venue)!.values()) {
       m.synced = false
+      m.silenced = false
       m.entry.syncNote = `${why}; waiting for the next snapshot`
       if (m.entry.state === 'live') {
         m.entry.state = 'syncing'
         this.#o.books.events.emit({ type: 'invalid', entry: m.entry, reason: `bus: ${why}` })
-      }
+      } else if (m.entry.state === 'stale') m.entry.state = 'syncing'
     }
+    this.events.emit({ type: 'gap', venue: st.venue, why })
   }
 
   #checkSilence(): void {
@@ -468,7 +485,9 @@ export class BookMirror {
       st.status.errors['ingest shard silent'] = (st.status.errors['ingest shard silent'] ?? 0) + 1
       let n = 0
       for (const m of this.#books.get(st.venue)!.values()) {
-        if (m.entry.state === 'live') n++
+        if (m.entry.state !== 'live') continue
+        n++
+        m.silenced = true
         this.#invalidate(m.entry, 'ingest shard silent')
       }
       this.#log.warn(

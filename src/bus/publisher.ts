@@ -16,7 +16,7 @@ import type { RedisClient } from 'bun'
 import { Emitter } from '../events.ts'
 import type { Logger } from '../log.ts'
 import { encodeBatch } from './codec.ts'
-import { ensureConnected, redisErrorText } from './redis.ts'
+import { connectWithin, redisErrorText } from './redis.ts'
 
 export type PublisherEvent =
   /** Writes failed: Redis is unreachable or refused (`error` says why). */
@@ -68,7 +68,6 @@ interface StreamState {
 
 const RETRY_FIRST_MS = 100
 const RETRY_MAX_MS = 2_000
-
 export class StreamPublisher {
   readonly events = new Emitter<PublisherEvent>()
   readonly src: string
@@ -173,14 +172,17 @@ export class StreamPublisher {
     try {
       while (!this.#stopped && (s.inflight !== undefined || s.pending.length > 0)) {
         if (s.inflight === undefined) {
-          const messages = s.pending.splice(0, this.#o.batchMax ?? 2_000)
+          // An entry in flight cannot be dropped: it holds at most a quarter of the bound, so a
+          // backlog always leaves room for the newest messages (and the re-snapshots after it).
+          const most = Math.max(1, Math.min(this.#o.batchMax ?? 2_000, this.#o.maxBuffered >> 2))
+          const messages = s.pending.splice(0, most)
           s.k += s.lost ? 2 : 1
           s.lost = false
           s.inflight = { k: s.k, messages }
         }
         const entry = s.inflight
         try {
-          await ensureConnected(this.#o.client)
+          await connectWithin(this.#o.client)
           await this.#o.client.send('XADD', [
             s.name,
             'MAXLEN',

@@ -24,9 +24,32 @@ export function busClient(url: string): RedisClient {
   })
 }
 
-/** Connects if the client is not connected (it reconnects by itself once it has been). */
-export async function ensureConnected(client: RedisClient): Promise<void> {
-  if (!client.connected) await client.connect()
+/** How long a command waits for the connection before Redis counts as down. */
+export const CONNECT_WAIT_MS = 1_000
+
+const connecting = new WeakMap<RedisClient, Promise<void>>()
+
+/**
+ * Connects, or throws once `ms` have passed without a connection. Bun's `connect()` on a client
+ * whose server is away does not fail: it waits until its reconnection succeeds (one shared wait
+ * per client here), so a bare `await connect()` would hang through an outage unseen.
+ */
+export async function connectWithin(client: RedisClient, ms = CONNECT_WAIT_MS): Promise<void> {
+  if (client.connected) return
+  let pending = connecting.get(client)
+  if (pending === undefined) {
+    pending = client.connect().finally(() => connecting.delete(client))
+    connecting.set(client, pending)
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no connection to Redis within ${ms} ms`)), ms)
+  })
+  try {
+    await Promise.race([pending, late])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** The Redis error's text without the client's prefixes, for logs and `/metrics` labels. */

@@ -61,14 +61,16 @@ describe.if(redisServerPath() !== undefined)('the README’s opportunities consu
     expect(await nextLine()).toBe(`opened ${o.id} 42.5`)
     for (const l of listeners) l({ type: 'closed', opportunity: o, atMs: Date.now() })
     expect(await nextLine()).toBe(`closed ${o.id} 42.5`)
+    // Acknowledged: nothing is left pending for its group (it acknowledges after printing).
+    const pending = async () =>
+      Number(
+        ((await client.send('XPENDING', ['arbwatch:opportunities', 'my-app'])) as unknown[])[0],
+      )
+    const deadline = Date.now() + 5_000
+    while ((await pending()) > 0 && Date.now() < deadline) await Bun.sleep(10)
+    expect(await pending()).toBe(0)
     proc.kill()
     await proc.exited
-    // Acknowledged: nothing is left pending for its group.
-    const pending = (await client.send('XPENDING', [
-      'arbwatch:opportunities',
-      'my-app',
-    ])) as unknown[]
-    expect(Number(pending[0])).toBe(0)
     await publisher.stop()
     client.close()
   })

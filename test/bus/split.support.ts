@@ -158,7 +158,10 @@ export async function bestBidIs(books: Books, venue: string, bid: string, timeou
   }
 }
 
-/** An opportunity's numbers and route, without what differs between processes (ids, times, ages). */
+/**
+ * An opportunity's numbers and route, without what differs between processes (ids, times, ages,
+ * transfer facts).
+ */
 export function numbers(o: Opportunity): Record<string, unknown> {
   return withoutTimes(toRecord(o)) as Record<string, unknown>
 }
@@ -168,7 +171,10 @@ function withoutTimes(v: unknown): unknown {
   if (typeof v !== 'object' || v === null) return v
   const out: Record<string, unknown> = {}
   for (const [k, x] of Object.entries(v)) {
-    if (k === 'id' || k === 'walk' || /Ms$|Age|age/.test(k)) continue
+    // Transfer facts are each process's own REST reads (not the bus's): four processes share the
+    // simulated venues' per-IP limits, so one may hold a fact the other was refused a moment.
+    if (k === 'id' || k === 'walk' || k === 'transfer' || k === 'transferStatus') continue
+    if (/Ms$|Age|age/.test(k)) continue
     out[k] = withoutTimes(x)
   }
   return out
