@@ -48,6 +48,8 @@ export interface ApiDeps {
   readonly minLiveVenues?: number
   /** More reasons /readyz may have to say no (the bus unreachable, on a core process). */
   readonly readinessProblems?: () => readonly string[]
+  /** The bus as `/api/status` shows it (`bus`), when this process reads or writes one. */
+  readonly busStatus?: () => unknown
   /** Extra routes behind the API token, if any (the dashboard, /metrics). */
   readonly mount?: (app: Hono) => void
   /** Extra routes that carry their own authentication (the Telegram webhook's secret header). */
@@ -379,6 +381,7 @@ export function createApi(deps: ApiDeps): Hono {
       detector: { ...detector.stats, open: detector.openOpportunities().length },
       store: store.stats,
       stream: hub.stats,
+      ...(deps.busStatus === undefined ? {} : { bus: deps.busStatus() }),
     }
     const wantsBooks = Object.keys(query).some((k) => k !== 'token')
     if (!wantsBooks) return c.json(body)

@@ -201,6 +201,9 @@ describe.if(hasRedis)('split over Redis Streams: two ingest shards and a core', 
     const status = (await (await fetch(`http://127.0.0.1:${core.port}/api/status`)).json()) as any
     expect(status.venues.coinbase.state).toBe('down')
     expect(status.venues.coinbase.errors['ingest shard silent']).toBeGreaterThanOrEqual(1)
+    expect(status.bus.role).toBe('core')
+    expect(status.bus.reading.messages).toBeGreaterThan(0)
+    expect(status.bus.lags.map((l: any) => l.venue).sort()).toEqual([...SIX].sort())
     // Nothing opens from them: a move on Kraken opens routes in one process, none in the core.
     const openedBefore = coreEvents.filter((e) => e.type === 'opened').length
     jump(six.sims.get('kraken')!, '60500.00')
