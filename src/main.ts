@@ -268,13 +268,13 @@ async function startWith(
   // Cooldowns still running when the last process stopped (kept with its alerts).
   await fanout.load()
   // Every event is stored; an opening also writes one delivery per matching chat, in the same
-  // transaction as the opportunity.
+  // transaction as the opportunity (each with its detector pass, so related openings are grouped).
   detector.subscribe((event) => {
     if (event.type !== 'opened') return store.record(event)
     const o = event.opportunity
     store.record(
       event,
-      fanout.deliveries(o, event.atMs, (size) => liveDetector.quoteAt(o, size)?.netBps),
+      fanout.deliveries(o, event.atMs, (size) => liveDetector.quoteAt(o, size)?.netBps, event.pass),
     )
   })
   detector.subscribe((event) => {
@@ -323,6 +323,10 @@ async function startWith(
     pause,
     log: logger,
     transferModeOf: (platform, chatId) => core.chat(platform, chatId)?.transferMode,
+    digestOf: (platform, chatId) => {
+      const chat = core.chat(platform, chatId)
+      return chat && { periodMs: chat.digestMs, minLifetimeMs: chat.minLifetimeMs }
+    },
     alertContext: { feeBps: config.feeBps, publicUrl: config.publicUrl },
   })
   store.events.on((e) => e.type === 'deliveries-written' && dispatcher.wake())
@@ -355,6 +359,20 @@ async function startWith(
     transfers: transferFacts,
     apiToken: config.apiToken,
     readinessProblems: () => (mirror?.down ? ['Redis does not answer the core’s reads'] : []),
+    busStatus:
+      bus === undefined
+        ? undefined
+        : () => ({
+            role,
+            url: redactUrl(bus.url),
+            reading: mirror === undefined ? undefined : { down: mirror.down, ...mirror.stats },
+            lags: mirror?.lags(),
+            writing: publisher && {
+              down: publisher.down,
+              buffered: publisher.buffered,
+              streams: Object.fromEntries(publisher.streamStats()),
+            },
+          }),
     // Behind Fly's proxy every socket is the proxy's; it sets Fly-Client-IP (clients cannot).
     clientIpHeader: env.FLY_APP_NAME ? 'fly-client-ip' : undefined,
     mount(app) {

@@ -1,20 +1,25 @@
 /**
  * @module
  * Sends alert deliveries (rows written with their opportunity) to the chat platforms and edits
- * them while the opportunity lasts and when it closes. Each chat is its own queue: one send or
- * edit at a time per chat, a few chats at once per platform, and a chat that is rate-limited (or
- * slow) holds only itself. Every delivery is claimed in the database before it is sent, so none
- * is sent twice, even across a crash; failures are retried with backoff (a 429 after exactly its
+ * them while the opportunity lasts and when it closes. The deliveries of one chat that one
+ * detector pass opened for one asset on one moving venue go out as one message (`group.ts`),
+ * edited as its members update and close; a chat on `/digest` gets one summary per period
+ * instead (`digest.ts`). Each chat is its own queue: one send or edit at a time per chat, a few
+ * chats at once per platform, and a chat that is rate-limited (or slow) holds only itself. Every
+ * delivery is claimed in the database before it is sent (a digest's all at once), so none is sent
+ * twice, even across a crash; failures are retried with backoff (a 429 after exactly its
  * `retry_after`) and, after a bounded number of tries, marked failed (counted and visible). What
  * happened to each delivery is announced on `events`.
  */
-import type { ChatRepo } from '../db/chats.ts'
+import type { ChatRepo, DueDelivery, DueDigest } from '../db/chats.ts'
 import type { DeliveryRow, Platform } from '../db/schema.ts'
-import type { OpportunityRecord } from '../detector/record.ts'
 import { Emitter } from '../events.ts'
 import type { Logger } from '../log.ts'
-import { formatAlert, type AlertContext, type ChatQuote } from './format.ts'
-import { NotifierError, type Notifier } from './notifier.ts'
+import { alertButtons } from './buttons.ts'
+import { digestDueMs, formatDigest } from './digest.ts'
+import { bestFirst, formatAlert, formatGroup, type AlertContext, type ChatQuote } from './format.ts'
+import { marketOn, pickGroup, type MovingVenue } from './group.ts'
+import { NotifierError, type AlertText, type Notifier } from './notifier.ts'
 import type { TransferMode } from '../transfers/types.ts'
 
 /** The delivery queries the dispatcher uses (`ChatRepo` has them). */
@@ -22,13 +27,23 @@ export type DeliveryRepo = Pick<
   ChatRepo,
   | 'due'
   | 'toEdit'
-  | 'claim'
+  | 'groupOf'
+  | 'messageOf'
+  | 'claimAll'
   | 'markSent'
   | 'retryLater'
   | 'markFailed'
   | 'markEdited'
   | 'markInterrupted'
+  | 'dueDigests'
+  | 'claimDigest'
+  | 'markDigested'
+  | 'retryDigest'
+  | 'markDropped'
 >
+
+/** `last_error` of a digest delivery left out because it closed before the chat's `/lifetime`. */
+export const DIGEST_SHORT = 'dropped: it closed before the chat’s /lifetime'
 
 /** Which delivery an event is about. */
 export interface DeliveryRef {
@@ -36,6 +51,16 @@ export interface DeliveryRef {
   readonly opportunityId: string
   readonly platform: Platform
   readonly chatId: string
+}
+
+/**
+ * Which digest an event is about: the chat, and when it was due (the end of the period it sums
+ * up; after a failed try, the time of the retry).
+ */
+export interface DigestRef {
+  readonly platform: Platform
+  readonly chatId: string
+  readonly dueAtMs: number
 }
 
 /** What the dispatcher did, as it happens. */
@@ -73,6 +98,26 @@ export type DispatchEvent =
     }
   /** Deliveries found half-sent at start-up, marked failed instead of sent twice. */
   | { readonly type: 'deliveries-interrupted'; readonly count: number }
+  /** A chat's digest was posted: `deliveryIds` are accounted for by message `messageId`. */
+  | (DigestRef & {
+      readonly type: 'digest-sent'
+      readonly messageId: string
+      readonly deliveryIds: readonly number[]
+    })
+  | (DigestRef & {
+      readonly type: 'digest-retrying'
+      readonly kind: NotifierError['kind']
+      readonly attempts: number
+      readonly retryAtMs: number
+      readonly error: string
+    })
+  | (DigestRef & {
+      readonly type: 'digest-failed'
+      readonly kind: NotifierError['kind'] | 'unconfigured'
+      readonly attempts: number
+      readonly error: string
+      readonly count: number
+    })
   /**
    * One pass over due deliveries and edits finished (also after a database error): what it
    * found is being sent, each chat's in its own queue.
@@ -101,6 +146,14 @@ export interface DispatcherOptions {
   readonly editEveryMs?: number
   /** A chat's `/transfer` setting, read when its alert is sent or edited (default: shown). */
   readonly transferModeOf?: (platform: Platform, chatId: string) => TransferMode | undefined
+  /**
+   * A chat's `/digest` period and `/lifetime`, read when its digest is due: the period names the
+   * digest's span, and openings that closed before the lifetime are left out (marked dropped).
+   */
+  readonly digestOf?: (
+    platform: Platform,
+    chatId: string,
+  ) => { readonly periodMs: number | null; readonly minLifetimeMs: number | null } | undefined
   /** What every alert shares (each venue's taker fee). */
   readonly alertContext?: AlertContext
   /**
@@ -120,6 +173,9 @@ export interface DispatcherStats {
   editFailures: number
   /** Deliveries found half-sent after a restart, marked failed instead of sent twice. */
   interrupted: number
+  /** Digest messages posted, and the deliveries they summed up. */
+  digests: number
+  digested: number
 }
 
 export class Dispatcher {
@@ -130,6 +186,8 @@ export class Dispatcher {
     edited: 0,
     editFailures: 0,
     interrupted: 0,
+    digests: 0,
+    digested: 0,
   }
   /** Every send, retry, failure, edit and pause, as it happens. */
   readonly events: Emitter<DispatchEvent>
@@ -212,13 +270,21 @@ export class Dispatcher {
     this.events.emit({ type: 'pass-done' })
   }
 
-  /** Starts the due sends first (the head of each chat's queue), then edits, in free chats. */
+  /**
+   * Starts the due sends first (the head of each chat's queue, with the related openings of its
+   * pass), then the due digests, then edits, in free chats.
+   */
   async #sendAndEdit(): Promise<void> {
-    for (const { delivery, opportunity } of await this.#o.repo.due(this.#now())) {
+    for (const head of await this.#o.repo.due(this.#now())) {
       if (this.#stopped) return
-      const notifier = this.#o.notifiers[delivery.platform]
-      if (notifier === undefined) await this.#unconfigured(delivery)
-      else this.#spawn(delivery, () => this.#send(notifier, delivery, opportunity))
+      const notifier = this.#o.notifiers[head.delivery.platform]
+      if (notifier === undefined) await this.#unconfigured(head.delivery)
+      else this.#spawn(head.delivery, () => this.#send(notifier, head))
+    }
+    for (const digest of await this.#o.repo.dueDigests(this.#now())) {
+      if (this.#stopped) return
+      const notifier = this.#o.notifiers[digest.platform]
+      this.#spawn(digest, () => this.#sendDigest(notifier, digest))
     }
     const editEveryMs = this.#o.editEveryMs ?? 15_000
     for (const { delivery, opportunity } of await this.#o.repo.toEdit(editEveryMs)) {
@@ -228,7 +294,7 @@ export class Dispatcher {
       // too: it waits rather than be refused by the platform).
       if (isTelegramGroup(delivery) && this.#atBudget(chatKey(delivery))) continue
       if (notifier !== undefined && delivery.messageId !== null)
-        this.#spawn(delivery, () => this.#edit(notifier, delivery, opportunity))
+        this.#spawn(delivery, () => this.#edit(notifier, { delivery, opportunity }))
     }
   }
 
@@ -255,7 +321,10 @@ export class Dispatcher {
    * Runs a send or edit in its chat's queue, unless the chat is busy or told to wait, or its
    * platform has `concurrency` in flight; then a later pass (woken when one finishes) runs it.
    */
-  #spawn(d: DeliveryRow, job: () => Promise<void>): void {
+  #spawn(
+    d: { readonly platform: Platform; readonly chatId: string },
+    job: () => Promise<void>,
+  ): void {
     const key = chatKey(d)
     const now = this.#now()
     if (this.#busy.has(key) || this.#held(key, now) || this.#held(`${d.platform}:*`, now)) return
@@ -288,7 +357,7 @@ export class Dispatcher {
    * A 429: the chat sends nothing more until `untilMs`. When several chats of a platform are
    * told to wait at once, the limit is the bot's, not the chat's: the whole platform waits.
    */
-  #hold(d: DeliveryRef, untilMs: number): void {
+  #hold(d: { readonly platform: Platform; readonly chatId: string }, untilMs: number): void {
     const now = this.#now()
     const key = chatKey(d)
     this.#heldUntil.set(key, Math.max(untilMs, this.#heldUntil.get(key) ?? 0))
@@ -319,48 +388,261 @@ export class Dispatcher {
     })
   }
 
-  async #send(notifier: Notifier, d: DeliveryRow, o: OpportunityRecord): Promise<void> {
-    const ref = refOf(d)
-    if (!(await this.#o.repo.claim(d.id))) return
-    const attempts = d.attempts + 1
+  /**
+   * Sends the head of a chat's queue, with the deliveries of its chat that its detector pass
+   * opened for the same asset on the same moving venue (one message for all, each claimed first).
+   */
+  async #send(notifier: Notifier, head: DueDelivery): Promise<void> {
+    let members: DueDelivery[] = [head]
+    let moving: MovingVenue | undefined
+    if (head.delivery.groupKey !== null) {
+      const all = await this.#o.repo.groupOf(head.delivery, this.#now())
+      const current = all.find((m) => m.delivery.id === head.delivery.id)
+      if (current === undefined) return // no longer pending: claimed or dropped meanwhile
+      ;({ members, moving } = pickGroup(current, all))
+    }
+    const claimed = new Set(await this.#o.repo.claimAll(members.map((m) => m.delivery.id)))
+    members = members.filter((m) => claimed.has(m.delivery.id))
+    if (members.length === 0) return
+    const ids = members.map((m) => m.delivery.id)
+    const attempts = Math.max(...members.map((m) => m.delivery.attempts)) + 1
+    const events = <E extends DispatchEvent>(extra: (m: DueDelivery) => E) =>
+      members.forEach((m) => this.events.emit(extra(m)))
     try {
       const { messageId } = await notifier.send(
-        d.chatId,
-        formatAlert(o, this.#chatQuote(d), this.#now(), this.#o.alertContext),
+        head.delivery.chatId,
+        this.#alertText(members, moving),
       )
-      this.#spent(chatKey(d))
-      await this.#o.repo.markSent(d.id, messageId, this.#now())
-      this.stats.sent++
-      this.events.emit({ type: 'delivery-sent', ...ref, messageId, attempts })
+      this.#spent(chatKey(head.delivery))
+      await this.#o.repo.markSent(ids, messageId, this.#now())
+      this.stats.sent += members.length
+      events((m) => ({
+        type: 'delivery-sent',
+        ...refOf(m.delivery),
+        messageId,
+        attempts: m.delivery.attempts + 1,
+      }))
     } catch (err) {
       const e = asNotifierError(err)
       const why = `${e.kind}: ${e.message}`
+      const failed = (kind: NotifierError['kind']) =>
+        events((m) => ({
+          type: 'delivery-failed',
+          ...refOf(m.delivery),
+          kind,
+          attempts: m.delivery.attempts + 1,
+          error: why,
+        }))
       if (e.kind === 'forbidden') {
-        await this.#o.repo.markFailed(d.id, why)
-        this.stats.failed++
-        this.events.emit({ type: 'delivery-failed', ...ref, kind: e.kind, attempts, error: why })
-        await this.#pause(d, e.message)
+        await this.#o.repo.markFailed(ids, why)
+        this.stats.failed += members.length
+        failed(e.kind)
+        await this.#pause(head.delivery, e.message)
       } else if (
         e.kind === 'rejected' ||
         attempts >= (this.#o.maxAttempts ?? 5) * (e.kind === 'rate-limited' ? 4 : 1)
       ) {
-        await this.#o.repo.markFailed(d.id, why)
-        this.stats.failed++
+        await this.#o.repo.markFailed(ids, why)
+        this.stats.failed += members.length
         this.#logOnce(`failed:${e.kind}`, `alert delivery failed after ${attempts} tries`, err)
-        this.events.emit({ type: 'delivery-failed', ...ref, kind: e.kind, attempts, error: why })
+        failed(e.kind)
       } else {
-        const base = this.#o.retryBaseMs ?? 1000
-        const backoff =
-          Math.min(this.#o.retryCapMs ?? 60_000, base * 2 ** (attempts - 1)) *
-          (0.5 + Math.random() * 0.5)
-        // A 429 is retried after exactly its retry_after, and holds its chat until then.
-        const retryAtMs = this.#now() + (e.retryAfterMs !== undefined ? e.retryAfterMs : backoff)
-        if (e.kind === 'rate-limited') this.#hold(ref, retryAtMs)
-        await this.#o.repo.retryLater(d.id, retryAtMs, why)
-        this.stats.retried++
+        const retryAtMs = this.#retryAt(e, attempts)
+        if (e.kind === 'rate-limited') this.#hold(refOf(head.delivery), retryAtMs)
+        await this.#o.repo.retryLater(ids, retryAtMs, why)
+        this.stats.retried += members.length
         this.#logOnce(`retry:${e.kind}`, 'alert delivery will be retried', err)
-        this.events.emit({
+        events((m) => ({
           type: 'delivery-retrying',
+          ...refOf(m.delivery),
+          kind: e.kind,
+          attempts: m.delivery.attempts + 1,
+          retryAtMs,
+          error: why,
+        }))
+      }
+    }
+  }
+
+  /** When a failed send is tried again: a 429 after exactly its retry_after, else with backoff. */
+  #retryAt(e: NotifierError, attempts: number): number {
+    const base = this.#o.retryBaseMs ?? 1000
+    const backoff =
+      Math.min(this.#o.retryCapMs ?? 60_000, base * 2 ** (attempts - 1)) *
+      (0.5 + Math.random() * 0.5)
+    return this.#now() + (e.retryAfterMs !== undefined ? e.retryAfterMs : backoff)
+  }
+
+  /**
+   * The message of one delivery (its alert), or of a group (`formatGroup`), with the buttons:
+   * mute the market its title names, the details of its (best) route, stop.
+   */
+  #alertText(members: readonly DueDelivery[], moving: MovingVenue | undefined): AlertText {
+    const now = this.#now()
+    const context = this.#o.alertContext
+    if (moving === undefined || members.length < 2) {
+      const { delivery, opportunity } = members[0]!
+      const text = formatAlert(opportunity, this.#chatQuote(delivery), now, context)
+      return { ...text, buttons: alertButtons(delivery.id, opportunity.symbol) }
+    }
+    const group = members.map((m) => ({
+      id: m.delivery.id,
+      record: m.opportunity,
+      quote: this.#chatQuote(m.delivery),
+    }))
+    const best = bestFirst(group)[0]!
+    return {
+      ...formatGroup(group, moving, now, context),
+      buttons: alertButtons(best.id, marketOn(best.record, moving.side)),
+    }
+  }
+
+  /** The delivery's own numbers, with its chat's current transfer setting. */
+  #chatQuote(d: DeliveryRow): ChatQuote {
+    const transfer = this.#o.transferModeOf?.(d.platform, d.chatId)
+    return transfer === undefined ? d : { netBps: d.netBps, sizeQuote: d.sizeQuote, transfer }
+  }
+
+  /** Edits a posted message: one alert, or a group with all its members as they are now. */
+  async #edit(notifier: Notifier, row: DueDelivery): Promise<void> {
+    const d = row.delivery
+    if (d.messageId === null) return
+    let members: DueDelivery[] = [row]
+    let moving: MovingVenue | undefined
+    if (d.groupKey !== null) {
+      const all = await this.#o.repo.messageOf(d.platform, d.chatId, d.messageId)
+      if (all.length > 1) {
+        members = all
+        moving = pickGroup(all.find((m) => m.delivery.id === d.id) ?? all[0]!, all).moving
+      }
+    }
+    const ids = members.map((m) => m.delivery.id)
+    const isClosed = (m: DueDelivery) => m.opportunity.closedAtMs !== null
+    try {
+      await notifier.edit(d.chatId, d.messageId, this.#alertText(members, moving))
+      this.#spent(chatKey(d))
+      const now = this.#now()
+      const closed = members.filter(isClosed).map((m) => m.delivery.id)
+      const open = members.filter((m) => !isClosed(m)).map((m) => m.delivery.id)
+      if (closed.length > 0) await this.#o.repo.markEdited(closed, now, true)
+      if (open.length > 0) await this.#o.repo.markEdited(open, now, false)
+      this.stats.edited++
+      for (const m of members)
+        this.events.emit({ type: 'delivery-edited', ...refOf(m.delivery), closed: isClosed(m) })
+    } catch (err) {
+      const e = asNotifierError(err)
+      this.stats.editFailures++
+      if (e.kind === 'rate-limited') {
+        this.#hold(refOf(d), this.#now() + (e.retryAfterMs ?? 1000))
+      } else if (e.kind === 'forbidden') {
+        await this.#o.repo.markEdited(ids, this.#now(), true)
+        await this.#pause(d, e.message)
+      } else if (e.kind === 'rejected') {
+        // The message is gone or cannot change: stop trying to edit it.
+        await this.#o.repo.markEdited(ids, this.#now(), true)
+      }
+      this.#logOnce(`edit:${e.kind}`, 'editing an alert failed', err)
+      for (const m of members)
+        this.events.emit({
+          type: 'delivery-edit-failed',
+          ...refOf(m.delivery),
+          kind: e.kind,
+          error: `${e.kind}: ${e.message}`,
+        })
+    }
+  }
+
+  /**
+   * Sends a chat's due digest: claims every delivery waiting for it, leaves out those that closed
+   * before the chat's `/lifetime` (marked dropped), posts one summary and records the rest
+   * `digested` with its message id. Failures are retried like a send (the deliveries wait as
+   * `digest` again); a digest caught mid-send by a crash is marked unknown at the next start.
+   */
+  async #sendDigest(notifier: Notifier | undefined, due: DueDigest): Promise<void> {
+    const claimed = await this.#o.repo.claimDigest(due.platform, due.chatId, due.dueAtMs)
+    if (claimed.length === 0) return
+    const ref: DigestRef = { platform: due.platform, chatId: due.chatId, dueAtMs: due.dueAtMs }
+    const attempts = Math.max(...claimed.map((m) => m.delivery.attempts))
+    if (notifier === undefined) {
+      const error = `${due.platform} is not configured`
+      await this.#o.repo.markFailed(
+        claimed.map((m) => m.delivery.id),
+        error,
+      )
+      this.stats.failed += claimed.length
+      const count = claimed.length
+      this.events.emit({
+        type: 'digest-failed',
+        ...ref,
+        kind: 'unconfigured',
+        attempts,
+        error,
+        count,
+      })
+      return
+    }
+    const settings = this.#o.digestOf?.(due.platform, due.chatId)
+    const lifetimeMs = settings?.minLifetimeMs ?? null
+    const short = (m: DueDelivery) =>
+      lifetimeMs !== null &&
+      m.opportunity.closedAtMs !== null &&
+      m.opportunity.closedAtMs - m.opportunity.openedAtMs < lifetimeMs
+    const left = claimed.filter(short).map((m) => m.delivery.id)
+    if (left.length > 0) await this.#o.repo.markDropped(left, DIGEST_SHORT)
+    const kept = claimed.filter((m) => !short(m))
+    if (kept.length === 0) return
+    const ids = kept.map((m) => m.delivery.id)
+    // The period it sums up: from its start (or its first opening) to its end, which a retry
+    // does not move (`dueAtMs` is then the retry's time).
+    const created = kept.map((m) => m.delivery.createdAtMs)
+    const earliestMs = Math.min(...created)
+    const periodMs = settings?.periodMs ?? null
+    const toMs =
+      periodMs === null
+        ? due.dueAtMs
+        : Math.min(due.dueAtMs, digestDueMs(Math.max(...created), periodMs))
+    const fromMs = periodMs === null ? earliestMs : Math.min(toMs - periodMs, earliestMs)
+    const text = formatDigest(
+      kept.map((m) => m.opportunity),
+      { fromMs, toMs },
+      this.#now(),
+    )
+    try {
+      const { messageId } = await notifier.send(due.chatId, text)
+      this.#spent(chatKey(due))
+      await this.#o.repo.markDigested(ids, messageId, this.#now())
+      this.stats.digests++
+      this.stats.digested += ids.length
+      this.events.emit({ type: 'digest-sent', ...ref, messageId, deliveryIds: ids })
+    } catch (err) {
+      const e = asNotifierError(err)
+      const why = `${e.kind}: ${e.message}`
+      if (
+        e.kind === 'forbidden' ||
+        e.kind === 'rejected' ||
+        attempts >= (this.#o.maxAttempts ?? 5) * (e.kind === 'rate-limited' ? 4 : 1)
+      ) {
+        await this.#o.repo.markFailed(ids, why)
+        this.stats.failed += ids.length
+        this.#logOnce(`digest:${e.kind}`, `a digest failed after ${attempts} tries`, err)
+        const count = ids.length
+        this.events.emit({
+          type: 'digest-failed',
+          ...ref,
+          kind: e.kind,
+          attempts,
+          error: why,
+          count,
+        })
+        if (e.kind === 'forbidden') await this.#pause(due, e.message)
+      } else {
+        const retryAtMs = this.#retryAt(e, attempts)
+        if (e.kind === 'rate-limited') this.#hold(due, retryAtMs)
+        await this.#o.repo.retryDigest(ids, retryAtMs, why)
+        this.stats.retried += ids.length
+        this.#logOnce(`retry:${e.kind}`, 'a digest will be retried', err)
+        this.events.emit({
+          type: 'digest-retrying',
           ...ref,
           kind: e.kind,
           attempts,
@@ -371,48 +653,10 @@ export class Dispatcher {
     }
   }
 
-  /** The delivery's own numbers, with its chat's current transfer setting. */
-  #chatQuote(d: DeliveryRow): ChatQuote {
-    const transfer = this.#o.transferModeOf?.(d.platform, d.chatId)
-    return transfer === undefined ? d : { netBps: d.netBps, sizeQuote: d.sizeQuote, transfer }
-  }
-
-  async #edit(notifier: Notifier, d: DeliveryRow, o: OpportunityRecord): Promise<void> {
-    if (d.messageId === null) return
-    const closed = o.closedAtMs !== null
-    try {
-      await notifier.edit(
-        d.chatId,
-        d.messageId,
-        formatAlert(o, this.#chatQuote(d), this.#now(), this.#o.alertContext),
-      )
-      this.#spent(chatKey(d))
-      await this.#o.repo.markEdited(d.id, this.#now(), closed)
-      this.stats.edited++
-      this.events.emit({ type: 'delivery-edited', ...refOf(d), closed })
-    } catch (err) {
-      const e = asNotifierError(err)
-      this.stats.editFailures++
-      if (e.kind === 'rate-limited') {
-        this.#hold(refOf(d), this.#now() + (e.retryAfterMs ?? 1000))
-      } else if (e.kind === 'forbidden') {
-        await this.#o.repo.markEdited(d.id, this.#now(), true)
-        await this.#pause(d, e.message)
-      } else if (e.kind === 'rejected') {
-        // The message is gone or cannot change: stop trying to edit it.
-        await this.#o.repo.markEdited(d.id, this.#now(), true)
-      }
-      this.#logOnce(`edit:${e.kind}`, 'editing an alert failed', err)
-      this.events.emit({
-        type: 'delivery-edit-failed',
-        ...refOf(d),
-        kind: e.kind,
-        error: `${e.kind}: ${e.message}`,
-      })
-    }
-  }
-
-  async #pause(d: DeliveryRow, reason: string): Promise<void> {
+  async #pause(
+    d: { readonly platform: Platform; readonly chatId: string },
+    reason: string,
+  ): Promise<void> {
     await this.#o.pause(d.platform, d.chatId, reason)
     this.#o.log.warn(
       { platform: d.platform, chatId: d.chatId, reason },

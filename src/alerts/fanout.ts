@@ -2,9 +2,13 @@
  * @module
  * Who gets an alert: for an opening, the chats it should reach, each at its own trade size and
  * threshold, with a per-chat cooldown per market and venue pair (kept in the database with the
- * alerts, so a restart keeps it); and the delivery rows the store writes with the opportunity.
+ * alerts, so a restart keeps it); and the delivery rows the store writes with the opportunity:
+ * due at once (or after the chat's `/lifetime`), carrying the group key of their detector pass,
+ * or, for a chat on `/digest`, waiting for the end of its digest period.
  */
 import { follows } from '../symbols.ts'
+import { digestDueMs } from './digest.ts'
+import { groupKeyOf } from './group.ts'
 import type { ChatRepo } from '../db/chats.ts'
 import type { NewDeliveryRow, Platform } from '../db/schema.ts'
 import type { Opportunity } from '../detector/types.ts'
@@ -27,6 +31,10 @@ export interface AlertChat {
   readonly venues?: readonly string[] | null
   /** `/lifetime`: the alert is due this long after the opening (closed sooner: dropped). */
   readonly minLifetimeMs?: number | null
+  /** `/digest`: summed up once per this many ms instead of alerted one by one (null: off). */
+  readonly digestMs?: number | null
+  /** Markets muted by an alert's button: market → until when (ms). */
+  readonly mutedMarkets?: Readonly<Record<string, number>>
   readonly symbols: ReadonlySet<string>
 }
 
@@ -38,6 +46,21 @@ export interface AlertTarget {
   readonly sizeQuote: number
   /** How long after the opening the alert is due (its `/lifetime`; 0: at once). */
   readonly delayMs?: number
+  /** The chat's `/digest` period: the alert waits for the digest instead. */
+  readonly digestMs?: number
+}
+
+/**
+ * Whether a route is muted in a chat by an alert's button: its symbol (the market, the cross-quote
+ * route, the triangle's cycle) or one of the markets it trades is muted until later than `nowMs`.
+ */
+export function marketMuted(
+  muted: Readonly<Record<string, number>> | undefined,
+  names: readonly string[],
+  nowMs: number,
+): boolean {
+  if (muted === undefined) return false
+  return names.some((n) => (muted[n] ?? -Infinity) > nowMs)
 }
 
 /** Recomputes an opportunity's net spread at another trade size from the live books. */
@@ -157,6 +180,7 @@ export class Fanout {
         if (assets.some((a) => chat.ignoredAssets!.includes(a))) continue
       }
       if (chat.venues != null && !routeVenues.every((v) => chat.venues!.includes(v))) continue
+      if (marketMuted(chat.mutedMarkets, [o.symbol, ...markets], now)) continue
       if (chat.transferMode === 'only' && o.kind !== 'triangle') {
         if (o.transfer?.status !== 'transferable') continue
       }
@@ -176,31 +200,47 @@ export class Fanout {
         netBps: net,
         sizeQuote: size,
       }
-      targets.push(chat.minLifetimeMs ? { ...target, delayMs: chat.minLifetimeMs } : target)
+      targets.push(
+        chat.digestMs
+          ? { ...target, digestMs: chat.digestMs }
+          : chat.minLifetimeMs
+            ? { ...target, delayMs: chat.minLifetimeMs }
+            : target,
+      )
     }
     return targets
   }
 
   /**
-   * The pending delivery rows for an opening, one per target, due at once; the store writes them
-   * in the same transaction as the opportunity.
+   * The delivery rows for an opening, one per target; the store writes them in the same
+   * transaction as the opportunity. Each is pending, due at once (or after the chat's
+   * `/lifetime`) and carries the group key of its detector pass (`group.ts`), or, for a chat on
+   * `/digest`, waits as `digest` until its period ends.
    *
    * @param o the opportunity that opened
    * @param atMs when it opened
    * @param netAt as for `targets`
+   * @param pass the detector pass it opened in (the opened event's `pass`)
    */
-  deliveries(o: Opportunity, atMs: number, netAt: NetAt): NewDeliveryRow[] {
-    return this.targets(o, netAt).map((t) => ({
-      opportunityId: o.id,
-      platform: t.platform,
-      chatId: t.chatId,
-      status: 'pending',
-      // An alert for a chat's `/lifetime` waits; the store drops it if the opportunity closes first.
-      nextAttemptAtMs: atMs + (t.delayMs ?? 0),
-      netBps: t.netBps,
-      sizeQuote: t.sizeQuote,
-      createdAtMs: atMs,
-      cooldownKey: cooldownKeyOf(o),
-    }))
+  deliveries(o: Opportunity, atMs: number, netAt: NetAt, pass?: number): NewDeliveryRow[] {
+    const groupKey = groupKeyOf(o, atMs, pass)
+    return this.targets(o, netAt).map((t): NewDeliveryRow => {
+      const row: NewDeliveryRow = {
+        opportunityId: o.id,
+        platform: t.platform,
+        chatId: t.chatId,
+        status: 'pending',
+        // An alert for a chat's `/lifetime` waits; the store drops it if the opportunity closes first.
+        nextAttemptAtMs: atMs + (t.delayMs ?? 0),
+        netBps: t.netBps,
+        sizeQuote: t.sizeQuote,
+        createdAtMs: atMs,
+        cooldownKey: cooldownKeyOf(o),
+      }
+      if (t.digestMs !== undefined) {
+        return { ...row, status: 'digest', nextAttemptAtMs: digestDueMs(atMs, t.digestMs) }
+      }
+      return groupKey === undefined ? row : { ...row, groupKey }
+    })
   }
 }

@@ -4,6 +4,7 @@
  */
 import { venueName } from '../venues/index.ts'
 import type { OpportunityRecord } from '../detector/record.ts'
+import { marketOn, type MovingVenue } from './group.ts'
 import type { AlertText } from './notifier.ts'
 import type { TransferMode } from '../transfers/types.ts'
 import type { VenueId } from '../types.ts'
@@ -60,6 +61,29 @@ export function age(ms: number): string {
 /** 1795307804603 → "2026-11-22 14:36:44.603 UTC". */
 const utc = (ms: number): string =>
   `${new Date(ms).toISOString().replace('T', ' ').slice(0, 23)} UTC`
+
+/** 1795307804603 → "2026-11-22 14:36 UTC" (to the minute). */
+export const utcMinute = (ms: number): string =>
+  `${new Date(ms).toISOString().replace('T', ' ').slice(0, 16)} UTC`
+
+/**
+ * A route in a few words: `BTC/USDT buy Binance, sell Kraken`, a cross-quote route likewise with
+ * its two markets, `Triangle USDT>BTC>ETH>USDT on Binance`.
+ */
+export function routeLabel(
+  o: Pick<OpportunityRecord, 'kind' | 'symbol' | 'buyVenue' | 'sellVenue'>,
+): string {
+  return o.kind === 'triangle'
+    ? `Triangle ${o.symbol} on ${venueName(o.buyVenue)}`
+    : `${o.symbol} buy ${venueName(o.buyVenue)}, sell ${venueName(o.sellVenue)}`
+}
+
+/** "Binance", "Binance and OKX", "Binance, OKX and Bybit", "5 venues". */
+function venueList(venues: readonly string[]): string {
+  const names = [...new Set(venues)].map(venueName)
+  if (names.length > 3) return `${names.length} venues`
+  return names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
+}
 
 /**
  * The currency sizes and profits are in: the market's quote (cross), the cycle's first asset
@@ -182,5 +206,140 @@ export function formatAlert(
     lines,
     footer,
     tone: closed ? 'closed' : 'open',
+  }
+}
+
+/** One route of a grouped alert: its record now, and this chat's numbers for it. */
+export interface GroupMember {
+  readonly record: OpportunityRecord
+  readonly quote: ChatQuote
+}
+
+/** The net a chat's alert shows for a route: the current one, or its own size's from the opening. */
+const netShown = (o: OpportunityRecord, chat: ChatQuote): number =>
+  chat.sizeQuote !== o.sizeQuote ? chat.netBps : o.netBps
+
+/**
+ * The members of a grouped alert, best first: open routes by the net shown, then closed ones by
+ * their peak.
+ */
+export function bestFirst<T extends GroupMember>(members: readonly T[]): T[] {
+  const open = (m: T) => m.record.closedAtMs === null
+  return [...members].sort((a, b) => {
+    if (open(a) !== open(b)) return open(a) ? -1 : 1
+    const [x, y] = open(a)
+      ? [netShown(a.record, a.quote), netShown(b.record, b.quote)]
+      : [a.record.peakNetBps, b.record.peakNetBps]
+    return y - x
+  })
+}
+
+/**
+ * One alert for the related openings of one detector pass in one chat: the market and the venue
+ * that moved in the title, then one line per route (the other venue, its price, net, size and
+ * profit; closed ones say so), best first, then what they share. Edited as its members update and
+ * close; closed when all of them are.
+ *
+ * @param members two or more routes that trade on `moving.venue` on `moving.side`
+ * @example
+ * ```ts
+ * formatGroup(members, { side: 'buy', venue: 'kraken' }, Date.now()).title
+ * // 'BTC/USDT: buy Kraken, sell on Binance and OKX, best net 0.81%'
+ * ```
+ */
+export function formatGroup(
+  members: readonly GroupMember[],
+  moving: MovingVenue,
+  nowMs: number,
+  context: AlertContext = {},
+): AlertText {
+  const sorted = bestFirst(members)
+  const best = sorted[0]!
+  const o = best.record
+  const q = quoteOf(o)
+  const buying = moving.side === 'buy'
+  const open = sorted.filter((m) => m.record.closedAtMs === null)
+  const markets = [...new Set(sorted.map((m) => marketOn(m.record, moving.side)))]
+  const others = sorted.map((m) => (buying ? m.record.sellVenue : m.record.buyVenue))
+  const bestNet = netShown(o, best.quote)
+  const title = `${markets.join(', ')}: ${buying ? 'buy' : 'sell'} ${venueName(moving.venue)}, ${buying ? 'sell' : 'buy'} on ${venueList(others)}, best net ${pct(bestNet)}`
+  const lines: string[] = []
+  let ownSize = false
+  for (const [i, m] of sorted.entries()) {
+    const r = m.record
+    const other = buying ? r.sellVenue : r.buyVenue
+    let route: string
+    if (r.kind === 'cross-quote') {
+      const [buy, sell, convert] = r.legs ?? []
+      const conversion =
+        buy && sell && convert
+          ? `, convert ${sell.market.split('/')[1]}→${buy.market.split('/')[1]}`
+          : ''
+      route = buying
+        ? `Sell ${marketOn(r, 'sell')} on ${venueName(other)} at ${price(r.sellPrice)}${conversion}`
+        : `Buy ${marketOn(r, 'buy')} on ${venueName(other)} at ${price(r.buyPrice)}${conversion}`
+    } else {
+      route = buying
+        ? `Sell on ${venueName(other)} at ${price(r.sellPrice)}`
+        : `Buy on ${venueName(other)} at ${price(r.buyPrice)}`
+    }
+    const t = r.transfer
+    const transfer =
+      t !== null && m.quote.transfer !== 'off' ? ` · transfer ${STATUS_WORD[t.status]}` : ''
+    if (r.closedAtMs !== null) {
+      lines.push(
+        `${i + 1}. ${route}: closed after ${duration(r.closedAtMs - r.openedAtMs)}, peak ${pct(r.peakNetBps)}${transfer}`,
+      )
+      continue
+    }
+    const net = netShown(r, m.quote)
+    if (m.quote.sizeQuote !== r.sizeQuote) ownSize = true
+    const rq = quoteOf(r)
+    lines.push(
+      `${i + 1}. ${route}: net ${pct(net)}, size ${amount(m.quote.sizeQuote)} ${rq}, est. profit ${amount((net / 10_000) * m.quote.sizeQuote)} ${rq}${transfer}`,
+    )
+  }
+  const movingAgeMs = buying ? o.buyAgeMs : o.sellAgeMs
+  lines.push(
+    buying
+      ? `Buy on ${venueName(moving.venue)} at ${price(o.buyPrice)} (quote ${age(movingAgeMs)} old)`
+      : `Sell on ${venueName(moving.venue)} at ${price(o.sellPrice)} (quote ${age(movingAgeMs)} old)`,
+  )
+  if (ownSize) lines.push('Nets at your size are as they opened')
+  const fees = context.feeBps
+  if (fees !== undefined) {
+    const venues = [
+      ...new Set(
+        sorted.flatMap((m) => [
+          m.record.buyVenue,
+          m.record.sellVenue,
+          ...(m.record.legs ?? []).map((l) => l.venue),
+        ]),
+      ),
+    ]
+    lines.push(
+      `Taker fees: ${venues.map((v) => `${venueName(v)} ${pct(fees[v] ?? NaN)}`).join(', ')}`,
+    )
+  }
+  const openedAtMs = Math.min(...sorted.map((m) => m.record.openedAtMs))
+  lines.push(
+    `Prices are size-weighted averages over the books at ${amount(o.sizeQuote)} ${q}; detected ${utc(openedAtMs)}`,
+    'The nets assume balances already on both venues of each route',
+    `The arithmetic: ${sorted.map((m, i) => `/explain ${m.record.id} (${i + 1})`).join(', ')}`,
+  )
+  if (context.publicUrl !== undefined) {
+    lines.push(`Details: ${context.publicUrl}/?opportunity=${encodeURIComponent(o.id)}`)
+  }
+  const peak = Math.max(...sorted.map((m) => m.record.peakNetBps))
+  const closedAtMs = Math.max(...sorted.map((m) => m.record.closedAtMs ?? 0))
+  const footer =
+    open.length === 0
+      ? `Closed after ${duration(closedAtMs - openedAtMs)}, peak ${pct(peak)}`
+      : `Open for ${duration(nowMs - openedAtMs)}, ${open.length} of ${sorted.length} routes open, peak ${pct(peak)}`
+  return {
+    title: open.length === 0 ? `Closed: ${title}` : title,
+    lines,
+    footer,
+    tone: open.length === 0 ? 'closed' : 'open',
   }
 }

@@ -7,13 +7,26 @@ import type { Platform } from '../db/schema.ts'
 
 export type { Platform }
 
-/** Platform-free content of an alert or reply: a title line, body lines, and an optional footer. */
+/**
+ * A button under an alert: its label, and the payload the platform hands back when it is pressed
+ * (Telegram `callback_data`, at most 64 bytes; Discord `custom_id`, at most 100 characters).
+ */
+export interface AlertButton {
+  readonly label: string
+  readonly data: string
+}
+
+/**
+ * Platform-free content of an alert or reply: a title line, body lines, an optional footer, and
+ * buttons in one row (Telegram inline keyboard, Discord message components).
+ */
 export interface AlertText {
   readonly title: string
   readonly lines: readonly string[]
   readonly footer?: string
-  /** open: green, closed: grey, anomaly: orange (Discord embed colour; Telegram ignores it). */
+  /** open: green, closed: grey, info: blue (Discord embed colour; Telegram ignores it). */
   readonly tone: 'open' | 'closed' | 'info'
+  readonly buttons?: readonly AlertButton[]
 }
 
 export interface Notifier {

@@ -27,7 +27,9 @@ import {
 import type { Pair } from '../types.ts'
 import { TRANSFER_MODES, type TransferMode } from '../transfers/types.ts'
 import type { BacktestResult } from '../alerts/backtest.ts'
-import { duration } from '../alerts/format.ts'
+import { MARKET_MUTE_MS, parseButton } from '../alerts/buttons.ts'
+import { digestDueMs } from '../alerts/digest.ts'
+import { duration, utcMinute } from '../alerts/format.ts'
 
 /** Who is talking: the chat (a Telegram chat, a Discord channel) and the user in it. */
 export interface ChatRef {
@@ -76,6 +78,8 @@ export interface CommandSpec {
 }
 
 const DAY_MS = 86_400_000
+/** The shortest `/digest` period. */
+const DIGEST_MIN_MS = 600_000
 /** Longest argument text for any command (one without an argument ignores it). */
 const MAX_ARG_CHARS = 200
 /** Longest opportunity id `/explain` takes (ids are `kind:symbol:buy>sell:openedAtMs`). */
@@ -193,7 +197,16 @@ export function commandDefinitions({ minThresholdPct = 0.01 }: CommandConfig = {
         maxLength: 20,
       },
     },
-    { name: 'unmute', description: 'Resume alerts', readOnly: false },
+    {
+      name: 'unmute',
+      description: 'Resume alerts (markets muted with an alert’s button too)',
+      readOnly: false,
+    },
+    {
+      name: 'stop',
+      description: 'Stop alerts here until /unmute (markets and settings are kept)',
+      readOnly: false,
+    },
     {
       name: 'backtest',
       description:
@@ -235,6 +248,22 @@ export function commandDefinitions({ minThresholdPct = 0.01 }: CommandConfig = {
         required: true,
         min: 1000,
         max: 3_600_000,
+        unit: 'ms',
+        maxLength: 20,
+      },
+    },
+    {
+      name: 'digest',
+      description:
+        'One summary per period instead of single alerts, e.g. /digest 1h (off: single alerts)',
+      readOnly: false,
+      arg: {
+        name: 'period',
+        description: 'e.g. 30m, 1h, 1d, or off',
+        type: 'duration',
+        required: true,
+        min: DIGEST_MIN_MS,
+        max: DAY_MS,
         unit: 'ms',
         maxLength: 20,
       },
@@ -323,6 +352,10 @@ export type Command =
   /** null: until /unmute. */
   | { readonly type: 'mute'; readonly durationMs: number | null }
   | { readonly type: 'unmute' }
+  /** Alerts off until /unmute (what an alert's stop button does too). */
+  | { readonly type: 'stop' }
+  /** null: single alerts. */
+  | { readonly type: 'digest'; readonly periodMs: number | null }
   | { readonly type: 'transfer'; readonly mode: TransferMode }
   | { readonly type: 'ignore'; readonly assets: readonly string[] }
   /** null: alert at once. */
@@ -405,6 +438,7 @@ export function parseCommand(
     case 'list':
     case 'status':
     case 'unmute':
+    case 'stop':
       return { type: cmd }
     case 'subscribe':
     case 'unsubscribe': {
@@ -470,6 +504,24 @@ export function parseCommand(
         )
       }
       return { type: 'lifetime', minLifetimeMs: ms }
+    }
+    case 'digest': {
+      if (args.toLowerCase() === 'off') return { type: 'digest', periodMs: null }
+      const arg = spec.arg!
+      const ms = parseDuration(args)
+      if (ms === undefined) {
+        return bad(
+          /^\d+(\.\d+)?$/.test(args)
+            ? 'Give the period with its unit, from 10m to 1d, e.g. /digest 1h, or /digest off for single alerts.'
+            : 'Give a period like 30m, 1h or 1d (from 10 minutes to 1 day), e.g. /digest 1h, or /digest off for single alerts.',
+        )
+      }
+      if (ms < arg.min! || ms > arg.max!) {
+        return bad(
+          `A digest period is from 10 minutes to 1 day (${ms < arg.min! ? 'that is shorter' : 'that is longer'}), e.g. /digest 1h, or /digest off for single alerts.`,
+        )
+      }
+      return { type: 'digest', periodMs: ms }
     }
     case 'ignore':
     case 'unignore': {
@@ -844,6 +896,8 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
           `Lifetime: ${chat?.minLifetimeMs ? `after ${chat.minLifetimeMs / 1000} s open` : 'at once'}`,
           `Ignored: ${chat && chat.ignoredAssets.length > 0 ? chat.ignoredAssets.join(', ') : 'none'}`,
           `Venues: ${chat?.venues ? chat.venues.map(venueName).join(', ') : 'all'}`,
+          `Digest: ${chat?.digestMs ? `every ${duration(chat.digestMs)}, the next at ${utcMinute(digestDueMs(deps.nowMs, chat.digestMs))}` : 'off (single alerts)'}`,
+          `Muted markets: ${mutedMarketsText(chat?.mutedMarkets, deps.nowMs)}`,
           `Alerts: ${alerts}`,
         ],
       }
@@ -860,8 +914,18 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
       )
     }
     case 'unmute':
-      await deps.save({ mutedUntilMs: null, active: true, pausedReason: null })
+      await deps.save({ mutedUntilMs: null, active: true, pausedReason: null, mutedMarkets: {} })
       return ok('Alerts are on.')
+    case 'stop':
+      await deps.save({ mutedUntilMs: FOREVER })
+      return ok('Alerts stopped here until /unmute; your markets and settings are kept.')
+    case 'digest':
+      await deps.save({ digestMs: cmd.periodMs })
+      return ok(
+        cmd.periodMs === null
+          ? 'Single alerts again. Openings already waiting for a digest are still summed up when their period ends.'
+          : `One digest every ${duration(cmd.periodMs)} instead of single alerts; the next at ${utcMinute(digestDueMs(deps.nowMs, cmd.periodMs))}. /digest off: single alerts again.`,
+      )
     case 'transfer':
       await deps.save({ transferMode: cmd.mode })
       return ok(TRANSFER_REPLY[cmd.mode])
@@ -926,6 +990,18 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
       throw new Error(`no answer for ${String((never as Command).type)}`)
     }
   }
+}
+
+/** The markets muted by alerts' buttons that are still muted at `nowMs`, as `/list` shows them. */
+function mutedMarketsText(
+  muted: Readonly<Record<string, number>> | undefined,
+  nowMs: number,
+): string {
+  const live = Object.entries(muted ?? {})
+    .filter(([, untilMs]) => untilMs > nowMs)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+  if (live.length === 0) return 'none'
+  return live.map(([market, untilMs]) => `${market} until ${utcMinute(untilMs)}`).join(', ')
 }
 
 /** What `/transfer <mode>` answers, and how `/list` shows the mode. */
@@ -1045,12 +1121,28 @@ export interface CommandHandler {
   symbols(): readonly string[]
   /** The definitions `handle` parses against (Discord builds its schema from them); default `COMMANDS`. */
   commands?(): readonly CommandSpec[]
+  /**
+   * Answers a press of an alert's button (its payload, `alerts/buttons.ts`); never throws for a
+   * payload it does not know (the answer says so). Absent: buttons are answered as unknown.
+   */
+  press?(ref: ChatRef, data: string): Promise<ButtonAnswer>
+}
+
+/**
+ * What pressing an alert's button answers: a short `notice` (Telegram's callback answer shows at
+ * most 200 characters), and `reply` to post for the details; `private`: shown to the presser only
+ * (Discord's ephemeral reply), else to the chat.
+ */
+export interface ButtonAnswer {
+  readonly notice: string
+  readonly reply?: Reply
+  readonly private: boolean
 }
 
 /** The settings queries the core uses (`ChatRepo` has them; tests may pass a fake). */
 export type ChatSettingsRepo = Pick<
   ChatRepo,
-  'loadAll' | 'save' | 'subscribe' | 'unsubscribe' | 'failChat'
+  'loadAll' | 'save' | 'subscribe' | 'unsubscribe' | 'failChat' | 'delivery'
 >
 
 export interface ChatCoreOptions {
@@ -1172,6 +1264,61 @@ export class ChatCore implements CommandHandler {
     }
   }
 
+  async press(ref: ChatRef, data: string): Promise<ButtonAnswer> {
+    const only = (notice: string): ButtonAnswer => ({ notice, private: true })
+    if (!chatAllowed(this.#o.allowedChats, ref)) {
+      return only('This arbwatch bot is private: this chat is not on its ALLOWED_CHATS list.')
+    }
+    if (!this.#withinRate(ref)) return only('Too many commands: wait a minute and try again.')
+    const action = parseButton(data)
+    if (action === undefined) {
+      return only(
+        'This button is no longer valid (the bot has changed since it was sent); nothing was done. See /help.',
+      )
+    }
+    try {
+      switch (action.kind) {
+        case 'mute': {
+          const now = this.#now()
+          const untilMs = now + MARKET_MUTE_MS
+          const kept = Object.entries(this.chat(ref.platform, ref.chatId)?.mutedMarkets ?? {})
+          const live = Object.fromEntries(kept.filter(([m, t]) => t > now && m !== action.market))
+          await this.#save(ref, { mutedMarkets: { ...live, [action.market]: untilMs } })
+          return {
+            notice: `No alerts about ${action.market} here until ${utcMinute(untilMs)} (/unmute to hear it again).`,
+            private: false,
+          }
+        }
+        case 'details': {
+          const d = await this.#o.repo.delivery(action.deliveryId)
+          if (d === undefined || d.platform !== ref.platform || d.chatId !== ref.chatId) {
+            return only('That alert is no longer known here, so its details cannot be shown.')
+          }
+          const explain = this.#o.status.explain
+          if (explain === undefined) return only('No history is kept here.')
+          const lines = await explain.call(this.#o.status, d.opportunityId)
+          if (lines === undefined) return only('That opportunity is no longer stored.')
+          return {
+            notice: 'The arithmetic of this alert is below.',
+            reply: info(lines),
+            private: true,
+          }
+        }
+        case 'stop': {
+          const reply = await runCommand({ type: 'stop' }, this.#deps(ref, this.symbols()))
+          return { notice: replyText(reply), private: false }
+        }
+        default: {
+          const never: never = action
+          throw new Error(`no answer for ${String((never as { kind: string }).kind)}`)
+        }
+      }
+    } catch (err) {
+      this.#o.log.error({ err, button: action.kind }, 'alert button failed')
+      return only('Something went wrong on our side; nothing changed. Try again shortly.')
+    }
+  }
+
   /** Stops alerts to a chat the platform will not let us post to (blocked, missing permission). */
   async pause(platform: Platform, chatId: string, reason: string): Promise<void> {
     await this.#save({ platform, chatId }, { active: false, pausedReason: reason })
@@ -1219,6 +1366,8 @@ export class ChatCore implements CommandHandler {
         ignoredAssets: [],
         venues: null,
         minLifetimeMs: null,
+        digestMs: null,
+        mutedMarkets: {},
         symbols: new Set(),
       }
       this.#chats.set(k, chat)

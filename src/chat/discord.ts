@@ -2,13 +2,16 @@
  * @module
  * Discord ↔ the chat core, with discord.js: slash commands over the gateway, their option schema
  * (types, bounds, symbol autocomplete) built from the core's command definitions, the core's replies
- * rendered as interaction replies; and a Notifier that posts and edits alert embeds over REST,
- * mapping Discord's failures to `NotifierError`.
+ * rendered as interaction replies; and a Notifier that posts and edits alert embeds over REST, their
+ * buttons as message components whose interactions the core answers, mapping Discord's failures to
+ * `NotifierError`.
  */
 import {
   ApplicationCommandOptionType,
+  ButtonStyle,
   Client,
   Colors,
+  ComponentType,
   DiscordAPIError,
   Events,
   GatewayIntentBits,
@@ -23,7 +26,10 @@ import {
   type APIApplicationCommandOptionChoice,
   type APIEmbed,
   type APIMessage,
+  type APIActionRowComponent,
+  type APIButtonComponentWithCustomId,
   type AutocompleteInteraction,
+  type ButtonInteraction,
   type ChatInputCommandInteraction,
   type Interaction,
   type PermissionsBitField,
@@ -37,6 +43,7 @@ import {
   COMMANDS,
   replyText,
   type ArgSpec,
+  type ButtonAnswer,
   type ChatRef,
   type CommandHandler,
   type CommandSpec,
@@ -95,6 +102,8 @@ const LIMITS = {
   choices: 25,
   choice: 100,
   commandDescription: 100,
+  buttonLabel: 80,
+  buttonsPerRow: 5,
 } as const
 
 /** What the bot needs in a channel to post alerts there, with the names Discord's UI shows. */
@@ -196,6 +205,7 @@ export function createDiscord({
     try {
       if (interaction.isAutocomplete()) await answerAutocomplete(interaction)
       else if (interaction.isChatInputCommand()) await answerCommand(interaction)
+      else if (interaction.isButton()) await answerButton(interaction)
     } catch (err) {
       log.error({ err, interaction: interaction.id }, 'discord interaction failed')
     }
@@ -232,6 +242,43 @@ export function createDiscord({
     } catch (err) {
       log.error({ err, command: name, chatId: ref.chatId }, 'discord command failed')
       const sorry = messageContent(`Sorry, /${name} failed. Please try again in a moment.`)
+      if (interaction.deferred) await interaction.editReply(sorry)
+      else if (!interaction.replied)
+        await interaction.reply({ ...sorry, flags: MessageFlags.Ephemeral })
+    }
+  }
+
+  /**
+   * An alert's button: the core answers; the details and anything unknown only to the presser,
+   * changes (mute, stop) to the channel. Slow answers are deferred like commands.
+   */
+  async function answerButton(interaction: ButtonInteraction): Promise<void> {
+    const ref: ChatRef = {
+      platform: 'discord',
+      chatId: interaction.channelId,
+      userId: interaction.user.id,
+    }
+    const press = core.press
+    const answer = (async (): Promise<ButtonAnswer> =>
+      press === undefined
+        ? { notice: 'Buttons are not handled here; use the commands (/help).', private: true }
+        : press.call(core, ref, interaction.customId))()
+    answer.catch(() => {}) // awaited below
+    const render = (a: ButtonAnswer) =>
+      messageContent(a.reply === undefined ? a.notice : `${a.notice}\n\n${replyText(a.reply)}`)
+    try {
+      const early = await settleWithin(answer, deferAfterMs)
+      if (early) {
+        const flags = early.value.private ? MessageFlags.Ephemeral : undefined
+        await interaction.reply({ ...render(early.value), flags })
+        return
+      }
+      // Decided before the answer exists: a deferred reply is private unless it is a change.
+      await interaction.deferReply({ flags: MessageFlags.Ephemeral })
+      await interaction.editReply(render(await answer))
+    } catch (err) {
+      log.error({ err, chatId: ref.chatId }, 'discord button failed')
+      const sorry = messageContent('Sorry, that button failed. Please try again in a moment.')
       if (interaction.deferred) await interaction.editReply(sorry)
       else if (!interaction.replied)
         await interaction.reply({ ...sorry, flags: MessageFlags.Ephemeral })
@@ -287,7 +334,11 @@ export function createDiscord({
     async send(channelId, alert) {
       try {
         const message = (await rest.post(Routes.channelMessages(channelId), {
-          body: { embeds: [alertEmbed(alert)], allowed_mentions: { parse: [] } },
+          body: {
+            embeds: [alertEmbed(alert)],
+            components: alertComponents(alert),
+            allowed_mentions: { parse: [] },
+          },
         })) as APIMessage
         return { messageId: message.id }
       } catch (err) {
@@ -297,7 +348,7 @@ export function createDiscord({
     async edit(channelId, messageId, alert) {
       try {
         await rest.patch(Routes.channelMessage(channelId, messageId), {
-          body: { embeds: [alertEmbed(alert)] },
+          body: { embeds: [alertEmbed(alert)], components: alertComponents(alert) },
         })
       } catch (err) {
         throw failure(err, channelId, 'edit')
@@ -458,6 +509,28 @@ export function alertEmbed(alert: AlertText): APIEmbed {
   if (description) embed.description = truncate(description, LIMITS.description)
   if (alert.footer) embed.footer = { text: truncate(alert.footer, LIMITS.footer) }
   return embed
+}
+
+/**
+ * An alert's buttons as Discord message components: action rows of up to five secondary buttons,
+ * each button's payload as its `custom_id` (none: no rows).
+ */
+export function alertComponents(
+  alert: AlertText,
+): APIActionRowComponent<APIButtonComponentWithCustomId>[] {
+  const buttons = (alert.buttons ?? []).map((b): APIButtonComponentWithCustomId => ({
+    type: ComponentType.Button,
+    style: ButtonStyle.Secondary,
+    label: truncate(b.label, LIMITS.buttonLabel),
+    custom_id: b.data,
+  }))
+  const rows: APIActionRowComponent<APIButtonComponentWithCustomId>[] = []
+  for (let i = 0; i < buttons.length; i += LIMITS.buttonsPerRow)
+    rows.push({
+      type: ComponentType.ActionRow,
+      components: buttons.slice(i, i + LIMITS.buttonsPerRow),
+    })
+  return rows
 }
 
 function toneColour(tone: AlertText['tone']): number {

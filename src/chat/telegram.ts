@@ -1,7 +1,8 @@
 /**
  * @module
  * Telegram through grammY: every command in `COMMANDS` is answered by the core and its `Reply`
- * rendered as plain text; alerts are posted and edited as a `Notifier`. Updates arrive by long
+ * rendered as plain text; alerts are posted and edited as a `Notifier`, their buttons as an inline
+ * keyboard whose callback queries the core answers (every one is answered, unknown ones too). Updates arrive by long
  * polling (`@grammyjs/runner`) or, when a webhook URL is given, by webhook. Telegram's limits are
  * kept as grammY's "Flood Limits" guide says: no throttling, every 429 respected. Replies wait out
  * a 429 with `@grammyjs/auto-retry`; alerts use their own API client, whose 429s go back to the
@@ -25,7 +26,13 @@ import type { UserFromGetMe } from 'grammy/types'
 import { Emitter } from '../events.ts'
 import type { Logger } from '../log.ts'
 import { NotifierError, type AlertText, type Notifier } from '../alerts/notifier.ts'
-import { COMMANDS, replyText, type ChatRef, type CommandHandler } from './commands.ts'
+import {
+  COMMANDS,
+  replyText,
+  type ButtonAnswer,
+  type ChatRef,
+  type CommandHandler,
+} from './commands.ts'
 
 /** Telegram's maximum message length (after markup is parsed), in UTF-16 code units. */
 export const TELEGRAM_TEXT_LIMIT = 4096
@@ -93,7 +100,9 @@ export interface TelegramBot {
 type ApiSignal = Parameters<Bot['api']['getMe']>[0] & AbortSignal
 
 /** Only the updates the bot handles are requested (polling and webhook alike). */
-const ALLOWED_UPDATES = ['message'] as const
+const ALLOWED_UPDATES = ['message', 'callback_query'] as const
+/** The most text Telegram shows in a callback query's answer. */
+const CALLBACK_TEXT_LIMIT = 200
 /** How long `stop()` waits for handlers still answering. */
 const DRAIN_MS = 5000
 const RETRY_CAP_MS = 60_000
@@ -201,6 +210,42 @@ export function createTelegram({
   chat
     .chatType('private')
     .on('message:text', (ctx) => ctx.reply('I answer commands. Send /help to see them.'))
+
+  // An alert's buttons: the core answers, the query is always answered (the button stops
+  // spinning), and the details are posted in the chat.
+  chat.on('callback_query', async (ctx) => {
+    const query = ctx.callbackQuery
+    const chatId = ctx.chat?.id
+    let answer: ButtonAnswer
+    if (chatId === undefined || query.data === undefined) {
+      answer = { notice: 'This button is not one of mine; nothing was done.', private: true }
+    } else if (core.press === undefined) {
+      answer = { notice: 'Buttons are not handled here; use the commands (/help).', private: true }
+    } else {
+      const ref: ChatRef = {
+        platform: 'telegram',
+        chatId: String(chatId),
+        userId: String(query.from.id),
+      }
+      answer = await core.press(ref, query.data).catch((err: unknown) => {
+        log.error({ err, chatId }, 'telegram button failed')
+        return {
+          notice: 'Sorry, something went wrong. Please try again in a minute.',
+          private: true,
+        }
+      })
+    }
+    try {
+      await ctx.answerCallbackQuery({ text: clip(answer.notice, CALLBACK_TEXT_LIMIT) })
+    } catch (err) {
+      // Too late (Telegram gives a query about 15 s) or already answered: the reply still goes out.
+      log.warn({ err, chatId }, 'telegram: answering a callback query failed')
+    }
+    if (answer.reply !== undefined && chatId !== undefined) {
+      for (const part of splitText(replyText(answer.reply)))
+        await ctx.reply(part, { link_preview_options: { is_disabled: true } })
+    }
+  })
 
   const shownRoot = (apiRoot ?? 'https://api.telegram.org').replace(/\/+$/, '')
   let state: TelegramState = 'idle'
@@ -387,14 +432,37 @@ export function createTelegram({
   }
 }
 
+/**
+ * An alert's buttons as Telegram's inline keyboard: one row, each button's payload as its
+ * `callback_data`; undefined when it has none.
+ */
+export function inlineKeyboard(
+  alert: AlertText,
+): { inline_keyboard: { text: string; callback_data: string }[][] } | undefined {
+  if (alert.buttons === undefined || alert.buttons.length === 0) return undefined
+  return {
+    inline_keyboard: [
+      alert.buttons.map((b) => ({ text: clip(b.label, 64), callback_data: b.data })),
+    ],
+  }
+}
+
 /** The Notifier over a Bot API client: HTML alerts, failures mapped to `NotifierError`. */
 function createNotifier(api: Api): Notifier {
-  const options = { parse_mode: 'HTML', link_preview_options: { is_disabled: true } } as const
+  const base = { parse_mode: 'HTML', link_preview_options: { is_disabled: true } } as const
+  const options = (alert: AlertText) => {
+    const keyboard = inlineKeyboard(alert)
+    return keyboard === undefined ? base : { ...base, reply_markup: keyboard }
+  }
   return {
     platform: 'telegram',
     async send(chatId, alert) {
       try {
-        const message = await api.sendMessage(toChatId(chatId), renderAlertHtml(alert), options)
+        const message = await api.sendMessage(
+          toChatId(chatId),
+          renderAlertHtml(alert),
+          options(alert),
+        )
         return { messageId: String(message.message_id) }
       } catch (err) {
         throw toNotifierError(err)
@@ -402,11 +470,12 @@ function createNotifier(api: Api): Notifier {
     },
     async edit(chatId, messageId, alert) {
       try {
+        // The keyboard is sent again with every edit: an edit without one removes it.
         await api.editMessageText(
           toChatId(chatId),
           Number(messageId),
           renderAlertHtml(alert),
-          options,
+          options(alert),
         )
       } catch (err) {
         // Same content as before: the message already shows this alert.

@@ -43,6 +43,10 @@ export interface ChatSettings {
   venues: string[] | null
   /** `/lifetime`: alert only once an opportunity has lasted this long (null: at once). */
   minLifetimeMs: number | null
+  /** `/digest`: one summary per this many ms instead of single alerts (null: single alerts). */
+  digestMs: number | null
+  /** Markets muted by an alert's button: market → until when (ms); expired ones mean nothing. */
+  mutedMarkets: Record<string, number>
   symbols: Set<string>
 }
 
@@ -58,8 +62,25 @@ export type ChatPatch = Partial<
     | 'ignoredAssets'
     | 'venues'
     | 'minLifetimeMs'
+    | 'digestMs'
+    | 'mutedMarkets'
   >
 >
+
+/** Which chat a delivery was for, and about which opportunity (what an alert's button names). */
+export interface DeliveryRef {
+  readonly id: number
+  readonly opportunityId: string
+  readonly platform: Platform
+  readonly chatId: string
+}
+
+/** A chat whose digest is due: its deliveries waiting as `digest` until `dueAtMs`. */
+export interface DueDigest {
+  readonly platform: Platform
+  readonly chatId: string
+  readonly dueAtMs: number
+}
 
 export class ChatRepo {
   readonly #db: Db
@@ -86,6 +107,8 @@ export class ChatRepo {
         ignoredAssets: r.ignoredAssets,
         venues: r.venues,
         minLifetimeMs: r.minLifetimeMs,
+        digestMs: r.digestMs,
+        mutedMarkets: r.mutedMarkets,
         symbols: new Set(),
       })
     }
@@ -211,45 +234,151 @@ export class ChatRepo {
       .innerJoin(opportunities, eq(opportunities.id, deliveries.opportunityId))
   }
 
+  /**
+   * The other deliveries of `d`'s chat that share its group key (its detector pass and asset),
+   * pending and due now, `d` among them while it is pending; oldest first.
+   */
+  async groupOf(d: DeliveryRow, nowMs: number): Promise<DueDelivery[]> {
+    if (d.groupKey === null) return []
+    const rows = await this.#withOpportunity()
+      .where(
+        and(
+          eq(deliveries.platform, d.platform),
+          eq(deliveries.chatId, d.chatId),
+          eq(deliveries.status, 'pending'),
+          eq(deliveries.groupKey, d.groupKey),
+          lte(deliveries.nextAttemptAtMs, nowMs),
+        ),
+      )
+      .orderBy(asc(deliveries.id))
+    return rows.map(toDue)
+  }
+
+  /** The sent deliveries posted as one message (a grouped alert's members), oldest first. */
+  async messageOf(platform: Platform, chatId: string, messageId: string): Promise<DueDelivery[]> {
+    const rows = await this.#withOpportunity()
+      .where(
+        and(
+          eq(deliveries.platform, platform),
+          eq(deliveries.chatId, chatId),
+          eq(deliveries.messageId, messageId),
+          eq(deliveries.status, 'sent'),
+        ),
+      )
+      .orderBy(asc(deliveries.id))
+    return rows.map(toDue)
+  }
+
+  /** Which chat and opportunity a delivery is about (an alert's button names its delivery). */
+  async delivery(id: number): Promise<DeliveryRef | undefined> {
+    const [row] = await this.#db
+      .select({
+        id: deliveries.id,
+        opportunityId: deliveries.opportunityId,
+        platform: deliveries.platform,
+        chatId: deliveries.chatId,
+      })
+      .from(deliveries)
+      .where(eq(deliveries.id, id))
+    return row
+  }
+
   /** Claims a delivery before sending it (pending → sending); false when someone else has. */
   async claim(id: number): Promise<boolean> {
-    const res = await this.#db
+    return (await this.claimAll([id])).length === 1
+  }
+
+  /**
+   * Claims deliveries before sending them as one message (pending → sending, in one statement);
+   * returns the ids claimed (those still pending).
+   */
+  async claimAll(ids: readonly number[]): Promise<number[]> {
+    const claimed: number[] = []
+    for (const part of chunks(ids)) {
+      const res = await this.#db
+        .update(deliveries)
+        .set({ status: 'sending', attempts: sql`${deliveries.attempts} + 1` })
+        .where(and(inArray(deliveries.id, part), eq(deliveries.status, 'pending')))
+        .returning({ id: deliveries.id })
+      claimed.push(...res.map((r) => r.id))
+    }
+    return claimed
+  }
+
+  async markSent(id: Ids, messageId: string, nowMs: number): Promise<void> {
+    await this.#set(id, { status: 'sent', messageId, sentAtMs: nowMs, lastError: null })
+  }
+
+  async retryLater(id: Ids, atMs: number, error: string): Promise<void> {
+    await this.#set(id, { status: 'pending', nextAttemptAtMs: atMs, lastError: error })
+  }
+
+  async markFailed(id: Ids, error: string): Promise<void> {
+    await this.#set(id, { status: 'failed', lastError: error })
+  }
+
+  async markEdited(id: Ids, nowMs: number, closedShown: boolean): Promise<void> {
+    await this.#set(id, { editedAtMs: nowMs, closedShown })
+  }
+
+  // ---- digests ----------------------------------------------------------------------------
+
+  /**
+   * The chats with a digest due now: per chat, the earliest end of a period its `digest`
+   * deliveries wait for, if it has passed (a digest due while the process was down is due at
+   * once after the restart); earliest first.
+   */
+  async dueDigests(nowMs: number, limit = 200): Promise<DueDigest[]> {
+    const rows = await this.#db
+      .select({
+        platform: deliveries.platform,
+        chatId: deliveries.chatId,
+        dueAtMs: sql<number>`min(${deliveries.nextAttemptAtMs})`,
+      })
+      .from(deliveries)
+      .where(and(eq(deliveries.status, 'digest'), lte(deliveries.nextAttemptAtMs, nowMs)))
+      .groupBy(deliveries.platform, deliveries.chatId)
+      .orderBy(sql`3`)
+      .limit(limit)
+    return rows.map((r) => ({ ...r, dueAtMs: Number(r.dueAtMs) }))
+  }
+
+  /**
+   * Claims one chat's digest before sending it (digest → digesting, in one statement): the
+   * deliveries waiting for `dueAtMs`, with their opportunities as they are now. Empty when
+   * someone else has claimed them.
+   */
+  async claimDigest(platform: Platform, chatId: string, dueAtMs: number): Promise<DueDelivery[]> {
+    const chat = and(eq(deliveries.platform, platform), eq(deliveries.chatId, chatId))
+    const claimed = await this.#db
       .update(deliveries)
-      .set({ status: 'sending', attempts: sql`${deliveries.attempts} + 1` })
-      .where(and(eq(deliveries.id, id), eq(deliveries.status, 'pending')))
+      .set({ status: 'digesting', attempts: sql`${deliveries.attempts} + 1` })
+      .where(and(chat, eq(deliveries.status, 'digest'), eq(deliveries.nextAttemptAtMs, dueAtMs)))
       .returning({ id: deliveries.id })
-    return res.length === 1
+    if (claimed.length === 0) return []
+    // One digest per chat is in flight at a time, and none survives a restart as `digesting`.
+    const rows = await this.#withOpportunity()
+      .where(and(chat, eq(deliveries.status, 'digesting')))
+      .orderBy(asc(deliveries.id))
+    return rows.map(toDue)
   }
 
-  async markSent(id: number, messageId: string, nowMs: number): Promise<void> {
-    await this.#db
-      .update(deliveries)
-      .set({ status: 'sent', messageId, sentAtMs: nowMs, lastError: null })
-      .where(eq(deliveries.id, id))
+  /** A digest was posted: its deliveries are accounted for by that message. */
+  async markDigested(id: Ids, messageId: string, nowMs: number): Promise<void> {
+    await this.#set(id, { status: 'digested', messageId, sentAtMs: nowMs, lastError: null })
   }
 
-  async retryLater(id: number, atMs: number, error: string): Promise<void> {
-    await this.#db
-      .update(deliveries)
-      .set({ status: 'pending', nextAttemptAtMs: atMs, lastError: error })
-      .where(eq(deliveries.id, id))
+  /** A digest send failed and will be tried again at `atMs`. */
+  async retryDigest(id: Ids, atMs: number, error: string): Promise<void> {
+    await this.#set(id, { status: 'digest', nextAttemptAtMs: atMs, lastError: error })
   }
 
-  async markFailed(id: number, error: string): Promise<void> {
-    await this.#db
-      .update(deliveries)
-      .set({ status: 'failed', lastError: error })
-      .where(eq(deliveries.id, id))
+  /** Deliveries left out of a digest (e.g. closed before the chat's `/lifetime`). */
+  async markDropped(id: Ids, error: string): Promise<void> {
+    await this.#set(id, { status: 'dropped', lastError: error })
   }
 
-  async markEdited(id: number, nowMs: number, closedShown: boolean): Promise<void> {
-    await this.#db
-      .update(deliveries)
-      .set({ editedAtMs: nowMs, closedShown })
-      .where(eq(deliveries.id, id))
-  }
-
-  /** Fails every pending delivery of a chat (it blocked the bot / lost permission). */
+  /** Fails every delivery of a chat still waiting to be sent or digested (it blocked the bot / lost permission). */
   async failChat(platform: Platform, chatId: string, error: string): Promise<void> {
     await this.#db
       .update(deliveries)
@@ -258,15 +387,15 @@ export class ChatRepo {
         and(
           eq(deliveries.platform, platform),
           eq(deliveries.chatId, chatId),
-          eq(deliveries.status, 'pending'),
+          inArray(deliveries.status, ['pending', 'digest']),
         ),
       )
   }
 
   /**
-   * After a crash, a delivery left `sending` may or may not have reached the chat. It is marked
-   * `unknown` (visible, counted) rather than sent again, so an alert is never sent twice, and
-   * never recorded as failed when it may have been delivered.
+   * After a crash, a delivery left `sending` (or a digest left `digesting`) may or may not have
+   * reached the chat. It is marked `unknown` (visible, counted) rather than sent again, so an
+   * alert is never sent twice, and never recorded as failed when it may have been delivered.
    */
   async markInterrupted(): Promise<number> {
     const res = await this.#db
@@ -277,9 +406,16 @@ export class ChatRepo {
           'interrupted while sending: the platform may have delivered it; not sent again, ' +
           'because neither Telegram nor Discord lets a retry be made safe',
       })
-      .where(eq(deliveries.status, 'sending'))
+      .where(inArray(deliveries.status, ['sending', 'digesting']))
       .returning({ id: deliveries.id })
     return res.length
+  }
+
+  /** Sets `patch` on one delivery or several. */
+  async #set(id: Ids, patch: Partial<DeliveryRow>): Promise<void> {
+    for (const part of chunks(typeof id === 'number' ? [id] : id)) {
+      await this.#db.update(deliveries).set(patch).where(inArray(deliveries.id, part))
+    }
   }
 
   /** Counts by status (for status and metrics). */
@@ -290,6 +426,16 @@ export class ChatRepo {
       .groupBy(deliveries.status)
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))
   }
+}
+
+/** One delivery id, or several (the members of one message). */
+type Ids = number | readonly number[]
+
+/** Ids a statement at a time, under SQLite's limit on bound parameters. */
+function chunks(ids: readonly number[], size = 500): number[][] {
+  const out: number[][] = []
+  for (let i = 0; i < ids.length; i += size) out.push(ids.slice(i, i + size))
+  return out
 }
 
 const toDue = ({

@@ -117,6 +117,19 @@ export const chats = sqliteTable(
     venues: text('venues', { mode: 'json' }).$type<string[]>(),
     /** `/lifetime`: alert only once an opportunity has lasted this long, ms (null: at once). */
     minLifetimeMs: integer('min_lifetime_ms'),
+    /**
+     * `/digest`: one summary message per this many ms instead of single alerts (null: single
+     * alerts). Periods are counted from 00:00 UTC (a 1 h digest is due on the hour).
+     */
+    digestMs: integer('digest_ms'),
+    /**
+     * Markets muted here by an alert's button: market (as the alert's title names it) → until
+     * when, ms. Expired entries are ignored, and dropped at the chat's next change.
+     */
+    mutedMarkets: text('muted_markets', { mode: 'json' })
+      .$type<Record<string, number>>()
+      .notNull()
+      .default({}),
     createdAtMs: integer('created_at').notNull(),
     updatedAtMs: integer('updated_at').notNull(),
   },
@@ -136,10 +149,29 @@ export const subscriptions = sqliteTable(
 )
 
 /**
+ * What became of a delivery: pending → sending → sent | failed, or pending → dropped when the
+ * opportunity closed before the alert could be sent (the store does this in the transaction that
+ * writes the close); `unknown` when a crash caught it mid-send. A chat on `/digest` gets its
+ * deliveries as digest → digesting → digested (summed up in one digest message) | failed, or
+ * dropped when its `/lifetime` was not reached.
+ */
+export const DELIVERY_STATUSES = [
+  'pending',
+  'sending',
+  'sent',
+  'failed',
+  'dropped',
+  'unknown',
+  'digest',
+  'digesting',
+  'digested',
+] as const
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number]
+
+/**
  * One alert for one chat about one opportunity: written in the same transaction as the
- * opportunity, then sent (and later edited in place) by the dispatcher.
- * status: pending → sending → sent | failed, or pending → dropped when the opportunity closed
- * before the alert could be sent (the store does this in the transaction that writes the close).
+ * opportunity, then sent (and later edited in place) by the dispatcher, alone or in one message
+ * with the related openings of its detector pass (same `groupKey`), or summed up in a digest.
  */
 export const deliveries = sqliteTable(
   'deliveries',
@@ -148,9 +180,7 @@ export const deliveries = sqliteTable(
     opportunityId: text('opportunity_id').notNull(),
     platform: text('platform', { enum: PLATFORMS }).notNull(),
     chatId: text('chat_id').notNull(),
-    status: text('status', {
-      enum: ['pending', 'sending', 'sent', 'failed', 'dropped', 'unknown'],
-    }).notNull(),
+    status: text('status', { enum: DELIVERY_STATUSES }).notNull(),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAtMs: integer('next_attempt_at').notNull(),
     lastError: text('last_error'),
@@ -170,6 +200,12 @@ export const deliveries = sqliteTable(
      * restart keeps the cooldown (null on rows written before it existed).
      */
     cooldownKey: text('cooldown_key'),
+    /**
+     * The openings of one detector pass for one asset share it (`<atMs>.<pass>|<asset>`): the
+     * dispatcher sends those of a chat that share a moving venue as one message, every member
+     * row holding its `messageId`. Null: a message of its own (triangles, digests, older rows).
+     */
+    groupKey: text('group_key'),
   },
   (t) => [
     uniqueIndex('deliveries_opportunity_chat_idx').on(t.opportunityId, t.platform, t.chatId),
@@ -178,6 +214,8 @@ export const deliveries = sqliteTable(
     index('deliveries_chat_queue_idx').on(t.platform, t.chatId, t.status, t.nextAttemptAtMs),
     // Recent alerts per chat and cooldown key, read at start-up.
     index('deliveries_created_cooldown_idx').on(t.createdAtMs, t.cooldownKey),
+    // The members of one posted message (a grouped alert is edited as one).
+    index('deliveries_message_idx').on(t.platform, t.chatId, t.messageId),
   ],
 )
 

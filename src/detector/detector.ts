@@ -344,6 +344,8 @@ export class Detector {
   #timer: ReturnType<typeof setInterval> | undefined
   /** Counters for the status API and metrics. */
   readonly stats = { evaluations: 0, opened: 0, closed: 0, anomalies: 0 }
+  /** The current pass: one per book update (openings of one pass share it). */
+  #pass = 0
 
   constructor(options: DetectorOptions) {
     this.#o = options
@@ -386,6 +388,7 @@ export class Detector {
   onBookUpdate(entry: BookEntry, nowMs: number): void {
     const t = this.#tracked.get(entry)
     if (t === undefined) return
+    this.#pass++
     this.#refreshTop(t)
     const slots = t.slots
     for (let i = 0; i < slots.length; i++) this.#evaluate(slots[i]!, nowMs)
@@ -1154,7 +1157,7 @@ export class Detector {
     this.#markOpen(slot, true)
     this.stats.opened++
     if (anomaly) this.stats.anomalies++
-    this.#emit({ type: 'opened', opportunity: opp, atMs: now })
+    this.#emit({ type: 'opened', opportunity: opp, atMs: now, pass: this.#pass })
   }
 
   /**

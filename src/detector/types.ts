@@ -141,7 +141,17 @@ export interface TransferQuery {
 }
 
 export type OpportunityEvent =
-  | { readonly type: 'opened'; readonly opportunity: Opportunity; readonly atMs: number }
+  | {
+      readonly type: 'opened'
+      readonly opportunity: Opportunity
+      readonly atMs: number
+      /**
+       * The detector pass it opened in: one book update re-evaluates every route reading that
+       * book, synchronously, and the openings of that pass share this number (counted from 1 per
+       * detector; with `atMs` it names the pass). Absent on openings not made by a detector.
+       */
+      readonly pass?: number
+    }
   | { readonly type: 'updated'; readonly opportunity: Opportunity; readonly atMs: number }
   | { readonly type: 'closed'; readonly opportunity: Opportunity; readonly atMs: number }
 

@@ -3,7 +3,8 @@
  * the dispatcher's own events.
  */
 import { describe, expect, test } from 'bun:test'
-import { Dispatcher } from '../../src/alerts/dispatch.ts'
+import { DIGEST_SHORT, Dispatcher } from '../../src/alerts/dispatch.ts'
+import { alertButtons } from '../../src/alerts/buttons.ts'
 import { formatAlert } from '../../src/alerts/format.ts'
 import { NotifierError, type AlertText, type Notifier } from '../../src/alerts/notifier.ts'
 import { ChatRepo } from '../../src/db/chats.ts'
@@ -123,10 +124,11 @@ describe('dispatcher', () => {
     const [row] = await rows()
     expect(row).toMatchObject({ status: 'sent', messageId: '1', attempts: 1 })
     expect(notifier.sent[0]!.alert.title).toBe('BTC/USDT: buy Binance, sell Kraken, net 0.30%')
-    // Formatted from the one record the store wrote, read back.
-    expect(notifier.sent[0]!.alert).toEqual(
-      formatAlert(toRecord(o), { netBps: 30, sizeQuote: 1000 }, Date.now()),
-    )
+    // Formatted from the one record the store wrote, read back, with its buttons.
+    expect(notifier.sent[0]!.alert).toEqual({
+      ...formatAlert(toRecord(o), { netBps: 30, sizeQuote: 1000 }, Date.now()),
+      buttons: alertButtons(row!.id, 'BTC/USDT'),
+    })
     // Three more passes: nothing is sent again.
     for (let i = 0; i < 3; i++) {
       const pass = dispatcher.events.next('pass-done', undefined, 3000)
@@ -339,5 +341,316 @@ describe('dispatcher: a chat’s messages per minute', () => {
     dispatcher.wake()
     await edited
     expect(notifier.edits).toHaveLength(1)
+  })
+})
+
+describe('dispatcher: the related openings of a pass as one message', () => {
+  /** Opens routes buying on `buy` and selling on `sell` at `net`, in one pass, for `chats`. */
+  async function openPass(
+    store: Store,
+    routes: readonly { buy: string; sell: string; net: number }[],
+    chats: readonly string[],
+    pass = 1,
+  ) {
+    const now = Date.now()
+    const opened: Opportunity[] = []
+    for (const r of routes) {
+      const o: Opportunity = {
+        ...opportunity(now),
+        id: `cross:BTC/USDT:${r.buy}>${r.sell}:${now}#${pass}`,
+        buyVenue: r.buy,
+        sellVenue: r.sell,
+        open: quote(r.net),
+        last: quote(r.net),
+        peakNetBps: r.net,
+      }
+      opened.push(o)
+      store.record(
+        { type: 'opened', opportunity: o, atMs: now, pass },
+        chats.map((chatId) => ({
+          opportunityId: o.id,
+          platform: 'telegram' as const,
+          chatId,
+          status: 'pending' as const,
+          nextAttemptAtMs: now,
+          netBps: r.net,
+          sizeQuote: 1000,
+          createdAtMs: now,
+          groupKey: `${now}.${pass}|BTC`,
+        })),
+      )
+    }
+    await store.flush()
+    return opened
+  }
+
+  test('one message per chat lists every route, best first; each delivery is sent, with one message id', async () => {
+    const { notifier, make, store, rows } = await setup()
+    await openPass(
+      store,
+      [
+        { buy: 'binance', sell: 'kraken', net: 30 },
+        { buy: 'binance', sell: 'okx', net: 55 },
+      ],
+      ['a', 'b'],
+    )
+    const dispatcher = make()
+    const sent: string[] = []
+    dispatcher.events.on((e) => void (e.type === 'delivery-sent' && sent.push(e.chatId)))
+    const all = dispatcher.events.next('delivery-sent', () => sent.length === 4, 3000)
+    await dispatcher.start()
+    await all
+    expect(notifier.sent.map((m) => m.chatId).sort()).toEqual(['a', 'b'])
+    const alert = notifier.sent.find((m) => m.chatId === 'a')!.alert
+    expect(alert.title).toBe('BTC/USDT: buy Binance, sell on OKX and Kraken, best net 0.55%')
+    expect(alert.lines[0]).toStartWith('1. Sell on OKX at 60,300.00: net 0.55%')
+    expect(alert.lines[1]).toStartWith('2. Sell on Kraken at 60,300.00: net 0.30%')
+    const list = await rows()
+    expect(list.every((r) => r.status === 'sent' && r.attempts === 1)).toBe(true)
+    const ofA = list.filter((r) => r.chatId === 'a')
+    expect(new Set(ofA.map((r) => r.messageId)).size).toBe(1)
+    // The buttons: mute the market, the details of the best route (OKX's delivery), stop.
+    const okx = ofA.find((r) => r.opportunityId.includes('>okx'))!
+    expect(alert.buttons).toEqual(alertButtons(okx.id, 'BTC/USDT'))
+  })
+
+  test('the message is edited as its routes update and close, and no more once all are closed', async () => {
+    const { notifier, make, store } = await setup()
+    const [kraken, okx] = await openPass(
+      store,
+      [
+        { buy: 'binance', sell: 'kraken', net: 30 },
+        { buy: 'binance', sell: 'okx', net: 55 },
+      ],
+      ['a'],
+    )
+    const dispatcher = make()
+    const sent = dispatcher.events.next('delivery-sent', undefined, 3000)
+    await dispatcher.start()
+    await sent
+    // OKX closes: the one message says so, Kraken's route still open.
+    okx!.closedAtMs = okx!.openedAtMs + 5000
+    okx!.updatedAtMs = okx!.closedAtMs
+    okx!.closeReason = 'spread fell below the threshold'
+    const closedOne = dispatcher.events.next('delivery-edited', (e) => e.closed, 3000)
+    store.record({ type: 'closed', opportunity: okx!, atMs: okx!.closedAtMs })
+    await store.flush()
+    dispatcher.wake()
+    await closedOne
+    const first = notifier.edits.at(-1)!
+    expect(first.messageId).toBe('1')
+    expect(first.alert.lines[0]).toStartWith('1. Sell on Kraken')
+    expect(first.alert.lines[1]).toBe('2. Sell on OKX at 60,300.00: closed after 5 s, peak 0.55%')
+    expect(first.alert.footer).toContain('1 of 2 routes open')
+    // Kraken closes too: the message is closed, and left alone after that.
+    kraken!.closedAtMs = kraken!.openedAtMs + 9000
+    kraken!.updatedAtMs = kraken!.closedAtMs
+    kraken!.closeReason = 'spread fell below the threshold'
+    const closedAll = dispatcher.events.next(
+      'delivery-edited',
+      (e) => e.closed && e.opportunityId === kraken!.id,
+      3000,
+    )
+    store.record({ type: 'closed', opportunity: kraken!, atMs: kraken!.closedAtMs })
+    await store.flush()
+    dispatcher.wake()
+    await closedAll
+    expect(notifier.edits.at(-1)!.alert.title).toStartWith('Closed: BTC/USDT: buy Binance')
+    expect(notifier.edits.at(-1)!.alert.footer).toBe('Closed after 9 s, peak 0.55%')
+    const count = notifier.edits.length
+    for (let i = 0; i < 3; i++) {
+      const pass = dispatcher.events.next('pass-done', undefined, 3000)
+      dispatcher.wake()
+      await pass
+    }
+    expect(notifier.edits).toHaveLength(count)
+    expect(notifier.sent).toHaveLength(1)
+  })
+
+  test('routes of a pass that share no venue on one side go out separately', async () => {
+    const { notifier, make, store } = await setup()
+    await openPass(
+      store,
+      [
+        { buy: 'binance', sell: 'kraken', net: 30 },
+        { buy: 'kraken', sell: 'okx', net: 40 },
+      ],
+      ['a'],
+    )
+    const dispatcher = make()
+    const sent: string[] = []
+    dispatcher.events.on((e) => void (e.type === 'delivery-sent' && sent.push(e.opportunityId)))
+    const both = dispatcher.events.next('delivery-sent', () => sent.length === 2, 3000)
+    await dispatcher.start()
+    await both
+    expect(notifier.sent.map((m) => m.alert.title).sort()).toEqual([
+      'BTC/USDT: buy Binance, sell Kraken, net 0.30%',
+      'BTC/USDT: buy Kraken, sell OKX, net 0.40%',
+    ])
+  })
+
+  test('another pass is another message, even in the same millisecond', async () => {
+    const { notifier, make, store } = await setup()
+    await openPass(store, [{ buy: 'binance', sell: 'kraken', net: 30 }], ['a'], 1)
+    await openPass(store, [{ buy: 'binance', sell: 'okx', net: 40 }], ['a'], 2)
+    const dispatcher = make()
+    const sent: string[] = []
+    dispatcher.events.on((e) => void (e.type === 'delivery-sent' && sent.push(e.opportunityId)))
+    const both = dispatcher.events.next('delivery-sent', () => sent.length === 2, 3000)
+    await dispatcher.start()
+    await both
+    expect(notifier.sent).toHaveLength(2)
+  })
+})
+
+describe('dispatcher: /digest', () => {
+  const H = 3_600_000
+
+  /** Writes an opportunity with a `digest` delivery for each chat, due at `dueAtMs`. */
+  async function openForDigest(
+    store: Store,
+    chats: readonly string[],
+    dueAtMs: number,
+    atMs: number,
+    extra: Partial<Opportunity> = {},
+  ) {
+    const o = { ...opportunity(atMs), id: `cross:BTC/USDT:binance>kraken:${atMs}`, ...extra }
+    store.record(
+      { type: 'opened', opportunity: o, atMs },
+      chats.map((chatId) => ({
+        opportunityId: o.id,
+        platform: 'telegram' as const,
+        chatId,
+        status: 'digest' as const,
+        nextAttemptAtMs: dueAtMs,
+        netBps: 30,
+        sizeQuote: 1000,
+        createdAtMs: atMs,
+      })),
+    )
+    await store.flush()
+    return o
+  }
+
+  /** Runs `n` passes of the dispatcher, each waited for. */
+  async function passes(dispatcher: Dispatcher, n = 2) {
+    for (let i = 0; i < n; i++) {
+      const pass = dispatcher.events.next('pass-done', undefined, 3000)
+      dispatcher.wake()
+      await pass
+    }
+  }
+
+  test('nothing is sent before the period ends; then one summary, every delivery recorded digested', async () => {
+    const due = Date.UTC(2030, 0, 1, 15)
+    let clock = due - 10 * 60_000
+    const { notifier, make, store, rows } = await setup({
+      now: () => clock,
+      digestOf: () => ({ periodMs: H, minLifetimeMs: null }),
+    })
+    const a = await openForDigest(store, ['a'], due, due - 40 * 60_000)
+    const b = await openForDigest(store, ['a'], due, due - 20 * 60_000, { peakNetBps: 70 })
+    const dispatcher = make()
+    await dispatcher.start()
+    await passes(dispatcher)
+    expect(notifier.sent).toHaveLength(0)
+    expect((await rows()).map((r) => r.status)).toEqual(['digest', 'digest'])
+    clock = due + 5
+    const digest = dispatcher.events.next('digest-sent', undefined, 3000)
+    dispatcher.wake()
+    const event = await digest
+    expect(event).toMatchObject({ chatId: 'a', dueAtMs: due, messageId: '1' })
+    expect(notifier.sent).toHaveLength(1)
+    const text = notifier.sent[0]!.alert
+    expect(text.title).toBe('Digest 2030-01-01 14:00–15:00 UTC: 2 openings')
+    expect(text.lines[2]).toStartWith('1. BTC/USDT buy Binance, sell Kraken: peak 0.70%')
+    expect(text.lines).toContain(`The arithmetic of the best: /explain ${b.id}`)
+    expect(a.id).not.toBe(b.id)
+    expect((await rows()).map((r) => [r.status, r.messageId])).toEqual([
+      ['digested', '1'],
+      ['digested', '1'],
+    ])
+    await passes(dispatcher)
+    expect(notifier.sent).toHaveLength(1)
+    expect(dispatcher.stats).toMatchObject({ digests: 1, digested: 2, sent: 0 })
+  })
+
+  test('a digest due while the process was down is sent after the restart, once; one caught mid-send never again', async () => {
+    const due = Date.UTC(2030, 0, 1, 15)
+    let clock = due - 60_000
+    const { notifier, make, store, rows, repo } = await setup({
+      now: () => clock,
+      digestOf: () => ({ periodMs: H, minLifetimeMs: null }),
+    })
+    await openForDigest(store, ['a', 'b'], due, due - 30 * 60_000)
+    const before = make()
+    await before.start()
+    await passes(before)
+    await before.stop() // the process stops before 15:00
+    expect(notifier.sent).toHaveLength(0)
+    // Chat b's digest was claimed by a process that died while sending it.
+    clock = due + 3 * H
+    expect(await repo.claimDigest('telegram', 'b', due)).toHaveLength(1)
+    const after = make()
+    const sent = after.events.next('digest-sent', undefined, 3000)
+    await after.start()
+    expect((await sent).chatId).toBe('a')
+    await passes(after)
+    expect(notifier.sent.map((m) => m.chatId)).toEqual(['a'])
+    expect((await rows()).map((r) => [r.chatId, r.status])).toEqual([
+      ['a', 'digested'],
+      ['b', 'unknown'],
+    ])
+    // Another restart sends nothing more.
+    await after.stop()
+    const again = make()
+    await again.start()
+    await passes(again)
+    expect(notifier.sent).toHaveLength(1)
+  })
+
+  test('openings that closed before the chat’s /lifetime are left out and marked dropped', async () => {
+    const due = Date.UTC(2030, 0, 1, 15)
+    const { notifier, make, store, rows } = await setup({
+      now: () => due,
+      digestOf: () => ({ periodMs: H, minLifetimeMs: 10_000 }),
+    })
+    const at = due - 30 * 60_000
+    // Both opened, then closed: after 2 s (shorter than the lifetime) and after a minute.
+    const short = await openForDigest(store, ['a'], due, at)
+    const long = await openForDigest(store, ['a'], due, at + 1, { id: 'long' })
+    for (const [o, lastedMs] of [
+      [short, 2000],
+      [long, 60_000],
+    ] as const) {
+      const closed = { ...o, closedAtMs: o.openedAtMs + lastedMs, closeReason: 'gone' }
+      closed.updatedAtMs = closed.closedAtMs
+      store.record({ type: 'closed', opportunity: closed, atMs: closed.closedAtMs })
+    }
+    await store.flush()
+    const dispatcher = make()
+    const sent = dispatcher.events.next('digest-sent', undefined, 3000)
+    await dispatcher.start()
+    expect((await sent).deliveryIds).toHaveLength(1)
+    expect(notifier.sent[0]!.alert.title).toEndWith('1 opening')
+    expect((await rows()).map((r) => [r.status, r.lastError])).toEqual([
+      ['dropped', DIGEST_SHORT],
+      ['digested', null],
+    ])
+  })
+
+  test('a digest refused with a 429 waits for its retry_after and is sent once', async () => {
+    const due = Date.now() - 1000
+    const { notifier, make, store, rows } = await setup()
+    notifier.failures.push(new NotifierError('rate-limited', 'Too Many Requests', 200))
+    await openForDigest(store, ['a'], due, due - 60_000)
+    const dispatcher = make()
+    const retrying = dispatcher.events.next('digest-retrying', undefined, 3000)
+    const sent = dispatcher.events.next('digest-sent', undefined, 3000)
+    await dispatcher.start()
+    expect(await retrying).toMatchObject({ kind: 'rate-limited', attempts: 1 })
+    await sent
+    expect(notifier.sent).toHaveLength(1)
+    expect((await rows())[0]).toMatchObject({ status: 'digested', attempts: 2 })
   })
 })

@@ -179,6 +179,72 @@ describe('fan-out', () => {
   })
 })
 
+describe('fan-out: grouping, digests and muted markets', () => {
+  test('the deliveries of one pass carry its group key, per asset; per-chat filters apply per route', () => {
+    const { fanout } = setup([
+      chat('all', ['BTC/USDT']),
+      chat('bk', ['BTC/USDT'], { venues: ['binance', 'kraken'] }),
+    ])
+    const toKraken = crossAt(40) // buy Binance, sell Kraken
+    const toOkx = { ...crossAt(40), id: 'cross:BTC/USDT:binance>okx:1', sellVenue: 'okx' }
+    const a = fanout.deliveries(toKraken, 1234, () => 40, 7)
+    const b = fanout.deliveries(toOkx, 1234, () => 40, 7)
+    expect(a.map((r) => [r.chatId, r.groupKey])).toEqual([
+      ['all', '1234.7|BTC'],
+      ['bk', '1234.7|BTC'],
+    ])
+    // /venues binance,kraken keeps the Kraken route only: the OKX one is not written for it.
+    expect(b.map((r) => [r.chatId, r.groupKey])).toEqual([['all', '1234.7|BTC']])
+    // A triangle is its own message.
+    const t = crossAt(40, 'USDT>BTC>ETH>USDT')
+    const legs = [
+      { venue: 'binance', market: 'BTC/USDT', side: 'buy' as const, price: 1 },
+      { venue: 'binance', market: 'ETH/BTC', side: 'buy' as const, price: 1 },
+      { venue: 'binance', market: 'ETH/USDT', side: 'sell' as const, price: 1 },
+    ]
+    const triangle: Opportunity = { ...t, kind: 'triangle', open: { ...t.open, legs } }
+    const { fanout: other } = setup([chat('t', ['ETH/BTC'])])
+    expect(other.deliveries(triangle, 1234, () => 40, 7)[0]!.groupKey).toBeUndefined()
+  })
+
+  test('a /digest chat’s delivery waits as digest for the end of its period; the others are sent', () => {
+    const { fanout } = setup([
+      chat('single', ['BTC/USDT']),
+      chat('hourly', ['BTC/USDT'], { digestMs: 3_600_000, minLifetimeMs: 3000 }),
+    ])
+    const at = Date.UTC(2030, 0, 1, 14, 20)
+    const rows = fanout.deliveries(crossAt(40), at, () => 40, 1)
+    expect(rows.map((r) => [r.chatId, r.status, r.nextAttemptAtMs, r.groupKey])).toEqual([
+      ['single', 'pending', at, `${at}.1|BTC`],
+      ['hourly', 'digest', Date.UTC(2030, 0, 1, 15), undefined],
+    ])
+  })
+
+  test('a market muted by the button hears nothing until the mute runs out, in that chat only', () => {
+    const { fanout, tick } = setup([
+      chat('muted', ['BTC/USDT', 'ETH/USDT'], {
+        mutedMarkets: { 'BTC/USDT': 1_000_000 + 3_600_000 },
+      }),
+      chat('other', ['BTC/USDT']),
+    ])
+    expect(fanout.targets(crossAt(40), () => 40).map((t) => t.chatId)).toEqual(['other'])
+    expect(fanout.targets(crossAt(40, 'ETH/USDT'), () => 40).map((t) => t.chatId)).toEqual([
+      'muted',
+    ])
+    // A cross-quote route trading the muted market is muted too.
+    const o = crossAt(40, 'BTC/USDT>BTC/USD')
+    const legs = [
+      { venue: 'binance', market: 'BTC/USDT', side: 'buy' as const, price: 60000 },
+      { venue: 'kraken', market: 'BTC/USD', side: 'sell' as const, price: 60300 },
+      { venue: 'kraken', market: 'USDT/USD', side: 'buy' as const, price: 1.001 },
+    ]
+    const route: Opportunity = { ...o, kind: 'cross-quote', open: { ...o.open, legs } }
+    expect(fanout.targets(route, () => 40).map((t) => t.chatId)).toEqual(['other'])
+    tick(3_600_000)
+    expect(fanout.targets(crossAt(40), () => 40).map((t) => t.chatId)).toEqual(['muted', 'other'])
+  })
+})
+
 describe('cooldowns across a restart', () => {
   const dir = `${import.meta.dir}/../../data/test-cooldown-${process.pid}`
   afterEach(async () => void (await Bun.$`rm -rf ${dir}`.quiet()))

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test'
-import { formatAlert } from '../../src/alerts/format.ts'
+import { formatAlert, formatGroup } from '../../src/alerts/format.ts'
 import { toRecord } from '../../src/detector/record.ts'
 import type { Opportunity } from '../../src/detector/types.ts'
-import { crossAt, quoteAt } from '../support.ts'
+import { crossAt, FLAT_FEES, quoteAt } from '../support.ts'
 
 /** An open cross-quote route: buy BTC/USDT on Binance, sell BTC/USD on Kraken, buy USDT/USD. */
 const crossQuote = (): Opportunity => {
@@ -182,5 +182,87 @@ describe('alert text: the link', () => {
     expect(text.lines).toContain(`The arithmetic: /explain ${o.id}`)
     const without = formatAlert(toRecord(o), { netBps: 42, sizeQuote: 1000 }, 1)
     expect(without.lines.some((l) => l.startsWith('Details:'))).toBe(false)
+  })
+})
+
+describe('alert text: one message for the related openings of a pass', () => {
+  /** Buy Binance, sell `sell` at `sellPrice`, quoted at `netBps`. */
+  const route = (sell: string, netBps: number, sellPrice: number): Opportunity => ({
+    ...crossAt(netBps),
+    id: `cross:BTC/USDT:binance>${sell}:1000`,
+    sellVenue: sell,
+    openedAtMs: 1000,
+    updatedAtMs: 1000,
+    open: quoteAt(netBps, { buyPrice: 60_000, sellPrice }),
+    last: quoteAt(netBps, { buyPrice: 60_000, sellPrice }),
+  })
+  const member = (o: Opportunity, netBps = o.last.netBps, sizeQuote = 1000) => ({
+    record: toRecord(o),
+    quote: { netBps, sizeQuote },
+  })
+
+  test('the moving venue and the market in the title; one line per route, best first', () => {
+    const members = [
+      member(route('kraken', 30, 60_300)),
+      member(route('okx', 55, 60_450)),
+      member(route('bybit', 41, 60_380)),
+    ]
+    const text = formatGroup(members, { side: 'buy', venue: 'binance' }, 13_000, {
+      feeBps: FLAT_FEES,
+    })
+    expect(text.title).toBe('BTC/USDT: buy Binance, sell on OKX, Bybit and Kraken, best net 0.55%')
+    expect(text.lines.slice(0, 4)).toEqual([
+      '1. Sell on OKX at 60,450.00: net 0.55%, size 1,000.00 USDT, est. profit 5.50 USDT',
+      '2. Sell on Bybit at 60,380.00: net 0.41%, size 1,000.00 USDT, est. profit 4.10 USDT',
+      '3. Sell on Kraken at 60,300.00: net 0.30%, size 1,000.00 USDT, est. profit 3.00 USDT',
+      'Buy on Binance at 60,000.00 (quote 1 ms old)',
+    ])
+    expect(text.lines).toContain('Taker fees: Binance 0.10%, OKX 0.10%, Bybit 0.10%, Kraken 0.10%')
+    expect(text.lines).toContain(
+      'The arithmetic: /explain cross:BTC/USDT:binance>okx:1000 (1), /explain cross:BTC/USDT:binance>bybit:1000 (2), /explain cross:BTC/USDT:binance>kraken:1000 (3)',
+    )
+    expect(text.footer).toBe('Open for 12 s, 3 of 3 routes open, peak 0.55%')
+    expect(text.tone).toBe('open')
+  })
+
+  test('edited as members update and close: closed ones go last; all closed, the message is', () => {
+    const okx = route('okx', 55, 60_450)
+    const kraken = route('kraken', 30, 60_300)
+    const last = quoteAt(4, { buyPrice: 60_000, sellPrice: 60_010 })
+    const closed = { ...okx, last, closedAtMs: 6000, closeReason: 'gone' }
+    const text = formatGroup(
+      [member(closed), member(kraken)],
+      { side: 'buy', venue: 'binance' },
+      13_000,
+    )
+    expect(text.lines.slice(0, 2)).toEqual([
+      '1. Sell on Kraken at 60,300.00: net 0.30%, size 1,000.00 USDT, est. profit 3.00 USDT',
+      '2. Sell on OKX at 60,010.00: closed after 5 s, peak 0.55%',
+    ])
+    expect(text.footer).toBe('Open for 12 s, 1 of 2 routes open, peak 0.55%')
+    const both = formatGroup(
+      [member(closed), member({ ...kraken, closedAtMs: 9000, closeReason: 'gone' })],
+      { side: 'buy', venue: 'binance' },
+      13_000,
+    )
+    expect(both.title).toStartWith('Closed: BTC/USDT: buy Binance, sell on OKX and Kraken')
+    expect(both.footer).toBe('Closed after 8 s, peak 0.55%')
+    expect(both.tone).toBe('closed')
+  })
+
+  test('a venue whose bid rose: sell there, buy on the others; a chat’s own size keeps its net', () => {
+    const a = { ...route('kraken', 30, 60_300), id: 'a', buyVenue: 'okx' }
+    const b = { ...route('kraken', 45, 60_300), id: 'b', buyVenue: 'bybit' }
+    const text = formatGroup(
+      [member(a, 28, 5000), member(b, 44, 5000)],
+      { side: 'sell', venue: 'kraken' },
+      2000,
+    )
+    expect(text.title).toBe('BTC/USDT: sell Kraken, buy on Bybit and OKX, best net 0.44%')
+    expect(text.lines[0]).toBe(
+      '1. Buy on Bybit at 60,000.00: net 0.44%, size 5,000.00 USDT, est. profit 22.00 USDT',
+    )
+    expect(text.lines).toContain('Sell on Kraken at 60,300.00 (quote 2 ms old)')
+    expect(text.lines).toContain('Nets at your size are as they opened')
   })
 })

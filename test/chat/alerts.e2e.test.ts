@@ -1,12 +1,14 @@
 /**
  * End to end: fake venues → real adapters and detector → libSQL → dispatcher → the real grammY
- * client → a fake Telegram Bot API. The chats configure themselves with real commands.
+ * client → a fake Telegram Bot API (and discord.js → a fake Discord). The chats configure
+ * themselves with real commands, and press the buttons under their alerts.
  */
 import { afterEach, describe, expect, test } from 'bun:test'
 import { deliveries } from '../../src/db/schema.ts'
 import { startApp, type App } from '../../src/main.ts'
 import { SimBinance } from '../../src/venues/binance/sim.ts'
 import { SimBybit } from '../../src/venues/bybit/sim.ts'
+import { SimOkx } from '../../src/venues/okx/sim.ts'
 import { makeBook, type Row } from '../../src/venues/sim/book.ts'
 import { DiscordServer } from '../fakes/discord-server.ts'
 import { FakeTelegramServer } from '../fakes/telegram-server.ts'
@@ -186,6 +188,127 @@ describe('alerts end to end (Telegram)', () => {
   }, 40_000)
 })
 
+describe('grouped alerts and buttons end to end (Telegram)', () => {
+  test('one venue moving opens two routes in one pass: one message lists both, best first, and is closed as one', async () => {
+    const { binance, bybit, telegram, env } = venues()
+    const okx = new SimOkx([{ base: 'BTC', quote: 'USDT', book: makeBook(60000, 20, 0.1) }])
+    stops.push(() => okx.stop())
+    app = await startApp(
+      {
+        ...env,
+        EXCHANGES: 'binance,bybit,okx',
+        OKX_WS_URL: okx.wsUrl,
+        OKX_REST_URL: okx.restUrl,
+      },
+      silent,
+    )
+    await telegram.waitFor(() => telegram.callsOf('getUpdates').length > 0, 5000, 'polling')
+    await telegram.userSays(4001, 7, '/subscribe BTCUSDT')
+    await telegram.waitForReply(4001)
+    await until(
+      () => {
+        binance.update('BTC/USDT', [['59999.95', '1.00000000']], [])
+        okx.update('BTC/USDT', [['59999.95', '1.00000000']], [])
+        return [...app!.books.venues()].every((v) =>
+          [...app!.books.ofVenue(v)].every((e) => e.state === 'live'),
+        )
+      },
+      5000,
+      'books live',
+    )
+    // Bybit's bid jumps above both other asks: buy Binance or OKX, sell Bybit.
+    const sent: number[] = []
+    app.dispatcher.events.on((e) => void (e.type === 'delivery-sent' && sent.push(e.deliveryId)))
+    const both = app.dispatcher.events.next('delivery-sent', () => sent.length === 2, 10_000)
+    dislocate(bybit, '60400.00')
+    const alert = await telegram.waitForReply(4001, 10_000)
+    const net = ((60400 / 60000.1) * 0.999 * 0.999 - 1) * 100
+    expect(alert.text).toStartWith(
+      `BTC/USDT: sell Bybit, buy on Binance and OKX, best net ${net.toFixed(2)}%`,
+    )
+    expect(alert.text).toContain(`1. Buy on Binance at 60,000.10: net ${net.toFixed(2)}%`)
+    expect(alert.text).toContain(`2. Buy on OKX at 60,000.10: net ${net.toFixed(2)}%`)
+    expect(alert.text).toContain('Sell on Bybit at 60,400.00')
+    // Two opportunities, two deliveries, one message.
+    await both
+    const rows = await app.db.db.select().from(deliveries)
+    expect(rows.map((r) => [r.status, r.messageId])).toEqual([
+      ['sent', String(alert.messageId)],
+      ['sent', String(alert.messageId)],
+    ])
+    heal(bybit, '60400.00')
+    await until(
+      () => telegram.edits.some((e) => e.chatId === 4001 && e.text.startsWith('Closed: ')),
+      10_000,
+      'the closing edit',
+    )
+    const closing = telegram.edits.findLast((e) => e.chatId === 4001)!
+    expect(closing.messageId).toBe(alert.messageId)
+    expect(closing.text).toContain('closed after')
+    expect(telegram.sent.filter((m) => m.chatId === 4001 && m.text.includes('Bybit'))).toHaveLength(
+      1,
+    )
+  }, 40_000)
+
+  test('the buttons: details answer with /explain, mute silences the market for that chat only, stop stops it', async () => {
+    const { binance, bybit, telegram, env } = venues()
+    app = await startApp(env, silent)
+    await telegram.waitFor(() => telegram.callsOf('getUpdates').length > 0, 5000, 'polling')
+    for (const chat of [5001, 5002]) {
+      await telegram.userSays(chat, 7, '/subscribe BTCUSDT')
+      await telegram.waitForReply(chat)
+    }
+    await live(app, binance)
+    dislocate(bybit, '60400.00')
+    const first = await telegram.waitForReply(5001, 10_000)
+    await telegram.waitForReply(5002, 10_000)
+    expect(first.replyMarkup!.inline_keyboard[0]!.map((b) => b.text)).toEqual([
+      'Mute BTC/USDT 1 h',
+      'Details',
+      'Stop alerts',
+    ])
+    const details = await telegram.pressButton(5001, first.messageId, 7, 'Details')
+    const explained = await telegram.waitForReply(5001)
+    const { items } = await app.store.listOpportunities()
+    expect(explained.text).toContain('Net')
+    expect(explained.text).toContain('buy BTC/USDT on binance')
+    expect(telegram.answers.find((a) => a.queryId === details)!.text).toBe(
+      'The arithmetic of this alert is below.',
+    )
+    const mute = await telegram.pressButton(5001, first.messageId, 7, 'Mute BTC/USDT 1 h')
+    await telegram.waitFor(() => telegram.answers.some((a) => a.queryId === mute), 5000, 'mute')
+    expect(telegram.answers.find((a) => a.queryId === mute)!.text).toStartWith(
+      'No alerts about BTC/USDT here until ',
+    )
+    await telegram.userSays(5001, 7, '/list')
+    expect((await telegram.waitForReply(5001)).text).toContain('Muted markets: BTC/USDT until ')
+    // The next dislocation reaches chat 5002 only.
+    heal(bybit, '60400.00')
+    await until(
+      () => telegram.edits.some((e) => e.chatId === 5002 && e.text.includes('Closed after')),
+      10_000,
+      'the closing edit',
+    )
+    dislocate(bybit, '60400.00')
+    const second = await telegram.waitForReply(5002, 10_000)
+    expect(second.text).toContain('buy Binance')
+    expect(
+      telegram.sent.filter((m) => m.chatId === 5001 && m.text.includes('buy Binance')),
+    ).toEqual([first])
+    // Stop, pressed in chat 5002: what /stop does.
+    const stop = await telegram.pressButton(5002, second.messageId, 8, 'Stop alerts')
+    await telegram.waitFor(() => telegram.answers.some((a) => a.queryId === stop), 5000, 'stop')
+    await telegram.userSays(5002, 8, '/list')
+    expect((await telegram.waitForReply(5002)).text).toContain('Alerts: muted until /unmute')
+    // A button from an older version of the bot is answered; nothing changes.
+    const stale = await telegram.callbackQuery(5002, second.messageId, 8, 'v0:whatever')
+    await telegram.waitFor(() => telegram.answers.some((a) => a.queryId === stale), 5000, 'stale')
+    expect(telegram.answers.find((a) => a.queryId === stale)!.text).toContain('no longer valid')
+    expect(items).toHaveLength(1)
+    expect(explained.text).toContain(items[0]!.symbol)
+  }, 40_000)
+})
+
 describe('alerts end to end (Discord)', () => {
   test('slash commands configure a channel; its alert arrives as an embed and is edited when it closes', async () => {
     const { binance, bybit, telegram, env } = venues()
@@ -226,6 +349,25 @@ describe('alerts end to end (Discord)', () => {
     const net = ((60400 / 60000.1) * 0.999 * 0.999 - 1) * 100
     expect(embed.title).toBe(`BTC/USDT: buy Binance, sell Bybit, net ${net.toFixed(2)}%`)
     expect(embed.description).toContain('Sell on Bybit at 60,400.00')
+    // Its buttons: the details to the presser only, the mute for this channel.
+    expect(discord.buttonsOf(message!).map((b) => b.label)).toEqual([
+      'Mute BTC/USDT 1 h',
+      'Details',
+      'Stop alerts',
+    ])
+    const details = discord.pressButton(message!.id, 'Details', { channelId: channel })
+    const mute = discord.pressButton(message!.id, 'Mute BTC/USDT 1 h', { channelId: channel })
+    await until(
+      () => !!discord.callbackFor(details) && !!discord.callbackFor(mute),
+      5000,
+      'the button answers',
+    )
+    expect(discord.callbackFor(details)!.data).toMatchObject({ flags: 64 })
+    expect(String(discord.callbackFor(details)!.data!.content)).toContain('Net')
+    expect(String(discord.callbackFor(mute)!.data!.content)).toStartWith(
+      'No alerts about BTC/USDT here until ',
+    )
+    expect(app.core.chat('discord', channel)!.mutedMarkets['BTC/USDT']).toBeGreaterThan(Date.now())
     heal(bybit, '60400.00')
     await until(
       () => message!.edits.some((e) => JSON.stringify(e).includes('Closed after')),

@@ -19,6 +19,8 @@ import {
 } from '../../src/chat/commands.ts'
 import type { ChatSettings } from '../../src/db/chats.ts'
 import { ChatRepo } from '../../src/db/chats.ts'
+import { deliveries } from '../../src/db/schema.ts'
+import { Store } from '../../src/db/store.ts'
 import { crossAt, openMemoryDb, silent, stopAfterEach } from '../support.ts'
 
 const track = stopAfterEach()
@@ -47,7 +49,7 @@ async function setup(extra: Partial<ConstructorParameters<typeof ChatCore>[0]> =
       .handle({ platform: 'telegram', chatId: '100', userId: '7', ...ref }, name!, rest.join(' '))
       .then(replyText)
   }
-  return { core, repo, say, tick: (ms: number) => (now += ms), options }
+  return { core, repo, say, tick: (ms: number) => (now += ms), options, handle }
 }
 
 const status = {
@@ -384,10 +386,10 @@ describe('chat core: hundreds of markets, base assets and all', () => {
     expect(follows(chat!.symbols, 'NEW/USDT')).toBe(true)
     const list = await say('/list')
     expect(list).toContain(`Markets: all (every market, ${markets.length} now)`)
-    expect(list.length).toBeLessThan(300)
+    expect(list.length).toBeLessThan(350) // ten short lines, whatever the number of markets
     const help = await say('/help')
     expect(help).toContain(`Markets: ${markets.length} markets (SOL/USDT,`)
-    expect(help.length).toBeLessThan(1500)
+    expect(help.length).toBeLessThan(1800) // a line per command, whatever the number of markets
     expect(await say('/unsubscribe all')).toBe('You follow no markets now.')
     expect(await repo.loadAll().then((c) => c[0]!.symbols.size)).toBe(0)
   })
@@ -493,6 +495,144 @@ describe('chat core: the settings the fan-out reads', () => {
   })
 })
 
+describe('/digest, /stop and the alert buttons', () => {
+  const ref = { platform: 'telegram' as const, chatId: '100', userId: '7' }
+  const H = 3_600_000
+
+  test('/digest 1h is kept and shown in /list with the next digest; off goes back; bad periods are refused', async () => {
+    const { say, repo, fanout, tick } = await setupFanout()
+    await say('/subscribe BTCUSDT')
+    expect(await say('/list')).toContain('Digest: off (single alerts)')
+    tick(20 * 60_000) // 00:36:40 UTC, 1 January 1970
+    expect(await say('/digest 1h')).toBe(
+      'One digest every 1 h instead of single alerts; the next at 1970-01-01 01:00 UTC. /digest off: single alerts again.',
+    )
+    expect((await repo.loadAll())[0]!.digestMs).toBe(H)
+    expect(await say('/list')).toContain('Digest: every 1 h, the next at 1970-01-01 01:00 UTC')
+    // The fan-out writes this chat's alert as waiting for that digest.
+    const [row] = fanout.deliveries(crossAt(40), 2_200_000, () => 40, 1)
+    expect(row).toMatchObject({ status: 'digest', nextAttemptAtMs: H })
+    for (const bad of ['7x', 'soon', '1 week']) {
+      expect(await say(`/digest ${bad}`)).toBe(
+        'Give a period like 30m, 1h or 1d (from 10 minutes to 1 day), e.g. /digest 1h, or /digest off for single alerts.',
+      )
+    }
+    expect(await say('/digest 0')).toBe(
+      'Give the period with its unit, from 10m to 1d, e.g. /digest 1h, or /digest off for single alerts.',
+    )
+    expect(await say('/digest 5m')).toContain('from 10 minutes to 1 day (that is shorter)')
+    expect(await say('/digest 2d')).toContain('from 10 minutes to 1 day (that is longer)')
+    expect(await say('/digest')).toContain('Give a period like 30m')
+    expect((await repo.loadAll())[0]!.digestMs).toBe(H)
+    expect(await say('/digest off')).toStartWith('Single alerts again.')
+    expect((await repo.loadAll())[0]!.digestMs).toBeNull()
+    expect(fanout.deliveries(crossAt(40), 2_300_000, () => 40, 2)[0]!.status).toBe('pending')
+  })
+
+  test('/stop stops alerts until /unmute, keeping the markets', async () => {
+    const { say, fanout } = await setupFanout()
+    await say('/subscribe BTCUSDT')
+    expect(await say('/stop')).toBe(
+      'Alerts stopped here until /unmute; your markets and settings are kept.',
+    )
+    expect(await say('/list')).toContain('Alerts: muted until /unmute')
+    expect(fanout.targets(crossAt(40), () => 40)).toEqual([])
+    await say('/unmute')
+    expect(fanout.targets(crossAt(40), () => 40)).toHaveLength(1)
+  })
+
+  test('the mute button silences that market in that chat for an hour: kept, in /list, read by the fan-out, expiring', async () => {
+    const { core, say, repo, fanout, tick } = await setupFanout()
+    await say('/subscribe BTCUSDT ETHUSDT')
+    await say('/subscribe BTCUSDT', { chatId: '200' })
+    const answer = await core.press(ref, 'aw1:m:BTC/USDT')
+    expect(answer).toEqual({
+      notice:
+        'No alerts about BTC/USDT here until 1970-01-01 01:16 UTC (/unmute to hear it again).',
+      private: false,
+    })
+    expect((await repo.loadAll()).find((c) => c.chatId === '100')!.mutedMarkets).toEqual({
+      'BTC/USDT': 1_000_000 + H,
+    })
+    expect(await say('/list')).toContain('Muted markets: BTC/USDT until 1970-01-01 01:16 UTC')
+    expect(fanout.targets(crossAt(40), () => 40).map((t) => t.chatId)).toEqual(['200'])
+    expect(fanout.targets(crossAt(40, 'ETH/USDT'), () => 40).map((t) => t.chatId)).toEqual(['100'])
+    tick(H)
+    expect(await say('/list')).toContain('Muted markets: none')
+    expect(fanout.targets(crossAt(40), () => 40).map((t) => t.chatId)).toEqual(['100', '200'])
+    // /unmute also forgets the markets muted by the button.
+    await core.press(ref, 'aw1:m:ETH/USDT')
+    await say('/unmute')
+    expect((await repo.loadAll()).find((c) => c.chatId === '100')!.mutedMarkets).toEqual({})
+  })
+
+  test('the details button answers with the /explain view of that alert; another chat’s alert or an unknown one says so', async () => {
+    const explained: string[] = []
+    const explain = async (id: string) => {
+      explained.push(id)
+      return id === 'gone' ? undefined : [`The arithmetic of ${id}`]
+    }
+    const { core, handle } = await setup({ status: { ...status, explain } })
+    const store = new Store({ db: handle.db, log: silent })
+    const o = crossAt(40)
+    const row = (chatId: string, id = o.id) => ({
+      opportunityId: id,
+      platform: 'telegram' as const,
+      chatId,
+      status: 'pending' as const,
+      nextAttemptAtMs: 1,
+      netBps: 40,
+      sizeQuote: 1000,
+      createdAtMs: 1,
+    })
+    store.record({ type: 'opened', opportunity: o, atMs: 1 }, [row('100'), row('200')])
+    const gone = { ...crossAt(40, 'ETH/USDT'), id: 'gone' }
+    store.record({ type: 'opened', opportunity: gone, atMs: 1 }, [row('100', 'gone')])
+    await store.flush()
+    const ids = (await handle.db.select().from(deliveries)).map((d) => d.id)
+    expect(await core.press(ref, `aw1:d:${ids[0]}`)).toEqual({
+      notice: 'The arithmetic of this alert is below.',
+      reply: { kind: 'info', lines: [`The arithmetic of ${o.id}`] },
+      private: true,
+    })
+    // Chat 200's delivery, pressed in chat 100 (a forged payload): nothing is shown.
+    expect((await core.press(ref, `aw1:d:${ids[1]}`)).notice).toBe(
+      'That alert is no longer known here, so its details cannot be shown.',
+    )
+    expect((await core.press(ref, 'aw1:d:999999')).notice).toBe(
+      'That alert is no longer known here, so its details cannot be shown.',
+    )
+    expect((await core.press(ref, `aw1:d:${ids[2]}`)).notice).toBe(
+      'That opportunity is no longer stored.',
+    )
+    expect(explained).toEqual([o.id, 'gone'])
+  })
+
+  test('the stop button does what /stop does; an unknown or outdated button is answered and nothing done', async () => {
+    const { core, say, repo } = await setup()
+    await say('/subscribe BTCUSDT')
+    expect(await core.press(ref, 'aw1:s')).toEqual({
+      notice: 'Alerts stopped here until /unmute; your markets and settings are kept.',
+      private: false,
+    })
+    expect(await say('/list')).toContain('Alerts: muted until /unmute')
+    for (const data of ['aw0:mute:BTC/USDT', 'nonsense', '']) {
+      expect(await core.press(ref, data)).toEqual({
+        notice:
+          'This button is no longer valid (the bot has changed since it was sent); nothing was done. See /help.',
+        private: true,
+      })
+    }
+    const [chat] = await repo.loadAll()
+    expect(chat!.mutedMarkets).toEqual({})
+    // Buttons count against the same per-user rate limit as commands, and ALLOWED_CHATS holds.
+    const { core: closed } = await setup({ allowedChats: new Set(['telegram:1']) })
+    expect((await closed.press(ref, 'aw1:s')).notice).toContain(
+      'this chat is not on its ALLOWED_CHATS',
+    )
+  })
+})
+
 describe('parseCommand: text to a typed command, no database', () => {
   test('arguments come back typed: markets normalised, percent as bps, durations in ms', () => {
     expect(parseCommand('subscribe', 'btcusdt ETH/USDT, btcusdt', { markets: MARKETS })).toEqual({
@@ -587,6 +727,7 @@ const noDatabase: ChatSettingsRepo = {
   subscribe: () => Promise.reject(new Error('the database was used')),
   unsubscribe: () => Promise.reject(new Error('the database was used')),
   failChat: () => Promise.reject(new Error('the database was used')),
+  delivery: () => Promise.reject(new Error('the database was used')),
 }
 
 describe('runCommand and the core, without a database', () => {
@@ -643,6 +784,8 @@ describe('runCommand and the core, without a database', () => {
           ignoredAssets: [],
           venues: null,
           minLifetimeMs: null,
+          digestMs: null,
+          mutedMarkets: {},
           symbols: new Set(pairs),
         }
       },

@@ -9,6 +9,7 @@ import {
   ChatCore,
   COMMANDS,
   parseCommand,
+  type ButtonAnswer,
   type ChatSettingsRepo,
   type ChatRef,
   type CommandHandler,
@@ -435,6 +436,119 @@ describe('discord bot in a guild', () => {
     const bad = await notifierError(bot.notifier.send(invalid, alert('open')))
     expect(bad.kind).toBe('rejected')
     expect(bad.message).toContain('50035')
+  })
+})
+
+describe('discord alert buttons', () => {
+  const track = stopAfterEach()
+  const buttons = [
+    { label: 'Mute BTC/USDT 1 h', data: 'aw1:m:BTC/USDT' },
+    { label: 'Details', data: 'aw1:d:7' },
+    { label: 'Stop alerts', data: 'aw1:s' },
+  ]
+  const withButtons = (tone: AlertText['tone']): AlertText => ({ ...alert(tone), buttons })
+
+  /** A local Discord and a bot whose core answers presses as `answer` says, recording them. */
+  async function pressing(answer?: (data: string) => ButtonAnswer | Promise<ButtonAnswer>) {
+    const fake = track(new DiscordServer())
+    const presses: { ref: ChatRef; data: string }[] = []
+    const handler: CommandHandler = {
+      ...recordingCore().handler,
+      ...(answer === undefined
+        ? {}
+        : {
+            press: async (ref: ChatRef, data: string) => {
+              presses.push({ ref, data })
+              return answer(data)
+            },
+          }),
+    }
+    const bot = createDiscord({
+      token: fake.token,
+      core: handler,
+      log: silent,
+      apiUrl: fake.apiUrl,
+      deferAfterMs: 200,
+    })
+    track(bot)
+    await bot.start()
+    return { fake, bot, presses }
+  }
+
+  test('an alert’s buttons are an action row of message components, kept through edits', async () => {
+    const { fake, bot } = await pressing()
+    const channel = fake.channelIds[0]!
+    const { messageId } = await bot.notifier.send(channel, withButtons('open'))
+    const message = fake.messages.find((m) => m.id === messageId)!
+    const row = {
+      type: 1,
+      components: buttons.map((b) => ({ type: 2, style: 2, label: b.label, custom_id: b.data })),
+    }
+    expect(message.body.components).toEqual([row])
+    await bot.notifier.edit(channel, messageId, withButtons('closed'))
+    expect(message.edits[0]!.components).toEqual([row])
+    expect(fake.buttonsOf(message).map((b) => b.customId)).toEqual(buttons.map((b) => b.data))
+    // Discord refuses a custom_id over 100 characters: the send is rejected.
+    const bad = { ...alert('open'), buttons: [{ label: 'x', data: 'x'.repeat(101) }] }
+    expect((await notifierError(bot.notifier.send(channel, bad))).kind).toBe('rejected')
+  })
+
+  test('a pressed button reaches the core; the details answer the presser only, a mute the channel', async () => {
+    const { fake, bot, presses } = await pressing((data) =>
+      data === 'aw1:d:7'
+        ? {
+            notice: 'The arithmetic of this alert is below.',
+            reply: { kind: 'info', lines: ['1. buy BTC/USDT on Binance'] },
+            private: true,
+          }
+        : { notice: 'No alerts about BTC/USDT here until 15:04 UTC.', private: false },
+    )
+    const channel = fake.channelIds[1]!
+    const { messageId } = await bot.notifier.send(channel, withButtons('open'))
+    const details = fake.pressButton(messageId, 'Details', { userId: '4242' })
+    const mute = fake.pressButton(messageId, 'Mute BTC/USDT 1 h')
+    await until(() => !!fake.callbackFor(details) && !!fake.callbackFor(mute), 3000, 'answers')
+    expect(presses).toContainEqual({
+      ref: { platform: 'discord', chatId: channel, userId: '4242' },
+      data: 'aw1:d:7',
+    })
+    expect(fake.callbackFor(details)).toMatchObject({
+      type: 4,
+      data: {
+        content: 'The arithmetic of this alert is below.\n\n1. buy BTC/USDT on Binance',
+        flags: 64,
+      },
+    })
+    const muted = fake.callbackFor(mute)!
+    expect(muted.type).toBe(4)
+    expect(muted.data!.content).toBe('No alerts about BTC/USDT here until 15:04 UTC.')
+    expect(muted.data!.flags).toBeUndefined()
+  })
+
+  test('an unknown button, a failing core, or a bot without buttons: answered to the presser, no crash', async () => {
+    const { fake, bot } = await pressing((data) => {
+      if (data === 'boom') throw new Error('core broke')
+      return { notice: `unknown ${data}`, private: true }
+    })
+    const channel = fake.channelIds[0]!
+    const { messageId } = await bot.notifier.send(channel, withButtons('open'))
+    const message = fake.messages.find((m) => m.id === messageId)!
+    const old = fake.componentInteraction(message, 'aw0:old')
+    const boom = fake.componentInteraction(message, 'boom')
+    await until(() => !!fake.callbackFor(old) && !!fake.callbackFor(boom), 3000, 'answers')
+    expect(fake.callbackFor(old)!.data).toMatchObject({ content: 'unknown aw0:old', flags: 64 })
+    expect(fake.callbackFor(boom)!.data).toMatchObject({
+      content: 'Sorry, that button failed. Please try again in a moment.',
+      flags: 64,
+    })
+    const plain = await pressing()
+    const sent = await plain.bot.notifier.send(plain.fake.channelIds[0]!, withButtons('open'))
+    const id = plain.fake.pressButton(sent.messageId, 'Stop alerts')
+    await until(() => !!plain.fake.callbackFor(id), 3000, 'the answer')
+    expect(plain.fake.callbackFor(id)!.data).toMatchObject({
+      content: 'Buttons are not handled here; use the commands (/help).',
+      flags: 64,
+    })
   })
 })
 

@@ -9,6 +9,7 @@ import pino from 'pino'
 import {
   ChatCore,
   COMMANDS,
+  type ButtonAnswer,
   type ChatRef,
   type CommandHandler,
   type CommandSpec,
@@ -24,7 +25,9 @@ import {
   type TelegramOptions,
 } from '../../src/chat/telegram.ts'
 import { Dispatcher, type DispatchEvent } from '../../src/alerts/dispatch.ts'
+import { Fanout } from '../../src/alerts/fanout.ts'
 import { ChatRepo } from '../../src/db/chats.ts'
+import { deliveries } from '../../src/db/schema.ts'
 import { Store } from '../../src/db/store.ts'
 import { FakeTelegramServer, parseHtml } from '../fakes/telegram-server.ts'
 import { crossAt, openMemoryDb, silent, until, type Track } from '../support.ts'
@@ -333,6 +336,193 @@ describe('notifier', () => {
   })
 })
 
+describe('alert buttons', () => {
+  const buttons = [
+    { label: 'Mute BTC/USDT 1 h', data: 'aw1:m:BTC/USDT' },
+    { label: 'Details', data: 'aw1:d:7' },
+    { label: 'Stop alerts', data: 'aw1:s' },
+  ]
+  const withButtons = (title: string): AlertText => ({ ...alert(title, ['x']), buttons })
+
+  /** Polling, with a core that answers button presses as `answer` says and records them. */
+  async function pressing(answer: (data: string) => ButtonAnswer | Promise<ButtonAnswer>) {
+    const s = await polling()
+    const presses: { ref: ChatRef; data: string }[] = []
+    s.core.press = async (ref, data) => {
+      presses.push({ ref, data })
+      return answer(data)
+    }
+    return { ...s, presses }
+  }
+
+  test('an alert’s buttons are one row of its inline keyboard, kept through every edit', async () => {
+    const { fake, telegram } = setup()
+    const { messageId } = await telegram.notifier.send('1701', withButtons('open'))
+    const keyboard = {
+      inline_keyboard: [buttons.map((b) => ({ text: b.label, callback_data: b.data }))],
+    }
+    expect(fake.sent[0]!.replyMarkup).toEqual(keyboard)
+    await telegram.notifier.edit('1701', messageId, withButtons('closed'))
+    expect(fake.edits[0]!.replyMarkup).toEqual(keyboard)
+    expect(fake.posted(1701, Number(messageId))!.replyMarkup).toEqual(keyboard)
+    // Telegram refuses a payload over 64 bytes; the notifier reports it as rejected.
+    const tooLong = { ...alert('t', []), buttons: [{ label: 'x', data: 'x'.repeat(65) }] }
+    expect((await rejection(telegram.notifier.send('1702', tooLong))).kind).toBe('rejected')
+  })
+
+  test('a pressed button reaches the core with its chat and user; the query is answered; details are posted', async () => {
+    const { fake, telegram, presses } = await pressing((data) =>
+      data === 'aw1:d:7'
+        ? {
+            notice: 'The arithmetic of this alert is below.',
+            reply: { kind: 'info', lines: ['1. buy BTC/USDT on Binance …'] },
+            private: true,
+          }
+        : { notice: 'No alerts about BTC/USDT here until 15:04 UTC.', private: false },
+    )
+    const { messageId } = await telegram.notifier.send('-1001', withButtons('open'))
+    await fake.waitForReply(-1001) // the alert itself
+    const details = await fake.pressButton(-1001, Number(messageId), 33, 'Details')
+    expect((await fake.waitForReply(-1001)).text).toBe('1. buy BTC/USDT on Binance …')
+    expect(fake.answers).toContainEqual(
+      expect.objectContaining({ queryId: details, text: 'The arithmetic of this alert is below.' }),
+    )
+    const mute = await fake.pressButton(-1001, Number(messageId), 34, 'Mute BTC/USDT 1 h')
+    await fake.waitFor(() => fake.answers.some((a) => a.queryId === mute), 5000, 'the answer')
+    expect(presses).toEqual([
+      { ref: { platform: 'telegram', chatId: '-1001', userId: '33' }, data: 'aw1:d:7' },
+      { ref: { platform: 'telegram', chatId: '-1001', userId: '34' }, data: 'aw1:m:BTC/USDT' },
+    ])
+    // Only the details were posted; the mute was answered with its notice alone.
+    expect(fake.sent.filter((m) => m.chatId === -1001)).toHaveLength(2)
+    expect(fake.answers.find((a) => a.queryId === mute)!.text).toBe(
+      'No alerts about BTC/USDT here until 15:04 UTC.',
+    )
+  })
+
+  test('an unknown button, a core that fails, or one without buttons: every query is answered, the bot goes on', async () => {
+    const { fake, telegram, core } = await pressing((data) => {
+      if (data === 'boom') throw new Error('core broke')
+      return { notice: `unknown ${data}`, private: true }
+    })
+    const { messageId } = await telegram.notifier.send('1801', withButtons('open'))
+    await fake.waitForReply(1801) // the alert itself
+    const id = Number(messageId)
+    const q1 = await fake.callbackQuery(1801, id, 18, 'aw0:old')
+    const q2 = await fake.callbackQuery(1801, id, 18, 'boom')
+    await fake.waitFor(() => fake.answers.length === 2, 5000, 'both answers')
+    expect(fake.answers.map((a) => [a.queryId, a.text])).toEqual([
+      [q1, 'unknown aw0:old'],
+      [q2, 'Sorry, something went wrong. Please try again in a minute.'],
+    ])
+    core.press = undefined
+    const q3 = await fake.callbackQuery(1801, id, 18, 'aw1:s')
+    await fake.waitFor(() => fake.answers.length === 3, 5000, 'the third answer')
+    expect(fake.answers[2]).toMatchObject({
+      queryId: q3,
+      text: 'Buttons are not handled here; use the commands (/help).',
+    })
+    await fake.userSays(1801, 18, '/list')
+    expect((await fake.waitForReply(1801)).text).toBe('list:')
+  })
+
+  test('the bot asks for callback queries: Telegram delivers only the update types asked for', async () => {
+    const { fake } = await polling()
+    expect(fake.allowedUpdates).toEqual(['message', 'callback_query'])
+  })
+})
+
+describe('/digest with the real core, the dispatcher and the bot', () => {
+  test('a chat’s openings of the hour arrive as one digest at its end, also when it fell due while the process was down', async () => {
+    const s = await polling()
+    const track: Track = (it) => (cleanups.push(async () => void (await it.stop())), it)
+    const handle = await openMemoryDb(track)
+    const repo = new ChatRepo(handle.db)
+    const start = Date.UTC(2030, 0, 1, 14, 10)
+    let clock = start
+    const core = new ChatCore({
+      repo,
+      symbols: ['BTC/USDT'],
+      defaultThresholdBps: 10,
+      defaultSizeQuote: 1000,
+      status: { venues: () => [], spreads: () => [] },
+      log: silent,
+      now: () => clock,
+    })
+    await core.load()
+    s.core.handle = (ref, name, argText) => core.handle(ref, name, argText)
+    await s.fake.userSays(1901, 19, '/subscribe BTCUSDT')
+    await s.fake.waitForReply(1901)
+    await s.fake.userSays(1901, 19, '/digest 1h')
+    expect((await s.fake.waitForReply(1901)).text).toContain('the next at 2030-01-01 15:00 UTC')
+    const fanout = new Fanout({
+      chats: () => core.chats(),
+      defaultThresholdBps: 10,
+      defaultSizeQuote: 1000,
+      cooldownMs: 0,
+      now: () => clock,
+    })
+    const store = new Store({ db: handle.db, log: silent })
+    for (const [n, minute] of [
+      [1, 15],
+      [2, 40],
+    ] as const) {
+      clock = Date.UTC(2030, 0, 1, 14, minute)
+      const o = { ...crossAt(40 + n), id: `cross:BTC/USDT:binance>kraken:${n}`, openedAtMs: clock }
+      store.record(
+        { type: 'opened', opportunity: o, atMs: clock, pass: n },
+        fanout.deliveries(o, clock, () => 40, n),
+      )
+    }
+    await store.flush()
+    const dispatcher = (now: () => number) =>
+      new Dispatcher({
+        repo,
+        notifiers: { telegram: s.telegram.notifier },
+        pause: async () => {},
+        log: silent,
+        pollMs: 20,
+        now,
+        digestOf: (platform, chatId) => {
+          const chat = core.chat(platform, chatId)
+          return chat && { periodMs: chat.digestMs, minLifetimeMs: chat.minLifetimeMs }
+        },
+      })
+    // The process runs until 14:59 and stops: nothing was sent one by one.
+    clock = Date.UTC(2030, 0, 1, 14, 59)
+    const first = dispatcher(() => clock)
+    await first.start()
+    for (let i = 0; i < 2; i++) {
+      const pass = first.events.next('pass-done', undefined, 3000)
+      first.wake()
+      await pass
+    }
+    await first.stop()
+    expect(s.fake.sent.filter((m) => m.chatId === 1901)).toHaveLength(2) // the two replies
+    // Back at 17:20: the 15:00 digest is sent at once, one message, and only once.
+    clock = Date.UTC(2030, 0, 1, 17, 20)
+    const second = dispatcher(() => clock)
+    cleanups.push(() => second.stop())
+    const sent = second.events.next('digest-sent', undefined, 5000)
+    await second.start()
+    expect((await sent).deliveryIds).toHaveLength(2)
+    const digest = await s.fake.waitForReply(1901)
+    expect(digest.text).toStartWith('Digest 2030-01-01 14:00–15:00 UTC: 2 openings')
+    expect(digest.text).toContain('1. BTC/USDT buy Binance, sell Kraken: peak 0.42%')
+    expect(digest.replyMarkup).toBeUndefined()
+    for (let i = 0; i < 2; i++) {
+      const pass = second.events.next('pass-done', undefined, 3000)
+      second.wake()
+      await pass
+    }
+    expect(s.fake.sent.filter((m) => m.chatId === 1901)).toHaveLength(3)
+    expect((await handle.db.select().from(deliveries)).map((d) => d.status)).toEqual([
+      'digested',
+      'digested',
+    ])
+  })
+})
+
 describe('alerts through the dispatcher', () => {
   /** The bot, a database, and the dispatcher sending through the bot's notifier. */
   async function alerting(options: { polling?: boolean } = {}) {
@@ -463,7 +653,7 @@ describe('webhook mode', () => {
     expect(fake.callsOf('setWebhook')[0]!.payload).toMatchObject({
       url: fake.webhook!.url,
       secret_token: secret,
-      allowed_updates: ['message'],
+      allowed_updates: ['message', 'callback_query'],
     })
     const { webhookStatus } = await fake.userSays(1601, 16, '/threshold 0.5')
     expect(webhookStatus).toBe(200)

@@ -57,6 +57,7 @@ describe('openDb', () => {
       expect(await schemaObjects(h)).toEqual([
         'index:deliveries_chat_queue_idx',
         'index:deliveries_created_cooldown_idx',
+        'index:deliveries_message_idx',
         'index:deliveries_opportunity_chat_idx',
         'index:deliveries_status_next_idx',
         'index:opportunities_buy_venue_opened_at_idx',

@@ -51,6 +51,26 @@ function setup(opts: Partial<DetectorOptions> = {}, symbols = ['BTC/USDT']) {
 }
 
 describe('detector: cross-venue opportunities', () => {
+  test('the openings of one book update share its pass; the next update is another pass', () => {
+    const { book, events } = setup()
+    book('binance', '99.9', '100')
+    book('okx', '99.9', '100')
+    // Kraken's bid jumps: buy Binance and buy OKX, both selling on Kraken, open in one pass.
+    book('kraken', '100.5', '100.6')
+    const opened = events.filter((e) => e.type === 'opened')
+    expect(opened.map((e) => e.opportunity.buyVenue).sort()).toEqual(['binance', 'okx'])
+    const [first, second] = opened
+    expect(first!.pass).toBeNumber()
+    expect(second!.pass).toBe(first!.pass)
+    expect(second!.atMs).toBe(first!.atMs)
+    // Binance's ask drops below Kraken's too: a later pass.
+    book('kraken', '99.9', '100')
+    book('binance', '100.5', '100.6')
+    const later = events.filter((e) => e.type === 'opened').slice(2)
+    expect(later.length).toBeGreaterThan(0)
+    for (const e of later) expect(e.pass).toBeGreaterThan(first!.pass!)
+  })
+
   test('opens once with the right numbers when the net spread reaches the threshold', () => {
     const { book, events } = setup()
     book('binance', '99.9', '100')

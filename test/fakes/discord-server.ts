@@ -4,7 +4,10 @@
  * `Bun.serve` on 127.0.0.1 (port 0). It says HELLO, answers IDENTIFY with READY and GUILD_CREATE,
  * ACKs heartbeats, injects interactions, records command registrations, interaction callbacks and
  * channel messages, and injects REST faults (403 with a JSON error code, 429 with the rate-limit
- * headers, 5xx).
+ * headers, 5xx). Message components (action rows of buttons) are checked as Discord checks them
+ * and kept with the message; pressing a button is an INTERACTION_CREATE of type 3
+ * (MESSAGE_COMPONENT) carrying the message; each interaction takes one callback (a second one, or
+ * one for an interaction never sent, is refused as Discord refuses it).
  */
 import type { Server, ServerWebSocket } from 'bun'
 
@@ -58,9 +61,16 @@ export interface CommandRegistration {
 export interface InteractionCallback {
   interactionId: string
   token: string
-  /** 4 reply, 5 deferred reply, 8 autocomplete result. */
+  /** 4 reply, 5 deferred reply, 6 deferred update, 7 update message, 8 autocomplete result. */
   type: number
   data: Json | undefined
+}
+
+/** A button as the fake keeps it from a message's components. */
+export interface MessageButton {
+  label: string | undefined
+  customId: string | undefined
+  style: number
 }
 
 export interface ChannelMessage {
@@ -138,6 +148,8 @@ export class DiscordServer {
   /** Gateway connections opened so far. */
   connections = 0
   readonly #faults: { route: FaultRoute; channelId?: string; fault: Fault; times: number }[] = []
+  /** Interactions sent to the bot: id → its token, and whether it has had its callback. */
+  readonly #interactions = new Map<string, { token: string; acknowledged: boolean }>()
   readonly #heartbeatIntervalMs: number
   #withholdReady: boolean
   #kickCode: number | undefined
@@ -209,6 +221,49 @@ export class DiscordServer {
   /** Injects an autocomplete request (type 4); `focused` marks the option being typed. */
   autocomplete(name: string, options: InteractionOption[], input: InteractionInput = {}): string {
     return this.#interaction(4, { name, type: 1, options }, input)
+  }
+
+  /** The buttons of a message as they are now (after its edits), in order. */
+  buttonsOf(message: ChannelMessage): MessageButton[] {
+    const rows = (currentBody(message).components ?? []) as { components?: Json[] }[]
+    return rows.flatMap((row) =>
+      (row.components ?? []).map((b) => ({
+        label: b.label as string | undefined,
+        customId: b.custom_id as string | undefined,
+        style: Number(b.style),
+      })),
+    )
+  }
+
+  /**
+   * A user presses the button labelled (or with the `custom_id`) `button` on one of the bot's
+   * messages, as its current components have it (throws when there is none): INTERACTION_CREATE
+   * type 3 with the message. Returns the interaction's id.
+   */
+  pressButton(messageId: string, button: string, input: InteractionInput = {}): string {
+    const message = this.messages.find((m) => m.id === messageId)
+    if (!message) throw new Error(`fake Discord: no message ${messageId}`)
+    const found = this.buttonsOf(message).find((b) => b.label === button || b.customId === button)
+    if (!found?.customId)
+      throw new Error(`fake Discord: no button ${button} on message ${messageId}`)
+    return this.componentInteraction(message, found.customId, input)
+  }
+
+  /**
+   * A MESSAGE_COMPONENT interaction with any `custom_id` on one of the bot's messages, as a
+   * client still showing an older version of it sends (a button the bot no longer makes).
+   */
+  componentInteraction(
+    message: ChannelMessage,
+    customId: string,
+    input: InteractionInput = {},
+  ): string {
+    return this.#interaction(
+      3,
+      { custom_id: customId, component_type: 2 },
+      { channelId: message.channelId, ...input },
+      this.#message(message.id, message.channelId, currentBody(message)),
+    )
   }
 
   /** The callback the bot sent for interaction `id`, if any. */
@@ -411,17 +466,21 @@ export class DiscordServer {
     }
   }
 
-  #interaction(type: number, data: Json, input: InteractionInput): string {
+  #interaction(type: number, data: Json, input: InteractionInput, message?: Json): string {
     const id = this.#nextId()
     const channelId = input.channelId ?? this.channelIds[0]!
     const userId = input.userId ?? '1290000000000000500'
+    const token = `interaction-token-${id}`
+    this.#interactions.set(id, { token, acknowledged: false })
     const payload = {
       id,
       application_id: this.appId,
       type,
-      token: `interaction-token-${id}`,
+      token,
       version: 1,
-      data: { id: `cmd-${String(data.name)}`, guild_id: this.guildId, ...data },
+      // A command's data names it; a component's carries its custom_id and type.
+      data: type === 3 ? data : { id: `cmd-${String(data.name)}`, guild_id: this.guildId, ...data },
+      ...(message === undefined ? {} : { message }),
       guild_id: this.guildId,
       channel: this.#channel(channelId, input.channelType ?? 0),
       channel_id: channelId,
@@ -508,6 +567,15 @@ export class DiscordServer {
     if (resource === 'interactions' && c === 'callback' && req.method === 'POST') {
       const fault = this.#takeFault('callback')
       if (fault) return this.#faultResponse(fault)
+      const known = this.#interactions.get(a!)
+      if (known === undefined || known.token !== b)
+        return Response.json({ message: 'Unknown interaction', code: 10062 }, { status: 404 })
+      if (known.acknowledged)
+        return Response.json(
+          { message: 'Interaction has already been acknowledged.', code: 40060 },
+          { status: 400 },
+        )
+      known.acknowledged = true
       const cb = body as { type: number; data?: Json }
       this.callbacks.push({ interactionId: a!, token: b!, type: cb.type, data: cb.data })
       return new Response(null, { status: 204 })
@@ -566,6 +634,12 @@ export class DiscordServer {
       if (fault) return this.#faultResponse(fault)
       if (!this.channelIds.includes(a))
         return Response.json({ message: 'Unknown Channel', code: 10003 }, { status: 404 })
+      const invalid = componentErrors((body as Json | undefined)?.components)
+      if (invalid !== undefined)
+        return Response.json(
+          { message: 'Invalid Form Body', code: 50035, errors: { components: invalid } },
+          { status: 400 },
+        )
       // Discord sends the bucket on every response; discord.js keys its rate-limit state by it.
       const headers = {
         'x-ratelimit-bucket': BUCKET,
@@ -588,8 +662,7 @@ export class DiscordServer {
       if (!message)
         return Response.json({ message: 'Unknown Message', code: 10008 }, { status: 404 })
       message.edits.push(body as Json)
-      const edited = { ...message.body, ...(body as Json) }
-      return Response.json(this.#message(message.id, a, edited), { headers })
+      return Response.json(this.#message(message.id, a, currentBody(message)), { headers })
     }
     return notFound()
   }
@@ -611,9 +684,53 @@ export class DiscordServer {
       timestamp: new Date().toISOString(),
       edited_timestamp: null,
       flags: 0,
-      components: [],
+      components: body.components ?? [],
     }
   }
+}
+
+/** A message as it is now: the body that created it with each edit's fields laid over it. */
+function currentBody(message: ChannelMessage): Json {
+  return message.edits.reduce<Json>((body, edit) => ({ ...body, ...edit }), message.body)
+}
+
+/**
+ * What Discord would refuse in a message's `components`, or undefined when they are valid: at
+ * most 5 action rows (type 1), each with 1-5 buttons (type 2); a button has a label of at most 80
+ * characters, a style 1-5, and, unless it is a link (style 5, with a `url`), a `custom_id` of
+ * 1-100 characters unique in the message.
+ */
+function componentErrors(components: unknown): Json | undefined {
+  if (components === undefined) return undefined
+  const fail = (path: string, message: string): Json => ({
+    [path]: { _errors: [{ code: 'BASE_TYPE_INVALID', message }] },
+  })
+  if (!Array.isArray(components) || components.length > 5)
+    return fail('_', 'Must be an array of at most 5 action rows')
+  const ids = new Set<string>()
+  for (const [i, row] of (components as Json[]).entries()) {
+    const buttons = row?.components
+    if (row?.type !== 1 || !Array.isArray(buttons) || buttons.length < 1 || buttons.length > 5)
+      return fail(`${i}`, 'An action row holds 1 to 5 components')
+    for (const [j, b] of (buttons as Json[]).entries()) {
+      const at = `${i}.components.${j}`
+      if (b?.type !== 2) return fail(at, 'Only buttons are faked')
+      const style = Number(b.style)
+      if (!(style >= 1 && style <= 5)) return fail(`${at}.style`, 'Invalid button style')
+      if (b.label !== undefined && (typeof b.label !== 'string' || b.label.length > 80))
+        return fail(`${at}.label`, 'Must be 80 or fewer in length.')
+      if (style === 5) {
+        if (typeof b.url !== 'string') return fail(`${at}.url`, 'A link button needs a url')
+        continue
+      }
+      const id = b.custom_id
+      if (typeof id !== 'string' || id.length < 1 || id.length > 100)
+        return fail(`${at}.custom_id`, 'Must be between 1 and 100 in length.')
+      if (ids.has(id)) return fail(`${at}.custom_id`, 'Component custom id cannot be duplicated')
+      ids.add(id)
+    }
+  }
+  return undefined
 }
 
 function notFound(): Response {

@@ -7,10 +7,21 @@
  * `offset`/`limit`), parses `parse_mode: 'HTML'` into plain text + entities as Telegram does (and
  * rejects bad markup), delivers updates to a webhook with the secret header, records what the bot
  * sent, and injects faults (429 with `retry_after`, 403, 500, ...), for every chat or for one, and
- * holds chosen calls unanswered until released (a slow Bot API).
+ * holds chosen calls unanswered until released (a slow Bot API). Inline keyboards
+ * (`reply_markup.inline_keyboard` on `sendMessage` and `editMessageText`) are checked as Telegram
+ * checks them and kept with the message; a user pressing a button arrives as a `callback_query`
+ * update, which `answerCallbackQuery` must answer once. `getUpdates` delivers only the update types
+ * its last `allowed_updates` named, as Telegram does.
  */
 import type { Server } from 'bun'
-import type { Message, MessageEntity, Update, UserFromGetMe } from 'grammy/types'
+import type {
+  CallbackQuery,
+  InlineKeyboardMarkup,
+  Message,
+  MessageEntity,
+  Update,
+  UserFromGetMe,
+} from 'grammy/types'
 
 /** A fault the next call of a method answers with, instead of doing its work. */
 export interface Fault {
@@ -39,6 +50,16 @@ export interface Posted {
   readonly text: string
   /** ...and its formatting. */
   readonly entities: readonly MessageEntity[]
+  /** The inline keyboard under it, if any. */
+  readonly replyMarkup: InlineKeyboardMarkup | undefined
+  readonly atMs: number
+}
+
+/** An `answerCallbackQuery` the bot made. */
+export interface CallbackAnswer {
+  readonly queryId: string
+  readonly text: string | undefined
+  readonly showAlert: boolean
   readonly atMs: number
 }
 
@@ -80,6 +101,13 @@ export class FakeTelegramServer {
   webhook: { url: string; secretToken: string | undefined } | undefined
   /** `getUpdates` requests being held open right now. */
   openPolls = 0
+  /** Every callback query answered, in order. */
+  readonly answers: CallbackAnswer[] = []
+  /** The update types `getUpdates` delivers (its last `allowed_updates`); undefined: all. */
+  allowedUpdates: string[] | undefined
+  /** Callback queries sent to the bot: id → answered yet. */
+  readonly #queries = new Map<string, boolean>()
+  #nextQueryId = 1
 
   readonly #faults = new Map<
     string,
@@ -193,13 +221,70 @@ export class FakeTelegramServer {
     chatType?: 'private' | 'group' | 'supergroup',
   ): Promise<{ update: Update; webhookStatus?: number }> {
     const update = this.message(chatId, userId, text, chatType)
+    const webhookStatus = await this.#deliver(update)
+    return webhookStatus === undefined ? { update } : { update, webhookStatus }
+  }
+
+  /** The message the bot posted as `messageId` in `chatId`, as it is now (after any edit). */
+  posted(chatId: number, messageId: number): Posted | undefined {
+    return this.#messages.get(`${chatId}:${messageId}`)
+  }
+
+  /**
+   * A user presses the button labelled (or carrying the payload) `button` under the bot's
+   * message, as its current keyboard has it (throws when there is no such button): a
+   * `callback_query` update, delivered like a message. Resolves with the query's id.
+   */
+  async pressButton(
+    chatId: number,
+    messageId: number,
+    userId: number,
+    button: string,
+  ): Promise<string> {
+    const posted = this.#messages.get(`${chatId}:${messageId}`)
+    if (!posted) throw new Error(`fake Telegram: no message ${messageId} in ${chatId}`)
+    const buttons = (posted.replyMarkup?.inline_keyboard ?? []).flat()
+    const found = buttons.find(
+      (b) => b.text === button || ('callback_data' in b && b.callback_data === button),
+    )
+    if (!found || !('callback_data' in found))
+      throw new Error(`fake Telegram: no button ${button} under message ${messageId}`)
+    return this.callbackQuery(chatId, messageId, userId, found.callback_data!)
+  }
+
+  /**
+   * A `callback_query` with any payload on the bot's message, as a client still showing an old
+   * keyboard sends it (a button the bot no longer makes). Resolves with the query's id.
+   */
+  async callbackQuery(
+    chatId: number,
+    messageId: number,
+    userId: number,
+    data: string,
+  ): Promise<string> {
+    const posted = this.#messages.get(`${chatId}:${messageId}`)
+    if (!posted) throw new Error(`fake Telegram: no message ${messageId} in ${chatId}`)
+    const id = `${this.me.id}${String(this.#nextQueryId++).padStart(6, '0')}`
+    this.#queries.set(id, false)
+    const query: CallbackQuery = {
+      id,
+      from: { id: userId, is_bot: false, first_name: `User${userId}` },
+      message: this.#asMessage(posted) as CallbackQuery['message'],
+      chat_instance: String(-chatId),
+      data,
+    }
+    await this.#deliver({ update_id: this.#nextUpdateId++, callback_query: query })
+    return id
+  }
+
+  /** Queues an update for `getUpdates`, or POSTs it to the webhook while one is set. */
+  async #deliver(update: Update): Promise<number | undefined> {
     if (!this.webhook) {
       this.#queue.push(update)
       for (const poll of this.#polls) poll.wake()
-      return { update }
+      return undefined
     }
-    const res = await this.postToWebhook(update, this.webhook.secretToken, this.webhook.url)
-    return { update, webhookStatus: res.status }
+    return (await this.postToWebhook(update, this.webhook.secretToken, this.webhook.url)).status
   }
 
   /** POSTs an update to a webhook as Telegram does; `secret` undefined sends no secret header. */
@@ -342,6 +427,8 @@ export class FakeTelegramServer {
         return this.#sendMessage(p)
       case 'editMessageText':
         return this.#editMessageText(p)
+      case 'answerCallbackQuery':
+        return this.#answerCallbackQuery(p)
       default:
         return fail(404)
     }
@@ -356,8 +443,19 @@ export class FakeTelegramServer {
     const offset = typeof p.offset === 'number' ? p.offset : 0
     const limit = Math.min(100, Math.max(1, typeof p.limit === 'number' ? p.limit : 100))
     const timeoutS = typeof p.timeout === 'number' ? p.timeout : 0
-    // Telegram forgets updates below the offset: they were confirmed.
-    while (this.#queue.length > 0 && this.#queue[0]!.update_id < offset) this.#queue.shift()
+    // The types asked for stay in force until a later call names others (an empty list: all).
+    if (Array.isArray(p.allowed_updates))
+      this.allowedUpdates =
+        p.allowed_updates.length === 0 ? undefined : p.allowed_updates.map(String)
+    // Telegram forgets updates below the offset (they were confirmed) and never delivers the
+    // types the bot did not ask for.
+    const allowed = this.allowedUpdates
+    for (let i = this.#queue.length - 1; i >= 0; i--) {
+      const u = this.#queue[i]!
+      const type = Object.keys(u).find((k) => k !== 'update_id')!
+      if (u.update_id < offset || (allowed !== undefined && !allowed.includes(type)))
+        this.#queue.splice(i, 1)
+    }
     if (this.#queue.length === 0 && timeoutS > 0 && !signal.aborted) {
       this.openPolls++
       this.#notify()
@@ -397,7 +495,8 @@ export class FakeTelegramServer {
     if (posted instanceof Response) return posted
     if (
       posted.text === old.text &&
-      JSON.stringify(posted.entities) === JSON.stringify(old.entities)
+      JSON.stringify(posted.entities) === JSON.stringify(old.entities) &&
+      JSON.stringify(posted.replyMarkup) === JSON.stringify(old.replyMarkup)
     )
       return fail(
         400,
@@ -423,7 +522,37 @@ export class FakeTelegramServer {
       }
     } else return fail(400, 'Bad Request: unsupported parse_mode')
     if (parsed.text.length > 4096) return fail(400, 'Bad Request: message is too long')
-    return { chatId, messageId, raw, parseMode, ...parsed, atMs: performance.now() }
+    const markup = readInlineKeyboard(p.reply_markup)
+    if (typeof markup === 'string') return fail(400, `Bad Request: ${markup}`)
+    return {
+      chatId,
+      messageId,
+      raw,
+      parseMode,
+      ...parsed,
+      replyMarkup: markup,
+      atMs: performance.now(),
+    }
+  }
+
+  #answerCallbackQuery(p: Record<string, unknown>): Response {
+    const id = p.callback_query_id
+    if (typeof id !== 'string' || this.#queries.get(id) !== false)
+      return fail(
+        400,
+        'Bad Request: query is too old and response timeout expired or query ID is invalid',
+      )
+    const text = p.text
+    if (text !== undefined && (typeof text !== 'string' || text.length > 200))
+      return fail(400, 'Bad Request: MESSAGE_TOO_LONG')
+    this.#queries.set(id, true)
+    this.answers.push({
+      queryId: id,
+      text: text as string | undefined,
+      showAlert: p.show_alert === true,
+      atMs: performance.now(),
+    })
+    return ok(true)
   }
 
   #asMessage(posted: Posted): Message {
@@ -442,7 +571,43 @@ export class FakeTelegramServer {
           : { id: posted.chatId, type: 'private', first_name: `User${posted.chatId}` },
       text: posted.text,
       ...(posted.entities.length > 0 ? { entities: [...posted.entities] } : {}),
+      ...(posted.replyMarkup ? { reply_markup: posted.replyMarkup } : {}),
     } as Message
+  }
+}
+
+/**
+ * `reply_markup` as Telegram reads it for an inline keyboard: absent, or rows of buttons, each
+ * with a text and exactly one action (here `callback_data` of 1-64 bytes, or `url`). Returns the
+ * keyboard, or Telegram's description of what is wrong.
+ */
+function readInlineKeyboard(markup: unknown): InlineKeyboardMarkup | undefined | string {
+  if (markup === undefined) return undefined
+  const value = typeof markup === 'string' ? safeJson(markup) : markup
+  const rows = (value as { inline_keyboard?: unknown } | null)?.inline_keyboard
+  if (!Array.isArray(rows) || !rows.every(Array.isArray))
+    return "can't parse reply keyboard markup JSON object"
+  for (const row of rows as unknown[][]) {
+    for (const b of row as Record<string, unknown>[]) {
+      if (typeof b?.text !== 'string' || b.text === '')
+        return 'inline keyboard button text is empty'
+      const data = b.callback_data
+      if (data === undefined && typeof b.url !== 'string')
+        return 'text buttons are unallowed in the inline keyboard'
+      if (data !== undefined) {
+        const bytes = typeof data === 'string' ? new TextEncoder().encode(data).length : 0
+        if (bytes < 1 || bytes > 64) return 'BUTTON_DATA_INVALID'
+      }
+    }
+  }
+  return value as InlineKeyboardMarkup
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
   }
 }
 

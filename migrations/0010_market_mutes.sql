@@ -1,0 +1,1 @@
+ALTER TABLE `chats` ADD `muted_markets` text DEFAULT '{}' NOT NULL;
