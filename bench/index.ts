@@ -3,11 +3,13 @@
  * `bun run bench`: ingest throughput of the real Binance adapter and book against the JSON.parse
  * floor and ccxt.pro on the same local stream, per-message processing time, and the memory of
  * 6 venues x 50 symbols of books, and the whole bot's frame-to-alert-sent latency against a fake
- * Bot API. Each consumer runs in its own process.
+ * Bot API. Each consumer runs in its own process. Last, the Redis Streams bus of a split deployment
+ * (bench/bus.ts): ingest-to-core latency, one core's throughput and the bytes on the wire.
  *   MESSAGES=200000 bun run bench
  */
 import { formatTable, type FloorRow } from './parse-floor.ts'
 import { universeTable, type UniverseResult } from './universe.ts'
+import { busTable, type BusResult } from './bus.ts'
 
 const MESSAGES = Number(process.env.MESSAGES ?? 200_000)
 const dir = import.meta.dir
@@ -165,6 +167,9 @@ const floors = await runJson<FloorRow[]>([`${dir}/parse-floor.ts`, '--json'], 60
 // Every venue's real listing size over the simulated venues, the bot in its own process (about
 // 2-3 minutes; knobs in bench/universe.ts).
 const universe = await runJson<UniverseResult>([`${dir}/universe.ts`, '--json'], 600_000)
+// The bus of a split deployment against a real redis-server on loopback, the core in its own
+// process (about a minute; skipped without redis-server; knobs in bench/bus.ts).
+const bus = await runJson<BusResult | { skipped: string }>([`${dir}/bus.ts`, '--json'], 300_000)
 
 const { parse, ours, ccxt } = results as Record<'parse' | 'ours' | 'ccxt', Result>
 console.log('\nconsumer            msgs/s   p50 µs   p99 µs  peak RSS MB')
@@ -231,3 +236,7 @@ for (const r of floors) {
     `${mark(r.ratio >= 1)} ${r.venue}: ${r.ratio.toFixed(2)}x the JSON.parse floor (target >= 1.0x, moonshot 1.5x)`,
   )
 }
+console.log(
+  '\nthe Redis Streams bus (ROLE=ingest to ROLE=core) at the universe rate (bench/bus.ts)',
+)
+for (const line of busTable(bus)) console.log(line)
