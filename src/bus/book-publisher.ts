@@ -67,15 +67,20 @@ export class BookPublisher {
             const st = this.#state.get(e.entry)
             if (e.delta === undefined || st === undefined || !st.synced) this.#snapshot(e.entry)
             else {
-              this.#send(e.entry.venue, {
-                t: 'd',
-                p: e.entry.pair,
-                q: e.entry.lastSeq,
-                x: e.delta.exchangeTsMs,
-                r: e.receivedAtMs,
-                b: wireLevels(e.delta.bids),
-                a: wireLevels(e.delta.asks),
-              })
+              const { bids, asks } = e.delta
+              this.#send(
+                e.entry.venue,
+                {
+                  t: 'd',
+                  p: e.entry.pair,
+                  q: e.entry.lastSeq,
+                  x: e.delta.exchangeTsMs,
+                  r: e.receivedAtMs,
+                  b: wireLevels(bids),
+                  a: wireLevels(asks),
+                },
+                wireBytes(bids.length + asks.length),
+              )
               this.counts.deltas++
             }
             return
@@ -122,19 +127,31 @@ export class BookPublisher {
     clearInterval(this.#heartbeat)
   }
 
-  /** Live books whose snapshot is due, or whose stream lost entries (once Redis takes writes). */
+  /**
+   * Live books whose snapshot is due, or whose stream lost entries (once Redis takes writes), a
+   * share of them per tick: periodic copies spread evenly over `snapshotMs` (about live books ×
+   * tick / `snapshotMs` a tick), books to rejoin first and faster (a tenth of the live books a
+   * tick), so no round of snapshots goes out at once ahead of the deltas.
+   */
   #periodic(): void {
     if (this.#o.publisher.down) return
     const now = Date.now()
+    let live = 0
+    const rejoin: BookEntry[] = []
+    const due: BookEntry[] = []
     for (const venue of this.#venues) {
       for (const entry of this.#o.books.ofVenue(venue)) {
         if (entry.state !== 'live') continue
+        live++
         const st = this.#state.get(entry)
-        if (st === undefined || !st.synced || now - st.snapshotAtMs >= this.#o.snapshotMs) {
-          this.#snapshot(entry)
-        }
+        if (st === undefined || !st.synced) rejoin.push(entry)
+        else if (now - st.snapshotAtMs >= this.#o.snapshotMs) due.push(entry)
       }
     }
+    const rejoinBudget = Math.max(64, Math.ceil(live / 10))
+    for (const entry of rejoin.slice(0, rejoinBudget)) this.#snapshot(entry, false)
+    const dueBudget = Math.ceil((live * TICK_MS) / this.#o.snapshotMs) + 1
+    for (const entry of due.slice(0, dueBudget)) this.#snapshot(entry, true)
   }
 
   #beat(): void {
@@ -151,30 +168,44 @@ export class BookPublisher {
     }
   }
 
-  #snapshot(entry: BookEntry): void {
+  /** Publishes the book whole; `copy` when the stream already carries it exactly (periodic). */
+  #snapshot(entry: BookEntry, copy = false): void {
     const now = Date.now()
     // Marked synced before it is sent: if sending it drops messages (the buffer is full while
     // Redis is away, possibly this very snapshot), the 'dropped' handler marks it unsynced again.
     const st = this.#state.get(entry)
-    if (st === undefined) this.#state.set(entry, { synced: true, snapshotAtMs: now })
-    else {
+    if (st === undefined) {
+      // A first snapshot starts the book's period at a random phase (its first copy comes after
+      // half a period to a whole one), so books that went live together are not copied together.
+      const phase = (Math.random() * this.#o.snapshotMs) / 2
+      this.#state.set(entry, { synced: true, snapshotAtMs: now - phase })
+    } else {
       st.synced = true
       st.snapshotAtMs = now
     }
-    this.#send(entry.venue, {
-      t: 's',
-      p: entry.pair,
-      q: entry.lastSeq,
-      x: entry.exchangeTsMs,
-      r: entry.lastUpdateMs,
-      d: this.#o.depthOf(entry.venue),
-      b: wireLevels(entry.book.bids),
-      a: wireLevels(entry.book.asks),
-    })
+    const { bids, asks } = entry.book
+    this.#send(
+      entry.venue,
+      {
+        t: 's',
+        p: entry.pair,
+        q: entry.lastSeq,
+        x: entry.exchangeTsMs,
+        r: entry.lastUpdateMs,
+        d: this.#o.depthOf(entry.venue),
+        ...(copy ? { c: 1 as const } : {}),
+        b: wireLevels(bids),
+        a: wireLevels(asks),
+      },
+      wireBytes(bids.length + asks.length),
+    )
     this.counts.snapshots++
   }
 
-  #send(venue: VenueId, message: BookMessage): void {
-    this.#o.publisher.publish(this.#streams.get(venue)!, message)
+  #send(venue: VenueId, message: BookMessage, bytes = 96): void {
+    this.#o.publisher.publish(this.#streams.get(venue)!, message, bytes)
   }
 }
+
+/** A message's encoded size, roughly: its stamps plus each level's two texts. */
+const wireBytes = (levels: number): number => 96 + 26 * levels

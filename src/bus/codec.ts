@@ -9,7 +9,8 @@
  *
  * - `s`, a snapshot: the whole book as it is now (sent when the book goes live, periodically, and
  *   after the shard lost entries), with its sequence, exchange time, receive time and the depth the
- *   venue keeps (`d`: levels beyond it are dropped after every delta, as the shard does);
+ *   venue keeps (`d`: levels beyond it are dropped after every delta, as the shard does); `c: 1`
+ *   marks a periodic copy of a book the stream already carries (a consumer checks against it);
  * - `d`, a delta: the absolute level updates one venue update applied (quantity 0 deletes), with
  *   the same stamps;
  * - `i`, invalid: the book stopped being trusted, and why (a resync, its connection down);
@@ -39,6 +40,11 @@ export type BookMessage =
       readonly r: number
       /** Levels the venue keeps per side (deltas are truncated to it), when it has a fixed depth. */
       readonly d?: number
+      /**
+       * 1: a periodic copy of a book the stream already carries exactly, which a consumer may
+       * check its rebuilt book against (absent: the book changed by a snapshot, or rejoins).
+       */
+      readonly c?: 1
       readonly b: readonly WireLevel[]
       readonly a: readonly WireLevel[]
     }
@@ -156,7 +162,7 @@ export function bookMessageOf(m: unknown): BookMessage {
     case 'd':
       if (typeof o.p !== 'string' || typeof o.r !== 'number' || !num(o.q) || !num(o.x)) break
       if (!Array.isArray(o.b) || !Array.isArray(o.a)) break
-      if (o.t === 's' && !num(o.d)) break
+      if (o.t === 's' && (!num(o.d) || (o.c !== undefined && o.c !== 1))) break
       return o as BookMessage
     case 'i':
     case 'r':

@@ -371,7 +371,8 @@ export class BookMirror {
           e.lastUpdateMs = Math.max(e.lastUpdateMs, m.r)
           return
         }
-        if (mirrored.synced && e.state === 'live') {
+        // Only a periodic copy says what the book already is; any other snapshot replaces it.
+        if (mirrored.synced && e.state === 'live' && m.c === 1) {
           this.stats.mismatches++
           this.#once(`mismatch:${venue}`, `${venue} ${m.p}: a snapshot differed from the book`)
         }

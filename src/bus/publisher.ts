@@ -58,6 +58,8 @@ export interface PublisherOptions {
 interface StreamState {
   readonly name: string
   pending: unknown[]
+  /** Each pending message's estimated encoded size, bytes. */
+  sizes: number[]
   inflight: { k: number; messages: unknown[] } | undefined
   k: number
   /** Messages were dropped since the last entry was made: the next one skips a number. */
@@ -65,6 +67,9 @@ interface StreamState {
   pumping: boolean
   readonly stats: StreamStats
 }
+
+/** An entry holds messages of about this many bytes at most (one bigger message goes alone). */
+export const MAX_ENTRY_BYTES = 256 * 1024
 
 const RETRY_FIRST_MS = 100
 const RETRY_MAX_MS = 2_000
@@ -102,11 +107,16 @@ export class StreamPublisher {
     return new Map([...this.#streams].map(([name, s]) => [name, s.stats]))
   }
 
-  /** Queues one message; it is written with the others of this turn of the event loop. */
-  publish(stream: string, message: unknown): void {
+  /**
+   * Queues one message; it is written with the others of this turn of the event loop. `bytes` is
+   * its encoded size, roughly (entries are cut at `MAX_ENTRY_BYTES`, so a round of snapshots does
+   * not hold the deltas behind one huge entry).
+   */
+  publish(stream: string, message: unknown, bytes = 64): void {
     if (this.#stopped) return
     const s = this.#state(stream)
     s.pending.push(message)
+    s.sizes.push(bytes)
     this.#buffered++
     if (this.#buffered > this.#o.maxBuffered) this.#drop(s)
     if (!this.#scheduled) {
@@ -143,6 +153,7 @@ export class StreamPublisher {
       s = {
         name: stream,
         pending: [],
+        sizes: [],
         inflight: undefined,
         k: 0,
         lost: false,
@@ -160,6 +171,7 @@ export class StreamPublisher {
     const n = Math.min(excess, s.pending.length)
     if (n <= 0) return
     s.pending.splice(0, n)
+    s.sizes.splice(0, n)
     this.#buffered -= n
     s.stats.dropped += n
     s.lost = true
@@ -175,7 +187,18 @@ export class StreamPublisher {
           // An entry in flight cannot be dropped: it holds at most a quarter of the bound, so a
           // backlog always leaves room for the newest messages (and the re-snapshots after it).
           const most = Math.max(1, Math.min(this.#o.batchMax ?? 2_000, this.#o.maxBuffered >> 2))
-          const messages = s.pending.splice(0, most)
+          let n = 0
+          let bytes = 0
+          while (
+            n < most &&
+            n < s.pending.length &&
+            (n === 0 || bytes + s.sizes[n]! <= MAX_ENTRY_BYTES)
+          ) {
+            bytes += s.sizes[n]!
+            n++
+          }
+          const messages = s.pending.splice(0, n)
+          s.sizes.splice(0, n)
           s.k += s.lost ? 2 : 1
           s.lost = false
           s.inflight = { k: s.k, messages }

@@ -227,6 +227,43 @@ describe.if(hasRedis)('BookPublisher: what a shard writes to the bus', () => {
     expect(snapshots.every((m) => m.p === BTC && Bun.deepEquals(m.b, BIDS))).toBe(true)
   })
 
+  test('periodic copies are marked and spread over the period: books that went live together are not copied together', async () => {
+    const books = new Books()
+    const pairs = Array.from({ length: 120 }, (_, i) => `C${i}/USDT` as Pair)
+    const feed = shardFeed(books, 'coinbase', pairs)
+    const r = await rig(books, ['coinbase'], () => [feed.conn], { snapshotMs: 1_000 })
+    for (const p of pairs) feed.snapshot(p, BIDS, ASKS, Date.now())
+    let copies = 0
+    await r.publisher.events.next(
+      'written',
+      () => {
+        copies = r.bookPublisher.counts.snapshots - pairs.length
+        return copies >= pairs.length
+      },
+      10_000,
+    )
+    await r.publisher.flushed()
+    const raw = (await r.reader.send('XRANGE', [stream('coinbase'), '-', '+'])) as [
+      string,
+      string[],
+    ][]
+    const perEntry = raw.map(([, f]) =>
+      (decodeBatch(f).messages as Record<string, unknown>[]).filter((m) => m.t === 's'),
+    )
+    const all = perEntry.flat()
+    // Each book's first snapshot is not a copy; the later ones are (c: 1), of the same book.
+    for (const p of pairs) {
+      const ofPair = all.filter((m) => m.p === p)
+      expect([p, ofPair[0]!.c]).toEqual([p, undefined])
+      expect(ofPair.slice(1).every((m) => m.c === 1 && Bun.deepEquals(m.b, BIDS))).toBe(true)
+    }
+    // At most live × tick / period (+1) copies in one tick (one entry), over several ticks.
+    const budget = Math.ceil((pairs.length * 250) / 1_000) + 1
+    const copiesPerEntry = perEntry.map((ms) => ms.filter((m) => m.c === 1).length)
+    expect(Math.max(...copiesPerEntry)).toBeLessThanOrEqual(budget)
+    expect(copiesPerEntry.filter((n) => n > 0).length).toBeGreaterThanOrEqual(4)
+  })
+
   test('after the publisher dropped messages, each book of the venue is published whole once Redis takes writes', async () => {
     const books = new Books()
     const feed = shardFeed(books, 'kraken', [BTC, ETH])

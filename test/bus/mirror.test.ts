@@ -526,6 +526,29 @@ describe.if(hasRedis)("the core rebuilds a shard's books from the bus", () => {
     expect(core.mirror.stats.gaps).toBe(1)
   })
 
+  test('a periodic copy (c: 1) that differs from the rebuilt book is a mismatch; a snapshot that replaces the book is not', async () => {
+    const redis = track(await startLocalRedis())
+    const core = await startCore(redis)
+    const writer = await clientOf(redis)
+    const top = () => rows(core.books.get('okx', BTC)?.book.bids ?? [])[0]?.[0]
+    await xadd(writer, 'okx', 'shard-x', 1, [snap(BTC, BTC_BIDS, BTC_ASKS)])
+    await whenCore(core, () => core.books.get('okx', BTC)?.state === 'live', 'okx live')
+    // The book changed by a snapshot (a venue's socket snapshot, a rejoin): replaced, no mismatch.
+    await xadd(writer, 'okx', 'shard-x', 2, [snap(BTC, BTC_BIDS.slice(1), BTC_ASKS)])
+    await whenCore(core, () => top() === BTC_BIDS[1]![0], 'the replacing snapshot')
+    // A copy equal to the book confirms it.
+    await xadd(writer, 'okx', 'shard-x', 3, [
+      snap(BTC, BTC_BIDS.slice(1), BTC_ASKS, Date.now(), { c: 1 }),
+    ])
+    // A copy that differs: counted, and the copy wins.
+    await xadd(writer, 'okx', 'shard-x', 4, [
+      snap(BTC, BTC_BIDS.slice(2), BTC_ASKS, Date.now(), { c: 1 }),
+    ])
+    await whenCore(core, () => top() === BTC_BIDS[2]![0], 'the differing copy')
+    expect(core.mirror.stats.mismatches).toBe(1)
+    expect(core.mirror.stats.gaps).toBe(0)
+  })
+
   test('an entry seen before (a retried write that had landed) is ignored', async () => {
     const redis = track(await startLocalRedis())
     const { core, books, feed, shard } = await krakenLive(redis)

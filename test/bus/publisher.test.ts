@@ -7,7 +7,7 @@ import { describe, expect, test } from 'bun:test'
 import type { RedisClient } from 'bun'
 import { decodeBatch } from '../../src/bus/codec.ts'
 import { redisServerPath, startLocalRedis, type LocalRedis } from '../../src/bus/local-redis.ts'
-import { StreamPublisher, type PublisherEvent } from '../../src/bus/publisher.ts'
+import { MAX_ENTRY_BYTES, StreamPublisher, type PublisherEvent } from '../../src/bus/publisher.ts'
 import { busClient } from '../../src/bus/redis.ts'
 import { silent, stopAfterEach } from '../support.ts'
 
@@ -74,6 +74,27 @@ function recordEvents(publisher: StreamPublisher): PublisherEvent[] {
 }
 
 describe.if(hasRedis)('StreamPublisher over a real redis-server', () => {
+  test('an entry holds about MAX_ENTRY_BYTES at most: a round of big snapshots is cut, in order, a big one alone', async () => {
+    const redis = await redisOfTest()
+    const reader = await clientOf(redis)
+    const publisher = publisherOf(redis)
+    const big = MAX_ENTRY_BYTES / 3 + 1
+    // Seven snapshot-sized messages, a delta, and one bigger than an entry, in one turn.
+    for (let n = 1; n <= 7; n++) publisher.publish('s', { n }, big)
+    publisher.publish('s', { n: 8 }, 100)
+    publisher.publish('s', { n: 9 }, MAX_ENTRY_BYTES * 2)
+    await publisher.flushed()
+    const entries = await entriesOf(reader, 's')
+    expect(entries.map((e) => (e.messages as { n: number }[]).map((m) => m.n))).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+      [7, 8],
+      [9],
+    ])
+    expect(entries.map((e) => e.k)).toEqual([1, 2, 3, 4, 5])
+  })
+
   test('the messages of one turn of the event loop are one entry (s, k, m); k counts up by one', async () => {
     const redis = await redisOfTest()
     const reader = await clientOf(redis)
