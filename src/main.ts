@@ -274,7 +274,13 @@ async function startWith(
     const o = event.opportunity
     store.record(
       event,
-      fanout.deliveries(o, event.atMs, (size) => liveDetector.quoteAt(o, size)?.netBps, event.pass),
+      fanout.deliveries(
+        o,
+        event.atMs,
+        (size) => liveDetector.quoteAt(o, size)?.netBps,
+        event.pass,
+        (thresholdBps) => liveDetector.maxSizeAt(o, thresholdBps),
+      ),
     )
   })
   detector.subscribe((event) => {

@@ -497,10 +497,15 @@ export class Dispatcher {
     }
   }
 
-  /** The delivery's own numbers, with its chat's current transfer setting. */
+  /**
+   * The delivery's own numbers (its net at its size, its largest profitable size at its
+   * threshold), with its chat's current transfer setting.
+   */
   #chatQuote(d: DeliveryRow): ChatQuote {
     const transfer = this.#o.transferModeOf?.(d.platform, d.chatId)
-    return transfer === undefined ? d : { netBps: d.netBps, sizeQuote: d.sizeQuote, transfer }
+    const { netBps, sizeQuote, thresholdBps, maxSizeQuote, maxProfitQuote } = d
+    const quote = { netBps, sizeQuote, thresholdBps, maxSizeQuote, maxProfitQuote }
+    return transfer === undefined ? quote : { ...quote, transfer }
   }
 
   /** Edits a posted message: one alert, or a group with all its members as they are now. */

@@ -11,6 +11,7 @@ import { digestDueMs } from './digest.ts'
 import { groupKeyOf } from './group.ts'
 import type { ChatRepo } from '../db/chats.ts'
 import type { NewDeliveryRow, Platform } from '../db/schema.ts'
+import type { MaxSize } from '../detector/spread.ts'
 import type { Opportunity } from '../detector/types.ts'
 import type { TransferMode } from '../transfers/types.ts'
 
@@ -44,6 +45,8 @@ export interface AlertTarget {
   readonly chatId: string
   readonly netBps: number
   readonly sizeQuote: number
+  /** The chat's threshold (its `/threshold`, or the configured default), bps. */
+  readonly thresholdBps: number
   /** How long after the opening the alert is due (its `/lifetime`; 0: at once). */
   readonly delayMs?: number
   /** The chat's `/digest` period: the alert waits for the digest instead. */
@@ -66,10 +69,19 @@ export function marketMuted(
 /** Recomputes an opportunity's net spread at another trade size from the live books. */
 export type NetAt = (sizeQuote: number) => number | undefined
 
+/**
+ * Recomputes an opportunity's largest profitable size (and the profit there) at another threshold
+ * from the live books, bps (`Detector.maxSizeAt`); undefined when it cannot.
+ */
+export type MaxAt = (thresholdBps: number) => MaxSize | undefined
+
 export interface FanoutOptions {
   /** Every chat with its current settings (the chat core keeps them). */
   readonly chats: () => Iterable<AlertChat>
-  /** Defaults for chats that set nothing: the configured MIN_SPREAD_PCT and TRADE_SIZE. */
+  /**
+   * Defaults for chats that set nothing: the configured MIN_SPREAD_PCT (the threshold the
+   * opportunity's own largest profitable size is at) and TRADE_SIZE.
+   */
   readonly defaultThresholdBps: number
   readonly defaultSizeQuote: number
   /** When set, only these chats get alerts (see `chatAllowed`). */
@@ -116,7 +128,7 @@ export function chatAllowed(
  * ```ts
  * const fanout = new Fanout({ chats: () => core.chats(), defaultThresholdBps: 10, defaultSizeQuote: 1000, repo })
  * await fanout.load()
- * store.record(event, fanout.deliveries(event.opportunity, event.atMs, netAt))
+ * store.record(event, fanout.deliveries(event.opportunity, event.atMs, netAt, event.pass, maxAt))
  * ```
  */
 export class Fanout {
@@ -188,8 +200,8 @@ export class Fanout {
       if (!netBySize.has(size))
         netBySize.set(size, size === o.open.sizeQuote ? o.open.netBps : netAt(size))
       const net = netBySize.get(size)
-      if (net === undefined || !(net >= (chat.thresholdBps ?? this.#o.defaultThresholdBps)))
-        continue
+      const thresholdBps = chat.thresholdBps ?? this.#o.defaultThresholdBps
+      if (net === undefined || !(net >= thresholdBps)) continue
       const cooldownKey = `${chat.platform}:${chat.chatId}|${cooldownKeyOf(o)}`
       const last = this.#lastAlertMs.get(cooldownKey)
       if (last !== undefined && now - last < cooldownMs) continue
@@ -199,6 +211,7 @@ export class Fanout {
         chatId: chat.chatId,
         netBps: net,
         sizeQuote: size,
+        thresholdBps,
       }
       targets.push(
         chat.digestMs
@@ -215,15 +228,34 @@ export class Fanout {
    * The delivery rows for an opening, one per target; the store writes them in the same
    * transaction as the opportunity. Each is pending, due at once (or after the chat's
    * `/lifetime`) and carries the group key of its detector pass (`group.ts`), or, for a chat on
-   * `/digest`, waits as `digest` until its period ends.
+   * `/digest`, waits as `digest` until its period ends. Each carries the chat's threshold and,
+   * when that is not MIN_SPREAD_PCT (which the opportunity's own figures are at), the largest
+   * profitable size there from the opening's books (asked of `maxAt` once per distinct threshold).
    *
    * @param o the opportunity that opened
    * @param atMs when it opened
    * @param netAt as for `targets`
    * @param pass the detector pass it opened in (the opened event's `pass`)
+   * @param maxAt the largest profitable size at another threshold; without it (or when it cannot
+   *   say), a chat with its own threshold gets a row without one, and its alert shows the
+   *   opportunity's figure at MIN_SPREAD_PCT
    */
-  deliveries(o: Opportunity, atMs: number, netAt: NetAt, pass?: number): NewDeliveryRow[] {
+  deliveries(
+    o: Opportunity,
+    atMs: number,
+    netAt: NetAt,
+    pass?: number,
+    maxAt?: MaxAt,
+  ): NewDeliveryRow[] {
     const groupKey = groupKeyOf(o, atMs, pass)
+    const maxByThreshold = new Map<number, MaxSize | undefined>()
+    const largest = (thresholdBps: number): Partial<NewDeliveryRow> => {
+      if (thresholdBps === this.#o.defaultThresholdBps) return { thresholdBps }
+      if (!maxByThreshold.has(thresholdBps)) maxByThreshold.set(thresholdBps, maxAt?.(thresholdBps))
+      const max = maxByThreshold.get(thresholdBps)
+      if (max === undefined || !Number.isFinite(max.maxSizeQuote + max.maxProfitQuote)) return {}
+      return { thresholdBps, maxSizeQuote: max.maxSizeQuote, maxProfitQuote: max.maxProfitQuote }
+    }
     return this.targets(o, netAt).map((t): NewDeliveryRow => {
       const row: NewDeliveryRow = {
         opportunityId: o.id,
@@ -236,6 +268,7 @@ export class Fanout {
         sizeQuote: t.sizeQuote,
         createdAtMs: atMs,
         cooldownKey: cooldownKeyOf(o),
+        ...largest(t.thresholdBps),
       }
       if (t.digestMs !== undefined) {
         return { ...row, status: 'digest', nextAttemptAtMs: digestDueMs(atMs, t.digestMs) }

@@ -9,12 +9,65 @@ import type { AlertText } from './notifier.ts'
 import type { TransferMode } from '../transfers/types.ts'
 import type { VenueId } from '../types.ts'
 
-/** This chat's numbers: the net spread at the chat's own size when the alert was made. */
+/**
+ * This chat's numbers: the net spread at the chat's own size when the alert was made, and the
+ * largest profitable size at its own threshold (a delivery row has all of them).
+ */
 export interface ChatQuote {
   readonly netBps: number
   readonly sizeQuote: number
   /** This chat's `/transfer` setting: `off` hides the transfer line (default: shown). */
   readonly transfer?: TransferMode
+  /**
+   * The chat's threshold when the opportunity opened, bps: the largest profitable size shown is
+   * at it. Null or absent: not known (rows written before 0011), the record's figure is shown
+   * without naming a threshold.
+   */
+  readonly thresholdBps?: number | null
+  /**
+   * The largest profitable size at `thresholdBps` and the profit there, from the opening's books.
+   * Null or absent: the record's own figures are at that threshold (MIN_SPREAD_PCT), and current.
+   */
+  readonly maxSizeQuote?: number | null
+  readonly maxProfitQuote?: number | null
+}
+
+/** The largest profitable size an alert shows a chat. */
+export interface LargestShown {
+  readonly sizeQuote: number
+  readonly profitQuote: number
+  /** The threshold it is at, bps; undefined when not known (it is then MIN_SPREAD_PCT's). */
+  readonly thresholdBps: number | undefined
+  /** The chat's own figure from the opening, while the record has moved on since (or closed). */
+  readonly asOpened: boolean
+}
+
+/** The record has changed since it opened: it updated, or it closed. */
+const movedOn = (o: OpportunityRecord): boolean =>
+  o.closedAtMs !== null || o.updatedAtMs > o.openedAtMs
+
+/**
+ * The largest profitable size at the chat's own threshold: the delivery's figure, computed from
+ * the books the opportunity opened on at that threshold (the record's is at MIN_SPREAD_PCT), kept
+ * on edits and then said to be as it opened; or, when the chat's threshold is MIN_SPREAD_PCT (the
+ * delivery has no figure of its own), the record's current one, which every edit recomputes.
+ */
+export function largestShown(o: OpportunityRecord, chat: ChatQuote): LargestShown {
+  const thresholdBps = chat.thresholdBps ?? undefined
+  if (thresholdBps !== undefined && chat.maxSizeQuote != null && chat.maxProfitQuote != null) {
+    return {
+      sizeQuote: chat.maxSizeQuote,
+      profitQuote: chat.maxProfitQuote,
+      thresholdBps,
+      asOpened: movedOn(o),
+    }
+  }
+  return {
+    sizeQuote: o.maxSizeQuote,
+    profitQuote: o.maxProfitQuote,
+    thresholdBps,
+    asOpened: false,
+  }
 }
 
 /** The badge word for a status. */
@@ -148,7 +201,8 @@ export function formatAlert(
   const q = quoteOf(o)
   const closed = o.closedAtMs !== null
   // Every line from the same numbers: the record's current net at its size (an edit recomputes
-  // them all); a chat trading another size keeps its own net from the opening, and says so.
+  // them all); a chat trading another size keeps its own net from the opening, and a chat with
+  // another threshold its own largest profitable size from the opening, and each says so.
   const ownSize = chat.sizeQuote !== o.sizeQuote
   const net = ownSize ? chat.netBps : o.netBps
   const lines: string[] = []
@@ -178,10 +232,13 @@ export function formatAlert(
       lines.push(`Net after that withdrawal fee: ${pct(t.netAfterFeeBps)}`)
     }
   }
+  const largest = largestShown(o, chat)
+  const at =
+    largest.thresholdBps === undefined ? '' : ` at your ${pct(largest.thresholdBps)} threshold`
   lines.push(
     `Net ${pct(net)} after fees (${pct(o.feeBps)} taker in total), gross ${pct(o.grossBps)}`,
-    `Size ${amount(chat.sizeQuote)} ${q}: est. profit ${amount((net / 10_000) * chat.sizeQuote)} ${q}${ownSize && (closed || o.updatedAtMs > o.openedAtMs) ? ' (your size, as it opened)' : ''}`,
-    `Largest profitable size: ${amount(o.maxSizeQuote)} ${q} (est. ${amount(o.maxProfitQuote)} ${q})`,
+    `Size ${amount(chat.sizeQuote)} ${q}: est. profit ${amount((net / 10_000) * chat.sizeQuote)} ${q}${ownSize && movedOn(o) ? ' (your size, as it opened)' : ''}`,
+    `Largest profitable size${at}: ${amount(largest.sizeQuote)} ${q} (est. ${amount(largest.profitQuote)} ${q}${largest.asOpened ? ', as it opened' : ''})`,
   )
   const fees = context.feeBps
   if (fees !== undefined) {
@@ -236,9 +293,9 @@ export function bestFirst<T extends GroupMember>(members: readonly T[]): T[] {
 
 /**
  * One alert for the related openings of one detector pass in one chat: the market and the venue
- * that moved in the title, then one line per route (the other venue, its price, net, size and
- * profit; closed ones say so), best first, then what they share. Edited as its members update and
- * close; closed when all of them are.
+ * that moved in the title, then one line per route (the other venue, its price, net, size,
+ * profit and largest profitable size at the chat's threshold; closed ones say so), best first,
+ * then what they share. Edited as its members update and close; closed when all of them are.
  *
  * @param members two or more routes that trade on `moving.venue` on `moving.side`
  * @example
@@ -265,6 +322,9 @@ export function formatGroup(
   const title = `${markets.join(', ')}: ${buying ? 'buy' : 'sell'} ${venueName(moving.venue)}, ${buying ? 'sell' : 'buy'} on ${venueList(others)}, best net ${pct(bestNet)}`
   const lines: string[] = []
   let ownSize = false
+  /** The thresholds the open routes' largest sizes are at; whether any is the opening's figure. */
+  const thresholds = new Set<number>()
+  let largestAsOpened = false
   for (const [i, m] of sorted.entries()) {
     const r = m.record
     const other = buying ? r.sellVenue : r.buyVenue
@@ -295,8 +355,11 @@ export function formatGroup(
     const net = netShown(r, m.quote)
     if (m.quote.sizeQuote !== r.sizeQuote) ownSize = true
     const rq = quoteOf(r)
+    const largest = largestShown(r, m.quote)
+    if (largest.thresholdBps !== undefined) thresholds.add(largest.thresholdBps)
+    if (largest.asOpened) largestAsOpened = true
     lines.push(
-      `${i + 1}. ${route}: net ${pct(net)}, size ${amount(m.quote.sizeQuote)} ${rq}, est. profit ${amount((net / 10_000) * m.quote.sizeQuote)} ${rq}${transfer}`,
+      `${i + 1}. ${route}: net ${pct(net)}, size ${amount(m.quote.sizeQuote)} ${rq}, est. profit ${amount((net / 10_000) * m.quote.sizeQuote)} ${rq}, largest profitable size ${amount(largest.sizeQuote)} ${rq} (est. ${amount(largest.profitQuote)} ${rq})${transfer}`,
     )
   }
   const movingAgeMs = buying ? o.buyAgeMs : o.sellAgeMs
@@ -306,6 +369,12 @@ export function formatGroup(
       : `Sell on ${venueName(moving.venue)} at ${price(o.sellPrice)} (quote ${age(movingAgeMs)} old)`,
   )
   if (ownSize) lines.push('Nets at your size are as they opened')
+  // One chat's routes of one pass: one threshold, in practice.
+  if (thresholds.size > 0) {
+    lines.push(
+      `Largest profitable sizes at your ${[...thresholds].map((t) => pct(t)).join(' / ')} threshold${largestAsOpened ? ', as they opened' : ''}`,
+    )
+  }
   const fees = context.feeBps
   if (fees !== undefined) {
     const venues = [

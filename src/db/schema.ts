@@ -206,6 +206,19 @@ export const deliveries = sqliteTable(
      * row holding its `messageId`. Null: a message of its own (triangles, digests, older rows).
      */
     groupKey: text('group_key'),
+    /**
+     * The chat's threshold when the opportunity opened, bps: the one its alert's largest
+     * profitable size is at (null on rows written before 0011).
+     */
+    thresholdBps: real('threshold_bps'),
+    /**
+     * The largest profitable size at `thresholdBps` and the profit there, from the books the
+     * opportunity opened on (the opportunity's own `max_size_quote` is at MIN_SPREAD_PCT). Null
+     * when `thresholdBps` is MIN_SPREAD_PCT: the opportunity's figures are this chat's, and its
+     * updates keep them current; null on rows written before 0011 too.
+     */
+    maxSizeQuote: real('max_size_quote'),
+    maxProfitQuote: real('max_profit_quote'),
   },
   (t) => [
     uniqueIndex('deliveries_opportunity_chat_idx').on(t.opportunityId, t.platform, t.chatId),

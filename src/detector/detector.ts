@@ -15,13 +15,16 @@ import { marketBetween } from '../symbols.ts'
 import type { Pair, VenueId } from '../types.ts'
 import {
   BPS,
+  chainMaxSize,
   crossSpread,
+  maxSizeAtThreshold,
   topNetBps,
   triangleSpread,
   triangleTopNetBps,
   walkChain,
   type CrossResult,
   type Depth,
+  type MaxSize,
   type TriangleLegBook,
   type TriangleResult,
 } from './spread.ts'
@@ -511,10 +514,38 @@ export class Detector {
    * their own trade size); undefined when it is no longer open or the books cannot fill the size.
    */
   quoteAt(opportunity: Opportunity, sizeQuote: number, nowMs = this.#now()): Quote | undefined {
-    const o = opportunity
+    const slot = this.#openSlot(opportunity)
+    return slot === undefined ? undefined : this.#quote(slot, sizeQuote, nowMs)
+  }
+
+  /**
+   * An open opportunity's largest profitable size at another threshold (bps), with the profit
+   * there, from the live books (for chats with their own `/threshold`): the walk behind its
+   * quote's `maxSizeQuote`, which is at MIN_SPREAD_PCT, for every kind of route (0 when even the
+   * top of book is below the threshold); undefined when it is no longer open.
+   *
+   * @example
+   * ```ts
+   * detector.maxSizeAt(opportunity, 50) // { maxSizeQuote: 12345, maxProfitQuote: 61.7 }
+   * ```
+   */
+  maxSizeAt(opportunity: Opportunity, thresholdBps: number): MaxSize | undefined {
+    const slot = this.#openSlot(opportunity)
+    if (slot === undefined) return undefined
+    if (slot.kind !== 'cross') return chainMaxSize(slot.legs, thresholdBps)
+    return maxSizeAtThreshold({
+      asks: slot.buy.book.asks,
+      bids: slot.sell.book.bids,
+      buyFeeBps: slot.buyFeeBps,
+      sellFeeBps: slot.sellFeeBps,
+      thresholdBps,
+    })
+  }
+
+  /** The slot an opportunity is open in, or undefined when it is no longer open. */
+  #openSlot(o: Opportunity): AnySlot | undefined {
     const slot = this.#slots.get(slotKey(o.kind, o.symbol, o.buyVenue, o.sellVenue))
-    if (slot === undefined || slot.open !== opportunity) return undefined
-    return this.#quote(slot, sizeQuote, nowMs)
+    return slot === undefined || slot.open !== o ? undefined : slot
   }
 
   /**

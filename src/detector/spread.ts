@@ -167,16 +167,30 @@ function filled(proceeds: number, sizeQuote: number) {
   return { netBps: (profitQuote / sizeQuote) * BPS, depth: 'ok' as const, profitQuote }
 }
 
+/** What the largest profitable size depends on: books, fees and threshold, not the trade size. */
+export type MaxSizeInput = Omit<CrossInput, 'sizeQuote'>
+
+/** The largest size whose average net is still at a threshold, and the profit there. */
+export interface MaxSize {
+  /** Quote currency (a chain's start asset); 0 when no size reaches the threshold. */
+  readonly maxSizeQuote: number
+  readonly maxProfitQuote: number
+}
+
 /**
  * Largest size (quote currency) whose average net spread is still at or above the threshold, and
  * the profit there. Exact, in one merged walk of both books: between level boundaries each extra
  * unit of quote returns a constant r = (1-fA)(1-fB)·bid/ask, so the average net falls
- * monotonically and the crossing point is solved in closed form. Limited by the books' depth.
+ * monotonically and the crossing point is solved in closed form. Limited by the books' depth; 0
+ * when even the top of book is below the threshold. It does not depend on the trade size, so any
+ * threshold can be asked of the same books (a chat's own `/threshold`).
+ *
+ * @example
+ * ```ts
+ * maxSizeAtThreshold({ asks: a.book.asks, bids: b.book.bids, buyFeeBps: 10, sellFeeBps: 10, thresholdBps: 50 })
+ * ```
  */
-export function maxSizeAtThreshold(input: CrossInput): {
-  maxSizeQuote: number
-  maxProfitQuote: number
-} {
+export function maxSizeAtThreshold(input: MaxSizeInput): MaxSize {
   const { asks, bids, buyFeeBps, sellFeeBps, thresholdBps } = input
   const keepA = 1 - buyFeeBps / BPS
   const keepB = 1 - sellFeeBps / BPS
@@ -220,12 +234,7 @@ export function maxSizeAtThreshold(input: CrossInput): {
  * having spent `spent` for `got` before it: solved in closed form (the segment's start when the
  * average never reached it, or at a numerical edge where r >= target).
  */
-function crossing(
-  spent: number,
-  got: number,
-  r: number,
-  target: number,
-): { maxSizeQuote: number; maxProfitQuote: number } {
+function crossing(spent: number, got: number, r: number, target: number): MaxSize {
   const q = r >= target ? spent : (got - r * spent) / (target - r)
   if (q <= spent) return { maxSizeQuote: spent, maxProfitQuote: got - spent }
   return { maxSizeQuote: q, maxProfitQuote: got + r * (q - spent) - q }
@@ -334,12 +343,10 @@ const levelRate = (side: 'buy' | 'sell', l: Level) => (side === 'buy' ? 1 / l.px
  * threshold, and the profit there; limited by the books' depth. Exact, in one merged walk of every
  * leg's book, as `maxSizeAtThreshold` does for two: between level boundaries each extra unit of
  * the start asset returns a constant product of the legs' rates after fees, so the average falls
- * monotonically and the crossing point is solved in closed form.
+ * monotonically and the crossing point is solved in closed form. 0 when even the top of book is
+ * below the threshold. Triangles and cross-quote routes alike (any threshold, as for two legs).
  */
-export function chainMaxSize(
-  legs: readonly TriangleLegBook[],
-  thresholdBps: number,
-): { maxSizeQuote: number; maxProfitQuote: number } {
+export function chainMaxSize(legs: readonly TriangleLegBook[], thresholdBps: number): MaxSize {
   if (!(triangleTopNetBps(legs) >= thresholdBps)) return { maxSizeQuote: 0, maxProfitQuote: 0 }
   const n = legs.length
   const target = 1 + thresholdBps / BPS

@@ -5,13 +5,16 @@
 import { describe, expect, test } from 'bun:test'
 import { DIGEST_SHORT, Dispatcher } from '../../src/alerts/dispatch.ts'
 import { alertButtons } from '../../src/alerts/buttons.ts'
+import { Fanout, type AlertChat } from '../../src/alerts/fanout.ts'
 import { formatAlert } from '../../src/alerts/format.ts'
 import { NotifierError, type AlertText, type Notifier } from '../../src/alerts/notifier.ts'
 import { ChatRepo } from '../../src/db/chats.ts'
 import { deliveries } from '../../src/db/schema.ts'
 import { Store } from '../../src/db/store.ts'
 import { toRecord } from '../../src/detector/record.ts'
+import { maxSizeAtThreshold } from '../../src/detector/spread.ts'
 import type { Opportunity, Quote } from '../../src/detector/types.ts'
+import { toLevels } from '../../src/venues/venue.ts'
 import { openMemoryDb, silent, stopAfterEach, until } from '../support.ts'
 
 const track = stopAfterEach()
@@ -652,5 +655,108 @@ describe('dispatcher: /digest', () => {
     await sent
     expect(notifier.sent).toHaveLength(1)
     expect((await rows())[0]).toMatchObject({ status: 'digested', attempts: 2 })
+  })
+})
+
+describe('dispatcher: the largest profitable size at each chat’s threshold', () => {
+  test('chats with different thresholds get different figures, through the fan-out and the database; edits keep them consistent', async () => {
+    const { notifier, make, store, rows } = await setup()
+    // No fees: buy 1 at 100, 1 at 101, 10 at 103; sell at 102. MIN_SPREAD_PCT 1 %, trade size 100.
+    const books = {
+      asks: toLevels([
+        ['100', '1'],
+        ['101', '1'],
+        ['103', '10'],
+      ]),
+      bids: toLevels([['102', '100']]),
+      buyFeeBps: 0,
+      sellFeeBps: 0,
+    }
+    const maxAt = (thresholdBps: number) => maxSizeAtThreshold({ ...books, thresholdBps })
+    const chat = (chatId: string, thresholdBps: number | null): AlertChat => ({
+      platform: 'telegram',
+      chatId,
+      active: true,
+      thresholdBps,
+      sizeQuote: null,
+      mutedUntilMs: null,
+      symbols: new Set(['BTC/USDT']),
+    })
+    const fanout = new Fanout({
+      chats: () => [chat('low', 50), chat('global', null), chat('high', 160)],
+      defaultThresholdBps: 100,
+      defaultSizeQuote: 100,
+    })
+    // 100 USDT buys 1 at 100 and sells it at 102: 2 %.
+    const now = Date.now()
+    const atGlobal = maxAt(100)
+    const opening: Quote = {
+      ...quote(200),
+      sizeQuote: 100,
+      profitQuote: 2,
+      maxSizeQuote: atGlobal.maxSizeQuote,
+      maxProfitQuote: atGlobal.maxProfitQuote,
+    }
+    const o: Opportunity = { ...opportunity(now), open: opening, last: opening, peakNetBps: 200 }
+    store.record(
+      { type: 'opened', opportunity: o, atMs: now },
+      fanout.deliveries(o, now, () => undefined, undefined, maxAt),
+    )
+    await store.flush()
+    // Past the second level, 201 spent for 204 back, each unit more returns 102/103:
+    // q = (204 − 201·102/103) / (1 + T − 102/103) at T = 0.5 % and 1 %; inside the second level at
+    // 1.6 %: q = (102 − 100·102/101) / (1.016 − 102/101).
+    const third = (t: number) => (204 - (201 * 102) / 103) / (1 + t - 102 / 103)
+    const second = (102 - (100 * 102) / 101) / (1.016 - 102 / 101)
+    const expected = {
+      low: 'Largest profitable size at your 0.50% threshold: 336.63 USDT (est. 1.68 USDT)',
+      global: 'Largest profitable size at your 1.00% threshold: 251.23 USDT (est. 2.51 USDT)',
+      high: 'Largest profitable size at your 1.60% threshold: 165.58 USDT (est. 2.65 USDT)',
+    }
+    expect([third(0.005), 0.005 * third(0.005)].map((x) => x.toFixed(2))).toEqual([
+      '336.63',
+      '1.68',
+    ])
+    expect([third(0.01), 0.01 * third(0.01)].map((x) => x.toFixed(2))).toEqual(['251.23', '2.51'])
+    expect([second, 0.016 * second].map((x) => x.toFixed(2))).toEqual(['165.58', '2.65'])
+    const stored = await rows()
+    expect(stored.map((r) => [r.chatId, r.thresholdBps, r.maxSizeQuote])).toEqual([
+      ['low', 50, maxAt(50).maxSizeQuote],
+      ['global', 100, null],
+      ['high', 160, maxAt(160).maxSizeQuote],
+    ])
+
+    const dispatcher = make()
+    const sent: string[] = []
+    dispatcher.events.on((e) => void (e.type === 'delivery-sent' && sent.push(e.chatId)))
+    const all = dispatcher.events.next('delivery-sent', () => sent.length === 3, 3000)
+    await dispatcher.start()
+    await all
+    const line = (alert: AlertText) => alert.lines.find((l) => l.startsWith('Largest'))
+    for (const m of notifier.sent)
+      expect(line(m.alert)).toBe(expected[m.chatId as keyof typeof expected])
+
+    // The books move (an update at least editEveryMs after the sends): every chat's net is the
+    // record's current one; the chat at MIN_SPREAD_PCT gets the record's current largest size,
+    // the others keep theirs from the opening and say so.
+    o.last = { ...opening, netBps: 150, profitQuote: 1.5, maxSizeQuote: 180, maxProfitQuote: 1.9 }
+    o.updatedAtMs = Date.now() + 100
+    const edited: string[] = []
+    dispatcher.events.on((e) => void (e.type === 'delivery-edited' && edited.push(e.chatId)))
+    const edits = dispatcher.events.next('delivery-edited', () => edited.length === 3, 3000)
+    store.record({ type: 'updated', opportunity: o, atMs: o.updatedAtMs })
+    await store.flush()
+    dispatcher.wake()
+    await edits
+    const after = Object.fromEntries(notifier.edits.map((e) => [e.chatId, e.alert]))
+    for (const alert of Object.values(after)) {
+      expect(alert.title).toBe('BTC/USDT: buy Binance, sell Kraken, net 1.50%')
+      expect(alert.lines).toContain('Size 100.00 USDT: est. profit 1.50 USDT')
+    }
+    expect(line(after.global!)).toBe(
+      'Largest profitable size at your 1.00% threshold: 180.00 USDT (est. 1.90 USDT)',
+    )
+    expect(line(after.low!)).toBe(expected.low.replace(')', ', as it opened)'))
+    expect(line(after.high!)).toBe(expected.high.replace(')', ', as it opened)'))
   })
 })

@@ -48,8 +48,8 @@ describe('fan-out', () => {
     const sizes: number[] = []
     const targets = fanout.targets(crossAt(40), (size) => (sizes.push(size), 25))
     expect(targets).toEqual([
-      { platform: 'telegram', chatId: 'a', netBps: 40, sizeQuote: 1000 },
-      { platform: 'telegram', chatId: 'd', netBps: 25, sizeQuote: 5000 },
+      { platform: 'telegram', chatId: 'a', netBps: 40, sizeQuote: 1000, thresholdBps: 30 },
+      { platform: 'telegram', chatId: 'd', netBps: 25, sizeQuote: 5000, thresholdBps: 10 },
     ])
     expect(sizes).toEqual([5000])
     // The same market and venue pair opening again within the cooldown alerts nobody.
@@ -174,7 +174,58 @@ describe('fan-out', () => {
         sizeQuote: 1000,
         createdAtMs: 1234,
         cooldownKey: 'cross|BTC/USDT|binance>kraken',
+        thresholdBps: 10,
       },
+    ])
+  })
+
+  test('each delivery keeps the largest profitable size at its chat’s own threshold', () => {
+    const { fanout } = setup([
+      chat('default', ['BTC/USDT']),
+      chat('low', ['BTC/USDT'], { thresholdBps: 20 }),
+      chat('high', ['BTC/USDT'], { thresholdBps: 35 }),
+      chat('high too', ['BTC/USDT'], { thresholdBps: 35 }),
+      chat('too high', ['BTC/USDT'], { thresholdBps: 45 }),
+    ])
+    // The live books' answer per threshold: the lower the threshold, the larger the size.
+    const asked: number[] = []
+    const maxAt = (thresholdBps: number) => {
+      asked.push(thresholdBps)
+      return { maxSizeQuote: 100_000 / thresholdBps, maxProfitQuote: 1000 / thresholdBps }
+    }
+    const rows = fanout.deliveries(crossAt(40), 1234, () => 40, 1, maxAt)
+    expect(rows.map((r) => [r.chatId, r.thresholdBps, r.maxSizeQuote, r.maxProfitQuote])).toEqual([
+      // MIN_SPREAD_PCT: the opportunity's own figures are this chat's (and its updates keep them).
+      ['default', 10, undefined, undefined],
+      ['low', 20, 5000, 50],
+      ['high', 35, 100_000 / 35, 1000 / 35],
+      ['high too', 35, 100_000 / 35, 1000 / 35],
+    ])
+    // Once per distinct threshold, never for MIN_SPREAD_PCT nor for a chat not alerted.
+    expect(asked).toEqual([20, 35])
+  })
+
+  test('without the live books’ answer a chat’s own threshold is not claimed', () => {
+    const { fanout, tick } = setup([
+      chat('default', ['BTC/USDT']),
+      chat('own', ['BTC/USDT'], { thresholdBps: 20 }),
+    ])
+    const rows = fanout.deliveries(crossAt(40), 1234, () => 40, 1)
+    expect(rows.map((r) => [r.chatId, r.thresholdBps, r.maxSizeQuote])).toEqual([
+      ['default', 10, undefined],
+      ['own', undefined, undefined],
+    ])
+    tick(61_000)
+    const gone = fanout.deliveries(
+      crossAt(40),
+      1234,
+      () => 40,
+      2,
+      () => undefined,
+    )
+    expect(gone.map((r) => [r.chatId, r.thresholdBps, r.maxSizeQuote])).toEqual([
+      ['default', 10, undefined],
+      ['own', undefined, undefined],
     ])
   })
 })

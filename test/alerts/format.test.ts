@@ -147,6 +147,71 @@ describe('alert text: one set of numbers per message', () => {
   })
 })
 
+describe('alert text: the largest profitable size at the chat’s own threshold', () => {
+  // The record's own figure (quoteAt: 5,000 USDT for 1 USDT) is at MIN_SPREAD_PCT.
+  const at = (thresholdBps: number, maxSizeQuote?: number, maxProfitQuote?: number) => ({
+    netBps: 42,
+    sizeQuote: 1000,
+    thresholdBps,
+    maxSizeQuote,
+    maxProfitQuote,
+  })
+  const largest = (lines: readonly string[]) => lines.filter((l) => l.startsWith('Largest'))
+
+  test('two chats with their own thresholds see their own figures, naming the threshold', () => {
+    const r = toRecord(crossAt(42))
+    expect(largest(formatAlert(r, at(50, 12_345, 61.23), 1).lines)).toEqual([
+      'Largest profitable size at your 0.50% threshold: 12,345.00 USDT (est. 61.23 USDT)',
+    ])
+    expect(largest(formatAlert(r, at(20, 30_000, 90), 1).lines)).toEqual([
+      'Largest profitable size at your 0.20% threshold: 30,000.00 USDT (est. 90.00 USDT)',
+    ])
+  })
+
+  test('a chat at MIN_SPREAD_PCT sees the record’s figure, which every edit recomputes', () => {
+    const o = crossAt(42)
+    expect(largest(formatAlert(toRecord(o), at(10), 1).lines)).toEqual([
+      'Largest profitable size at your 0.10% threshold: 5,000.00 USDT (est. 1.00 USDT)',
+    ])
+    const now = {
+      ...o,
+      last: quoteAt(18, { maxSizeQuote: 2500, maxProfitQuote: 0.4 }),
+      updatedAtMs: o.openedAtMs + 5000,
+    }
+    expect(largest(formatAlert(toRecord(now), at(10), o.openedAtMs + 6000).lines)).toEqual([
+      'Largest profitable size at your 0.10% threshold: 2,500.00 USDT (est. 0.40 USDT)',
+    ])
+  })
+
+  test('edited, a chat with its own threshold keeps its opening figure and says so; the other lines are current', () => {
+    const o = crossAt(42)
+    const now = {
+      ...o,
+      last: quoteAt(18, { maxSizeQuote: 2500, maxProfitQuote: 0.4 }),
+      updatedAtMs: o.openedAtMs + 5000,
+    }
+    const text = formatAlert(toRecord(now), at(30, 1200, 3.6), o.openedAtMs + 6000)
+    expect(text.title).toContain('net 0.18%')
+    expect(text.lines).toContain('Size 1,000.00 USDT: est. profit 1.80 USDT')
+    expect(largest(text.lines)).toEqual([
+      'Largest profitable size at your 0.30% threshold: 1,200.00 USDT (est. 3.60 USDT, as it opened)',
+    ])
+    const closed = { ...now, closedAtMs: o.openedAtMs + 7000, closeReason: 'gone' }
+    expect(largest(formatAlert(toRecord(closed), at(30, 1200, 3.6), 8000).lines)).toEqual([
+      'Largest profitable size at your 0.30% threshold: 1,200.00 USDT (est. 3.60 USDT, as it opened)',
+    ])
+  })
+
+  test('a delivery written before its threshold was kept shows the record’s figure, naming none', () => {
+    const text = formatAlert(toRecord(crossAt(42)), { netBps: 42, sizeQuote: 1000 }, 1)
+    expect(largest(text.lines)).toEqual(['Largest profitable size: 5,000.00 USDT (est. 1.00 USDT)'])
+    const nulls = { netBps: 42, sizeQuote: 1000, thresholdBps: null, maxSizeQuote: null }
+    expect(largest(formatAlert(toRecord(crossAt(42)), nulls, 1).lines)).toEqual([
+      'Largest profitable size: 5,000.00 USDT (est. 1.00 USDT)',
+    ])
+  })
+})
+
 describe('alert text: what a trader acts on', () => {
   test('quote ages in ms under a second, the detection time, and that prices are size-weighted', () => {
     const o = { ...crossAt(42), open: quoteAt(42, { buyAgeMs: 249, sellAgeMs: 1480 }) }
@@ -212,9 +277,9 @@ describe('alert text: one message for the related openings of a pass', () => {
     })
     expect(text.title).toBe('BTC/USDT: buy Binance, sell on OKX, Bybit and Kraken, best net 0.55%')
     expect(text.lines.slice(0, 4)).toEqual([
-      '1. Sell on OKX at 60,450.00: net 0.55%, size 1,000.00 USDT, est. profit 5.50 USDT',
-      '2. Sell on Bybit at 60,380.00: net 0.41%, size 1,000.00 USDT, est. profit 4.10 USDT',
-      '3. Sell on Kraken at 60,300.00: net 0.30%, size 1,000.00 USDT, est. profit 3.00 USDT',
+      '1. Sell on OKX at 60,450.00: net 0.55%, size 1,000.00 USDT, est. profit 5.50 USDT, largest profitable size 5,000.00 USDT (est. 1.00 USDT)',
+      '2. Sell on Bybit at 60,380.00: net 0.41%, size 1,000.00 USDT, est. profit 4.10 USDT, largest profitable size 5,000.00 USDT (est. 1.00 USDT)',
+      '3. Sell on Kraken at 60,300.00: net 0.30%, size 1,000.00 USDT, est. profit 3.00 USDT, largest profitable size 5,000.00 USDT (est. 1.00 USDT)',
       'Buy on Binance at 60,000.00 (quote 1 ms old)',
     ])
     expect(text.lines).toContain('Taker fees: Binance 0.10%, OKX 0.10%, Bybit 0.10%, Kraken 0.10%')
@@ -236,7 +301,7 @@ describe('alert text: one message for the related openings of a pass', () => {
       13_000,
     )
     expect(text.lines.slice(0, 2)).toEqual([
-      '1. Sell on Kraken at 60,300.00: net 0.30%, size 1,000.00 USDT, est. profit 3.00 USDT',
+      '1. Sell on Kraken at 60,300.00: net 0.30%, size 1,000.00 USDT, est. profit 3.00 USDT, largest profitable size 5,000.00 USDT (est. 1.00 USDT)',
       '2. Sell on OKX at 60,010.00: closed after 5 s, peak 0.55%',
     ])
     expect(text.footer).toBe('Open for 12 s, 1 of 2 routes open, peak 0.55%')
@@ -260,9 +325,61 @@ describe('alert text: one message for the related openings of a pass', () => {
     )
     expect(text.title).toBe('BTC/USDT: sell Kraken, buy on Bybit and OKX, best net 0.44%')
     expect(text.lines[0]).toBe(
-      '1. Buy on Bybit at 60,000.00: net 0.44%, size 5,000.00 USDT, est. profit 22.00 USDT',
+      '1. Buy on Bybit at 60,000.00: net 0.44%, size 5,000.00 USDT, est. profit 22.00 USDT, largest profitable size 5,000.00 USDT (est. 1.00 USDT)',
     )
     expect(text.lines).toContain('Sell on Kraken at 60,300.00 (quote 2 ms old)')
     expect(text.lines).toContain('Nets at your size are as they opened')
+  })
+
+  test('each route’s largest profitable size at the chat’s threshold, named once; kept from the opening on edits', () => {
+    const okx = route('okx', 55, 60_450)
+    const kraken = route('kraken', 30, 60_300)
+    const own = (o: Opportunity, maxSizeQuote: number, maxProfitQuote: number) => ({
+      record: toRecord(o),
+      quote: {
+        netBps: o.last.netBps,
+        sizeQuote: 1000,
+        thresholdBps: 25,
+        maxSizeQuote,
+        maxProfitQuote,
+      },
+    })
+    const text = formatGroup(
+      [own(kraken, 800, 0.4), own(okx, 9000, 27)],
+      { side: 'buy', venue: 'binance' },
+      2000,
+    )
+    expect(text.lines.slice(0, 2)).toEqual([
+      '1. Sell on OKX at 60,450.00: net 0.55%, size 1,000.00 USDT, est. profit 5.50 USDT, largest profitable size 9,000.00 USDT (est. 27.00 USDT)',
+      '2. Sell on Kraken at 60,300.00: net 0.30%, size 1,000.00 USDT, est. profit 3.00 USDT, largest profitable size 800.00 USDT (est. 0.40 USDT)',
+    ])
+    expect(text.lines).toContain('Largest profitable sizes at your 0.25% threshold')
+    // OKX updated: its net is current, its largest size the chat's from the opening.
+    const moved = {
+      ...okx,
+      last: quoteAt(40, { buyPrice: 60_000, sellPrice: 60_400 }),
+      updatedAtMs: 1500,
+    }
+    const edited = formatGroup(
+      [own(kraken, 800, 0.4), own(moved, 9000, 27)],
+      { side: 'buy', venue: 'binance' },
+      2000,
+    )
+    expect(edited.lines[0]).toStartWith('1. Sell on OKX at 60,400.00: net 0.40%')
+    expect(edited.lines[0]).toEndWith('largest profitable size 9,000.00 USDT (est. 27.00 USDT)')
+    expect(edited.lines).toContain(
+      'Largest profitable sizes at your 0.25% threshold, as they opened',
+    )
+    // A chat at MIN_SPREAD_PCT: the records' current figures.
+    const plain = formatGroup(
+      [
+        { record: toRecord(moved), quote: { netBps: 55, sizeQuote: 1000, thresholdBps: 10 } },
+        { record: toRecord(kraken), quote: { netBps: 30, sizeQuote: 1000, thresholdBps: 10 } },
+      ],
+      { side: 'buy', venue: 'binance' },
+      2000,
+    )
+    expect(plain.lines[0]).toEndWith('largest profitable size 5,000.00 USDT (est. 1.00 USDT)')
+    expect(plain.lines).toContain('Largest profitable sizes at your 0.10% threshold')
   })
 })

@@ -76,6 +76,55 @@ function heal(bybit: SimBybit, bid: string) {
   bybit.update('BTC/USDT', [[bid, '0']], [['60000.50', '1.00000000']])
 }
 
+/**
+ * Worked out here from the simulated books, apart from the detector's maths: the net of buying
+ * with `size` USDT on `asks` and selling on `bids` (0.1 % taker on each venue, as configured),
+ * and the largest size whose net is still `thresholdPct`, by bisection (the net only falls as the
+ * size grows: each level is worse than the one before).
+ */
+function largestAt(asks: Row[], bids: Row[], thresholdPct: number) {
+  const proceeds = (size: number): number | undefined => {
+    let left = size
+    let base = 0
+    for (const [p, q] of asks) {
+      const cost = Math.min(left, Number(p) * Number(q))
+      base += cost / Number(p)
+      left -= cost
+      if (left <= 0) break
+    }
+    if (left > 1e-9) return undefined
+    let sell = base * 0.999
+    let quote = 0
+    for (const [p, q] of bids) {
+      const taken = Math.min(sell, Number(q))
+      quote += taken * Number(p)
+      sell -= taken
+      if (sell <= 0) break
+    }
+    return sell > 1e-12 ? undefined : quote * 0.999
+  }
+  const reaches = (size: number) => {
+    const out = proceeds(size)
+    return out !== undefined && out / size - 1 >= thresholdPct / 100
+  }
+  let lo = 1
+  let hi = asks.reduce((s, [p, q]) => s + Number(p) * Number(q), 0)
+  expect(reaches(lo)).toBe(true)
+  expect(reaches(hi)).toBe(false)
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2
+    if (reaches(mid)) lo = mid
+    else hi = mid
+  }
+  return { size: lo, profit: proceeds(lo)! - lo }
+}
+
+/** The amounts of `Largest profitable size …: 12,345.67 USDT (est. 61.23 USDT…)`. */
+function amountsOf(line: string): [number, number] {
+  const m = /: ([\d,.]+) USDT \(est\. ([\d,.]+) USDT/.exec(line)!
+  return [Number(m[1]!.replaceAll(',', '')), Number(m[2]!.replaceAll(',', ''))]
+}
+
 describe('alerts end to end (Telegram)', () => {
   test('/threshold 0.3 gets exactly one alert with the right numbers, edited when it closes; /threshold 5 gets nothing; a 429 waits for retry_after', async () => {
     const { binance, bybit, telegram, env } = venues()
@@ -122,7 +171,22 @@ describe('alerts end to end (Telegram)', () => {
     expect(text).toContain(`gross ${gross.toFixed(2)}%`)
     expect(text).toContain('(0.20% taker in total)')
     expect(text).toContain(`Size 1,000.00 USDT: est. profit ${(net * 10).toFixed(2)} USDT`)
-    expect(text).toContain('Largest profitable size:')
+    // The largest size still at this chat's 0.3 % (not MIN_SPREAD_PCT's 0.1 %), from the books as
+    // the venues simulate them: Binance's asks, Bybit's bids with the new one on top.
+    const largest = largestAt(
+      binance.book('BTC/USDT').topAsks(),
+      bybit.book('BTC/USDT').topBids(),
+      0.3,
+    )
+    const line = text.split('\n').find((l) => l.startsWith('Largest profitable size'))!
+    expect(line).toStartWith('Largest profitable size at your 0.30% threshold: ')
+    const [size, profit] = amountsOf(line)
+    expect(Math.abs(size - largest.size)).toBeLessThan(0.01)
+    expect(Math.abs(profit - largest.profit)).toBeLessThan(0.01)
+    // Not the figure at MIN_SPREAD_PCT (0.1 %): that one is larger.
+    expect(largest.size).toBeLessThan(
+      largestAt(binance.book('BTC/USDT').topAsks(), bybit.book('BTC/USDT').topBids(), 0.1).size,
+    )
 
     heal(bybit, '60400.00')
     await until(
@@ -135,6 +199,8 @@ describe('alerts end to end (Telegram)', () => {
     )!
     expect(closing.messageId).toBe(alerts[0]!.messageId)
     expect(closing.text).toMatch(new RegExp(`Closed after \\d+ s, peak ${net.toFixed(2)}%`))
+    // Closed, the chat's own figure is the opening's, and says so.
+    expect(closing.text).toContain(`${line.slice(0, -1)}, as it opened)`)
     expect(
       telegram.sent.filter((m) => m.chatId === 1002 && m.text.includes('Binance')),
     ).toHaveLength(0)

@@ -479,8 +479,8 @@ describe('chat core: the settings the fan-out reads', () => {
     await say('/subscribe BTCUSDT', { chatId: 'e' })
     await say('/mute 1h', { chatId: 'e' })
     expect(fanout.targets(crossAt(40), () => 25)).toEqual([
-      { platform: 'telegram', chatId: 'a', netBps: 40, sizeQuote: 1000 },
-      { platform: 'telegram', chatId: 'd', netBps: 25, sizeQuote: 5000 },
+      { platform: 'telegram', chatId: 'a', netBps: 40, sizeQuote: 1000, thresholdBps: 30 },
+      { platform: 'telegram', chatId: 'd', netBps: 25, sizeQuote: 5000, thresholdBps: 10 },
     ])
   })
 

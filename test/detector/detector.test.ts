@@ -1,10 +1,12 @@
 import { describe, expect, test } from 'bun:test'
 import { Books } from '../../src/book/books.ts'
 import { Detector, triangleMarkets, type DetectorOptions } from '../../src/detector/detector.ts'
+import { chainMaxSize, maxSizeAtThreshold } from '../../src/detector/spread.ts'
 import { toRecord } from '../../src/detector/record.ts'
 import type { OpportunityEvent } from '../../src/detector/types.ts'
 import type { VenueId } from '../../src/types.ts'
 import { venueById } from '../../src/venues/index.ts'
+import { toLevels } from '../../src/venues/venue.ts'
 import { transferCheck } from '../../src/transfers/check.ts'
 import { TransferFacts } from '../../src/transfers/facts.ts'
 import type { TransferFact } from '../../src/transfers/types.ts'
@@ -190,6 +192,46 @@ describe('detector: cross-venue opportunities', () => {
     expect(detector.stats.evaluations - before).toBe(4)
   })
 
+  test('maxSizeAt: an open opportunity’s largest profitable size at another threshold, from the live books', () => {
+    const { feed, events, detector, tick } = setup()
+    const asks: [string, string][] = [
+      ['100', '10'],
+      ['100.2', '10'],
+      ['100.4', '100'],
+    ]
+    feed('binance').snapshot('BTC/USDT', [['99.9', '100']], asks, tick(0))
+    feed('kraken').snapshot('BTC/USDT', [['100.5', '1000']], [['100.6', '100']], tick(0))
+    const o = events.find((e) => e.type === 'opened')!.opportunity
+    // The same walk as the pure function over the same books, with both venues' fees.
+    const at = (bid: string, thresholdBps: number) =>
+      maxSizeAtThreshold({
+        asks: toLevels(asks),
+        bids: toLevels([[bid, '1000']]),
+        buyFeeBps: 10,
+        sellFeeBps: 10,
+        thresholdBps,
+      })
+    // At MIN_SPREAD_PCT it is the opportunity's own figure.
+    expect(detector.maxSizeAt(o, 10)!.maxSizeQuote).toBeCloseTo(o.open.maxSizeQuote, 9)
+    expect(detector.maxSizeAt(o, 10)!.maxProfitQuote).toBeCloseTo(o.open.maxProfitQuote, 9)
+    const low = detector.maxSizeAt(o, 5)!
+    const high = detector.maxSizeAt(o, 20)!
+    expect(low).toEqual(at('100.5', 5))
+    expect(high).toEqual(at('100.5', 20))
+    expect(low.maxSizeQuote).toBeGreaterThan(o.open.maxSizeQuote)
+    expect(high.maxSizeQuote).toBeLessThan(o.open.maxSizeQuote)
+    // Above the top of book (29.96 bps after fees): nothing.
+    expect(detector.maxSizeAt(o, 30)).toEqual({ maxSizeQuote: 0, maxProfitQuote: 0 })
+    // It follows the books: Kraken's bid moves while the opportunity stays open.
+    feed('kraken').snapshot('BTC/USDT', [['100.45', '1000']], [['100.6', '100']], tick(1))
+    expect(events.at(-1)!.type).toBe('updated')
+    expect(detector.maxSizeAt(o, 5)).toEqual(at('100.45', 5))
+    // Closed: no answer.
+    feed('kraken').snapshot('BTC/USDT', [['99.9', '1000']], [['100.6', '100']], tick(1))
+    expect(events.at(-1)!.type).toBe('closed')
+    expect(detector.maxSizeAt(o, 5)).toBeUndefined()
+  })
+
   test('spreads() reports every ordered pair at a chosen size', () => {
     const { book, detector } = setup()
     book('binance', '99.9', '100')
@@ -245,6 +287,46 @@ describe('detector: triangles', () => {
       { venue: 'binance', market: 'ETH/BTC', side: 'buy', price: 0.05 },
       { venue: 'binance', market: 'ETH/USDT', side: 'sell', price: 2600 },
     ])
+  })
+})
+
+describe('detector: a triangle’s largest profitable size at another threshold', () => {
+  test('maxSizeAt walks its three books on the venue, each leg paying its fee', () => {
+    const { feed, events, detector, tick } = setup({ triangles: [['USDT', 'BTC', 'ETH']] }, [
+      'BTC/USDT',
+      'ETH/BTC',
+      'ETH/USDT',
+    ])
+    const btcAsks: [string, string][] = [
+      ['50000', '0.1'],
+      ['50500', '10'],
+    ]
+    feed('binance').snapshot('BTC/USDT', [['49990', '10']], btcAsks, tick(0))
+    feed('binance').snapshot('ETH/BTC', [['0.0499', '1000']], [['0.05', '1000']], tick(0))
+    feed('binance').snapshot('ETH/USDT', [['2600', '1000']], [['2601', '1000']], tick(0))
+    const o = events.find((e) => e.type === 'opened')!.opportunity
+    expect(o.kind).toBe('triangle')
+    const cycle = (thresholdBps: number) =>
+      chainMaxSize(
+        [
+          { side: 'buy', levels: toLevels(btcAsks), feeBps: 10 },
+          { side: 'buy', levels: toLevels([['0.05', '1000']]), feeBps: 10 },
+          { side: 'sell', levels: toLevels([['2600', '1000']]), feeBps: 10 },
+        ],
+        thresholdBps,
+      )
+    expect(detector.maxSizeAt(o, 10)!.maxSizeQuote).toBeCloseTo(o.open.maxSizeQuote, 9)
+    // 5,000 USDT at 3.69 % after fees, then 2.66 % per unit: at MIN_SPREAD_PCT the depth is the
+    // limit (510,000 USDT); 3 % and 3.5 % are reached inside the second level.
+    expect(o.open.maxSizeQuote).toBeCloseTo(510_000, 6)
+    const at300 = detector.maxSizeAt(o, 300)!
+    const at350 = detector.maxSizeAt(o, 350)!
+    expect(at300).toEqual(cycle(300))
+    expect(at350).toEqual(cycle(350))
+    expect(at300.maxSizeQuote).toBeLessThan(o.open.maxSizeQuote)
+    expect(at350.maxSizeQuote).toBeLessThan(at300.maxSizeQuote)
+    expect(at350.maxSizeQuote).toBeGreaterThan(5000)
+    expect(detector.maxSizeAt(o, 400)).toEqual({ maxSizeQuote: 0, maxProfitQuote: 0 })
   })
 })
 
@@ -408,6 +490,37 @@ describe('detector: cross-quote routes', () => {
       'sell BTC/USD on kraken',
       'buy USDT/USD on kraken',
     ])
+  })
+
+  test('maxSizeAt walks all three books of a cross-quote route, with every leg’s fee', () => {
+    const { feed, events, detector, tick } = world(LISTINGS)
+    const btcUsdtAsks: [string, string][] = [
+      ['100', '1'],
+      ['102', '10'],
+    ]
+    feed('binance').snapshot('BTC/USDT', [['99.9', '100']], btcUsdtAsks, tick(0))
+    feed('kraken').snapshot('BTC/USD', [['103', '100']], [['103.1', '100']], tick(0))
+    feed('kraken').snapshot('USDT/USD', [['0.9995', '1000000']], [['1', '1000000']], tick(0))
+    const o = events.find((e) => e.type === 'opened')!.opportunity
+    const route = (thresholdBps: number) =>
+      chainMaxSize(
+        [
+          { side: 'buy', levels: toLevels(btcUsdtAsks), feeBps: 10 },
+          { side: 'sell', levels: toLevels([['103', '100']]), feeBps: 26 },
+          { side: 'buy', levels: toLevels([['1', '1000000']]), feeBps: 26 },
+        ],
+        thresholdBps,
+      )
+    expect(detector.maxSizeAt(o, 10)!.maxSizeQuote).toBeCloseTo(o.open.maxSizeQuote, 9)
+    const sizes = [5, 10, 100, 150].map((t) => detector.maxSizeAt(o, t)!)
+    expect(sizes).toEqual([5, 10, 100, 150].map(route))
+    // Up to 0.53 % (the average over both levels) the asks' depth is the limit, 1,120 USDT; above
+    // it, the higher the threshold, the smaller the size.
+    expect(sizes[0]!.maxSizeQuote).toBeCloseTo(1120, 9)
+    expect(sizes[1]!.maxSizeQuote).toBeCloseTo(1120, 9)
+    expect(sizes[2]!.maxSizeQuote).toBeLessThan(1120)
+    expect(sizes[3]!.maxSizeQuote).toBeLessThan(sizes[2]!.maxSizeQuote)
+    expect(detector.maxSizeAt(o, 300)).toEqual({ maxSizeQuote: 0, maxProfitQuote: 0 })
   })
 
   test('a conversion book listed the other way round (USD/USDT) is sold into', () => {

@@ -139,7 +139,6 @@ describe('cross-venue spread', () => {
       bids: L([['101', '100']]),
       buyFeeBps: 0,
       sellFeeBps: 0,
-      sizeQuote: 1000,
       thresholdBps: 50,
     })
     expect(q).toBeCloseTo(133.7748, 3)
@@ -153,7 +152,6 @@ describe('cross-venue spread', () => {
       bids: L([['110', '10']]),
       buyFeeBps: 0,
       sellFeeBps: 0,
-      sizeQuote: 1,
       thresholdBps: 50,
     })
     expect(deep.maxSizeQuote).toBeCloseTo(200, 10)
@@ -163,7 +161,6 @@ describe('cross-venue spread', () => {
       bids: L([['100.2', '10']]),
       buyFeeBps: 10,
       sellFeeBps: 10,
-      sizeQuote: 1,
       thresholdBps: 10,
     })
     expect(none.maxSizeQuote).toBe(0)
@@ -266,5 +263,109 @@ describe('triangular spread', () => {
     expect(triangleSpread(route, maxSizeQuote * 1.01, 20).netBps).toBeLessThan(20)
     // Nothing reaches a threshold above the top of book.
     expect(chainMaxSize(route, 200)).toEqual({ maxSizeQuote: 0, maxProfitQuote: 0 })
+  })
+})
+
+describe('largest profitable size at a chat’s own threshold', () => {
+  // No fees: between level boundaries each extra unit of quote returns bid/ask, so where the
+  // average return falls to 1 + T (T the threshold) is solved by hand per segment.
+  // Buy 1 at 100, then 1 at 101, then 10 at 103; sell everything at 102.
+  const cross = (thresholdBps: number) =>
+    maxSizeAtThreshold({
+      asks: L([
+        ['100', '1'],
+        ['101', '1'],
+        ['103', '10'],
+      ]),
+      bids: L([['102', '100']]),
+      buyFeeBps: 0,
+      sellFeeBps: 0,
+      thresholdBps,
+    })
+  // After the first two levels: 201 spent, 204 back (1.4925 % on average); the third returns
+  // 102/103 per unit: 204 + (102/103)(q − 201) = (1 + T) q  ⇒  q = (204 − 201·102/103) / (1 + T − 102/103).
+  const inThird = (t: number) => (204 - (201 * 102) / 103) / (1 + t - 102 / 103)
+
+  test('a cross route: a threshold above the global one gives a smaller size, below it a larger one', () => {
+    const global = cross(100) // MIN_SPREAD_PCT 1 %
+    expect(global.maxSizeQuote).toBeCloseTo(inThird(0.01), 9)
+    expect(global.maxSizeQuote).toBeCloseTo(251.23, 2)
+    expect(global.maxProfitQuote).toBeCloseTo(0.01 * inThird(0.01), 9)
+    const low = cross(50) // a chat on /threshold 0.5
+    expect(low.maxSizeQuote).toBeCloseTo(inThird(0.005), 9)
+    expect(low.maxSizeQuote).toBeCloseTo(336.63, 2)
+    expect(low.maxProfitQuote).toBeCloseTo(0.005 * inThird(0.005), 9)
+    const high = cross(130) // /threshold 1.3: still past the second level
+    expect(high.maxSizeQuote).toBeCloseTo(inThird(0.013), 9)
+    expect(high.maxSizeQuote).toBeCloseTo(218.04, 2)
+    // /threshold 1.6: the average falls to it inside the second level (102/101 per unit after
+    // 100 spent for 102 back): q = (102 − 100·102/101) / (1.016 − 102/101).
+    const higher = cross(160)
+    const inSecond = (102 - (100 * 102) / 101) / (1.016 - 102 / 101)
+    expect(higher.maxSizeQuote).toBeCloseTo(inSecond, 9)
+    expect(higher.maxSizeQuote).toBeCloseTo(165.58, 2)
+    expect(higher.maxProfitQuote).toBeCloseTo(0.016 * inSecond, 9)
+    expect(low.maxSizeQuote).toBeGreaterThan(global.maxSizeQuote)
+    expect(high.maxSizeQuote).toBeLessThan(global.maxSizeQuote)
+    // The top of book is 2 %: a threshold above it gets nothing.
+    expect(cross(250)).toEqual({ maxSizeQuote: 0, maxProfitQuote: 0 })
+  })
+
+  test('a cross-quote route, every leg’s fee: smaller above the global threshold, larger below, 0 above the top', () => {
+    // Buy X/USDT (1 at 100, then 10 at 102), sell X/USD at 103, buy USDT/USD at 1.0; 0.1 % a leg.
+    const keep = 0.999 ** 3
+    const route = [
+      {
+        side: 'buy' as const,
+        levels: L([
+          ['100', '1'],
+          ['102', '10'],
+        ]),
+        feeBps: 10,
+      },
+      { side: 'sell' as const, levels: L([['103', '100']]), feeBps: 10 },
+      { side: 'buy' as const, levels: L([['1', '1000000']]), feeBps: 10 },
+    ]
+    const r1 = (103 / 100) * keep // the first 100 USDT return 2.69 %
+    const r2 = (103 / 102) * keep // the next 1,020 return 0.68 %
+    // Past the first level: 100·r1 + r2 (q − 100) = (1 + T) q  ⇒  q = 100 (r1 − r2) / (1 + T − r2).
+    const inSecond = (t: number) => (100 * (r1 - r2)) / (1 + t - r2)
+    const global = chainMaxSize(route, 100)
+    expect(global.maxSizeQuote).toBeCloseTo(inSecond(0.01), 8)
+    expect(global.maxSizeQuote).toBeCloseTo(624.85, 2)
+    expect(global.maxProfitQuote).toBeCloseTo(0.01 * inSecond(0.01), 8)
+    const high = chainMaxSize(route, 150)
+    expect(high.maxSizeQuote).toBeCloseTo(inSecond(0.015), 8)
+    expect(high.maxSizeQuote).toBeCloseTo(244.88, 2)
+    // At 0.5 % the average never falls that low: the asks' depth (100 + 1,020 USDT) is the limit.
+    const low = chainMaxSize(route, 50)
+    expect(low.maxSizeQuote).toBeCloseTo(1120, 8)
+    expect(low.maxProfitQuote).toBeCloseTo(100 * r1 + 1020 * r2 - 1120, 8)
+    expect(chainMaxSize(route, 300)).toEqual({ maxSizeQuote: 0, maxProfitQuote: 0 })
+  })
+
+  test('a triangle: the same, over its three books', () => {
+    // USDT → BTC (100 USDT at 50,000, then 50,500 at 50,500) → ETH at 0.05 → USDT at 2,600; no fees.
+    const legs = [
+      {
+        side: 'buy' as const,
+        levels: L([
+          ['50000', '0.002'],
+          ['50500', '1'],
+        ]),
+        feeBps: 0,
+      },
+      { side: 'buy' as const, levels: L([['0.05', '1000']]), feeBps: 0 },
+      { side: 'sell' as const, levels: L([['2600', '1000']]), feeBps: 0 },
+    ]
+    const r2 = 2600 / (50500 * 0.05) // 1.0297…: past the first 100 USDT
+    const inSecond = (t: number) => (104 - 100 * r2) / (1 + t - r2)
+    expect(chainMaxSize(legs, 300).maxSizeQuote).toBeCloseTo(inSecond(0.03), 6)
+    expect(chainMaxSize(legs, 300).maxSizeQuote).toBeCloseTo(3466.67, 2)
+    expect(chainMaxSize(legs, 350).maxSizeQuote).toBeCloseTo(inSecond(0.035), 6)
+    expect(chainMaxSize(legs, 350).maxSizeQuote).toBeCloseTo(194.39, 2)
+    // Below 2.97 % nothing but depth stops it: 100 + 50,500 USDT.
+    expect(chainMaxSize(legs, 200).maxSizeQuote).toBeCloseTo(50_600, 6)
+    expect(chainMaxSize(legs, 450)).toEqual({ maxSizeQuote: 0, maxProfitQuote: 0 })
   })
 })
