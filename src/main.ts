@@ -36,6 +36,7 @@ import { transferCheck, transferSummary } from './transfers/check.ts'
 import { TransferFacts } from './transfers/facts.ts'
 import { TransferRefresher } from './transfers/refresher.ts'
 import { createLogger, type Logger } from './log.ts'
+import type { VenueId } from './types.ts'
 import { createMetrics } from './metrics.ts'
 import { runUntilSignal } from './run.ts'
 
@@ -119,35 +120,14 @@ async function startWith(
 
   let metrics: ReturnType<typeof createMetrics> | undefined
   const books = new Books()
-  const feeds = config.exchanges.map(
-    (id) =>
-      new VenueFeed({
-        venue: venueById(id)!,
-        wsUrl: config.endpoints[id]!.wsUrl,
-        restUrl: config.endpoints[id]!.restUrl,
-        books,
-        log: logger,
-        sync: { onFrameApplied: (seconds) => metrics?.bookUpdate.observe(seconds) },
-      }),
-  )
-  const feedConnections = (): Connection[] => feeds.flatMap((f) => f.connections)
-  const connections = () => mirror?.sources ?? feedConnections()
-  const universe = new UniverseWatcher({
-    feeds,
-    rules: {
-      symbols: config.universe === 'auto' ? 'auto' : config.symbols,
-      minVenues: config.minVenues,
-      quotes: config.quotes,
-      exclude: config.exclude,
-      maxMarkets: config.maxMarkets,
-      extra: marketsToWatch([], config.triangles),
-    },
-    refreshMs: config.universeRefreshS * 1000,
-    log: logger,
+  const { feeds, universe } = feedsAndUniverse(config, config.exchanges, books, logger, {
+    onFrameApplied: (seconds) => metrics?.bookUpdate.observe(seconds),
     // A core keeps no venue connection: the lists only decide the markets (the books come from
     // the bus), for /subscribe and for the transfer facts.
     keeps: () => role !== 'core',
   })
+  const feedConnections = (): Connection[] => feeds.flatMap((f) => f.connections)
+  const connections = () => mirror?.sources ?? feedConnections()
   // ROLE=core: every venue's books, rebuilt from the ingest shards' streams.
   const bus = config.bus
   const mirror =
@@ -503,33 +483,12 @@ export async function startIngest(config: Config, log?: Logger): Promise<IngestA
   const kept = new Set(config.exchanges)
   let metrics: ReturnType<typeof createMetrics> | undefined
   const books = new Books()
-  const feeds = config.universeExchanges.map(
-    (id) =>
-      new VenueFeed({
-        venue: venueById(id)!,
-        wsUrl: config.endpoints[id]!.wsUrl,
-        restUrl: config.endpoints[id]!.restUrl,
-        books,
-        log: logger,
-        sync: { onFrameApplied: (seconds) => metrics?.bookUpdate.observe(seconds) },
-      }),
-  )
-  const ownFeeds = feeds.filter((f) => kept.has(f.venue.id))
-  const connections = (): Connection[] => ownFeeds.flatMap((f) => f.connections)
-  const universe = new UniverseWatcher({
-    feeds,
-    rules: {
-      symbols: config.universe === 'auto' ? 'auto' : config.symbols,
-      minVenues: config.minVenues,
-      quotes: config.quotes,
-      exclude: config.exclude,
-      maxMarkets: config.maxMarkets,
-      extra: marketsToWatch([], config.triangles),
-    },
-    refreshMs: config.universeRefreshS * 1000,
-    log: logger,
+  const { feeds, universe } = feedsAndUniverse(config, config.universeExchanges, books, logger, {
+    onFrameApplied: (seconds) => metrics?.bookUpdate.observe(seconds),
     keeps: (venue) => kept.has(venue),
   })
+  const ownFeeds = feeds.filter((f) => kept.has(f.venue.id))
+  const connections = (): Connection[] => ownFeeds.flatMap((f) => f.connections)
   const client = busClient(bus.url)
   const publisher = new StreamPublisher({
     client,
@@ -593,6 +552,45 @@ export async function startIngest(config: Config, log?: Logger): Promise<IngestA
       return stopped
     },
   }
+}
+
+/**
+ * One feed per venue into `books`, and the universe that decides their markets; `keeps` says
+ * which venues' books this process keeps (the others only lend their instrument lists).
+ */
+function feedsAndUniverse(
+  config: Config,
+  venues: readonly VenueId[],
+  books: Books,
+  logger: Logger,
+  o: { onFrameApplied: (seconds: number) => void; keeps: (venue: VenueId) => boolean },
+): { feeds: VenueFeed[]; universe: UniverseWatcher } {
+  const feeds = venues.map(
+    (id) =>
+      new VenueFeed({
+        venue: venueById(id)!,
+        wsUrl: config.endpoints[id]!.wsUrl,
+        restUrl: config.endpoints[id]!.restUrl,
+        books,
+        log: logger,
+        sync: { onFrameApplied: o.onFrameApplied },
+      }),
+  )
+  const universe = new UniverseWatcher({
+    feeds,
+    rules: {
+      symbols: config.universe === 'auto' ? 'auto' : config.symbols,
+      minVenues: config.minVenues,
+      quotes: config.quotes,
+      exclude: config.exclude,
+      maxMarkets: config.maxMarkets,
+      extra: marketsToWatch([], config.triangles),
+    },
+    refreshMs: config.universeRefreshS * 1000,
+    log: logger,
+    keeps: o.keeps,
+  })
+  return { feeds, universe }
 }
 
 /** A core's books go stale this long after their shard's last word (heartbeats come every 0.5 s). */

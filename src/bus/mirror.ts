@@ -26,7 +26,7 @@ import type { BookEntry, Books } from '../book/books.ts'
 import { Emitter } from '../events.ts'
 import type { Logger } from '../log.ts'
 import type { Level, Pair, VenueId } from '../types.ts'
-import type { ConnectionStats } from '../venues/connection.ts'
+import { newConnectionStats, type ConnectionStats } from '../venues/connection.ts'
 import type { DeltaEvent } from '../venues/venue.ts'
 import {
   bookMessageOf,
@@ -153,18 +153,7 @@ export class BookMirror {
         lastEntryMs: undefined,
         second: 0,
         secondCount: 0,
-        status: {
-          state: 'connecting',
-          messages: 0,
-          reconnects: 0,
-          errors: {},
-          connectedSinceMs: undefined,
-          lastMessageMs: undefined,
-          messagesPerSec: 0,
-          latencyMs: undefined,
-          markets: new Map(),
-          unlisted: [],
-        },
+        status: newConnectionStats(),
       })
       this.#books.set(venue, new Map())
     }

@@ -84,6 +84,22 @@ export interface ConnectionStats {
   unlisted: Pair[]
 }
 
+/** The figures of a connection that has not connected yet. */
+export function newConnectionStats(): ConnectionStats {
+  return {
+    state: 'connecting',
+    messages: 0,
+    reconnects: 0,
+    errors: {},
+    connectedSinceMs: undefined,
+    lastMessageMs: undefined,
+    messagesPerSec: 0,
+    latencyMs: undefined,
+    markets: new Map(),
+    unlisted: [],
+  }
+}
+
 /** A session lasting at least this long resets the backoff (a quick accept-then-close does not). */
 const HEALTHY_SESSION_MS = 5_000
 
@@ -97,18 +113,7 @@ interface SessionEnd {
 export class Connection {
   readonly venue: VenueId
   readonly events = new Emitter<ConnectionEvent>()
-  readonly stats: ConnectionStats = {
-    state: 'connecting',
-    messages: 0,
-    reconnects: 0,
-    errors: {},
-    connectedSinceMs: undefined,
-    lastMessageMs: undefined,
-    messagesPerSec: 0,
-    latencyMs: undefined,
-    markets: new Map(),
-    unlisted: [],
-  }
+  readonly stats: ConnectionStats = newConnectionStats()
 
   readonly #o: ConnectionOptions
   readonly #venue: Venue
