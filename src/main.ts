@@ -222,10 +222,10 @@ async function startWith(
         const r = await store.getOpportunity(id)
         return r === undefined ? undefined : explain(r)
       },
-      backtest: async (thresholdBps) => {
+      backtest: async (thresholdBps, sizeQuote) => {
         const now = Date.now()
         const rows = await store.opportunitiesSince(now - 7 * 86_400_000)
-        return backtest(rows, thresholdBps, config.tradeSize, now)
+        return backtest(rows, thresholdBps, sizeQuote, now)
       },
       transfers: transferSummary(
         transferFacts,

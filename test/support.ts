@@ -9,7 +9,7 @@ import { afterEach, expect } from 'bun:test'
 import { Books, type BookEntry } from '../src/book/books.ts'
 import { applySnapshot, applyUpdate, BookSync, type BookSyncOptions } from '../src/book/sync.ts'
 import { openDb, runMigrations, type DbHandle } from '../src/db/client.ts'
-import type { Opportunity, Quote } from '../src/detector/types.ts'
+import type { OpeningWalk, Opportunity, Quote } from '../src/detector/types.ts'
 import { createLogger } from '../src/log.ts'
 import type { Level, Pair } from '../src/types.ts'
 import { binance as binanceVenue } from '../src/venues/binance/index.ts'
@@ -386,6 +386,51 @@ export const crossAt = (netBps: number, symbol = 'BTC/USDT', anomaly = false): O
   closedAtMs: undefined,
   closeReason: undefined,
 })
+
+/**
+ * A cross walk worked out by hand, at a trade of 1000 with 10 bps fees on both legs. Binance's asks
+ * are 5 at 100 and 10 at 102.4, Kraken's bids 5 at 103 and 10 at 102:
+ *   - 1000: buy 5 at 100 (500) and 500 / 102.4 = 4.8828125 at 102.4, 9.8828125 in all, 9.8729296875
+ *     after the fee; sell 5 at 103 (515) and 4.8729296875 at 102 (497.038828125), 1012.038828125,
+ *     1011.026789296875 after the fee: net 110.26789296875 bps;
+ *   - 500: buy 5 at 100, 4.995 after the fee; sell at 103, 514.485, 513.970515 after the fee: net
+ *     279.4103 bps (a smaller size walks fewer levels and nets more);
+ *   - 1500: buy 5 + 1000 / 102.4 = 14.765625, 14.750859375 after the fee; sell 5 at 103 and
+ *     9.750859375 at 102, 1509.58765625, 1508.07806859375 after the fee: net 53.853790625 bps
+ *     (beyond the size walked, but still within the levels the walk read);
+ *   - above 1524 (all the asks read, 500 + 1024): unknown, the walk never read further.
+ */
+export const HAND_WALK: OpeningWalk = {
+  sizeQuote: 1000,
+  legs: [
+    {
+      venue: 'binance',
+      market: 'BTC/USDT',
+      side: 'buy',
+      feeBps: 10,
+      levels: [
+        { pxText: '100', qtyText: '5', taken: 5 },
+        { pxText: '102.4', qtyText: '10', taken: 4.8828125 },
+      ],
+      amountIn: 1000,
+      amountOut: 9.8828125,
+      amountAfterFee: 9.8729296875,
+    },
+    {
+      venue: 'kraken',
+      market: 'BTC/USDT',
+      side: 'sell',
+      feeBps: 10,
+      levels: [
+        { pxText: '103', qtyText: '5', taken: 5 },
+        { pxText: '102', qtyText: '10', taken: 4.8729296875 },
+      ],
+      amountIn: 9.8729296875,
+      amountOut: 1012.038828125,
+      amountAfterFee: 1011.026789296875,
+    },
+  ],
+}
 
 /** Every venue's taker fee at 10 bps, for tests whose numbers should not depend on the fee table. */
 export const FLAT_FEES: Readonly<Record<string, number>> = Object.fromEntries(

@@ -182,12 +182,11 @@ const opportunitiesQuery = z.object({
   format: z.enum(['json', 'csv'], { message: 'format must be json or csv' }).optional(),
 })
 
-const backtestQuery = z.object({
+const backtestQuery = sizeQuery.extend({
   threshold: z.coerce
     .number({ message: 'threshold must be a net spread in percent, e.g. 0.5' })
     .min(0, 'threshold must be a net spread in percent, e.g. 0.5')
     .max(50, 'threshold must be a net spread in percent, e.g. 0.5'),
-  size: z.coerce.number({ message: 'size must be an amount of the quote currency' }).optional(),
 })
 
 const transfersQuery = z.object({
@@ -464,18 +463,14 @@ export function createApi(deps: ApiDeps): Hono {
     const alerted = await store.deliveriesOf(id)
     return c.json({ id, walk: row.walk, lines: explain(row), alerted })
   })
-  // How many alerts a threshold would have given over the last day and week, from the store.
+  // How many alerts a threshold and size would have given over the last day and week, from the
+  // store: at TRADE_SIZE from the stored nets, at another size from the stored opening walks
+  // (`unknown`: openings whose walk is missing or does not reach that size).
   app.get('/api/backtest', async (c) => {
-    const q = parseQuery(backtestQuery, c.req.query())
-    if (q.size !== undefined && q.size !== sizeQuote) {
-      throw new ApiError(
-        400,
-        `history is kept at the trade size ${sizeQuote} (TRADE_SIZE): nets at another size are not stored`,
-      )
-    }
+    const { size = sizeQuote, threshold } = parseQuery(backtestQuery, c.req.query())
     const nowMs = now()
     const rows = await store.opportunitiesSince(nowMs - 7 * 86_400_000)
-    return c.json(backtest(rows, q.threshold * 100, sizeQuote, nowMs))
+    return c.json(backtest(rows, threshold * 100, size, nowMs))
   })
   // What each venue says about moving one asset (or all): status, fees and contracts per network,
   // each with its age and source, and each venue's last fetch (an error, a missing key).

@@ -210,7 +210,7 @@ export function commandDefinitions({ minThresholdPct = 0.01 }: CommandConfig = {
     {
       name: 'backtest',
       description:
-        'How many alerts a threshold would have given over the last day and week, e.g. /backtest 0.5',
+        'Alerts a threshold would have given over the last day and week at your /size, e.g. /backtest 0.5',
       readOnly: true,
       arg: {
         name: 'percent',
@@ -759,8 +759,11 @@ export interface StatusSource {
    * suspended, or unknown and why); absent when no transfer facts are kept.
    */
   transfers?(asset: string): string
-  /** What a threshold would have given from stored history (absent: no history kept). */
-  backtest?(thresholdBps: number): Promise<BacktestResult>
+  /**
+   * What a threshold would have given from stored history at a trade size (the chat's), with how
+   * many openings could not be evaluated at it (absent: no history kept).
+   */
+  backtest?(thresholdBps: number, sizeQuote: number): Promise<BacktestResult>
   /**
    * `/explain`: the lines of a stored opportunity's opening arithmetic (`explain` of its record),
    * undefined when no opportunity has that id (absent: no history kept).
@@ -932,19 +935,24 @@ export async function runCommand(cmd: Command, deps: CommandDeps): Promise<Reply
     case 'backtest': {
       const run = deps.status.backtest
       if (run === undefined) return { kind: 'info', lines: ['No history is kept here.'] }
-      const r = await run.call(deps.status, cmd.thresholdBps)
+      // At the chat's own size, as its alerts are computed.
+      const own = deps.chat()?.sizeQuote ?? null
+      const r = await run.call(deps.status, cmd.thresholdBps, own ?? deps.defaultSizeQuote)
       const line = (name: string, p: BacktestResult['day']) =>
         p.alerts === 0
           ? `${name}: no alerts`
           : `${name}: ${p.alerts} alert${p.alerts === 1 ? '' : 's'}, lasting ${duration(p.medianDurationMs!)} and netting ${(p.medianNetBps! / 100).toFixed(2)}% at the median`
-      return {
-        kind: 'info',
-        lines: [
-          `From ${(cmd.thresholdBps / 100).toFixed(2)}% net at a trade of ${r.sizeQuote} (the size history is kept at):`,
-          line('Last day', r.day),
-          line('Last week', r.week),
-        ],
+      const lines = [
+        `From ${(cmd.thresholdBps / 100).toFixed(2)}% net at a trade of ${r.sizeQuote} (${own === null ? 'the default size; /size sets this chat’s' : 'this chat’s /size'}):`,
+        line('Last day', r.day),
+        line('Last week', r.week),
+      ]
+      if (r.week.unknown > 0 || r.day.unknown > 0) {
+        lines.push(
+          `Not counted, unknown at ${r.sizeQuote}: ${r.day.unknown} opening${r.day.unknown === 1 ? '' : 's'} in the last day, ${r.week.unknown} in the last week (stored without their book walk, or their walk does not reach that size).`,
+        )
       }
+      return { kind: 'info', lines }
     }
     case 'explain': {
       const run = deps.status.explain

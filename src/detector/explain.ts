@@ -6,7 +6,7 @@
  * to redo the sum by hand, and the net it ends with is the one the detector opened at.
  */
 import { splitPair } from '../symbols.ts'
-import { BPS } from './spread.ts'
+import { BPS, walkChain, type WalkLegBook } from './spread.ts'
 import type { OpportunityRecord } from './record.ts'
 import type { OpeningWalk, WalkLeg } from './types.ts'
 
@@ -47,6 +47,62 @@ export function walkNetBps(walk: OpeningWalk): number {
   const proceeds = walk.legs.at(-1)?.amountAfterFee ?? NaN
   const profit = proceeds - walk.sizeQuote
   return (profit / walk.sizeQuote) * BPS
+}
+
+/**
+ * The books a walk read, as far as it read them: each leg's levels, best first, at the full
+ * quantity the venue sent (the last one too, of which the walk took only part). Nothing past the
+ * last level was read, so walking these again is walking the whole books for any amount they fill.
+ */
+function walkedBooks(walk: OpeningWalk): WalkLegBook[] {
+  return walk.legs.map((leg) => ({
+    venue: leg.venue,
+    market: leg.market,
+    side: leg.side,
+    feeBps: leg.feeBps,
+    levels: leg.levels.map((l) => ({
+      px: Number(l.pxText),
+      qty: Number(l.qtyText),
+      pxText: l.pxText,
+      qtyText: l.qtyText,
+    })),
+  }))
+}
+
+/**
+ * The opening walk again at another trade size (in its start asset), over the same book levels
+ * and fees, by the detector's own walk (`walkChain`): exact for any size those levels fill. That
+ * is every size up to the one walked, and a little beyond while the rest of each leg's last level
+ * lasts (cross, triangle and cross-quote routes alike: each leg gets what the one before left
+ * after its fee).
+ *
+ * @returns undefined when a leg would need a level the walk never read (the size is beyond what
+ *   the walk covers, so its net is unknown), or for a size that is not positive
+ * @example
+ * ```ts
+ * walkAt(record.walk!, 500)?.legs[0]!.levels // the levels a 500 trade would have taken
+ * ```
+ */
+export function walkAt(walk: OpeningWalk, sizeQuote: number): OpeningWalk | undefined {
+  if (walk.legs.length === 0 || !(sizeQuote > 0) || !Number.isFinite(sizeQuote)) return undefined
+  return walkChain(walkedBooks(walk), sizeQuote)
+}
+
+/**
+ * An opening's net at a trade size, basis points, from the walk stored with it: what
+ * `walkNetBps` gives of `walkAt` (the walk itself at the size it was walked at).
+ *
+ * @param walk the stored walk; undefined for opportunities recorded before walks were kept
+ * @returns undefined when it cannot be known: no walk, or a size beyond what the walk covers
+ * @example
+ * ```ts
+ * walkNetBpsAt(record.walk, 500) // e.g. 41.9: better than at 1000, fewer levels walked
+ * ```
+ */
+export function walkNetBpsAt(walk: OpeningWalk | undefined, sizeQuote: number): number | undefined {
+  if (walk === undefined || walk.legs.length === 0) return undefined
+  const at = sizeQuote === walk.sizeQuote ? walk : walkAt(walk, sizeQuote)
+  return at === undefined ? undefined : walkNetBps(at)
 }
 
 /** The asset the trade size and the profit are counted in: what the first leg spends. */

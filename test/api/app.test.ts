@@ -367,7 +367,7 @@ describe('API: transfer facts and statuses', () => {
 })
 
 describe('API: backtest', () => {
-  test('GET /api/backtest?threshold= answers from stored history; another size is refused', async () => {
+  test('GET /api/backtest?threshold= answers from stored history at TRADE_SIZE', async () => {
     const { app, store } = await fixture()
     const o = { ...crossAt(60), id: 'bt1', openedAtMs: 1000 - 3_600_000 }
     store.record({ type: 'opened', opportunity: o, atMs: o.openedAtMs })
@@ -375,12 +375,61 @@ describe('API: backtest', () => {
     const ok = await get(app, '/api/backtest?threshold=0.5')
     expect(ok.status).toBe(200)
     expect(ok.body.thresholdBps).toBe(50)
+    expect(ok.body.sizeQuote).toBe(1000)
     expect(ok.body.week.alerts).toBeGreaterThanOrEqual(1)
+    expect(ok.body.week.unknown).toBe(0)
     expect((await get(app, '/api/backtest?threshold=5')).body.week.alerts).toBe(0)
-    const other = await get(app, '/api/backtest?threshold=0.5&size=5000')
-    expect(other.status).toBe(400)
-    expect(JSON.stringify(other.body)).toContain('history is kept at the trade size 1000')
+    expect((await get(app, '/api/backtest?threshold=0.5&size=1000')).body).toEqual(ok.body)
     expect((await get(app, '/api/backtest')).status).toBe(400)
+  })
+
+  test('another size is answered from the stored walks, with the openings it cannot tell', async () => {
+    const { app, store } = await fixture()
+    // The fixture's books opened one cross with its walk: 1 BTC asked at 59,500 on Binance, 0.5
+    // bid at 60,000.1 on Kraken, 10 bps fees: (60000.1 / 59500) · 0.999² − 1 = 63.89 bps at any
+    // size the walk covers, up to 0.5 / 0.999 BTC bought (29,779.78 USDT). One more without a walk.
+    const o = { ...crossAt(60), id: 'bt1', openedAtMs: 1000 - 3_600_000 }
+    store.record({ type: 'opened', opportunity: o, atMs: o.openedAtMs })
+    await store.flush()
+    const walked = (await store.opportunitiesSince(0)).filter((r) => r.walk !== undefined)
+    expect(walked).toHaveLength(1)
+    const net = ((60000.1 / 59500) * 0.999 * 0.999 - 1) * 10_000
+    const at5000 = await get(app, '/api/backtest?threshold=0.5&size=5000')
+    expect(at5000.status).toBe(200)
+    expect(at5000.body.sizeQuote).toBe(5000)
+    expect(at5000.body.day.alerts).toBe(1)
+    expect(at5000.body.day.unknown).toBe(1)
+    expect(at5000.body.day.medianNetBps).toBeCloseTo(net, 9)
+    expect(at5000.body.week).toMatchObject({ alerts: 1, unknown: 1 })
+    // Fractional sizes are sizes too; beyond the walk nothing is told.
+    expect((await get(app, '/api/backtest?threshold=0.5&size=2500.5')).body.day.alerts).toBe(1)
+    const beyond = await get(app, '/api/backtest?threshold=0.5&size=30000')
+    expect(beyond.body.week).toEqual({
+      alerts: 0,
+      unknown: 2,
+      medianDurationMs: null,
+      medianNetBps: null,
+    })
+  })
+
+  test('a size that is not a positive amount below 1e9 is a 400 saying so', async () => {
+    const { app } = await fixture()
+    const cases: [string, string][] = [
+      ['0', 'size must be a positive amount of the quote currency'],
+      ['-5', 'size must be a positive amount of the quote currency'],
+      ['', 'size must be a positive amount of the quote currency'],
+      ['lots', 'size must be a number'],
+      ['2e9', 'size must be below 1e9'],
+      ['Infinity', 'size must be a number'],
+    ]
+    for (const [size, message] of cases) {
+      const res = await get(app, `/api/backtest?threshold=0.5&size=${size}`)
+      expect(res.status).toBe(400)
+      expect(JSON.stringify(res.body)).toContain(message)
+    }
+    const both = await get(app, '/api/backtest?threshold=99&size=0')
+    expect(both.status).toBe(400)
+    expect(JSON.stringify(both.body)).toContain('threshold must be a net spread in percent')
   })
 })
 

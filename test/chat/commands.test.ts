@@ -4,6 +4,7 @@ import { follows } from '../../src/symbols.ts'
  * answering them, and the core with its settings cache over a real database.
  */
 import { describe, expect, test } from 'bun:test'
+import { backtest, type BacktestRow } from '../../src/alerts/backtest.ts'
 import { Fanout } from '../../src/alerts/fanout.ts'
 import {
   ChatCore,
@@ -21,7 +22,7 @@ import type { ChatSettings } from '../../src/db/chats.ts'
 import { ChatRepo } from '../../src/db/chats.ts'
 import { deliveries } from '../../src/db/schema.ts'
 import { Store } from '../../src/db/store.ts'
-import { crossAt, openMemoryDb, silent, stopAfterEach } from '../support.ts'
+import { crossAt, HAND_WALK, openMemoryDb, silent, stopAfterEach } from '../support.ts'
 
 const track = stopAfterEach()
 
@@ -93,18 +94,70 @@ describe('chat core: commands', () => {
   })
 
   test('/backtest 0.5 answers from history over the last day and week', async () => {
-    const asked: number[] = []
-    const backtest = async (thresholdBps: number) => {
-      asked.push(thresholdBps)
-      const p = { alerts: 2, medianDurationMs: 12_000, medianNetBps: 61 }
-      return { thresholdBps, sizeQuote: 1000, day: p, week: { ...p, alerts: 9 } }
+    const asked: [number, number][] = []
+    const backtest = async (thresholdBps: number, sizeQuote: number) => {
+      asked.push([thresholdBps, sizeQuote])
+      const p = { alerts: 2, unknown: 0, medianDurationMs: 12_000, medianNetBps: 61 }
+      return { thresholdBps, sizeQuote, day: p, week: { ...p, alerts: 9 } }
     }
     const { say } = await setup({ status: { ...status, backtest } })
     const text = await say('/backtest 0.5')
-    expect(asked).toEqual([50])
+    expect(asked).toEqual([[50, 1000]]) // no /size here: the default
+    expect(text).toContain(
+      'From 0.50% net at a trade of 1000 (the default size; /size sets this chat’s):',
+    )
     expect(text).toContain('Last day: 2 alerts, lasting 12 s and netting 0.61% at the median')
     expect(text).toContain('Last week: 9 alerts')
+    expect(text).not.toContain('unknown')
     expect(await say('/backtest lots')).toContain('e.g. /backtest 0.5')
+  })
+
+  test('/backtest at a chat’s /size 500: nets from the stored walks, and what it cannot tell', async () => {
+    // HAND_WALK nets 110.27 bps at 1000 and 279.41 at 500; the second row has no walk.
+    const NOW = 1_800_000_000_000
+    const rows: BacktestRow[] = [
+      {
+        kind: 'cross',
+        anomaly: false,
+        openedAtMs: NOW - 3_600_000,
+        closedAtMs: NOW - 3_600_000 + 8_000,
+        netBpsOpen: 110.26789296875,
+        peakNetBps: 120,
+        sizeQuote: 1000,
+        walk: HAND_WALK,
+      },
+      {
+        kind: 'cross',
+        anomaly: false,
+        openedAtMs: NOW - 7_200_000,
+        closedAtMs: NOW - 7_200_000 + 5_000,
+        netBpsOpen: 300,
+        peakNetBps: 300,
+        sizeQuote: 1000,
+      },
+    ]
+    const asked: number[] = []
+    const status500 = {
+      ...status,
+      backtest: async (thresholdBps: number, sizeQuote: number) => {
+        asked.push(sizeQuote)
+        return backtest(rows, thresholdBps, sizeQuote, NOW)
+      },
+    }
+    const { say } = await setup({ status: status500 })
+    expect(await say('/size 500')).toContain('a trade of 500')
+    expect((await say('/backtest 2')).split('\n')).toEqual([
+      'From 2.00% net at a trade of 500 (this chat’s /size):',
+      'Last day: 1 alert, lasting 8 s and netting 2.79% at the median',
+      'Last week: 1 alert, lasting 8 s and netting 2.79% at the median',
+      'Not counted, unknown at 500: 1 opening in the last day, 1 in the last week (stored without their book walk, or their walk does not reach that size).',
+    ])
+    // At the default size the stored nets tell every row: only the 3 % one reaches 2 %.
+    const other = await say('/backtest 2', { chatId: '200' })
+    expect(other).toContain('at a trade of 1000 (the default size')
+    expect(other).toContain('Last day: 1 alert, lasting 5 s and netting 3.00% at the median')
+    expect(other).not.toContain('unknown')
+    expect(asked).toEqual([500, 1000])
   })
 
   test('/lifetime 3s is kept per chat and shown in /list; off alerts at once again', async () => {

@@ -6,7 +6,13 @@
 import { describe, expect, test } from 'bun:test'
 import { Books } from '../../src/book/books.ts'
 import { Detector, type DetectorOptions } from '../../src/detector/detector.ts'
-import { explain, spreadText, walkNetBps } from '../../src/detector/explain.ts'
+import {
+  explain,
+  spreadText,
+  walkAt,
+  walkNetBps,
+  walkNetBpsAt,
+} from '../../src/detector/explain.ts'
 import { toRecord } from '../../src/detector/record.ts'
 import {
   crossSpread,
@@ -14,10 +20,10 @@ import {
   walkChain,
   type WalkLegBook,
 } from '../../src/detector/spread.ts'
-import type { OpportunityEvent } from '../../src/detector/types.ts'
+import type { OpeningWalk, OpportunityEvent } from '../../src/detector/types.ts'
 import type { Level, VenueId } from '../../src/types.ts'
 import { venueById } from '../../src/venues/index.ts'
-import { scriptFeed, stopAfterEach, type ScriptedFeed } from '../support.ts'
+import { HAND_WALK, scriptFeed, stopAfterEach, type ScriptedFeed } from '../support.ts'
 
 const track = stopAfterEach()
 type Rows = [string, string][]
@@ -238,6 +244,140 @@ describe('the opening walk', () => {
       if (tri.depth === 'ok') expect(walkNetBps(triWalk!)).toBe(tri.netBps)
       else expect(triWalk).toBeUndefined()
     }
+  })
+})
+
+describe('the opening net at another size, from the walk', () => {
+  test('a cross by hand: smaller nets more, a little beyond the size walked is exact, further is unknown', () => {
+    // HAND_WALK (test/support.ts) works each size out by hand.
+    expect(walkNetBpsAt(HAND_WALK, 1000)).toBeCloseTo(110.26789296875, 9)
+    expect(walkNetBpsAt(HAND_WALK, 500)).toBeCloseTo(279.4103, 9)
+    expect(walkNetBpsAt(HAND_WALK, 1500)).toBeCloseTo(53.853790625, 9)
+    expect(walkNetBpsAt(HAND_WALK, 1524)).toBeDefined() // every ask the walk read
+    expect(walkNetBpsAt(HAND_WALK, 1525)).toBeUndefined() // would need an ask never read
+    expect(walkNetBpsAt(HAND_WALK, 5000)).toBeUndefined()
+    // At 500 only the first level of each book is taken.
+    const at500 = walkAt(HAND_WALK, 500)!
+    expect(at500.sizeQuote).toBe(500)
+    expect(at500.legs.map((l) => l.levels.map((v) => [v.pxText, v.taken]))).toEqual([
+      [['100', 5]],
+      [['103', 4.995]],
+    ])
+  })
+
+  test('a cycle by hand: the last leg running out makes the size unknown', () => {
+    // USDT → BTC → ETH → USDT, no fees, walked at 1000: 10 BTC at 50 and 500 / 51.2 = 9.765625
+    // at 51.2; 20 ETH at 0.5 and 9.765625 / 0.512 = 19.073486328125 at 0.512; sold 20 at 25.5
+    // (510) and the rest at 25 (476.837158203125): 986.837158203125 back, −131.62841796875 bps.
+    const walk: OpeningWalk = {
+      sizeQuote: 1000,
+      legs: [
+        {
+          venue: 'okx',
+          market: 'BTC/USDT',
+          side: 'buy',
+          feeBps: 0,
+          levels: [
+            { pxText: '50', qtyText: '10', taken: 10 },
+            { pxText: '51.2', qtyText: '10', taken: 9.765625 },
+          ],
+          amountIn: 1000,
+          amountOut: 19.765625,
+          amountAfterFee: 19.765625,
+        },
+        {
+          venue: 'okx',
+          market: 'ETH/BTC',
+          side: 'buy',
+          feeBps: 0,
+          levels: [
+            { pxText: '0.5', qtyText: '20', taken: 20 },
+            { pxText: '0.512', qtyText: '30', taken: 19.073486328125 },
+          ],
+          amountIn: 19.765625,
+          amountOut: 39.073486328125,
+          amountAfterFee: 39.073486328125,
+        },
+        {
+          venue: 'okx',
+          market: 'ETH/USDT',
+          side: 'sell',
+          feeBps: 0,
+          levels: [
+            { pxText: '25.5', qtyText: '20', taken: 20 },
+            { pxText: '25', qtyText: '19.5', taken: 19.073486328125 },
+          ],
+          amountIn: 39.073486328125,
+          amountOut: 986.837158203125,
+          amountAfterFee: 986.837158203125,
+        },
+      ],
+    }
+    expect(walkNetBpsAt(walk, 1000)).toBeCloseTo(-131.62841796875, 9)
+    // 500: 10 BTC, 20 ETH, sold at 25.5 for 510: +200 bps.
+    expect(walkNetBpsAt(walk, 500)).toBeCloseTo(200, 9)
+    // 1012 buys all 20 BTC read, which buy 39.53125 ETH: more than the 39.5 bid the walk read.
+    expect(walkNetBpsAt(walk, 1011)).toBeDefined()
+    expect(walkNetBpsAt(walk, 1012)).toBeUndefined()
+  })
+
+  test('no walk, an empty walk or a size that is no size: unknown', () => {
+    expect(walkNetBpsAt(undefined, 1000)).toBeUndefined()
+    expect(walkNetBpsAt({ sizeQuote: 1000, legs: [] }, 500)).toBeUndefined()
+    for (const size of [0, -1, NaN, Infinity]) expect(walkNetBpsAt(HAND_WALK, size)).toBeUndefined()
+  })
+
+  test('a detector’s walk at other sizes is the detector’s net there, cross and cross-quote', () => {
+    // Random books; the walk at `walked` recomputed at other sizes gives what crossSpread and
+    // triangleSpread give on the whole books wherever the walk knows, and never a guess beyond.
+    let seed = 7
+    const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
+    const levels = (start: number, step: number): Level[] =>
+      Array.from({ length: 1 + Math.floor(rand() * 8) }, (_, i) => {
+        const px = Number((start + step * i * (1 + rand())).toFixed(4))
+        const qty = Number((0.5 + rand() * 4).toFixed(3))
+        return { px, qty, pxText: String(px), qtyText: String(qty) }
+      })
+    let known = 0
+    let unknown = 0
+    for (let i = 0; i < 200; i++) {
+      const asks = levels(100, 0.05)
+      const bids = levels(100.4, -0.05)
+      const third = levels(1, 0.0001)
+      const cross: WalkLegBook[] = [
+        { venue: 'binance', market: 'BTC/USDT', side: 'buy', levels: asks, feeBps: 10 },
+        { venue: 'kraken', market: 'BTC/USD', side: 'sell', levels: bids, feeBps: 26 },
+      ]
+      const chain = [...cross, { ...cross[0]!, venue: 'kraken', market: 'USDT/USD', levels: third }]
+      const walked = 50 + rand() * 300
+      for (const legs of [cross, chain]) {
+        const walk = walkChain(legs, walked)
+        if (walk === undefined) continue
+        for (const size of [walked * rand(), walked, walked * (1 + rand()), walked * 3]) {
+          const full =
+            legs.length === 2
+              ? crossSpread({
+                  asks,
+                  bids,
+                  buyFeeBps: 10,
+                  sellFeeBps: 26,
+                  sizeQuote: size,
+                  thresholdBps: 10,
+                }).netBps
+              : triangleSpread(legs, size, 10).netBps
+          const net = walkNetBpsAt(walk, size)
+          if (size <= walked) expect(net).toBeDefined()
+          if (net === undefined) {
+            unknown++
+            continue
+          }
+          known++
+          expect(net).toBe(full)
+        }
+      }
+    }
+    expect(known).toBeGreaterThan(100)
+    expect(unknown).toBeGreaterThan(10)
   })
 })
 
