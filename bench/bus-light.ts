@@ -93,11 +93,14 @@ const bookPublisher = new BookPublisher({
   connections: () => [],
 })
 bookPublisher.start()
+// BUS_LIGHT_LEVELS (20) levels a side: deeper books make the shard's heap what a real one holds.
+const depth = Number(process.env.BUS_LIGHT_LEVELS ?? 20)
+const width = Number(process.env.BUS_LIGHT_DELTA ?? 1)
 const side = (from: number, step: number) =>
-  toLevels(Array.from({ length: 20 }, (_, i) => [(from + i * step).toFixed(1), '1']))
+  toLevels(Array.from({ length: depth }, (_, i) => [(from + i * step).toFixed(2), '1']))
 const entries = VENUES.flatMap((v) => [...books.addVenue(v, PAIRS).values()])
 for (const e of entries) {
-  applySnapshot(e.book, side(100, -0.1), side(100.1, 0.1))
+  applySnapshot(e.book, side(100, -0.01), side(100.1, 0.01))
   e.state = 'live'
   e.lastUpdateMs = Date.now()
   books.events.emit({ type: 'update', entry: e, receivedAtMs: Date.now() })
@@ -113,8 +116,19 @@ await new Promise<void>((resolve) => {
     const due = Math.floor(((performance.now() - t0) / 1000) * rate)
     for (; sent < due; sent++) {
       const e = entries[sent % entries.length]!
-      const bids = toLevels([['99.95', String((sent % 7) + 1)]])
-      const asks = toLevels([['100.15', sent % 2 === 0 ? '0' : '2']])
+      // BUS_LIGHT_DELTA (1) levels a side per delta (the universe's deltas carry 8.7 in all).
+      const bids = toLevels(
+        Array.from({ length: width }, (_, j) => [
+          (99.95 - j * 0.01).toFixed(2),
+          String(((sent + j) % 7) + 1),
+        ]),
+      )
+      const asks = toLevels(
+        Array.from({ length: width }, (_, j) => [
+          (100.15 + j * 0.01).toFixed(2),
+          (sent + j) % 2 === 0 ? '0' : '2',
+        ]),
+      )
       applyDelta(e.book, bids, asks)
       e.lastUpdateMs = Date.now()
       const delta = { type: 'delta' as const, pair: e.pair, bids, asks, exchangeTsMs: clock() }
@@ -127,6 +141,7 @@ await new Promise<void>((resolve) => {
   }, 1)
 })
 await publisher.flushed()
+const heapMb = (await import('bun:jsc')).heapStats().heapSize / 1e6
 const result = JSON.parse(await line()) as { deltas: number; p50: number; p99: number; max: number }
 bookPublisher.stop()
 await publisher.stop()
@@ -135,5 +150,5 @@ await core.exited
 await redis.stop()
 const ms = (x: number) => `${x.toFixed(2)} ms`
 console.log(
-  `bus-light: ${result.deltas.toLocaleString('en-US')} of ${sent.toLocaleString('en-US')} deltas at ${rate.toLocaleString('en-US')}/s over ${entries.length.toLocaleString('en-US')} books: added latency p50 ${ms(result.p50)}, p99 ${ms(result.p99)}, max ${ms(result.max)}`,
+  `bus-light: ${result.deltas.toLocaleString('en-US')} of ${sent.toLocaleString('en-US')} deltas at ${rate.toLocaleString('en-US')}/s over ${entries.length.toLocaleString('en-US')} books of ${depth} levels a side (shard heap ${heapMb.toFixed(0)} MB): added latency p50 ${ms(result.p50)}, p99 ${ms(result.p99)}, max ${ms(result.max)}`,
 )
