@@ -310,6 +310,67 @@ export interface VenueTransfers {
   ): Promise<TransferFact[]>
 }
 
+/** What a transfer endpoint's reader needs besides the body: the assets asked, and the venue's codes. */
+export interface ParseTransfersOptions {
+  readonly assets: readonly string[]
+  readonly nowMs: number
+  readonly aliases?: Readonly<Record<string, string>>
+  readonly distinct?: Readonly<Record<string, string>>
+}
+
+/**
+ * A signed transfer endpoint (Binance, OKX, Bybit, MEXC): without a key nothing is sent and the
+ * error names the variables to set; otherwise the venue's own signed `request`, its errors read by
+ * `reason` (its `code`/`msg` by default), a body the venue refused with HTTP 200 turned into an
+ * ExchangeError by `check`, then `parse` with the venue's asset codes (`codes`, read lazily: the
+ * venue's index imports this module's users).
+ */
+export function signedTransfers(o: {
+  readonly venue: VenueId
+  readonly name: string
+  readonly source: string
+  readonly refreshMs: number
+  /** The venue's keys come with a passphrase (OKX). */
+  readonly passphrase?: boolean
+  request(
+    restUrl: string,
+    credentials: Credentials,
+    nowMs: number,
+  ): { url: string; headers: Record<string, string> }
+  readonly reason?: (body: Record<string, unknown>) => string | undefined
+  readonly check?: (body: unknown) => void
+  parse(body: unknown, opts: ParseTransfersOptions): TransferFact[]
+  codes(): Promise<Pick<Venue, 'assetAliases' | 'distinctAssets'>>
+}): VenueTransfers {
+  const up = o.venue.toUpperCase()
+  const needs = o.passphrase
+    ? `${up}_API_KEY, ${up}_API_SECRET and ${up}_API_PASSPHRASE`
+    : `${up}_API_KEY and ${up}_API_SECRET`
+  return {
+    needsKey: true,
+    refreshMs: o.refreshMs,
+    async fetch(restUrl, opts) {
+      const credentials = opts.credentials
+      if (credentials === undefined || (o.passphrase && credentials.passphrase === undefined)) {
+        throw new ExchangeError(
+          o.venue,
+          `${o.name}'s deposit and withdrawal status needs ${needs} (a read-only key)`,
+        )
+      }
+      const request = o.request(restUrl, credentials, opts.nowMs)
+      const body = await getSignedJson(o.venue, o.source, request, opts, o.reason)
+      o.check?.(body)
+      const codes = await o.codes()
+      return o.parse(body, {
+        assets: opts.assets,
+        nowMs: opts.nowMs,
+        aliases: codes.assetAliases,
+        distinct: codes.distinctAssets,
+      })
+    },
+  }
+}
+
 /** A venue's socket for one connection, handed out by `openSession`. */
 export interface SessionTicket {
   readonly url: string

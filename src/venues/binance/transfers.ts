@@ -14,7 +14,12 @@ import { createHmac } from 'node:crypto'
 import { normalizeAsset } from '../../symbols.ts'
 import { canonicalNetwork, normaliseContract } from '../../transfers/networks.ts'
 import type { Credentials, TransferFact } from '../../transfers/types.ts'
-import { ExchangeError, getSignedJson, ParseError, type VenueTransfers } from '../venue.ts'
+import {
+  ParseError,
+  signedTransfers,
+  type ParseTransfersOptions,
+  type VenueTransfers,
+} from '../venue.ts'
 import { amountOf, flagOf } from '../../transfers/fields.ts'
 
 export const BINANCE_TRANSFERS_PATH = '/sapi/v1/capital/config/getall'
@@ -25,13 +30,6 @@ const RECV_WINDOW = 5000
 /** Binance's `signature`: hex HMAC-SHA256 of the query string (`totalParams`) with the secret. */
 export function binanceSignature(secret: string, query: string): string {
   return createHmac('sha256', secret).update(query).digest('hex')
-}
-
-export interface ParseTransfersOptions {
-  readonly assets: readonly string[]
-  readonly nowMs: number
-  readonly aliases?: Readonly<Record<string, string>>
-  readonly distinct?: Readonly<Record<string, string>>
 }
 
 /** The facts in a `capital/config/getall` body, for the unified `assets` only. */
@@ -80,30 +78,13 @@ export function binanceTransfersRequest(
   }
 }
 
-export const binanceTransfers: VenueTransfers = {
-  needsKey: true,
+export const binanceTransfers: VenueTransfers = signedTransfers({
+  venue: 'binance',
+  name: 'Binance',
+  source: SOURCE,
   // Weight 10 of the 6,000 a minute per IP (rest-api.md "IP Limits"): once a minute is 0.2 % of it.
   refreshMs: 60_000,
-  async fetch(restUrl, opts) {
-    const credentials = opts.credentials
-    if (credentials === undefined) {
-      throw new ExchangeError(
-        'binance',
-        "Binance's deposit and withdrawal status needs BINANCE_API_KEY and BINANCE_API_SECRET (a read-only key)",
-      )
-    }
-    const body = await getSignedJson(
-      'binance',
-      SOURCE,
-      binanceTransfersRequest(restUrl, credentials, opts.nowMs),
-      opts,
-    )
-    const { binance } = await import('./index.ts')
-    return parseBinanceTransfers(body, {
-      assets: opts.assets,
-      nowMs: opts.nowMs,
-      aliases: binance.assetAliases,
-      distinct: binance.distinctAssets,
-    })
-  },
-}
+  request: binanceTransfersRequest,
+  parse: parseBinanceTransfers,
+  codes: async () => (await import('./index.ts')).binance,
+})

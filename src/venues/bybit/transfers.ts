@@ -14,7 +14,13 @@ import { createHmac } from 'node:crypto'
 import { normalizeAsset } from '../../symbols.ts'
 import { canonicalNetwork, normaliseContract } from '../../transfers/networks.ts'
 import type { Credentials, TransferFact } from '../../transfers/types.ts'
-import { ExchangeError, getSignedJson, ParseError, type VenueTransfers } from '../venue.ts'
+import {
+  ExchangeError,
+  ParseError,
+  signedTransfers,
+  type ParseTransfersOptions,
+  type VenueTransfers,
+} from '../venue.ts'
 import { amountOf } from '../../transfers/fields.ts'
 
 export const BYBIT_TRANSFERS_PATH = '/v5/asset/coin/query-info'
@@ -42,13 +48,6 @@ const BYBIT_NETWORKS: Readonly<Record<string, string>> = { CAVAX: 'AVAXC' }
 
 /** Bybit's "1" (normal) and "0" (suspended); anything else is not said. */
 const flag = (v: unknown): boolean | undefined => (v === '1' ? true : v === '0' ? false : undefined)
-
-export interface ParseTransfersOptions {
-  readonly assets: readonly string[]
-  readonly nowMs: number
-  readonly aliases?: Readonly<Record<string, string>>
-  readonly distinct?: Readonly<Record<string, string>>
-}
 
 /** The facts in a `GET /v5/asset/coin/query-info` body, for the unified `assets` only. */
 export function parseBybitTransfers(body: unknown, opts: ParseTransfersOptions): TransferFact[] {
@@ -114,29 +113,19 @@ function shown(retMsg: unknown): string {
     .slice(0, 80)
 }
 
-export const bybitTransfers: VenueTransfers = {
-  needsKey: true,
+export const bybitTransfers: VenueTransfers = signedTransfers({
+  venue: 'bybit',
+  name: 'Bybit',
+  source: SOURCE,
   // 5 requests a second per user ID (rate-limit.mdx, /v5/asset/coin/query-info) and one of the
   // IP's 600 per 5 s: once a minute is far inside both.
   refreshMs: 60_000,
-  async fetch(restUrl, opts) {
-    const credentials = opts.credentials
-    if (credentials === undefined) {
-      throw new ExchangeError(
-        'bybit',
-        "Bybit's deposit and withdrawal status needs BYBIT_API_KEY and BYBIT_API_SECRET (a read-only key)",
-      )
-    }
-    // Bybit's `{retCode, retMsg}` says why, where it sends one.
-    const body = await getSignedJson(
-      'bybit',
-      SOURCE,
-      bybitTransfersRequest(restUrl, credentials, opts.nowMs),
-      opts,
-      (b) =>
-        b.retCode === undefined ? undefined : `${String(b.retCode)} ${shown(b.retMsg)}`.trimEnd(),
-    )
-    // Bybit refuses a signature or a key with HTTP 200 and a retCode.
+  request: bybitTransfersRequest,
+  // Bybit's `{retCode, retMsg}` says why, where it sends one.
+  reason: (b) =>
+    b.retCode === undefined ? undefined : `${String(b.retCode)} ${shown(b.retMsg)}`.trimEnd(),
+  // Bybit refuses a signature or a key with HTTP 200 and a retCode.
+  check(body) {
     const code = (body as { retCode?: unknown } | null)?.retCode
     if (code !== 0) {
       const msg = shown((body as { retMsg?: unknown }).retMsg)
@@ -145,12 +134,7 @@ export const bybitTransfers: VenueTransfers = {
         `${SOURCE} answered retCode ${String(code)} ${msg}`.trimEnd(),
       )
     }
-    const { bybit } = await import('./index.ts')
-    return parseBybitTransfers(body, {
-      assets: opts.assets,
-      nowMs: opts.nowMs,
-      aliases: bybit.assetAliases,
-      distinct: bybit.distinctAssets,
-    })
   },
-}
+  parse: parseBybitTransfers,
+  codes: async () => (await import('./index.ts')).bybit,
+})

@@ -13,7 +13,12 @@ import { createHmac } from 'node:crypto'
 import { normalizeAsset } from '../../symbols.ts'
 import { canonicalNetwork, normaliseContract } from '../../transfers/networks.ts'
 import type { Credentials, TransferFact } from '../../transfers/types.ts'
-import { ExchangeError, getSignedJson, ParseError, type VenueTransfers } from '../venue.ts'
+import {
+  ParseError,
+  signedTransfers,
+  type ParseTransfersOptions,
+  type VenueTransfers,
+} from '../venue.ts'
 import { amountOf, flagOf } from '../../transfers/fields.ts'
 
 export const MEXC_TRANSFERS_PATH = '/api/v3/capital/config/getall'
@@ -28,13 +33,6 @@ export function mexcSignature(secret: string, query: string): string {
 
 /** MEXC `netWork` names networks.ts does not know. */
 const MEXC_NETWORKS: Readonly<Record<string, string>> = { APTOS: 'APT' }
-
-export interface ParseTransfersOptions {
-  readonly assets: readonly string[]
-  readonly nowMs: number
-  readonly aliases?: Readonly<Record<string, string>>
-  readonly distinct?: Readonly<Record<string, string>>
-}
 
 /** The facts in a `capital/config/getall` body, for the unified `assets` only. */
 export function parseMexcTransfers(body: unknown, opts: ParseTransfersOptions): TransferFact[] {
@@ -89,31 +87,14 @@ export function mexcTransfersRequest(
   }
 }
 
-export const mexcTransfers: VenueTransfers = {
-  needsKey: true,
+export const mexcTransfers: VenueTransfers = signedTransfers({
+  venue: 'mexc',
+  name: 'MEXC',
+  source: SOURCE,
   // Weight 10 (docs) of the 500 per 10 s per IP the adapter budgets (index.ts limits): once a
   // minute is a sixtieth of a percent of it.
   refreshMs: 60_000,
-  async fetch(restUrl, opts) {
-    const credentials = opts.credentials
-    if (credentials === undefined) {
-      throw new ExchangeError(
-        'mexc',
-        "MEXC's deposit and withdrawal status needs MEXC_API_KEY and MEXC_API_SECRET (a read-only key)",
-      )
-    }
-    const body = await getSignedJson(
-      'mexc',
-      SOURCE,
-      mexcTransfersRequest(restUrl, credentials, opts.nowMs),
-      opts,
-    )
-    const { mexc } = await import('./index.ts')
-    return parseMexcTransfers(body, {
-      assets: opts.assets,
-      nowMs: opts.nowMs,
-      aliases: mexc.assetAliases,
-      distinct: mexc.distinctAssets,
-    })
-  },
-}
+  request: mexcTransfersRequest,
+  parse: parseMexcTransfers,
+  codes: async () => (await import('./index.ts')).mexc,
+})

@@ -15,7 +15,13 @@ import { createHmac } from 'node:crypto'
 import { normalizeAsset } from '../../symbols.ts'
 import { canonicalNetwork, normaliseContract } from '../../transfers/networks.ts'
 import type { Credentials, TransferFact } from '../../transfers/types.ts'
-import { ExchangeError, getSignedJson, ParseError, type VenueTransfers } from '../venue.ts'
+import {
+  ExchangeError,
+  ParseError,
+  signedTransfers,
+  type ParseTransfersOptions,
+  type VenueTransfers,
+} from '../venue.ts'
 import { amountOf, flagOf } from '../../transfers/fields.ts'
 
 export const OKX_TRANSFERS_PATH = '/api/v5/asset/currencies'
@@ -38,13 +44,6 @@ export function okxSignature(secret: string, prehash: string): string {
 
 /** OKX chain names networks.ts does not know (after `canonicalNetwork`). */
 const OKX_NETWORKS: Readonly<Record<string, string>> = { STELLARLUMENS: 'XLM' }
-
-export interface ParseTransfersOptions {
-  readonly assets: readonly string[]
-  readonly nowMs: number
-  readonly aliases?: Readonly<Record<string, string>>
-  readonly distinct?: Readonly<Record<string, string>>
-}
 
 /** The facts in a `GET /api/v5/asset/currencies` body, for the unified `assets` only. */
 export function parseOkxTransfers(body: unknown, opts: ParseTransfersOptions): TransferFact[] {
@@ -101,35 +100,21 @@ export function okxTransfersRequest(
   }
 }
 
-export const okxTransfers: VenueTransfers = {
-  needsKey: true,
+export const okxTransfers: VenueTransfers = signedTransfers({
+  venue: 'okx',
+  name: 'OKX',
+  source: SOURCE,
+  passphrase: true,
   // 6 requests a second per user ID (docs, "Get currencies"): once a minute is far inside it.
   refreshMs: 60_000,
-  async fetch(restUrl, opts) {
-    const credentials = opts.credentials
-    if (credentials === undefined || credentials.passphrase === undefined) {
-      throw new ExchangeError(
-        'okx',
-        "OKX's deposit and withdrawal status needs OKX_API_KEY, OKX_API_SECRET and OKX_API_PASSPHRASE (a read-only key)",
-      )
-    }
-    const body = await getSignedJson(
-      'okx',
-      SOURCE,
-      okxTransfersRequest(restUrl, credentials, opts.nowMs),
-      opts,
-    )
+  request: okxTransfersRequest,
+  check(body) {
     const code = (body as { code?: unknown } | null)?.code
     if (code !== '0' && code !== 0) {
       const msg = String((body as { msg?: unknown }).msg ?? '')
       throw new ExchangeError('okx', `${SOURCE} answered code ${String(code)} ${msg}`.trimEnd())
     }
-    const { okx } = await import('./index.ts')
-    return parseOkxTransfers(body, {
-      assets: opts.assets,
-      nowMs: opts.nowMs,
-      aliases: okx.assetAliases,
-      distinct: okx.distinctAssets,
-    })
   },
-}
+  parse: parseOkxTransfers,
+  codes: async () => (await import('./index.ts')).okx,
+})
