@@ -437,18 +437,8 @@ export class SimBinance extends SimRestVenueBase<Market> {
    */
   #capitalConfig(url: URL, req: Request): Response {
     const transfers = this.transfers
-    transfers.requests++
-    const fault = transfers.faults.shift()
-    if (fault?.kind === 'invalid-json') {
-      return new Response('[{"coin":"BTC","networkList":[', {
-        headers: { 'content-type': 'application/json' },
-      })
-    }
-    if (fault?.kind === 'status') {
-      const headers: Record<string, string> = {}
-      if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
-      return Response.json(errorBody(fault.status), { status: fault.status, headers })
-    }
+    const faulted = transfers.answerFault('[{"coin":"BTC","networkList":[', errorBody)
+    if (faulted !== undefined) return faulted
     const key = req.headers.get('x-mbx-apikey')
     if (key === null || key === '') {
       return Response.json({ code: -2014, msg: 'API-key format invalid.' }, { status: 401 })

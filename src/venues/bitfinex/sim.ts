@@ -406,20 +406,10 @@ const TETHER_METHODS: Readonly<Record<string, string>> = {
  * the next transfer fault first; errors are `["error", code, msg]`.
  */
 function serveTxConfigs(transfers: SimTransfers, keys: readonly string[]): Response {
-  transfers.requests++
-  const fault = transfers.faults.shift()
-  if (fault?.kind === 'invalid-json') {
-    return new Response('[[["BITCOIN",1,', { headers: { 'content-type': 'application/json' } })
-  }
-  if (fault?.kind === 'status') {
-    const headers: Record<string, string> = {}
-    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
-    const body =
-      fault.status === 429
-        ? ['error', 11010, 'ratelimit: error']
-        : ['error', 10020, 'request: error']
-    return Response.json(body, { status: fault.status, headers })
-  }
+  const faulted = transfers.answerFault('[[["BITCOIN",1,', (status) =>
+    status === 429 ? ['error', 11010, 'ratelimit: error'] : ['error', 10020, 'request: error'],
+  )
+  if (faulted !== undefined) return faulted
   const status: unknown[] = []
   const methods: unknown[] = []
   const fees: unknown[] = []

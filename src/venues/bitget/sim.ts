@@ -433,18 +433,8 @@ function coinsError(status: number): {
  * Currency Information": string booleans, string amounts). Takes the next transfer fault first.
  */
 function serveCoins(transfers: SimTransfers, ok: (data: unknown) => Response): Response {
-  transfers.requests++
-  const fault = transfers.faults.shift()
-  if (fault?.kind === 'invalid-json') {
-    return new Response('{"code":"00000","data":[', {
-      headers: { 'content-type': 'application/json' },
-    })
-  }
-  if (fault?.kind === 'status') {
-    const headers: Record<string, string> = {}
-    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
-    return Response.json(coinsError(fault.status), { status: fault.status, headers })
-  }
+  const faulted = transfers.answerFault('{"code":"00000","data":[', coinsError)
+  if (faulted !== undefined) return faulted
   return ok(
     transfers.entries().map(([asset, networks], i) => ({
       coinId: String(i + 1),

@@ -98,18 +98,8 @@ function serveTransfers(
   make: () => unknown,
   errorBody: (status: number) => unknown,
 ): Response {
-  t.requests++
-  const fault = t.faults.shift()
-  if (fault?.kind === 'status') {
-    const headers: Record<string, string> = {}
-    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
-    return Response.json(errorBody(fault.status), { status: fault.status, headers })
-  }
-  if (fault?.kind === 'invalid-json') {
-    return new Response('[{"name": "Bitcoin", "currency": "BTC", "dep', {
-      headers: { 'content-type': 'application/json' },
-    })
-  }
+  const faulted = t.answerFault('[{"name": "Bitcoin", "currency": "BTC", "dep', errorBody)
+  if (faulted !== undefined) return faulted
   return Response.json(make())
 }
 

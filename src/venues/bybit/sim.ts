@@ -139,23 +139,12 @@ function serveCoinInfo(
   apiKey: string,
   apiSecret: string,
 ): Response {
-  transfers.requests++
   const fail = (retCode: number, retMsg: string) =>
     Response.json({ retCode, retMsg, result: {}, retExtInfo: {}, time: Date.now() })
-  const fault = transfers.faults.shift()
-  if (fault?.kind === 'invalid-json') {
-    return new Response('{"retCode":0,"result":{"rows":[', {
-      headers: { 'content-type': 'application/json' },
-    })
-  }
-  if (fault?.kind === 'status') {
-    const headers: Record<string, string> = {}
-    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
-    return new Response(fault.status === 403 ? 'access too frequent' : 'simulated failure', {
-      status: fault.status,
-      headers,
-    })
-  }
+  const faulted = transfers.answerFault('{"retCode":0,"result":{"rows":[', (status) =>
+    status === 403 ? 'access too frequent' : 'simulated failure',
+  )
+  if (faulted !== undefined) return faulted
   const key = req.headers.get('x-bapi-api-key') ?? ''
   const timestamp = req.headers.get('x-bapi-timestamp') ?? ''
   const recvWindow = req.headers.get('x-bapi-recv-window') ?? '5000'

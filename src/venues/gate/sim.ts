@@ -445,16 +445,8 @@ const GATE_CHAINS: Readonly<Record<string, string>> = {
  * Takes the next transfer fault first.
  */
 function serveCurrencies(transfers: SimTransfers): Response {
-  transfers.requests++
-  const fault = transfers.faults.shift()
-  if (fault?.kind === 'invalid-json') {
-    return new Response('[{"currency":"BTC",', { headers: { 'content-type': 'application/json' } })
-  }
-  if (fault?.kind === 'status') {
-    const headers: Record<string, string> = {}
-    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
-    return Response.json(errorBody(fault.status), { status: fault.status, headers })
-  }
+  const faulted = transfers.answerFault('[{"currency":"BTC",', errorBody)
+  if (faulted !== undefined) return faulted
   return Response.json(
     transfers.entries().map(([asset, networks]) => ({
       currency: asset,

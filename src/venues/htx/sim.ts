@@ -483,22 +483,11 @@ function chainId(asset: string, n: SimNetwork, count: number): string {
  * contract). Takes the next transfer fault first; errors are HTX's v2 `{code, message, data}`.
  */
 function serveCurrencies(transfers: SimTransfers): Response {
-  transfers.requests++
-  const fault = transfers.faults.shift()
-  if (fault?.kind === 'invalid-json') {
-    return new Response('{"code":200,"data":[{', {
-      headers: { 'content-type': 'application/json' },
-    })
-  }
-  if (fault?.kind === 'status') {
-    const headers: Record<string, string> = {}
-    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
-    const message = fault.status === 429 ? 'too many requests' : 'error'
-    return Response.json(
-      { code: fault.status, message, data: null },
-      { status: fault.status, headers },
-    )
-  }
+  const faulted = transfers.answerFault('{"code":200,"data":[{', (status) => {
+    const message = status === 429 ? 'too many requests' : 'error'
+    return { code: status, message, data: null }
+  })
+  if (faulted !== undefined) return faulted
   const allowed = (open: boolean) => (open ? 'allowed' : 'prohibited')
   return Response.json({
     code: 200,

@@ -138,18 +138,8 @@ function serveCapitalConfig(
   apiKey: string,
   apiSecret: string,
 ): Response {
-  transfers.requests++
-  const fault = transfers.faults.shift()
-  if (fault?.kind === 'invalid-json') {
-    return new Response('[{"coin":"BTC","networkList":[', {
-      headers: { 'content-type': 'application/json' },
-    })
-  }
-  if (fault?.kind === 'status') {
-    const headers: Record<string, string> = {}
-    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
-    return Response.json(errorBody(fault.status), { status: fault.status, headers })
-  }
+  const faulted = transfers.answerFault('[{"coin":"BTC","networkList":[', errorBody)
+  if (faulted !== undefined) return faulted
   if (req.headers.get('x-mexc-apikey') !== apiKey) {
     return Response.json({ code: 10072, msg: 'Api key info invalid' }, { status: 400 })
   }

@@ -179,18 +179,8 @@ function serveCurrencies(
   req: Request,
   credentials: { key: string; secret: string; passphrase: string },
 ): Response {
-  transfers.requests++
-  const fault = transfers.faults.shift()
-  if (fault?.kind === 'invalid-json') {
-    return new Response('{"code":"0","data":[{"ccy":"BTC",', {
-      headers: { 'content-type': 'application/json' },
-    })
-  }
-  if (fault?.kind === 'status') {
-    const headers: Record<string, string> = {}
-    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
-    return Response.json(errorBody(fault.status), { status: fault.status, headers })
-  }
+  const faulted = transfers.answerFault('{"code":"0","data":[{"ccy":"BTC",', errorBody)
+  if (faulted !== undefined) return faulted
   const h = (name: string) => req.headers.get(name) ?? ''
   const key = h('ok-access-key')
   const sign = h('ok-access-sign')

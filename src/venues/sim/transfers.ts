@@ -100,6 +100,27 @@ export class SimTransfers {
   /** Requests the transfer endpoint answered (any outcome). */
   requests = 0
 
+  /**
+   * Counts one request to the transfer endpoint and answers its fault, if one is queued: a
+   * `status` with the venue's own `errorBody` (JSON, or a string sent as text) and its
+   * Retry-After, or `invalid-json` with `cut` (the start of the venue's body, cut off). Undefined:
+   * answer normally.
+   */
+  answerFault(cut: string, errorBody: (status: number) => unknown): Response | undefined {
+    this.requests++
+    const fault = this.faults.shift()
+    if (fault === undefined) return undefined
+    if (fault.kind === 'invalid-json') {
+      return new Response(cut, { headers: { 'content-type': 'application/json' } })
+    }
+    const headers: Record<string, string> = {}
+    if (fault.retryAfterS !== undefined) headers['retry-after'] = String(fault.retryAfterS)
+    const body = errorBody(fault.status)
+    return typeof body === 'string'
+      ? new Response(body, { status: fault.status, headers })
+      : Response.json(body, { status: fault.status, headers })
+  }
+
   /** Adds an asset with its default networks (no-op when present). */
   add(asset: string): void {
     const a = asset.toUpperCase()
