@@ -24,6 +24,7 @@ import {
 } from '../book/book.ts'
 import type { BookEntry, Books } from '../book/books.ts'
 import { Emitter } from '../events.ts'
+import { sleep } from '../venues/connection.ts'
 import type { Logger } from '../log.ts'
 import type { Level, Pair, VenueId } from '../types.ts'
 import { newConnectionStats, type ConnectionStats } from '../venues/connection.ts'
@@ -133,7 +134,8 @@ export class BookMirror {
   #stopped = false
   #down: string | undefined
   #watch: ReturnType<typeof setInterval> | undefined
-  #wake: (() => void) | undefined
+  /** Aborted by stop(): wakes every retry that waits. */
+  readonly #abort = new AbortController()
   #logged = new Set<string>()
 
   constructor(options: BookMirrorOptions) {
@@ -191,7 +193,7 @@ export class BookMirror {
   async stop(): Promise<void> {
     this.#stopped = true
     clearInterval(this.#watch)
-    this.#wake?.()
+    this.#abort.abort()
     await this.#running
   }
 
@@ -238,7 +240,7 @@ export class BookMirror {
           }
         }
         this.#markDown(redisErrorText(err))
-        await this.#sleep(retryMs)
+        await sleep(retryMs, this.#abort.signal)
         retryMs = Math.min(retryMs * 2, RETRY_MAX_MS)
       }
     }
@@ -512,17 +514,6 @@ export class BookMirror {
     this.#log.info(`bus: reading again (was: ${this.#down})`)
     this.#down = undefined
     this.events.emit({ type: 'up' })
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms)
-      function done() {
-        clearTimeout(t)
-        resolve()
-      }
-      this.#wake = done
-    })
   }
 }
 

@@ -14,6 +14,7 @@
  */
 import type { RedisClient } from 'bun'
 import { Emitter } from '../events.ts'
+import { sleep } from '../venues/connection.ts'
 import type { Logger } from '../log.ts'
 import { encodeBatch } from './codec.ts'
 import { connectWithin, redisErrorText } from './redis.ts'
@@ -84,7 +85,8 @@ export class StreamPublisher {
   #down: string | undefined
   #scheduled = false
   #stopped = false
-  #wakeRetry: (() => void) | undefined
+  /** Aborted by stop(): wakes every retry that waits. */
+  readonly #abort = new AbortController()
 
   constructor(options: PublisherOptions) {
     this.#o = options
@@ -141,7 +143,7 @@ export class StreamPublisher {
     await Promise.race([this.flushed(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))])
     clearTimeout(timer)
     this.#stopped = true
-    this.#wakeRetry?.()
+    this.#abort.abort()
     if (this.#buffered > 0) {
       this.#log.warn({ messages: this.#buffered }, 'bus: stopped with messages not yet written')
     }
@@ -216,7 +218,7 @@ export class StreamPublisher {
           ])
         } catch (err) {
           this.#markDown(redisErrorText(err))
-          await this.#sleep(retryMs)
+          await sleep(retryMs, this.#abort.signal)
           retryMs = Math.min(retryMs * 2, RETRY_MAX_MS)
           continue
         }
@@ -248,16 +250,5 @@ export class StreamPublisher {
     this.#down = error
     this.#log.warn(`bus: cannot write to Redis (${error}); buffering up to ${this.#o.maxBuffered}`)
     this.events.emit({ type: 'down', error })
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms)
-      function done() {
-        clearTimeout(t)
-        resolve()
-      }
-      this.#wakeRetry = done
-    })
   }
 }
