@@ -130,6 +130,17 @@ const MARKETS_ARG = {
  * ```
  */
 export function commandDefinitions({ minThresholdPct = 0.01 }: CommandConfig = {}) {
+  // A net spread in percent: /threshold sets it, /backtest tries it.
+  const percent = {
+    name: 'percent',
+    description: 'Net spread in percent, e.g. 0.5',
+    type: 'percent',
+    required: true,
+    min: minThresholdPct,
+    max: Math.max(50, minThresholdPct),
+    unit: '%',
+    maxLength: 20,
+  } as const
   return [
     { name: 'start', description: 'What this bot does and how to use it', readOnly: true },
     { name: 'help', description: 'The commands and what they accept', readOnly: true },
@@ -150,16 +161,7 @@ export function commandDefinitions({ minThresholdPct = 0.01 }: CommandConfig = {
       name: 'threshold',
       description: 'Minimum net spread for alerts, in percent, e.g. /threshold 0.5',
       readOnly: false,
-      arg: {
-        name: 'percent',
-        description: 'Net spread in percent, e.g. 0.5',
-        type: 'percent',
-        required: true,
-        min: minThresholdPct,
-        max: Math.max(50, minThresholdPct),
-        unit: '%',
-        maxLength: 20,
-      },
+      arg: percent,
     },
     {
       name: 'size',
@@ -212,16 +214,7 @@ export function commandDefinitions({ minThresholdPct = 0.01 }: CommandConfig = {
       description:
         'Alerts a threshold would have given over the last day and week at your /size, e.g. /backtest 0.5',
       readOnly: true,
-      arg: {
-        name: 'percent',
-        description: 'Net spread in percent, e.g. 0.5',
-        type: 'percent',
-        required: true,
-        min: minThresholdPct,
-        max: Math.max(50, minThresholdPct),
-        unit: '%',
-        maxLength: 20,
-      },
+      arg: percent,
     },
     {
       name: 'explain',
